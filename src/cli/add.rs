@@ -1,0 +1,124 @@
+//! `cairn add PATH…`: store data and write its pointer files.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::atomic::Ordering;
+
+use anyhow::Context;
+use clap::Args;
+use serde_json::json;
+
+use super::ui::{human, Ui};
+use crate::ingest::Ingest;
+use crate::pointer::{Pointer, SUFFIX};
+use crate::progress::Progress;
+use crate::stat_index::StatIndex;
+use crate::store::Store;
+use crate::workspace::{write_atomic, Workspace};
+
+#[derive(Debug, Args)]
+pub struct AddArgs {
+    /// Files or directories to track.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Print the result as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(ui: &Ui, cwd: &Path, args: AddArgs) -> anyhow::Result<ExitCode> {
+    let ws = Workspace::open(cwd)?;
+    let _lock = ws.lock()?;
+    let bar = ui.progress();
+    let store = Store::open(&ws.cache_dir(), &bar)?;
+    store.clean_tmp()?;
+    let mut index = StatIndex::load(&ws.stat_index_path())?;
+
+    let mut rels: Vec<String> = Vec::new();
+    for p in &args.paths {
+        let rel = ws.rel_path(cwd, p)?;
+        // `cairn add data.cairn` means the data beside it.
+        let rel = match rel.strip_suffix(SUFFIX) {
+            Some(stem) if ws.root().join(stem).exists() => stem.to_string(),
+            _ => rel,
+        };
+        if !rels.contains(&rel) {
+            rels.push(rel);
+        }
+    }
+
+    let ingest = Ingest::new(&ws, &store, &mut index, &bar);
+    bar.begin("adding", None);
+    let mut added: Vec<(String, Pointer)> = Vec::new();
+    for rel in &rels {
+        let ptr = ingest
+            .add_path(rel)
+            .with_context(|| format!("could not add {rel}"))?;
+        added.push((rel.clone(), ptr));
+    }
+    bar.end();
+    // Durability first: nothing may point at data that is not on disk.
+    store
+        .flush()
+        .context("could not make the stored data durable")?;
+    let c = &ingest.counters;
+    let (read, cached) = (
+        c.files_read.load(Ordering::Relaxed),
+        c.files_cached.load(Ordering::Relaxed),
+    );
+    let (bytes_read, stored) = (
+        c.bytes_read.load(Ordering::Relaxed),
+        c.bytes_stored.load(Ordering::Relaxed),
+    );
+    let blobs = c.blobs_stored.load(Ordering::Relaxed);
+    drop(ingest);
+
+    for (rel, ptr) in &added {
+        let path = ws.safe_abs(&format!("{rel}{SUFFIX}"))?;
+        let text = ptr.encode();
+        if std::fs::read(&path).ok().as_deref() != Some(text.as_bytes()) {
+            write_atomic(&path, text.as_bytes())?;
+        }
+        ws.ensure_ignored(rel)?;
+    }
+    index.save()?;
+
+    if args.json {
+        let paths: Vec<_> = added
+            .iter()
+            .map(|(rel, p)| match p {
+                Pointer::File { id, size, .. } => json!({"path": rel, "kind": "file", "id": id.to_hex(), "size": size, "files": 1}),
+                Pointer::Dir { id, size, files } => json!({"path": rel, "kind": "dir", "id": id.to_hex(), "size": size, "files": files}),
+            })
+            .collect();
+        let out = json!({
+            "paths": paths,
+            "files_read": read,
+            "files_unchanged": cached,
+            "bytes_read": bytes_read,
+            "blobs_stored": blobs,
+            "bytes_stored": stored,
+        });
+        println!("{out}");
+    }
+    for (rel, p) in &added {
+        let what = match p {
+            Pointer::File { size, .. } => human(*size),
+            Pointer::Dir { size, files, .. } => format!("{files} files, {}", human(*size)),
+        };
+        ui.info(format!("added {rel} ({what}) -> {rel}{SUFFIX}"));
+    }
+    ui.info(format!(
+        "{} new in the cache ({blobs} objects); {read} files read, {cached} unchanged",
+        human(stored)
+    ));
+    ui.info(format!(
+        "next: git add {} && git commit",
+        added
+            .iter()
+            .map(|(r, _)| format!("{r}{SUFFIX}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    ));
+    Ok(ExitCode::SUCCESS)
+}

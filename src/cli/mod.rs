@@ -1,0 +1,129 @@
+//! The command line: argument definitions and dispatch, one file per verb.
+//!
+//! This is the only layer that prints, and the only one that adds `anyhow`
+//! context to library errors. stdout carries data (listings, JSON); stderr
+//! carries messages, warnings and progress bars.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, CommandFactory, Parser, Subcommand};
+
+mod add;
+mod checkout;
+mod completions;
+mod init;
+mod status;
+pub mod ui;
+mod verify;
+
+/// Version large datasets and model files next to git.
+#[derive(Debug, Parser)]
+#[command(name = "cairn", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct Global {
+    /// Run as if cairn was started in DIR.
+    #[arg(short = 'C', global = true, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// Print only errors.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Print more detail.
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Set up .cairn/ in the current git work tree.
+    Init,
+    /// Chunk and store files or directories, and write their pointer files.
+    Add(add::AddArgs),
+    /// Show tracked data that is modified, missing or not in the cache.
+    Status(status::StatusArgs),
+    /// Make the work tree's data match the pointer files.
+    Checkout(checkout::CheckoutArgs),
+    /// Re-hash every object in the cache and report damage.
+    Verify(verify::VerifyArgs),
+    /// Print a shell completion script.
+    Completions(completions::CompletionsArgs),
+    /// Print the man page (roff).
+    Man,
+}
+
+impl Cli {
+    pub fn parse_from_env() -> Cli {
+        Cli::parse()
+    }
+
+    pub fn command() -> clap::Command {
+        <Cli as CommandFactory>::command()
+    }
+}
+
+/// Run a parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let ui = ui::Ui::new(&cli.global);
+    let cwd = match &cli.global.dir {
+        Some(d) => d.clone(),
+        None => std::env::current_dir()?,
+    };
+    match cli.command {
+        Command::Init => init::run(&ui, &cwd),
+        Command::Add(a) => add::run(&ui, &cwd, a),
+        Command::Status(a) => status::run(&ui, &cwd, a),
+        Command::Checkout(a) => checkout::run(&ui, &cwd, a),
+        Command::Verify(a) => verify::run(&ui, &cwd, a),
+        Command::Completions(a) => completions::run(a),
+        Command::Man => completions::man(),
+    }
+}
+
+/// Match user path arguments to tracked paths. Each result is a tracked
+/// path plus, when the argument named something inside a tracked
+/// directory, the sub-path to restrict to.
+pub fn select_tracked(
+    ws: &crate::workspace::Workspace,
+    cwd: &std::path::Path,
+    tracked: &[String],
+    args: &[PathBuf],
+) -> crate::Result<Vec<(String, Option<String>)>> {
+    if args.is_empty() {
+        return Ok(tracked.iter().map(|t| (t.clone(), None)).collect());
+    }
+    let mut out: Vec<(String, Option<String>)> = Vec::new();
+    for arg in args {
+        let a = ws.rel_path(cwd, arg)?;
+        let a = a
+            .strip_suffix(crate::pointer::SUFFIX)
+            .map(str::to_string)
+            .unwrap_or(a);
+        let before = out.len();
+        for t in tracked {
+            let sel = if *t == a || t.starts_with(&format!("{a}/")) {
+                Some((t.clone(), None))
+            } else {
+                a.strip_prefix(&format!("{t}/"))
+                    .map(|sub| (t.clone(), Some(sub.to_string())))
+            };
+            if let Some(s) = sel {
+                if !out.contains(&s) {
+                    out.push(s);
+                }
+            }
+        }
+        if out.len() == before {
+            return Err(crate::Error::NotTracked {
+                path: ws.root().join(&a),
+            });
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,114 @@
+//! Configuration, read in layers like cargo's.
+//!
+//! Later layers win: built-in defaults, the user's file
+//! (`$XDG_CONFIG_HOME/cairn/config.toml`), the committed repository file
+//! (`.cairn/config.toml`), the uncommitted local file
+//! (`.cairn/config.local.toml`), then environment variables. Flags are
+//! applied by the CLI on top. Unknown keys are ignored so that a repository
+//! configured by a newer cairn still opens; wrong types are errors.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+
+/// The settings cairn reads today.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Config {
+    /// Where the content store lives; relative paths are relative to the
+    /// repository root. Default: `.cairn/cache`.
+    pub cache_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct Layer {
+    #[serde(default)]
+    cache: CacheLayer,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct CacheLayer {
+    dir: Option<PathBuf>,
+}
+
+fn read_layer(path: &Path) -> Result<Option<Layer>> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::io("read config", path, e)),
+    };
+    toml::from_str(&text).map(Some).map_err(|e| Error::Config {
+        path: path.to_path_buf(),
+        source: Box::new(e),
+    })
+}
+
+/// The user-level config file, if a home or XDG directory is known.
+pub fn user_config_path() -> Option<PathBuf> {
+    if let Some(x) = std::env::var_os("XDG_CONFIG_HOME").filter(|v| !v.is_empty()) {
+        return Some(PathBuf::from(x).join("cairn/config.toml"));
+    }
+    std::env::var_os("HOME")
+        .filter(|v| !v.is_empty())
+        .map(|h| PathBuf::from(h).join(".config/cairn/config.toml"))
+}
+
+impl Config {
+    /// Load every layer for the repository whose `.cairn` directory is given.
+    pub fn load(cairn_dir: &Path) -> Result<Config> {
+        let mut cfg = Config::default();
+        let files = [
+            user_config_path(),
+            Some(cairn_dir.join("config.toml")),
+            Some(cairn_dir.join("config.local.toml")),
+        ];
+        for path in files.into_iter().flatten() {
+            if let Some(layer) = read_layer(&path)? {
+                if let Some(d) = layer.cache.dir {
+                    cfg.cache_dir = Some(d);
+                }
+            }
+        }
+        if let Some(d) = std::env::var_os("CAIRN_CACHE_DIR").filter(|v| !v.is_empty()) {
+            cfg.cache_dir = Some(PathBuf::from(d));
+        }
+        Ok(cfg)
+    }
+}
+
+/// The committed config written by `cairn init`.
+pub const INITIAL_CONFIG: &str = "\
+# cairn repository configuration (committed). See docs/FORMAT.md.
+[core]
+format = 1
+
+# [cache]
+# dir = \"/path/to/shared/cache\"   # share one cache between clones or CI jobs
+";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn local_layer_wins_and_bad_types_fail() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("config.toml"), INITIAL_CONFIG).unwrap();
+        assert_eq!(Config::load(dir.path()).unwrap().cache_dir, None);
+        std::fs::write(
+            dir.path().join("config.local.toml"),
+            "[cache]\ndir = \"/x\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            Config::load(dir.path()).unwrap().cache_dir,
+            Some(PathBuf::from("/x"))
+        );
+        std::fs::write(dir.path().join("config.local.toml"), "[cache]\ndir = 3\n").unwrap();
+        assert!(matches!(
+            Config::load(dir.path()),
+            Err(Error::Config { .. })
+        ));
+    }
+}

@@ -1,0 +1,193 @@
+//! The library's error type.
+//!
+//! Every failure carries the facts a user needs (which path, which object,
+//! what was expected and what was found) as typed fields, and knows the one
+//! hint that helps most. The CLI prints `error:`, the `Caused by:` chain and
+//! `hint:`; the library never formats for a terminal itself.
+
+use std::io;
+use std::path::PathBuf;
+
+use crate::hash::Id;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What kind of stored object an error is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ObjectKind {
+    Chunk,
+    Segment,
+    Manifest,
+    Tree,
+}
+
+impl std::fmt::Display for ObjectKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ObjectKind::Chunk => "chunk",
+            ObjectKind::Segment => "segment",
+            ObjectKind::Manifest => "file manifest",
+            ObjectKind::Tree => "directory listing",
+        })
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{} is not inside a git work tree", path.display())]
+    NotGitRepo { path: PathBuf },
+
+    #[error("cairn is not initialised in {}", root.display())]
+    NotInitialized { root: PathBuf },
+
+    #[error("could not {op} {}", path.display())]
+    Io {
+        op: &'static str,
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+
+    #[error("malformed pointer file {} (line {line}): {reason}", path.display())]
+    PointerSyntax {
+        path: PathBuf,
+        line: usize,
+        reason: &'static str,
+    },
+
+    #[error("pointer file {} has format version {found}; this cairn reads version {supported}", path.display())]
+    PointerVersion {
+        path: PathBuf,
+        found: String,
+        supported: u32,
+    },
+
+    #[error("refusing unsafe path {path:?}: {reason}")]
+    UnsafePath { path: String, reason: &'static str },
+
+    #[error("{} is outside the repository at {}", path.display(), root.display())]
+    OutsideRepo { path: PathBuf, root: PathBuf },
+
+    #[error("{} does not exist", path.display())]
+    NoSuchPath { path: PathBuf },
+
+    #[error("{} is a symbolic link; cairn tracks regular files and directories", path.display())]
+    SymlinkNotTracked { path: PathBuf },
+
+    #[error("{} is not a regular file or directory", path.display())]
+    UnsupportedFileType { path: PathBuf },
+
+    #[error("{} cannot be tracked: {reason}", path.display())]
+    CannotTrack { path: PathBuf, reason: &'static str },
+
+    #[error("file name {} is not valid UTF-8", path.display())]
+    NonUtf8Path { path: PathBuf },
+
+    #[error("{} changed while it was being read", path.display())]
+    ChangedWhileReading { path: PathBuf },
+
+    #[error("{} is not tracked by cairn (no {}.cairn pointer)", path.display(), path.display())]
+    NotTracked { path: PathBuf },
+
+    #[error("{kind} {id} is not in the cache (needed for {})", path.display())]
+    MissingObject {
+        kind: ObjectKind,
+        id: Id,
+        path: PathBuf,
+    },
+
+    #[error("{kind} {id} in pack {} is damaged: {reason}", pack.display())]
+    CorruptObject {
+        kind: ObjectKind,
+        id: Id,
+        pack: PathBuf,
+        reason: String,
+    },
+
+    #[error("pack {} is damaged: {reason}", path.display())]
+    CorruptPack { path: PathBuf, reason: &'static str },
+
+    #[error("restored {} hashes to {actual}, expected {expected}", path.display())]
+    ContentMismatch {
+        path: PathBuf,
+        expected: Id,
+        actual: Id,
+    },
+
+    #[error("the stat index {} is damaged: {reason}", path.display())]
+    StatIndexCorrupt { path: PathBuf, reason: &'static str },
+
+    #[error("invalid config file {}", path.display())]
+    Config {
+        path: PathBuf,
+        #[source]
+        source: Box<toml::de::Error>,
+    },
+
+    #[error("config {key} = {value:?} is invalid: {reason}")]
+    ConfigValue {
+        key: &'static str,
+        value: String,
+        reason: &'static str,
+    },
+
+    #[error("the repository is locked by another cairn process{}", holder.as_deref().map(|h| format!(" ({h})")).unwrap_or_default())]
+    Locked {
+        path: PathBuf,
+        holder: Option<String>,
+    },
+
+    #[error("{count} damaged or missing object(s) in the cache")]
+    VerifyFailed { count: usize },
+}
+
+impl Error {
+    pub fn io(op: &'static str, path: impl Into<PathBuf>, source: io::Error) -> Error {
+        Error::Io {
+            op,
+            path: path.into(),
+            source,
+        }
+    }
+
+    /// The one thing the user should try next, when there is one.
+    pub fn hint(&self) -> Option<String> {
+        Some(match self {
+            Error::NotGitRepo { .. } => "run `git init` first, or pass `-C DIR` to point at a git work tree".into(),
+            Error::NotInitialized { .. } => "run `cairn init` in the repository first".into(),
+            Error::Io { source, .. } if source.kind() == io::ErrorKind::StorageFull => {
+                "the disk is full: free some space (`cairn gc` drops unreachable data) and run the command again".into()
+            }
+            Error::Io { source, .. } if source.kind() == io::ErrorKind::PermissionDenied => {
+                "check the permissions of that path".into()
+            }
+            Error::PointerSyntax { .. } => {
+                "restore the pointer with `git checkout -- <path>.cairn`, or re-create it with `cairn add <path>`".into()
+            }
+            Error::PointerVersion { .. } => "upgrade cairn to a version that reads this format".into(),
+            Error::UnsafePath { .. } => {
+                "pointer files and listings may only name paths inside the work tree; check where this pointer came from".into()
+            }
+            Error::OutsideRepo { .. } => "cairn only tracks paths inside the current git work tree".into(),
+            Error::NoSuchPath { .. } => "check the path; `cairn status` lists what is tracked".into(),
+            Error::SymlinkNotTracked { .. } => "add the file or directory the link points to instead".into(),
+            Error::NonUtf8Path { .. } => "rename the file so its name is valid UTF-8".into(),
+            Error::ChangedWhileReading { .. } => "wait for whatever is writing the file to finish, then add it again".into(),
+            Error::NotTracked { .. } => "track it first with `cairn add <path>`".into(),
+            Error::MissingObject { .. } => {
+                "the data was never added on this machine or was removed from the cache; re-add it with `cairn add`, or fetch it from a remote".into()
+            }
+            Error::CorruptObject { .. } | Error::CorruptPack { .. } | Error::VerifyFailed { .. } => {
+                "run `cairn verify` to list every damaged object; re-add the affected data or fetch a clean copy from a remote".into()
+            }
+            Error::ContentMismatch { .. } => "run `cairn verify`; the cache holds damaged data".into(),
+            Error::StatIndexCorrupt { path, .. } => format!(
+                "delete {} and re-run; it is only a cache and will be rebuilt",
+                path.display()
+            ),
+            Error::Config { .. } | Error::ConfigValue { .. } => "fix the file; docs/FORMAT.md lists the keys".into(),
+            Error::Locked { .. } => "wait for the other cairn command to finish, then run this one again".into(),
+            _ => return None,
+        })
+    }
+}

@@ -1,0 +1,32 @@
+//! cairn versions large datasets and model files next to git.
+//!
+//! Files are cut into content-defined chunks ([`chunking`]), named by BLAKE3
+//! ([`hash`]), compressed ([`codec`]) and grouped into packs ([`pack`]) in a
+//! content store ([`store`]). Files and directories are described by
+//! manifests and listings ([`object`]) and referenced from small text
+//! pointer files ([`pointer`]) that git versions. The work tree side
+//! ([`workspace`], [`stat_index`]) finds pointers, keeps paths safe and avoids
+//! re-reading unchanged files. [`ingest`], [`restore`] and [`status`]
+//! implement `add`, `checkout` and `status`; [`cli`] is the command line.
+//!
+//! Dependencies point one way: `cli` → operations → store/objects → hashing.
+//! Only `cli` prints; everything else reports through [`progress::Progress`].
+
+pub mod chunking;
+pub mod cli;
+pub mod codec;
+pub mod config;
+pub mod error;
+pub mod hash;
+pub mod ingest;
+pub mod object;
+pub mod pack;
+pub mod pointer;
+pub mod progress;
+pub mod restore;
+pub mod stat_index;
+pub mod status;
+pub mod store;
+pub mod workspace;
+
+pub use error::{Error, Result};

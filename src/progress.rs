@@ -1,0 +1,54 @@
+//! How long-running work reports progress and warnings without printing.
+//!
+//! Core modules never write to the terminal: they call a [`Progress`] that
+//! the CLI renders with indicatif on a TTY (and ignores elsewhere), and tests
+//! can record. Every method has a no-op default so a reporter only handles
+//! what it cares about.
+
+use std::path::PathBuf;
+
+/// Something worth telling the user that does not stop the command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Warning {
+    /// A symbolic link inside a tracked directory was not followed or stored.
+    SkippedSymlink { path: PathBuf },
+    /// A special file (socket, fifo, device) inside a tracked directory.
+    SkippedSpecial { path: PathBuf },
+    /// A pack whose footer cannot be read; its blobs count as missing.
+    UnreadablePack { path: PathBuf, reason: &'static str },
+}
+
+impl std::fmt::Display for Warning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Warning::SkippedSymlink { path } => {
+                write!(
+                    f,
+                    "skipped symbolic link {} (links are not tracked)",
+                    path.display()
+                )
+            }
+            Warning::SkippedSpecial { path } => {
+                write!(f, "skipped {} (not a regular file)", path.display())
+            }
+            Warning::UnreadablePack { path, reason } => {
+                write!(f, "ignoring damaged pack {}: {reason}", path.display())
+            }
+        }
+    }
+}
+
+pub trait Progress: Sync {
+    /// A phase begins; `total` is in bytes when known.
+    fn begin(&self, _phase: &'static str, _total: Option<u64>) {}
+    /// `bytes` more of the current phase are done.
+    fn advance(&self, _bytes: u64) {}
+    /// The current phase is over.
+    fn end(&self) {}
+    fn warn(&self, _warning: Warning) {}
+}
+
+/// Reports nothing.
+pub struct Silent;
+
+impl Progress for Silent {}

@@ -1,0 +1,363 @@
+//! Materialising stored data in the work tree (`cairn checkout`).
+//!
+//! Guarantees: every chunk is verified against its id as it is read and the
+//! whole file is hashed again against the pointer's id before it becomes
+//! visible; a file is written under a temporary name in its own directory
+//! and renamed over the target only once complete, so a failure or a kill
+//! leaves the old file (or nothing), never a partial or damaged one; every
+//! target path is checked to lie inside the work tree; files whose stat and
+//! id already match are not rewritten.
+
+use std::fs;
+use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+use rayon::prelude::*;
+
+use crate::error::{Error, ObjectKind, Result};
+use crate::hash::{Hasher, Id};
+use crate::object::{self, Form, Manifest, Mode, Piece, TreeEntry};
+use crate::pointer::Pointer;
+use crate::progress::Progress;
+use crate::stat_index::{Stat, StatIndex};
+use crate::store::Store;
+use crate::workspace::Workspace;
+
+/// Chunks decoded ahead of the writer, per file.
+const BATCH_BYTES: u64 = 16 << 20;
+
+#[derive(Debug, Default)]
+pub struct Counters {
+    pub files_written: AtomicU64,
+    pub files_unchanged: AtomicU64,
+    pub files_removed: AtomicU64,
+    pub bytes_written: AtomicU64,
+}
+
+pub struct Restore<'a> {
+    pub ws: &'a Workspace,
+    pub store: &'a Store,
+    pub index: Mutex<&'a mut StatIndex>,
+    pub progress: &'a dyn Progress,
+    pub counters: Counters,
+}
+
+/// Read a blob that must exist, naming `path` if it does not.
+pub fn require(store: &Store, kind: ObjectKind, id: &Id, path: &Path) -> Result<Vec<u8>> {
+    store.read(kind, id)?.ok_or_else(|| Error::MissingObject {
+        kind,
+        id: *id,
+        path: path.to_path_buf(),
+    })
+}
+
+/// The ordered chunk list of file `id`.
+pub fn chunk_list(store: &Store, id: &Id, size: u64, path: &Path) -> Result<Vec<Piece>> {
+    if size == 0 {
+        return Ok(Vec::new());
+    }
+    let corrupt = |reason: String| Error::CorruptObject {
+        kind: ObjectKind::Manifest,
+        id: *id,
+        pack: store.root().to_path_buf(),
+        reason,
+    };
+    if let Some(raw) = store.read(ObjectKind::Manifest, id)? {
+        let m = Manifest::decode(&raw).map_err(|e| corrupt(e.to_string()))?;
+        if m.size != size {
+            return Err(corrupt(format!(
+                "describes {} bytes, pointer says {size}",
+                m.size
+            )));
+        }
+        return match m.form {
+            Form::Chunks => Ok(m.pieces),
+            Form::Segments => {
+                let mut out = Vec::new();
+                for s in &m.pieces {
+                    let raw = require(store, ObjectKind::Segment, &s.id, path)?;
+                    let seg = object::decode_segment(&raw).map_err(|e| Error::CorruptObject {
+                        kind: ObjectKind::Segment,
+                        id: s.id,
+                        pack: store.root().to_path_buf(),
+                        reason: e.to_string(),
+                    })?;
+                    out.extend(seg);
+                }
+                Ok(out)
+            }
+        };
+    }
+    if store.contains(ObjectKind::Chunk, id) {
+        return Ok(vec![Piece { id: *id, len: size }]);
+    }
+    Err(Error::MissingObject {
+        kind: ObjectKind::Manifest,
+        id: *id,
+        path: path.to_path_buf(),
+    })
+}
+
+/// A plan entry: one file to bring into line with the pointers.
+struct Job {
+    rel: String,
+    abs: PathBuf,
+    id: Id,
+    size: u64,
+    mode: Mode,
+}
+
+impl<'a> Restore<'a> {
+    pub fn new(
+        ws: &'a Workspace,
+        store: &'a Store,
+        index: &'a mut StatIndex,
+        progress: &'a dyn Progress,
+    ) -> Restore<'a> {
+        Restore {
+            ws,
+            store,
+            index: Mutex::new(index),
+            progress,
+            counters: Counters::default(),
+        }
+    }
+
+    /// Make tracked path `rel` match `ptr`. With `only`, restrict a
+    /// directory to the files at or below that sub-path.
+    pub fn restore(&self, rel: &str, ptr: &Pointer, only: Option<&str>) -> Result<()> {
+        let abs = self.ws.safe_abs(rel)?;
+        match ptr {
+            Pointer::File { id, size, mode } => {
+                if fs::symlink_metadata(&abs).is_ok_and(|m| m.is_dir()) {
+                    return Err(Error::CannotTrack {
+                        path: abs,
+                        reason: "the pointer describes a file but a directory is in the way",
+                    });
+                }
+                let job = Job {
+                    rel: rel.to_string(),
+                    abs,
+                    id: *id,
+                    size: *size,
+                    mode: *mode,
+                };
+                self.progress.begin("checking out", Some(*size));
+                let r = self.run(&job);
+                self.progress.end();
+                r
+            }
+            Pointer::Dir { id, .. } => {
+                let raw = require(self.store, ObjectKind::Tree, id, &abs)?;
+                let entries = object::decode_tree(&raw).map_err(|e| Error::CorruptObject {
+                    kind: ObjectKind::Tree,
+                    id: *id,
+                    pack: self.store.root().to_path_buf(),
+                    reason: e.to_string(),
+                })?;
+                self.restore_dir(rel, &abs, &entries, only)
+            }
+        }
+    }
+
+    fn restore_dir(
+        &self,
+        rel: &str,
+        abs: &Path,
+        entries: &[TreeEntry],
+        only: Option<&str>,
+    ) -> Result<()> {
+        let selected = |p: &str| match only {
+            None => true,
+            Some(o) => p == o || p.starts_with(&format!("{o}/")),
+        };
+        if fs::symlink_metadata(abs).is_ok_and(|m| !m.is_dir()) {
+            return Err(Error::CannotTrack {
+                path: abs.to_path_buf(),
+                reason: "the pointer describes a directory but a file is in the way",
+            });
+        }
+        let mut jobs = Vec::new();
+        for e in entries.iter().filter(|e| selected(&e.path)) {
+            let r = format!("{rel}/{}", e.path);
+            jobs.push(Job {
+                abs: self.ws.safe_abs(&r)?,
+                rel: r,
+                id: e.id,
+                size: e.size,
+                mode: e.mode,
+            });
+        }
+        // Files cairn put here before that the new listing drops: remove
+        // them, but only if they are unmodified since, so no user edit is lost.
+        let wanted: std::collections::HashSet<&str> = jobs.iter().map(|j| j.rel.as_str()).collect();
+        let stale: Vec<String> = {
+            let idx = self.index.lock().expect("index lock poisoned");
+            idx.paths_under(rel)
+                .filter(|p| !wanted.contains(p))
+                .filter(|p| match p.get(rel.len() + 1..) {
+                    Some(sub) => selected(sub),
+                    None => only.is_none(),
+                })
+                .map(str::to_string)
+                .collect()
+        };
+        for p in stale {
+            let target = self.ws.safe_abs(&p)?;
+            let Ok(meta) = fs::symlink_metadata(&target) else {
+                self.index
+                    .lock()
+                    .expect("index lock poisoned")
+                    .remove_tree(&p);
+                continue;
+            };
+            let mut idx = self.index.lock().expect("index lock poisoned");
+            let unchanged = idx.get(&p).is_some_and(|r| r.stat == Stat::of(&meta));
+            if unchanged && meta.is_file() {
+                fs::remove_file(&target).map_err(|e| Error::io("remove", &target, e))?;
+                idx.remove_tree(&p);
+                self.counters.files_removed.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        self.progress
+            .begin("checking out", Some(jobs.iter().map(|j| j.size).sum()));
+        let r = jobs.par_iter().try_for_each(|j| self.run(j));
+        self.progress.end();
+        r
+    }
+
+    fn run(&self, job: &Job) -> Result<()> {
+        if let Ok(meta) = fs::symlink_metadata(&job.abs) {
+            let stat = Stat::of(&meta);
+            let known = self
+                .index
+                .lock()
+                .expect("index lock poisoned")
+                .lookup(&job.rel, &stat);
+            if meta.is_file()
+                && known == Some(job.id)
+                && Mode::from_permissions(meta.permissions().mode()) == job.mode
+            {
+                self.counters
+                    .files_unchanged
+                    .fetch_add(1, Ordering::Relaxed);
+                self.progress.advance(job.size);
+                return Ok(());
+            }
+        }
+        let stat = self.write_file(job)?;
+        self.counters.files_written.fetch_add(1, Ordering::Relaxed);
+        self.counters
+            .bytes_written
+            .fetch_add(job.size, Ordering::Relaxed);
+        self.index
+            .lock()
+            .expect("index lock poisoned")
+            .insert(job.rel.clone(), stat, job.id);
+        Ok(())
+    }
+
+    fn write_file(&self, job: &Job) -> Result<Stat> {
+        let chunks = chunk_list(self.store, &job.id, job.size, &job.abs)?;
+        let dir = job.abs.parent().expect("a repository path has a parent");
+        fs::create_dir_all(dir).map_err(|e| Error::io("create directory", dir, e))?;
+        let mut tmp = tempfile::Builder::new()
+            .prefix(".cairn-tmp-")
+            .tempfile_in(dir)
+            .map_err(|e| Error::io("create temporary file in", dir, e))?;
+        let mut hasher = Hasher::new();
+        let mut written = 0u64;
+        let mut batches = batches(&chunks).into_iter();
+        let mut cur = match batches.next() {
+            Some(b) => self.decode(b, &job.abs)?,
+            None => Vec::new(),
+        };
+        loop {
+            let next_batch = batches.next();
+            let (w, next) = rayon::join(
+                || -> std::io::Result<()> {
+                    for c in &cur {
+                        hasher.update(c);
+                        tmp.write_all(c)?;
+                    }
+                    Ok(())
+                },
+                || next_batch.map(|b| self.decode(b, &job.abs)),
+            );
+            w.map_err(|e| Error::io("write", tmp.path(), e))?;
+            let n: u64 = cur.iter().map(|c| c.len() as u64).sum();
+            written += n;
+            self.progress.advance(n);
+            match next {
+                Some(r) => cur = r?,
+                None => break,
+            }
+        }
+        let actual = if chunks.len() == 1 && written == job.size {
+            // A single verified chunk is the file: its id was just checked.
+            chunks[0].id
+        } else {
+            hasher.finalize()
+        };
+        if actual != job.id || written != job.size {
+            return Err(Error::ContentMismatch {
+                path: job.abs.clone(),
+                expected: job.id,
+                actual,
+            });
+        }
+        let perm = match job.mode {
+            Mode::Executable => 0o755,
+            Mode::Regular => 0o644,
+        };
+        tmp.as_file()
+            .set_permissions(fs::Permissions::from_mode(perm))
+            .map_err(|e| Error::io("set permissions of", tmp.path(), e))?;
+        let file = tmp
+            .persist(&job.abs)
+            .map_err(|e| Error::io("rename into place", &job.abs, e.error))?;
+        let meta = file
+            .metadata()
+            .map_err(|e| Error::io("stat", &job.abs, e))?;
+        Ok(Stat::of(&meta))
+    }
+
+    fn decode(&self, batch: &[Piece], path: &Path) -> Result<Vec<Vec<u8>>> {
+        batch
+            .par_iter()
+            .map(|c| {
+                let raw = require(self.store, ObjectKind::Chunk, &c.id, path)?;
+                if raw.len() as u64 != c.len {
+                    return Err(Error::CorruptObject {
+                        kind: ObjectKind::Chunk,
+                        id: c.id,
+                        pack: self.store.root().to_path_buf(),
+                        reason: format!("is {} bytes, the manifest says {}", raw.len(), c.len),
+                    });
+                }
+                Ok(raw)
+            })
+            .collect()
+    }
+}
+
+fn batches(chunks: &[Piece]) -> Vec<&[Piece]> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut bytes = 0;
+    for (i, c) in chunks.iter().enumerate() {
+        bytes += c.len;
+        if bytes >= BATCH_BYTES {
+            out.push(&chunks[start..=i]);
+            start = i + 1;
+            bytes = 0;
+        }
+    }
+    if start < chunks.len() {
+        out.push(&chunks[start..]);
+    }
+    out
+}

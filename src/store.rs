@@ -1,0 +1,434 @@
+//! The content store: packs in a cache directory plus an in-memory index.
+//!
+//! The store is the only place blobs are written or read. It guarantees:
+//! * **Durability before reference.** New blobs go into a pack under a
+//!   temporary name; a finished pack is fsynced, renamed into `packs/` and its
+//!   directory fsynced. [`Store::flush`] returns only when every pack written
+//!   so far is durable, and callers write pointers only after it returns.
+//! * **Verified reads.** Every blob read is decoded and checked against its
+//!   id (chunks, segments, trees) or checksum (manifests) before it is
+//!   returned; damaged bytes surface as [`Error::CorruptObject`].
+//! * **Dedup.** A blob already present is never written again.
+//!
+//! The index is rebuilt at open from the footers of the packs, so there is no
+//! separate index file that could disagree with them.
+
+use std::collections::HashMap;
+use std::fs::{self, File};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
+use std::thread::JoinHandle;
+
+use rayon::prelude::*;
+
+use crate::codec::{self, Codec};
+use crate::error::{Error, ObjectKind, Result};
+use crate::hash::Id;
+use crate::object::Manifest;
+use crate::pack::{self, Entry, PackWriter};
+use crate::progress::{Progress, Warning};
+
+/// A pack is sealed once it holds this many bytes.
+pub const PACK_TARGET: u64 = 32 << 20;
+
+#[derive(Debug, Clone, Copy)]
+struct Loc {
+    pack: u32,
+    codec: Codec,
+    offset: u64,
+    stored_len: u32,
+    raw_len: u32,
+}
+
+struct PackSlot {
+    path: RwLock<PathBuf>,
+    file: OnceLock<File>,
+}
+
+struct Writing {
+    current: Option<(u32, PackWriter)>,
+    sealing: Vec<JoinHandle<Result<()>>>,
+}
+
+pub struct Store {
+    root: PathBuf,
+    index: RwLock<HashMap<(ObjectKind, Id), Loc>>,
+    packs: RwLock<Vec<Arc<PackSlot>>>,
+    writing: Mutex<Writing>,
+    damaged_packs: Vec<(PathBuf, &'static str)>,
+}
+
+/// A problem found by [`Store::verify`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Damage {
+    pub pack: PathBuf,
+    pub object: Option<(ObjectKind, Id)>,
+    pub reason: String,
+}
+
+/// What [`Store::put`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Put {
+    Existing,
+    Stored { stored_len: u64 },
+}
+
+fn pack_dir(root: &Path) -> PathBuf {
+    root.join("packs")
+}
+
+fn tmp_dir(root: &Path) -> PathBuf {
+    root.join("tmp")
+}
+
+fn sync_dir(dir: &Path) -> Result<()> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| Error::io("sync directory", dir, e))
+}
+
+impl Store {
+    /// Open (creating if needed) the store at `root` and load its index.
+    /// Damaged packs are reported through `progress` and left out.
+    pub fn open(root: &Path, progress: &dyn Progress) -> Result<Store> {
+        for d in [pack_dir(root), tmp_dir(root)] {
+            fs::create_dir_all(&d).map_err(|e| Error::io("create directory", &d, e))?;
+        }
+        let mut paths = Vec::new();
+        let top = pack_dir(root);
+        for sub in fs::read_dir(&top).map_err(|e| Error::io("list", &top, e))? {
+            let sub = sub.map_err(|e| Error::io("list", &top, e))?.path();
+            if !sub.is_dir() {
+                continue;
+            }
+            for f in fs::read_dir(&sub).map_err(|e| Error::io("list", &sub, e))? {
+                let p = f.map_err(|e| Error::io("list", &sub, e))?.path();
+                if p.extension().is_some_and(|x| x == "pack") {
+                    paths.push(p);
+                }
+            }
+        }
+        paths.sort();
+        let loaded: Vec<(PathBuf, Result<(File, Vec<Entry>)>)> = paths
+            .into_par_iter()
+            .map(|p| {
+                let r = File::open(&p)
+                    .map_err(|e| Error::io("open pack", &p, e))
+                    .and_then(|f| pack::read_file_footer(&p, &f).map(|es| (f, es)));
+                (p, r)
+            })
+            .collect();
+        let mut index = HashMap::new();
+        let mut packs = Vec::new();
+        let mut damaged_packs = Vec::new();
+        for (path, r) in loaded {
+            match r {
+                Ok((file, entries)) => {
+                    let n = packs.len() as u32;
+                    for e in entries {
+                        index.entry((e.kind, e.id)).or_insert(Loc {
+                            pack: n,
+                            codec: e.codec,
+                            offset: e.offset,
+                            stored_len: e.stored_len,
+                            raw_len: e.raw_len,
+                        });
+                    }
+                    let slot = PackSlot {
+                        path: RwLock::new(path),
+                        file: OnceLock::new(),
+                    };
+                    let _ = slot.file.set(file);
+                    packs.push(Arc::new(slot));
+                }
+                Err(Error::CorruptPack { path, reason }) => {
+                    progress.warn(Warning::UnreadablePack {
+                        path: path.clone(),
+                        reason,
+                    });
+                    damaged_packs.push((path, reason));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(Store {
+            root: root.to_path_buf(),
+            index: RwLock::new(index),
+            packs: RwLock::new(packs),
+            writing: Mutex::new(Writing {
+                current: None,
+                sealing: Vec::new(),
+            }),
+            damaged_packs,
+        })
+    }
+
+    /// Remove temporary files left by an interrupted run. Call only while
+    /// holding the repository lock, so no live writer owns them.
+    pub fn clean_tmp(&self) -> Result<()> {
+        let dir = tmp_dir(&self.root);
+        for f in fs::read_dir(&dir).map_err(|e| Error::io("list", &dir, e))? {
+            let p = f.map_err(|e| Error::io("list", &dir, e))?.path();
+            fs::remove_file(&p).map_err(|e| Error::io("remove", &p, e))?;
+        }
+        Ok(())
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub fn contains(&self, kind: ObjectKind, id: &Id) -> bool {
+        self.index
+            .read()
+            .expect("index lock poisoned")
+            .contains_key(&(kind, *id))
+    }
+
+    /// Whether the whole content of file `id` is available: a manifest, a
+    /// single chunk with that id, or nothing needed for an empty file.
+    pub fn has_file(&self, id: &Id, size: u64) -> bool {
+        size == 0 || self.contains(ObjectKind::Manifest, id) || self.contains(ObjectKind::Chunk, id)
+    }
+
+    /// Number of blobs indexed.
+    pub fn len(&self) -> usize {
+        self.index.read().expect("index lock poisoned").len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Store `raw` as blob `(kind, id)` unless it is already present.
+    pub fn put(&self, kind: ObjectKind, id: Id, raw: &[u8]) -> Result<Put> {
+        if self.contains(kind, &id) {
+            return Ok(Put::Existing);
+        }
+        let packed = codec::compress(raw);
+        let (codec, stored) = match &packed {
+            Some(p) => (Codec::Zstd, p.as_slice()),
+            None => (Codec::Raw, raw),
+        };
+        let mut w = self.writing.lock().expect("writer lock poisoned");
+        if self.contains(kind, &id) {
+            return Ok(Put::Existing);
+        }
+        if w.current.is_none() {
+            let tmp = tempfile::Builder::new()
+                .prefix("pack-")
+                .suffix(".tmp")
+                .tempfile_in(tmp_dir(&self.root))
+                .map_err(|e| Error::io("create pack in", tmp_dir(&self.root), e))?;
+            let (_, path) = tmp
+                .keep()
+                .map_err(|e| Error::io("create pack", tmp_dir(&self.root), e.error))?;
+            let writer = PackWriter::create(path.clone())?;
+            let mut packs = self.packs.write().expect("packs lock poisoned");
+            packs.push(Arc::new(PackSlot {
+                path: RwLock::new(path),
+                file: OnceLock::new(),
+            }));
+            w.current = Some(((packs.len() - 1) as u32, writer));
+        }
+        let (n, writer) = w.current.as_mut().expect("pack writer was just created");
+        let e = writer.add(kind, id, codec, stored, raw.len())?;
+        let loc = Loc {
+            pack: *n,
+            codec,
+            offset: e.offset,
+            stored_len: e.stored_len,
+            raw_len: e.raw_len,
+        };
+        self.index
+            .write()
+            .expect("index lock poisoned")
+            .insert((kind, id), loc);
+        if writer.len() >= PACK_TARGET {
+            self.seal_current(&mut w);
+        }
+        Ok(Put::Stored {
+            stored_len: stored.len() as u64,
+        })
+    }
+
+    /// Seal the open pack in the background: footer, fsync, rename, dir fsync.
+    fn seal_current(&self, w: &mut Writing) {
+        let Some((n, writer)) = w.current.take() else {
+            return;
+        };
+        let slot = self.packs.read().expect("packs lock poisoned")[n as usize].clone();
+        let dir = pack_dir(&self.root);
+        w.sealing.push(std::thread::spawn(move || {
+            let (tmp, id, _entries) = writer.finish()?;
+            let hex = id.to_hex();
+            let sub = dir.join(&hex[..2]);
+            fs::create_dir_all(&sub).map_err(|e| Error::io("create directory", &sub, e))?;
+            let dest = sub.join(format!("{hex}.pack"));
+            fs::rename(&tmp, &dest).map_err(|e| Error::io("rename pack into", &dest, e))?;
+            sync_dir(&sub)?;
+            *slot.path.write().expect("pack path lock poisoned") = dest;
+            Ok(())
+        }));
+    }
+
+    /// Make every blob put so far durable. Pointers may reference them after
+    /// this returns `Ok`.
+    pub fn flush(&self) -> Result<()> {
+        let handles = {
+            let mut w = self.writing.lock().expect("writer lock poisoned");
+            self.seal_current(&mut w);
+            std::mem::take(&mut w.sealing)
+        };
+        let mut first_err = None;
+        for h in handles {
+            let r = h.join().unwrap_or_else(|_| {
+                Err(Error::io(
+                    "seal pack in",
+                    pack_dir(&self.root),
+                    std::io::Error::other("sealing thread panicked"),
+                ))
+            });
+            if let Err(e) = r {
+                first_err.get_or_insert(e);
+            }
+        }
+        match first_err {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    fn locate(&self, kind: ObjectKind, id: &Id) -> Option<(Loc, Arc<PackSlot>)> {
+        let loc = *self
+            .index
+            .read()
+            .expect("index lock poisoned")
+            .get(&(kind, *id))?;
+        let slot = self.packs.read().expect("packs lock poisoned")[loc.pack as usize].clone();
+        Some((loc, slot))
+    }
+
+    /// Read, decode and verify one blob. `None` if the store lacks it.
+    pub fn read(&self, kind: ObjectKind, id: &Id) -> Result<Option<Vec<u8>>> {
+        let Some((loc, slot)) = self.locate(kind, id) else {
+            return Ok(None);
+        };
+        let path = slot.path.read().expect("pack path lock poisoned").clone();
+        let file = match slot.file.get() {
+            Some(f) => f,
+            None => {
+                let f = File::open(&path).map_err(|e| Error::io("open pack", &path, e))?;
+                slot.file.get_or_init(|| f)
+            }
+        };
+        let mut stored = vec![0u8; loc.stored_len as usize];
+        file.read_exact_at(&mut stored, loc.offset).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::UnexpectedEof {
+                Error::CorruptPack {
+                    path: path.clone(),
+                    reason: "truncated",
+                }
+            } else {
+                Error::io("read pack", &path, e)
+            }
+        })?;
+        let corrupt = |reason: String| Error::CorruptObject {
+            kind,
+            id: *id,
+            pack: path.clone(),
+            reason,
+        };
+        let raw = codec::decompress(loc.codec, &stored, loc.raw_len as usize)
+            .map_err(|e| corrupt(e.to_string()))?;
+        check_blob(kind, id, &raw).map_err(corrupt)?;
+        Ok(Some(raw))
+    }
+
+    /// Re-read and check every blob in every pack. Returns what is damaged.
+    pub fn verify(&self, progress: &dyn Progress) -> Vec<Damage> {
+        let mut damage: Vec<Damage> = self
+            .damaged_packs
+            .iter()
+            .map(|(p, r)| Damage {
+                pack: p.clone(),
+                object: None,
+                reason: r.to_string(),
+            })
+            .collect();
+        let packs: Vec<Arc<PackSlot>> = self.packs.read().expect("packs lock poisoned").clone();
+        let total: u64 = packs
+            .iter()
+            .filter_map(|s| {
+                s.file
+                    .get()
+                    .and_then(|f| f.metadata().ok())
+                    .map(|m| m.len())
+            })
+            .sum();
+        progress.begin("verifying", Some(total));
+        let found: Vec<Damage> = packs
+            .par_iter()
+            .flat_map_iter(|slot| verify_pack(slot, progress))
+            .collect();
+        progress.end();
+        damage.extend(found);
+        damage
+    }
+}
+
+fn check_blob(kind: ObjectKind, id: &Id, raw: &[u8]) -> Result<(), String> {
+    match kind {
+        ObjectKind::Manifest => Manifest::decode(raw).map(|_| ()).map_err(|e| e.to_string()),
+        _ => {
+            let actual = Id::of(raw);
+            if actual == *id {
+                Ok(())
+            } else {
+                Err(format!("content hashes to {actual}"))
+            }
+        }
+    }
+}
+
+fn verify_pack(slot: &PackSlot, progress: &dyn Progress) -> Vec<Damage> {
+    let path = slot.path.read().expect("pack path lock poisoned").clone();
+    let damage = |object, reason: String| Damage {
+        pack: path.clone(),
+        object,
+        reason,
+    };
+    let file = match slot.file.get() {
+        Some(f) => f,
+        None => match File::open(&path) {
+            Ok(f) => slot.file.get_or_init(|| f),
+            Err(e) => return vec![damage(None, e.to_string())],
+        },
+    };
+    let entries = match pack::read_file_footer(&path, file) {
+        Ok(es) => es,
+        Err(e) => return vec![damage(None, e.to_string())],
+    };
+    let mut out = Vec::new();
+    let expected_name = format!("{}.pack", pack::pack_id(&entries).to_hex());
+    if path.file_name().and_then(|n| n.to_str()) != Some(expected_name.as_str()) {
+        out.push(damage(None, "file name does not match its contents".into()));
+    }
+    for e in entries {
+        let mut stored = vec![0u8; e.stored_len as usize];
+        let r = file
+            .read_exact_at(&mut stored, e.offset)
+            .map_err(|err| err.to_string())
+            .and_then(|_| {
+                codec::decompress(e.codec, &stored, e.raw_len as usize)
+                    .map_err(|err| err.to_string())
+            })
+            .and_then(|raw| check_blob(e.kind, &e.id, &raw));
+        if let Err(reason) = r {
+            out.push(damage(Some((e.kind, e.id)), reason));
+        }
+        progress.advance(e.stored_len as u64);
+    }
+    out
+}
