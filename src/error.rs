@@ -174,11 +174,14 @@ impl Error {
             Error::NonUtf8Path { .. } => "rename the file so its name is valid UTF-8".into(),
             Error::ChangedWhileReading { .. } => "wait for whatever is writing the file to finish, then add it again".into(),
             Error::NotTracked { .. } => "track it first with `cairn add <path>`".into(),
+            Error::CannotTrack { .. } => {
+                "move what is in the way (or track a different path), then run the command again".into()
+            }
             Error::MissingObject { .. } => {
                 "the data was never added on this machine or was removed from the cache; re-add it with `cairn add`, or fetch it from a remote".into()
             }
             Error::CorruptObject { .. } | Error::CorruptPack { .. } | Error::VerifyFailed { .. } => {
-                "run `cairn verify` to list every damaged object; re-add the affected data or fetch a clean copy from a remote".into()
+                "`cairn verify` lists every damaged object; `cairn add` of the original data stores a good copy that replaces it".into()
             }
             Error::ContentMismatch { .. } => "run `cairn verify`; the cache holds damaged data".into(),
             Error::StatIndexCorrupt { path, .. } => format!(
@@ -187,6 +190,10 @@ impl Error {
             ),
             Error::Config { .. } | Error::ConfigValue { .. } => "fix the file; docs/FORMAT.md lists the keys".into(),
             Error::Locked { .. } => "wait for the other cairn command to finish, then run this one again".into(),
+            Error::Io { source, .. } if source.kind() == io::ErrorKind::NotFound => {
+                "check that the path exists, then run the command again".into()
+            }
+            Error::Io { .. } => "check that the path is accessible and the disk is healthy, then run the command again".into(),
             _ => return None,
         })
     }

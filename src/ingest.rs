@@ -27,12 +27,15 @@ use crate::pointer::{Pointer, SUFFIX};
 use crate::progress::{Progress, Warning};
 use crate::stat_index::{Stat, StatIndex};
 use crate::store::{Put, Store};
-use crate::workspace::Workspace;
+use crate::workspace::{is_tmp_name, Workspace};
 
 /// Files up to this size are read in one piece.
 const SMALL_FILE: u64 = 8 << 20;
 /// Read size for large files.
 const BLOCK: usize = 8 << 20;
+
+/// Chunk boundaries in a buffer, as (offset, length).
+type Cuts = Vec<(usize, usize)>;
 
 /// Totals for one `add`.
 #[derive(Debug, Default)]
@@ -141,7 +144,7 @@ impl<'a> Ingest<'a> {
                 Error::io("walk", p, e.into())
             })?;
             let ft = entry.file_type();
-            if ft.is_dir() {
+            if ft.is_dir() || is_tmp_name(entry.file_name()) {
                 continue;
             }
             if ft.is_symlink() {
@@ -284,39 +287,41 @@ impl<'a> Ingest<'a> {
         let mut hasher = Hasher::new();
         let mut pieces: Vec<Piece> = Vec::new();
         let mut size = 0u64;
-        // `cur` holds bytes not yet cut; `cuts` the chunks found in it.
-        let mut cur: Vec<u8> = Vec::new();
-        let mut eof = fill(f, abs, &mut cur, &mut hasher)?;
-        let mut cuts = self.cut(&cur, eof);
+        // Two fixed buffers, swapped each round: while the chunks of `cur`
+        // are stored, `next` is filled and cut. Each holds one block plus the
+        // uncut tail carried over from the previous round.
+        let cap = BLOCK + self.chunker.params().max;
+        let mut cur = vec![0u8; cap];
+        let mut next = vec![0u8; cap];
+        let (mut len, mut eof) = fill(f, abs, &mut cur, 0, &mut hasher)?;
+        let mut cuts = self.cut(&cur[..len], eof);
         loop {
             let consumed = cuts.last().map(|&(o, l)| o + l).unwrap_or(0);
-            let mut next: Vec<u8> = cur[consumed..].to_vec();
+            let tail = len - consumed;
+            next[..tail].copy_from_slice(&cur[consumed..len]);
             let (stored, read) = rayon::join(
                 || {
                     cuts.par_iter()
                         .map(|&(o, l)| self.chunk(&cur[o..o + l]))
                         .collect::<Result<Vec<Piece>>>()
                 },
-                || -> Result<(bool, Vec<(usize, usize)>)> {
+                || -> Result<(usize, bool, Cuts)> {
                     if eof {
-                        return Ok((true, Vec::new()));
+                        return Ok((0, true, Vec::new()));
                     }
-                    let e = fill(f, abs, &mut next, &mut hasher)?;
-                    let c = self.cut(&next, e);
-                    Ok((e, c))
+                    let (n, e) = fill(f, abs, &mut next, tail, &mut hasher)?;
+                    let c = self.cut(&next[..n], e);
+                    Ok((n, e, c))
                 },
             );
-            let stored = stored?;
+            pieces.extend(stored?);
             size += consumed as u64;
             self.progress.advance(consumed as u64);
-            pieces.extend(stored);
             if eof {
                 break;
             }
-            let (e, c) = read?;
-            eof = e;
-            cuts = c;
-            cur = next;
+            (len, eof, cuts) = read?;
+            std::mem::swap(&mut cur, &mut next);
         }
         let id = if pieces.len() == 1 {
             pieces[0].id
@@ -327,7 +332,7 @@ impl<'a> Ingest<'a> {
         Ok(id)
     }
 
-    fn cut(&self, buf: &[u8], eof: bool) -> Vec<(usize, usize)> {
+    fn cut(&self, buf: &[u8], eof: bool) -> Cuts {
         let mut out = Vec::with_capacity(buf.len() / (32 << 10) + 1);
         let mut pos = 0;
         while let Some(len) = self.chunker.cut(&buf[pos..], eof) {
@@ -374,11 +379,16 @@ impl<'a> Ingest<'a> {
     }
 }
 
-/// Append up to one block from `f` to `buf`, hashing what was read. Returns
-/// whether end of file was reached.
-fn fill(f: &mut File, abs: &Path, buf: &mut Vec<u8>, hasher: &mut Hasher) -> Result<bool> {
-    let start = buf.len();
-    buf.resize(start + BLOCK, 0);
+/// Read from `f` into `buf[start..]` until `buf` is full or the file ends,
+/// hashing what was read. Returns the filled length and whether the end of
+/// the file was reached.
+fn fill(
+    f: &mut File,
+    abs: &Path,
+    buf: &mut [u8],
+    start: usize,
+    hasher: &mut Hasher,
+) -> Result<(usize, bool)> {
     let mut filled = start;
     let mut eof = false;
     while filled < buf.len() {
@@ -392,7 +402,6 @@ fn fill(f: &mut File, abs: &Path, buf: &mut Vec<u8>, hasher: &mut Hasher) -> Res
             Err(e) => return Err(Error::io("read", abs, e)),
         }
     }
-    buf.truncate(filled);
-    hasher.update(&buf[start..]);
-    Ok(eof)
+    hasher.update(&buf[start..filled]);
+    Ok((filled, eof))
 }

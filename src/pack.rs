@@ -192,7 +192,9 @@ impl PackWriter {
     /// file system as the pack's final home.
     pub fn create(path: PathBuf) -> Result<PackWriter> {
         let file = File::create(&path).map_err(|e| Error::io("create pack", &path, e))?;
-        let mut out = BufWriter::with_capacity(1 << 20, file);
+        // Small enough that full-size chunks bypass the buffer (no extra copy),
+        // large enough to batch small blobs into few syscalls.
+        let mut out = BufWriter::with_capacity(64 << 10, file);
         out.write_all(&header())
             .map_err(|e| Error::io("write pack", &path, e))?;
         Ok(PackWriter {

@@ -24,7 +24,7 @@ use crate::pointer::Pointer;
 use crate::progress::Progress;
 use crate::stat_index::{Stat, StatIndex};
 use crate::store::Store;
-use crate::workspace::Workspace;
+use crate::workspace::{is_tmp_name, sweep_tmp, Workspace};
 
 /// Chunks decoded ahead of the writer, per file.
 const BATCH_BYTES: u64 = 16 << 20;
@@ -130,6 +130,9 @@ impl<'a> Restore<'a> {
     /// directory to the files at or below that sub-path.
     pub fn restore(&self, rel: &str, ptr: &Pointer, only: Option<&str>) -> Result<()> {
         let abs = self.ws.safe_abs(rel)?;
+        if let Some(parent) = abs.parent() {
+            sweep_tmp(parent)?;
+        }
         match ptr {
             Pointer::File { id, size, mode } => {
                 if fs::symlink_metadata(&abs).is_ok_and(|m| m.is_dir()) {
@@ -180,6 +183,19 @@ impl<'a> Restore<'a> {
                 reason: "the pointer describes a directory but a file is in the way",
             });
         }
+        // Leftovers of an interrupted checkout would otherwise look like
+        // new files in the directory.
+        if abs.is_dir() {
+            for e in walkdir::WalkDir::new(abs)
+                .min_depth(1)
+                .into_iter()
+                .flatten()
+            {
+                if e.file_type().is_file() && is_tmp_name(e.file_name()) {
+                    fs::remove_file(e.path()).map_err(|err| Error::io("remove", e.path(), err))?;
+                }
+            }
+        }
         let mut jobs = Vec::new();
         for e in entries.iter().filter(|e| selected(&e.path)) {
             let r = format!("{rel}/{}", e.path);
@@ -192,7 +208,8 @@ impl<'a> Restore<'a> {
             });
         }
         // Files cairn put here before that the new listing drops: remove
-        // them, but only if they are unmodified since, so no user edit is lost.
+        // them, but only if they are unmodified since and their content is in
+        // the store, so neither a user edit nor a never-added file is lost.
         let wanted: std::collections::HashSet<&str> = jobs.iter().map(|j| j.rel.as_str()).collect();
         let stale: Vec<String> = {
             let idx = self.index.lock().expect("index lock poisoned");
@@ -215,7 +232,9 @@ impl<'a> Restore<'a> {
                 continue;
             };
             let mut idx = self.index.lock().expect("index lock poisoned");
-            let unchanged = idx.get(&p).is_some_and(|r| r.stat == Stat::of(&meta));
+            let unchanged = idx.get(&p).is_some_and(|r| {
+                r.stat == Stat::of(&meta) && self.store.has_file(&r.id, r.stat.size)
+            });
             if unchanged && meta.is_file() {
                 fs::remove_file(&target).map_err(|e| Error::io("remove", &target, e))?;
                 idx.remove_tree(&p);
@@ -265,7 +284,7 @@ impl<'a> Restore<'a> {
         let dir = job.abs.parent().expect("a repository path has a parent");
         fs::create_dir_all(dir).map_err(|e| Error::io("create directory", dir, e))?;
         let mut tmp = tempfile::Builder::new()
-            .prefix(".cairn-tmp-")
+            .prefix(crate::workspace::TMP_PREFIX)
             .tempfile_in(dir)
             .map_err(|e| Error::io("create temporary file in", dir, e))?;
         let mut hasher = Hasher::new();

@@ -24,7 +24,7 @@ use crate::pointer::Pointer;
 use crate::progress::Progress;
 use crate::stat_index::{Stat, StatIndex};
 use crate::store::Store;
-use crate::workspace::Workspace;
+use crate::workspace::{is_tmp_name, Workspace};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -195,7 +195,7 @@ impl<'a> Status<'a> {
         for entry in walkdir::WalkDir::new(abs).min_depth(1).follow_links(false) {
             let entry = entry
                 .map_err(|e| Error::io("walk", e.path().unwrap_or(abs).to_path_buf(), e.into()))?;
-            if !entry.file_type().is_file() {
+            if !entry.file_type().is_file() || is_tmp_name(entry.file_name()) {
                 continue;
             }
             let Some(sub) = entry.path().strip_prefix(abs).ok().and_then(|p| p.to_str()) else {

@@ -13,8 +13,9 @@
 //! The index is rebuilt at open from the footers of the packs, so there is no
 //! separate index file that could disagree with them.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fs::{self, File};
+use std::io::Write;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
@@ -28,6 +29,9 @@ use crate::hash::Id;
 use crate::object::Manifest;
 use crate::pack::{self, Entry, PackWriter};
 use crate::progress::{Progress, Warning};
+
+/// A pack file opened at start-up, with its footer entries.
+type OpenPack = (File, Vec<Entry>);
 
 /// A pack is sealed once it holds this many bytes.
 pub const PACK_TARGET: u64 = 32 << 20;
@@ -57,6 +61,10 @@ pub struct Store {
     packs: RwLock<Vec<Arc<PackSlot>>>,
     writing: Mutex<Writing>,
     damaged_packs: Vec<(PathBuf, &'static str)>,
+    /// Blobs whose only indexed copy is known to be damaged. They count as
+    /// absent for [`Store::contains`], so adding the data again stores a good
+    /// copy that replaces them.
+    known_bad: RwLock<HashSet<(ObjectKind, Id)>>,
 }
 
 /// A problem found by [`Store::verify`].
@@ -80,6 +88,34 @@ fn pack_dir(root: &Path) -> PathBuf {
 
 fn tmp_dir(root: &Path) -> PathBuf {
     root.join("tmp")
+}
+
+/// Damaged copies found so far: one `<pack file name> <kind> <id>` per line.
+fn damaged_list(root: &Path) -> PathBuf {
+    root.join("damaged")
+}
+
+type DamagedCopy = (String, ObjectKind, Id);
+
+fn load_damaged(root: &Path) -> HashSet<DamagedCopy> {
+    // Only a hint to prefer good copies; an unreadable list is ignored.
+    let text = fs::read_to_string(damaged_list(root)).unwrap_or_default();
+    text.lines()
+        .filter_map(|l| {
+            let mut it = l.split(' ');
+            let pack = it.next()?.to_string();
+            let kind = ObjectKind::from_u8(it.next()?.parse().ok()?)?;
+            let id = Id::from_hex(it.next()?)?;
+            Some((pack, kind, id))
+        })
+        .collect()
+}
+
+fn file_name(p: &Path) -> String {
+    p.file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default()
+        .to_string()
 }
 
 fn sync_dir(dir: &Path) -> Result<()> {
@@ -110,7 +146,7 @@ impl Store {
             }
         }
         paths.sort();
-        let loaded: Vec<(PathBuf, Result<(File, Vec<Entry>)>)> = paths
+        let loaded: Vec<(PathBuf, Result<OpenPack>)> = paths
             .into_par_iter()
             .map(|p| {
                 let r = File::open(&p)
@@ -119,21 +155,29 @@ impl Store {
                 (p, r)
             })
             .collect();
+        let damaged = load_damaged(root);
         let mut index = HashMap::new();
+        let mut bad_copies: Vec<((ObjectKind, Id), Loc)> = Vec::new();
         let mut packs = Vec::new();
         let mut damaged_packs = Vec::new();
         for (path, r) in loaded {
             match r {
                 Ok((file, entries)) => {
                     let n = packs.len() as u32;
+                    let name = file_name(&path);
                     for e in entries {
-                        index.entry((e.kind, e.id)).or_insert(Loc {
+                        let loc = Loc {
                             pack: n,
                             codec: e.codec,
                             offset: e.offset,
                             stored_len: e.stored_len,
                             raw_len: e.raw_len,
-                        });
+                        };
+                        if damaged.contains(&(name.clone(), e.kind, e.id)) {
+                            bad_copies.push(((e.kind, e.id), loc));
+                        } else {
+                            index.entry((e.kind, e.id)).or_insert(loc);
+                        }
                     }
                     let slot = PackSlot {
                         path: RwLock::new(path),
@@ -152,6 +196,15 @@ impl Store {
                 Err(e) => return Err(e),
             }
         }
+        // A damaged copy is still indexed when it is the only one, so that
+        // reads report the damage rather than a missing object.
+        let mut known_bad = HashSet::new();
+        for (key, loc) in bad_copies {
+            if let std::collections::hash_map::Entry::Vacant(v) = index.entry(key) {
+                v.insert(loc);
+                known_bad.insert(key);
+            }
+        }
         Ok(Store {
             root: root.to_path_buf(),
             index: RwLock::new(index),
@@ -161,6 +214,7 @@ impl Store {
                 sealing: Vec::new(),
             }),
             damaged_packs,
+            known_bad: RwLock::new(known_bad),
         })
     }
 
@@ -184,6 +238,28 @@ impl Store {
             .read()
             .expect("index lock poisoned")
             .contains_key(&(kind, *id))
+            && !self.is_known_bad(kind, id)
+    }
+
+    fn is_known_bad(&self, kind: ObjectKind, id: &Id) -> bool {
+        let bad = self.known_bad.read().expect("damage lock poisoned");
+        !bad.is_empty() && bad.contains(&(kind, *id))
+    }
+
+    /// Remember that the indexed copy of a blob is damaged, in memory and in
+    /// the cache's damage list, so later runs prefer (or store) a good copy.
+    fn mark_damaged(&self, kind: ObjectKind, id: &Id, pack: &Path) {
+        self.known_bad
+            .write()
+            .expect("damage lock poisoned")
+            .insert((kind, *id));
+        let line = format!("{} {} {}\n", file_name(pack), kind.to_u8(), id.to_hex());
+        // Best effort: losing this line only costs a re-detection later.
+        let _ = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(damaged_list(&self.root))
+            .and_then(|mut f| f.write_all(line.as_bytes()));
     }
 
     /// Whether the whole content of file `id` is available: a manifest, a
@@ -245,6 +321,12 @@ impl Store {
             .write()
             .expect("index lock poisoned")
             .insert((kind, id), loc);
+        if self.is_known_bad(kind, &id) {
+            self.known_bad
+                .write()
+                .expect("damage lock poisoned")
+                .remove(&(kind, id));
+        }
         if writer.len() >= PACK_TARGET {
             self.seal_current(&mut w);
         }
@@ -340,10 +422,16 @@ impl Store {
             pack: path.clone(),
             reason,
         };
-        let raw = codec::decompress(loc.codec, &stored, loc.raw_len as usize)
-            .map_err(|e| corrupt(e.to_string()))?;
-        check_blob(kind, id, &raw).map_err(corrupt)?;
-        Ok(Some(raw))
+        let checked = codec::decompress(loc.codec, &stored, loc.raw_len as usize)
+            .map_err(|e| e.to_string())
+            .and_then(|raw| check_blob(kind, id, &raw).map(|_| raw));
+        match checked {
+            Ok(raw) => Ok(Some(raw)),
+            Err(reason) => {
+                self.mark_damaged(kind, id, &path);
+                Err(corrupt(reason))
+            }
+        }
     }
 
     /// Re-read and check every blob in every pack. Returns what is damaged.
@@ -368,12 +456,35 @@ impl Store {
             })
             .sum();
         progress.begin("verifying", Some(total));
-        let found: Vec<Damage> = packs
+        let results: Vec<(Vec<Damage>, Vec<(ObjectKind, Id)>)> = packs
             .par_iter()
-            .flat_map_iter(|slot| verify_pack(slot, progress))
+            .map(|slot| verify_pack(slot, progress))
             .collect();
         progress.end();
-        damage.extend(found);
+        let intact: HashSet<(ObjectKind, Id)> = results
+            .iter()
+            .flat_map(|(_, ok)| ok.iter().copied())
+            .collect();
+        let mut list = String::new();
+        for (found, _) in results {
+            for d in found {
+                if let Some((kind, id)) = d.object {
+                    list.push_str(&format!(
+                        "{} {} {}\n",
+                        file_name(&d.pack),
+                        kind.to_u8(),
+                        id.to_hex()
+                    ));
+                    if intact.contains(&(kind, id)) {
+                        // A good copy exists in another pack; nothing is lost.
+                        continue;
+                    }
+                }
+                damage.push(d);
+            }
+        }
+        // Best effort, as in `mark_damaged`.
+        let _ = crate::workspace::write_atomic(&damaged_list(&self.root), list.as_bytes());
         damage
     }
 }
@@ -392,7 +503,8 @@ fn check_blob(kind: ObjectKind, id: &Id, raw: &[u8]) -> Result<(), String> {
     }
 }
 
-fn verify_pack(slot: &PackSlot, progress: &dyn Progress) -> Vec<Damage> {
+/// Check one pack: its damage, and the blobs that verified intact.
+fn verify_pack(slot: &PackSlot, progress: &dyn Progress) -> (Vec<Damage>, Vec<(ObjectKind, Id)>) {
     let path = slot.path.read().expect("pack path lock poisoned").clone();
     let damage = |object, reason: String| Damage {
         pack: path.clone(),
@@ -403,14 +515,15 @@ fn verify_pack(slot: &PackSlot, progress: &dyn Progress) -> Vec<Damage> {
         Some(f) => f,
         None => match File::open(&path) {
             Ok(f) => slot.file.get_or_init(|| f),
-            Err(e) => return vec![damage(None, e.to_string())],
+            Err(e) => return (vec![damage(None, e.to_string())], Vec::new()),
         },
     };
     let entries = match pack::read_file_footer(&path, file) {
         Ok(es) => es,
-        Err(e) => return vec![damage(None, e.to_string())],
+        Err(e) => return (vec![damage(None, e.to_string())], Vec::new()),
     };
     let mut out = Vec::new();
+    let mut ok = Vec::with_capacity(entries.len());
     let expected_name = format!("{}.pack", pack::pack_id(&entries).to_hex());
     if path.file_name().and_then(|n| n.to_str()) != Some(expected_name.as_str()) {
         out.push(damage(None, "file name does not match its contents".into()));
@@ -425,10 +538,11 @@ fn verify_pack(slot: &PackSlot, progress: &dyn Progress) -> Vec<Damage> {
                     .map_err(|err| err.to_string())
             })
             .and_then(|raw| check_blob(e.kind, &e.id, &raw));
-        if let Err(reason) = r {
-            out.push(damage(Some((e.kind, e.id)), reason));
+        match r {
+            Ok(()) => ok.push((e.kind, e.id)),
+            Err(reason) => out.push(damage(Some((e.kind, e.id)), reason)),
         }
         progress.advance(e.stored_len as u64);
     }
-    out
+    (out, ok)
 }

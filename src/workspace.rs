@@ -18,6 +18,31 @@ use crate::pointer::SUFFIX;
 
 pub const CAIRN_DIR: &str = ".cairn";
 
+/// Prefix of cairn's temporary files in the work tree. Files with this
+/// prefix are never tracked, and a command holding the lock removes any it
+/// finds, since they can only be left over from an interrupted run.
+pub const TMP_PREFIX: &str = ".cairn-tmp-";
+
+/// Whether a file name is one of cairn's temporary files.
+pub fn is_tmp_name(name: &std::ffi::OsStr) -> bool {
+    name.as_encoded_bytes().starts_with(TMP_PREFIX.as_bytes())
+}
+
+/// Remove leftover temporary files directly inside `dir`. Call only while
+/// holding the repository lock.
+pub fn sweep_tmp(dir: &Path) -> Result<()> {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return Ok(());
+    };
+    for e in entries.flatten() {
+        if is_tmp_name(&e.file_name()) && e.file_type().is_ok_and(|t| t.is_file()) {
+            let p = e.path();
+            fs::remove_file(&p).map_err(|err| Error::io("remove", &p, err))?;
+        }
+    }
+    Ok(())
+}
+
 const CAIRN_GITIGNORE: &str = "\
 # Local state of cairn; only config.toml is committed.
 /cache/
@@ -53,7 +78,7 @@ pub fn find_git_root(start: &Path) -> Result<PathBuf> {
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let mut tmp = tempfile::Builder::new()
-        .prefix(".cairn-tmp-")
+        .prefix(TMP_PREFIX)
         .tempfile_in(dir)
         .map_err(|e| Error::io("create temporary file in", dir, e))?;
     tmp.write_all(bytes)

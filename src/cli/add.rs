@@ -71,7 +71,6 @@ pub fn run(ui: &Ui, cwd: &Path, args: AddArgs) -> anyhow::Result<ExitCode> {
         c.bytes_stored.load(Ordering::Relaxed),
     );
     let blobs = c.blobs_stored.load(Ordering::Relaxed);
-    drop(ingest);
 
     for (rel, ptr) in &added {
         let path = ws.safe_abs(&format!("{rel}{SUFFIX}"))?;

@@ -46,7 +46,6 @@ pub fn run(ui: &Ui, cwd: &Path, args: CheckoutArgs) -> anyhow::Result<ExitCode> 
     let same = c.files_unchanged.load(Ordering::Relaxed);
     let removed = c.files_removed.load(Ordering::Relaxed);
     let bytes = c.bytes_written.load(Ordering::Relaxed);
-    drop(restore);
     // Record what was written even if a later path failed.
     index.save()?;
     result?;

@@ -38,7 +38,6 @@ pub fn run(ui: &Ui, cwd: &Path, args: StatusArgs) -> anyhow::Result<ExitCode> {
     }
     let hashed = st.counters.files_hashed.load(Ordering::Relaxed);
     let stat_only = st.counters.files_stat_only.load(Ordering::Relaxed);
-    drop(st);
     // Remember what was just hashed, if no other cairn is busy writing.
     if index.is_dirty() {
         if let Ok(_lock) = ws.lock() {
