@@ -456,7 +456,7 @@ impl Store {
             })
             .sum();
         progress.begin("verifying", Some(total));
-        let results: Vec<(Vec<Damage>, Vec<(ObjectKind, Id)>)> = packs
+        let results: Vec<PackCheck> = packs
             .par_iter()
             .map(|slot| verify_pack(slot, progress))
             .collect();
@@ -503,8 +503,10 @@ fn check_blob(kind: ObjectKind, id: &Id, raw: &[u8]) -> Result<(), String> {
     }
 }
 
-/// Check one pack: its damage, and the blobs that verified intact.
-fn verify_pack(slot: &PackSlot, progress: &dyn Progress) -> (Vec<Damage>, Vec<(ObjectKind, Id)>) {
+/// What checking one pack found: its damage, and the blobs that are intact.
+type PackCheck = (Vec<Damage>, Vec<(ObjectKind, Id)>);
+
+fn verify_pack(slot: &PackSlot, progress: &dyn Progress) -> PackCheck {
     let path = slot.path.read().expect("pack path lock poisoned").clone();
     let damage = |object, reason: String| Damage {
         pack: path.clone(),
