@@ -24,8 +24,18 @@ pub struct Config {
 #[derive(Debug, Default, Deserialize)]
 struct Layer {
     #[serde(default)]
+    core: CoreLayer,
+    #[serde(default)]
     cache: CacheLayer,
 }
+
+#[derive(Debug, Default, Deserialize)]
+struct CoreLayer {
+    format: Option<i64>,
+}
+
+/// The repository format this build reads and writes.
+pub const FORMAT: u32 = 1;
 
 #[derive(Debug, Default, Deserialize)]
 struct CacheLayer {
@@ -65,6 +75,14 @@ impl Config {
         ];
         for path in files.into_iter().flatten() {
             if let Some(layer) = read_layer(&path)? {
+                if let Some(f) = layer.core.format {
+                    if f != FORMAT as i64 {
+                        return Err(Error::UnsupportedFormat {
+                            found: f,
+                            supported: FORMAT,
+                        });
+                    }
+                }
                 if let Some(d) = layer.cache.dir {
                     cfg.cache_dir = Some(d);
                 }

@@ -137,6 +137,12 @@ pub enum Error {
         holder: Option<String>,
     },
 
+    #[error("{kind} of {len} bytes is too large to store (the limit is 4 GiB per object)")]
+    BlobTooLarge { kind: ObjectKind, len: u64 },
+
+    #[error("this repository uses cairn format {found}; this cairn supports format {supported}")]
+    UnsupportedFormat { found: i64, supported: u32 },
+
     #[error("{count} damaged or missing object(s) in the cache")]
     VerifyFailed { count: usize },
 }
@@ -164,7 +170,10 @@ impl Error {
             Error::PointerSyntax { .. } => {
                 "restore the pointer with `git checkout -- <path>.cairn`, or re-create it with `cairn add <path>`".into()
             }
-            Error::PointerVersion { .. } => "upgrade cairn to a version that reads this format".into(),
+            Error::PointerVersion { .. } | Error::UnsupportedFormat { .. } => {
+                "upgrade cairn to a version that reads this format".into()
+            }
+            Error::BlobTooLarge { .. } => "split the directory into several tracked directories".into(),
             Error::UnsafePath { .. } => {
                 "pointer files and listings may only name paths inside the work tree; check where this pointer came from".into()
             }

@@ -246,14 +246,17 @@ pub fn check_rel_path(p: &str) -> Result<(), &'static str> {
     if p.starts_with('/') {
         return Err("absolute path");
     }
-    if p.contains('\0') || p.contains('\\') {
-        return Err("NUL or backslash in path");
+    if p.contains(['\0', '\\', '\n', '\r']) {
+        return Err("NUL, backslash or line break in path");
     }
     for comp in p.split('/') {
         match comp {
             "" => return Err("empty path component"),
             "." | ".." => return Err("`.` or `..` component"),
-            ".git" | ".cairn" => return Err("path inside .git or .cairn"),
+            // Case-insensitive: on macOS and Windows `.GIT` *is* `.git`.
+            c if c.eq_ignore_ascii_case(".git") || c.eq_ignore_ascii_case(".cairn") => {
+                return Err("path inside .git or .cairn")
+            }
             _ => {}
         }
     }
@@ -302,6 +305,17 @@ pub fn decode_tree(b: &[u8]) -> Result<Vec<TreeEntry>, ObjectError> {
     }
     if !r.b.is_empty() {
         return Err(ObjectError::Truncated);
+    }
+    // A path cannot be both a file and a directory (`a` and `a/b`).
+    let files: std::collections::HashSet<&str> = out.iter().map(|e| e.path.as_str()).collect();
+    for e in &out {
+        let mut p = e.path.as_str();
+        while let Some((parent, _)) = p.rsplit_once('/') {
+            if files.contains(parent) {
+                return Err(ObjectError::Path);
+            }
+            p = parent;
+        }
     }
     Ok(out)
 }
@@ -355,6 +369,8 @@ mod tests {
             "./a",
             ".git/config",
             "a/.cairn/x",
+            ".GIT/hooks/x",
+            "a\nb",
         ] {
             assert!(check_rel_path(bad).is_err(), "{bad}");
         }
@@ -373,6 +389,7 @@ mod tests {
         };
         assert!(decode_tree(&encode_tree(&[e("b"), e("a")])).is_err());
         assert!(decode_tree(&encode_tree(&[e("a"), e("a")])).is_err());
+        assert_eq!(decode_tree(&encode_tree(&[e("a"), e("a b"), e("a/b")])), Err(ObjectError::Path));
         assert_eq!(
             decode_tree(&encode_tree(&[e("../x")])),
             Err(ObjectError::Path)

@@ -148,7 +148,14 @@ pub fn read_footer(
     let footer_offset = u64::from_le_bytes(t[0..8].try_into().expect("8 bytes"));
     let count = u32::from_le_bytes(t[8..12].try_into().expect("4 bytes")) as u64;
     let footer_len = count * ENTRY_LEN as u64;
-    if footer_offset < HEADER_LEN || footer_offset + footer_len + TRAILER_LEN as u64 != len {
+    let version_copy = u32::from_le_bytes(t[12..16].try_into().expect("4 bytes"));
+    if version_copy != FORMAT_VERSION || head[12..16] != [0, 0, 0, 0] {
+        return Err(corrupt("unknown pack format version"));
+    }
+    let end = footer_offset
+        .checked_add(footer_len)
+        .and_then(|x| x.checked_add(TRAILER_LEN as u64));
+    if footer_offset < HEADER_LEN || end != Some(len) {
         return Err(corrupt("footer does not fit the file"));
     }
     let raw = read_at(footer_offset, footer_len as usize).map_err(io)?;
@@ -158,7 +165,7 @@ pub fn read_footer(
     let mut entries = Vec::with_capacity(count as usize);
     for b in raw.chunks_exact(ENTRY_LEN) {
         let e = Entry::decode(b).ok_or_else(|| corrupt("unreadable footer entry"))?;
-        if e.offset < HEADER_LEN || e.offset + e.stored_len as u64 > footer_offset {
+        if e.offset < HEADER_LEN || e.offset.saturating_add(e.stored_len as u64) > footer_offset {
             return Err(corrupt("footer entry points outside the blob area"));
         }
         entries.push(e);

@@ -94,8 +94,9 @@ impl Pointer {
             Ok((line, v))
         };
         let number = |(line, v): (usize, &str)| {
-            if v.len() > 1 && v.starts_with('0') {
-                return Err(err(line, "number with leading zero"));
+            // Only the canonical decimal form, so one value has one text.
+            if v.is_empty() || !v.bytes().all(|b| b.is_ascii_digit()) || (v.len() > 1 && v.starts_with('0')) {
+                return Err(err(line, "not a canonical decimal number"));
             }
             v.parse::<u64>().map_err(|_| err(line, "not a number"))
         };
@@ -107,10 +108,11 @@ impl Pointer {
         let p = match kind {
             "file" => {
                 let (line, m) = next("mode")?;
-                let mode = u32::from_str_radix(m, 8)
-                    .ok()
-                    .and_then(Mode::from_octal)
-                    .ok_or_else(|| err(line, "mode must be 100644 or 100755"))?;
+                let mode = match m {
+                    "100644" => Mode::Regular,
+                    "100755" => Mode::Executable,
+                    _ => return Err(err(line, "mode must be 100644 or 100755")),
+                };
                 Pointer::File { id, size, mode }
             }
             "dir" => Pointer::Dir {
@@ -162,6 +164,8 @@ mod tests {
             good.replace("kind dir", "kind blob"),
             good.replace("size 10", "size ten"),
             good.replace("size 10", "size 010"),
+            good.replace("size 10", "size +10"),
+            good.replace("files 2", "files -2"),
             good.replace("files 2\n", "files 2\nextra 1\n"),
             good.trim_end().to_string(),
             good.replace("kind dir\n", ""),

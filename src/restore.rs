@@ -183,9 +183,11 @@ impl<'a> Restore<'a> {
                 reason: "the pointer describes a directory but a file is in the way",
             });
         }
+        // An empty tracked directory is still a directory.
+        fs::create_dir_all(abs).map_err(|e| Error::io("create directory", abs, e))?;
         // Leftovers of an interrupted checkout would otherwise look like
         // new files in the directory.
-        if abs.is_dir() {
+        {
             for e in walkdir::WalkDir::new(abs)
                 .min_depth(1)
                 .into_iter()

@@ -75,6 +75,11 @@ pub struct Damage {
     pub reason: String,
 }
 
+/// Held while a process writes to the cache; released on drop or exit.
+pub struct CacheLock {
+    _file: File,
+}
+
 /// What [`Store::put`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Put {
@@ -218,9 +223,26 @@ impl Store {
         })
     }
 
+    /// Take the cache's write lock, failing at once if another process
+    /// (perhaps from another clone sharing this cache) is writing to it.
+    pub fn lock(&self) -> Result<CacheLock> {
+        let path = self.root.join("lock");
+        let file = fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(|e| Error::io("open lock file", &path, e))?;
+        match file.try_lock() {
+            Ok(()) => Ok(CacheLock { _file: file }),
+            Err(fs::TryLockError::WouldBlock) => Err(Error::Locked { path, holder: None }),
+            Err(fs::TryLockError::Error(e)) => Err(Error::io("lock", &path, e)),
+        }
+    }
+
     /// Remove temporary files left by an interrupted run. Call only while
-    /// holding the repository lock, so no live writer owns them.
-    pub fn clean_tmp(&self) -> Result<()> {
+    /// holding the cache lock, so no live writer owns them.
+    pub fn clean_tmp(&self, _lock: &CacheLock) -> Result<()> {
         let dir = tmp_dir(&self.root);
         for f in fs::read_dir(&dir).map_err(|e| Error::io("list", &dir, e))? {
             let p = f.map_err(|e| Error::io("list", &dir, e))?.path();
@@ -281,6 +303,9 @@ impl Store {
     pub fn put(&self, kind: ObjectKind, id: Id, raw: &[u8]) -> Result<Put> {
         if self.contains(kind, &id) {
             return Ok(Put::Existing);
+        }
+        if raw.len() > u32::MAX as usize {
+            return Err(Error::BlobTooLarge { kind, len: raw.len() as u64 });
         }
         let packed = codec::compress(raw);
         let (codec, stored) = match &packed {
@@ -348,8 +373,13 @@ impl Store {
             let sub = dir.join(&hex[..2]);
             fs::create_dir_all(&sub).map_err(|e| Error::io("create directory", &sub, e))?;
             let dest = sub.join(format!("{hex}.pack"));
+            // Readable by the group and others, so a cache can be shared.
+            fs::set_permissions(&tmp, std::os::unix::fs::PermissionsExt::from_mode(0o644))
+                .map_err(|e| Error::io("set permissions of", &tmp, e))?;
             fs::rename(&tmp, &dest).map_err(|e| Error::io("rename pack into", &dest, e))?;
             sync_dir(&sub)?;
+            // The new subdirectory's own entry must be durable too.
+            sync_dir(&dir)?;
             *slot.path.write().expect("pack path lock poisoned") = dest;
             Ok(())
         }));

@@ -49,6 +49,7 @@ const CAIRN_GITIGNORE: &str = "\
 /index
 /lock
 /config.local.toml
+/.cairn-tmp-*
 ";
 
 /// An initialised (or about to be) cairn repository.

@@ -31,7 +31,9 @@ pub fn run(ui: &Ui, cwd: &Path, args: AddArgs) -> anyhow::Result<ExitCode> {
     let _lock = ws.lock()?;
     let bar = ui.progress();
     let store = Store::open(&ws.cache_dir(), &bar)?;
-    store.clean_tmp()?;
+    let cache_lock = store.lock()?;
+    store.clean_tmp(&cache_lock)?;
+    crate::workspace::sweep_tmp(&ws.cairn_dir())?;
     let mut index = StatIndex::load(&ws.stat_index_path())?;
 
     let mut rels: Vec<String> = Vec::new();
