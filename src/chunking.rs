@@ -106,20 +106,19 @@ impl Chunker {
         let normal = end.min(avg);
         let gear = gear_table();
         let mut h: u64 = 0;
-        let mut i = min;
-        while i < normal {
-            h = (h << 1).wrapping_add(gear[data[i] as usize]);
+        // Iterators rather than indexing: no bounds checks in the hot loop.
+        for (i, &b) in data[min..normal].iter().enumerate() {
+            h = (h << 1).wrapping_add(gear[b as usize]);
             if h & self.mask_s == 0 {
-                return Some(i + 1);
+                return Some(min + i + 1);
             }
-            i += 1;
         }
-        while i < end {
-            h = (h << 1).wrapping_add(gear[data[i] as usize]);
+        let start = min.max(normal);
+        for (i, &b) in data[start..end].iter().enumerate() {
+            h = (h << 1).wrapping_add(gear[b as usize]);
             if h & self.mask_l == 0 {
-                return Some(i + 1);
+                return Some(start + i + 1);
             }
-            i += 1;
         }
         if end == max || eof {
             Some(end)

@@ -293,23 +293,31 @@ impl<'a> Ingest<'a> {
         let cap = BLOCK + self.chunker.params().max;
         let mut cur = vec![0u8; cap];
         let mut next = vec![0u8; cap];
-        let (mut len, mut eof) = fill(f, abs, &mut cur, 0, &mut hasher)?;
+        let (mut len, mut eof) = fill(f, abs, &mut cur, 0)?;
         let mut cuts = self.cut(&cur[..len], eof);
         loop {
             let consumed = cuts.last().map(|&(o, l)| o + l).unwrap_or(0);
             let tail = len - consumed;
             next[..tail].copy_from_slice(&cur[consumed..len]);
+            // Reading and cutting is the longest serial path, so the
+            // whole-file hash runs beside the chunk work, not after the read.
             let (stored, read) = rayon::join(
                 || {
-                    cuts.par_iter()
-                        .map(|&(o, l)| self.chunk(&cur[o..o + l]))
-                        .collect::<Result<Vec<Piece>>>()
+                    let (_, pieces) = rayon::join(
+                        || hasher.update(&cur[..consumed]),
+                        || {
+                            cuts.par_iter()
+                                .map(|&(o, l)| self.chunk(&cur[o..o + l]))
+                                .collect::<Result<Vec<Piece>>>()
+                        },
+                    );
+                    pieces
                 },
                 || -> Result<(usize, bool, Cuts)> {
                     if eof {
                         return Ok((0, true, Vec::new()));
                     }
-                    let (n, e) = fill(f, abs, &mut next, tail, &mut hasher)?;
+                    let (n, e) = fill(f, abs, &mut next, tail)?;
                     let c = self.cut(&next[..n], e);
                     Ok((n, e, c))
                 },
@@ -379,16 +387,9 @@ impl<'a> Ingest<'a> {
     }
 }
 
-/// Read from `f` into `buf[start..]` until `buf` is full or the file ends,
-/// hashing what was read. Returns the filled length and whether the end of
-/// the file was reached.
-fn fill(
-    f: &mut File,
-    abs: &Path,
-    buf: &mut [u8],
-    start: usize,
-    hasher: &mut Hasher,
-) -> Result<(usize, bool)> {
+/// Read from `f` into `buf[start..]` until `buf` is full or the file ends.
+/// Returns the filled length and whether the end of the file was reached.
+fn fill(f: &mut File, abs: &Path, buf: &mut [u8], start: usize) -> Result<(usize, bool)> {
     let mut filled = start;
     let mut eof = false;
     while filled < buf.len() {
@@ -402,6 +403,5 @@ fn fill(
             Err(e) => return Err(Error::io("read", abs, e)),
         }
     }
-    hasher.update(&buf[start..filled]);
     Ok((filled, eof))
 }

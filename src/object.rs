@@ -389,7 +389,10 @@ mod tests {
         };
         assert!(decode_tree(&encode_tree(&[e("b"), e("a")])).is_err());
         assert!(decode_tree(&encode_tree(&[e("a"), e("a")])).is_err());
-        assert_eq!(decode_tree(&encode_tree(&[e("a"), e("a b"), e("a/b")])), Err(ObjectError::Path));
+        assert_eq!(
+            decode_tree(&encode_tree(&[e("a"), e("a b"), e("a/b")])),
+            Err(ObjectError::Path)
+        );
         assert_eq!(
             decode_tree(&encode_tree(&[e("../x")])),
             Err(ObjectError::Path)

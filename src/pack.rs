@@ -25,6 +25,23 @@ pub const ENTRY_LEN: usize = 52;
 pub const TRAILER_LEN: usize = 56;
 pub const FORMAT_VERSION: u32 = 1;
 
+/// Space reserved for a new pack up front (trimmed when it is sealed).
+pub const PREALLOCATE: u64 = 40 << 20;
+
+/// Reserve `len` bytes of disk for `file` without changing what it holds.
+///
+/// On ext4 this makes later buffered writes several times cheaper, because
+/// blocks no longer have to be reserved page by page as data arrives. It is
+/// only an optimisation: file systems without `fallocate` just skip it.
+pub fn preallocate(file: &File, len: u64) {
+    use std::os::fd::AsRawFd;
+    if len == 0 {
+        return;
+    }
+    // SAFETY: plain syscall on a valid, owned descriptor; no memory passed.
+    let _ = unsafe { libc::fallocate(file.as_raw_fd(), 0, 0, len as libc::off_t) };
+}
+
 impl ObjectKind {
     pub fn to_u8(self) -> u8 {
         match self {
@@ -199,6 +216,7 @@ impl PackWriter {
     /// file system as the pack's final home.
     pub fn create(path: PathBuf) -> Result<PackWriter> {
         let file = File::create(&path).map_err(|e| Error::io("create pack", &path, e))?;
+        preallocate(&file, PREALLOCATE);
         // Small enough that full-size chunks bypass the buffer (no extra copy),
         // large enough to batch small blobs into few syscalls.
         let mut out = BufWriter::with_capacity(64 << 10, file);
@@ -253,6 +271,10 @@ impl PackWriter {
         let io = |e| Error::io("write pack", &path, e);
         self.out.write_all(&footer).map_err(io)?;
         let file = self.out.into_inner().map_err(|e| io(e.into_error()))?;
+        // Drop the unused part of the preallocation: the trailer must be
+        // the last bytes of the file.
+        file.set_len(self.offset + footer.len() as u64)
+            .map_err(io)?;
         file.sync_all().map_err(io)?;
         let id = pack_id(&self.entries);
         Ok((self.path, id, self.entries))

@@ -95,7 +95,10 @@ impl Pointer {
         };
         let number = |(line, v): (usize, &str)| {
             // Only the canonical decimal form, so one value has one text.
-            if v.is_empty() || !v.bytes().all(|b| b.is_ascii_digit()) || (v.len() > 1 && v.starts_with('0')) {
+            if v.is_empty()
+                || !v.bytes().all(|b| b.is_ascii_digit())
+                || (v.len() > 1 && v.starts_with('0'))
+            {
                 return Err(err(line, "not a canonical decimal number"));
             }
             v.parse::<u64>().map_err(|_| err(line, "not a number"))

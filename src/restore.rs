@@ -289,6 +289,7 @@ impl<'a> Restore<'a> {
             .prefix(crate::workspace::TMP_PREFIX)
             .tempfile_in(dir)
             .map_err(|e| Error::io("create temporary file in", dir, e))?;
+        crate::pack::preallocate(tmp.as_file(), job.size);
         let mut hasher = Hasher::new();
         let mut written = 0u64;
         let mut batches = batches(&chunks).into_iter();

@@ -305,7 +305,10 @@ impl Store {
             return Ok(Put::Existing);
         }
         if raw.len() > u32::MAX as usize {
-            return Err(Error::BlobTooLarge { kind, len: raw.len() as u64 });
+            return Err(Error::BlobTooLarge {
+                kind,
+                len: raw.len() as u64,
+            });
         }
         let packed = codec::compress(raw);
         let (codec, stored) = match &packed {
@@ -452,9 +455,13 @@ impl Store {
             pack: path.clone(),
             reason,
         };
-        let checked = codec::decompress(loc.codec, &stored, loc.raw_len as usize)
-            .map_err(|e| e.to_string())
-            .and_then(|raw| check_blob(kind, id, &raw).map(|_| raw));
+        let decoded = match loc.codec {
+            // Already the raw bytes: no second copy.
+            Codec::Raw if stored.len() == loc.raw_len as usize => Ok(stored),
+            _ => codec::decompress(loc.codec, &stored, loc.raw_len as usize)
+                .map_err(|e| e.to_string()),
+        };
+        let checked = decoded.and_then(|raw| check_blob(kind, id, &raw).map(|_| raw));
         match checked {
             Ok(raw) => Ok(Some(raw)),
             Err(reason) => {
