@@ -1,7 +1,8 @@
 //! Micro-benchmarks of cairn's hot paths: chunking, hashing, compression and
 //! manifest (de)serialisation.
 //!
-//! Run with `cargo bench --bench core` (about 2-3 minutes on 2 cores), or
+//! Run with `cargo bench --bench core` (under a minute of measuring on 2
+//! cores, plus the build), or
 //! `cargo bench --bench core -- --quick` for a rough pass. A filter selects
 //! groups, e.g. `cargo bench --bench core -- chunking`.
 //!

@@ -283,7 +283,8 @@ pub fn decode_tree(b: &[u8]) -> Result<Vec<TreeEntry>, ObjectError> {
         return Err(ObjectError::Magic);
     }
     let n = r.u32()? as usize;
-    let mut out: Vec<TreeEntry> = Vec::with_capacity(n.min(1 << 20));
+    // The count is untrusted: an entry takes at least 47 bytes.
+    let mut out: Vec<TreeEntry> = Vec::with_capacity(n.min(r.b.len() / 47));
     for _ in 0..n {
         let mode = Mode::from_octal(r.u32()?).ok_or(ObjectError::Unknown)?;
         let size = r.u64()?;

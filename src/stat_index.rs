@@ -103,7 +103,9 @@ impl StatIndex {
         let saved_at_ns = i64::from_le_bytes(body[8..16].try_into().expect("8"));
         let count = u32::from_le_bytes(body[16..20].try_into().expect("4")) as usize;
         let mut b = &body[20..];
-        let mut files = HashMap::with_capacity(count);
+        // The count is untrusted: never reserve more than the bytes could hold
+        // (an entry is at least 67 bytes).
+        let mut files = HashMap::with_capacity(count.min(body.len() / 67));
         let mut take = |n: usize| -> Result<&[u8]> {
             if b.len() < n {
                 return Err(corrupt("truncated entry"));
