@@ -297,15 +297,29 @@ impl<'a> Restore<'a> {
             Some(b) => self.decode(b, &job.abs)?,
             None => Vec::new(),
         };
+        // A file of one chunk is that chunk, whose id was just verified; a
+        // longer one is hashed again as a whole, beside the write, so the
+        // final check costs no extra time on the writing thread.
+        let whole_hash = chunks.len() > 1;
         loop {
             let next_batch = batches.next();
-            let (w, next) = rayon::join(
-                || -> std::io::Result<()> {
-                    for c in &cur {
-                        hasher.update(c);
-                        tmp.write_all(c)?;
-                    }
-                    Ok(())
+            let ((w, ()), next) = rayon::join(
+                || {
+                    rayon::join(
+                        || -> std::io::Result<()> {
+                            for c in &cur {
+                                tmp.write_all(c)?;
+                            }
+                            Ok(())
+                        },
+                        || {
+                            if whole_hash {
+                                cur.iter().for_each(|c| {
+                                    hasher.update(c);
+                                });
+                            }
+                        },
+                    )
                 },
                 || next_batch.map(|b| self.decode(b, &job.abs)),
             );
