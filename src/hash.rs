@@ -17,7 +17,14 @@ pub const ID_LEN: usize = 32;
 pub struct Id(pub [u8; ID_LEN]);
 
 impl Id {
-    /// Hash `bytes` in one call.
+    /// Hash `bytes` in one call. The result is what `b3sum` prints:
+    ///
+    /// ```
+    /// use cairn::hash::Id;
+    /// let id = Id::of(b"hello\n");
+    /// assert_eq!(id.to_hex(), "8e4c7c1b99dbfd50e7a95185fead5ee1448fa904a2fdd778eaf5f2dbfd629a99");
+    /// assert_eq!(Id::from_hex(&id.to_hex()), Some(id));
+    /// ```
     pub fn of(bytes: &[u8]) -> Id {
         Id(*blake3::hash(bytes).as_bytes())
     }

@@ -52,6 +52,16 @@ impl Pointer {
     }
 
     /// Parse pointer text; `path` is only used in errors.
+    ///
+    /// ```
+    /// use std::path::Path;
+    /// use cairn::pointer::Pointer;
+    /// let text = "cairn-pointer 1\nkind dir\nid ".to_string() + &"ab".repeat(32) + "\nsize 10\nfiles 2\n";
+    /// let p = Pointer::parse(Path::new("data.cairn"), text.as_bytes()).unwrap();
+    /// assert_eq!(p.size(), 10);
+    /// assert_eq!(p.encode(), text);
+    /// assert!(Pointer::parse(Path::new("x.cairn"), b"cairn-pointer 9\n").is_err());
+    /// ```
     pub fn parse(path: &Path, text: &[u8]) -> Result<Pointer> {
         let err = |line, reason| Error::PointerSyntax {
             path: path.to_path_buf(),

@@ -105,7 +105,13 @@ pub fn run(ui: &Ui, cwd: &Path, args: AddArgs) -> anyhow::Result<ExitCode> {
     for (rel, p) in &added {
         let what = match p {
             Pointer::File { size, .. } => human(*size),
-            Pointer::Dir { size, files, .. } => format!("{files} files, {}", human(*size)),
+            Pointer::Dir { size, files, .. } => {
+                format!(
+                    "{files} file{}, {}",
+                    if *files == 1 { "" } else { "s" },
+                    human(*size)
+                )
+            }
         };
         ui.info(format!("added {rel} ({what}) -> {rel}{SUFFIX}"));
     }
@@ -113,13 +119,21 @@ pub fn run(ui: &Ui, cwd: &Path, args: AddArgs) -> anyhow::Result<ExitCode> {
         "{} new in the cache ({blobs} objects); {read} files read, {cached} unchanged",
         human(stored)
     ));
+    // The pointers and the .gitignore files that now hide the data.
+    let mut to_commit: Vec<String> = Vec::new();
+    for (r, _) in &added {
+        to_commit.push(format!("{r}{SUFFIX}"));
+        let ignore = match r.rsplit_once('/') {
+            Some((parent, _)) => format!("{parent}/.gitignore"),
+            None => ".gitignore".to_string(),
+        };
+        if !to_commit.contains(&ignore) {
+            to_commit.push(ignore);
+        }
+    }
     ui.info(format!(
         "next: git add {} && git commit",
-        added
-            .iter()
-            .map(|(r, _)| format!("{r}{SUFFIX}"))
-            .collect::<Vec<_>>()
-            .join(" ")
+        to_commit.join(" ")
     ));
     Ok(ExitCode::SUCCESS)
 }
