@@ -123,7 +123,10 @@ impl<'a> Ingest<'a> {
         if ft.is_symlink() {
             Err(Error::SymlinkNotTracked { path: abs })
         } else if ft.is_file() {
-            let (id, stat) = self.file(rel, &abs, &meta)?;
+            self.progress.begin("adding", Some(meta.len()));
+            let r = self.file(rel, &abs, &meta);
+            self.progress.end();
+            let (id, stat) = r?;
             Ok(Pointer::File {
                 id,
                 size: stat.size,
@@ -184,8 +187,10 @@ impl<'a> Ingest<'a> {
             files.push((sub, meta));
         }
         files.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+        self.progress
+            .begin("adding", Some(files.iter().map(|(_, m)| m.len()).sum()));
         // Small files first in parallel; big ones parallelise internally.
-        let entries: Vec<TreeEntry> = files
+        let entries: std::result::Result<Vec<TreeEntry>, Error> = files
             .par_iter()
             .map(|(sub, meta)| {
                 let full = abs.join(sub);
@@ -197,7 +202,9 @@ impl<'a> Ingest<'a> {
                     id,
                 })
             })
-            .collect::<Result<_>>()?;
+            .collect();
+        self.progress.end();
+        let entries = entries?;
         let listing = object::encode_tree(&entries);
         let id = Id::of(&listing);
         self.counters

@@ -23,6 +23,7 @@ pub mod object;
 pub mod pack;
 pub mod pointer;
 pub mod progress;
+pub mod reach;
 pub mod restore;
 pub mod stat_index;
 pub mod status;

@@ -176,3 +176,21 @@ fn re_adding_the_original_repairs_a_damaged_chunk() {
     );
     assert!(repo.read("d/f.bin") == bytes);
 }
+
+/// `verify` also reports objects that tracked pointers need but the cache
+/// lacks, naming the path that needs them.
+#[test]
+fn verify_reports_objects_missing_for_a_pointer() {
+    let bytes = random_bytes("missing", 600_000);
+    let (repo, pack) = repo_with(&bytes);
+    repo.cairn_ok(&["verify"]);
+    fs::remove_file(&pack).unwrap();
+    let (stdout, stderr) = repo.cairn_fail(&["verify"]);
+    assert_error_report(&stderr, &["missing"]);
+    assert!(stdout.contains("missing "), "{stdout}");
+    assert!(stdout.contains("needed by d"), "{stdout}");
+    let v: serde_json::Value =
+        serde_json::from_slice(&repo.cairn(&["verify", "--json"]).output().unwrap().stdout)
+            .unwrap();
+    assert!(!v["missing"].as_array().unwrap().is_empty(), "{v}");
+}

@@ -11,7 +11,6 @@ use serde_json::json;
 use super::ui::{human, Ui};
 use crate::ingest::Ingest;
 use crate::pointer::{Pointer, SUFFIX};
-use crate::progress::Progress;
 use crate::stat_index::StatIndex;
 use crate::store::Store;
 use crate::workspace::{write_atomic, Workspace};
@@ -50,7 +49,6 @@ pub fn run(ui: &Ui, cwd: &Path, args: AddArgs) -> anyhow::Result<ExitCode> {
     }
 
     let ingest = Ingest::new(&ws, &store, &mut index, &bar);
-    bar.begin("adding", None);
     let mut added: Vec<(String, Pointer)> = Vec::new();
     for rel in &rels {
         let ptr = ingest
@@ -58,7 +56,6 @@ pub fn run(ui: &Ui, cwd: &Path, args: AddArgs) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("could not add {rel}"))?;
         added.push((rel.clone(), ptr));
     }
-    bar.end();
     // Durability first: nothing may point at data that is not on disk.
     store
         .flush()

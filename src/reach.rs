@@ -1,0 +1,122 @@
+//! Which stored objects a pointer needs.
+//!
+//! A pointer names a file or a directory listing; through listings,
+//! manifests and segments it reaches a set of chunks. Walking that graph is
+//! how `verify` finds objects that are referenced but absent, and how
+//! garbage collection will decide what must be kept. Every object read on
+//! the way is verified by the store, so a damaged listing or manifest is an
+//! error here rather than a wrong answer.
+
+use std::collections::HashSet;
+
+use crate::error::{Error, ObjectKind, Result};
+use crate::hash::Id;
+use crate::object::{self, Form, Manifest};
+use crate::pointer::Pointer;
+use crate::store::Store;
+
+/// An object some pointer needs that the store does not have.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Missing {
+    pub kind: ObjectKind,
+    pub id: Id,
+    /// The tracked path (and file inside it) that needs the object.
+    pub needed_by: String,
+}
+
+/// Everything reachable from a set of pointers.
+#[derive(Debug, Default)]
+pub struct Reach {
+    pub objects: HashSet<(ObjectKind, Id)>,
+    pub missing: Vec<Missing>,
+}
+
+impl Reach {
+    /// Add everything `ptr` (the pointer of tracked path `rel`) needs.
+    pub fn add_pointer(&mut self, store: &Store, rel: &str, ptr: &Pointer) -> Result<()> {
+        match ptr {
+            Pointer::File { id, size, .. } => self.add_file(store, rel, id, *size),
+            Pointer::Dir { id, .. } => {
+                if !self.objects.insert((ObjectKind::Tree, *id)) {
+                    return Ok(());
+                }
+                let Some(raw) = store.read(ObjectKind::Tree, id)? else {
+                    self.miss(ObjectKind::Tree, id, rel);
+                    return Ok(());
+                };
+                let entries = object::decode_tree(&raw)
+                    .map_err(|e| corrupt(store, ObjectKind::Tree, id, e))?;
+                for e in entries {
+                    self.add_file(store, &format!("{rel}/{}", e.path), &e.id, e.size)?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn miss(&mut self, kind: ObjectKind, id: &Id, needed_by: &str) {
+        self.missing.push(Missing {
+            kind,
+            id: *id,
+            needed_by: needed_by.to_string(),
+        });
+    }
+
+    fn add_file(&mut self, store: &Store, path: &str, id: &Id, size: u64) -> Result<()> {
+        if size == 0 {
+            return Ok(());
+        }
+        if self.objects.contains(&(ObjectKind::Manifest, *id))
+            || self.objects.contains(&(ObjectKind::Chunk, *id))
+        {
+            return Ok(());
+        }
+        let Some(raw) = store.read(ObjectKind::Manifest, id)? else {
+            // No manifest: a one-chunk file is stored as that chunk.
+            if store.contains(ObjectKind::Chunk, id) {
+                self.objects.insert((ObjectKind::Chunk, *id));
+            } else {
+                self.miss(ObjectKind::Manifest, id, path);
+            }
+            return Ok(());
+        };
+        self.objects.insert((ObjectKind::Manifest, *id));
+        let m = Manifest::decode(&raw).map_err(|e| corrupt(store, ObjectKind::Manifest, id, e))?;
+        let chunks = match m.form {
+            Form::Chunks => m.pieces,
+            Form::Segments => {
+                let mut out = Vec::new();
+                for s in &m.pieces {
+                    if !self.objects.insert((ObjectKind::Segment, s.id)) {
+                        continue;
+                    }
+                    match store.read(ObjectKind::Segment, &s.id)? {
+                        Some(raw) => out.extend(
+                            object::decode_segment(&raw)
+                                .map_err(|e| corrupt(store, ObjectKind::Segment, &s.id, e))?,
+                        ),
+                        None => self.miss(ObjectKind::Segment, &s.id, path),
+                    }
+                }
+                out
+            }
+        };
+        for c in chunks {
+            if self.objects.insert((ObjectKind::Chunk, c.id))
+                && !store.contains(ObjectKind::Chunk, &c.id)
+            {
+                self.miss(ObjectKind::Chunk, &c.id, path);
+            }
+        }
+        Ok(())
+    }
+}
+
+fn corrupt(store: &Store, kind: ObjectKind, id: &Id, e: object::ObjectError) -> Error {
+    Error::CorruptObject {
+        kind,
+        id: *id,
+        pack: store.root().to_path_buf(),
+        reason: e.to_string(),
+    }
+}
