@@ -50,16 +50,22 @@ struct PackSlot {
     file: OnceLock<File>,
 }
 
-struct Writing {
-    current: Option<(u32, PackWriter)>,
-    sealing: Vec<JoinHandle<Result<()>>>,
-}
+/// An open pack: its number in `packs` and its writer.
+type OpenWriter = Option<(u32, PackWriter)>;
+
+/// Marks an index entry whose blob is being written right now, so a second
+/// thread storing the same content sees it as present (exact dedup) without
+/// holding a lock across the write.
+const RESERVED: u32 = u32::MAX;
 
 pub struct Store {
     root: PathBuf,
     index: RwLock<HashMap<(ObjectKind, Id), Loc>>,
     packs: RwLock<Vec<Arc<PackSlot>>>,
-    writing: Mutex<Writing>,
+    /// One open pack per worker thread (slot 0 for threads outside the
+    /// pool), so appends never wait for another thread's write.
+    writers: Vec<Mutex<OpenWriter>>,
+    sealing: Mutex<Vec<JoinHandle<Result<()>>>>,
     damaged_packs: Vec<(PathBuf, &'static str)>,
     /// Blobs whose only indexed copy is known to be damaged. They count as
     /// absent for [`Store::contains`], so adding the data again stores a good
@@ -214,10 +220,10 @@ impl Store {
             root: root.to_path_buf(),
             index: RwLock::new(index),
             packs: RwLock::new(packs),
-            writing: Mutex::new(Writing {
-                current: None,
-                sealing: Vec::new(),
-            }),
+            writers: (0..=rayon::current_num_threads())
+                .map(|_| Mutex::new(None))
+                .collect(),
+            sealing: Mutex::new(Vec::new()),
             damaged_packs,
             known_bad: RwLock::new(known_bad),
         })
@@ -310,16 +316,45 @@ impl Store {
                 len: raw.len() as u64,
             });
         }
+        {
+            let mut idx = self.index.write().expect("index lock poisoned");
+            if let Some(l) = idx.get(&(kind, id)) {
+                if l.pack == RESERVED || !self.is_known_bad(kind, &id) {
+                    return Ok(Put::Existing);
+                }
+            }
+            idx.insert(
+                (kind, id),
+                Loc {
+                    pack: RESERVED,
+                    codec: Codec::Raw,
+                    offset: 0,
+                    stored_len: 0,
+                    raw_len: 0,
+                },
+            );
+        }
+        let r = self.write_blob(kind, id, raw);
+        if r.is_err() {
+            self.index
+                .write()
+                .expect("index lock poisoned")
+                .remove(&(kind, id));
+        }
+        r
+    }
+
+    fn write_blob(&self, kind: ObjectKind, id: Id, raw: &[u8]) -> Result<Put> {
         let packed = codec::compress(raw);
         let (codec, stored) = match &packed {
             Some(p) => (Codec::Zstd, p.as_slice()),
             None => (Codec::Raw, raw),
         };
-        let mut w = self.writing.lock().expect("writer lock poisoned");
-        if self.contains(kind, &id) {
-            return Ok(Put::Existing);
-        }
-        if w.current.is_none() {
+        let slot = rayon::current_thread_index()
+            .map_or(0, |i| i + 1)
+            .min(self.writers.len() - 1);
+        let mut w = self.writers[slot].lock().expect("writer lock poisoned");
+        if w.is_none() {
             let tmp = tempfile::Builder::new()
                 .prefix("pack-")
                 .suffix(".tmp")
@@ -334,9 +369,9 @@ impl Store {
                 path: RwLock::new(path),
                 file: OnceLock::new(),
             }));
-            w.current = Some(((packs.len() - 1) as u32, writer));
+            *w = Some(((packs.len() - 1) as u32, writer));
         }
-        let (n, writer) = w.current.as_mut().expect("pack writer was just created");
+        let (n, writer) = w.as_mut().expect("pack writer was just created");
         let e = writer.add(kind, id, codec, stored, raw.len())?;
         let loc = Loc {
             pack: *n,
@@ -356,21 +391,21 @@ impl Store {
                 .remove(&(kind, id));
         }
         if writer.len() >= PACK_TARGET {
-            self.seal_current(&mut w);
+            self.seal(w.take());
         }
         Ok(Put::Stored {
             stored_len: stored.len() as u64,
         })
     }
 
-    /// Seal the open pack in the background: footer, fsync, rename, dir fsync.
-    fn seal_current(&self, w: &mut Writing) {
-        let Some((n, writer)) = w.current.take() else {
+    /// Seal a pack in the background: footer, fsync, rename, dir fsync.
+    fn seal(&self, open: OpenWriter) {
+        let Some((n, writer)) = open else {
             return;
         };
         let slot = self.packs.read().expect("packs lock poisoned")[n as usize].clone();
         let dir = pack_dir(&self.root);
-        w.sealing.push(std::thread::spawn(move || {
+        let handle = std::thread::spawn(move || {
             let (tmp, id, _entries) = writer.finish()?;
             let hex = id.to_hex();
             let sub = dir.join(&hex[..2]);
@@ -385,17 +420,21 @@ impl Store {
             sync_dir(&dir)?;
             *slot.path.write().expect("pack path lock poisoned") = dest;
             Ok(())
-        }));
+        });
+        self.sealing
+            .lock()
+            .expect("sealing lock poisoned")
+            .push(handle);
     }
 
     /// Make every blob put so far durable. Pointers may reference them after
     /// this returns `Ok`.
     pub fn flush(&self) -> Result<()> {
-        let handles = {
-            let mut w = self.writing.lock().expect("writer lock poisoned");
-            self.seal_current(&mut w);
-            std::mem::take(&mut w.sealing)
-        };
+        for w in &self.writers {
+            let open = w.lock().expect("writer lock poisoned").take();
+            self.seal(open);
+        }
+        let handles = std::mem::take(&mut *self.sealing.lock().expect("sealing lock poisoned"));
         let mut first_err = None;
         for h in handles {
             let r = h.join().unwrap_or_else(|_| {
@@ -421,6 +460,10 @@ impl Store {
             .read()
             .expect("index lock poisoned")
             .get(&(kind, *id))?;
+        if loc.pack == RESERVED {
+            // Still being written by another thread of this process.
+            return None;
+        }
         let slot = self.packs.read().expect("packs lock poisoned")[loc.pack as usize].clone();
         Some((loc, slot))
     }
