@@ -143,6 +143,12 @@ pub enum Error {
     #[error("this repository uses cairn format {found}; this cairn supports format {supported}")]
     UnsupportedFormat { found: i64, supported: u32 },
 
+    #[error(transparent)]
+    Git(#[from] crate::git::GitError),
+
+    #[error("{word:?} is neither a git revision nor a path that cairn tracks")]
+    NotRevisionOrPath { word: String },
+
     #[error("{count} damaged or missing object(s) in the cache")]
     VerifyFailed { count: usize },
 }
@@ -183,6 +189,10 @@ impl Error {
             Error::NonUtf8Path { .. } => "rename the file so its name is valid UTF-8".into(),
             Error::ChangedWhileReading { .. } => "wait for whatever is writing the file to finish, then add it again".into(),
             Error::NotTracked { .. } => "track it first with `cairn add <path>`".into(),
+            Error::Git(e) => return e.hint().map(str::to_string),
+            Error::NotRevisionOrPath { .. } => {
+                "give a commit id, branch or tag (see `git log`), or a path listed by `cairn ls`".into()
+            }
             Error::CannotTrack { .. } => {
                 "move what is in the way (or track a different path), then run the command again".into()
             }

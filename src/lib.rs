@@ -7,7 +7,9 @@
 //! pointer files ([`pointer`]) that git versions. The work tree side
 //! ([`workspace`], [`stat_index`]) finds pointers, keeps paths safe and avoids
 //! re-reading unchanged files. [`ingest`], [`restore`] and [`status`]
-//! implement `add`, `checkout` and `status`; [`cli`] is the command line.
+//! implement `add`, `checkout` and `status`; [`git`] (the only user of
+//! `gix`) and [`history`] read pointers from past revisions; [`cli`] is the
+//! command line.
 //!
 //! Dependencies point one way: `cli` → operations → store/objects → hashing.
 //! Only `cli` prints; everything else reports through [`progress::Progress`].
@@ -17,7 +19,9 @@ pub mod cli;
 pub mod codec;
 pub mod config;
 pub mod error;
+pub mod git;
 pub mod hash;
+pub mod history;
 pub mod ingest;
 pub mod object;
 pub mod pack;

@@ -253,20 +253,31 @@ impl<'a> Restore<'a> {
     fn run(&self, job: &Job) -> Result<()> {
         if let Ok(meta) = fs::symlink_metadata(&job.abs) {
             let stat = Stat::of(&meta);
-            let known = self
-                .index
-                .lock()
-                .expect("index lock poisoned")
-                .lookup(&job.rel, &stat);
-            if meta.is_file()
-                && known == Some(job.id)
-                && Mode::from_permissions(meta.permissions().mode()) == job.mode
-            {
-                self.counters
-                    .files_unchanged
-                    .fetch_add(1, Ordering::Relaxed);
-                self.progress.advance(job.size);
-                return Ok(());
+            let same_mode = Mode::from_permissions(meta.permissions().mode()) == job.mode;
+            if meta.is_file() && same_mode && stat.size == job.size {
+                let known = self
+                    .index
+                    .lock()
+                    .expect("index lock poisoned")
+                    .lookup(&job.rel, &stat);
+                // When the index cannot vouch for the file (just written, or
+                // never seen), reading it is still cheaper than rewriting it.
+                let same = match known {
+                    Some(id) => id == job.id,
+                    None => hash_file(&job.abs)? == job.id,
+                };
+                if same {
+                    self.index.lock().expect("index lock poisoned").insert(
+                        job.rel.clone(),
+                        stat,
+                        job.id,
+                    );
+                    self.counters
+                        .files_unchanged
+                        .fetch_add(1, Ordering::Relaxed);
+                    self.progress.advance(job.size);
+                    return Ok(());
+                }
             }
         }
         let stat = self.write_file(job)?;
@@ -377,6 +388,20 @@ impl<'a> Restore<'a> {
                 Ok(raw)
             })
             .collect()
+    }
+}
+
+/// BLAKE3 of a file's contents, read in pieces.
+fn hash_file(path: &Path) -> Result<Id> {
+    let mut f = fs::File::open(path).map_err(|e| Error::io("open", path, e))?;
+    let mut h = Hasher::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = std::io::Read::read(&mut f, &mut buf).map_err(|e| Error::io("read", path, e))?;
+        if n == 0 {
+            return Ok(h.finalize());
+        }
+        h.update(&buf[..n]);
     }
 }
 

@@ -13,6 +13,8 @@ mod add;
 mod checkout;
 mod completions;
 mod init;
+mod log;
+mod ls;
 mod status;
 pub mod ui;
 mod verify;
@@ -48,10 +50,14 @@ pub enum Command {
     Add(add::AddArgs),
     /// Show tracked data that is modified, missing or not in the cache.
     Status(status::StatusArgs),
-    /// Make the work tree's data match the pointer files.
+    /// Make the work tree's data (and pointers) match REV, or the pointer files.
     Checkout(checkout::CheckoutArgs),
     /// Re-hash every object in the cache and report damage.
     Verify(verify::VerifyArgs),
+    /// List tracked data at a revision (or in the work tree).
+    Ls(ls::LsArgs),
+    /// Show the commits where a tracked path changed.
+    Log(log::LogArgs),
     /// Print a shell completion script.
     Completions(completions::CompletionsArgs),
     /// Print the man page (roff).
@@ -81,9 +87,46 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Status(a) => status::run(&ui, &cwd, a),
         Command::Checkout(a) => checkout::run(&ui, &cwd, a),
         Command::Verify(a) => verify::run(&ui, &cwd, a),
+        Command::Ls(a) => ls::run(&ui, &cwd, a),
+        Command::Log(a) => log::run(&ui, &cwd, a),
         Command::Completions(a) => completions::run(a),
         Command::Man => completions::man(),
     }
+}
+
+/// Like [`select_tracked`], for arguments already resolved to
+/// repository-relative paths.
+pub fn select_tracked_rel(
+    ws: &crate::workspace::Workspace,
+    tracked: &[String],
+    rels: &[String],
+) -> crate::Result<Vec<(String, Option<String>)>> {
+    if rels.is_empty() {
+        return Ok(tracked.iter().map(|t| (t.clone(), None)).collect());
+    }
+    let mut out: Vec<(String, Option<String>)> = Vec::new();
+    for a in rels {
+        let before = out.len();
+        for t in tracked {
+            let sel = if t == a || t.starts_with(&format!("{a}/")) {
+                Some((t.clone(), None))
+            } else {
+                a.strip_prefix(&format!("{t}/"))
+                    .map(|sub| (t.clone(), Some(sub.to_string())))
+            };
+            if let Some(s) = sel {
+                if !out.contains(&s) {
+                    out.push(s);
+                }
+            }
+        }
+        if out.len() == before {
+            return Err(crate::Error::NotTracked {
+                path: ws.root().join(a),
+            });
+        }
+    }
+    Ok(out)
 }
 
 /// Match user path arguments to tracked paths. Each result is a tracked

@@ -1,0 +1,578 @@
+//! Read-only access to the git history of the repository that holds cairn's pointer files.
+//!
+//! This is the only module of cairn that uses `gix` (gitoxide): everything that needs an older
+//! revision of a pointer file (`cairn history`, restoring from a revision, `cairn gc`'s
+//! reachability scan) goes through [`GitRepo`], so the rest of cairn never depends on gix types.
+//! Guarantee: it only *reads* git objects, refs and reflogs. It never writes objects or refs and
+//! never reads or changes git's index, `HEAD` or the work tree, so it is safe to call while the
+//! user is in the middle of a merge, rebase or any other git operation.
+//!
+//! Pointer files are blobs whose file name ends in [`POINTER_SUFFIX`] (and is longer than it);
+//! anything below a directory named `.cairn` (cairn's own config) is never a pointer.
+//! Paths are repo-relative and `/`-separated; file names that are not UTF-8 are converted lossily.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use gix::bstr::{BStr, ByteSlice};
+use gix::objs::tree::EntryKind;
+use gix::objs::{CommitRefIter, Find, Kind, TagRefIter, TreeRefIter};
+use gix::ObjectId;
+
+/// File-name suffix of a cairn pointer file.
+pub const POINTER_SUFFIX: &str = ".cairn";
+/// Name of cairn's own directory, whose contents are never pointer files.
+const CAIRN_DIR: &[u8] = b".cairn";
+
+/// Errors of [`GitRepo`]. Use [`GitError::hint`] for a suggestion to show the user.
+#[derive(Debug, thiserror::Error)]
+pub enum GitError {
+    /// No git repository was found at `path` or any of its parents.
+    #[error("not a git repository (or any parent up to the root): {}", path.display())]
+    NotARepo {
+        path: PathBuf,
+        #[source]
+        source: Box<gix::Error>,
+    },
+    /// `HEAD` is unborn and no ref points anywhere: nothing was committed yet.
+    #[error("the git repository has no commits yet")]
+    NoCommits,
+    /// The revision does not name anything in this repository.
+    #[error("unknown revision '{rev}'")]
+    UnknownRevision {
+        rev: String,
+        #[source]
+        source: Option<Box<gix::Error>>,
+    },
+    /// The revision names something that is not a commit (e.g. `HEAD^{tree}`, a tag of a blob,
+    /// or the index forms `:path` / `:N:path`, which are refused so the index is never read).
+    #[error("revision '{rev}' names a {kind}, not a commit")]
+    NotACommit { rev: String, kind: &'static str },
+    /// Object `id` is a `found` where git's data says it must be an `expected`.
+    #[error("object {id} is a {found}, expected a {expected}: the repository is corrupt")]
+    WrongKind {
+        id: String,
+        expected: &'static str,
+        found: &'static str,
+    },
+    /// An object that `rev` needs is absent from a shallow clone.
+    #[error("revision '{rev}' is beyond the history of this shallow clone")]
+    Shallow { rev: String },
+    /// An object that `rev` needs is absent (repository is not shallow: partial clone or corruption).
+    #[error("object {id} needed by '{rev}' is missing from the repository")]
+    MissingObject { rev: String, id: String },
+    /// Reading a reflog failed.
+    #[error("could not read git data")]
+    Io(#[from] std::io::Error),
+    /// Any other gix failure (corrupt object, unreadable ref, bad config …).
+    #[error("git operation failed")]
+    Gix(#[source] Box<gix::Error>),
+}
+
+impl From<gix::Error> for GitError {
+    fn from(e: gix::Error) -> Self {
+        GitError::Gix(Box::new(e))
+    }
+}
+
+impl GitError {
+    /// A short suggestion for the user, if there is one.
+    pub fn hint(&self) -> Option<&'static str> {
+        match self {
+            GitError::NotARepo { .. } => {
+                Some("run cairn inside a git work tree, or create one with `git init`")
+            }
+            GitError::NoCommits => Some("commit something first (`git commit`)"),
+            GitError::UnknownRevision { .. } => {
+                Some("use a commit id, branch, tag, or forms like HEAD~2 or main@{1}")
+            }
+            GitError::NotACommit { .. } => Some("name a commit, e.g. a branch, tag or commit id"),
+            GitError::Shallow { .. } => Some("fetch the full history with `git fetch --unshallow`"),
+            GitError::MissingObject { .. } => Some(
+                "fetch the missing history (`git fetch --unshallow` or `git fetch`); \
+                 `git fsck` checks for corruption",
+            ),
+            GitError::WrongKind { .. } => Some("`git fsck` checks the repository for corruption"),
+            GitError::Io(_) | GitError::Gix(_) => None,
+        }
+    }
+}
+
+/// One commit, as shown to users.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommitInfo {
+    /// Full 40-hex commit id.
+    pub id: String,
+    /// Shortest unambiguous abbreviation (at least `core.abbrev`, default 7).
+    pub short: String,
+    /// Author time, seconds since the Unix epoch.
+    pub time: i64,
+    /// Author name.
+    pub author: String,
+    /// First line of the commit message.
+    pub summary: String,
+}
+
+/// A git repository opened for reading. Not `Sync`: use one per thread.
+pub struct GitRepo {
+    repo: gix::Repository,
+}
+
+type Result<T, E = GitError> = std::result::Result<T, E>;
+
+fn is_pointer_name(name: &BStr) -> bool {
+    name.len() > POINTER_SUFFIX.len() && name.ends_with(POINTER_SUFFIX.as_bytes())
+}
+
+/// What a lookup of a path in a tree found.
+type Entry = Option<(ObjectId, EntryKind)>;
+
+impl GitRepo {
+    /// Open the repository containing `work_tree`, searching upward like git does (and, like
+    /// git, honouring `GIT_DIR`, `GIT_CEILING_DIRECTORIES` and the other `GIT_*` variables).
+    pub fn open(work_tree: &Path) -> Result<GitRepo> {
+        let mut repo = gix::discover_with_environment_overrides(work_tree).map_err(|e| {
+            GitError::NotARepo {
+                path: work_tree.to_path_buf(),
+                source: Box::new(e),
+            }
+        })?;
+        // Decoded trees are revisited a lot when walking history.
+        repo.object_cache_size_if_unset(8 * 1024 * 1024);
+        Ok(GitRepo { repo })
+    }
+
+    /// The top-level directory of the work tree (`None` for a bare repository).
+    pub fn work_dir(&self) -> Option<&Path> {
+        self.repo.workdir()
+    }
+
+    /// Resolve `rev` (anything `git rev-parse` accepts that names one commit: ids, short ids,
+    /// branches, tags, `HEAD~3`, `main@{1}`, `@{-1}` …) to a commit, peeling annotated tags.
+    pub fn resolve(&self, rev: &str) -> Result<CommitInfo> {
+        let id = self.resolve_id(rev)?;
+        self.commit_info(id, rev)
+    }
+
+    /// Every pointer file in the tree of `rev`, with its contents, sorted by path.
+    /// Submodules are not entered; blobs are returned whatever their size.
+    pub fn pointers_at(&self, rev: &str) -> Result<Vec<(String, Vec<u8>)>> {
+        let commit = self.resolve_id(rev)?;
+        let mut buf = Vec::new();
+        let root = self.commit_tree(commit, rev, &mut buf)?;
+        let mut out = Vec::new();
+        let mut stack = vec![(root, String::new())];
+        while let Some((tree, prefix)) = stack.pop() {
+            let data = self.find(tree, Kind::Tree, rev, &mut buf)?;
+            for entry in TreeRefIter::from_bytes(data, self.repo.object_hash()) {
+                let entry = entry?;
+                let name = entry.filename;
+                match entry.mode.kind() {
+                    EntryKind::Tree if name != CAIRN_DIR => {
+                        stack.push((entry.oid.to_owned(), format!("{prefix}{name}/")));
+                    }
+                    EntryKind::Blob | EntryKind::BlobExecutable if is_pointer_name(name) => {
+                        out.push((format!("{prefix}{name}"), entry.oid.to_owned()));
+                    }
+                    _ => {}
+                }
+            }
+        }
+        out.sort();
+        out.into_iter()
+            .map(|(path, id)| Ok((path, self.blob(id, rev)?)))
+            .collect()
+    }
+
+    /// Contents of the file at repo-relative `path` (`/`-separated) in `rev`;
+    /// `None` if there is no such file (or it is a directory, symlink or submodule).
+    pub fn file_at(&self, rev: &str, path: &str) -> Result<Option<Vec<u8>>> {
+        let commit = self.resolve_id(rev)?;
+        let mut buf = Vec::new();
+        let tree = self.commit_tree(commit, rev, &mut buf)?;
+        let parts = split_path(path);
+        match self.lookup(tree, &parts, rev, &mut HashMap::new())? {
+            Some((id, EntryKind::Blob | EntryKind::BlobExecutable)) => {
+                Ok(Some(self.blob(id, rev)?))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// The commits on the first-parent chain from `HEAD` (like `git log --first-parent -- path`)
+    /// at which the file at `path` was added, modified or removed, newest first, each with the
+    /// contents at that commit (`None`: removed). A merge counts as changing `path` when it
+    /// differs from its first parent. At most `max` entries. A shallow clone's history ends at
+    /// its boundary, where a present file is reported as added.
+    pub fn log_path(
+        &self,
+        path: &str,
+        max: Option<usize>,
+    ) -> Result<Vec<(CommitInfo, Option<Vec<u8>>)>> {
+        let head = self.resolve_id("HEAD")?;
+        let parts = split_path(path);
+        let shallow = self.shallow_set()?;
+        let max = max.unwrap_or(usize::MAX);
+        let mut memo = HashMap::new();
+        let mut buf = Vec::new();
+        let mut out = Vec::new();
+        // The newer commit of the pair being compared, with its blob at `path`.
+        let mut newer: Option<(ObjectId, Option<ObjectId>)> = None;
+        let mut next = Some(head);
+        while out.len() < max {
+            let Some(id) = next else {
+                // Past the root (or the shallow boundary): a file there was added there.
+                if let Some((commit, Some(blob))) = newer {
+                    out.push((
+                        self.commit_info(commit, "HEAD")?,
+                        Some(self.blob(blob, "HEAD")?),
+                    ));
+                }
+                break;
+            };
+            let data = self.find(id, Kind::Commit, "HEAD", &mut buf)?;
+            let mut iter = CommitRefIter::from_bytes(data, self.repo.object_hash());
+            let tree = iter.tree_id()?;
+            next = if shallow.contains(&id) {
+                None
+            } else {
+                iter.parent_ids().next()
+            };
+            let blob = match self.lookup(tree, &parts, "HEAD", &mut memo)? {
+                Some((id, EntryKind::Blob | EntryKind::BlobExecutable)) => Some(id),
+                _ => None,
+            };
+            if let Some((commit, newer_blob)) = newer {
+                if newer_blob != blob {
+                    let content = newer_blob.map(|b| self.blob(b, "HEAD")).transpose()?;
+                    out.push((self.commit_info(commit, "HEAD")?, content));
+                }
+            }
+            newer = Some((id, blob));
+        }
+        Ok(out)
+    }
+
+    /// The distinct contents of every pointer blob in every commit reachable from any ref
+    /// (branches, tags, remotes, `refs/stash`, notes …), from `HEAD` of the main and all linked
+    /// work trees, and from every entry of their reflogs (both old and new ids), like the
+    /// roots `git gc` keeps. The stash's index/untracked commits are parents of its commits and
+    /// are walked too. Each commit, tree and blob is read at most once. The index is not read.
+    pub fn reachable_pointer_blobs(&self) -> Result<Vec<Vec<u8>>> {
+        const CTX: &str = "reachable history";
+        let hash = self.repo.object_hash();
+        // (object, may be absent): reflog entries may name objects that were pruned.
+        let mut stack: Vec<(ObjectId, bool)> = Vec::new();
+        let add_reflog = |stack: &mut Vec<(ObjectId, bool)>,
+                          mut log: gix::refs::file::log::iter::Platform<'_, '_>|
+         -> Result<()> {
+            if let Some(lines) = log.all()? {
+                for line in lines {
+                    let line = line.map_err(|e| GitError::Io(std::io::Error::other(e)))?;
+                    for id in [line.previous_oid(), line.new_oid()] {
+                        if !id.is_null() {
+                            stack.push((id, true));
+                        }
+                    }
+                }
+            }
+            Ok(())
+        };
+        for reference in self.repo.references()?.all()? {
+            let reference = reference?;
+            if let Some(id) = reference.target().try_id() {
+                stack.push((id.to_owned(), false));
+            }
+            add_reflog(&mut stack, reference.log_iter())?;
+        }
+        let add_head = |stack: &mut Vec<(ObjectId, bool)>, head: gix::Head<'_>| -> Result<()> {
+            if let Some(id) = head.id() {
+                stack.push((id.detach(), false));
+            }
+            add_reflog(stack, head.log_iter())
+        };
+        add_head(&mut stack, self.repo.head()?)?;
+        for worktree in self.repo.worktrees()? {
+            let repo = worktree.into_repo_with_possibly_inaccessible_worktree()?;
+            add_head(&mut stack, repo.head()?)?;
+        }
+
+        let shallow = self.shallow_set()?;
+        let (mut commits, mut trees, mut blobs) = (HashSet::new(), HashSet::new(), HashSet::new());
+        let mut tree_stack = Vec::new();
+        let mut out = Vec::new();
+        let mut buf = Vec::new();
+        while let Some((id, may_be_absent)) = stack.pop() {
+            if commits.contains(&id) || trees.contains(&id) {
+                continue;
+            }
+            let Some(obj) = self.repo.objects.try_find(&id, &mut buf)? else {
+                if may_be_absent {
+                    continue;
+                }
+                return Err(self.missing(CTX, id));
+            };
+            match obj.kind {
+                Kind::Commit => {
+                    commits.insert(id);
+                    let mut iter = CommitRefIter::from_bytes(obj.data, hash);
+                    tree_stack.push(iter.tree_id()?);
+                    if !shallow.contains(&id) {
+                        stack.extend(iter.parent_ids().map(|p| (p, false)));
+                    }
+                }
+                Kind::Tag => {
+                    stack.push((TagRefIter::from_bytes(obj.data, hash).target_id()?, false))
+                }
+                Kind::Tree => tree_stack.push(id),
+                Kind::Blob => {}
+            }
+            while let Some(tree) = tree_stack.pop() {
+                if !trees.insert(tree) {
+                    continue;
+                }
+                let data = self.find(tree, Kind::Tree, CTX, &mut buf)?;
+                for entry in TreeRefIter::from_bytes(data, hash) {
+                    let entry = entry?;
+                    match entry.mode.kind() {
+                        EntryKind::Tree if entry.filename != CAIRN_DIR => {
+                            tree_stack.push(entry.oid.to_owned());
+                        }
+                        EntryKind::Blob | EntryKind::BlobExecutable
+                            if is_pointer_name(entry.filename) =>
+                        {
+                            blobs.insert(entry.oid.to_owned());
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+        let mut blobs: Vec<_> = blobs.into_iter().collect();
+        blobs.sort();
+        for id in blobs {
+            out.push(self.blob(id, CTX)?);
+        }
+        Ok(out)
+    }
+
+    // ---- helpers ----
+
+    fn resolve_id(&self, rev: &str) -> Result<ObjectId> {
+        if rev.starts_with(':') && !rev.starts_with(":/") {
+            // `:path` and `:N:path` name index entries; `:/text` searches commit messages.
+            return Err(GitError::NotACommit {
+                rev: rev.to_owned(),
+                kind: "index entry",
+            });
+        }
+        let id = match self.repo.rev_parse_single(rev) {
+            Ok(id) => id.detach(),
+            Err(err) => return Err(self.classify_rev_error(rev, err)),
+        };
+        // Peel annotated tags (possibly nested) down to the commit.
+        let mut id = id;
+        let mut buf = Vec::new();
+        loop {
+            let Some(obj) = self.repo.objects.try_find(&id, &mut buf)? else {
+                return Err(self.missing(rev, id));
+            };
+            match obj.kind {
+                Kind::Commit => return Ok(id),
+                Kind::Tag => {
+                    id = TagRefIter::from_bytes(obj.data, self.repo.object_hash()).target_id()?
+                }
+                kind => {
+                    return Err(GitError::NotACommit {
+                        rev: rev.to_owned(),
+                        kind: kind_name(kind),
+                    })
+                }
+            }
+        }
+    }
+
+    fn classify_rev_error(&self, rev: &str, err: gix::Error) -> GitError {
+        let unborn = self.repo.head().map(|h| h.is_unborn()).unwrap_or(false);
+        if unborn && self.has_no_refs() {
+            return GitError::NoCommits;
+        }
+        if self.beyond_shallow_boundary(rev) {
+            return GitError::Shallow {
+                rev: rev.to_owned(),
+            };
+        }
+        GitError::UnknownRevision {
+            rev: rev.to_owned(),
+            source: Some(Box::new(err)),
+        }
+    }
+
+    /// In a shallow clone, whether `rev` may have failed for lack of history: it is a full object
+    /// id (not present), or navigates (`~`, `^`) from a commit whose ancestry reaches the boundary.
+    fn beyond_shallow_boundary(&self, rev: &str) -> bool {
+        let shallow = match self.shallow_set() {
+            Ok(set) if !set.is_empty() => set,
+            _ => return false,
+        };
+        if ObjectId::from_hex(rev.as_bytes()).is_ok() {
+            return true;
+        }
+        let Some(base) = rev.find(['~', '^']).map(|i| &rev[..i]) else {
+            return false;
+        };
+        let base = if base.is_empty() { "HEAD" } else { base };
+        let Ok(start) = self.resolve_id(base) else {
+            return false;
+        };
+        let (mut seen, mut stack, mut buf) = (HashSet::new(), vec![start], Vec::new());
+        while let Some(id) = stack.pop() {
+            if shallow.contains(&id) {
+                return true;
+            }
+            if seen.insert(id) {
+                if let Ok(Some(obj)) = self.repo.objects.try_find(&id, &mut buf) {
+                    stack.extend(
+                        CommitRefIter::from_bytes(obj.data, self.repo.object_hash()).parent_ids(),
+                    );
+                }
+            }
+        }
+        false
+    }
+
+    fn has_no_refs(&self) -> bool {
+        let refs = self
+            .repo
+            .references()
+            .and_then(|r| r.all().map(|mut i| i.next().is_none()));
+        refs.unwrap_or_default()
+    }
+
+    fn shallow_set(&self) -> Result<HashSet<ObjectId>> {
+        Ok(self
+            .repo
+            .shallow_commits()?
+            .map(|c| c.iter().copied().collect())
+            .unwrap_or_default())
+    }
+
+    fn missing(&self, rev: &str, id: ObjectId) -> GitError {
+        if self.repo.is_shallow().unwrap_or(false) {
+            GitError::Shallow {
+                rev: rev.to_owned(),
+            }
+        } else {
+            GitError::MissingObject {
+                rev: rev.to_owned(),
+                id: id.to_string(),
+            }
+        }
+    }
+
+    /// Read object `id`, which must exist and be of `kind`.
+    fn find<'b>(
+        &self,
+        id: ObjectId,
+        kind: Kind,
+        rev: &str,
+        buf: &'b mut Vec<u8>,
+    ) -> Result<&'b [u8]> {
+        match self.repo.objects.try_find(&id, buf)? {
+            None => Err(self.missing(rev, id)),
+            Some(obj) if obj.kind != kind => Err(GitError::WrongKind {
+                id: id.to_string(),
+                expected: kind_name(kind),
+                found: kind_name(obj.kind),
+            }),
+            Some(obj) => Ok(obj.data),
+        }
+    }
+
+    fn blob(&self, id: ObjectId, rev: &str) -> Result<Vec<u8>> {
+        let mut buf = Vec::new();
+        self.find(id, Kind::Blob, rev, &mut buf)?;
+        Ok(buf)
+    }
+
+    fn commit_tree(&self, commit: ObjectId, rev: &str, buf: &mut Vec<u8>) -> Result<ObjectId> {
+        let data = self.find(commit, Kind::Commit, rev, buf)?;
+        Ok(CommitRefIter::from_bytes(data, self.repo.object_hash()).tree_id()?)
+    }
+
+    /// Look up `parts` below `tree`; `memo` caches results by (depth, tree id) across calls
+    /// that use the same `parts`.
+    fn lookup(
+        &self,
+        tree: ObjectId,
+        parts: &[&[u8]],
+        rev: &str,
+        memo: &mut HashMap<(usize, ObjectId), Entry>,
+    ) -> Result<Entry> {
+        let mut visited = Vec::new();
+        let mut buf = Vec::new();
+        let mut current = tree;
+        let mut found: Entry = None;
+        for (depth, part) in parts.iter().enumerate() {
+            if let Some(hit) = memo.get(&(depth, current)) {
+                found = *hit;
+                break;
+            }
+            visited.push((depth, current));
+            let data = self.find(current, Kind::Tree, rev, &mut buf)?;
+            let mut entry = None;
+            for e in TreeRefIter::from_bytes(data, self.repo.object_hash()) {
+                let e = e?;
+                if e.filename == *part {
+                    entry = Some((e.oid.to_owned(), e.mode.kind()));
+                    break;
+                }
+            }
+            match entry {
+                Some((id, EntryKind::Tree)) if depth + 1 < parts.len() => current = id,
+                Some(hit) if depth + 1 == parts.len() => {
+                    found = Some(hit);
+                    break;
+                }
+                _ => break,
+            }
+        }
+        for key in visited {
+            memo.insert(key, found);
+        }
+        Ok(found)
+    }
+
+    fn commit_info(&self, id: ObjectId, rev: &str) -> Result<CommitInfo> {
+        let mut buf = Vec::new();
+        let data = self.find(id, Kind::Commit, rev, &mut buf)?;
+        let commit = gix::objs::CommitRef::from_bytes(data, self.repo.object_hash())?;
+        let author = commit.author()?;
+        let short = gix::prelude::ObjectIdExt::attach(id, &self.repo)
+            .shorten_or_id()
+            .to_string();
+        Ok(CommitInfo {
+            id: id.to_string(),
+            short,
+            time: author.seconds(),
+            author: author.name.to_str_lossy().into_owned(),
+            summary: commit.message().summary().to_str_lossy().into_owned(),
+        })
+    }
+}
+
+fn kind_name(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Commit => "commit",
+        Kind::Tree => "tree",
+        Kind::Blob => "blob",
+        Kind::Tag => "tag",
+    }
+}
+
+fn split_path(path: &str) -> Vec<&[u8]> {
+    path.split('/')
+        .filter(|p| !p.is_empty() && *p != ".")
+        .map(str::as_bytes)
+        .collect()
+}

@@ -1,0 +1,279 @@
+//! History through git (issue "cairn history"): `checkout REV`, `ls`, `log`
+//! over real repositories with tags, branches, a merge and detached HEAD.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::os::unix::fs::MetadataExt;
+
+use common::{assert_error_report, csv_text, random_bytes, TestRepo};
+
+type Tree = BTreeMap<String, Vec<u8>>;
+
+fn write_all(repo: &TestRepo, files: &Tree) {
+    for (p, b) in files {
+        repo.write(p, b);
+    }
+}
+
+/// Every regular file under `dir`, relative to the repository.
+fn files_under(repo: &TestRepo, dir: &str) -> Tree {
+    let mut out = Tree::new();
+    for e in walkdir::WalkDir::new(repo.path(dir)).min_depth(1) {
+        let e = e.unwrap();
+        if e.file_type().is_file() {
+            let rel = e
+                .path()
+                .strip_prefix(repo.path(""))
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .to_string();
+            out.insert(rel, std::fs::read(e.path()).unwrap());
+        }
+    }
+    out
+}
+
+fn v1() -> Tree {
+    let mut t = Tree::new();
+    t.insert("data/a.txt".into(), b"version one\n".to_vec());
+    t.insert("data/b.csv".into(), csv_text(1, 300_000));
+    t.insert("data/sub/c.bin".into(), random_bytes("c", 2_000_000));
+    t
+}
+
+fn v2() -> Tree {
+    let mut t = v1();
+    t.insert("data/a.txt".into(), b"version two, longer\n".to_vec());
+    t.remove("data/b.csv");
+    t.insert("data/d.txt".into(), b"new in v2\n".to_vec());
+    t
+}
+
+/// main: v1 (annotated tag) -> v2 (lightweight tag); branch `exp` from v1
+/// adds `extra.bin`; then `exp` is merged into main.
+fn history() -> TestRepo {
+    let repo = TestRepo::init();
+    write_all(&repo, &v1());
+    repo.write("model.bin", random_bytes("model-1", 700_000));
+    repo.cairn_ok(&["add", "data", "model.bin"]);
+    repo.commit_all("v1");
+    repo.git(&["tag", "-a", "v1", "-m", "version 1"]);
+    repo.git(&["branch", "exp"]);
+
+    repo.remove("data/b.csv");
+    write_all(&repo, &v2());
+    repo.write("model.bin", random_bytes("model-2", 900_000));
+    repo.cairn_ok(&["add", "data", "model.bin"]);
+    repo.commit_all("v2");
+    repo.git(&["tag", "v2"]);
+
+    repo.git(&["checkout", "-q", "exp"]);
+    repo.cairn_ok(&["checkout"]);
+    repo.write("extra.bin", random_bytes("extra", 100_000));
+    repo.cairn_ok(&["add", "extra.bin"]);
+    repo.commit_all("extra on exp");
+    repo.git(&["checkout", "-q", "-"]);
+    repo.git(&["merge", "-q", "--no-edit", "exp"]);
+    repo.cairn_ok(&["checkout"]);
+    repo
+}
+
+#[test]
+fn each_version_comes_back_byte_for_byte_in_any_order() {
+    let repo = history();
+    for rev in ["v1", "v2", "v1", "exp", "HEAD", "v2", "HEAD~1"] {
+        repo.cairn_ok(&["checkout", rev]);
+        let (want, model) = match rev {
+            "v1" | "exp" => (v1(), random_bytes("model-1", 700_000)),
+            _ => (v2(), random_bytes("model-2", 900_000)),
+        };
+        assert_eq!(files_under(&repo, "data"), want, "data at {rev}");
+        assert_eq!(repo.read("model.bin"), model, "model at {rev}");
+        // extra.bin exists exactly where its pointer does: exp and the merge.
+        let has_extra = matches!(rev, "exp" | "HEAD");
+        assert_eq!(repo.exists("extra.bin"), has_extra, "extra.bin at {rev}");
+        assert_eq!(
+            repo.exists("extra.bin.cairn"),
+            has_extra,
+            "extra.bin.cairn at {rev}"
+        );
+        // The pointers now match the revision, so status is clean and git
+        // sees exactly the revision's pointer files.
+        let st = repo.cairn_json(&["status", "--json"]);
+        for row in st["paths"].as_array().unwrap() {
+            assert_eq!(row["state"], "clean", "{rev}: {st}");
+        }
+        let diff = repo.git(&["diff", "--stat", rev, "--", "*.cairn"]);
+        assert_eq!(diff, "", "pointers differ from {rev}");
+    }
+}
+
+#[test]
+fn only_files_whose_content_differs_are_rewritten() {
+    let repo = history();
+    repo.cairn_ok(&["checkout", "v1"]);
+    let ino = |p: &str| std::fs::metadata(repo.path(p)).unwrap().ino();
+    let unchanged = ino("data/sub/c.bin");
+    let changed = ino("data/a.txt");
+    let out = repo.cairn(&["checkout", "v2"]).output().unwrap();
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        ino("data/sub/c.bin"),
+        unchanged,
+        "an unchanged file was rewritten"
+    );
+    assert_ne!(
+        ino("data/a.txt"),
+        changed,
+        "a changed file was not rewritten"
+    );
+    // a.txt, d.txt and model.bin change; c.bin does not; b.csv goes.
+    assert!(stderr.contains("3 file(s) written"), "{stderr}");
+    assert!(stderr.contains("1 already up to date"), "{stderr}");
+    assert!(stderr.contains("1 removed"), "{stderr}");
+}
+
+#[test]
+fn detached_head_and_plain_git_checkout_then_cairn_checkout() {
+    let repo = history();
+    repo.git(&["checkout", "-q", "--detach", "v1"]);
+    repo.cairn_ok(&["checkout"]);
+    assert_eq!(files_under(&repo, "data"), v1());
+    repo.git(&["checkout", "-q", "v2"]);
+    repo.cairn_ok(&["checkout"]);
+    assert_eq!(files_under(&repo, "data"), v2());
+}
+
+#[test]
+fn checkout_rev_limited_to_a_path_leaves_the_rest() {
+    let repo = history();
+    repo.cairn_ok(&["checkout", "v2"]);
+    repo.cairn_ok(&["checkout", "v1", "model.bin"]);
+    assert_eq!(repo.read("model.bin"), random_bytes("model-1", 700_000));
+    assert_eq!(files_under(&repo, "data"), v2(), "data must stay at v2");
+}
+
+#[test]
+fn modified_data_not_in_rev_is_kept() {
+    let repo = history();
+    repo.cairn_ok(&["checkout", "HEAD"]);
+    repo.write("extra.bin", b"my own edits");
+    let out = repo.cairn(&["checkout", "v1"]).output().unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("kept extra.bin"));
+    assert_eq!(repo.read("extra.bin"), b"my own edits");
+}
+
+fn pointer_line(repo: &TestRepo, rel: &str) -> String {
+    let p = repo.pointer(rel);
+    let files = if p["kind"] == "dir" {
+        p["files"].clone()
+    } else {
+        "1".into()
+    };
+    format!(
+        "{:<4} {:>14} {:>8} {} {rel}",
+        p["kind"], p["size"], files, p["id"]
+    )
+}
+
+#[test]
+fn ls_at_revisions_text_and_json() {
+    let repo = history();
+    repo.cairn_ok(&["checkout", "v1"]);
+    let v1_lines = format!(
+        "{}\n{}\n",
+        pointer_line(&repo, "data"),
+        pointer_line(&repo, "model.bin")
+    );
+    repo.cairn_ok(&["checkout", "HEAD"]);
+    assert_eq!(repo.cairn_ok(&["ls", "v1"]), v1_lines);
+    let head = repo.cairn_ok(&["ls"]);
+    assert_eq!(head.lines().count(), 3, "{head}");
+    assert!(head.lines().any(|l| l.ends_with(" extra.bin")), "{head}");
+    assert_eq!(
+        repo.cairn_ok(&["ls", "HEAD"]),
+        head,
+        "work tree = HEAD here"
+    );
+    assert_eq!(repo.cairn_ok(&["ls", "v1", "model.bin"]).lines().count(), 1);
+
+    let v = repo.cairn_json(&["ls", "--json", "v2"]);
+    assert_eq!(v["rev"], "v2");
+    assert_eq!(v["commit"].as_str().unwrap().len(), 40);
+    let rows = v["paths"].as_array().unwrap();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0]["path"], "data");
+    assert_eq!(rows[0]["kind"], "dir");
+    assert_eq!(rows[0]["files"], 3);
+    let size: u64 = v2().values().map(|b| b.len() as u64).sum();
+    assert_eq!(rows[0]["size"], size);
+    assert_eq!(rows[1]["path"], "model.bin");
+    assert_eq!(rows[1]["size"], 900_000);
+}
+
+#[test]
+fn log_lists_the_commits_that_changed_a_path() {
+    let repo = history();
+    let v = repo.cairn_json(&["log", "--json", "model.bin"]);
+    let commits = v["commits"].as_array().unwrap();
+    assert_eq!(commits.len(), 2, "{v}");
+    assert_eq!(commits[0]["summary"], "v2");
+    assert_eq!(commits[0]["change"], "modified");
+    assert_eq!(commits[0]["size"], 900_000);
+    assert_eq!(commits[0]["size_change"], 200_000);
+    assert_eq!(commits[1]["summary"], "v1");
+    assert_eq!(commits[1]["change"], "added");
+    assert_eq!(commits[1]["size_change"], 700_000);
+    let text = repo.cairn_ok(&["log", "extra.bin"]);
+    assert_eq!(text.lines().count(), 1, "{text}");
+    // First-parent history: on main, extra.bin arrived with the merge.
+    assert!(text.contains("Merge branch"), "{text}");
+    assert!(text.contains("+100.0 kB"), "{text}");
+    assert_eq!(
+        repo.cairn_json(&["log", "--json", "-n", "1", "data"])["commits"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+#[test]
+fn unknown_revision_empty_repo_and_shallow_clone_fail_clearly() {
+    let repo = history();
+    let (_, stderr) = repo.cairn_fail(&["checkout", "no-such-rev"]);
+    assert_error_report(&stderr, &["no-such-rev", "neither a git revision"]);
+    let (_, stderr) = repo.cairn_fail(&["ls", "v9"]);
+    assert_error_report(&stderr, &["v9"]);
+
+    let empty = TestRepo::init();
+    let (_, stderr) = empty.cairn_fail(&["ls", "HEAD"]);
+    assert_error_report(&stderr, &["no commits"]);
+
+    let old = repo.git(&["rev-parse", "v1^{commit}"]).trim().to_string();
+    let url = format!("file://{}", repo.path("").display());
+    let shallow = repo.base().join("shallow");
+    repo.git(&[
+        "clone",
+        "-q",
+        "--depth",
+        "1",
+        &url,
+        shallow.to_str().unwrap(),
+    ]);
+    let out = repo
+        .cairn(&["-C", shallow.to_str().unwrap(), "ls", &old])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("error:") && stderr.contains("shallow"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("git fetch --unshallow"), "{stderr}");
+}
