@@ -147,6 +147,22 @@ impl GitRepo {
         self.repo.workdir()
     }
 
+    /// Where git runs hooks from: `core.hooksPath` (relative values are
+    /// relative to the work tree, as git does), else `hooks` in the common
+    /// git directory, shared by all worktrees.
+    pub fn hooks_dir(&self) -> PathBuf {
+        if let Some(p) = self.repo.config_snapshot().string("core.hooksPath") {
+            let p = PathBuf::from(p.to_str_lossy().into_owned());
+            if p.is_absolute() {
+                return p;
+            }
+            if let Some(w) = self.repo.workdir() {
+                return w.join(p);
+            }
+        }
+        self.repo.common_dir().join("hooks")
+    }
+
     /// Resolve `rev` (anything `git rev-parse` accepts that names one commit: ids, short ids,
     /// branches, tags, `HEAD~3`, `main@{1}`, `@{-1}` …) to a commit, peeling annotated tags.
     pub fn resolve(&self, rev: &str) -> Result<CommitInfo> {

@@ -277,3 +277,70 @@ fn unknown_revision_empty_repo_and_shallow_clone_fail_clearly() {
     );
     assert!(stderr.contains("git fetch --unshallow"), "{stderr}");
 }
+
+#[test]
+fn with_hooks_plain_git_checkout_and_merge_bring_the_data() {
+    let repo = history();
+    let hooks = repo.path(".git/hooks");
+    std::fs::create_dir_all(&hooks).unwrap();
+    let log = repo.base().join("old-hook.log");
+    let old = format!("#!/bin/sh\necho \"$@\" >> '{}'\n", log.display());
+    std::fs::write(hooks.join("post-checkout"), &old).unwrap();
+    repo.chmod(".git/hooks/post-checkout", 0o755);
+
+    repo.cairn_ok(&["install-hooks"]);
+    let first = std::fs::read(hooks.join("post-checkout")).unwrap();
+    repo.cairn_ok(&["install-hooks"]);
+    assert_eq!(
+        std::fs::read(hooks.join("post-checkout")).unwrap(),
+        first,
+        "idempotent"
+    );
+    assert_eq!(
+        std::fs::read_to_string(hooks.join("post-checkout.pre-cairn")).unwrap(),
+        old
+    );
+
+    repo.git(&["checkout", "-q", "v1"]);
+    assert_eq!(
+        files_under(&repo, "data"),
+        v1(),
+        "post-checkout restores v1"
+    );
+    assert!(!repo.exists("extra.bin"));
+    repo.git(&["checkout", "-q", "v2"]);
+    assert_eq!(
+        files_under(&repo, "data"),
+        v2(),
+        "post-checkout restores v2"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&log).unwrap().lines().count(),
+        2,
+        "the old hook still runs"
+    );
+
+    // post-merge: a branch that changes a pointer, merged with git.
+    repo.git(&["checkout", "-q", "-b", "feature"]);
+    repo.write("model.bin", random_bytes("model-3", 300_000));
+    repo.cairn_ok(&["add", "model.bin"]);
+    repo.commit_all("model 3");
+    repo.git(&["checkout", "-q", "v2"]);
+    assert_eq!(repo.read("model.bin"), random_bytes("model-2", 900_000));
+    repo.git(&["checkout", "-q", "-b", "target"]);
+    repo.git(&["merge", "-q", "--no-edit", "feature"]);
+    assert_eq!(
+        repo.read("model.bin"),
+        random_bytes("model-3", 300_000),
+        "post-merge restores"
+    );
+
+    repo.cairn_ok(&["install-hooks", "--uninstall"]);
+    assert_eq!(
+        std::fs::read_to_string(hooks.join("post-checkout")).unwrap(),
+        old
+    );
+    assert!(!hooks.join("post-merge").exists());
+    repo.git(&["checkout", "-q", "v1"]);
+    assert_eq!(files_under(&repo, "data"), v2(), "no hook: data stays");
+}

@@ -10,7 +10,7 @@ use clap::Args;
 
 use super::ui::{human, Ui};
 use crate::git::GitRepo;
-use crate::history::{filter, pointers_at, pointers_in_work_tree, split_rev};
+use crate::history::{filter, pointers_at, pointers_in_work_tree, split_rev, Tracked};
 use crate::pointer::SUFFIX;
 use crate::restore::Restore;
 use crate::stat_index::StatIndex;
@@ -28,6 +28,17 @@ pub struct CheckoutArgs {
 }
 
 pub fn run(ui: &Ui, cwd: &Path, args: CheckoutArgs) -> anyhow::Result<ExitCode> {
+    run_with(ui, cwd, args, Vec::new())
+}
+
+/// `checkout`, also retiring `gone`: tracked paths whose pointers a git
+/// operation has just removed (the hooks pass these in).
+pub fn run_with(
+    ui: &Ui,
+    cwd: &Path,
+    args: CheckoutArgs,
+    gone: Vec<Tracked>,
+) -> anyhow::Result<ExitCode> {
     let ws = Workspace::open(cwd)?;
     let _lock = ws.lock()?;
     let bar = ui.progress();
@@ -39,7 +50,7 @@ pub fn run(ui: &Ui, cwd: &Path, args: CheckoutArgs) -> anyhow::Result<ExitCode> 
     // What to restore: (tracked path, pointer, sub-path inside a directory).
     let mut plan = Vec::new();
     // Tracked paths that REV does not have: their pointers (and clean data) go.
-    let mut dropped = Vec::new();
+    let mut dropped = gone;
     match (&rev, &git) {
         (Some(r), Some(g)) => {
             let target = filter(pointers_at(g, r)?, &paths);
@@ -119,8 +130,10 @@ pub fn run(ui: &Ui, cwd: &Path, args: CheckoutArgs) -> anyhow::Result<ExitCode> 
             }
             index.remove_tree(&rel);
             let ptr_path = ws.safe_abs(&format!("{rel}{SUFFIX}"))?;
-            std::fs::remove_file(&ptr_path)
-                .with_context(|| format!("could not remove {rel}{SUFFIX}"))?;
+            if ptr_path.exists() {
+                std::fs::remove_file(&ptr_path)
+                    .with_context(|| format!("could not remove {rel}{SUFFIX}"))?;
+            }
         }
     }
     // Record what was written even if a later path failed.

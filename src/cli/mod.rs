@@ -10,8 +10,9 @@ use std::process::ExitCode;
 use clap::{Args, CommandFactory, Parser, Subcommand};
 
 mod add;
-mod checkout;
+pub(crate) mod checkout;
 mod completions;
+mod hooks;
 mod init;
 mod log;
 mod ls;
@@ -58,6 +59,11 @@ pub enum Command {
     Ls(ls::LsArgs),
     /// Show the commits where a tracked path changed.
     Log(log::LogArgs),
+    /// Install git hooks so data follows git checkout and merge.
+    InstallHooks(hooks::InstallHooksArgs),
+    /// Run by the installed git hooks.
+    #[command(hide = true)]
+    Hook(hooks::HookArgs),
     /// Print a shell completion script.
     Completions(completions::CompletionsArgs),
     /// Print the man page (roff).
@@ -89,6 +95,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Verify(a) => verify::run(&ui, &cwd, a),
         Command::Ls(a) => ls::run(&ui, &cwd, a),
         Command::Log(a) => log::run(&ui, &cwd, a),
+        Command::InstallHooks(a) => hooks::install(&ui, &cwd, a),
+        Command::Hook(a) => hooks::run_hook(&ui, &cwd, a),
         Command::Completions(a) => completions::run(a),
         Command::Man => completions::man(),
     }

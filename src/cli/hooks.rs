@@ -1,0 +1,162 @@
+//! `cairn install-hooks` and the hidden `cairn hook NAME` that the hooks run.
+//!
+//! The hook files are small shell stubs: they run the hook that was there
+//! before (renamed to `NAME.pre-cairn`, so existing hooks keep working), then
+//! hand over to `cairn hook NAME`, where the logic lives in Rust. After a
+//! checkout or merge, data is restored only when a pointer file changed, so
+//! ordinary git operations stay fast. The pre-push hook pushes data to the
+//! default remote once remotes exist; until then it does nothing.
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Args;
+
+use super::ui::Ui;
+use crate::git::GitRepo;
+use crate::history::pointers_at;
+use crate::workspace::Workspace;
+
+const HOOKS: [&str; 3] = ["post-checkout", "post-merge", "pre-push"];
+const MARKER: &str = "# installed by `cairn install-hooks`";
+const CHAINED: &str = ".pre-cairn";
+
+#[derive(Debug, Args)]
+pub struct InstallHooksArgs {
+    /// Remove cairn's hooks and put back the ones they replaced.
+    #[arg(long)]
+    pub uninstall: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct HookArgs {
+    /// The git hook being run.
+    #[arg(value_parser = HOOKS)]
+    pub name: String,
+    /// The arguments git gave the hook.
+    #[arg(allow_hyphen_values = true)]
+    pub args: Vec<String>,
+}
+
+fn script(name: &str, exe: &Path) -> String {
+    format!(
+        "#!/bin/sh\n{MARKER}; remove with `cairn install-hooks --uninstall`.\n\
+         hook=\"$0{CHAINED}\"\n\
+         if [ -x \"$hook\" ]; then \"$hook\" \"$@\" || exit $?; fi\n\
+         cairn='{exe}'\n\
+         [ -x \"$cairn\" ] || cairn=cairn\n\
+         command -v \"$cairn\" >/dev/null 2>&1 || {{ echo \"cairn not found; skipping its {name} hook\" >&2; exit 0; }}\n\
+         exec \"$cairn\" hook {name} \"$@\"\n",
+        exe = exe.display().to_string().replace('\'', "'\\''"),
+    )
+}
+
+fn is_ours(path: &Path) -> bool {
+    fs::read_to_string(path).is_ok_and(|s| s.contains(MARKER))
+}
+
+pub fn install(ui: &Ui, cwd: &Path, args: InstallHooksArgs) -> anyhow::Result<ExitCode> {
+    let ws = Workspace::open(cwd)?;
+    let git = GitRepo::open(ws.root()).map_err(crate::Error::from)?;
+    let dir = git.hooks_dir();
+    fs::create_dir_all(&dir).with_context(|| format!("could not create {}", dir.display()))?;
+    let exe = std::env::current_exe().context("could not find the cairn executable")?;
+    for name in HOOKS {
+        let path = dir.join(name);
+        let chained = dir.join(format!("{name}{CHAINED}"));
+        if args.uninstall {
+            if is_ours(&path) {
+                fs::remove_file(&path)
+                    .with_context(|| format!("could not remove {}", path.display()))?;
+                if chained.exists() {
+                    fs::rename(&chained, &path)
+                        .with_context(|| format!("could not restore {}", path.display()))?;
+                }
+            }
+            continue;
+        }
+        if path.exists() && !is_ours(&path) {
+            if chained.exists() {
+                anyhow::bail!(
+                    "{} exists and so does {}; move one of them away, then run `cairn install-hooks` again",
+                    path.display(),
+                    chained.display()
+                );
+            }
+            fs::rename(&path, &chained)
+                .with_context(|| format!("could not move {}", path.display()))?;
+        }
+        crate::workspace::write_atomic(&path, script(name, &exe).as_bytes())?;
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o755))
+            .with_context(|| format!("could not make {} executable", path.display()))?;
+    }
+    if args.uninstall {
+        ui.info(format!("removed cairn's hooks from {}", dir.display()));
+    } else {
+        ui.info(format!(
+            "installed {} in {}: data follows `git checkout` and `git merge`",
+            HOOKS.join(", "),
+            dir.display()
+        ));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Whether the pointer files differ between two revisions. An unknown
+/// revision (such as the all-zero id git passes after a clone) counts as
+/// a change.
+fn pointers_changed(git: &GitRepo, a: &str, b: &str) -> bool {
+    match (pointers_at(git, a), pointers_at(git, b)) {
+        (Ok(x), Ok(y)) => x != y,
+        _ => true,
+    }
+}
+
+pub fn run_hook(_ui: &Ui, cwd: &Path, args: HookArgs) -> anyhow::Result<ExitCode> {
+    let ws = Workspace::open(cwd)?;
+    let git = GitRepo::open(ws.root()).map_err(crate::Error::from)?;
+    // (whether data must follow, the revision git just left)
+    let (restore, prev) = match args.name.as_str() {
+        // post-checkout PREV NEW FLAG (FLAG 1: branch checkout, 0: files).
+        "post-checkout" => match args.args.as_slice() {
+            [prev, new, flag] => (
+                flag == "0" || pointers_changed(&git, prev, new),
+                Some(prev.as_str()),
+            ),
+            _ => (true, None),
+        },
+        "post-merge" => (
+            pointers_changed(&git, "ORIG_HEAD", "HEAD"),
+            Some("ORIG_HEAD"),
+        ),
+        // Remotes are not implemented yet: nothing to push.
+        _ => (false, None),
+    };
+    if restore {
+        // Data whose pointer git just removed: the pointer was there before.
+        let gone = match prev.map(|p| pointers_at(&git, p)) {
+            Some(Ok(before)) => before
+                .into_iter()
+                .filter(|(rel, _)| {
+                    !ws.root()
+                        .join(format!("{rel}{}", crate::pointer::SUFFIX))
+                        .exists()
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        let quiet = super::Global {
+            dir: None,
+            quiet: true,
+            verbose: false,
+        };
+        let args = super::checkout::CheckoutArgs { args: Vec::new() };
+        // Quiet: checkout's summary would interleave with git's output;
+        // errors still print.
+        return super::checkout::run_with(&super::ui::Ui::new(&quiet), ws.root(), args, gone);
+    }
+    Ok(ExitCode::SUCCESS)
+}
