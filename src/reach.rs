@@ -7,7 +7,7 @@
 //! the way is verified by the store, so a damaged listing or manifest is an
 //! error here rather than a wrong answer.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use crate::error::{Error, ObjectKind, Result};
 use crate::hash::Id;
@@ -29,6 +29,8 @@ pub struct Missing {
 pub struct Reach {
     pub objects: HashSet<(ObjectKind, Id)>,
     pub missing: Vec<Missing>,
+    /// The uncompressed length of every chunk reached.
+    pub chunk_len: HashMap<Id, u64>,
 }
 
 impl Reach {
@@ -75,6 +77,7 @@ impl Reach {
             // No manifest: a one-chunk file is stored as that chunk.
             if store.contains(ObjectKind::Chunk, id) {
                 self.objects.insert((ObjectKind::Chunk, *id));
+                self.chunk_len.insert(*id, size);
             } else {
                 self.miss(ObjectKind::Manifest, id, path);
             }
@@ -102,6 +105,7 @@ impl Reach {
             }
         };
         for c in chunks {
+            self.chunk_len.insert(c.id, c.len);
             if self.objects.insert((ObjectKind::Chunk, c.id))
                 && !store.contains(ObjectKind::Chunk, &c.id)
             {

@@ -344,3 +344,65 @@ fn with_hooks_plain_git_checkout_and_merge_bring_the_data() {
     repo.git(&["checkout", "-q", "v1"]);
     assert_eq!(files_under(&repo, "data"), v2(), "no hook: data stays");
 }
+
+#[test]
+fn diff_between_revisions_and_against_the_work_tree() {
+    let repo = history();
+    let v = repo.cairn_json(&["diff", "--json", "v1", "v2"]);
+    assert_eq!(v["from"], "v1");
+    assert_eq!(v["to"], "v2");
+    let rows = v["paths"].as_array().unwrap();
+    assert_eq!(rows.len(), 2, "{v}");
+    let data = &rows[0];
+    assert_eq!(data["path"], "data");
+    assert_eq!(data["change"], "modified");
+    assert_eq!(data["kind"], "dir");
+    let files: Vec<(String, String)> = data["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["path"].as_str().unwrap().to_string(),
+                f["change"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        files,
+        vec![
+            ("data/a.txt".to_string(), "modified".to_string()),
+            ("data/b.csv".to_string(), "removed".to_string()),
+            ("data/d.txt".to_string(), "added".to_string()),
+        ]
+    );
+    // Only a.txt's and d.txt's bytes are new; c.bin is shared with v1.
+    assert_eq!(data["new_bytes"], 20 + 10);
+    let model = &rows[1];
+    assert_eq!(model["path"], "model.bin");
+    assert_eq!(model["old_size"], 700_000);
+    assert_eq!(model["new_size"], 900_000);
+    assert_eq!(model["new_bytes"], 900_000);
+    assert_eq!(v["new_bytes"], 900_030);
+
+    // Default: HEAD against the work tree's pointers.
+    assert_eq!(repo.cairn_ok(&["diff"]), "no tracked data differs\n");
+    repo.write("data/a.txt", b"edited in the work tree\n");
+    repo.cairn_ok(&["add", "data"]);
+    let text = repo.cairn_ok(&["diff"]);
+    assert!(text.starts_with("modified data "), "{text}");
+    assert!(
+        text.contains("    modified data/a.txt  20 B -> 24 B"),
+        "{text}"
+    );
+    assert!(text.ends_with("24 B new in total\n"), "{text}");
+    let added = repo.cairn_json(&["diff", "--json", "v1", "HEAD"]);
+    let extra = added["paths"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["path"] == "extra.bin")
+        .unwrap();
+    assert_eq!(extra["change"], "added");
+    assert_eq!(extra["new_bytes"], 100_000);
+}

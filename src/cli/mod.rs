@@ -12,6 +12,7 @@ use clap::{Args, CommandFactory, Parser, Subcommand};
 mod add;
 pub(crate) mod checkout;
 mod completions;
+mod diff;
 mod hooks;
 mod init;
 mod log;
@@ -59,6 +60,8 @@ pub enum Command {
     Ls(ls::LsArgs),
     /// Show the commits where a tracked path changed.
     Log(log::LogArgs),
+    /// Show tracked data that changed between two revisions.
+    Diff(diff::DiffArgs),
     /// Install git hooks so data follows git checkout and merge.
     InstallHooks(hooks::InstallHooksArgs),
     /// Run by the installed git hooks.
@@ -95,6 +98,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Verify(a) => verify::run(&ui, &cwd, a),
         Command::Ls(a) => ls::run(&ui, &cwd, a),
         Command::Log(a) => log::run(&ui, &cwd, a),
+        Command::Diff(a) => diff::run(&ui, &cwd, a),
         Command::InstallHooks(a) => hooks::install(&ui, &cwd, a),
         Command::Hook(a) => hooks::run_hook(&ui, &cwd, a),
         Command::Completions(a) => completions::run(a),
