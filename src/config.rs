@@ -19,6 +19,9 @@ pub struct Config {
     /// Where the content store lives; relative paths are relative to the
     /// repository root. Default: `.cairn/cache`.
     pub cache_dir: Option<PathBuf>,
+    /// How old an unreferenced pack must be before `gc` may delete it, as
+    /// text like `1d` or `12h`. Default: one day.
+    pub gc_grace: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -27,6 +30,13 @@ struct Layer {
     core: CoreLayer,
     #[serde(default)]
     cache: CacheLayer,
+    #[serde(default)]
+    gc: GcLayer,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct GcLayer {
+    grace: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -82,6 +92,9 @@ impl Config {
                             supported: FORMAT,
                         });
                     }
+                }
+                if let Some(g) = layer.gc.grace {
+                    cfg.gc_grace = Some(g);
                 }
                 if let Some(d) = layer.cache.dir {
                     cfg.cache_dir = Some(d);

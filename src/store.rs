@@ -628,3 +628,104 @@ fn verify_pack(slot: &PackSlot, progress: &dyn Progress) -> PackCheck {
     }
     (out, ok)
 }
+
+/// A sealed pack as garbage collection sees it.
+#[derive(Debug, Clone)]
+pub struct SealedPack {
+    pub path: PathBuf,
+    pub len: u64,
+    pub modified: std::time::SystemTime,
+    pub entries: Vec<Entry>,
+}
+
+impl Store {
+    /// Every sealed pack in the cache, with its footer. Damaged packs are
+    /// left out (`verify` reports them; gc never touches them).
+    pub fn sealed_packs(&self) -> Vec<SealedPack> {
+        let packs: Vec<Arc<PackSlot>> = self.packs.read().expect("packs lock poisoned").clone();
+        packs
+            .iter()
+            .filter_map(|slot| {
+                let path = slot.path.read().expect("pack path lock poisoned").clone();
+                let file = File::open(&path).ok()?;
+                let meta = file.metadata().ok()?;
+                let entries = pack::read_file_footer(&path, &file).ok()?;
+                Some(SealedPack {
+                    path,
+                    len: meta.len(),
+                    modified: meta.modified().ok()?,
+                    entries,
+                })
+            })
+            .collect()
+    }
+
+    /// Copy blobs, verified and without recompressing them, from old packs
+    /// into new ones, and make the new packs durable. Returns the bytes
+    /// written. Fails (copying nothing further) at the first damaged blob,
+    /// so a damaged copy is never carried forward as if it were good.
+    pub fn copy_blobs(&self, blobs: &[(PathBuf, Entry)]) -> Result<u64> {
+        let mut writer: Option<PackWriter> = None;
+        let mut written = 0u64;
+        let seal = |w: PackWriter| -> Result<()> {
+            let (tmp, id, _) = w.finish()?;
+            let hex = id.to_hex();
+            let sub = pack_dir(&self.root).join(&hex[..2]);
+            fs::create_dir_all(&sub).map_err(|e| Error::io("create directory", &sub, e))?;
+            let dest = sub.join(format!("{hex}.pack"));
+            fs::set_permissions(&tmp, std::os::unix::fs::PermissionsExt::from_mode(0o644))
+                .map_err(|e| Error::io("set permissions of", &tmp, e))?;
+            fs::rename(&tmp, &dest).map_err(|e| Error::io("rename pack into", &dest, e))?;
+            sync_dir(&sub)?;
+            sync_dir(&pack_dir(&self.root))
+        };
+        for (src, e) in blobs {
+            let file = File::open(src).map_err(|err| Error::io("open pack", src, err))?;
+            let mut stored = vec![0u8; e.stored_len as usize];
+            file.read_exact_at(&mut stored, e.offset)
+                .map_err(|err| Error::io("read pack", src, err))?;
+            let raw = codec::decompress(e.codec, &stored, e.raw_len as usize)
+                .map_err(|err| err.to_string())
+                .and_then(|raw| check_blob(e.kind, &e.id, &raw));
+            if let Err(reason) = raw {
+                return Err(Error::CorruptObject {
+                    kind: e.kind,
+                    id: e.id,
+                    pack: src.clone(),
+                    reason,
+                });
+            }
+            if writer.is_none() {
+                let tmp = tempfile::Builder::new()
+                    .prefix("pack-")
+                    .suffix(".tmp")
+                    .tempfile_in(tmp_dir(&self.root))
+                    .map_err(|err| Error::io("create pack in", tmp_dir(&self.root), err))?;
+                let (_, path) = tmp
+                    .keep()
+                    .map_err(|err| Error::io("create pack", tmp_dir(&self.root), err.error))?;
+                writer = Some(PackWriter::create(path)?);
+            }
+            let w = writer.as_mut().expect("pack writer was just created");
+            w.add(e.kind, e.id, e.codec, &stored, e.raw_len as usize)?;
+            written += stored.len() as u64;
+            if w.len() >= PACK_TARGET {
+                seal(writer.take().expect("writer is open"))?;
+            }
+        }
+        if let Some(w) = writer {
+            seal(w)?;
+        }
+        Ok(written)
+    }
+
+    /// Delete a pack file. Only for garbage collection, after everything
+    /// live in it has been copied and made durable elsewhere.
+    pub fn remove_pack(&self, path: &Path) -> Result<()> {
+        fs::remove_file(path).map_err(|e| Error::io("remove pack", path, e))?;
+        if let Some(dir) = path.parent() {
+            sync_dir(dir)?;
+        }
+        Ok(())
+    }
+}

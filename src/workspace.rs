@@ -134,6 +134,10 @@ impl Workspace {
         }
     }
 
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
     pub fn stat_index_path(&self) -> PathBuf {
         self.cairn_dir().join("index")
     }

@@ -406,3 +406,108 @@ fn diff_between_revisions_and_against_the_work_tree() {
     assert_eq!(extra["change"], "added");
     assert_eq!(extra["new_bytes"], 100_000);
 }
+
+fn pack_files(repo: &TestRepo) -> BTreeMap<String, u64> {
+    repo.packs()
+        .iter()
+        .map(|p| (p.display().to_string(), std::fs::metadata(p).unwrap().len()))
+        .collect()
+}
+
+#[test]
+fn gc_drops_only_unreachable_data_and_dry_run_changes_nothing() {
+    let repo = history();
+    // A branch with data nobody else has, then the branch and its reflog go.
+    repo.git(&["checkout", "-q", "-b", "scratch"]);
+    repo.write("junk.bin", random_bytes("junk", 3_000_000));
+    repo.cairn_ok(&["add", "junk.bin"]);
+    repo.commit_all("junk");
+    repo.git(&["checkout", "-q", "-"]);
+    // Without hooks, git removed the pointer but not the (ignored) data.
+    repo.remove("junk.bin");
+    repo.git(&["branch", "-D", "scratch"]);
+
+    // Still in the HEAD reflog: nothing may go yet, whatever the grace.
+    let before = pack_files(&repo);
+    let out = repo.cairn_ok(&["gc", "--grace", "0"]);
+    assert!(out.starts_with("freed 0 B: 0 object(s) dropped"), "{out}");
+    assert_eq!(pack_files(&repo), before);
+
+    repo.git(&["reflog", "expire", "--expire=now", "--all"]);
+    // The default grace period (a day) protects the fresh packs.
+    let out = repo.cairn_ok(&["gc"]);
+    assert!(out.starts_with("freed 0 B"), "{out}");
+    assert_eq!(pack_files(&repo), before);
+
+    let out = repo.cairn_ok(&["gc", "--dry-run", "--grace", "0"]);
+    assert!(out.starts_with("would free "), "{out}");
+    assert!(!out.starts_with("would free 0 B"), "{out}");
+    assert_eq!(
+        pack_files(&repo),
+        before,
+        "--dry-run must not change the cache"
+    );
+
+    let out = repo.cairn_ok(&["gc", "--grace", "0"]);
+    assert!(out.starts_with("freed "), "{out}");
+    let total = |m: &BTreeMap<String, u64>| m.values().sum::<u64>();
+    let freed = total(&before) - total(&pack_files(&repo));
+    assert!(
+        freed >= 3_000_000,
+        "junk.bin's 3 MB of random data must go, freed {freed}"
+    );
+    assert!(
+        freed < 3_300_000,
+        "only junk.bin's data may go, freed {freed}"
+    );
+    repo.cairn_ok(&["verify"]);
+
+    // Every tagged version, the branch and the merge still come back.
+    for (rev, want) in [("v1", v1()), ("v2", v2()), ("exp", v1()), ("HEAD", v2())] {
+        repo.cairn_ok(&["checkout", rev]);
+        assert_eq!(files_under(&repo, "data"), want, "data at {rev}");
+    }
+    assert_eq!(repo.read("extra.bin"), random_bytes("extra", 100_000));
+    // A second collection finds nothing more.
+    let out = repo.cairn_ok(&["gc", "--grace", "0"]);
+    assert!(out.starts_with("freed 0 B: 0 object(s) dropped"), "{out}");
+}
+
+#[test]
+fn gc_rewrites_a_mostly_dead_pack_keeping_its_live_blobs() {
+    let repo = TestRepo::init();
+    repo.write("base.txt", b"base\n");
+    repo.cairn_ok(&["add", "base.txt"]);
+    repo.commit_all("base");
+    // One `add` of small files writes one pack: 3 MB dead-to-be, 1 MB live.
+    repo.git(&["checkout", "-q", "-b", "scratch"]);
+    repo.write("junk.bin", random_bytes("junk", 3_000_000));
+    repo.write("keep.bin", random_bytes("keep", 1_000_000));
+    repo.cairn_ok(&["add", "junk.bin", "keep.bin"]);
+    repo.commit_all("both");
+    let mixed: Vec<_> = repo.packs();
+    repo.git(&["checkout", "-q", "-"]);
+    repo.remove("junk.bin");
+    // main keeps keep.bin (already stored: nothing new is written).
+    repo.cairn_ok(&["add", "keep.bin"]);
+    repo.commit_all("keep");
+    assert_eq!(repo.packs(), mixed, "re-adding stored data writes no pack");
+    repo.git(&["branch", "-D", "scratch"]);
+    repo.git(&["reflog", "expire", "--expire=now", "--all"]);
+
+    let out = repo.cairn_ok(&["gc", "--grace", "0"]);
+    assert!(out.contains("1 pack(s) rewritten"), "{out}");
+    let after: u64 = repo
+        .packs()
+        .iter()
+        .map(|p| std::fs::metadata(p).unwrap().len())
+        .sum();
+    assert!(
+        after < 1_100_000,
+        "only keep.bin and base.txt remain: {after} bytes"
+    );
+    repo.cairn_ok(&["verify"]);
+    repo.remove("keep.bin");
+    repo.cairn_ok(&["checkout"]);
+    assert_eq!(repo.read("keep.bin"), random_bytes("keep", 1_000_000));
+}

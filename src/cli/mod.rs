@@ -13,6 +13,7 @@ mod add;
 pub(crate) mod checkout;
 mod completions;
 mod diff;
+mod gc;
 mod hooks;
 mod init;
 mod log;
@@ -62,6 +63,8 @@ pub enum Command {
     Log(log::LogArgs),
     /// Show tracked data that changed between two revisions.
     Diff(diff::DiffArgs),
+    /// Drop cached data that no ref, tag, reflog, stash or pointer reaches.
+    Gc(gc::GcArgs),
     /// Install git hooks so data follows git checkout and merge.
     InstallHooks(hooks::InstallHooksArgs),
     /// Run by the installed git hooks.
@@ -99,6 +102,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Ls(a) => ls::run(&ui, &cwd, a),
         Command::Log(a) => log::run(&ui, &cwd, a),
         Command::Diff(a) => diff::run(&ui, &cwd, a),
+        Command::Gc(a) => gc::run(&ui, &cwd, a),
         Command::InstallHooks(a) => hooks::install(&ui, &cwd, a),
         Command::Hook(a) => hooks::run_hook(&ui, &cwd, a),
         Command::Completions(a) => completions::run(a),

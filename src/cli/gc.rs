@@ -1,0 +1,99 @@
+//! `cairn gc`: drop cached data that nothing reachable refers to.
+
+use std::collections::HashSet;
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::{Duration, SystemTime};
+
+use anyhow::Context;
+use clap::Args;
+
+use super::ui::{human, Ui};
+use crate::error::Error;
+use crate::gc;
+use crate::git::GitRepo;
+use crate::history::pointers_in_work_tree;
+use crate::pointer::Pointer;
+use crate::reach::Reach;
+use crate::store::Store;
+use crate::workspace::Workspace;
+
+#[derive(Debug, Args)]
+pub struct GcArgs {
+    /// Only report what would be deleted and how much space it would free.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Keep every pack younger than this (e.g. 0, 30m, 12h, 1d, 2w);
+    /// default: `gc.grace` from the config, else 1d.
+    #[arg(long, value_name = "DURATION")]
+    pub grace: Option<String>,
+}
+
+pub fn run(ui: &Ui, cwd: &Path, args: GcArgs) -> anyhow::Result<ExitCode> {
+    let ws = Workspace::open(cwd)?;
+    let _lock = ws.lock()?;
+    let store = Store::open(&ws.cache_dir(), &ui.progress())?;
+    let _cache_lock = store.lock()?;
+    let grace_text = args
+        .grace
+        .clone()
+        .or_else(|| ws.config().gc_grace.clone())
+        .unwrap_or_else(|| "1d".to_string());
+    let grace: Duration = gc::parse_duration(&grace_text).ok_or_else(|| Error::ConfigValue {
+        key: "gc.grace",
+        value: grace_text.clone(),
+        reason: "expected a number with an optional unit s, m, h, d or w",
+    })?;
+
+    // Everything the work tree and git's history can reach. A pointer that
+    // cannot be read (damaged listing, unknown format) stops gc: it cannot
+    // tell what such a pointer needs, so it must not delete anything.
+    let mut reach = Reach::default();
+    for (rel, ptr) in pointers_in_work_tree(&ws)? {
+        reach
+            .add_pointer(&store, &rel, &ptr)
+            .with_context(|| format!("could not read what {rel} needs"))?;
+    }
+    let git = GitRepo::open(ws.root()).map_err(Error::from)?;
+    let blobs = match git.reachable_pointer_blobs() {
+        Ok(b) => b,
+        Err(crate::git::GitError::NoCommits) => Vec::new(),
+        Err(e) => {
+            return Err(Error::from(e)).context("could not list the pointers in git's history")
+        }
+    };
+    let mut seen = HashSet::new();
+    for blob in blobs {
+        if !seen.insert(blob.clone()) {
+            continue;
+        }
+        let ptr = match Pointer::parse(Path::new("<git history>"), &blob) {
+            Ok(p) => p,
+            // A file that merely ends in .cairn but is no pointer refers to nothing.
+            Err(Error::PointerSyntax { .. }) => continue,
+            Err(e) => {
+                return Err(e)
+                    .context("a pointer in git's history cannot be read; refusing to collect")
+            }
+        };
+        reach
+            .add_pointer(&store, "<git history>", &ptr)
+            .context("could not read what a pointer in git's history needs")?;
+    }
+
+    let plan = gc::plan(&store, &reach.objects, grace, SystemTime::now());
+    let verb = if args.dry_run { "would free" } else { "freed" };
+    if !args.dry_run {
+        gc::execute(&store, &plan)?;
+    }
+    println!(
+        "{verb} {}: {} object(s) dropped, {} pack(s) deleted, {} pack(s) rewritten keeping {}; {} pack(s) younger than {grace_text} kept",
+        human(plan.removed_bytes().saturating_sub(plan.copied_bytes())),
+        plan.dropped_objects(),
+        plan.delete.len(),
+        plan.rewrite.len(),
+        human(plan.copied_bytes()),
+        plan.young,
+    );
+    Ok(ExitCode::SUCCESS)
+}

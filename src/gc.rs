@@ -1,0 +1,179 @@
+//! Garbage collection of the local cache (`cairn gc`).
+//!
+//! What is kept: every object reachable from a pointer in the work tree or
+//! in any commit that git itself would keep (branches, tags, remote-tracking
+//! refs, every reflog entry, the stash), and everything in a pack younger
+//! than the grace period, so data that a concurrent `add` just stored (and
+//! no commit names yet) is never at risk. Packs with nothing live are
+//! deleted; packs that are mostly dead are rewritten with only their live
+//! blobs, copied verified and without recompression. New packs are durable
+//! before any old one is deleted, so a crash at any point loses nothing:
+//! at worst some blobs exist twice until the next run.
+
+use std::collections::HashSet;
+use std::time::{Duration, SystemTime};
+
+use crate::error::{ObjectKind, Result};
+use crate::hash::Id;
+use crate::pack::Entry;
+use crate::store::{SealedPack, Store};
+
+/// Packs with less than this fraction of live bytes are rewritten.
+pub const REWRITE_BELOW: f64 = 0.5;
+
+/// What a collection will do.
+#[derive(Debug, Default)]
+pub struct Plan {
+    /// Packs with nothing live: deleted.
+    pub delete: Vec<SealedPack>,
+    /// Mostly dead packs: their live blobs are copied, then they are deleted.
+    pub rewrite: Vec<(SealedPack, Vec<Entry>)>,
+    /// Packs kept as they are because they are younger than the grace period.
+    pub young: usize,
+    /// Packs kept as they are because they are mostly live.
+    pub kept: usize,
+}
+
+impl Plan {
+    /// Bytes of pack files that go away.
+    pub fn removed_bytes(&self) -> u64 {
+        self.delete.iter().map(|p| p.len).sum::<u64>()
+            + self.rewrite.iter().map(|(p, _)| p.len).sum::<u64>()
+    }
+
+    /// Bytes of live blobs copied into new packs.
+    pub fn copied_bytes(&self) -> u64 {
+        self.rewrite
+            .iter()
+            .flat_map(|(_, live)| live.iter())
+            .map(|e| e.stored_len as u64)
+            .sum()
+    }
+
+    /// Blobs dropped for good.
+    pub fn dropped_objects(&self) -> usize {
+        let deleted: usize = self.delete.iter().map(|p| p.entries.len()).sum();
+        let rewritten: usize = self
+            .rewrite
+            .iter()
+            .map(|(p, live)| p.entries.len() - live.len())
+            .sum();
+        deleted + rewritten
+    }
+}
+
+/// Decide what to delete and rewrite, given the live objects.
+pub fn plan(
+    store: &Store,
+    live: &HashSet<(ObjectKind, Id)>,
+    grace: Duration,
+    now: SystemTime,
+) -> Plan {
+    let mut packs = store.sealed_packs();
+    // Oldest first, so that of two copies of a blob the newer pack keeps it.
+    packs.sort_by_key(|p| p.modified);
+    let is_young = |p: &SealedPack| {
+        now.duration_since(p.modified)
+            .map_or(true, |age| age < grace)
+    };
+    let mut plan = Plan::default();
+    // Objects that stay where they are, in packs that are not touched.
+    let mut staying: HashSet<(ObjectKind, Id)> = HashSet::new();
+    let mut candidates = Vec::new();
+    for p in packs {
+        if is_young(&p) {
+            plan.young += 1;
+            staying.extend(p.entries.iter().map(|e| (e.kind, e.id)));
+        } else {
+            candidates.push(p);
+        }
+    }
+    // Decide mostly-live packs first: they stay, and their blobs need no copy.
+    let live_bytes = |p: &SealedPack| -> u64 {
+        p.entries
+            .iter()
+            .filter(|e| live.contains(&(e.kind, e.id)))
+            .map(|e| e.stored_len as u64)
+            .sum()
+    };
+    let mut rest = Vec::new();
+    for p in candidates {
+        let total: u64 = p.entries.iter().map(|e| e.stored_len as u64).sum();
+        if total > 0 && live_bytes(&p) as f64 >= REWRITE_BELOW * total as f64 {
+            plan.kept += 1;
+            staying.extend(p.entries.iter().map(|e| (e.kind, e.id)));
+        } else {
+            rest.push(p);
+        }
+    }
+    for p in rest {
+        let live_here: Vec<Entry> = p
+            .entries
+            .iter()
+            .filter(|e| live.contains(&(e.kind, e.id)) && staying.insert((e.kind, e.id)))
+            .copied()
+            .collect();
+        if live_here.is_empty() {
+            plan.delete.push(p);
+        } else {
+            plan.rewrite.push((p, live_here));
+        }
+    }
+    plan
+}
+
+/// Carry out a plan: copy, make durable, then delete. Returns bytes copied.
+pub fn execute(store: &Store, plan: &Plan) -> Result<u64> {
+    let blobs: Vec<_> = plan
+        .rewrite
+        .iter()
+        .flat_map(|(p, live)| live.iter().map(move |e| (p.path.clone(), *e)))
+        .collect();
+    let copied = store.copy_blobs(&blobs)?;
+    for p in plan
+        .delete
+        .iter()
+        .chain(plan.rewrite.iter().map(|(p, _)| p))
+    {
+        store.remove_pack(&p.path)?;
+    }
+    Ok(copied)
+}
+
+/// Parse a grace period: a number with an optional unit `s`, `m`, `h`, `d`
+/// or `w` (seconds when none).
+pub fn parse_duration(s: &str) -> Option<Duration> {
+    let s = s.trim();
+    let (num, unit) = match s.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => s.split_at(i),
+        None => (s, "s"),
+    };
+    let n: u64 = num.parse().ok()?;
+    let secs = match unit.trim() {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3_600,
+        "d" => 86_400,
+        "w" => 604_800,
+        _ => return None,
+    };
+    n.checked_mul(secs).map(Duration::from_secs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_duration;
+    use std::time::Duration;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("0"), Some(Duration::ZERO));
+        assert_eq!(parse_duration("90"), Some(Duration::from_secs(90)));
+        assert_eq!(parse_duration("12h"), Some(Duration::from_secs(43_200)));
+        assert_eq!(parse_duration("1d"), Some(Duration::from_secs(86_400)));
+        assert_eq!(parse_duration("2w"), Some(Duration::from_secs(1_209_600)));
+        assert_eq!(parse_duration("1y"), None);
+        assert_eq!(parse_duration("h"), None);
+        assert_eq!(parse_duration("-1d"), None);
+    }
+}
