@@ -113,7 +113,8 @@ pub struct CommitInfo {
     pub summary: String,
 }
 
-/// A git repository opened for reading. Not `Sync`: use one per thread.
+/// A git repository opened for reading. Neither `Send` nor `Sync` (gix uses `Rc` without its
+/// `parallel` feature): open one per thread; opening is cheap.
 pub struct GitRepo {
     repo: gix::Repository,
 }
@@ -131,14 +132,12 @@ impl GitRepo {
     /// Open the repository containing `work_tree`, searching upward like git does (and, like
     /// git, honouring `GIT_DIR`, `GIT_CEILING_DIRECTORIES` and the other `GIT_*` variables).
     pub fn open(work_tree: &Path) -> Result<GitRepo> {
-        let mut repo = gix::discover_with_environment_overrides(work_tree).map_err(|e| {
+        let repo = gix::discover_with_environment_overrides(work_tree).map_err(|e| {
             GitError::NotARepo {
                 path: work_tree.to_path_buf(),
                 source: Box::new(e),
             }
         })?;
-        // Decoded trees are revisited a lot when walking history.
-        repo.object_cache_size_if_unset(8 * 1024 * 1024);
         Ok(GitRepo { repo })
     }
 

@@ -230,6 +230,11 @@ impl PackWriter {
         })
     }
 
+    /// The pack's (temporary) path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
     /// Bytes written so far.
     pub fn len(&self) -> u64 {
         self.offset

@@ -135,6 +135,38 @@ fn sync_dir(dir: &Path) -> Result<()> {
         .map_err(|e| Error::io("sync directory", dir, e))
 }
 
+/// Start a pack under a fresh temporary name in `tmp/`.
+fn new_pack(root: &Path) -> Result<PackWriter> {
+    let dir = tmp_dir(root);
+    let tmp = tempfile::Builder::new()
+        .prefix("pack-")
+        .suffix(".tmp")
+        .tempfile_in(&dir)
+        .map_err(|e| Error::io("create pack in", &dir, e))?;
+    let (_, path) = tmp
+        .keep()
+        .map_err(|e| Error::io("create pack in", &dir, e.error))?;
+    PackWriter::create(path)
+}
+
+/// Finish a pack and publish it: footer, fsync, rename to
+/// `packs/xx/<id>.pack` (readable by all, so a cache can be shared), and
+/// fsync both directories so the new name survives a crash.
+fn publish(root: &Path, writer: PackWriter) -> Result<PathBuf> {
+    let (tmp, id, _entries) = writer.finish()?;
+    let hex = id.to_hex();
+    let dir = pack_dir(root);
+    let sub = dir.join(&hex[..2]);
+    fs::create_dir_all(&sub).map_err(|e| Error::io("create directory", &sub, e))?;
+    let dest = sub.join(format!("{hex}.pack"));
+    fs::set_permissions(&tmp, std::os::unix::fs::PermissionsExt::from_mode(0o644))
+        .map_err(|e| Error::io("set permissions of", &tmp, e))?;
+    fs::rename(&tmp, &dest).map_err(|e| Error::io("rename pack into", &dest, e))?;
+    sync_dir(&sub)?;
+    sync_dir(&dir)?;
+    Ok(dest)
+}
+
 impl Store {
     /// Open (creating if needed) the store at `root` and load its index.
     /// Damaged packs are reported through `progress` and left out.
@@ -232,18 +264,9 @@ impl Store {
     /// Take the cache's write lock, failing at once if another process
     /// (perhaps from another clone sharing this cache) is writing to it.
     pub fn lock(&self) -> Result<CacheLock> {
-        let path = self.root.join("lock");
-        let file = fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(|e| Error::io("open lock file", &path, e))?;
-        match file.try_lock() {
-            Ok(()) => Ok(CacheLock { _file: file }),
-            Err(fs::TryLockError::WouldBlock) => Err(Error::Locked { path, holder: None }),
-            Err(fs::TryLockError::Error(e)) => Err(Error::io("lock", &path, e)),
-        }
+        Ok(CacheLock {
+            _file: crate::workspace::lock_file(&self.root.join("lock"))?,
+        })
     }
 
     /// Remove temporary files left by an interrupted run. Call only while
@@ -355,15 +378,8 @@ impl Store {
             .min(self.writers.len() - 1);
         let mut w = self.writers[slot].lock().expect("writer lock poisoned");
         if w.is_none() {
-            let tmp = tempfile::Builder::new()
-                .prefix("pack-")
-                .suffix(".tmp")
-                .tempfile_in(tmp_dir(&self.root))
-                .map_err(|e| Error::io("create pack in", tmp_dir(&self.root), e))?;
-            let (_, path) = tmp
-                .keep()
-                .map_err(|e| Error::io("create pack", tmp_dir(&self.root), e.error))?;
-            let writer = PackWriter::create(path.clone())?;
+            let writer = new_pack(&self.root)?;
+            let path = writer.path().to_path_buf();
             let mut packs = self.packs.write().expect("packs lock poisoned");
             packs.push(Arc::new(PackSlot {
                 path: RwLock::new(path),
@@ -404,20 +420,9 @@ impl Store {
             return;
         };
         let slot = self.packs.read().expect("packs lock poisoned")[n as usize].clone();
-        let dir = pack_dir(&self.root);
+        let root = self.root.clone();
         let handle = std::thread::spawn(move || {
-            let (tmp, id, _entries) = writer.finish()?;
-            let hex = id.to_hex();
-            let sub = dir.join(&hex[..2]);
-            fs::create_dir_all(&sub).map_err(|e| Error::io("create directory", &sub, e))?;
-            let dest = sub.join(format!("{hex}.pack"));
-            // Readable by the group and others, so a cache can be shared.
-            fs::set_permissions(&tmp, std::os::unix::fs::PermissionsExt::from_mode(0o644))
-                .map_err(|e| Error::io("set permissions of", &tmp, e))?;
-            fs::rename(&tmp, &dest).map_err(|e| Error::io("rename pack into", &dest, e))?;
-            sync_dir(&sub)?;
-            // The new subdirectory's own entry must be durable too.
-            sync_dir(&dir)?;
+            let dest = publish(&root, writer)?;
             *slot.path.write().expect("pack path lock poisoned") = dest;
             Ok(())
         });
@@ -667,18 +672,6 @@ impl Store {
     pub fn copy_blobs(&self, blobs: &[(PathBuf, Entry)]) -> Result<u64> {
         let mut writer: Option<PackWriter> = None;
         let mut written = 0u64;
-        let seal = |w: PackWriter| -> Result<()> {
-            let (tmp, id, _) = w.finish()?;
-            let hex = id.to_hex();
-            let sub = pack_dir(&self.root).join(&hex[..2]);
-            fs::create_dir_all(&sub).map_err(|e| Error::io("create directory", &sub, e))?;
-            let dest = sub.join(format!("{hex}.pack"));
-            fs::set_permissions(&tmp, std::os::unix::fs::PermissionsExt::from_mode(0o644))
-                .map_err(|e| Error::io("set permissions of", &tmp, e))?;
-            fs::rename(&tmp, &dest).map_err(|e| Error::io("rename pack into", &dest, e))?;
-            sync_dir(&sub)?;
-            sync_dir(&pack_dir(&self.root))
-        };
         for (src, e) in blobs {
             let file = File::open(src).map_err(|err| Error::io("open pack", src, err))?;
             let mut stored = vec![0u8; e.stored_len as usize];
@@ -696,25 +689,17 @@ impl Store {
                 });
             }
             if writer.is_none() {
-                let tmp = tempfile::Builder::new()
-                    .prefix("pack-")
-                    .suffix(".tmp")
-                    .tempfile_in(tmp_dir(&self.root))
-                    .map_err(|err| Error::io("create pack in", tmp_dir(&self.root), err))?;
-                let (_, path) = tmp
-                    .keep()
-                    .map_err(|err| Error::io("create pack", tmp_dir(&self.root), err.error))?;
-                writer = Some(PackWriter::create(path)?);
+                writer = Some(new_pack(&self.root)?);
             }
             let w = writer.as_mut().expect("pack writer was just created");
             w.add(e.kind, e.id, e.codec, &stored, e.raw_len as usize)?;
             written += stored.len() as u64;
             if w.len() >= PACK_TARGET {
-                seal(writer.take().expect("writer is open"))?;
+                publish(&self.root, writer.take().expect("writer is open"))?;
             }
         }
         if let Some(w) = writer {
-            seal(w)?;
+            publish(&self.root, w)?;
         }
         Ok(written)
     }

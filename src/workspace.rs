@@ -149,29 +149,9 @@ impl Workspace {
     /// Take the repository lock, failing at once if another process has it.
     /// The OS releases it when the process exits, even after `kill -9`.
     pub fn lock(&self) -> Result<RepoLock> {
-        let path = self.lock_path();
-        let mut file = fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(|e| Error::io("open lock file", &path, e))?;
-        match file.try_lock() {
-            Ok(()) => {}
-            Err(fs::TryLockError::WouldBlock) => {
-                let holder = fs::read_to_string(&path)
-                    .ok()
-                    .map(|s| s.trim().to_string())
-                    .filter(|s| !s.is_empty());
-                return Err(Error::Locked { path, holder });
-            }
-            Err(fs::TryLockError::Error(e)) => return Err(Error::io("lock", &path, e)),
-        }
-        // Best effort: the pid helps a user find the other process.
-        let _ = file.set_len(0);
-        let _ = write!(file, "pid {}", std::process::id());
-        Ok(RepoLock { _file: file })
+        Ok(RepoLock {
+            _file: lock_file(&self.lock_path())?,
+        })
     }
 
     /// Resolve a user-supplied path (relative to `cwd`) to a repository-
@@ -324,6 +304,39 @@ impl Workspace {
         text.push('\n');
         write_atomic(&path, text.as_bytes())
     }
+}
+
+/// Take an exclusive OS lock on `path` (created if needed), failing at once
+/// with [`Error::Locked`] if another process holds it. The lock lasts as
+/// long as the returned file is open, and the OS releases it when the
+/// process exits, even after `kill -9`. The file records the holder's pid
+/// to help a user find it.
+pub fn lock_file(path: &Path) -> Result<File> {
+    let mut file = fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+        .map_err(|e| Error::io("open lock file", path, e))?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(fs::TryLockError::WouldBlock) => {
+            let holder = fs::read_to_string(path)
+                .ok()
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty());
+            return Err(Error::Locked {
+                path: path.to_path_buf(),
+                holder,
+            });
+        }
+        Err(fs::TryLockError::Error(e)) => return Err(Error::io("lock", path, e)),
+    }
+    // Best effort: the pid is only a hint.
+    let _ = file.set_len(0);
+    let _ = write!(file, "pid {}", std::process::id());
+    Ok(file)
 }
 
 /// Escape a file name so a `.gitignore` line matches it literally.

@@ -201,7 +201,10 @@ fn ls_at_revisions_text_and_json() {
     );
     assert_eq!(repo.cairn_ok(&["ls", "v1", "model.bin"]).lines().count(), 1);
     // Reflog syntax and short ids: the branch was at v2 before the merge.
-    let branch = repo.git(&["rev-parse", "--abbrev-ref", "HEAD"]).trim().to_string();
+    let branch = repo
+        .git(&["rev-parse", "--abbrev-ref", "HEAD"])
+        .trim()
+        .to_string();
     let v2_lines = repo.cairn_ok(&["ls", "v2"]);
     assert_eq!(repo.cairn_ok(&["ls", &format!("{branch}@{{1}}")]), v2_lines);
     let short = repo.git(&["rev-parse", "--short", "v2"]).trim().to_string();

@@ -145,44 +145,23 @@ pub fn select_tracked_rel(
     Ok(out)
 }
 
-/// Match user path arguments to tracked paths. Each result is a tracked
-/// path plus, when the argument named something inside a tracked
-/// directory, the sub-path to restrict to.
+/// Match user path arguments (relative to `cwd`) to tracked paths. Each
+/// result is a tracked path plus, when the argument named something inside
+/// a tracked directory, the sub-path to restrict to.
 pub fn select_tracked(
     ws: &crate::workspace::Workspace,
     cwd: &std::path::Path,
     tracked: &[String],
     args: &[PathBuf],
 ) -> crate::Result<Vec<(String, Option<String>)>> {
-    if args.is_empty() {
-        return Ok(tracked.iter().map(|t| (t.clone(), None)).collect());
-    }
-    let mut out: Vec<(String, Option<String>)> = Vec::new();
-    for arg in args {
-        let a = ws.rel_path(cwd, arg)?;
-        let a = a
-            .strip_suffix(crate::pointer::SUFFIX)
-            .map(str::to_string)
-            .unwrap_or(a);
-        let before = out.len();
-        for t in tracked {
-            let sel = if *t == a || t.starts_with(&format!("{a}/")) {
-                Some((t.clone(), None))
-            } else {
-                a.strip_prefix(&format!("{t}/"))
-                    .map(|sub| (t.clone(), Some(sub.to_string())))
-            };
-            if let Some(s) = sel {
-                if !out.contains(&s) {
-                    out.push(s);
-                }
-            }
-        }
-        if out.len() == before {
-            return Err(crate::Error::NotTracked {
-                path: ws.root().join(&a),
-            });
-        }
-    }
-    Ok(out)
+    let rels = args
+        .iter()
+        .map(|arg| {
+            let a = ws.rel_path(cwd, arg)?;
+            Ok(a.strip_suffix(crate::pointer::SUFFIX)
+                .map(str::to_string)
+                .unwrap_or(a))
+        })
+        .collect::<crate::Result<Vec<String>>>()?;
+    select_tracked_rel(ws, tracked, &rels)
 }
