@@ -181,12 +181,18 @@ impl<'a> Ingest<'a> {
                     reason: "its path is longer than 65535 bytes",
                 });
             }
-            let meta = entry
-                .metadata()
-                .map_err(|e| Error::io("stat", entry.path(), e.into()))?;
-            files.push((sub, meta));
+            files.push(sub);
         }
-        files.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+        files.sort_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
+        // The walk itself is serial; the lstat of each file is not.
+        let files: Vec<(String, fs::Metadata)> = files
+            .into_par_iter()
+            .map(|sub| {
+                let path = abs.join(&sub);
+                let meta = fs::symlink_metadata(&path).map_err(|e| Error::io("stat", &path, e))?;
+                Ok((sub, meta))
+            })
+            .collect::<Result<_>>()?;
         self.progress
             .begin("adding", Some(files.iter().map(|(_, m)| m.len()).sum()));
         // Small files first in parallel; big ones parallelise internally.

@@ -201,16 +201,17 @@ impl<'a> Status<'a> {
             let Some(sub) = entry.path().strip_prefix(abs).ok().and_then(|p| p.to_str()) else {
                 continue;
             };
-            let meta = entry
-                .metadata()
-                .map_err(|e| Error::io("stat", entry.path(), e.into()))?;
-            files.push((sub.to_string(), meta));
+            files.push(sub.to_string());
         }
-        files.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+        files.sort_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
+        // The walk itself is serial; the lstat of each file is not.
         files
             .par_iter()
-            .map(|(sub, meta)| {
-                let id = self.content_id(&format!("{rel}/{sub}"), &abs.join(sub), meta)?;
+            .map(|sub| {
+                let path = abs.join(sub);
+                let meta = fs::symlink_metadata(&path).map_err(|e| Error::io("stat", &path, e))?;
+                let meta = &meta;
+                let id = self.content_id(&format!("{rel}/{sub}"), &path, meta)?;
                 Ok(TreeEntry {
                     path: sub.clone(),
                     mode: Mode::from_permissions(meta.permissions().mode()),
