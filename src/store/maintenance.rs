@@ -1,0 +1,213 @@
+//! Whole-cache work: re-verifying every pack (`cairn verify`) and the
+//! primitives garbage collection needs (listing sealed packs, copying live
+//! blobs into new packs, deleting packs). Kept apart from the hot read and
+//! write paths of the store; it shares their invariants (verified reads,
+//! packs durable before they are relied on).
+
+use std::collections::HashSet;
+use std::fs::{self, File};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rayon::prelude::*;
+
+use super::{
+    check_blob, damaged_list, file_name, new_pack, publish, sync_dir, PackSlot, Store, PACK_TARGET,
+};
+use crate::codec;
+use crate::error::{Error, ObjectKind, Result};
+use crate::hash::Id;
+use crate::pack::{self, Entry, PackWriter};
+use crate::progress::Progress;
+
+/// A problem found by [`Store::verify`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Damage {
+    pub pack: PathBuf,
+    pub object: Option<(ObjectKind, Id)>,
+    pub reason: String,
+}
+
+impl Store {
+    /// Re-read and check every blob in every pack. Returns what is damaged.
+    pub fn verify(&self, progress: &dyn Progress) -> Vec<Damage> {
+        let mut damage: Vec<Damage> = self
+            .damaged_packs
+            .iter()
+            .map(|(p, r)| Damage {
+                pack: p.clone(),
+                object: None,
+                reason: r.to_string(),
+            })
+            .collect();
+        let packs: Vec<Arc<PackSlot>> = self.packs.read().expect("packs lock poisoned").clone();
+        let total: u64 = packs
+            .iter()
+            .filter_map(|s| {
+                s.file
+                    .get()
+                    .and_then(|f| f.metadata().ok())
+                    .map(|m| m.len())
+            })
+            .sum();
+        progress.begin("verifying", Some(total));
+        let results: Vec<PackCheck> = packs
+            .par_iter()
+            .map(|slot| verify_pack(slot, progress))
+            .collect();
+        progress.end();
+        let intact: HashSet<(ObjectKind, Id)> = results
+            .iter()
+            .flat_map(|(_, ok)| ok.iter().copied())
+            .collect();
+        let mut list = String::new();
+        for (found, _) in results {
+            for d in found {
+                if let Some((kind, id)) = d.object {
+                    list.push_str(&format!(
+                        "{} {} {}\n",
+                        file_name(&d.pack),
+                        kind.to_u8(),
+                        id.to_hex()
+                    ));
+                    if intact.contains(&(kind, id)) {
+                        // A good copy exists in another pack; nothing is lost.
+                        continue;
+                    }
+                }
+                damage.push(d);
+            }
+        }
+        // Best effort, as in `mark_damaged`.
+        let _ = crate::workspace::write_atomic(&damaged_list(&self.root), list.as_bytes());
+        damage
+    }
+}
+
+/// What checking one pack found: its damage, and the blobs that are intact.
+type PackCheck = (Vec<Damage>, Vec<(ObjectKind, Id)>);
+
+fn verify_pack(slot: &PackSlot, progress: &dyn Progress) -> PackCheck {
+    let path = slot.path.read().expect("pack path lock poisoned").clone();
+    let damage = |object, reason: String| Damage {
+        pack: path.clone(),
+        object,
+        reason,
+    };
+    let file = match slot.file.get() {
+        Some(f) => f,
+        None => match File::open(&path) {
+            Ok(f) => slot.file.get_or_init(|| f),
+            Err(e) => return (vec![damage(None, e.to_string())], Vec::new()),
+        },
+    };
+    let entries = match pack::read_file_footer(&path, file) {
+        Ok(es) => es,
+        Err(e) => return (vec![damage(None, e.to_string())], Vec::new()),
+    };
+    let mut out = Vec::new();
+    let mut ok = Vec::with_capacity(entries.len());
+    let expected_name = format!("{}.pack", pack::pack_id(&entries).to_hex());
+    if path.file_name().and_then(|n| n.to_str()) != Some(expected_name.as_str()) {
+        out.push(damage(None, "file name does not match its contents".into()));
+    }
+    for e in entries {
+        let mut stored = vec![0u8; e.stored_len as usize];
+        let r = file
+            .read_exact_at(&mut stored, e.offset)
+            .map_err(|err| err.to_string())
+            .and_then(|_| {
+                codec::decompress(e.codec, &stored, e.raw_len as usize)
+                    .map_err(|err| err.to_string())
+            })
+            .and_then(|raw| check_blob(e.kind, &e.id, &raw));
+        match r {
+            Ok(()) => ok.push((e.kind, e.id)),
+            Err(reason) => out.push(damage(Some((e.kind, e.id)), reason)),
+        }
+        progress.advance(e.stored_len as u64);
+    }
+    (out, ok)
+}
+
+/// A sealed pack as garbage collection sees it.
+#[derive(Debug, Clone)]
+pub struct SealedPack {
+    pub path: PathBuf,
+    pub len: u64,
+    pub modified: std::time::SystemTime,
+    pub entries: Vec<Entry>,
+}
+
+impl Store {
+    /// Every sealed pack in the cache, with its footer. Damaged packs are
+    /// left out (`verify` reports them; gc never touches them).
+    pub fn sealed_packs(&self) -> Vec<SealedPack> {
+        let packs: Vec<Arc<PackSlot>> = self.packs.read().expect("packs lock poisoned").clone();
+        packs
+            .iter()
+            .filter_map(|slot| {
+                let path = slot.path.read().expect("pack path lock poisoned").clone();
+                let file = File::open(&path).ok()?;
+                let meta = file.metadata().ok()?;
+                let entries = pack::read_file_footer(&path, &file).ok()?;
+                Some(SealedPack {
+                    path,
+                    len: meta.len(),
+                    modified: meta.modified().ok()?,
+                    entries,
+                })
+            })
+            .collect()
+    }
+
+    /// Copy blobs, verified and without recompressing them, from old packs
+    /// into new ones, and make the new packs durable. Returns the bytes
+    /// written. Fails (copying nothing further) at the first damaged blob,
+    /// so a damaged copy is never carried forward as if it were good.
+    pub fn copy_blobs(&self, blobs: &[(PathBuf, Entry)]) -> Result<u64> {
+        let mut writer: Option<PackWriter> = None;
+        let mut written = 0u64;
+        for (src, e) in blobs {
+            let file = File::open(src).map_err(|err| Error::io("open pack", src, err))?;
+            let mut stored = vec![0u8; e.stored_len as usize];
+            file.read_exact_at(&mut stored, e.offset)
+                .map_err(|err| Error::io("read pack", src, err))?;
+            let raw = codec::decompress(e.codec, &stored, e.raw_len as usize)
+                .map_err(|err| err.to_string())
+                .and_then(|raw| check_blob(e.kind, &e.id, &raw));
+            if let Err(reason) = raw {
+                return Err(Error::CorruptObject {
+                    kind: e.kind,
+                    id: e.id,
+                    pack: src.clone(),
+                    reason,
+                });
+            }
+            if writer.is_none() {
+                writer = Some(new_pack(&self.root)?);
+            }
+            let w = writer.as_mut().expect("pack writer was just created");
+            w.add(e.kind, e.id, e.codec, &stored, e.raw_len as usize)?;
+            written += stored.len() as u64;
+            if w.len() >= PACK_TARGET {
+                publish(&self.root, writer.take().expect("writer is open"))?;
+            }
+        }
+        if let Some(w) = writer {
+            publish(&self.root, w)?;
+        }
+        Ok(written)
+    }
+
+    /// Delete a pack file. Only for garbage collection, after everything
+    /// live in it has been copied and made durable elsewhere.
+    pub fn remove_pack(&self, path: &Path) -> Result<()> {
+        fs::remove_file(path).map_err(|e| Error::io("remove pack", path, e))?;
+        if let Some(dir) = path.parent() {
+            sync_dir(dir)?;
+        }
+        Ok(())
+    }
+}
