@@ -149,6 +149,9 @@ pub enum Error {
     #[error("{word:?} is neither a git revision nor a path that cairn tracks")]
     NotRevisionOrPath { word: String },
 
+    #[error("refusing to collect garbage: {reason}")]
+    GcRefused { reason: &'static str },
+
     #[error("{count} damaged or missing object(s) in the cache")]
     VerifyFailed { count: usize },
 }
@@ -190,6 +193,9 @@ impl Error {
             Error::ChangedWhileReading { .. } => "wait for whatever is writing the file to finish, then add it again".into(),
             Error::NotTracked { .. } => "track it first with `cairn add <path>`".into(),
             Error::Git(e) => return e.hint().map(str::to_string),
+            Error::GcRefused { .. } => {
+                "collect only per-repository caches, or pass `--shared-cache` if no other repository's data in it must be kept".into()
+            }
             Error::NotRevisionOrPath { .. } => {
                 "give a commit id, branch or tag (see `git log`), or a path listed by `cairn ls`".into()
             }

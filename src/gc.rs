@@ -79,11 +79,18 @@ pub fn plan(
     let mut plan = Plan::default();
     // Objects that stay where they are, in packs that are not touched.
     let mut staying: HashSet<(ObjectKind, Id)> = HashSet::new();
+    // A damaged copy never counts as the copy that keeps a blob.
+    let good = |p: &SealedPack, e: &Entry| !store.is_damaged_copy(&p.path, e.kind, &e.id);
     let mut candidates = Vec::new();
     for p in packs {
         if is_young(&p) {
             plan.young += 1;
-            staying.extend(p.entries.iter().map(|e| (e.kind, e.id)));
+            staying.extend(
+                p.entries
+                    .iter()
+                    .filter(|e| good(&p, e))
+                    .map(|e| (e.kind, e.id)),
+            );
         } else {
             candidates.push(p);
         }
@@ -101,18 +108,38 @@ pub fn plan(
         let total: u64 = p.entries.iter().map(|e| e.stored_len as u64).sum();
         if total > 0 && live_bytes(&p) as f64 >= REWRITE_BELOW * total as f64 {
             plan.kept += 1;
-            staying.extend(p.entries.iter().map(|e| (e.kind, e.id)));
+            staying.extend(
+                p.entries
+                    .iter()
+                    .filter(|e| good(&p, e))
+                    .map(|e| (e.kind, e.id)),
+            );
         } else {
             rest.push(p);
         }
     }
     for p in rest {
-        let live_here: Vec<Entry> = p
+        let needed: Vec<Entry> = p
             .entries
             .iter()
-            .filter(|e| live.contains(&(e.kind, e.id)) && staying.insert((e.kind, e.id)))
+            .filter(|e| live.contains(&(e.kind, e.id)) && !staying.contains(&(e.kind, e.id)))
             .copied()
             .collect();
+        // A live blob whose copy here is damaged cannot be copied; the pack
+        // stays whole until the damage is repaired, rather than turning a
+        // damaged object into a missing one.
+        if needed.iter().any(|e| !good(&p, e)) {
+            plan.kept += 1;
+            staying.extend(
+                p.entries
+                    .iter()
+                    .filter(|e| good(&p, e))
+                    .map(|e| (e.kind, e.id)),
+            );
+            continue;
+        }
+        staying.extend(needed.iter().map(|e| (e.kind, e.id)));
+        let live_here = needed;
         if live_here.is_empty() {
             plan.delete.push(p);
         } else {

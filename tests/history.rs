@@ -520,3 +520,58 @@ fn gc_rewrites_a_mostly_dead_pack_keeping_its_live_blobs() {
     repo.cairn_ok(&["checkout"]);
     assert_eq!(repo.read("keep.bin"), random_bytes("keep", 1_000_000));
 }
+
+#[test]
+fn gc_refuses_a_cache_configured_elsewhere_unless_told() {
+    let repo = TestRepo::init();
+    let shared = repo.base().join("shared-cache");
+    repo.write(
+        ".cairn/config.local.toml",
+        format!("[cache]\ndir = \"{}\"\n", shared.display()),
+    );
+    repo.write("a.bin", random_bytes("a", 10_000));
+    repo.cairn_ok(&["add", "a.bin"]);
+    repo.commit_all("a");
+    let (_, stderr) = repo.cairn_fail(&["gc", "--grace", "0"]);
+    assert_error_report(&stderr, &["shared", "--shared-cache"]);
+    let out = repo.cairn_ok(&["gc", "--grace", "0", "--shared-cache"]);
+    assert!(out.starts_with("freed 0 B"), "{out}");
+    repo.remove("a.bin");
+    repo.cairn_ok(&["checkout"]);
+    assert_eq!(repo.read("a.bin"), random_bytes("a", 10_000));
+}
+
+#[test]
+fn gc_keeps_the_good_copy_when_another_copy_is_damaged() {
+    let repo = TestRepo::init();
+    let keep = random_bytes("keep", 1_000_000);
+    repo.write("keep.bin", &keep);
+    repo.cairn_ok(&["add", "keep.bin"]);
+    repo.commit_all("keep");
+    // Damage one byte of keep.bin's data in its pack; verify records it.
+    let pack = repo.packs()[0].clone();
+    let mut bytes = std::fs::read(&pack).unwrap();
+    bytes[16 + 100] ^= 0x40;
+    std::fs::write(&pack, &bytes).unwrap();
+    repo.cairn_fail(&["verify"]);
+    // On a throw-away branch, one `add` stores junk and (keep.bin being
+    // re-read) a good copy of the damaged chunk: both in one new pack.
+    repo.git(&["checkout", "-q", "-b", "scratch"]);
+    repo.write("junk.bin", random_bytes("junk", 3_000_000));
+    repo.write("keep.bin", &keep); // new mtime: keep.bin is read again
+    repo.cairn_ok(&["add", "junk.bin", "keep.bin"]);
+    repo.commit_all("junk");
+    repo.git(&["checkout", "-q", "-"]);
+    repo.remove("junk.bin");
+    repo.git(&["branch", "-D", "scratch"]);
+    repo.git(&["reflog", "expire", "--expire=now", "--all"]);
+
+    repo.cairn_ok(&["gc", "--grace", "0"]);
+    // The junk went, the good copy of the damaged chunk did not.
+    repo.remove("keep.bin");
+    repo.cairn_ok(&["checkout"]);
+    assert!(
+        repo.read("keep.bin") == keep,
+        "keep.bin must come back intact"
+    );
+}

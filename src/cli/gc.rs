@@ -27,6 +27,10 @@ pub struct GcArgs {
     /// default: `gc.grace` from the config, else 1d.
     #[arg(long, value_name = "DURATION")]
     pub grace: Option<String>,
+    /// Collect even though the cache is configured elsewhere (`cache.dir`)
+    /// and may hold data of other repositories, which this one cannot see.
+    #[arg(long)]
+    pub shared_cache: bool,
 }
 
 pub fn run(ui: &Ui, cwd: &Path, args: GcArgs) -> anyhow::Result<ExitCode> {
@@ -34,6 +38,13 @@ pub fn run(ui: &Ui, cwd: &Path, args: GcArgs) -> anyhow::Result<ExitCode> {
     let _lock = ws.lock()?;
     let store = Store::open(&ws.cache_dir(), &ui.progress())?;
     let _cache_lock = store.lock()?;
+    if ws.config().cache_dir.is_some() && !args.shared_cache {
+        return Err(Error::GcRefused {
+            reason: "the cache is configured elsewhere (cache.dir or CAIRN_CACHE_DIR) and may be shared with other repositories",
+        }
+        .into());
+    }
+
     let grace_text = args
         .grace
         .clone()

@@ -75,6 +75,8 @@ pub struct Store {
     /// absent for [`Store::contains`], so adding the data again stores a good
     /// copy that replaces them.
     known_bad: RwLock<HashSet<(ObjectKind, Id)>>,
+    /// The damage list as loaded at open.
+    damaged_copies: HashSet<DamagedCopy>,
 }
 
 /// Held while a process writes to the cache; released on drop or exit.
@@ -254,6 +256,7 @@ impl Store {
             sealing: Mutex::new(Vec::new()),
             damaged_packs,
             known_bad: RwLock::new(known_bad),
+            damaged_copies: damaged,
         })
     }
 
@@ -286,6 +289,12 @@ impl Store {
             .expect("index lock poisoned")
             .contains_key(&(kind, *id))
             && !self.is_known_bad(kind, id)
+    }
+
+    /// Whether the copy of `(kind, id)` in pack file `pack` is known to be
+    /// damaged (found by `verify` or a failed read).
+    pub fn is_damaged_copy(&self, pack: &Path, kind: ObjectKind, id: &Id) -> bool {
+        self.damaged_copies.contains(&(file_name(pack), kind, *id))
     }
 
     fn is_known_bad(&self, kind: ObjectKind, id: &Id) -> bool {
