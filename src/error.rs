@@ -149,6 +149,25 @@ pub enum Error {
     #[error("{word:?} is neither a git revision nor a path that cairn tracks")]
     NotRevisionOrPath { word: String },
 
+    #[error("invalid remote URL {url:?}: {reason}")]
+    BadRemoteUrl { url: String, reason: &'static str },
+
+    #[error("invalid remote name {name:?} (use letters, digits, '-', '_' and '.')")]
+    BadRemoteName { name: String },
+
+    #[error("a remote named {name:?} already exists")]
+    RemoteExists { name: String },
+
+    #[error("no remote named {name:?}")]
+    UnknownRemote { name: String },
+
+    #[error("could not edit config file {}", path.display())]
+    ConfigEdit {
+        path: PathBuf,
+        #[source]
+        source: Box<toml_edit::TomlError>,
+    },
+
     #[error("refusing to collect garbage: {reason}")]
     GcRefused { reason: &'static str },
 
@@ -193,6 +212,13 @@ impl Error {
             Error::ChangedWhileReading { .. } => "wait for whatever is writing the file to finish, then add it again".into(),
             Error::NotTracked { .. } => "track it first with `cairn add <path>`".into(),
             Error::Git(e) => return e.hint().map(str::to_string),
+            Error::BadRemoteUrl { .. } => {
+                "examples: ../data-store, file:///srv/cairn, s3://bucket/prefix, gs://bucket, az://container, https://host/path".into()
+            }
+            Error::BadRemoteName { .. } => "for example `origin` or `team-s3`".into(),
+            Error::RemoteExists { .. } => "remove it first with `cairn remote remove <name>`, or pick another name".into(),
+            Error::UnknownRemote { .. } => "`cairn remote list` shows the configured remotes".into(),
+            Error::ConfigEdit { .. } => "fix the TOML syntax of the file, then run the command again".into(),
             Error::GcRefused { .. } => {
                 "collect only per-repository caches, or pass `--shared-cache` if no other repository's data in it must be kept".into()
             }

@@ -9,7 +9,7 @@
 //! re-reading unchanged files. [`ingest`], [`restore`] and [`status`]
 //! implement `add`, `checkout` and `status`; [`git`] (the only user of
 //! `gix`) and [`history`] read pointers from past revisions; [`cli`] is the
-//! command line.
+//! command line. [`remote`] names the places data is pushed to.
 //!
 //! Dependencies point one way: `cli` → operations → store/objects → hashing.
 //! Only `cli` prints; everything else reports through [`progress::Progress`].
@@ -29,6 +29,7 @@ pub mod pack;
 pub mod pointer;
 pub mod progress;
 pub mod reach;
+pub mod remote;
 pub mod restore;
 pub mod stat_index;
 pub mod status;

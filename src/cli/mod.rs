@@ -18,6 +18,7 @@ mod hooks;
 mod init;
 mod log;
 mod ls;
+mod remote;
 mod status;
 pub mod ui;
 mod verify;
@@ -65,6 +66,8 @@ pub enum Command {
     Diff(diff::DiffArgs),
     /// Drop cached data that no ref, tag, reflog, stash or pointer reaches.
     Gc(gc::GcArgs),
+    /// Add, list or remove remotes (kept in the committed .cairn/config.toml).
+    Remote(remote::RemoteArgs),
     /// Install git hooks so data follows git checkout and merge.
     InstallHooks(hooks::InstallHooksArgs),
     /// Run by the installed git hooks.
@@ -103,6 +106,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Log(a) => log::run(&ui, &cwd, a),
         Command::Diff(a) => diff::run(&ui, &cwd, a),
         Command::Gc(a) => gc::run(&ui, &cwd, a),
+        Command::Remote(a) => remote::run(&ui, &cwd, a),
         Command::InstallHooks(a) => hooks::install(&ui, &cwd, a),
         Command::Hook(a) => hooks::run_hook(&ui, &cwd, a),
         Command::Completions(a) => completions::run(a),

@@ -1,0 +1,90 @@
+//! `cairn remote add/list/remove`: name the places data is pushed to.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use clap::{Args, Subcommand};
+use serde_json::json;
+
+use super::ui::Ui;
+use crate::remote::RemoteConfig;
+use crate::workspace::Workspace;
+
+#[derive(Debug, Args)]
+pub struct RemoteArgs {
+    #[command(subcommand)]
+    pub action: RemoteAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RemoteAction {
+    /// Add a remote: a path, file://, s3://bucket/prefix, gs://, az:// or http(s)://.
+    Add {
+        /// The remote's name, such as `origin`.
+        name: String,
+        /// Where its data lives.
+        url: String,
+        /// Make it the default remote (the first remote added always is).
+        #[arg(long)]
+        default: bool,
+    },
+    /// List the remotes.
+    List {
+        /// Print the result as JSON on stdout.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a remote (its stored data is not touched).
+    Remove {
+        /// The remote's name.
+        name: String,
+    },
+}
+
+pub fn run(ui: &Ui, cwd: &Path, args: RemoteArgs) -> anyhow::Result<ExitCode> {
+    let ws = Workspace::open(cwd)?;
+    let path = ws.cairn_dir().join("config.toml");
+    let mut cfg = RemoteConfig::load(&path)?;
+    match args.action {
+        RemoteAction::Add { name, url, default } => {
+            let _lock = ws.lock()?;
+            cfg.add(&name, &url, ws.root(), default)?;
+            cfg.save()?;
+            ui.info(format!(
+                "added remote {name} ({url}){}; commit .cairn/config.toml to share it",
+                if cfg.default_remote().as_deref() == Some(name.as_str()) {
+                    ", the default"
+                } else {
+                    ""
+                }
+            ));
+        }
+        RemoteAction::List { json } => {
+            let default = cfg.default_remote();
+            let remotes = cfg.list(ws.root())?;
+            if json {
+                let rows: Vec<_> = remotes
+                    .iter()
+                    .map(|r| json!({"name": r.name, "url": r.url, "default": default.as_deref() == Some(r.name.as_str())}))
+                    .collect();
+                println!("{}", json!({"remotes": rows}));
+            } else {
+                for r in &remotes {
+                    let mark = if default.as_deref() == Some(r.name.as_str()) {
+                        " (default)"
+                    } else {
+                        ""
+                    };
+                    println!("{}\t{}{mark}", r.name, r.url);
+                }
+            }
+        }
+        RemoteAction::Remove { name } => {
+            let _lock = ws.lock()?;
+            cfg.remove(&name)?;
+            cfg.save()?;
+            ui.info(format!("removed remote {name}"));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

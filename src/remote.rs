@@ -1,0 +1,328 @@
+//! Remotes: where packs are pushed to and fetched from.
+//!
+//! A remote is a name and a URL, kept in the committed `.cairn/config.toml`
+//! so that a fresh clone knows where its data lives. Credentials never go
+//! there: they come from the environment and the provider's usual chain
+//! (and local overrides from the uncommitted `config.local.toml`). This
+//! module parses and validates remote URLs and edits the `[remote.*]`
+//! tables without disturbing anything else in the file (comments, order,
+//! other keys). Transfers will live here too, on `object_store`.
+
+use std::path::{Path, PathBuf};
+
+use toml_edit::{value, DocumentMut, Item, Table};
+
+use crate::error::{Error, Result};
+
+/// Where a remote's objects live.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    /// A directory on this machine (a path or a `file://` URL).
+    Folder(PathBuf),
+    /// `s3://bucket/prefix`: AWS or any S3-compatible server.
+    S3 { bucket: String, prefix: String },
+    /// `gs://bucket/prefix`.
+    Gcs { bucket: String, prefix: String },
+    /// `az://container/prefix`.
+    Azure { container: String, prefix: String },
+    /// `http(s)://…`, read-only.
+    Http(String),
+}
+
+/// One configured remote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Remote {
+    pub name: String,
+    pub url: String,
+    pub location: Location,
+}
+
+fn bad(url: &str, reason: &'static str) -> Error {
+    Error::BadRemoteUrl {
+        url: redact(url),
+        reason,
+    }
+}
+
+/// A URL safe to print: any `user:password@` part is replaced by `***@`.
+pub fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let host_end = rest.find('/').unwrap_or(rest.len());
+    match rest[..host_end].rfind('@') {
+        Some(at) => format!("{scheme}://***@{}", &rest[at + 1..]),
+        None => url.to_string(),
+    }
+}
+
+fn bucket_and_prefix(url: &str, rest: &str) -> Result<(String, String)> {
+    let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+    if bucket.is_empty() {
+        return Err(bad(url, "the bucket or container name is missing"));
+    }
+    if !bucket.bytes().all(|b| {
+        b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.' || b == b'_'
+    }) {
+        return Err(bad(
+            url,
+            "bucket and container names use lowercase letters, digits, '-', '.' and '_'",
+        ));
+    }
+    Ok((bucket.to_string(), prefix.trim_matches('/').to_string()))
+}
+
+/// Parse a remote URL. Relative folder paths are resolved against `base`
+/// (the repository root) when used, but kept as written in the config.
+pub fn parse_url(url: &str, base: &Path) -> Result<Location> {
+    if url.is_empty() {
+        return Err(bad(url, "the URL is empty"));
+    }
+    if let Some((scheme, rest)) = url.split_once("://") {
+        return match scheme {
+            "file" => {
+                if !rest.starts_with('/') {
+                    return Err(bad(url, "a file:// URL needs an absolute path"));
+                }
+                Ok(Location::Folder(PathBuf::from(rest)))
+            }
+            "s3" => {
+                bucket_and_prefix(url, rest).map(|(bucket, prefix)| Location::S3 { bucket, prefix })
+            }
+            "gs" => bucket_and_prefix(url, rest)
+                .map(|(bucket, prefix)| Location::Gcs { bucket, prefix }),
+            "az" => bucket_and_prefix(url, rest)
+                .map(|(container, prefix)| Location::Azure { container, prefix }),
+            "http" | "https" => {
+                if rest.is_empty() {
+                    return Err(bad(url, "the host is missing"));
+                }
+                if rest
+                    .split('/')
+                    .next()
+                    .is_some_and(|host| host.contains('@'))
+                {
+                    return Err(bad(url, "credentials do not belong in a remote URL"));
+                }
+                Ok(Location::Http(url.to_string()))
+            }
+            _ => Err(bad(
+                url,
+                "unknown scheme; use a path, file://, s3://, gs://, az:// or http(s)://",
+            )),
+        };
+    }
+    let p = Path::new(url);
+    Ok(Location::Folder(if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        base.join(p)
+    }))
+}
+
+/// Remote names are used in config keys and messages: keep them simple.
+fn check_name(name: &str) -> Result<()> {
+    let ok = !name.is_empty()
+        && name != "default"
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.');
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::BadRemoteName {
+            name: name.to_string(),
+        })
+    }
+}
+
+/// The committed config file, for editing.
+pub struct RemoteConfig {
+    path: PathBuf,
+    doc: DocumentMut,
+}
+
+impl RemoteConfig {
+    pub fn load(path: &Path) -> Result<RemoteConfig> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io("read config", path, e))?;
+        let doc = text.parse::<DocumentMut>().map_err(|e| Error::ConfigEdit {
+            path: path.to_path_buf(),
+            source: Box::new(e),
+        })?;
+        Ok(RemoteConfig {
+            path: path.to_path_buf(),
+            doc,
+        })
+    }
+
+    fn remotes_table(&self) -> Option<&Table> {
+        self.doc.get("remote").and_then(Item::as_table)
+    }
+
+    /// The configured remotes, in file order, with their URLs parsed.
+    pub fn list(&self, base: &Path) -> Result<Vec<Remote>> {
+        let mut out = Vec::new();
+        if let Some(t) = self.remotes_table() {
+            for (name, item) in t.iter() {
+                let Some(sub) = item.as_table() else { continue };
+                let url =
+                    sub.get("url")
+                        .and_then(Item::as_str)
+                        .ok_or_else(|| Error::ConfigValue {
+                            key: "remote.<name>.url",
+                            value: name.to_string(),
+                            reason: "every remote needs a url",
+                        })?;
+                out.push(Remote {
+                    name: name.to_string(),
+                    url: url.to_string(),
+                    location: parse_url(url, base)?,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// The default remote's name, if one is set.
+    pub fn default_remote(&self) -> Option<String> {
+        self.remotes_table()
+            .and_then(|t| t.get("default"))
+            .and_then(Item::as_str)
+            .map(str::to_string)
+    }
+
+    pub fn add(&mut self, name: &str, url: &str, base: &Path, make_default: bool) -> Result<()> {
+        check_name(name)?;
+        parse_url(url, base)?;
+        let remotes = self.doc.entry("remote").or_insert_with(|| {
+            let mut t = Table::new();
+            t.set_implicit(true);
+            Item::Table(t)
+        });
+        let Some(remotes) = remotes.as_table_mut() else {
+            return Err(Error::ConfigValue {
+                key: "remote",
+                value: String::new(),
+                reason: "must be a table",
+            });
+        };
+        if remotes.get(name).is_some_and(Item::is_table) {
+            return Err(Error::RemoteExists {
+                name: name.to_string(),
+            });
+        }
+        let mut t = Table::new();
+        t.insert("url", value(url));
+        remotes.insert(name, Item::Table(t));
+        if make_default || self.default_remote().is_none() {
+            self.set_default(Some(name));
+        }
+        Ok(())
+    }
+
+    fn set_default(&mut self, name: Option<&str>) {
+        if let Some(remotes) = self.doc.get_mut("remote").and_then(Item::as_table_mut) {
+            match name {
+                Some(n) => {
+                    remotes.insert("default", value(n));
+                    // Keep `default = …` above the per-remote tables.
+                    remotes.sort_values_by(|a, _, b, _| {
+                        (a.get() != "default").cmp(&(b.get() != "default"))
+                    });
+                }
+                None => {
+                    remotes.remove("default");
+                }
+            }
+        }
+    }
+
+    pub fn remove(&mut self, name: &str) -> Result<()> {
+        let removed = self
+            .doc
+            .get_mut("remote")
+            .and_then(Item::as_table_mut)
+            .and_then(|t| t.remove(name))
+            .is_some();
+        if !removed {
+            return Err(Error::UnknownRemote {
+                name: name.to_string(),
+            });
+        }
+        if self.default_remote().as_deref() == Some(name) {
+            self.set_default(None);
+        }
+        Ok(())
+    }
+
+    /// Write the file back atomically.
+    pub fn save(&self) -> Result<()> {
+        crate::workspace::write_atomic(&self.path, self.doc.to_string().as_bytes())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls() {
+        let base = Path::new("/repo");
+        assert_eq!(
+            parse_url("../store", base).unwrap(),
+            Location::Folder("/repo/../store".into())
+        );
+        assert_eq!(
+            parse_url("file:///srv/x", base).unwrap(),
+            Location::Folder("/srv/x".into())
+        );
+        assert_eq!(
+            parse_url("s3://my-bucket/team/data/", base).unwrap(),
+            Location::S3 {
+                bucket: "my-bucket".into(),
+                prefix: "team/data".into()
+            }
+        );
+        assert!(matches!(
+            parse_url("gs://b", base).unwrap(),
+            Location::Gcs { .. }
+        ));
+        assert!(matches!(
+            parse_url("az://c/p", base).unwrap(),
+            Location::Azure { .. }
+        ));
+        assert!(matches!(
+            parse_url("https://h/x", base).unwrap(),
+            Location::Http(_)
+        ));
+        for bad in [
+            "",
+            "s3://",
+            "s3://Upper",
+            "ftp://x",
+            "file://rel",
+            "https://user:pw@h/x",
+        ] {
+            assert!(parse_url(bad, base).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn secrets_are_redacted() {
+        assert_eq!(redact("https://u:pw@host/x@y"), "https://***@host/x@y");
+        assert_eq!(redact("s3://bucket/a@b"), "s3://bucket/a@b");
+        assert_eq!(redact("../p@q"), "../p@q");
+        let e = parse_url("https://me:hunter2@h/x", Path::new("/")).unwrap_err();
+        assert!(!e.to_string().contains("hunter2"), "{e}");
+    }
+
+    #[test]
+    fn names() {
+        assert!(check_name("origin").is_ok());
+        assert!(check_name("team-s3_2").is_ok());
+        for bad in ["", "default", "a b", "x/y", "ü"] {
+            assert!(check_name(bad).is_err(), "{bad}");
+        }
+    }
+}
