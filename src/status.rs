@@ -181,11 +181,14 @@ impl<'a> Status<'a> {
         self.counters.files_hashed.fetch_add(1, Ordering::Relaxed);
         self.progress.advance(stat.size);
         let after = f.metadata().map_err(|e| Error::io("stat", abs, e))?;
+        // Refresh what cairn already knows, but never start tracking a path:
+        // the index lists the files cairn itself added or wrote, and that is
+        // what lets checkout remove stale ones without touching user files.
         if Stat::of(&after) == stat {
-            self.index
-                .lock()
-                .expect("index lock poisoned")
-                .insert(rel.to_string(), stat, id);
+            let mut idx = self.index.lock().expect("index lock poisoned");
+            if idx.get(rel).is_some() {
+                idx.insert(rel.to_string(), stat, id);
+            }
         }
         Ok(id)
     }

@@ -102,6 +102,22 @@ fn checkout_keeps_a_new_file_the_user_created_after_status() {
     assert_eq!(repo.read("data/mine.csv"), b"precious, never added\n");
 }
 
+/// A user's copy of tracked content is still the user's file: its bytes
+/// being in the cache does not make it one cairn may remove.
+#[test]
+fn checkout_keeps_a_users_copy_of_tracked_content() {
+    let repo = repo_with_data();
+    let original = repo.read("data/a.csv");
+    repo.write("data/a-copy.csv", &original);
+    repo.cairn_json(&["status", "--json"]);
+    repo.cairn_ok(&["checkout"]);
+    assert!(
+        repo.exists("data/a-copy.csv"),
+        "checkout deleted the user's copy"
+    );
+    assert_eq!(repo.read("data/a-copy.csv"), original);
+}
+
 #[test]
 fn checkout_skips_unchanged_files() {
     let repo = TestRepo::init();
