@@ -81,16 +81,20 @@ pub fn plan(
     let mut staying: HashSet<(ObjectKind, Id)> = HashSet::new();
     // A damaged copy never counts as the copy that keeps a blob.
     let good = |p: &SealedPack, e: &Entry| !store.is_damaged_copy(&p.path, e.kind, &e.id);
+    // A pack left as it is keeps every blob it holds a good copy of.
+    let keep_whole = |staying: &mut HashSet<(ObjectKind, Id)>, p: &SealedPack| {
+        staying.extend(
+            p.entries
+                .iter()
+                .filter(|e| good(p, e))
+                .map(|e| (e.kind, e.id)),
+        );
+    };
     let mut candidates = Vec::new();
     for p in packs {
         if is_young(&p) {
             plan.young += 1;
-            staying.extend(
-                p.entries
-                    .iter()
-                    .filter(|e| good(&p, e))
-                    .map(|e| (e.kind, e.id)),
-            );
+            keep_whole(&mut staying, &p);
         } else {
             candidates.push(p);
         }
@@ -108,12 +112,7 @@ pub fn plan(
         let total: u64 = p.entries.iter().map(|e| e.stored_len as u64).sum();
         if total > 0 && live_bytes(&p) as f64 >= REWRITE_BELOW * total as f64 {
             plan.kept += 1;
-            staying.extend(
-                p.entries
-                    .iter()
-                    .filter(|e| good(&p, e))
-                    .map(|e| (e.kind, e.id)),
-            );
+            keep_whole(&mut staying, &p);
         } else {
             rest.push(p);
         }
@@ -130,20 +129,14 @@ pub fn plan(
         // damaged object into a missing one.
         if needed.iter().any(|e| !good(&p, e)) {
             plan.kept += 1;
-            staying.extend(
-                p.entries
-                    .iter()
-                    .filter(|e| good(&p, e))
-                    .map(|e| (e.kind, e.id)),
-            );
+            keep_whole(&mut staying, &p);
             continue;
         }
         staying.extend(needed.iter().map(|e| (e.kind, e.id)));
-        let live_here = needed;
-        if live_here.is_empty() {
+        if needed.is_empty() {
             plan.delete.push(p);
         } else {
-            plan.rewrite.push((p, live_here));
+            plan.rewrite.push((p, needed));
         }
     }
     plan
