@@ -173,6 +173,74 @@ pub enum Error {
 
     #[error("{count} damaged or missing object(s) in the cache")]
     VerifyFailed { count: usize },
+
+    #[error("no remote is configured")]
+    NoRemote,
+
+    #[error("remote {remote} ({url}): {failure} while trying to {op}")]
+    Remote {
+        remote: String,
+        /// Already redacted.
+        url: String,
+        op: &'static str,
+        failure: RemoteFailure,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+
+    #[error("remote {remote} is read-only (http remotes can only be fetched from)")]
+    ReadOnlyRemote { remote: String },
+
+    #[error("{kind} {id} is neither in the cache nor on remote {remote} (needed for {})", path.display())]
+    NotOnRemote {
+        kind: ObjectKind,
+        id: Id,
+        remote: String,
+        path: PathBuf,
+    },
+
+    #[error("remote {remote}: {object} is damaged: {reason}")]
+    RemoteCorrupt {
+        remote: String,
+        object: String,
+        reason: String,
+    },
+
+    #[error("remote {remote}: {count} damaged or missing object(s)")]
+    RemoteVerifyFailed { remote: String, count: usize },
+}
+
+/// Why a request to a remote failed, as far as the user can act on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RemoteFailure {
+    /// No usable credentials were found, or they were refused.
+    Credentials,
+    /// The credentials work but may not do this.
+    PermissionDenied,
+    /// The bucket or container does not exist (or the folder).
+    NoSuchBucket,
+    /// The endpoint could not be reached in time.
+    Unreachable,
+    /// An object the remote's index names is missing.
+    NotFound,
+    /// The remote's settings cannot be used (a bad endpoint, region...).
+    BadSettings,
+    /// Anything else the server answered.
+    Failed,
+}
+
+impl std::fmt::Display for RemoteFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            RemoteFailure::Credentials => "the credentials are missing or were refused",
+            RemoteFailure::PermissionDenied => "permission denied",
+            RemoteFailure::NoSuchBucket => "the bucket does not exist",
+            RemoteFailure::Unreachable => "the endpoint cannot be reached",
+            RemoteFailure::NotFound => "an object is missing",
+            RemoteFailure::BadSettings => "the remote's settings are invalid",
+            RemoteFailure::Failed => "a request failed",
+        })
+    }
 }
 
 impl Error {
@@ -241,6 +309,21 @@ impl Error {
             ),
             Error::Config { .. } | Error::ConfigValue { .. } => "fix the file; docs/FORMAT.md lists the keys".into(),
             Error::Locked { .. } => "wait for the other cairn command to finish, then run this one again".into(),
+            Error::NoRemote => "add one with `cairn remote add origin s3://bucket/prefix` (or a folder path), or pass `-r NAME`".into(),
+            Error::Remote { failure, remote, .. } => match failure {
+                RemoteFailure::Credentials => "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or the provider's equivalent, or a profile or role) for this remote; credentials never go in cairn's config".into(),
+                RemoteFailure::PermissionDenied => "the credentials were accepted but lack permission on this bucket or prefix; check its policy or the role".into(),
+                RemoteFailure::NoSuchBucket => "create the bucket (or folder) first, or fix the URL with `cairn remote remove` and `cairn remote add`".into(),
+                RemoteFailure::Unreachable => format!("check the endpoint (remote.{remote}.endpoint in .cairn/config.local.toml, or AWS_ENDPOINT) and the network; remote.{remote}.connect_timeout sets how long to wait"),
+                RemoteFailure::NotFound => format!("the remote is missing data its index lists; run `cairn verify --remote {remote}`, then push again from a clone that has the data"),
+                RemoteFailure::BadSettings => format!("check the [remote.{remote}] settings and the provider's environment variables"),
+                RemoteFailure::Failed => "run the command again; transient errors are retried, so a repeat failure needs a look at the server".into(),
+            },
+            Error::ReadOnlyRemote { .. } => "push to an s3://, gs://, az:// or folder remote instead".into(),
+            Error::NotOnRemote { .. } => "push it from a clone that has the data (`cairn push`), or fetch from another remote with `-r NAME`".into(),
+            Error::RemoteCorrupt { remote, .. } | Error::RemoteVerifyFailed { remote, .. } => format!(
+                "push again from a clone with good data; `cairn verify --remote {remote}` lists every damaged object"
+            ),
             Error::Io { source, .. } if source.kind() == io::ErrorKind::NotFound => {
                 "check that the path exists, then run the command again".into()
             }

@@ -19,6 +19,8 @@ use crate::pack::Entry;
 use crate::store::{SealedPack, Store};
 
 /// Packs with less than this fraction of live bytes are rewritten.
+pub use crate::config::parse_duration;
+
 pub const REWRITE_BELOW: f64 = 0.5;
 
 /// What a collection will do.
@@ -158,42 +160,4 @@ pub fn execute(store: &Store, plan: &Plan) -> Result<u64> {
         store.remove_pack(&p.path)?;
     }
     Ok(copied)
-}
-
-/// Parse a grace period: a number with an optional unit `s`, `m`, `h`, `d`
-/// or `w` (seconds when none).
-pub fn parse_duration(s: &str) -> Option<Duration> {
-    let s = s.trim();
-    let (num, unit) = match s.find(|c: char| !c.is_ascii_digit()) {
-        Some(i) => s.split_at(i),
-        None => (s, "s"),
-    };
-    let n: u64 = num.parse().ok()?;
-    let secs = match unit.trim() {
-        "s" => 1,
-        "m" => 60,
-        "h" => 3_600,
-        "d" => 86_400,
-        "w" => 604_800,
-        _ => return None,
-    };
-    n.checked_mul(secs).map(Duration::from_secs)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::parse_duration;
-    use std::time::Duration;
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("0"), Some(Duration::ZERO));
-        assert_eq!(parse_duration("90"), Some(Duration::from_secs(90)));
-        assert_eq!(parse_duration("12h"), Some(Duration::from_secs(43_200)));
-        assert_eq!(parse_duration("1d"), Some(Duration::from_secs(86_400)));
-        assert_eq!(parse_duration("2w"), Some(Duration::from_secs(1_209_600)));
-        assert_eq!(parse_duration("1y"), None);
-        assert_eq!(parse_duration("h"), None);
-        assert_eq!(parse_duration("-1d"), None);
-    }
 }

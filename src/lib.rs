@@ -30,6 +30,7 @@ pub mod pointer;
 pub mod progress;
 pub mod reach;
 pub mod remote;
+pub mod transfer;
 pub mod restore;
 pub mod stat_index;
 pub mod status;

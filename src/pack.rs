@@ -203,6 +203,51 @@ pub fn read_file_footer(path: &Path, file: &File) -> Result<Vec<Entry>> {
     })
 }
 
+/// Builds a whole pack in memory, for packs that are uploaded rather than
+/// kept (a push repacking loose blobs). Same layout as [`PackWriter`].
+pub struct PackBuilder {
+    buf: Vec<u8>,
+    entries: Vec<Entry>,
+}
+
+impl Default for PackBuilder {
+    fn default() -> Self {
+        PackBuilder {
+            buf: header().to_vec(),
+            entries: Vec::new(),
+        }
+    }
+}
+
+impl PackBuilder {
+    pub fn len(&self) -> u64 {
+        self.buf.len() as u64
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    pub fn add(&mut self, kind: ObjectKind, id: Id, codec: Codec, stored: &[u8], raw_len: u32) {
+        self.entries.push(Entry {
+            id,
+            kind,
+            codec,
+            offset: self.buf.len() as u64,
+            stored_len: stored.len() as u32,
+            raw_len,
+        });
+        self.buf.extend_from_slice(stored);
+    }
+
+    /// The finished pack: its id, bytes and footer entries.
+    pub fn finish(mut self) -> (Id, Vec<u8>, Vec<Entry>) {
+        let footer = encode_footer(&self.entries, self.buf.len() as u64);
+        self.buf.extend_from_slice(&footer);
+        (pack_id(&self.entries), self.buf, self.entries)
+    }
+}
+
 /// Streams blobs into a new pack file under a temporary name.
 pub struct PackWriter {
     path: PathBuf,

@@ -36,10 +36,22 @@ pub struct Reach {
 impl Reach {
     /// Add everything `ptr` (the pointer of tracked path `rel`) needs.
     pub fn add_pointer(&mut self, store: &Store, rel: &str, ptr: &Pointer) -> Result<()> {
+        self.add_pointer_only(store, rel, ptr, None)
+    }
+
+    /// Like [`Reach::add_pointer`], but of a directory only the files at or
+    /// below `only` (a path inside it) count.
+    pub fn add_pointer_only(
+        &mut self,
+        store: &Store,
+        rel: &str,
+        ptr: &Pointer,
+        only: Option<&str>,
+    ) -> Result<()> {
         match ptr {
             Pointer::File { id, size, .. } => self.add_file(store, rel, id, *size),
             Pointer::Dir { id, .. } => {
-                if !self.objects.insert((ObjectKind::Tree, *id)) {
+                if !self.objects.insert((ObjectKind::Tree, *id)) && only.is_none() {
                     return Ok(());
                 }
                 let Some(raw) = store.read(ObjectKind::Tree, id)? else {
@@ -48,7 +60,11 @@ impl Reach {
                 };
                 let entries = object::decode_tree(&raw)
                     .map_err(|e| corrupt(store, ObjectKind::Tree, id, e))?;
-                for e in entries {
+                let wanted = |p: &str| match only {
+                    None => true,
+                    Some(o) => p == o || p.strip_prefix(o).is_some_and(|r| r.starts_with('/')),
+                };
+                for e in entries.iter().filter(|e| wanted(&e.path)) {
                     self.add_file(store, &format!("{rel}/{}", e.path), &e.id, e.size)?;
                 }
                 Ok(())

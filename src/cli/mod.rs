@@ -13,11 +13,14 @@ mod add;
 pub(crate) mod checkout;
 mod completions;
 mod diff;
+mod fetch;
 mod gc;
 mod hooks;
 mod init;
 mod log;
 mod ls;
+mod pull;
+mod push;
 mod remote;
 mod status;
 pub mod ui;
@@ -66,6 +69,12 @@ pub enum Command {
     Diff(diff::DiffArgs),
     /// Drop cached data that no ref, tag, reflog, stash or pointer reaches.
     Gc(gc::GcArgs),
+    /// Send the data the pointers name to a remote (only what it lacks).
+    Push(push::PushArgs),
+    /// Download the data the pointers need into the cache.
+    Fetch(fetch::FetchArgs),
+    /// Fetch, then check out: restore the data of the work tree or REV.
+    Pull(pull::PullArgs),
     /// Add, list or remove remotes (kept in the committed .cairn/config.toml).
     Remote(remote::RemoteArgs),
     /// Install git hooks so data follows git checkout and merge.
@@ -106,6 +115,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Log(a) => log::run(&ui, &cwd, a),
         Command::Diff(a) => diff::run(&ui, &cwd, a),
         Command::Gc(a) => gc::run(&ui, &cwd, a),
+        Command::Push(a) => push::run(&ui, &cwd, a),
+        Command::Fetch(a) => fetch::run(&ui, &cwd, a),
+        Command::Pull(a) => pull::run(&ui, &cwd, a),
         Command::Remote(a) => remote::run(&ui, &cwd, a),
         Command::InstallHooks(a) => hooks::install(&ui, &cwd, a),
         Command::Hook(a) => hooks::run_hook(&ui, &cwd, a),

@@ -31,7 +31,9 @@ use crate::object::Manifest;
 use crate::pack::{self, Entry, PackWriter};
 use crate::progress::{Progress, Warning};
 
+mod exchange;
 mod maintenance;
+pub use exchange::ExportPlan;
 pub use maintenance::{Damage, SealedPack};
 
 /// A pack file opened at start-up, with its footer entries.
@@ -344,25 +346,72 @@ impl Store {
                 len: raw.len() as u64,
             });
         }
-        {
-            let mut idx = self.index.write().expect("index lock poisoned");
-            if let Some(l) = idx.get(&(kind, id)) {
-                if l.pack == RESERVED || !self.is_known_bad(kind, &id) {
-                    return Ok(Put::Existing);
-                }
-            }
-            idx.insert(
-                (kind, id),
-                Loc {
-                    pack: RESERVED,
-                    codec: Codec::Raw,
-                    offset: 0,
-                    stored_len: 0,
-                    raw_len: 0,
-                },
-            );
+        if !self.reserve(kind, id) {
+            return Ok(Put::Existing);
         }
-        let r = self.write_blob(kind, id, raw);
+        let packed = codec::compress(raw);
+        let r = match &packed {
+            Some(p) => self.append(kind, id, Codec::Zstd, p, raw.len()),
+            None => self.append(kind, id, Codec::Raw, raw, raw.len()),
+        };
+        self.settle(kind, id, r)
+    }
+
+    /// Store a blob that arrives already encoded (from a remote pack),
+    /// unless it is present. The bytes are decoded and checked against the
+    /// id first: nothing unverified enters the cache.
+    pub fn put_encoded(
+        &self,
+        kind: ObjectKind,
+        id: Id,
+        codec: Codec,
+        stored: &[u8],
+        raw_len: u32,
+    ) -> Result<Put> {
+        if self.contains(kind, &id) {
+            return Ok(Put::Existing);
+        }
+        let checked = codec::decompress(codec, stored, raw_len as usize)
+            .map_err(|e| e.to_string())
+            .and_then(|raw| check_blob(kind, &id, &raw));
+        if let Err(reason) = checked {
+            return Err(Error::CorruptObject {
+                kind,
+                id,
+                pack: self.root.clone(),
+                reason,
+            });
+        }
+        if !self.reserve(kind, id) {
+            return Ok(Put::Existing);
+        }
+        let r = self.append(kind, id, codec, stored, raw_len as usize);
+        self.settle(kind, id, r)
+    }
+
+    /// Claim `(kind, id)` for this thread; `false` if someone else has it.
+    fn reserve(&self, kind: ObjectKind, id: Id) -> bool {
+        let mut idx = self.index.write().expect("index lock poisoned");
+        if let Some(l) = idx.get(&(kind, id)) {
+            if l.pack == RESERVED || !self.is_known_bad(kind, &id) {
+                return false;
+            }
+        }
+        idx.insert(
+            (kind, id),
+            Loc {
+                pack: RESERVED,
+                codec: Codec::Raw,
+                offset: 0,
+                stored_len: 0,
+                raw_len: 0,
+            },
+        );
+        true
+    }
+
+    /// Drop the reservation of a write that failed.
+    fn settle(&self, kind: ObjectKind, id: Id, r: Result<Put>) -> Result<Put> {
         if r.is_err() {
             self.index
                 .write()
@@ -372,12 +421,14 @@ impl Store {
         r
     }
 
-    fn write_blob(&self, kind: ObjectKind, id: Id, raw: &[u8]) -> Result<Put> {
-        let packed = codec::compress(raw);
-        let (codec, stored) = match &packed {
-            Some(p) => (Codec::Zstd, p.as_slice()),
-            None => (Codec::Raw, raw),
-        };
+    fn append(
+        &self,
+        kind: ObjectKind,
+        id: Id,
+        codec: Codec,
+        stored: &[u8],
+        raw_len: usize,
+    ) -> Result<Put> {
         let slot = rayon::current_thread_index()
             .map_or(0, |i| i + 1)
             .min(self.writers.len() - 1);
@@ -393,7 +444,7 @@ impl Store {
             *w = Some(((packs.len() - 1) as u32, writer));
         }
         let (n, writer) = w.as_mut().expect("pack writer was just created");
-        let e = writer.add(kind, id, codec, stored, raw.len())?;
+        let e = writer.add(kind, id, codec, stored, raw_len)?;
         let loc = Loc {
             pack: *n,
             codec,

@@ -6,13 +6,20 @@
 //! (and local overrides from the uncommitted `config.local.toml`). This
 //! module parses and validates remote URLs and edits the `[remote.*]`
 //! tables without disturbing anything else in the file (comments, order,
-//! other keys). Transfers will live here too, on `object_store`.
+//! other keys). [`settings`] resolves a remote across config layers,
+//! [`backend`] connects to it through `object_store`, and [`index`] is the
+//! format of the remote's index files. Transfers live in `transfer`.
 
 use std::path::{Path, PathBuf};
 
 use toml_edit::{value, DocumentMut, Item, Table};
 
 use crate::error::{Error, Result};
+
+pub mod backend;
+pub mod index;
+pub mod settings;
+pub use settings::{resolve, ResolvedRemote, Settings};
 
 /// Where a remote's objects live.
 #[derive(Debug, Clone, PartialEq, Eq)]

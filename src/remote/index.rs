@@ -1,0 +1,246 @@
+//! Remote index files: which packs a remote holds and what is in them.
+//!
+//! A remote's packs are self-describing, but reading every pack's footer
+//! would cost one request per pack. So every push ends by writing one index
+//! file listing the packs it completed, with their footer entries. A client
+//! lists `index/`, downloads only the index files it has not seen (keeping
+//! them in the cache), and knows the whole remote in one or two requests.
+//!
+//! An index file is named by the BLAKE3 of its bytes, so a damaged or
+//! truncated download is detected, and files are immutable: readers may
+//! cache them forever. An index is written only after every pack it lists
+//! is complete, so a listed pack is always whole.
+
+use std::collections::HashMap;
+
+use crate::error::ObjectKind;
+use crate::hash::Id;
+use crate::pack::{self, Entry, ENTRY_LEN, HEADER_LEN, TRAILER_LEN};
+
+pub const INDEX_MAGIC: &[u8; 8] = b"CAIRNRI\x01";
+pub const INDEX_VERSION: u32 = 1;
+/// Index files live under this directory of the remote, as `<id>.idx`.
+pub const INDEX_DIR: &str = "index";
+/// Packs live under this directory, as `<xx>/<id>.pack` like the cache.
+pub const PACK_DIR: &str = "packs";
+
+/// One pack as an index file lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PackRecord {
+    pub id: Id,
+    pub len: u64,
+    pub entries: Vec<Entry>,
+}
+
+/// Why an index file was rejected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum IndexError {
+    #[error("its name does not match its contents")]
+    NameMismatch,
+    #[error("bad magic: not a cairn index")]
+    BadMagic,
+    #[error("unknown index format version")]
+    UnknownVersion,
+    #[error("truncated")]
+    Truncated,
+    #[error("a pack's entries do not match its id")]
+    PackIdMismatch,
+    #[error("an entry points outside its pack")]
+    EntryOutOfRange,
+    #[error("unreadable entry")]
+    BadEntry,
+}
+
+/// The remote path of pack `id`.
+pub fn pack_path(id: &Id) -> String {
+    let hex = id.to_hex();
+    format!("{PACK_DIR}/{}/{hex}.pack", &hex[..2])
+}
+
+/// The pack id in a remote pack path (`packs/xx/<id>.pack`), if it is one.
+pub fn pack_id_of(path: &str) -> Option<Id> {
+    let name = path.rsplit('/').next()?;
+    Id::from_hex(name.strip_suffix(".pack")?)
+}
+
+/// The index id in a remote index path (`index/<id>.idx`), if it is one.
+pub fn index_id_of(path: &str) -> Option<Id> {
+    let name = path.rsplit('/').next()?;
+    Id::from_hex(name.strip_suffix(".idx")?)
+}
+
+/// Encode an index file. Returns its id (its name) and bytes.
+pub fn encode(packs: &[PackRecord]) -> (Id, Vec<u8>) {
+    let n: usize = packs.iter().map(|p| 44 + p.entries.len() * ENTRY_LEN).sum();
+    let mut out = Vec::with_capacity(16 + n);
+    out.extend_from_slice(INDEX_MAGIC);
+    out.extend_from_slice(&INDEX_VERSION.to_le_bytes());
+    out.extend_from_slice(&(packs.len() as u32).to_le_bytes());
+    for p in packs {
+        out.extend_from_slice(p.id.as_bytes());
+        out.extend_from_slice(&p.len.to_le_bytes());
+        out.extend_from_slice(&(p.entries.len() as u32).to_le_bytes());
+        for e in &p.entries {
+            e.encode(&mut out);
+        }
+    }
+    (Id::of(&out), out)
+}
+
+/// Decode and check an index file whose name says its id is `id`.
+pub fn decode(id: &Id, bytes: &[u8]) -> Result<Vec<PackRecord>, IndexError> {
+    if Id::of(bytes) != *id {
+        return Err(IndexError::NameMismatch);
+    }
+    if bytes.len() < 16 {
+        return Err(IndexError::Truncated);
+    }
+    if &bytes[..8] != INDEX_MAGIC {
+        return Err(IndexError::BadMagic);
+    }
+    let u32_at = |b: &[u8], at: usize| -> Option<u32> {
+        Some(u32::from_le_bytes(b.get(at..at + 4)?.try_into().ok()?))
+    };
+    if u32_at(bytes, 8) != Some(INDEX_VERSION) {
+        return Err(IndexError::UnknownVersion);
+    }
+    let count = u32_at(bytes, 12).ok_or(IndexError::Truncated)? as usize;
+    let mut at = 16;
+    // Each record is at least 44 bytes: bound the allocation by the input.
+    let mut packs = Vec::with_capacity(count.min(bytes.len() / 44));
+    for _ in 0..count {
+        let head = bytes.get(at..at + 44).ok_or(IndexError::Truncated)?;
+        let mut pid = [0u8; 32];
+        pid.copy_from_slice(&head[..32]);
+        let len = u64::from_le_bytes(head[32..40].try_into().map_err(|_| IndexError::Truncated)?);
+        let n = u32_at(head, 40).ok_or(IndexError::Truncated)? as usize;
+        at += 44;
+        let body_len = n.checked_mul(ENTRY_LEN).ok_or(IndexError::Truncated)?;
+        let body = bytes
+            .get(at..at.checked_add(body_len).ok_or(IndexError::Truncated)?)
+            .ok_or(IndexError::Truncated)?;
+        at += body_len;
+        let mut entries = Vec::with_capacity(n);
+        let blob_end = len
+            .checked_sub((n * ENTRY_LEN + TRAILER_LEN) as u64)
+            .ok_or(IndexError::EntryOutOfRange)?;
+        for b in body.chunks_exact(ENTRY_LEN) {
+            let e = Entry::decode(b).ok_or(IndexError::BadEntry)?;
+            if e.offset < HEADER_LEN || e.offset.saturating_add(e.stored_len as u64) > blob_end {
+                return Err(IndexError::EntryOutOfRange);
+            }
+            entries.push(e);
+        }
+        if pack::pack_id(&entries) != Id(pid) {
+            return Err(IndexError::PackIdMismatch);
+        }
+        packs.push(PackRecord {
+            id: Id(pid),
+            len,
+            entries,
+        });
+    }
+    if at != bytes.len() {
+        return Err(IndexError::Truncated);
+    }
+    Ok(packs)
+}
+
+/// Where each blob lives on a remote, merged from all its index files.
+#[derive(Debug, Default)]
+pub struct RemoteIndex {
+    pub packs: HashMap<Id, PackRecord>,
+    pub blobs: HashMap<(ObjectKind, Id), (Id, Entry)>,
+}
+
+impl RemoteIndex {
+    pub fn add(&mut self, records: Vec<PackRecord>) {
+        for p in records {
+            if self.packs.contains_key(&p.id) {
+                continue;
+            }
+            for e in &p.entries {
+                self.blobs.entry((e.kind, e.id)).or_insert((p.id, *e));
+            }
+            self.packs.insert(p.id, p);
+        }
+    }
+
+    pub fn contains(&self, kind: ObjectKind, id: &Id) -> bool {
+        self.blobs.contains_key(&(kind, *id))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec::Codec;
+
+    fn record(seed: &[u8], n: usize) -> PackRecord {
+        let mut entries = Vec::new();
+        let mut off = HEADER_LEN;
+        for i in 0..n {
+            entries.push(Entry {
+                id: Id::of(&[seed, &[i as u8]].concat()),
+                kind: ObjectKind::Chunk,
+                codec: Codec::Zstd,
+                offset: off,
+                stored_len: 100,
+                raw_len: 200,
+            });
+            off += 100;
+        }
+        let len = off + (n * ENTRY_LEN + TRAILER_LEN) as u64;
+        PackRecord {
+            id: pack::pack_id(&entries),
+            len,
+            entries,
+        }
+    }
+
+    #[test]
+    fn round_trip() {
+        let packs = vec![record(b"a", 3), record(b"b", 0), record(b"c", 1)];
+        let (id, bytes) = encode(&packs);
+        assert_eq!(decode(&id, &bytes).unwrap(), packs);
+    }
+
+    #[test]
+    fn damage_is_detected() {
+        let (id, bytes) = encode(&[record(b"a", 2)]);
+        for i in 0..bytes.len() {
+            let mut b = bytes.clone();
+            b[i] ^= 1;
+            assert!(decode(&id, &b).is_err(), "flip at {i}");
+        }
+        assert_eq!(
+            decode(&id, &bytes[..bytes.len() - 1]),
+            Err(IndexError::NameMismatch)
+        );
+        // A well-formed file under another name is refused too.
+        let (_, other) = encode(&[record(b"z", 1)]);
+        assert_eq!(decode(&id, &other), Err(IndexError::NameMismatch));
+    }
+
+    #[test]
+    fn checks_beyond_the_name() {
+        let mut bad = record(b"a", 2);
+        bad.len = 10;
+        let (id, bytes) = encode(&[bad]);
+        assert_eq!(decode(&id, &bytes), Err(IndexError::EntryOutOfRange));
+        let mut bad = record(b"a", 2);
+        bad.id = Id::of(b"other");
+        let (id, bytes) = encode(&[bad]);
+        assert_eq!(decode(&id, &bytes), Err(IndexError::PackIdMismatch));
+    }
+
+    #[test]
+    fn paths() {
+        let id = Id::of(b"p");
+        let p = pack_path(&id);
+        assert!(p.starts_with(&format!("packs/{}/", &id.to_hex()[..2])));
+        assert_eq!(pack_id_of(&p), Some(id));
+        assert_eq!(index_id_of(&format!("pre/fix/index/{}.idx", id.to_hex())), Some(id));
+        assert_eq!(index_id_of("index/nothex.idx"), None);
+    }
+}

@@ -1,0 +1,1 @@
+//! `verify --remote`: placeholder replaced below.

@@ -1,0 +1,253 @@
+//! `fetch`: download the blobs some pointers need and the cache lacks.
+//!
+//! Only the needed blobs move: they are located through the remote's index
+//! and read with ranged requests, neighbours coalesced into one request
+//! when the gap between them is small. Objects are discovered level by level
+//! (a directory listing names manifests, a manifest names segments and
+//! chunks), so a fetch runs a few rounds, each asking the caller what is
+//! still missing. Every blob is decoded and checked against its id before
+//! it enters the cache; damaged remote data is refused and named.
+
+use std::collections::{HashMap, HashSet};
+use std::ops::Range;
+
+use futures::StreamExt;
+use rayon::prelude::*;
+
+use super::{Connection, DOWNLOADS};
+use crate::error::{Error, ObjectKind, Result};
+use crate::hash::Id;
+use crate::pack::Entry;
+use crate::progress::Progress;
+use crate::reach::Missing;
+use crate::remote::index::{self, RemoteIndex};
+use crate::store::Store;
+
+/// Blobs closer than this in a pack are fetched in one request.
+pub const COALESCE_GAP: u64 = 256 << 10;
+/// A coalesced request covers at most this many bytes.
+pub const MAX_RANGE: u64 = 8 << 20;
+
+/// What a fetch did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct FetchReport {
+    /// Objects downloaded into the cache.
+    pub objects: usize,
+    /// Bytes downloaded.
+    pub bytes: u64,
+}
+
+/// A byte range of one remote pack and the blobs inside it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Span {
+    pub pack: Id,
+    pub range: Range<u64>,
+    pub blobs: Vec<Entry>,
+}
+
+/// Group the needed blobs of one pack into coalesced ranges.
+pub fn coalesce(pack: Id, mut blobs: Vec<Entry>) -> Vec<Span> {
+    blobs.sort_by_key(|e| e.offset);
+    let mut out: Vec<Span> = Vec::new();
+    for e in blobs {
+        let end = e.offset + e.stored_len as u64;
+        match out.last_mut() {
+            Some(s)
+                if e.offset >= s.range.end
+                    && e.offset - s.range.end <= COALESCE_GAP
+                    && end - s.range.start <= MAX_RANGE =>
+            {
+                s.range.end = end;
+                s.blobs.push(e);
+            }
+            _ => out.push(Span {
+                pack,
+                range: e.offset..end,
+                blobs: vec![e],
+            }),
+        }
+    }
+    out
+}
+
+/// Fetch until `needs` reports nothing missing. `needs` walks the wanted
+/// pointers against the store and lists what is absent.
+pub fn fetch(
+    conn: &Connection,
+    store: &Store,
+    needs: &mut dyn FnMut(&Store) -> Result<Vec<Missing>>,
+    progress: &dyn Progress,
+) -> Result<FetchReport> {
+    let mut report = FetchReport::default();
+    let mut remote: Option<RemoteIndex> = None;
+    let mut seen: HashSet<(ObjectKind, Id)> = HashSet::new();
+    loop {
+        let missing = needs(store)?;
+        if missing.is_empty() {
+            return Ok(report);
+        }
+        let idx = match &remote {
+            Some(i) => i,
+            None => remote.insert(conn.load_index()?.0),
+        };
+        let mut by_pack: HashMap<Id, Vec<Entry>> = HashMap::new();
+        let mut want: HashSet<(ObjectKind, Id)> = HashSet::new();
+        for m in &missing {
+            // A file of one chunk has no manifest: the chunk has its id.
+            let found = idx.blobs.get(&(m.kind, m.id)).or_else(|| {
+                (m.kind == ObjectKind::Manifest)
+                    .then(|| idx.blobs.get(&(ObjectKind::Chunk, m.id)))
+                    .flatten()
+            });
+            let Some((pack, e)) = found else {
+                return Err(Error::NotOnRemote {
+                    kind: m.kind,
+                    id: m.id,
+                    remote: conn.remote.name.clone(),
+                    path: m.needed_by.clone().into(),
+                });
+            };
+            if want.insert((e.kind, e.id)) {
+                by_pack.entry(*pack).or_default().push(*e);
+            }
+        }
+        if want.iter().all(|k| seen.contains(k)) {
+            // Fetched already yet still missing: the store refused them.
+            let m = &missing[0];
+            return Err(Error::MissingObject {
+                kind: m.kind,
+                id: m.id,
+                path: m.needed_by.clone().into(),
+            });
+        }
+        seen.extend(want.iter().copied());
+        let mut spans: Vec<Span> = Vec::new();
+        for (pack, blobs) in by_pack {
+            let mut all = idx.packs[&pack].entries.clone();
+            all.sort_by_key(|e| e.offset);
+            for mut span in coalesce(pack, blobs) {
+                // Keep every blob the range covers: the bytes arrive anyway,
+                // and a later round would otherwise download them again.
+                let from = all.partition_point(|e| e.offset < span.range.start);
+                span.blobs = all[from..]
+                    .iter()
+                    .take_while(|e| e.offset + e.stored_len as u64 <= span.range.end)
+                    .copied()
+                    .collect();
+                spans.push(span);
+            }
+        }
+        spans.sort_by_key(|s| (s.pack, s.range.start));
+        let total: u64 = spans.iter().map(|s| s.range.end - s.range.start).sum();
+        progress.begin("fetching", Some(total));
+        let r = download(conn, store, spans, progress);
+        progress.end();
+        let (objects, bytes) = r?;
+        report.objects += objects;
+        report.bytes += bytes;
+        store.flush()?;
+    }
+}
+
+/// Download `spans` with bounded concurrency and store their blobs.
+fn download(
+    conn: &Connection,
+    store: &Store,
+    spans: Vec<Span>,
+    progress: &dyn Progress,
+) -> Result<(usize, u64)> {
+    let (tx, mut rx) = tokio::sync::mpsc::channel(2);
+    std::thread::scope(|s| {
+        let downloader = s.spawn(move || {
+            conn.rt.block_on(async {
+                let mut stream = futures::stream::iter(spans)
+                    .map(|span| async move {
+                        let rel = index::pack_path(&span.pack);
+                        let bytes = conn.get_range_async(&rel, span.range.clone()).await?;
+                        Ok::<_, Error>((span, bytes))
+                    })
+                    .buffer_unordered(DOWNLOADS);
+                while let Some(item) = stream.next().await {
+                    let stop = item.is_err();
+                    if tx.send(item).await.is_err() || stop {
+                        break;
+                    }
+                }
+            })
+        });
+        let mut objects = 0usize;
+        let mut bytes = 0u64;
+        let mut result = Ok(());
+        while let Some(item) = rx.blocking_recv() {
+            let r = item.and_then(|(span, data)| {
+                let len = span.range.end - span.range.start;
+                if data.len() as u64 != len {
+                    return Err(Error::RemoteCorrupt {
+                        remote: conn.remote.name.clone(),
+                        object: index::pack_path(&span.pack),
+                        reason: format!("a read of {len} bytes returned {}", data.len()),
+                    });
+                }
+                span.blobs.par_iter().try_for_each(|e| {
+                    let at = (e.offset - span.range.start) as usize;
+                    let stored = &data[at..at + e.stored_len as usize];
+                    match store.put_encoded(e.kind, e.id, e.codec, stored, e.raw_len) {
+                        Err(Error::CorruptObject { reason, .. }) => Err(Error::RemoteCorrupt {
+                            remote: conn.remote.name.clone(),
+                            object: format!("{} {} in {}", e.kind, e.id, index::pack_path(&span.pack)),
+                            reason,
+                        }),
+                        r => r.map(|_| ()),
+                    }
+                })?;
+                progress.advance(len);
+                objects += span.blobs.len();
+                bytes += len;
+                Ok(())
+            });
+            if let Err(e) = r {
+                result = Err(e);
+                break;
+            }
+        }
+        drop(rx);
+        let _ = downloader.join();
+        result.map(|_| (objects, bytes))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec::Codec;
+
+    fn e(offset: u64, len: u32) -> Entry {
+        Entry {
+            id: Id::of(&offset.to_le_bytes()),
+            kind: ObjectKind::Chunk,
+            codec: Codec::Raw,
+            offset,
+            stored_len: len,
+            raw_len: len,
+        }
+    }
+
+    #[test]
+    fn neighbours_coalesce_and_far_blobs_do_not() {
+        let p = Id::of(b"p");
+        let spans = coalesce(p, vec![e(16 + 200, 100), e(16, 100), e(16 + 10_000_000, 5)]);
+        assert_eq!(spans.len(), 2);
+        assert_eq!(spans[0].range, 16..316);
+        assert_eq!(spans[0].blobs.len(), 2);
+        assert_eq!(spans[1].range, 10_000_016..10_000_021);
+    }
+
+    #[test]
+    fn ranges_stay_bounded() {
+        let p = Id::of(b"p");
+        let blobs: Vec<Entry> = (0..100).map(|i| e(16 + i * (1 << 20), 1 << 20)).collect();
+        let spans = coalesce(p, blobs);
+        assert!(spans.iter().all(|s| s.range.end - s.range.start <= MAX_RANGE));
+        assert_eq!(spans.iter().map(|s| s.blobs.len()).sum::<usize>(), 100);
+    }
+}

@@ -1,0 +1,322 @@
+//! Moving packs between the cache and a remote: `push`, `fetch`, remote
+//! verification and remote garbage collection.
+//!
+//! This is the only place (with `remote::backend`) that uses `object_store`
+//! and async. Callers see blocking functions; inside, a small tokio runtime
+//! runs a bounded number of requests at once, while hashing and
+//! (de)compression run on the calling thread and rayon. Memory is bounded
+//! by that concurrency times the part size, whatever the data size.
+//!
+//! Every request made is counted, so commands can report them and tests
+//! and benchmarks can hold request budgets.
+
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::SystemTime;
+
+use bytes::Bytes;
+use futures::TryStreamExt;
+use object_store::path::Path as ObjPath;
+use object_store::{ObjectStoreExt, PutPayload};
+
+use crate::error::{Error, Result};
+use crate::hash::Id;
+use crate::remote::backend::{self, remote_error, Backend};
+use crate::remote::index::{self, RemoteIndex, INDEX_DIR};
+use crate::remote::ResolvedRemote;
+
+pub mod check;
+pub mod collect;
+pub mod fetch;
+pub mod push;
+
+/// Packs at least this large are uploaded in parts.
+pub const MULTIPART_MIN: u64 = 24 << 20;
+/// Size of one part of a multipart upload (and of one read while sending).
+pub const PART: usize = 16 << 20;
+/// Uploads in flight at once.
+pub const UPLOADS: usize = 4;
+/// Ranged downloads in flight at once.
+pub const DOWNLOADS: usize = 8;
+
+/// One object found by listing the remote.
+#[derive(Debug, Clone)]
+pub struct Listed {
+    /// Path below the remote's prefix, such as `packs/ab/<id>.pack`.
+    pub path: String,
+    pub size: u64,
+    pub modified: SystemTime,
+}
+
+/// Requests made so far, split by whether they change the remote.
+#[derive(Debug, Default)]
+pub struct Requests {
+    pub reads: AtomicU64,
+    pub writes: AtomicU64,
+}
+
+/// A connected remote.
+pub struct Connection {
+    pub remote: ResolvedRemote,
+    backend: Backend,
+    rt: tokio::runtime::Runtime,
+    pub requests: Requests,
+    /// Where this remote's index files are cached locally.
+    index_cache: PathBuf,
+}
+
+impl Connection {
+    /// Connect to `remote`. `for_writing` creates a missing folder remote
+    /// and refuses read-only remotes.
+    pub fn open(remote: ResolvedRemote, cache_root: &Path, for_writing: bool) -> Result<Self> {
+        let backend = backend::open(&remote, for_writing)?;
+        if for_writing && !backend.writable {
+            return Err(Error::ReadOnlyRemote {
+                remote: remote.name.clone(),
+            });
+        }
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .map_err(|e| Error::io("start the network runtime in", cache_root, e))?;
+        // Index files are immutable and named by content, so one cache per
+        // remote location (not per name) is always valid.
+        let key = Id::of(format!("{:?}", remote.location).as_bytes()).to_hex();
+        let index_cache = cache_root.join("remotes").join(&key[..16]);
+        Ok(Connection {
+            remote,
+            backend,
+            rt,
+            requests: Requests::default(),
+            index_cache,
+        })
+    }
+
+    pub fn reads(&self) -> u64 {
+        self.requests.reads.load(Ordering::Relaxed)
+    }
+
+    pub fn writes(&self) -> u64 {
+        self.requests.writes.load(Ordering::Relaxed)
+    }
+
+    fn path(&self, rel: &str) -> ObjPath {
+        if self.backend.prefix.is_empty() {
+            ObjPath::from(rel)
+        } else {
+            ObjPath::from(format!("{}/{rel}", self.backend.prefix))
+        }
+    }
+
+    fn err(&self, op: &'static str, e: object_store::Error, listing: bool) -> Error {
+        remote_error(&self.remote, op, e, listing)
+    }
+
+    fn read(&self) {
+        self.requests.reads.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn write(&self) {
+        self.requests.writes.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Everything under `dir` (recursively).
+    pub fn list(&self, dir: &str) -> Result<Vec<Listed>> {
+        let prefix = self.path(dir);
+        let strip = if self.backend.prefix.is_empty() {
+            0
+        } else {
+            self.backend.prefix.len() + 1
+        };
+        let found: Vec<object_store::ObjectMeta> = self
+            .rt
+            .block_on(self.backend.store.list(Some(&prefix)).try_collect())
+            .map_err(|e| self.err("list", e, true))?;
+        // S3 and its kin return at most 1,000 keys per request.
+        let pages = (found.len() as u64).div_ceil(1000).max(1);
+        self.requests.reads.fetch_add(pages, Ordering::Relaxed);
+        Ok(found
+            .into_iter()
+            .map(|m| Listed {
+                path: m.location.as_ref().get(strip..).unwrap_or_default().to_string(),
+                size: m.size,
+                modified: m.last_modified.into(),
+            })
+            .collect())
+    }
+
+    async fn get_async(&self, rel: &str) -> Result<Bytes> {
+        self.read();
+        let p = self.path(rel);
+        let r = self.backend.store.get(&p).await;
+        match r {
+            Ok(g) => g.bytes().await.map_err(|e| self.err("download", e, false)),
+            Err(e) => Err(self.err("download", e, false)),
+        }
+    }
+
+    async fn get_range_async(&self, rel: &str, range: Range<u64>) -> Result<Bytes> {
+        self.read();
+        self.backend
+            .store
+            .get_range(&self.path(rel), range)
+            .await
+            .map_err(|e| self.err("download", e, false))
+    }
+
+    async fn put_async(&self, rel: &str, bytes: Vec<u8>) -> Result<()> {
+        self.write();
+        self.backend
+            .store
+            .put(&self.path(rel), PutPayload::from(bytes))
+            .await
+            .map_err(|e| self.err("upload", e, false))?;
+        Ok(())
+    }
+
+    /// Upload a local file, in parts when it is large; only the finished
+    /// object ever becomes visible on the remote.
+    async fn put_file_async(&self, rel: &str, file: &Path, len: u64) -> Result<()> {
+        use std::io::Read;
+        let open = || std::fs::File::open(file).map_err(|e| Error::io("open pack", file, e));
+        if len < MULTIPART_MIN {
+            let mut buf = Vec::with_capacity(len as usize);
+            open()?
+                .read_to_end(&mut buf)
+                .map_err(|e| Error::io("read pack", file, e))?;
+            return self.put_async(rel, buf).await;
+        }
+        self.write();
+        let mut up = self
+            .backend
+            .store
+            .put_multipart(&self.path(rel))
+            .await
+            .map_err(|e| self.err("upload", e, false))?;
+        let mut f = open()?;
+        let result: Result<()> = async {
+            let mut left = len;
+            while left > 0 {
+                let n = left.min(PART as u64) as usize;
+                let mut buf = vec![0u8; n];
+                f.read_exact(&mut buf)
+                    .map_err(|e| Error::io("read pack", file, e))?;
+                left -= n as u64;
+                self.write();
+                up.put_part(PutPayload::from(buf))
+                    .await
+                    .map_err(|e| self.err("upload", e, false))?;
+            }
+            self.write();
+            up.complete()
+                .await
+                .map_err(|e| self.err("upload", e, false))?;
+            Ok(())
+        }
+        .await;
+        if result.is_err() {
+            self.write();
+            let _ = up.abort().await;
+        }
+        result
+    }
+
+    async fn delete_async(&self, rel: &str) -> Result<()> {
+        self.write();
+        match self.backend.store.delete(&self.path(rel)).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(self.err("delete", e, false)),
+        }
+    }
+
+    /// Make finished files durable on a folder remote before anything
+    /// refers to them (object stores are durable once a PUT returns).
+    fn sync_folder(&self, rels: &[String]) -> Result<()> {
+        let Some(dir) = &self.backend.folder else {
+            return Ok(());
+        };
+        let mut dirs = std::collections::BTreeSet::new();
+        for rel in rels {
+            let p = dir.join(rel);
+            std::fs::File::open(&p)
+                .and_then(|f| f.sync_all())
+                .map_err(|e| Error::io("sync", &p, e))?;
+            if let Some(parent) = p.parent() {
+                dirs.insert(parent.to_path_buf());
+            }
+        }
+        dirs.insert(dir.join(index::PACK_DIR));
+        for d in dirs {
+            if let Ok(f) = std::fs::File::open(&d) {
+                f.sync_all().map_err(|e| Error::io("sync directory", &d, e))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The remote's index, from its index files (cached locally by name).
+    /// Also returns the index files listed, for garbage collection.
+    pub fn load_index(&self) -> Result<(RemoteIndex, Vec<Listed>)> {
+        let files: Vec<Listed> = self
+            .list(INDEX_DIR)?
+            .into_iter()
+            .filter(|l| index::index_id_of(&l.path).is_some())
+            .collect();
+        let mut idx = RemoteIndex::default();
+        let mut todo = Vec::new();
+        for f in &files {
+            let id = index::index_id_of(&f.path).expect("filtered above");
+            let cached = self.index_cache.join(format!("{}.idx", id.to_hex()));
+            match std::fs::read(&cached)
+                .ok()
+                .and_then(|b| index::decode(&id, &b).ok())
+            {
+                Some(records) => idx.add(records),
+                None => todo.push((id, f.path.clone(), cached)),
+            }
+        }
+        if !todo.is_empty() {
+            std::fs::create_dir_all(&self.index_cache)
+                .map_err(|e| Error::io("create directory", &self.index_cache, e))?;
+        }
+        let fetched: Vec<(Id, String, PathBuf, Bytes)> = self.rt.block_on(async {
+            use futures::StreamExt;
+            futures::stream::iter(todo)
+                .map(|(id, path, cached)| async move {
+                    let b = self.get_async(&path).await?;
+                    Ok::<_, Error>((id, path, cached, b))
+                })
+                .buffer_unordered(DOWNLOADS)
+                .try_collect()
+                .await
+        })?;
+        for (id, path, cached, bytes) in fetched {
+            let records = index::decode(&id, &bytes).map_err(|e| Error::RemoteCorrupt {
+                remote: self.remote.name.clone(),
+                object: path.clone(),
+                reason: e.to_string(),
+            })?;
+            crate::workspace::write_atomic(&cached, &bytes)?;
+            idx.add(records);
+        }
+        Ok((idx, files))
+    }
+
+    /// Write an index file listing `packs`; returns its remote path.
+    fn write_index(&self, packs: &[index::PackRecord]) -> Result<String> {
+        let (id, bytes) = index::encode(packs);
+        let rel = format!("{INDEX_DIR}/{}.idx", id.to_hex());
+        self.rt.block_on(self.put_async(&rel, bytes.clone()))?;
+        self.sync_folder(std::slice::from_ref(&rel))?;
+        // Cache it so the next command needs no download (best effort).
+        if std::fs::create_dir_all(&self.index_cache).is_ok() {
+            let _ = crate::workspace::write_atomic(
+                &self.index_cache.join(format!("{}.idx", id.to_hex())),
+                &bytes,
+            );
+        }
+        Ok(rel)
+    }
+}

@@ -1,0 +1,212 @@
+//! `push`: send a remote the blobs it lacks, as packs, then an index.
+//!
+//! Order is what makes a push safe to interrupt: packs first (each one
+//! complete or invisible, since a PUT or a completed multipart upload is
+//! atomic), then one index file naming them. A reader only trusts packs an
+//! index names, so a half-finished push is invisible. Re-running it finds
+//! the packs it already sent by listing `packs/` and skips them: local packs
+//! keep their names, and repacked ones are built in a fixed order, so the
+//! same push builds the same packs.
+
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+
+use futures::{StreamExt, TryStreamExt};
+
+use super::{Connection, UPLOADS};
+use crate::error::{Error, ObjectKind, Result};
+use crate::hash::Id;
+use crate::pack::{Entry, PackBuilder};
+use crate::progress::Progress;
+use crate::reach::Missing;
+use crate::remote::index::{self, PackRecord};
+use crate::store::Store;
+
+/// Local packs at least this large, all of whose blobs the remote lacks,
+/// are sent as they are; smaller ones are merged.
+pub const MIN_WHOLE: u64 = 16 << 20;
+/// Repacked packs are cut at this many bytes (built in memory).
+pub const REPACK_TARGET: u64 = 16 << 20;
+
+/// What a push did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct PushReport {
+    /// Objects the remote lacked.
+    pub objects: usize,
+    /// Packs uploaded by this run.
+    pub packs: usize,
+    /// Packs found already uploaded by an interrupted earlier run.
+    pub resumed: usize,
+    /// Bytes uploaded by this run.
+    pub bytes: u64,
+}
+
+enum Upload {
+    File { path: PathBuf, record: PackRecord },
+    Bytes { bytes: Vec<u8>, record: PackRecord },
+}
+
+/// Send `wanted` (every object the pushed pointers reach) to the remote.
+/// `missing` lists what the pointers need that the cache lacks: fine when
+/// the remote has it already, an error otherwise.
+pub fn push(
+    conn: &Connection,
+    store: &Store,
+    wanted: &HashSet<(ObjectKind, Id)>,
+    missing: &[Missing],
+    progress: &dyn Progress,
+) -> Result<PushReport> {
+    let (remote_index, _) = conn.load_index()?;
+    let on_remote = |k: ObjectKind, id: &Id| {
+        remote_index.contains(k, id)
+            || (k == ObjectKind::Manifest && remote_index.contains(ObjectKind::Chunk, id))
+    };
+    if let Some(m) = missing.iter().find(|m| !on_remote(m.kind, &m.id)) {
+        return Err(Error::MissingObject {
+            kind: m.kind,
+            id: m.id,
+            path: m.needed_by.clone().into(),
+        });
+    }
+    let todo: HashSet<(ObjectKind, Id)> = wanted
+        .iter()
+        .filter(|(k, id)| !on_remote(*k, id))
+        .copied()
+        .collect();
+    let mut report = PushReport {
+        objects: todo.len(),
+        ..PushReport::default()
+    };
+    if todo.is_empty() {
+        return Ok(report);
+    }
+    let plan = store.plan_export(&todo, MIN_WHOLE);
+    if let Some((kind, id)) = plan.absent.first() {
+        return Err(Error::CorruptObject {
+            kind: *kind,
+            id: *id,
+            pack: store.root().to_path_buf(),
+            reason: "no intact copy is in the cache, so it cannot be pushed".into(),
+        });
+    }
+    // Packs an interrupted push already completed.
+    let present: HashMap<Id, u64> = conn
+        .list(index::PACK_DIR)?
+        .into_iter()
+        .filter_map(|l| index::pack_id_of(&l.path).map(|id| (id, l.size)))
+        .collect();
+
+    let mut groups: Vec<Vec<(PathBuf, Entry)>> = Vec::new();
+    let mut size = 0u64;
+    for blob in plan.loose.iter().cloned() {
+        if groups.is_empty() || size >= REPACK_TARGET {
+            groups.push(Vec::new());
+            size = 0;
+        }
+        size += blob.1.stored_len as u64;
+        groups.last_mut().expect("just pushed").push(blob);
+    }
+    progress.begin("pushing", Some(plan.bytes()));
+
+    let present = &present;
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Upload>(1);
+    let records: Result<Vec<(PackRecord, bool)>> = std::thread::scope(|s| {
+        // Producer: verify local packs and build repacked ones, in order.
+        let producer = s.spawn(move || -> Result<()> {
+            for pack in &plan.whole {
+                let record = PackRecord {
+                    id: crate::pack::pack_id(&pack.entries),
+                    len: pack.len,
+                    entries: pack.entries.clone(),
+                };
+                if present.get(&record.id) != Some(&record.len) {
+                    store.check_pack(pack)?;
+                }
+                let up = Upload::File {
+                    path: pack.path.clone(),
+                    record,
+                };
+                if tx.blocking_send(up).is_err() {
+                    return Ok(());
+                }
+            }
+            for group in groups {
+                let mut b = PackBuilder::default();
+                for (path, e) in &group {
+                    let stored = store.read_encoded(path, e)?;
+                    b.add(e.kind, e.id, e.codec, &stored, e.raw_len);
+                }
+                let (id, bytes, entries) = b.finish();
+                let record = PackRecord {
+                    id,
+                    len: bytes.len() as u64,
+                    entries,
+                };
+                if tx.blocking_send(Upload::Bytes { bytes, record }).is_err() {
+                    return Ok(());
+                }
+            }
+            Ok(())
+        });
+        let uploaded = conn.rt.block_on(async {
+            futures::stream::poll_fn(|cx| rx.poll_recv(cx))
+                .map(|up| async move {
+                    let (record, sent) = match up {
+                        Upload::File { path, record } => {
+                            let rel = index::pack_path(&record.id);
+                            let sent = present.get(&record.id) != Some(&record.len);
+                            if sent {
+                                conn.put_file_async(&rel, &path, record.len).await?;
+                            }
+                            (record, sent)
+                        }
+                        Upload::Bytes { bytes, record } => {
+                            let rel = index::pack_path(&record.id);
+                            let sent = present.get(&record.id) != Some(&record.len);
+                            if sent {
+                                conn.put_async(&rel, bytes).await?;
+                            }
+                            (record, sent)
+                        }
+                    };
+                    progress.advance(record.len);
+                    Ok::<_, Error>((record, sent))
+                })
+                .buffer_unordered(UPLOADS)
+                .try_collect::<Vec<_>>()
+                .await
+        });
+        // Stop the producer if uploading failed, then report its error
+        // first: it is the cause when it failed.
+        drop(rx);
+        let produced = producer.join().unwrap_or_else(|_| {
+            Err(Error::io(
+                "prepare packs in",
+                store.root(),
+                std::io::Error::other("packing thread panicked"),
+            ))
+        });
+        produced?;
+        uploaded
+    });
+    progress.end();
+    let records = records?;
+    let sent: Vec<String> = records
+        .iter()
+        .filter(|(_, sent)| *sent)
+        .map(|(r, _)| index::pack_path(&r.id))
+        .collect();
+    conn.sync_folder(&sent)?;
+    for (r, was_sent) in &records {
+        if *was_sent {
+            report.packs += 1;
+            report.bytes += r.len;
+        } else {
+            report.resumed += 1;
+        }
+    }
+    let mut list: Vec<PackRecord> = records.into_iter().map(|(r, _)| r).collect();
+    list.sort_by_key(|r| r.id);
+    conn.write_index(&list)?;
+    Ok(report)
+}
