@@ -206,6 +206,15 @@ pub enum Error {
         reason: String,
     },
 
+    #[error("remote {remote}: {kind} {id} in pack {pack} is damaged: {reason}")]
+    RemoteBlobCorrupt {
+        remote: String,
+        pack: Id,
+        kind: ObjectKind,
+        id: Id,
+        reason: String,
+    },
+
     #[error("remote {remote}: {count} damaged or missing object(s)")]
     RemoteVerifyFailed { remote: String, count: usize },
 }
@@ -321,8 +330,11 @@ impl Error {
             },
             Error::ReadOnlyRemote { .. } => "push to an s3://, gs://, az:// or folder remote instead".into(),
             Error::NotOnRemote { .. } => "push it from a clone that has the data (`cairn push`), or fetch from another remote with `-r NAME`".into(),
-            Error::RemoteCorrupt { remote, .. } | Error::RemoteVerifyFailed { remote, .. } => format!(
-                "push again from a clone with good data; `cairn verify --remote {remote}` lists every damaged object"
+            Error::RemoteCorrupt { remote, .. } | Error::RemoteBlobCorrupt { remote, .. } => format!(
+                "run `cairn verify --remote {remote}`: it lists every damaged object and marks it, so that a `cairn push` from a clone with good data sends it again"
+            ),
+            Error::RemoteVerifyFailed { remote, .. } => format!(
+                "the damaged copies are now marked: `cairn push -r {remote}` from a clone with good data sends them again"
             ),
             Error::Io { source, .. } if source.kind() == io::ErrorKind::NotFound => {
                 "check that the path exists, then run the command again".into()

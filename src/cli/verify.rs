@@ -15,6 +15,10 @@ use crate::workspace::Workspace;
 
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
+    /// Verify a remote instead of the cache: download every pack its index
+    /// lists and re-hash every object.
+    #[arg(long, value_name = "NAME")]
+    pub remote: Option<String>,
     /// Print the result as JSON on stdout.
     #[arg(long)]
     pub json: bool,
@@ -22,6 +26,9 @@ pub struct VerifyArgs {
 
 pub fn run(ui: &Ui, cwd: &Path, args: VerifyArgs) -> anyhow::Result<ExitCode> {
     let ws = Workspace::open(cwd)?;
+    if let Some(name) = &args.remote {
+        return verify_remote(ui, &ws, name, args.json);
+    }
     let bar = ui.progress();
     let store = Store::open(&ws.cache_dir(), &crate::progress::Silent)?;
     let damage = store.verify(&bar);
@@ -83,6 +90,68 @@ pub fn run(ui: &Ui, cwd: &Path, args: VerifyArgs) -> anyhow::Result<ExitCode> {
     ui.info(format!(
         "verified {} object(s): all intact, and every tracked path's data is present",
         store.len()
+    ));
+    Ok(ExitCode::SUCCESS)
+}
+
+fn verify_remote(ui: &Ui, ws: &Workspace, name: &str, json_out: bool) -> anyhow::Result<ExitCode> {
+    let resolved = crate::remote::resolve(&ws.cairn_dir(), ws.root(), Some(name))?;
+    let name = resolved.name.clone();
+    let conn = crate::transfer::Connection::open(resolved, &ws.cache_dir(), false)?;
+    let report = crate::transfer::check::check(&conn, &ui.progress())?;
+    if json_out {
+        let damaged: Vec<_> = report
+            .damage
+            .iter()
+            .map(|d| {
+                json!({
+                    "object": d.object,
+                    "kind": d.blob.map(|(k, _)| k.to_string()),
+                    "id": d.blob.map(|(_, id)| id.to_hex()),
+                    "reason": d.reason,
+                })
+            })
+            .collect();
+        println!(
+            "{}",
+            json!({
+                "remote": name,
+                "packs": report.packs,
+                "objects": report.blobs,
+                "bytes": report.bytes,
+                "unindexed_packs": report.unindexed,
+                "damaged": damaged,
+                "requests": {"reads": conn.reads(), "writes": conn.writes()},
+            })
+        );
+    } else {
+        for d in &report.damage {
+            match d.blob {
+                Some((kind, id)) => println!("damaged {kind} {id} in {}: {}", d.object, d.reason),
+                None => println!("damaged {}: {}", d.object, d.reason),
+            }
+        }
+    }
+    if !report.damage.is_empty() {
+        return Err(crate::Error::RemoteVerifyFailed {
+            remote: name,
+            count: report.damage.len(),
+        }
+        .into());
+    }
+    ui.info(format!(
+        "verified {} pack(s) on {name} ({} object(s), {}): all intact{}",
+        report.packs,
+        report.blobs,
+        super::ui::human(report.bytes),
+        if report.unindexed > 0 {
+            format!(
+                "; {} pack(s) not yet listed by an index (an interrupted or running push)",
+                report.unindexed
+            )
+        } else {
+            String::new()
+        }
     ));
     Ok(ExitCode::SUCCESS)
 }

@@ -11,7 +11,7 @@
 //! cache them forever. An index is written only after every pack it lists
 //! is complete, so a listed pack is always whole.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use crate::error::ObjectKind;
 use crate::hash::Id;
@@ -151,6 +151,10 @@ pub fn decode(id: &Id, bytes: &[u8]) -> Result<Vec<PackRecord>, IndexError> {
 pub struct RemoteIndex {
     pub packs: HashMap<Id, PackRecord>,
     pub blobs: HashMap<(ObjectKind, Id), (Id, Entry)>,
+    /// Copies `verify --remote` found damaged: a whole pack (`None`) or one
+    /// blob in it. They never count as the remote having the blob, so a
+    /// push sends a good copy and a fetch reads that one.
+    pub damaged: HashSet<(Id, Option<(ObjectKind, Id)>)>,
 }
 
 impl RemoteIndex {
@@ -159,7 +163,11 @@ impl RemoteIndex {
             if self.packs.contains_key(&p.id) {
                 continue;
             }
+            let whole_bad = self.damaged.contains(&(p.id, None));
             for e in &p.entries {
+                if whole_bad || self.damaged.contains(&(p.id, Some((e.kind, e.id)))) {
+                    continue;
+                }
                 self.blobs.entry((e.kind, e.id)).or_insert((p.id, *e));
             }
             self.packs.insert(p.id, p);
@@ -169,6 +177,38 @@ impl RemoteIndex {
     pub fn contains(&self, kind: ObjectKind, id: &Id) -> bool {
         self.blobs.contains_key(&(kind, *id))
     }
+}
+
+/// Encode the damage list kept beside a remote's cached index files: one
+/// `<pack id>` or `<pack id> <kind> <blob id>` per line.
+pub fn encode_damage(list: &HashSet<(Id, Option<(ObjectKind, Id)>)>) -> String {
+    let mut lines: Vec<String> = list
+        .iter()
+        .map(|(p, b)| match b {
+            None => p.to_hex(),
+            Some((k, id)) => format!("{} {} {}", p.to_hex(), k.to_u8(), id.to_hex()),
+        })
+        .collect();
+    lines.sort();
+    lines.iter().map(|l| format!("{l}\n")).collect()
+}
+
+/// Parse a damage list; unreadable lines are skipped (it is only a hint).
+pub fn decode_damage(text: &str) -> HashSet<(Id, Option<(ObjectKind, Id)>)> {
+    text.lines()
+        .filter_map(|l| {
+            let mut it = l.split(' ');
+            let pack = Id::from_hex(it.next()?)?;
+            match (it.next(), it.next()) {
+                (None, _) => Some((pack, None)),
+                (Some(k), Some(id)) => Some((
+                    pack,
+                    Some((ObjectKind::from_u8(k.parse().ok()?)?, Id::from_hex(id)?)),
+                )),
+                _ => None,
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -232,6 +272,25 @@ mod tests {
         bad.id = Id::of(b"other");
         let (id, bytes) = encode(&[bad]);
         assert_eq!(decode(&id, &bytes), Err(IndexError::PackIdMismatch));
+    }
+
+    #[test]
+    fn damage_list_round_trip() {
+        let mut d = HashSet::new();
+        d.insert((Id::of(b"p"), None));
+        d.insert((Id::of(b"q"), Some((ObjectKind::Segment, Id::of(b"s")))));
+        assert_eq!(decode_damage(&encode_damage(&d)), d);
+        assert!(decode_damage("junk\n1 2\n").is_empty());
+    }
+
+    #[test]
+    fn damaged_copies_do_not_count() {
+        let good = record(b"a", 2);
+        let mut idx = RemoteIndex::default();
+        idx.damaged.insert((good.id, Some((ObjectKind::Chunk, good.entries[0].id))));
+        idx.add(vec![good.clone()]);
+        assert!(!idx.contains(ObjectKind::Chunk, &good.entries[0].id));
+        assert!(idx.contains(ObjectKind::Chunk, &good.entries[1].id));
     }
 
     #[test]

@@ -28,6 +28,9 @@ pub const COALESCE_GAP: u64 = 256 << 10;
 /// A coalesced request covers at most this many bytes.
 pub const MAX_RANGE: u64 = 8 << 20;
 
+/// Damaged remote copies a fetch steps around before giving up.
+const MAX_REPAIRS: usize = 16;
+
 /// What a fetch did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct FetchReport {
@@ -81,6 +84,7 @@ pub fn fetch(
     let mut report = FetchReport::default();
     let mut remote: Option<RemoteIndex> = None;
     let mut seen: HashSet<(ObjectKind, Id)> = HashSet::new();
+    let mut repairs = 0;
     loop {
         let missing = needs(store)?;
         if missing.is_empty() {
@@ -88,7 +92,7 @@ pub fn fetch(
         }
         let idx = match &remote {
             Some(i) => i,
-            None => remote.insert(conn.load_index()?.0),
+            None => remote.insert(conn.load_index()?.index),
         };
         let mut by_pack: HashMap<Id, Vec<Entry>> = HashMap::new();
         let mut want: HashSet<(ObjectKind, Id)> = HashSet::new();
@@ -142,7 +146,20 @@ pub fn fetch(
         progress.begin("fetching", Some(total));
         let r = download(conn, store, spans, progress);
         progress.end();
-        let (objects, bytes) = r?;
+        let (objects, bytes) = match r {
+            // Remember the damaged copy and read the index again: another
+            // pack may hold a good copy (a repair push sends one).
+            Err(Error::RemoteBlobCorrupt { pack, kind, id, .. })
+                if repairs < MAX_REPAIRS && conn.mark_damaged(pack, Some((kind, id))).is_ok() =>
+            {
+                repairs += 1;
+                remote = None;
+                seen.clear();
+                store.flush()?;
+                continue;
+            }
+            r => r?,
+        };
         report.objects += objects;
         report.bytes += bytes;
         store.flush()?;
@@ -192,11 +209,15 @@ fn download(
                     let at = (e.offset - span.range.start) as usize;
                     let stored = &data[at..at + e.stored_len as usize];
                     match store.put_encoded(e.kind, e.id, e.codec, stored, e.raw_len) {
-                        Err(Error::CorruptObject { reason, .. }) => Err(Error::RemoteCorrupt {
-                            remote: conn.remote.name.clone(),
-                            object: format!("{} {} in {}", e.kind, e.id, index::pack_path(&span.pack)),
-                            reason,
-                        }),
+                        Err(Error::CorruptObject { reason, .. }) => {
+                            Err(Error::RemoteBlobCorrupt {
+                                remote: conn.remote.name.clone(),
+                                pack: span.pack,
+                                kind: e.kind,
+                                id: e.id,
+                                reason,
+                            })
+                        }
                         r => r.map(|_| ()),
                     }
                 })?;

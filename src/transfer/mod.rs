@@ -49,6 +49,16 @@ pub struct Listed {
     pub modified: SystemTime,
 }
 
+/// What a remote's index files say, and which of them could not be read.
+#[derive(Debug, Default)]
+pub struct IndexState {
+    pub index: RemoteIndex,
+    /// The index files listed.
+    pub files: Vec<Listed>,
+    /// Index files that are damaged (path, why); their packs are unknown.
+    pub damaged: Vec<(String, index::IndexError)>,
+}
+
 /// Requests made so far, split by whether they change the remote.
 #[derive(Debug, Default)]
 pub struct Requests {
@@ -257,23 +267,29 @@ impl Connection {
     }
 
     /// The remote's index, from its index files (cached locally by name).
-    /// Also returns the index files listed, for garbage collection.
-    pub fn load_index(&self) -> Result<(RemoteIndex, Vec<Listed>)> {
+    /// A damaged index file is left out and reported in the state, so one
+    /// bad file cannot stop pushes (they re-send what it listed).
+    pub fn load_index(&self) -> Result<IndexState> {
         let files: Vec<Listed> = self
             .list(INDEX_DIR)?
             .into_iter()
             .filter(|l| index::index_id_of(&l.path).is_some())
             .collect();
-        let mut idx = RemoteIndex::default();
+        let mut state = IndexState::default();
+        state.index.damaged = std::fs::read_to_string(self.damage_list())
+            .map(|t| index::decode_damage(&t))
+            .unwrap_or_default();
         let mut todo = Vec::new();
         for f in &files {
-            let id = index::index_id_of(&f.path).expect("filtered above");
+            let Some(id) = index::index_id_of(&f.path) else {
+                continue;
+            };
             let cached = self.index_cache.join(format!("{}.idx", id.to_hex()));
             match std::fs::read(&cached)
                 .ok()
                 .and_then(|b| index::decode(&id, &b).ok())
             {
-                Some(records) => idx.add(records),
+                Some(records) => state.index.add(records),
                 None => todo.push((id, f.path.clone(), cached)),
             }
         }
@@ -293,19 +309,48 @@ impl Connection {
                 .await
         })?;
         for (id, path, cached, bytes) in fetched {
-            let records = index::decode(&id, &bytes).map_err(|e| Error::RemoteCorrupt {
-                remote: self.remote.name.clone(),
-                object: path.clone(),
-                reason: e.to_string(),
-            })?;
-            crate::workspace::write_atomic(&cached, &bytes)?;
-            idx.add(records);
+            match index::decode(&id, &bytes) {
+                Ok(records) => {
+                    crate::workspace::write_atomic(&cached, &bytes)?;
+                    state.index.add(records);
+                }
+                Err(e) => state.damaged.push((path, e)),
+            }
         }
-        Ok((idx, files))
+        state.files = files;
+        Ok(state)
+    }
+
+    /// Where `verify --remote` records the damaged copies it found.
+    fn damage_list(&self) -> PathBuf {
+        self.index_cache.join("damaged")
+    }
+
+    /// Replace the recorded damage with what a full verification found.
+    pub fn record_damage(
+        &self,
+        list: &std::collections::HashSet<(Id, Option<(crate::error::ObjectKind, Id)>)>,
+    ) -> Result<()> {
+        std::fs::create_dir_all(&self.index_cache)
+            .map_err(|e| Error::io("create directory", &self.index_cache, e))?;
+        crate::workspace::write_atomic(&self.damage_list(), index::encode_damage(list).as_bytes())
+    }
+
+    /// Add one damaged copy to the recorded damage.
+    pub fn mark_damaged(
+        &self,
+        pack: Id,
+        blob: Option<(crate::error::ObjectKind, Id)>,
+    ) -> Result<()> {
+        let mut list = std::fs::read_to_string(self.damage_list())
+            .map(|t| index::decode_damage(&t))
+            .unwrap_or_default();
+        list.insert((pack, blob));
+        self.record_damage(&list)
     }
 
     /// Write an index file listing `packs`; returns its remote path.
-    fn write_index(&self, packs: &[index::PackRecord]) -> Result<String> {
+    pub fn write_index(&self, packs: &[index::PackRecord]) -> Result<String> {
         let (id, bytes) = index::encode(packs);
         let rel = format!("{INDEX_DIR}/{}.idx", id.to_hex());
         self.rt.block_on(self.put_async(&rel, bytes.clone()))?;

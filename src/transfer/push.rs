@@ -56,7 +56,7 @@ pub fn push(
     missing: &[Missing],
     progress: &dyn Progress,
 ) -> Result<PushReport> {
-    let (remote_index, _) = conn.load_index()?;
+    let remote_index = conn.load_index()?.index;
     let on_remote = |k: ObjectKind, id: &Id| {
         remote_index.contains(k, id)
             || (k == ObjectKind::Manifest && remote_index.contains(ObjectKind::Chunk, id))
