@@ -31,6 +31,11 @@ pub struct GcArgs {
     /// and may hold data of other repositories, which this one cannot see.
     #[arg(long)]
     pub shared_cache: bool,
+    /// Collect on this remote instead of the local cache (same reachability
+    /// and grace rules; packs younger than the grace period are never
+    /// touched, so concurrent pushes are safe).
+    #[arg(long, value_name = "NAME")]
+    pub remote: Option<String>,
 }
 
 pub fn run(ui: &Ui, cwd: &Path, args: GcArgs) -> anyhow::Result<ExitCode> {
@@ -38,6 +43,10 @@ pub fn run(ui: &Ui, cwd: &Path, args: GcArgs) -> anyhow::Result<ExitCode> {
     let _lock = ws.lock()?;
     let store = Store::open(&ws.cache_dir(), &ui.progress())?;
     let _cache_lock = store.lock()?;
+    let (grace, grace_text) = grace(&ws, args.grace.as_deref())?;
+    if let Some(name) = &args.remote {
+        return super::gc_remote::run(ui, &ws, &store, name, grace, &grace_text, args.dry_run);
+    }
     if ws.config().cache_dir.is_some() && !args.shared_cache {
         return Err(Error::GcRefused {
             reason: "the cache is configured elsewhere (cache.dir or CAIRN_CACHE_DIR) and may be shared with other repositories",
@@ -45,26 +54,50 @@ pub fn run(ui: &Ui, cwd: &Path, args: GcArgs) -> anyhow::Result<ExitCode> {
         .into());
     }
 
-    let grace_text = args
-        .grace
-        .clone()
-        .or_else(|| ws.config().gc_grace.clone())
-        .unwrap_or_else(|| "1d".to_string());
-    let grace: Duration = gc::parse_duration(&grace_text).ok_or_else(|| Error::ConfigValue {
-        key: "gc.grace",
-        value: grace_text.clone(),
-        reason: "expected a number with an optional unit s, m, h, d or w",
-    })?;
-
-    // Everything the work tree and git's history can reach. A pointer that
-    // cannot be read (damaged listing, unknown format) stops gc: it cannot
-    // tell what such a pointer needs, so it must not delete anything.
     let mut reach = Reach::default();
-    for (rel, ptr) in pointers_in_work_tree(&ws)? {
+    for (rel, ptr) in live_pointers(&ws)? {
         reach
             .add_pointer(&store, &rel, &ptr)
             .with_context(|| format!("could not read what {rel} needs"))?;
     }
+
+    let plan = gc::plan(&store, &reach.objects, grace, SystemTime::now());
+    let verb = if args.dry_run { "would free" } else { "freed" };
+    if !args.dry_run {
+        gc::execute(&store, &plan)?;
+    }
+    println!(
+        "{verb} {}: {} object(s) dropped, {} pack(s) deleted, {} pack(s) rewritten keeping {}; {} pack(s) younger than {grace_text} kept",
+        human(plan.removed_bytes().saturating_sub(plan.copied_bytes())),
+        plan.dropped_objects(),
+        plan.delete.len(),
+        plan.rewrite.len(),
+        human(plan.copied_bytes()),
+        plan.young,
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The grace period from the flag, else `gc.grace`, else one day.
+fn grace(ws: &Workspace, flag: Option<&str>) -> anyhow::Result<(Duration, String)> {
+    let text = flag
+        .map(str::to_string)
+        .or_else(|| ws.config().gc_grace.clone())
+        .unwrap_or_else(|| "1d".to_string());
+    let d = gc::parse_duration(&text).ok_or_else(|| Error::ConfigValue {
+        key: "gc.grace",
+        value: text.clone(),
+        reason: "expected a number with an optional unit s, m, h, d or w",
+    })?;
+    Ok((d, text))
+}
+
+/// Every pointer the work tree and git's history hold: what must be kept.
+pub(crate) fn live_pointers(ws: &Workspace) -> anyhow::Result<Vec<(String, Pointer)>> {
+    // Everything the work tree and git's history can reach. A pointer that
+    // cannot be read (damaged listing, unknown format) stops gc: it cannot
+    // tell what such a pointer needs, so it must not delete anything.
+    let mut out = pointers_in_work_tree(ws)?;
     let git = GitRepo::open(ws.root()).map_err(Error::from)?;
     let blobs = match git.reachable_pointer_blobs() {
         Ok(b) => b,
@@ -87,24 +120,7 @@ pub fn run(ui: &Ui, cwd: &Path, args: GcArgs) -> anyhow::Result<ExitCode> {
                     .context("a pointer in git's history cannot be read; refusing to collect")
             }
         };
-        reach
-            .add_pointer(&store, "<git history>", &ptr)
-            .context("could not read what a pointer in git's history needs")?;
+        out.push(("<git history>".to_string(), ptr));
     }
-
-    let plan = gc::plan(&store, &reach.objects, grace, SystemTime::now());
-    let verb = if args.dry_run { "would free" } else { "freed" };
-    if !args.dry_run {
-        gc::execute(&store, &plan)?;
-    }
-    println!(
-        "{verb} {}: {} object(s) dropped, {} pack(s) deleted, {} pack(s) rewritten keeping {}; {} pack(s) younger than {grace_text} kept",
-        human(plan.removed_bytes().saturating_sub(plan.copied_bytes())),
-        plan.dropped_objects(),
-        plan.delete.len(),
-        plan.rewrite.len(),
-        human(plan.copied_bytes()),
-        plan.young,
-    );
-    Ok(ExitCode::SUCCESS)
+    Ok(out)
 }

@@ -15,6 +15,7 @@ mod completions;
 mod diff;
 mod fetch;
 mod gc;
+mod gc_remote;
 mod hooks;
 mod init;
 mod log;

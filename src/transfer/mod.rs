@@ -57,6 +57,8 @@ pub struct IndexState {
     pub files: Vec<Listed>,
     /// Index files that are damaged (path, why); their packs are unknown.
     pub damaged: Vec<(String, index::IndexError)>,
+    /// The packs each index file lists, by the file's path.
+    pub packs_of: std::collections::HashMap<String, Vec<Id>>,
 }
 
 /// Requests made so far, split by whether they change the remote.
@@ -289,7 +291,11 @@ impl Connection {
                 .ok()
                 .and_then(|b| index::decode(&id, &b).ok())
             {
-                Some(records) => state.index.add(records),
+                Some(records) => {
+                    let ids = records.iter().map(|r| r.id).collect();
+                    state.packs_of.insert(f.path.clone(), ids);
+                    state.index.add(records);
+                }
                 None => todo.push((id, f.path.clone(), cached)),
             }
         }
@@ -312,6 +318,7 @@ impl Connection {
             match index::decode(&id, &bytes) {
                 Ok(records) => {
                     crate::workspace::write_atomic(&cached, &bytes)?;
+                    state.packs_of.insert(path, records.iter().map(|r| r.id).collect());
                     state.index.add(records);
                 }
                 Err(e) => state.damaged.push((path, e)),

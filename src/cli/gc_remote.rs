@@ -1,0 +1,74 @@
+//! `cairn gc --remote NAME`: the remote side of `gc`.
+
+use std::process::ExitCode;
+use std::time::{Duration, SystemTime};
+
+use super::fetch::{reach, Selected};
+use super::ui::{human, Ui};
+use crate::error::ObjectKind;
+use crate::remote;
+use crate::store::Store;
+use crate::transfer::{collect, fetch, Connection};
+use crate::workspace::Workspace;
+
+pub fn run(
+    ui: &Ui,
+    ws: &Workspace,
+    store: &Store,
+    name: &str,
+    grace: Duration,
+    grace_text: &str,
+    dry_run: bool,
+) -> anyhow::Result<ExitCode> {
+    let resolved = remote::resolve(&ws.cairn_dir(), ws.root(), Some(name))?;
+    let name = resolved.name.clone();
+    let conn = Connection::open(resolved, &ws.cache_dir(), true)?;
+    let selected: Selected = super::gc::live_pointers(ws)?
+        .into_iter()
+        .map(|(rel, ptr)| (rel, ptr, None))
+        .collect();
+    let state = conn.load_index()?;
+    // Listings, manifests and segments the cache lacks are read from the
+    // remote (they say which chunks are live); chunks themselves are not.
+    let bar = ui.progress();
+    let idx = &state.index;
+    let mut needs = |s: &Store| {
+        reach(s, &selected).map(|r| {
+            r.missing
+                .into_iter()
+                .filter(|m| m.kind != ObjectKind::Chunk && idx.contains(m.kind, &m.id))
+                .collect()
+        })
+    };
+    fetch::fetch(&conn, store, &mut needs, &bar)?;
+    let r = reach(store, &selected)?;
+    let mut live = r.objects;
+    for m in r.missing {
+        live.insert((m.kind, m.id));
+        if m.kind == ObjectKind::Manifest {
+            // A one-chunk file is stored as that chunk.
+            live.insert((ObjectKind::Chunk, m.id));
+        }
+    }
+    let packs = conn.list(crate::remote::index::PACK_DIR)?;
+    let plan = collect::plan(&state, &packs, &live, grace, SystemTime::now())?;
+    if !dry_run {
+        collect::execute(&conn, &plan, &bar)?;
+    }
+    println!(
+        "{} {} on {name}: {} pack(s) deleted, {} unlisted pack(s) deleted, {} pack(s) rewritten keeping {}; {} pack(s) younger than {grace_text} kept",
+        if dry_run { "would free" } else { "freed" },
+        human(plan.freed_bytes()),
+        plan.delete.len(),
+        plan.orphans.len(),
+        plan.rewrite.len(),
+        human(plan.copied_bytes()),
+        plan.young,
+    );
+    ui.detail(format!(
+        "{} read and {} write request(s)",
+        conn.reads(),
+        conn.writes()
+    ));
+    Ok(ExitCode::SUCCESS)
+}
