@@ -174,6 +174,16 @@ pub enum Error {
     #[error("{count} damaged or missing object(s) in the cache")]
     VerifyFailed { count: usize },
 
+    #[error("{} already exists; cairn get never overwrites", path.display())]
+    OutputExists { path: PathBuf },
+
+    #[error("{path} is not tracked by cairn at {rev} in {url}")]
+    NotTrackedAt {
+        path: String,
+        rev: String,
+        url: String,
+    },
+
     #[error("no remote is configured")]
     NoRemote,
 
@@ -328,6 +338,8 @@ impl Error {
                 RemoteFailure::BadSettings => format!("check the [remote.{remote}] settings and the provider's environment variables"),
                 RemoteFailure::Failed => "run the command again; transient errors are retried, so a repeat failure needs a look at the server".into(),
             },
+            Error::OutputExists { .. } => "choose another place with `-o OUT`, or move the existing one away".into(),
+            Error::NotTrackedAt { .. } => "`cairn ls REV` in a clone of that repository lists what it tracks".into(),
             Error::ReadOnlyRemote { .. } => "push to an s3://, gs://, az:// or folder remote instead".into(),
             Error::NotOnRemote { .. } => "push it from a clone that has the data (`cairn push`), or fetch from another remote with `-r NAME`".into(),
             Error::RemoteCorrupt { remote, .. } | Error::RemoteBlobCorrupt { remote, .. } => format!(

@@ -64,6 +64,13 @@ pub enum GitError {
     /// Reading a reflog failed.
     #[error("could not read git data")]
     Io(#[from] std::io::Error),
+    /// `git fetch` of another repository (for `cairn get`) failed.
+    #[error("could not fetch '{rev}' from {url}: {stderr}")]
+    FetchFailed {
+        url: String,
+        rev: String,
+        stderr: String,
+    },
     /// Any other gix failure (corrupt object, unreadable ref, bad config …).
     #[error("git operation failed")]
     Gix(#[source] Box<gix::Error>),
@@ -83,6 +90,9 @@ impl GitError {
                 Some("run cairn inside a git work tree, or create one with `git init`")
             }
             GitError::NoCommits => Some("commit something first (`git commit`)"),
+            GitError::FetchFailed { .. } => Some(
+                "check the repository URL and that git can reach it (`git ls-remote URL`), and that the revision exists there",
+            ),
             GitError::UnknownRevision { .. } => {
                 Some("use a commit id, branch, tag, or forms like HEAD~2 or main@{1}")
             }
@@ -139,6 +149,54 @@ impl GitRepo {
             }
         })?;
         Ok(GitRepo { repo })
+    }
+
+    /// Fetch one revision of another repository, history depth 1, into a
+    /// new repository at `into`, and open it; the revision is `FETCH_HEAD`.
+    /// This runs the `git` program: it speaks every transport the user's
+    /// git is set up for (ssh keys, credential helpers), which is what
+    /// `cairn get` must honour. Blobs over 1 MiB are left out where the
+    /// server supports it: pointers and config are small.
+    pub fn fetch_one(url: &str, rev: &str, into: &Path) -> Result<GitRepo> {
+        let run = |args: &[&str]| -> Result<()> {
+            let out = std::process::Command::new("git")
+                .args(args)
+                .env("GIT_TERMINAL_PROMPT", "0")
+                .output()
+                .map_err(GitError::Io)?;
+            if out.status.success() {
+                Ok(())
+            } else {
+                let stderr = String::from_utf8_lossy(&out.stderr);
+                // git's first `fatal:` line says what went wrong.
+                let last = stderr
+                    .lines()
+                    .find(|l| l.starts_with("fatal:") || l.starts_with("error:"))
+                    .or_else(|| stderr.lines().find(|l| !l.trim().is_empty()))
+                    .unwrap_or("git failed")
+                    .trim()
+                    .to_string();
+                Err(GitError::FetchFailed {
+                    url: crate::remote::redact(url),
+                    rev: rev.to_string(),
+                    stderr: last,
+                })
+            }
+        };
+        let dir = into.to_string_lossy();
+        run(&["init", "-q", &dir])?;
+        run(&[
+            "-C",
+            &dir,
+            "fetch",
+            "-q",
+            "--no-tags",
+            "--depth=1",
+            "--filter=blob:limit=1m",
+            url,
+            rev,
+        ])?;
+        GitRepo::open(into)
     }
 
     /// The top-level directory of the work tree (`None` for a bare repository).

@@ -16,6 +16,7 @@ mod diff;
 mod fetch;
 mod gc;
 mod gc_remote;
+mod get;
 mod hooks;
 mod init;
 mod log;
@@ -76,6 +77,9 @@ pub enum Command {
     Fetch(fetch::FetchArgs),
     /// Fetch, then check out: restore the data of the work tree or REV.
     Pull(pull::PullArgs),
+    /// Get a dataset or model from another git repository and its remote,
+    /// without cloning it.
+    Get(get::GetArgs),
     /// Add, list or remove remotes (kept in the committed .cairn/config.toml).
     Remote(remote::RemoteArgs),
     /// Install git hooks so data follows git checkout and merge.
@@ -119,6 +123,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Push(a) => push::run(&ui, &cwd, a),
         Command::Fetch(a) => fetch::run(&ui, &cwd, a),
         Command::Pull(a) => pull::run(&ui, &cwd, a),
+        Command::Get(a) => get::run(&ui, &cwd, a),
         Command::Remote(a) => remote::run(&ui, &cwd, a),
         Command::InstallHooks(a) => hooks::install(&ui, &cwd, a),
         Command::Hook(a) => hooks::run_hook(&ui, &cwd, a),

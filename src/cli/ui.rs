@@ -56,6 +56,16 @@ impl Ui {
         }
     }
 
+    /// The same terminal, with messages off (for a step whose own report
+    /// would repeat the caller's).
+    pub fn quiet_like(ui: &Ui) -> Ui {
+        Ui {
+            quiet: true,
+            verbose: false,
+            tty: ui.tty,
+        }
+    }
+
     pub fn warn(&self, msg: impl std::fmt::Display) {
         eprintln!("{} {msg}", paint("1;33", "warning:"));
     }

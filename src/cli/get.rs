@@ -1,0 +1,150 @@
+//! `cairn get URL PATH [--rev R] [-o OUT]`: fetch one dataset or model
+//! from another git repository and its default remote, without cloning it.
+//!
+//! Only one commit of the other repository is fetched, history depth 1 and
+//! without large blobs, into a scratch repository beside OUT. Its pointer
+//! and config are written there, the data is pulled as in any clone
+//! (verified chunk by chunk), and the result is renamed into OUT. The
+//! scratch directory is removed whatever happens; OUT is never overwritten.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::Args;
+
+use super::checkout::{self, CheckoutArgs};
+use super::fetch::{fetch_selected, print_fetched, Selected};
+use super::ui::{human, Ui};
+use crate::error::Error;
+use crate::git::GitRepo;
+use crate::history::pointers_at;
+use crate::pointer::SUFFIX;
+use crate::remote::{Location, RemoteConfig};
+use crate::workspace::{write_atomic, Workspace};
+
+#[derive(Debug, Args)]
+pub struct GetArgs {
+    /// The git repository holding the pointers: any URL git understands,
+    /// or a path.
+    pub url: String,
+    /// The tracked path in that repository, or a path inside a tracked
+    /// directory.
+    pub path: String,
+    /// The revision to get it at (branch, tag or commit id).
+    #[arg(long, default_value = "HEAD")]
+    pub rev: String,
+    /// Where to put it (default: the path's last component, here).
+    #[arg(short, long, value_name = "OUT")]
+    pub out: Option<PathBuf>,
+    /// The remote to fetch from (default: that repository's default remote).
+    #[arg(short, long, value_name = "NAME")]
+    pub remote: Option<String>,
+}
+
+fn toml_str(s: &str) -> String {
+    toml::Value::String(s.to_string()).to_string()
+}
+
+pub fn run(ui: &Ui, cwd: &Path, args: GetArgs) -> anyhow::Result<ExitCode> {
+    let want = args.path.trim_matches('/').to_string();
+    crate::object::check_rel_path(&want).map_err(|reason| Error::UnsafePath {
+        path: want.clone(),
+        reason,
+    })?;
+    let name = want.rsplit('/').next().unwrap_or(&want).to_string();
+    let out = cwd.join(args.out.clone().unwrap_or_else(|| PathBuf::from(&name)));
+    if out.symlink_metadata().is_ok() {
+        return Err(Error::OutputExists { path: out }.into());
+    }
+    let parent = out
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(cwd)
+        .to_path_buf();
+    let scratch = tempfile::Builder::new()
+        .prefix(crate::workspace::TMP_PREFIX)
+        .tempdir_in(&parent)
+        .map_err(|e| Error::io("create a scratch directory in", &parent, e))?;
+    let tmp = scratch.path();
+
+    let git = GitRepo::fetch_one(&args.url, &args.rev, tmp).map_err(Error::from)?;
+    let head = "FETCH_HEAD";
+    let config = git
+        .file_at(head, ".cairn/config.toml")
+        .map_err(Error::from)?
+        .ok_or_else(|| Error::NotInitialized {
+            root: PathBuf::from(crate::remote::redact(&args.url)),
+        })?;
+    let cairn_dir = tmp.join(crate::workspace::CAIRN_DIR);
+    std::fs::create_dir_all(&cairn_dir).map_err(|e| Error::io("create", &cairn_dir, e))?;
+    write_atomic(&cairn_dir.join("config.toml"), &config)?;
+
+    // Local overrides: folder remotes named relative to that repository,
+    // and this repository's cache when run inside one (so data is shared).
+    let mut local = String::new();
+    let source = Path::new(&args.url);
+    if source.is_dir() {
+        let base = std::fs::canonicalize(source).map_err(|e| Error::io("open", source, e))?;
+        for r in RemoteConfig::load(&cairn_dir.join("config.toml"))?.list(&base)? {
+            if let Location::Folder(p) = &r.location {
+                local.push_str(&format!(
+                    "[remote.{}]\nurl = {}\n",
+                    toml_str(&r.name),
+                    toml_str(&p.to_string_lossy())
+                ));
+            }
+        }
+    }
+    if let Ok(here) = Workspace::open(cwd) {
+        local.push_str(&format!(
+            "[cache]\ndir = {}\n",
+            toml_str(&here.cache_dir().to_string_lossy())
+        ));
+    }
+    write_atomic(&cairn_dir.join("config.local.toml"), local.as_bytes())?;
+
+    let ws = Workspace::open(tmp)?;
+    let tracked = pointers_at(&git, head)?;
+    let rels: Vec<String> = tracked.iter().map(|(r, _)| r.clone()).collect();
+    let sel = super::select_tracked_rel(&ws, &rels, std::slice::from_ref(&want)).map_err(
+        |_| Error::NotTrackedAt {
+            path: want.clone(),
+            rev: args.rev.clone(),
+            url: crate::remote::redact(&args.url),
+        },
+    )?;
+    let mut selected: Selected = Vec::new();
+    for (rel, only) in sel {
+        let (_, ptr) = tracked
+            .iter()
+            .find(|(t, _)| *t == rel)
+            .expect("selected from this list");
+        write_atomic(&ws.safe_abs(&format!("{rel}{SUFFIX}"))?, ptr.encode().as_bytes())?;
+        selected.push((rel, ptr.clone(), only));
+    }
+    let f = fetch_selected(ui, &ws, &selected, args.remote.as_deref())?;
+    print_fetched(ui, &f, false);
+    let quiet = Ui::quiet_like(ui);
+    checkout::run(&quiet, tmp, CheckoutArgs { args: vec![want.clone()] })?;
+    let got = ws.safe_abs(&want)?;
+    let size = dir_size(&got);
+    std::fs::rename(&got, &out).map_err(|e| Error::io("move the data to", &out, e))?;
+    ui.info(format!(
+        "got {want} ({}) at {} from {} into {}",
+        human(size),
+        args.rev,
+        crate::remote::redact(&args.url),
+        out.display()
+    ));
+    Ok(ExitCode::SUCCESS)
+}
+
+fn dir_size(p: &Path) -> u64 {
+    walkdir::WalkDir::new(p)
+        .into_iter()
+        .filter_map(|e| e.ok())
+        .filter_map(|e| e.metadata().ok())
+        .filter(|m| m.is_file())
+        .map(|m| m.len())
+        .sum()
+}
