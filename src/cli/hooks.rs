@@ -4,8 +4,9 @@
 //! before (renamed to `NAME.pre-cairn`, so existing hooks keep working), then
 //! hand over to `cairn hook NAME`, where the logic lives in Rust. After a
 //! checkout or merge, data is restored only when a pointer file changed, so
-//! ordinary git operations stay fast. The pre-push hook pushes data to the
-//! default remote once remotes exist; until then it does nothing.
+//! ordinary git operations stay fast. The pre-push hook pushes the data of
+//! the commits being pushed to cairn's default remote, and stops the git
+//! push if that fails.
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
@@ -42,14 +43,22 @@ pub struct HookArgs {
 }
 
 fn script(name: &str, exe: &Path) -> String {
+    // pre-push gets the refs being pushed on stdin; both the chained hook
+    // and cairn must see them.
+    let (save, feed) = if name == "pre-push" {
+        ("input=$(cat)\n", "printf '%s\\n' \"$input\" | ")
+    } else {
+        ("", "")
+    };
     format!(
         "#!/bin/sh\n{MARKER}; remove with `cairn install-hooks --uninstall`.\n\
+         {save}\
          hook=\"$0{CHAINED}\"\n\
-         if [ -x \"$hook\" ]; then \"$hook\" \"$@\" || exit $?; fi\n\
+         if [ -x \"$hook\" ]; then {feed}\"$hook\" \"$@\" || exit $?; fi\n\
          cairn='{exe}'\n\
          [ -x \"$cairn\" ] || cairn=cairn\n\
          command -v \"$cairn\" >/dev/null 2>&1 || {{ echo \"cairn not found; skipping its {name} hook\" >&2; exit 0; }}\n\
-         exec \"$cairn\" hook {name} \"$@\"\n",
+         {feed}\"$cairn\" hook {name} \"$@\"\n",
         exe = exe.display().to_string().replace('\'', "'\\''"),
     )
 }
@@ -132,7 +141,7 @@ pub fn run_hook(_ui: &Ui, cwd: &Path, args: HookArgs) -> anyhow::Result<ExitCode
             pointers_changed(&git, "ORIG_HEAD", "HEAD"),
             Some("ORIG_HEAD"),
         ),
-        // Remotes are not implemented yet: nothing to push.
+        "pre-push" => return pre_push(ws, &git),
         _ => (false, None),
     };
     if restore {
@@ -159,4 +168,40 @@ pub fn run_hook(_ui: &Ui, cwd: &Path, args: HookArgs) -> anyhow::Result<ExitCode
         return super::checkout::run_with(&super::ui::Ui::new(&quiet), ws.root(), args, gone);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// pre-push: send the data of every commit being pushed to cairn's default
+/// remote first, so nobody can fetch pointers whose data is not there. A
+/// failure stops the git push. Without a cairn remote there is nothing to
+/// do.
+fn pre_push(ws: Workspace, git: &GitRepo) -> anyhow::Result<ExitCode> {
+    use std::io::BufRead;
+    match crate::remote::resolve(&ws.cairn_dir(), ws.root(), None) {
+        Err(crate::Error::NoRemote) => return Ok(ExitCode::SUCCESS),
+        Err(e) => return Err(e.into()),
+        Ok(_) => {}
+    }
+    let mut selected: super::fetch::Selected = Vec::new();
+    for line in std::io::stdin().lock().lines() {
+        let line = line.context("could not read the refs git is pushing")?;
+        // <local ref> <local sha> <remote ref> <remote sha>
+        let Some(sha) = line.split_whitespace().nth(1) else {
+            continue;
+        };
+        if sha.bytes().all(|b| b == b'0') {
+            continue; // a deleted ref pushes no data
+        }
+        for (rel, ptr) in pointers_at(git, sha)? {
+            selected.push((rel, ptr, None));
+        }
+    }
+    if selected.is_empty() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let ui = super::ui::Ui::new(&super::Global {
+        dir: None,
+        quiet: false,
+        verbose: false,
+    });
+    super::push::push_selected(&ui, &ws, &selected, None, false)
 }
