@@ -30,11 +30,11 @@ pub mod pointer;
 pub mod progress;
 pub mod reach;
 pub mod remote;
-pub mod transfer;
 pub mod restore;
 pub mod stat_index;
 pub mod status;
 pub mod store;
+pub mod transfer;
 pub mod workspace;
 
 pub use error::{Error, Result};

@@ -106,26 +106,35 @@ pub fn run(ui: &Ui, cwd: &Path, args: GetArgs) -> anyhow::Result<ExitCode> {
     let ws = Workspace::open(tmp)?;
     let tracked = pointers_at(&git, head)?;
     let rels: Vec<String> = tracked.iter().map(|(r, _)| r.clone()).collect();
-    let sel = super::select_tracked_rel(&ws, &rels, std::slice::from_ref(&want)).map_err(
-        |_| Error::NotTrackedAt {
+    let sel = super::select_tracked_rel(&ws, &rels, std::slice::from_ref(&want)).map_err(|_| {
+        Error::NotTrackedAt {
             path: want.clone(),
             rev: args.rev.clone(),
             url: crate::remote::redact(&args.url),
-        },
-    )?;
+        }
+    })?;
     let mut selected: Selected = Vec::new();
     for (rel, only) in sel {
         let (_, ptr) = tracked
             .iter()
             .find(|(t, _)| *t == rel)
             .expect("selected from this list");
-        write_atomic(&ws.safe_abs(&format!("{rel}{SUFFIX}"))?, ptr.encode().as_bytes())?;
+        write_atomic(
+            &ws.safe_abs(&format!("{rel}{SUFFIX}"))?,
+            ptr.encode().as_bytes(),
+        )?;
         selected.push((rel, ptr.clone(), only));
     }
     let f = fetch_selected(ui, &ws, &selected, args.remote.as_deref())?;
     print_fetched(ui, &f, false);
     let quiet = Ui::quiet_like(ui);
-    checkout::run(&quiet, tmp, CheckoutArgs { args: vec![want.clone()] })?;
+    checkout::run(
+        &quiet,
+        tmp,
+        CheckoutArgs {
+            args: vec![want.clone()],
+        },
+    )?;
     let got = ws.safe_abs(&want)?;
     let size = dir_size(&got);
     std::fs::rename(&got, &out).map_err(|e| Error::io("move the data to", &out, e))?;

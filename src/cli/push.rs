@@ -62,7 +62,10 @@ pub(crate) fn push_selected(
             })
         );
     } else if report.objects == 0 {
-        ui.info(format!("{name} is up to date ({} request(s))", conn.reads()));
+        ui.info(format!(
+            "{name} is up to date ({} request(s))",
+            conn.reads()
+        ));
     } else {
         ui.info(format!(
             "pushed {} object(s) to {name}: {} pack(s), {}{}; {} request(s)",
@@ -70,7 +73,10 @@ pub(crate) fn push_selected(
             report.packs,
             human(report.bytes),
             if report.resumed > 0 {
-                format!(", {} pack(s) already sent by an interrupted push", report.resumed)
+                format!(
+                    ", {} pack(s) already sent by an interrupted push",
+                    report.resumed
+                )
             } else {
                 String::new()
             },

@@ -111,28 +111,48 @@ pub fn open(remote: &ResolvedRemote, create: bool) -> Result<Backend> {
                         }
                     }
                 }
-                (Arc::new(b.build().map_err(bad_settings)?), prefix.clone(), None, true)
+                (
+                    Arc::new(b.build().map_err(bad_settings)?),
+                    prefix.clone(),
+                    None,
+                    true,
+                )
             }
             Location::Gcs { bucket, prefix } => {
                 let b = GoogleCloudStorageBuilder::from_env()
                     .with_bucket_name(bucket)
                     .with_retry(retry(s))
                     .with_client_options(client(s));
-                (Arc::new(b.build().map_err(bad_settings)?), prefix.clone(), None, true)
+                (
+                    Arc::new(b.build().map_err(bad_settings)?),
+                    prefix.clone(),
+                    None,
+                    true,
+                )
             }
             Location::Azure { container, prefix } => {
                 let b = MicrosoftAzureBuilder::from_env()
                     .with_container_name(container)
                     .with_retry(retry(s))
                     .with_client_options(client(s));
-                (Arc::new(b.build().map_err(bad_settings)?), prefix.clone(), None, true)
+                (
+                    Arc::new(b.build().map_err(bad_settings)?),
+                    prefix.clone(),
+                    None,
+                    true,
+                )
             }
             Location::Http(url) => {
                 let b = HttpBuilder::new()
                     .with_url(url)
                     .with_retry(retry(s))
                     .with_client_options(client(s));
-                (Arc::new(b.build().map_err(bad_settings)?), String::new(), None, false)
+                (
+                    Arc::new(b.build().map_err(bad_settings)?),
+                    String::new(),
+                    None,
+                    false,
+                )
             }
         };
     Ok(Backend {
@@ -285,7 +305,10 @@ mod tests {
         let body = "<Error><Code>SignatureDoesNotMatch</Code><AWSAccessKeyId>AKIAXXXX</AWSAccessKeyId>\n<StringToSign>AWS4-HMAC secret-ish</StringToSign><SignatureProvided>abcd</SignatureProvided></Error>";
         let s = scrub(body);
         assert!(s.contains("SignatureDoesNotMatch"), "{s}");
-        assert!(!s.contains("AKIAXXXX") && !s.contains("secret-ish") && !s.contains("abcd"), "{s}");
+        assert!(
+            !s.contains("AKIAXXXX") && !s.contains("secret-ish") && !s.contains("abcd"),
+            "{s}"
+        );
         assert!(scrub(&"x".repeat(1000)).chars().count() <= 301);
     }
 }

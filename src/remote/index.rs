@@ -287,7 +287,8 @@ mod tests {
     fn damaged_copies_do_not_count() {
         let good = record(b"a", 2);
         let mut idx = RemoteIndex::default();
-        idx.damaged.insert((good.id, Some((ObjectKind::Chunk, good.entries[0].id))));
+        idx.damaged
+            .insert((good.id, Some((ObjectKind::Chunk, good.entries[0].id))));
         idx.add(vec![good.clone()]);
         assert!(!idx.contains(ObjectKind::Chunk, &good.entries[0].id));
         assert!(idx.contains(ObjectKind::Chunk, &good.entries[1].id));
@@ -299,7 +300,10 @@ mod tests {
         let p = pack_path(&id);
         assert!(p.starts_with(&format!("packs/{}/", &id.to_hex()[..2])));
         assert_eq!(pack_id_of(&p), Some(id));
-        assert_eq!(index_id_of(&format!("pre/fix/index/{}.idx", id.to_hex())), Some(id));
+        assert_eq!(
+            index_id_of(&format!("pre/fix/index/{}.idx", id.to_hex())),
+            Some(id)
+        );
         assert_eq!(index_id_of("index/nothex.idx"), None);
     }
 }

@@ -78,7 +78,13 @@ fn bad(key: &'static str, value: &toml::Value, reason: &'static str) -> Error {
 fn apply(s: &mut Settings, url: &mut Option<String>, t: &toml::Table) -> Result<()> {
     for (k, v) in t {
         match k.as_str() {
-            "url" => *url = Some(v.as_str().ok_or_else(|| bad("remote.<name>.url", v, "must be a string"))?.to_string()),
+            "url" => {
+                *url = Some(
+                    v.as_str()
+                        .ok_or_else(|| bad("remote.<name>.url", v, "must be a string"))?
+                        .to_string(),
+                )
+            }
             "endpoint" => {
                 s.endpoint = Some(
                     v.as_str()
@@ -94,10 +100,10 @@ fn apply(s: &mut Settings, url: &mut Option<String>, t: &toml::Table) -> Result<
                 )
             }
             "allow_http" => {
-                s.allow_http = Some(
-                    v.as_bool()
-                        .ok_or_else(|| bad("remote.<name>.allow_http", v, "must be true or false"))?,
-                )
+                s.allow_http =
+                    Some(v.as_bool().ok_or_else(|| {
+                        bad("remote.<name>.allow_http", v, "must be true or false")
+                    })?)
             }
             "skip_signature" => {
                 s.skip_signature = v.as_bool().ok_or_else(|| {
@@ -107,7 +113,11 @@ fn apply(s: &mut Settings, url: &mut Option<String>, t: &toml::Table) -> Result<
             "connect_timeout" | "request_timeout" => {
                 let d = v.as_str().and_then(parse_duration).filter(|d| !d.is_zero());
                 let d = d.ok_or_else(|| {
-                    bad("remote.<name>.*_timeout", v, "use a duration such as \"5s\" or \"2m\"")
+                    bad(
+                        "remote.<name>.*_timeout",
+                        v,
+                        "use a duration such as \"5s\" or \"2m\"",
+                    )
                 })?;
                 if k == "connect_timeout" {
                     s.connect_timeout = d;
@@ -195,15 +205,25 @@ mod tests {
         let r = resolve(c, c, None).unwrap();
         assert_eq!(r.name, "origin");
         assert_eq!(r.settings.region.as_deref(), Some("eu-west-1"));
-        assert_eq!(r.settings.endpoint.as_deref(), Some("http://127.0.0.1:9000"));
+        assert_eq!(
+            r.settings.endpoint.as_deref(),
+            Some("http://127.0.0.1:9000")
+        );
         assert_eq!(r.settings.allow_http, Some(true));
         assert_eq!(r.settings.connect_timeout, Duration::from_secs(2));
         assert!(matches!(
             resolve(c, c, Some("nope")),
             Err(Error::UnknownRemote { .. })
         ));
-        std::fs::write(c.join("config.local.toml"), "[remote.origin]\nretries = 99\n").unwrap();
-        assert!(matches!(resolve(c, c, None), Err(Error::ConfigValue { .. })));
+        std::fs::write(
+            c.join("config.local.toml"),
+            "[remote.origin]\nretries = 99\n",
+        )
+        .unwrap();
+        assert!(matches!(
+            resolve(c, c, None),
+            Err(Error::ConfigValue { .. })
+        ));
         std::fs::write(c.join("config.toml"), "[core]\nformat = 1\n").unwrap();
         std::fs::remove_file(c.join("config.local.toml")).unwrap();
         assert!(matches!(resolve(c, c, None), Err(Error::NoRemote)));

@@ -75,7 +75,7 @@ impl Store {
             .collect();
         // A stable order makes a repeated push build the same packs, so an
         // interrupted push finds its finished packs on the remote.
-        plan.loose.sort_by(|a, b| (a.1.kind.to_u8(), a.1.id).cmp(&(b.1.kind.to_u8(), b.1.id)));
+        plan.loose.sort_by_key(|(_, e)| (e.kind.to_u8(), e.id));
         plan.absent.sort_by_key(|(k, id)| (k.to_u8(), *id));
         plan
     }

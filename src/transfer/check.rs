@@ -65,7 +65,10 @@ pub fn check(conn: &Connection, progress: &dyn Progress) -> Result<CheckReport> 
             None => report.damage.push(RemoteDamage {
                 object: index::pack_path(&p.id),
                 blob: None,
-                reason: format!("missing (an index lists it with {} objects)", p.entries.len()),
+                reason: format!(
+                    "missing (an index lists it with {} objects)",
+                    p.entries.len()
+                ),
             }),
             Some(&len) if len != p.len => report.damage.push(RemoteDamage {
                 object: index::pack_path(&p.id),
@@ -104,9 +107,10 @@ pub fn check(conn: &Connection, progress: &dyn Progress) -> Result<CheckReport> 
                     report.damage.extend(check_pack(p, &b));
                     progress.advance(p.len);
                 }
-                Err(Error::Remote { failure, .. })
-                    if failure == crate::error::RemoteFailure::NotFound =>
-                {
+                Err(Error::Remote {
+                    failure: crate::error::RemoteFailure::NotFound,
+                    ..
+                }) => {
                     report.damage.push(RemoteDamage {
                         object: index::pack_path(&p.id),
                         blob: None,
@@ -166,12 +170,16 @@ fn check_pack(p: &PackRecord, bytes: &[u8]) -> Vec<RemoteDamage> {
         blob: None,
         reason,
     };
-    let footer = pack::read_footer(std::path::Path::new(&object), bytes.len() as u64, |off, n| {
-        bytes
-            .get(off as usize..off as usize + n)
-            .map(<[u8]>::to_vec)
-            .ok_or_else(|| std::io::Error::from(std::io::ErrorKind::UnexpectedEof))
-    });
+    let footer = pack::read_footer(
+        std::path::Path::new(&object),
+        bytes.len() as u64,
+        |off, n| {
+            bytes
+                .get(off as usize..off as usize + n)
+                .map(<[u8]>::to_vec)
+                .ok_or_else(|| std::io::Error::from(std::io::ErrorKind::UnexpectedEof))
+        },
+    );
     let mut out = Vec::new();
     match footer {
         Ok(entries) if entries == p.entries => {}
@@ -187,9 +195,9 @@ fn check_pack(p: &PackRecord, bytes: &[u8]) -> Vec<RemoteDamage> {
             let r = codec::decompress(e.codec, stored, e.raw_len as usize)
                 .map_err(|err| err.to_string())
                 .and_then(|raw| match e.kind {
-                    ObjectKind::Manifest => {
-                        Manifest::decode(&raw).map(|_| ()).map_err(|err| err.to_string())
-                    }
+                    ObjectKind::Manifest => Manifest::decode(&raw)
+                        .map(|_| ())
+                        .map_err(|err| err.to_string()),
                     _ => {
                         let actual = Id::of(&raw);
                         if actual == e.id {

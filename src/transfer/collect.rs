@@ -77,7 +77,8 @@ pub fn plan(
 ) -> Result<RemotePlan> {
     if !state.damaged.is_empty() {
         return Err(Error::GcRefused {
-            reason: "an index file on the remote is damaged, so it cannot tell which packs are in use",
+            reason:
+                "an index file on the remote is damaged, so it cannot tell which packs are in use",
         });
     }
     let young = |t: SystemTime| now.duration_since(t).map_or(true, |age| age < grace);
@@ -127,7 +128,12 @@ pub fn plan(
             if present {
                 plan.young += 1;
             }
-            staying.extend(p.entries.iter().filter(|e| good(p, e)).map(|e| (e.kind, e.id)));
+            staying.extend(
+                p.entries
+                    .iter()
+                    .filter(|e| good(p, e))
+                    .map(|e| (e.kind, e.id)),
+            );
             plan.keep.push(p.clone());
         } else {
             candidates.push(p);
@@ -144,7 +150,12 @@ pub fn plan(
     for p in candidates {
         let total: u64 = p.entries.iter().map(|e| e.stored_len as u64).sum();
         if total > 0 && live_bytes(p) as f64 >= REWRITE_BELOW * total as f64 {
-            staying.extend(p.entries.iter().filter(|e| good(p, e)).map(|e| (e.kind, e.id)));
+            staying.extend(
+                p.entries
+                    .iter()
+                    .filter(|e| good(p, e))
+                    .map(|e| (e.kind, e.id)),
+            );
             plan.keep.push(p.clone());
         } else {
             rest.push(p);
@@ -159,7 +170,12 @@ pub fn plan(
             .collect();
         if needed.iter().any(|e| !good(p, e)) {
             // Never turn a damaged object into a missing one.
-            staying.extend(p.entries.iter().filter(|e| good(p, e)).map(|e| (e.kind, e.id)));
+            staying.extend(
+                p.entries
+                    .iter()
+                    .filter(|e| good(p, e))
+                    .map(|e| (e.kind, e.id)),
+            );
             plan.keep.push(p.clone());
             continue;
         }
@@ -178,7 +194,10 @@ pub fn execute(conn: &Connection, plan: &RemotePlan, progress: &dyn Progress) ->
     if plan.is_noop() {
         return Ok(());
     }
-    progress.begin("collecting", Some(plan.rewrite.iter().map(|(p, _)| p.len).sum()));
+    progress.begin(
+        "collecting",
+        Some(plan.rewrite.iter().map(|(p, _)| p.len).sum()),
+    );
     // 1. Carry live blobs out of mostly-dead packs, verified.
     let mut records = plan.keep.clone();
     let rewritten: Vec<PackRecord> = conn.rt.block_on(async {
@@ -189,13 +208,14 @@ pub fn execute(conn: &Connection, plan: &RemotePlan, progress: &dyn Progress) ->
                 let mut b = PackBuilder::default();
                 for e in live {
                     let start = e.offset as usize;
-                    let stored = bytes
-                        .get(start..start + e.stored_len as usize)
-                        .ok_or_else(|| Error::RemoteCorrupt {
-                            remote: conn.remote.name.clone(),
-                            object: rel.clone(),
-                            reason: "shorter than its index says".into(),
-                        })?;
+                    let stored =
+                        bytes
+                            .get(start..start + e.stored_len as usize)
+                            .ok_or_else(|| Error::RemoteCorrupt {
+                                remote: conn.remote.name.clone(),
+                                object: rel.clone(),
+                                reason: "shorter than its index says".into(),
+                            })?;
                     check(conn, old.id, e, stored)?;
                     b.add(e.kind, e.id, e.codec, stored, e.raw_len);
                 }

@@ -209,15 +209,13 @@ fn download(
                     let at = (e.offset - span.range.start) as usize;
                     let stored = &data[at..at + e.stored_len as usize];
                     match store.put_encoded(e.kind, e.id, e.codec, stored, e.raw_len) {
-                        Err(Error::CorruptObject { reason, .. }) => {
-                            Err(Error::RemoteBlobCorrupt {
-                                remote: conn.remote.name.clone(),
-                                pack: span.pack,
-                                kind: e.kind,
-                                id: e.id,
-                                reason,
-                            })
-                        }
+                        Err(Error::CorruptObject { reason, .. }) => Err(Error::RemoteBlobCorrupt {
+                            remote: conn.remote.name.clone(),
+                            pack: span.pack,
+                            kind: e.kind,
+                            id: e.id,
+                            reason,
+                        }),
                         r => r.map(|_| ()),
                     }
                 })?;
@@ -268,7 +266,9 @@ mod tests {
         let p = Id::of(b"p");
         let blobs: Vec<Entry> = (0..100).map(|i| e(16 + i * (1 << 20), 1 << 20)).collect();
         let spans = coalesce(p, blobs);
-        assert!(spans.iter().all(|s| s.range.end - s.range.start <= MAX_RANGE));
+        assert!(spans
+            .iter()
+            .all(|s| s.range.end - s.range.start <= MAX_RANGE));
         assert_eq!(spans.iter().map(|s| s.blobs.len()).sum::<usize>(), 100);
     }
 }

@@ -152,7 +152,12 @@ impl Connection {
         Ok(found
             .into_iter()
             .map(|m| Listed {
-                path: m.location.as_ref().get(strip..).unwrap_or_default().to_string(),
+                path: m
+                    .location
+                    .as_ref()
+                    .get(strip..)
+                    .unwrap_or_default()
+                    .to_string(),
                 size: m.size,
                 modified: m.last_modified.into(),
             })
@@ -262,7 +267,8 @@ impl Connection {
         dirs.insert(dir.join(index::PACK_DIR));
         for d in dirs {
             if let Ok(f) = std::fs::File::open(&d) {
-                f.sync_all().map_err(|e| Error::io("sync directory", &d, e))?;
+                f.sync_all()
+                    .map_err(|e| Error::io("sync directory", &d, e))?;
             }
         }
         Ok(())
@@ -318,7 +324,9 @@ impl Connection {
             match index::decode(&id, &bytes) {
                 Ok(records) => {
                     crate::workspace::write_atomic(&cached, &bytes)?;
-                    state.packs_of.insert(path, records.iter().map(|r| r.id).collect());
+                    state
+                        .packs_of
+                        .insert(path, records.iter().map(|r| r.id).collect());
                     state.index.add(records);
                 }
                 Err(e) => state.damaged.push((path, e)),
