@@ -74,87 +74,110 @@ pub fn open(remote: &ResolvedRemote, create: bool) -> Result<Backend> {
         };
         fail(failure, Box::new(e))
     };
-    let (store, prefix, folder, writable): (Arc<dyn ObjectStore>, String, _, bool) =
-        match &remote.location {
-            Location::Folder(dir) => {
-                if create {
-                    std::fs::create_dir_all(dir)
-                        .map_err(|e| fail(RemoteFailure::NoSuchBucket, Box::new(e)))?;
-                } else if !dir.is_dir() {
-                    return Err(fail(
-                        RemoteFailure::NoSuchBucket,
-                        format!("{} is not a directory", dir.display()).into(),
-                    ));
-                }
-                let fs = LocalFileSystem::new_with_prefix(dir).map_err(bad_settings)?;
-                (Arc::new(fs), String::new(), Some(dir.clone()), true)
+    let (store, prefix, folder, writable): (Arc<dyn ObjectStore>, String, _, bool) = match &remote
+        .location
+    {
+        Location::Folder(dir) => {
+            if create {
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| fail(RemoteFailure::NoSuchBucket, Box::new(e)))?;
+            } else if !dir.is_dir() {
+                return Err(fail(
+                    RemoteFailure::NoSuchBucket,
+                    format!("{} is not a directory", dir.display()).into(),
+                ));
             }
-            Location::S3 { bucket, prefix } => {
-                let mut b = AmazonS3Builder::new()
-                    .with_bucket_name(bucket)
-                    .with_retry(retry(s))
-                    .with_client_options(client(s));
-                if let Some(e) = &s.endpoint {
-                    b = b.with_endpoint(e);
-                }
-                if let Some(r) = &s.region {
-                    b = b.with_region(r);
-                }
-                if s.skip_signature {
-                    b = b.with_skip_signature(true);
-                }
-                // The environment wins over config files.
-                for (k, v) in std::env::vars() {
-                    if k.starts_with("AWS_") {
-                        if let Ok(key) = AmazonS3ConfigKey::from_str(&k.to_ascii_lowercase()) {
-                            b = b.with_config(key, v);
-                        }
+            let fs = LocalFileSystem::new_with_prefix(dir).map_err(bad_settings)?;
+            (Arc::new(fs), String::new(), Some(dir.clone()), true)
+        }
+        Location::S3 { bucket, prefix } => {
+            let mut b = AmazonS3Builder::new()
+                .with_bucket_name(bucket)
+                .with_retry(retry(s))
+                .with_client_options(client(s));
+            if let Some(e) = &s.endpoint {
+                b = b.with_endpoint(e);
+            }
+            if let Some(r) = &s.region {
+                b = b.with_region(r);
+            }
+            if s.skip_signature {
+                b = b.with_skip_signature(true);
+            }
+            // A shared-config profile fills in what neither the
+            // environment nor cairn's config sets.
+            let prof = super::profile::load();
+            let unset = |k: &str| std::env::var_os(k).is_none_or(|v| v.is_empty());
+            if unset("AWS_ACCESS_KEY_ID") && !s.skip_signature {
+                if let (Some(id), Some(secret)) = (&prof.access_key_id, &prof.secret_access_key) {
+                    b = b.with_access_key_id(id).with_secret_access_key(secret);
+                    if let Some(t) = &prof.session_token {
+                        b = b.with_token(t);
                     }
                 }
-                (
-                    Arc::new(b.build().map_err(bad_settings)?),
-                    prefix.clone(),
-                    None,
-                    true,
-                )
             }
-            Location::Gcs { bucket, prefix } => {
-                let b = GoogleCloudStorageBuilder::from_env()
-                    .with_bucket_name(bucket)
-                    .with_retry(retry(s))
-                    .with_client_options(client(s));
-                (
-                    Arc::new(b.build().map_err(bad_settings)?),
-                    prefix.clone(),
-                    None,
-                    true,
-                )
+            if s.region.is_none() && unset("AWS_REGION") && unset("AWS_DEFAULT_REGION") {
+                if let Some(r) = &prof.region {
+                    b = b.with_region(r);
+                }
             }
-            Location::Azure { container, prefix } => {
-                let b = MicrosoftAzureBuilder::from_env()
-                    .with_container_name(container)
-                    .with_retry(retry(s))
-                    .with_client_options(client(s));
-                (
-                    Arc::new(b.build().map_err(bad_settings)?),
-                    prefix.clone(),
-                    None,
-                    true,
-                )
+            if s.endpoint.is_none() && unset("AWS_ENDPOINT") && unset("AWS_ENDPOINT_URL") {
+                if let Some(e) = &prof.endpoint {
+                    b = b.with_endpoint(e);
+                }
             }
-            Location::Http(url) => {
-                let b = HttpBuilder::new()
-                    .with_url(url)
-                    .with_retry(retry(s))
-                    .with_client_options(client(s));
-                (
-                    Arc::new(b.build().map_err(bad_settings)?),
-                    String::new(),
-                    None,
-                    false,
-                )
+            // The environment wins over config files.
+            for (k, v) in std::env::vars() {
+                if k.starts_with("AWS_") {
+                    if let Ok(key) = AmazonS3ConfigKey::from_str(&k.to_ascii_lowercase()) {
+                        b = b.with_config(key, v);
+                    }
+                }
             }
-        };
+            (
+                Arc::new(b.build().map_err(bad_settings)?),
+                prefix.clone(),
+                None,
+                true,
+            )
+        }
+        Location::Gcs { bucket, prefix } => {
+            let b = GoogleCloudStorageBuilder::from_env()
+                .with_bucket_name(bucket)
+                .with_retry(retry(s))
+                .with_client_options(client(s));
+            (
+                Arc::new(b.build().map_err(bad_settings)?),
+                prefix.clone(),
+                None,
+                true,
+            )
+        }
+        Location::Azure { container, prefix } => {
+            let b = MicrosoftAzureBuilder::from_env()
+                .with_container_name(container)
+                .with_retry(retry(s))
+                .with_client_options(client(s));
+            (
+                Arc::new(b.build().map_err(bad_settings)?),
+                prefix.clone(),
+                None,
+                true,
+            )
+        }
+        Location::Http(url) => {
+            let b = HttpBuilder::new()
+                .with_url(url)
+                .with_retry(retry(s))
+                .with_client_options(client(s));
+            (
+                Arc::new(b.build().map_err(bad_settings)?),
+                String::new(),
+                None,
+                false,
+            )
+        }
+    };
     Ok(Backend {
         store,
         prefix,

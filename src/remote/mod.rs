@@ -18,6 +18,7 @@ use crate::error::{Error, Result};
 
 pub mod backend;
 pub mod index;
+pub mod profile;
 pub mod settings;
 pub use settings::{resolve, ResolvedRemote, Settings};
 
