@@ -45,11 +45,29 @@ pub fn run(ui: &Ui, cwd: &Path, args: StatusArgs) -> anyhow::Result<ExitCode> {
         }
     }
 
+    // What the default remote lacks, as far as this cache last saw it (no
+    // network: status stays instant and works offline).
+    let remote = crate::remote::resolve(&ws.cairn_dir(), ws.root(), None).ok();
+    let seen = remote
+        .as_ref()
+        .and_then(|r| crate::remote::index::cached(&ws.cache_dir(), &r.location));
+    let mut not_pushed = Vec::new();
+    if let Some(idx) = &seen {
+        for r in rows.iter().filter(|r| r.stored && r.state == State::Clean) {
+            let ptr = read_pointer(&ws, &r.path)?;
+            if !pushed(idx, &ptr) {
+                not_pushed.push(r.path.clone());
+            }
+        }
+    }
+
     if args.json {
         let out = json!({
             "paths": rows,
             "files_read": hashed,
             "files_stat_only": stat_only,
+            "remote": remote.as_ref().map(|r| r.name.clone()),
+            "not_pushed": seen.as_ref().map(|_| &not_pushed),
         });
         println!("{out}");
         return Ok(ExitCode::SUCCESS);
@@ -78,6 +96,12 @@ pub fn run(ui: &Ui, cwd: &Path, args: StatusArgs) -> anyhow::Result<ExitCode> {
             println!("{:>17}{what}: {}", "", c.path);
         }
     }
+    for p in &not_pushed {
+        println!("{:>13}: {p}", "not pushed");
+    }
+    if let (Some(r), false) = (&remote, not_pushed.is_empty()) {
+        ui.info(format!("hint: `cairn push` sends them to {}", r.name));
+    }
     if dirty == 0 {
         println!(
             "{} tracked path(s), all match their pointers and are in the cache",
@@ -90,4 +114,17 @@ pub fn run(ui: &Ui, cwd: &Path, args: StatusArgs) -> anyhow::Result<ExitCode> {
         "{hashed} file(s) read, {stat_only} vouched for by the stat index"
     ));
     Ok(ExitCode::SUCCESS)
+}
+
+/// Whether the remote (as last seen) has the pointer's top object; a push
+/// sends everything below it before the index that lists it.
+fn pushed(idx: &crate::remote::index::RemoteIndex, ptr: &crate::pointer::Pointer) -> bool {
+    use crate::error::ObjectKind;
+    match ptr {
+        crate::pointer::Pointer::File { size: 0, .. } => true,
+        crate::pointer::Pointer::File { id, .. } => {
+            idx.contains(ObjectKind::Manifest, id) || idx.contains(ObjectKind::Chunk, id)
+        }
+        crate::pointer::Pointer::Dir { id, .. } => idx.contains(ObjectKind::Tree, id),
+    }
 }

@@ -179,6 +179,31 @@ impl RemoteIndex {
     }
 }
 
+/// Where a remote's index files are cached: one directory per remote
+/// location (not per name), since index files are immutable and named by
+/// content.
+pub fn cache_dir(cache_root: &std::path::Path, location: &super::Location) -> std::path::PathBuf {
+    let key = Id::of(format!("{location:?}").as_bytes()).to_hex();
+    cache_root.join("remotes").join(&key[..16])
+}
+
+/// The remote's index as last seen, from the cache alone (no network):
+/// `None` if this cache never talked to it.
+pub fn cached(cache_root: &std::path::Path, location: &super::Location) -> Option<RemoteIndex> {
+    let dir = cache_dir(cache_root, location);
+    let mut idx = RemoteIndex::default();
+    for f in std::fs::read_dir(&dir).ok()?.flatten() {
+        let name = f.file_name();
+        let Some(id) = name.to_str().and_then(index_id_of) else {
+            continue;
+        };
+        if let Ok(records) = std::fs::read(f.path()).map(|b| decode(&id, &b)) {
+            idx.add(records.unwrap_or_default());
+        }
+    }
+    Some(idx)
+}
+
 /// Encode the damage list kept beside a remote's cached index files: one
 /// `<pack id>` or `<pack id> <kind> <blob id>` per line.
 pub fn encode_damage(list: &HashSet<(Id, Option<(ObjectKind, Id)>)>) -> String {

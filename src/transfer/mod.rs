@@ -95,8 +95,7 @@ impl Connection {
             .map_err(|e| Error::io("start the network runtime in", cache_root, e))?;
         // Index files are immutable and named by content, so one cache per
         // remote location (not per name) is always valid.
-        let key = Id::of(format!("{:?}", remote.location).as_bytes()).to_hex();
-        let index_cache = cache_root.join("remotes").join(&key[..16]);
+        let index_cache = index::cache_dir(cache_root, &remote.location);
         Ok(Connection {
             remote,
             backend,
