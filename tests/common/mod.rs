@@ -7,6 +7,9 @@
 
 #![allow(dead_code)]
 
+pub mod data;
+pub mod s3;
+
 use std::collections::BTreeMap;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
@@ -28,6 +31,9 @@ pub struct TestRepo {
     pub root: PathBuf,
     /// The fake home directory (outside the repository).
     pub home: PathBuf,
+    /// Extra environment for every cairn and git command (see
+    /// [`TestRepo::set_env`]).
+    env: Vec<(String, String)>,
 }
 
 impl TestRepo {
@@ -48,7 +54,12 @@ impl TestRepo {
              [init]\n\tdefaultBranch = main\n[commit]\n\tgpgsign = false\n",
         )
         .unwrap();
-        TestRepo { tmp, root, home }
+        TestRepo {
+            tmp,
+            root,
+            home,
+            env: Vec::new(),
+        }
     }
 
     /// A fresh git repository (no cairn yet).
@@ -63,6 +74,30 @@ impl TestRepo {
         let repo = TestRepo::new();
         repo.cairn(&["init"]).assert().success();
         repo
+    }
+
+    /// A `git clone` of `src` in a temporary directory of its own, with its
+    /// own home and no environment from `src` (no cairn cache either: only
+    /// what git tracks).
+    pub fn clone_of(src: &TestRepo) -> TestRepo {
+        let repo = TestRepo::plain();
+        repo.git(&["clone", "-q", src.root.to_str().unwrap(), "."]);
+        repo
+    }
+
+    /// Set an environment variable for every later cairn and git command
+    /// of this repository (after the parent's `AWS_*` variables have been
+    /// removed, so tests never depend on the developer's environment).
+    pub fn set_env(&mut self, key: &str, value: &str) {
+        self.env.retain(|(k, _)| k != key);
+        self.env.push((key.to_string(), value.to_string()));
+    }
+
+    /// [`TestRepo::set_env`] for each pair.
+    pub fn set_envs<K: AsRef<str>, V: AsRef<str>>(&mut self, vars: &[(K, V)]) {
+        for (k, v) in vars {
+            self.set_env(k.as_ref(), v.as_ref());
+        }
     }
 
     /// The directory holding both the repository and the home directory.
@@ -82,7 +117,17 @@ impl TestRepo {
             .env_remove("GIT_DIR")
             .env_remove("GIT_WORK_TREE")
             .env_remove("GIT_INDEX_FILE")
-            .env_remove("GIT_CEILING_DIRECTORIES");
+            .env_remove("GIT_CEILING_DIRECTORIES")
+            .env_remove("CAIRN_REMOTE");
+        // Remote credentials and endpoints come only from the test.
+        for (k, _) in std::env::vars_os() {
+            if k.to_str().is_some_and(|k| k.starts_with("AWS_")) {
+                cmd.env_remove(k);
+            }
+        }
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
     }
 
     /// A std `Command` for cairn with the isolated environment (for

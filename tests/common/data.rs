@@ -1,0 +1,92 @@
+//! Test data and comparisons shared by the transfer tests: file trees,
+//! a two-version dataset, JSON numbers.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use super::{b3, csv_text, random_bytes, Rng, TestRepo};
+
+/// Repository-relative path -> contents.
+pub type Tree = BTreeMap<String, Vec<u8>>;
+
+pub fn write_tree(repo: &TestRepo, files: &Tree) {
+    for (p, b) in files {
+        repo.write(p, b);
+    }
+}
+
+/// Every regular file under `dir` (relative to the repository root).
+pub fn files_under(repo: &TestRepo, dir: &str) -> Tree {
+    let mut out = Tree::new();
+    if !repo.exists(dir) {
+        return out;
+    }
+    for e in walkdir::WalkDir::new(repo.path(dir)).min_depth(1) {
+        let e = e.unwrap();
+        if e.file_type().is_file() {
+            let rel = e.path().strip_prefix(&repo.root).unwrap();
+            out.insert(
+                rel.to_str().unwrap().to_string(),
+                std::fs::read(e.path()).unwrap(),
+            );
+        }
+    }
+    out
+}
+
+/// Compare trees by path and hash (a failure prints hashes, not MiBs).
+pub fn assert_same_tree(actual: &Tree, expected: &Tree, what: &str) {
+    let summary = |t: &Tree| -> Vec<(String, usize, String)> {
+        t.iter()
+            .map(|(p, b)| (p.clone(), b.len(), b3(b)[..16].to_string()))
+            .collect()
+    };
+    assert_eq!(summary(actual), summary(expected), "{what}");
+}
+
+/// Total size of the files below a directory.
+pub fn du(dir: &Path) -> u64 {
+    walkdir::WalkDir::new(dir)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file())
+        .map(|e| e.metadata().unwrap().len())
+        .sum()
+}
+
+pub fn num(v: &serde_json::Value, key: &str) -> u64 {
+    v[key].as_u64().unwrap_or_else(|| panic!("{key} in {v}"))
+}
+
+/// A directory of small files plus a multi-MiB model, at version 1 or 2.
+/// v2 edits one file, drops one, adds one and rewrites 1 MiB of the model.
+pub fn dataset(version: u8) -> Tree {
+    let mut t = Tree::new();
+    let mut rng = Rng::new(11);
+    for i in 0..40 {
+        let len = 100 + rng.below(20_000) as usize;
+        t.insert(
+            format!("data/part-{}/f{i:03}.bin", i % 4),
+            random_bytes(&format!("small-{i}"), len),
+        );
+    }
+    t.insert("data/a.txt".into(), b"version one\n".to_vec());
+    t.insert("data/b.csv".into(), csv_text(3, 400_000));
+    let mut model = random_bytes("model", 6 << 20);
+    if version == 2 {
+        t.insert("data/a.txt".into(), b"version two\n".to_vec());
+        t.remove("data/b.csv");
+        t.insert("data/d.txt".into(), b"new in v2\n".to_vec());
+        model[2 << 20..3 << 20].copy_from_slice(&random_bytes("edit", 1 << 20));
+    }
+    t.insert("model.bin".into(), model);
+    t
+}
+
+pub fn data_and_model(repo: &TestRepo) -> Tree {
+    let mut t = files_under(repo, "data");
+    if repo.exists("model.bin") {
+        t.insert("model.bin".into(), repo.read("model.bin"));
+    }
+    t
+}
