@@ -225,6 +225,9 @@ pub enum Error {
         reason: String,
     },
 
+    #[error("remote {remote}: pack {pack} is listed by an index but missing")]
+    RemotePackMissing { remote: String, pack: Id },
+
     #[error("remote {remote}: {count} damaged or missing object(s)")]
     RemoteVerifyFailed { remote: String, count: usize },
 }
@@ -342,11 +345,13 @@ impl Error {
             Error::NotTrackedAt { .. } => "`cairn ls REV` in a clone of that repository lists what it tracks".into(),
             Error::ReadOnlyRemote { .. } => "push to an s3://, gs://, az:// or folder remote instead".into(),
             Error::NotOnRemote { .. } => "push it from a clone that has the data (`cairn push`), or fetch from another remote with `-r NAME`".into(),
-            Error::RemoteCorrupt { remote, .. } | Error::RemoteBlobCorrupt { remote, .. } => format!(
-                "run `cairn verify --remote {remote}`: it lists every damaged object and marks it, so that a `cairn push` from a clone with good data sends it again"
+            Error::RemoteCorrupt { remote, .. }
+            | Error::RemoteBlobCorrupt { remote, .. }
+            | Error::RemotePackMissing { remote, .. } => format!(
+                "run `cairn verify --remote {remote}`: it lists every damaged object and notes it on the remote, so that `cairn push` from any clone with good data sends it again"
             ),
             Error::RemoteVerifyFailed { remote, .. } => format!(
-                "the damaged copies are now marked: `cairn push -r {remote}` from a clone with good data sends them again"
+                "the damaged copies are now noted on the remote: `cairn push -r {remote}` from any clone with the data sends them again"
             ),
             Error::Io { source, .. } if source.kind() == io::ErrorKind::NotFound => {
                 "check that the path exists, then run the command again".into()

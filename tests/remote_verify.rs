@@ -106,15 +106,10 @@ fn verify_remote_finds_a_damaged_pack_and_a_push_repairs_it() {
 }
 
 /// A lost pack, repaired by pushing both versions again from the clone
-/// that has them (and ran `verify --remote`).
-///
-/// Fails today (cairn bug): the repair sends the lost objects in new packs,
-/// but the old index still lists the lost pack, so `verify --remote`
-/// reports it missing forever (even after `gc --remote --grace 0`), and a
-/// fresh clone's `pull` may pick the lost pack and stop with "an object is
-/// missing while trying to download" (no fallback to the other copy).
+/// that has them. Once found missing, the pack stops counting (a damage
+/// note on the remote), the repair sends its objects again, verify is clean
+/// and a fresh clone's pull works, whichever copy it meets first.
 #[test]
-#[ignore = "cairn bug: a lost pack stays listed after a repair push (see doc comment)"]
 fn a_lost_pack_is_reported_and_a_push_repairs_it() {
     let (a, store) = two_versions();
     a.cairn_ok(&["push", "v1"]);
@@ -138,14 +133,9 @@ fn a_lost_pack_is_reported_and_a_push_repairs_it() {
 }
 
 /// The hint's remedy, "push from a clone with good data", from a clone
-/// other than the one that ran `verify --remote`.
-///
-/// Fails today (cairn bug): the damage `verify --remote` finds is recorded
-/// only in the local cache of the clone that ran it, so a push from any
-/// other clone trusts the remote's index, reports `objects: 0` and repairs
-/// nothing.
+/// other than the one that ran `verify --remote`: the damage is noted on
+/// the remote itself, so every clone knows it.
 #[test]
-#[ignore = "cairn bug: remote damage is known only to the clone that ran verify (see doc comment)"]
 fn a_push_from_another_clone_repairs_a_lost_pack() {
     let a = TestRepo::init();
     let store = a.base().join("remote-store");
@@ -169,4 +159,38 @@ fn a_push_from_another_clone_repairs_a_lost_pack() {
     let b = TestRepo::clone_of(&a);
     b.cairn_ok(&["pull"]);
     assert_same_tree(&data_and_model(&b), &dataset(1), "data after the repair");
+}
+
+/// A push killed during a multipart upload to a folder remote leaves the
+/// backend's staging file (`<pack>#<n>`); `gc --remote` removes such files
+/// once older than the grace period, and only then.
+#[test]
+fn gc_remote_sweeps_partial_uploads_left_in_a_folder() {
+    let a = TestRepo::init();
+    let store = a.base().join("remote-store");
+    a.cairn_ok(&["remote", "add", "origin", store.to_str().unwrap()]);
+    write_tree(&a, &dataset(1));
+    a.cairn_ok(&["add", "data", "model.bin"]);
+    a.commit_all("v1");
+    a.cairn_ok(&["push"]);
+    let partial = store.join("packs/ab/abababab.pack#1");
+    std::fs::create_dir_all(partial.parent().unwrap()).unwrap();
+    std::fs::write(&partial, vec![7u8; 1000]).unwrap();
+    a.cairn_ok(&["gc", "--remote", "origin", "--grace", "1h"]);
+    assert!(
+        partial.exists(),
+        "a young partial upload may still be in use"
+    );
+    let out = a
+        .cairn(&["gc", "--remote", "origin", "--grace", "0"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(!partial.exists(), "an old partial upload is removed");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("removed 1 partial upload(s)"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    a.cairn_ok(&["verify", "--remote", "origin"]);
 }

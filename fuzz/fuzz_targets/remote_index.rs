@@ -7,7 +7,7 @@
 #![no_main]
 
 use cairn::hash::Id;
-use cairn::remote::index::{decode, decode_damage, encode};
+use cairn::remote::index::{decode, decode_notes, encode, encode_notes};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -22,6 +22,9 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(encode(&records).1, data);
     }
     if let Ok(text) = std::str::from_utf8(data) {
-        let _ = decode_damage(text);
+        // Notes re-encode canonically: decoding that again changes nothing.
+        let notes = decode_notes(text);
+        let again = encode_notes(&notes);
+        assert_eq!(encode_notes(&decode_notes(&again)), again);
     }
 });

@@ -55,6 +55,21 @@ pub fn run(
     if !dry_run {
         collect::execute(&conn, &plan, &bar)?;
     }
+    let (partial, partial_bytes) = conn.sweep_staging(grace, SystemTime::now(), dry_run)?;
+    if partial > 0 {
+        ui.info(format!(
+            "{} {partial} partial upload(s) ({}) left by interrupted pushes",
+            if dry_run { "would remove" } else { "removed" },
+            human(partial_bytes)
+        ));
+    }
+    if plan.lost > 0 {
+        ui.warn(format!(
+            "{} pack(s) listed on {name} are missing; {} their objects as absent, so `cairn push` from a clone with the data sends them again",
+            plan.lost,
+            if dry_run { "gc would record" } else { "recorded" }
+        ));
+    }
     println!(
         "{} {} on {name}: {} pack(s) deleted, {} unlisted pack(s) deleted, {} pack(s) rewritten keeping {}; {} pack(s) younger than {grace_text} kept",
         if dry_run { "would free" } else { "freed" },

@@ -120,6 +120,8 @@ fn verify_remote(ui: &Ui, ws: &Workspace, name: &str, json_out: bool) -> anyhow:
                 "objects": report.blobs,
                 "bytes": report.bytes,
                 "unindexed_packs": report.unindexed,
+                "damaged_with_intact_copies": report.repaired,
+                "noted": report.noted,
                 "damaged": damaged,
                 "requests": {"reads": conn.reads(), "writes": conn.writes()},
             })
@@ -131,6 +133,23 @@ fn verify_remote(ui: &Ui, ws: &Workspace, name: &str, json_out: bool) -> anyhow:
                 None => println!("damaged {}: {}", d.object, d.reason),
             }
         }
+    }
+    // On failure the error's hint says the damage was noted.
+    if let (Some(path), true) = (&report.noted, report.damage.is_empty()) {
+        ui.info(format!(
+            "noted the damaged copies on {name} ({path}): every client now avoids them, and `cairn push` from any clone with the data replaces them"
+        ));
+    }
+    if let Some(why) = &report.note_failed {
+        ui.warn(format!(
+            "could not note the damage on {name} (is it read-only?): {why}"
+        ));
+    }
+    if report.repaired > 0 && report.damage.is_empty() {
+        ui.info(format!(
+            "{} damaged cop(ies) have intact copies in other packs; `cairn gc --remote {name}` drops them",
+            report.repaired
+        ));
     }
     if !report.damage.is_empty() {
         return Err(crate::Error::RemoteVerifyFailed {

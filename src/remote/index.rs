@@ -21,6 +21,9 @@ pub const INDEX_MAGIC: &[u8; 8] = b"CAIRNRI\x01";
 pub const INDEX_VERSION: u32 = 1;
 /// Index files live under this directory of the remote, as `<id>.idx`.
 pub const INDEX_DIR: &str = "index";
+/// Damage notes (written by `verify --remote`) sit beside the index
+/// files, as `<id>.dmg`, so one listing finds both.
+pub const DAMAGE_SUFFIX: &str = ".dmg";
 /// Packs live under this directory, as `<xx>/<id>.pack` like the cache.
 pub const PACK_DIR: &str = "packs";
 
@@ -67,6 +70,12 @@ pub fn pack_id_of(path: &str) -> Option<Id> {
 pub fn index_id_of(path: &str) -> Option<Id> {
     let name = path.rsplit('/').next()?;
     Id::from_hex(name.strip_suffix(".idx")?)
+}
+
+/// The id in a damage note's path (`index/<id>.dmg`), if it is one.
+pub fn damage_id_of(path: &str) -> Option<Id> {
+    let name = path.rsplit('/').next()?;
+    Id::from_hex(name.strip_suffix(DAMAGE_SUFFIX)?)
 }
 
 /// Encode an index file. Returns its id (its name) and bytes.
@@ -204,34 +213,75 @@ pub fn cached(cache_root: &std::path::Path, location: &super::Location) -> Optio
     Some(idx)
 }
 
-/// Encode the damage list kept beside a remote's cached index files: one
-/// `<pack id>` or `<pack id> <kind> <blob id>` per line.
-pub fn encode_damage(list: &HashSet<(Id, Option<(ObjectKind, Id)>)>) -> String {
-    let mut lines: Vec<String> = list
-        .iter()
-        .map(|(p, b)| match b {
-            None => p.to_hex(),
-            Some((k, id)) => format!("{} {} {}", p.to_hex(), k.to_u8(), id.to_hex()),
-        })
-        .collect();
-    lines.sort();
-    lines.iter().map(|l| format!("{l}\n")).collect()
+/// One damaged copy recorded by `verify --remote` in a damage note: a
+/// whole pack (`blob` is `None`) or one blob in it. `stamp` is the pack's
+/// last-modified time (milliseconds since the epoch) when it was found
+/// damaged, or `None` if it was missing: the note applies only while the
+/// pack is still that object (or still missing), so re-uploading the pack
+/// under its content name retires the note by itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Note {
+    pub pack: Id,
+    pub stamp: Option<u64>,
+    pub blob: Option<(u8, Id)>,
 }
 
-/// Parse a damage list; unreadable lines are skipped (it is only a hint).
-pub fn decode_damage(text: &str) -> HashSet<(Id, Option<(ObjectKind, Id)>)> {
+impl Note {
+    pub fn new(pack: Id, stamp: Option<u64>, blob: Option<(ObjectKind, Id)>) -> Note {
+        Note {
+            pack,
+            stamp,
+            blob: blob.map(|(k, id)| (k.to_u8(), id)),
+        }
+    }
+
+    pub fn blob(&self) -> Option<(ObjectKind, Id)> {
+        self.blob
+            .and_then(|(k, id)| ObjectKind::from_u8(k).map(|k| (k, id)))
+    }
+}
+
+/// Encode a damage note: one `<pack id> <stamp or -> [<kind> <blob id>]`
+/// per line, sorted, so equal notes have equal names.
+pub fn encode_notes(notes: &[Note]) -> String {
+    let mut v = notes.to_vec();
+    v.sort();
+    v.dedup();
+    let mut out = String::new();
+    for n in v {
+        out.push_str(&n.pack.to_hex());
+        out.push(' ');
+        match n.stamp {
+            Some(t) => out.push_str(&t.to_string()),
+            None => out.push('-'),
+        }
+        if let Some((k, id)) = n.blob {
+            out.push_str(&format!(" {k} {}", id.to_hex()));
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// Parse a damage note; unreadable lines are skipped (notes are advice
+/// about which copies to avoid, never the only record of data).
+pub fn decode_notes(text: &str) -> Vec<Note> {
     text.lines()
         .filter_map(|l| {
             let mut it = l.split(' ');
             let pack = Id::from_hex(it.next()?)?;
-            match (it.next(), it.next()) {
-                (None, _) => Some((pack, None)),
-                (Some(k), Some(id)) => Some((
-                    pack,
-                    Some((ObjectKind::from_u8(k.parse().ok()?)?, Id::from_hex(id)?)),
-                )),
-                _ => None,
-            }
+            let stamp = match it.next()? {
+                "-" => None,
+                t => Some(t.parse().ok()?),
+            };
+            let blob = match (it.next(), it.next(), it.next()) {
+                (None, _, _) => None,
+                (Some(k), Some(id), None) => {
+                    Some((ObjectKind::from_u8(k.parse().ok()?)?, Id::from_hex(id)?))
+                }
+                _ => return None,
+            };
+            Some(Note::new(pack, stamp, blob))
         })
         .collect()
 }
@@ -300,12 +350,23 @@ mod tests {
     }
 
     #[test]
-    fn damage_list_round_trip() {
-        let mut d = HashSet::new();
-        d.insert((Id::of(b"p"), None));
-        d.insert((Id::of(b"q"), Some((ObjectKind::Segment, Id::of(b"s")))));
-        assert_eq!(decode_damage(&encode_damage(&d)), d);
-        assert!(decode_damage("junk\n1 2\n").is_empty());
+    fn damage_notes_round_trip() {
+        let notes = vec![
+            Note::new(Id::of(b"p"), None, None),
+            Note::new(
+                Id::of(b"q"),
+                Some(1_700_000_000_123),
+                Some((ObjectKind::Segment, Id::of(b"s"))),
+            ),
+        ];
+        let text = encode_notes(&notes);
+        let mut back = decode_notes(&text);
+        back.sort();
+        let mut want = notes.clone();
+        want.sort();
+        assert_eq!(back, want);
+        assert_eq!(encode_notes(&back), text);
+        assert!(decode_notes("junk\n1 2\nab -\n").is_empty());
     }
 
     #[test]

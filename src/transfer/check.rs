@@ -37,6 +37,12 @@ pub struct CheckReport {
     /// uploaded); not damage.
     pub unindexed: usize,
     pub damage: Vec<RemoteDamage>,
+    /// Damaged copies that have an intact copy elsewhere (not failures).
+    pub repaired: usize,
+    /// The damage note written on the remote, if there was new damage.
+    pub noted: Option<String>,
+    /// Why the damage note could not be written (a read-only remote).
+    pub note_failed: Option<String>,
 }
 
 /// Check every indexed pack of the remote.
@@ -50,10 +56,12 @@ pub fn check(conn: &Connection, progress: &dyn Progress) -> Result<CheckReport> 
             reason: format!("damaged index file: {e}"),
         });
     }
-    let listed: HashMap<Id, u64> = conn
+    let listed: HashMap<Id, (u64, u64)> = conn
         .list(index::PACK_DIR)?
         .into_iter()
-        .filter_map(|l| index::pack_id_of(&l.path).map(|id| (id, l.size)))
+        .filter_map(|l| {
+            index::pack_id_of(&l.path).map(|id| (id, (l.size, super::stamp(l.modified))))
+        })
         .collect();
     report.unindexed = listed
         .keys()
@@ -70,7 +78,7 @@ pub fn check(conn: &Connection, progress: &dyn Progress) -> Result<CheckReport> 
                     p.entries.len()
                 ),
             }),
-            Some(&len) if len != p.len => report.damage.push(RemoteDamage {
+            Some(&(len, _)) if len != p.len => report.damage.push(RemoteDamage {
                 object: index::pack_path(&p.id),
                 blob: None,
                 reason: format!("{len} bytes, but the index says {}", p.len),
@@ -129,15 +137,29 @@ pub fn check(conn: &Connection, progress: &dyn Progress) -> Result<CheckReport> 
     });
     progress.end();
     result?;
-    let mut list = std::collections::HashSet::new();
+    let mut list = super::DamageSet::new();
+    let mut notes = state.notes_applying.clone();
     for d in &report.damage {
         if let Some(id) = index::pack_id_of(&d.object) {
             list.insert((id, d.blob));
+            notes.push(index::Note::new(
+                id,
+                listed.get(&id).map(|(_, t)| *t),
+                d.blob,
+            ));
         }
     }
-    conn.record_damage(&list)?;
+    // Record new damage on the remote, so every client avoids those copies
+    // and a push from any clone with good data re-sends them. A remote we
+    // may not write to still gets its report.
+    if !list.is_subset(&state.index.damaged) {
+        match conn.write_damage(&notes) {
+            Ok(path) => report.noted = Some(path),
+            Err(e) => report.note_failed = Some(e.to_string()),
+        }
+    }
     // A damaged copy with an intact copy elsewhere loses nothing: it is
-    // recorded (so nobody reads it) but is not a failure.
+    // noted (so nobody reads it) but is not a failure.
     let bad_packs: std::collections::HashSet<Id> = report
         .damage
         .iter()
@@ -152,10 +174,19 @@ pub fn check(conn: &Connection, progress: &dyn Progress) -> Result<CheckReport> 
                 && p.entries.iter().any(|e| e.kind == kind && e.id == *id)
         })
     };
-    report.damage.retain(|d| match d.blob {
-        Some((kind, id)) => !intact(kind, &id, index::pack_id_of(&d.object)),
-        None => true,
+    report.damage.retain(|d| {
+        let pack = index::pack_id_of(&d.object);
+        match (d.blob, pack) {
+            (Some((kind, id)), _) => !intact(kind, &id, pack),
+            (None, Some(p)) => state
+                .index
+                .packs
+                .get(&p)
+                .is_none_or(|rec| !rec.entries.iter().all(|e| intact(e.kind, &e.id, Some(p)))),
+            (None, None) => true,
+        }
     });
+    report.repaired = list.len().saturating_sub(report.damage.len());
     report
         .damage
         .sort_by(|a, b| (&a.object, a.reason.as_str()).cmp(&(&b.object, b.reason.as_str())));

@@ -41,6 +41,13 @@ pub struct RemotePlan {
     pub young: usize,
     /// The index files read; replaced by one that lists the kept packs.
     pub old_indexes: Vec<String>,
+    /// The damage notes read; replaced by one about the kept packs only.
+    pub old_notes: Vec<String>,
+    /// Noted damage that concerns packs that stay.
+    pub damage_left: Vec<index::Note>,
+    /// Indexed packs that are gone; the new index drops them, so their
+    /// blobs count as absent and the next push sends them again.
+    pub lost: usize,
 }
 
 impl RemotePlan {
@@ -63,7 +70,10 @@ impl RemotePlan {
         self.delete.is_empty()
             && self.rewrite.is_empty()
             && self.orphans.is_empty()
+            && self.lost == 0
             && self.old_indexes.len() <= 1
+            && (self.old_notes.is_empty()
+                || (self.old_notes.len() == 1 && !self.damage_left.is_empty()))
     }
 }
 
@@ -84,8 +94,10 @@ pub fn plan(
     let young = |t: SystemTime| now.duration_since(t).map_or(true, |age| age < grace);
     let mut plan = RemotePlan {
         old_indexes: state.files.iter().map(|f| f.path.clone()).collect(),
+        old_notes: state.notes.iter().map(|f| f.path.clone()).collect(),
         ..RemotePlan::default()
     };
+    let damaged_pack = |id: &Id| state.index.damaged.iter().any(|(p, _)| p == id);
     // Packs listed by a young index are young too: their pusher may still
     // be on its way to committing.
     let mut protected: HashSet<Id> = HashSet::new();
@@ -118,16 +130,17 @@ pub fn plan(
             && !state.index.damaged.contains(&(p.id, Some((e.kind, e.id))))
     };
     let mut records: Vec<&PackRecord> = state.index.packs.values().collect();
-    records.sort_by_key(|p| p.id);
+    // Damaged packs last, so their blobs' good copies are known by then.
+    records.sort_by_key(|p| (damaged_pack(&p.id), p.id));
     let mut staying: HashSet<(ObjectKind, Id)> = HashSet::new();
     let mut candidates = Vec::new();
     for p in records {
-        // An indexed pack that is not there is not ours to fix here.
-        let present = listed.contains_key(&p.id);
-        if !present || protected.contains(&p.id) {
-            if present {
-                plan.young += 1;
-            }
+        if !listed.contains_key(&p.id) {
+            plan.lost += 1;
+            continue;
+        }
+        if protected.contains(&p.id) {
+            plan.young += 1;
             staying.extend(
                 p.entries
                     .iter()
@@ -149,7 +162,8 @@ pub fn plan(
     let mut rest = Vec::new();
     for p in candidates {
         let total: u64 = p.entries.iter().map(|e| e.stored_len as u64).sum();
-        if total > 0 && live_bytes(p) as f64 >= REWRITE_BELOW * total as f64 {
+        if !damaged_pack(&p.id) && total > 0 && live_bytes(p) as f64 >= REWRITE_BELOW * total as f64
+        {
             staying.extend(
                 p.entries
                     .iter()
@@ -186,6 +200,13 @@ pub fn plan(
             plan.rewrite.push((p.clone(), needed));
         }
     }
+    let kept: HashSet<Id> = plan.keep.iter().map(|p| p.id).collect();
+    plan.damage_left = state
+        .notes_applying
+        .iter()
+        .filter(|n| kept.contains(&n.pack))
+        .copied()
+        .collect();
     Ok(plan)
 }
 
@@ -240,10 +261,16 @@ pub fn execute(conn: &Connection, plan: &RemotePlan, progress: &dyn Progress) ->
     records.sort_by_key(|r| r.id);
     // 2. One index for everything kept, then 3. drop the old ones.
     let new_index = conn.write_index(&records)?;
+    let new_note = if plan.damage_left.is_empty() {
+        None
+    } else {
+        Some(conn.write_damage(&plan.damage_left)?)
+    };
     let mut doomed: Vec<String> = plan
         .old_indexes
         .iter()
-        .filter(|p| **p != new_index)
+        .chain(&plan.old_notes)
+        .filter(|p| **p != new_index && Some(*p) != new_note.as_ref())
         .cloned()
         .collect();
     let indexes = doomed.len();

@@ -85,6 +85,8 @@ pub fn fetch(
     let mut remote: Option<RemoteIndex> = None;
     let mut seen: HashSet<(ObjectKind, Id)> = HashSet::new();
     let mut repairs = 0;
+    // Damaged or lost copies met on the way: read other copies instead.
+    let mut avoid = super::DamageSet::new();
     loop {
         let missing = needs(store)?;
         if missing.is_empty() {
@@ -92,7 +94,7 @@ pub fn fetch(
         }
         let idx = match &remote {
             Some(i) => i,
-            None => remote.insert(conn.load_index()?.index),
+            None => remote.insert(conn.load_index_with(&avoid)?.index),
         };
         let mut by_pack: HashMap<Id, Vec<Entry>> = HashMap::new();
         let mut want: HashSet<(ObjectKind, Id)> = HashSet::new();
@@ -149,9 +151,16 @@ pub fn fetch(
         let (objects, bytes) = match r {
             // Remember the damaged copy and read the index again: another
             // pack may hold a good copy (a repair push sends one).
-            Err(Error::RemoteBlobCorrupt { pack, kind, id, .. })
-                if repairs < MAX_REPAIRS && conn.mark_damaged(pack, Some((kind, id))).is_ok() =>
-            {
+            Err(Error::RemoteBlobCorrupt { pack, kind, id, .. }) if repairs < MAX_REPAIRS => {
+                avoid.insert((pack, Some((kind, id))));
+                repairs += 1;
+                remote = None;
+                seen.clear();
+                store.flush()?;
+                continue;
+            }
+            Err(Error::RemotePackMissing { pack, .. }) if repairs < MAX_REPAIRS => {
+                avoid.insert((pack, None));
                 repairs += 1;
                 remote = None;
                 seen.clear();
@@ -180,7 +189,18 @@ fn download(
                 let mut stream = futures::stream::iter(spans)
                     .map(|span| async move {
                         let rel = index::pack_path(&span.pack);
-                        let bytes = conn.get_range_async(&rel, span.range.clone()).await?;
+                        let bytes = match conn.get_range_async(&rel, span.range.clone()).await {
+                            Err(Error::Remote {
+                                failure: crate::error::RemoteFailure::NotFound,
+                                ..
+                            }) => {
+                                return Err(Error::RemotePackMissing {
+                                    remote: conn.remote.name.clone(),
+                                    pack: span.pack,
+                                })
+                            }
+                            r => r?,
+                        };
                         Ok::<_, Error>((span, bytes))
                     })
                     .buffer_unordered(DOWNLOADS);

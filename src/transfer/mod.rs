@@ -49,12 +49,25 @@ pub struct Listed {
     pub modified: SystemTime,
 }
 
+/// A listing time as a damage-note stamp: milliseconds since the epoch.
+pub fn stamp(t: SystemTime) -> u64 {
+    t.duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// Damaged copies on a remote: a whole pack (`None`) or one blob in it.
+pub type DamageSet = std::collections::HashSet<(Id, Option<(crate::error::ObjectKind, Id)>)>;
+
 /// What a remote's index files say, and which of them could not be read.
 #[derive(Debug, Default)]
 pub struct IndexState {
     pub index: RemoteIndex,
     /// The index files listed.
     pub files: Vec<Listed>,
+    /// The damage notes listed (`index/<id>.dmg`).
+    pub notes: Vec<Listed>,
+    /// The noted damage that still applies.
+    pub notes_applying: Vec<index::Note>,
     /// Index files that are damaged (path, why); their packs are unknown.
     pub damaged: Vec<(String, index::IndexError)>,
     /// The packs each index file lists, by the file's path.
@@ -273,41 +286,88 @@ impl Connection {
         Ok(())
     }
 
-    /// The remote's index, from its index files (cached locally by name).
-    /// A damaged index file is left out and reported in the state, so one
-    /// bad file cannot stop pushes (they re-send what it listed).
+    /// The remote's index, from its index files and damage notes (both
+    /// cached locally by name). A damaged index file is left out and
+    /// reported in the state, so one bad file cannot stop pushes (they
+    /// re-send what it listed).
     pub fn load_index(&self) -> Result<IndexState> {
-        let files: Vec<Listed> = self
-            .list(INDEX_DIR)?
-            .into_iter()
-            .filter(|l| index::index_id_of(&l.path).is_some())
-            .collect();
+        self.load_index_with(&DamageSet::new())
+    }
+
+    /// [`Connection::load_index`], also avoiding the copies in `extra`
+    /// (damage this process found and could not record on the remote).
+    pub fn load_index_with(&self, extra: &DamageSet) -> Result<IndexState> {
         let mut state = IndexState::default();
-        state.index.damaged = std::fs::read_to_string(self.damage_list())
-            .map(|t| index::decode_damage(&t))
-            .unwrap_or_default();
-        let mut todo = Vec::new();
-        for f in &files {
-            let Some(id) = index::index_id_of(&f.path) else {
-                continue;
-            };
-            let cached = self.index_cache.join(format!("{}.idx", id.to_hex()));
-            match std::fs::read(&cached)
-                .ok()
-                .and_then(|b| index::decode(&id, &b).ok())
-            {
-                Some(records) => {
-                    let ids = records.iter().map(|r| r.id).collect();
-                    state.packs_of.insert(f.path.clone(), ids);
-                    state.index.add(records);
-                }
-                None => todo.push((id, f.path.clone(), cached)),
+        let mut wanted = Vec::new();
+        for l in self.list(INDEX_DIR)? {
+            if let Some(id) = index::index_id_of(&l.path) {
+                wanted.push((id, l.path.clone()));
+                state.files.push(l);
+            } else if let Some(id) = index::damage_id_of(&l.path) {
+                wanted.push((id, l.path.clone()));
+                state.notes.push(l);
             }
         }
-        if !todo.is_empty() {
-            std::fs::create_dir_all(&self.index_cache)
-                .map_err(|e| Error::io("create directory", &self.index_cache, e))?;
+        let bodies = self.read_named(wanted)?;
+        let mut notes = Vec::new();
+        for (id, path, bytes) in &bodies {
+            if index::damage_id_of(path).is_some() && Id::of(bytes) == *id {
+                notes.extend(index::decode_notes(&String::from_utf8_lossy(bytes)));
+            }
         }
+        let mut damage = extra.clone();
+        if !notes.is_empty() {
+            // A note applies while its pack is the object it was written
+            // about (or still missing): a re-upload retires it.
+            let packs: std::collections::HashMap<Id, u64> = self
+                .list(index::PACK_DIR)?
+                .into_iter()
+                .filter_map(|l| index::pack_id_of(&l.path).map(|id| (id, stamp(l.modified))))
+                .collect();
+            notes.retain(|n| match n.stamp {
+                None => !packs.contains_key(&n.pack),
+                Some(t) => packs.get(&n.pack) == Some(&t),
+            });
+            damage.extend(notes.iter().map(|n| (n.pack, n.blob())));
+        }
+        state.notes_applying = notes;
+        state.index.damaged = damage;
+        for (id, path, bytes) in bodies {
+            if index::index_id_of(&path).is_none() {
+                continue;
+            }
+            match index::decode(&id, &bytes) {
+                Ok(records) => {
+                    state
+                        .packs_of
+                        .insert(path, records.iter().map(|r| r.id).collect());
+                    state.index.add(records);
+                }
+                Err(e) => state.damaged.push((path, e)),
+            }
+        }
+        Ok(state)
+    }
+
+    /// The bytes of immutable, content-named objects under `index/`: from
+    /// the local cache when there, else downloaded (and cached once their
+    /// hash matches their name).
+    fn read_named(&self, items: Vec<(Id, String)>) -> Result<Vec<(Id, String, Vec<u8>)>> {
+        let mut out = Vec::new();
+        let mut todo = Vec::new();
+        for (id, path) in items {
+            let name = path.rsplit('/').next().unwrap_or_default().to_string();
+            let cached = self.index_cache.join(&name);
+            match std::fs::read(&cached) {
+                Ok(b) if Id::of(&b) == id => out.push((id, path, b)),
+                _ => todo.push((id, path, cached)),
+            }
+        }
+        if todo.is_empty() {
+            return Ok(out);
+        }
+        std::fs::create_dir_all(&self.index_cache)
+            .map_err(|e| Error::io("create directory", &self.index_cache, e))?;
         let fetched: Vec<(Id, String, PathBuf, Bytes)> = self.rt.block_on(async {
             use futures::StreamExt;
             futures::stream::iter(todo)
@@ -320,47 +380,67 @@ impl Connection {
                 .await
         })?;
         for (id, path, cached, bytes) in fetched {
-            match index::decode(&id, &bytes) {
-                Ok(records) => {
-                    crate::workspace::write_atomic(&cached, &bytes)?;
-                    state
-                        .packs_of
-                        .insert(path, records.iter().map(|r| r.id).collect());
-                    state.index.add(records);
-                }
-                Err(e) => state.damaged.push((path, e)),
+            if Id::of(&bytes) == id {
+                // Best effort: a cache we cannot write costs a download.
+                let _ = crate::workspace::write_atomic(&cached, &bytes);
             }
+            out.push((id, path, bytes.to_vec()));
         }
-        state.files = files;
-        Ok(state)
+        Ok(out)
     }
 
-    /// Where `verify --remote` records the damaged copies it found.
-    fn damage_list(&self) -> PathBuf {
-        self.index_cache.join("damaged")
-    }
-
-    /// Replace the recorded damage with what a full verification found.
-    pub fn record_damage(
+    /// Partial uploads left in a folder remote by killed pushes (the local
+    /// backend stages multipart uploads as `<name>#<n>` beside the target),
+    /// older than `grace`: removed unless `dry_run`. Returns their count and
+    /// bytes. Object stores keep such parts out of sight; on S3 a lifecycle
+    /// rule (AbortIncompleteMultipartUpload) clears them.
+    pub fn sweep_staging(
         &self,
-        list: &std::collections::HashSet<(Id, Option<(crate::error::ObjectKind, Id)>)>,
-    ) -> Result<()> {
-        std::fs::create_dir_all(&self.index_cache)
-            .map_err(|e| Error::io("create directory", &self.index_cache, e))?;
-        crate::workspace::write_atomic(&self.damage_list(), index::encode_damage(list).as_bytes())
+        grace: std::time::Duration,
+        now: SystemTime,
+        dry_run: bool,
+    ) -> Result<(usize, u64)> {
+        let Some(dir) = &self.backend.folder else {
+            return Ok((0, 0));
+        };
+        let (mut n, mut bytes) = (0, 0);
+        let packs = dir.join(index::PACK_DIR);
+        for e in walkdir::WalkDir::new(&packs)
+            .into_iter()
+            .filter_map(|e| e.ok())
+        {
+            if !e.file_type().is_file() || !e.file_name().to_string_lossy().contains('#') {
+                continue;
+            }
+            let Ok(meta) = e.metadata() else { continue };
+            let old = meta
+                .modified()
+                .ok()
+                .and_then(|m| now.duration_since(m).ok())
+                .is_some_and(|age| age >= grace);
+            if !old {
+                continue;
+            }
+            if !dry_run {
+                std::fs::remove_file(e.path()).map_err(|err| Error::io("remove", e.path(), err))?;
+            }
+            n += 1;
+            bytes += meta.len();
+        }
+        Ok((n, bytes))
     }
 
-    /// Add one damaged copy to the recorded damage.
-    pub fn mark_damaged(
-        &self,
-        pack: Id,
-        blob: Option<(crate::error::ObjectKind, Id)>,
-    ) -> Result<()> {
-        let mut list = std::fs::read_to_string(self.damage_list())
-            .map(|t| index::decode_damage(&t))
-            .unwrap_or_default();
-        list.insert((pack, blob));
-        self.record_damage(&list)
+    /// Record damaged copies on the remote itself, as a damage note beside
+    /// the index files, so every client avoids them and any clone with good
+    /// data can repair them by pushing.
+    pub fn write_damage(&self, notes: &[index::Note]) -> Result<String> {
+        let text = index::encode_notes(notes);
+        let id = Id::of(text.as_bytes());
+        let rel = format!("{INDEX_DIR}/{}{}", id.to_hex(), index::DAMAGE_SUFFIX);
+        self.rt
+            .block_on(self.put_async(&rel, text.clone().into_bytes()))?;
+        self.sync_folder(std::slice::from_ref(&rel))?;
+        Ok(rel)
     }
 
     /// Write an index file listing `packs`; returns its remote path.

@@ -90,10 +90,13 @@ pub fn push(
         });
     }
     // Packs an interrupted push already completed.
+    // A pack noted as damaged is not "there": sending it again under its
+    // content name replaces the damaged object (and retires the note).
     let present: HashMap<Id, u64> = conn
         .list(index::PACK_DIR)?
         .into_iter()
         .filter_map(|l| index::pack_id_of(&l.path).map(|id| (id, l.size)))
+        .filter(|(id, _)| !remote_index.damaged.iter().any(|(p, _)| p == id))
         .collect();
 
     let mut groups: Vec<Vec<(PathBuf, Entry)>> = Vec::new();
