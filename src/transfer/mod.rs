@@ -188,6 +188,29 @@ impl Connection {
 
     async fn get_range_async(&self, rel: &str, range: Range<u64>) -> Result<Bytes> {
         self.read();
+        if let Some(dir) = &self.backend.folder {
+            // A folder: one positioned read into one buffer, no staging.
+            use std::os::unix::fs::FileExt;
+            let path = dir.join(rel);
+            let file = match std::fs::File::open(&path) {
+                Ok(f) => f,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    return Err(self.err(
+                        "download",
+                        object_store::Error::NotFound {
+                            path: rel.to_string(),
+                            source: Box::new(e),
+                        },
+                        false,
+                    ))
+                }
+                Err(e) => return Err(Error::io("read", &path, e)),
+            };
+            let mut buf = vec![0u8; (range.end - range.start) as usize];
+            file.read_exact_at(&mut buf, range.start)
+                .map_err(|e| Error::io("read", &path, e))?;
+            return Ok(Bytes::from(buf));
+        }
         self.backend
             .store
             .get_range(&self.path(rel), range)
@@ -209,6 +232,22 @@ impl Connection {
     /// object ever becomes visible on the remote.
     async fn put_file_async(&self, rel: &str, file: &Path, len: u64) -> Result<()> {
         use std::io::Read;
+        if let Some(dir) = &self.backend.folder {
+            // A folder: an in-kernel copy under a temporary name, then a
+            // rename, so the pack appears whole or not at all.
+            self.write();
+            let dest = dir.join(rel);
+            let parent = dest.parent().unwrap_or(dir);
+            std::fs::create_dir_all(parent).map_err(|e| Error::io("create", parent, e))?;
+            let tmp = tempfile::Builder::new()
+                .prefix(crate::workspace::TMP_PREFIX)
+                .tempfile_in(parent)
+                .map_err(|e| Error::io("create a file in", parent, e))?;
+            std::fs::copy(file, tmp.path()).map_err(|e| Error::io("copy pack to", &dest, e))?;
+            tmp.persist(&dest)
+                .map_err(|e| Error::io("rename pack to", &dest, e.error))?;
+            return Ok(());
+        }
         let open = || std::fs::File::open(file).map_err(|e| Error::io("open pack", file, e));
         if len < MULTIPART_MIN {
             let mut buf = Vec::with_capacity(len as usize);
@@ -409,7 +448,9 @@ impl Connection {
             .into_iter()
             .filter_map(|e| e.ok())
         {
-            if !e.file_type().is_file() || !e.file_name().to_string_lossy().contains('#') {
+            let name = e.file_name().to_string_lossy();
+            let partial = name.contains('#') || name.starts_with(crate::workspace::TMP_PREFIX);
+            if !e.file_type().is_file() || !partial {
                 continue;
             }
             let Ok(meta) = e.metadata() else { continue };
