@@ -166,10 +166,15 @@ pub fn open(remote: &ResolvedRemote, create: bool) -> Result<Backend> {
             )
         }
         Location::Http(url) => {
+            // An http:// URL is an explicit choice of plain HTTP.
+            let mut plain = s.clone();
+            if url.starts_with("http://") && plain.allow_http.is_none() {
+                plain.allow_http = Some(true);
+            }
             let b = HttpBuilder::new()
                 .with_url(url)
                 .with_retry(retry(s))
-                .with_client_options(client(s));
+                .with_client_options(client(&plain));
             (
                 Arc::new(b.build().map_err(bad_settings)?),
                 String::new(),

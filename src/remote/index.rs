@@ -21,6 +21,9 @@ pub const INDEX_MAGIC: &[u8; 8] = b"CAIRNRI\x01";
 pub const INDEX_VERSION: u32 = 1;
 /// Index files live under this directory of the remote, as `<id>.idx`.
 pub const INDEX_DIR: &str = "index";
+/// The names under `index/`, one per line, for readers that cannot list
+/// (plain HTTP).
+pub const LISTING: &str = "index.list";
 /// Damage notes (written by `verify --remote`) sit beside the index
 /// files, as `<id>.dmg`, so one listing finds both.
 pub const DAMAGE_SUFFIX: &str = ".dmg";

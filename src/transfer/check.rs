@@ -63,6 +63,18 @@ pub fn check(conn: &Connection, progress: &dyn Progress) -> Result<CheckReport> 
             index::pack_id_of(&l.path).map(|id| (id, (l.size, super::stamp(l.modified))))
         })
         .collect();
+    let listed: HashMap<Id, (u64, u64)> = if conn.listable() {
+        listed
+    } else {
+        // Over plain HTTP packs cannot be listed: a missing one shows up
+        // when it is read.
+        state
+            .index
+            .packs
+            .values()
+            .map(|p| (p.id, (p.len, 0)))
+            .collect()
+    };
     report.unindexed = listed
         .keys()
         .filter(|id| !state.index.packs.contains_key(id))
@@ -152,8 +164,11 @@ pub fn check(conn: &Connection, progress: &dyn Progress) -> Result<CheckReport> 
     // Record new damage on the remote, so every client avoids those copies
     // and a push from any clone with good data re-sends them. A remote we
     // may not write to still gets its report.
-    if !list.is_subset(&state.index.damaged) {
-        match conn.write_damage(&notes) {
+    if !list.is_subset(&state.index.damaged) && conn.writable() {
+        match conn
+            .write_damage(&notes)
+            .and_then(|p| conn.publish_listing().map(|_| p))
+        {
             Ok(path) => report.noted = Some(path),
             Err(e) => report.note_failed = Some(e.to_string()),
         }

@@ -289,7 +289,8 @@ pub fn execute(conn: &Connection, plan: &RemotePlan, progress: &dyn Progress) ->
             .try_collect::<Vec<()>>()
             .await
             .map(|_| ())
-    })
+    })?;
+    conn.publish_listing()
 }
 
 fn check(conn: &Connection, pack: Id, e: &Entry, stored: &[u8]) -> Result<()> {

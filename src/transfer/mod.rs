@@ -148,6 +148,9 @@ impl Connection {
 
     /// Everything under `dir` (recursively).
     pub fn list(&self, dir: &str) -> Result<Vec<Listed>> {
+        if !self.listable() {
+            return self.list_from_listing(dir);
+        }
         let prefix = self.path(dir);
         let strip = if self.backend.prefix.is_empty() {
             0
@@ -174,6 +177,52 @@ impl Connection {
                 modified: m.last_modified.into(),
             })
             .collect())
+    }
+
+    /// Whether the remote can be written to (not plain HTTP).
+    pub fn writable(&self) -> bool {
+        self.backend.writable
+    }
+
+    /// Whether the remote can list objects. Plain HTTP(S) servers cannot;
+    /// for them, writers keep `index.list` (FORMAT.md §15.1).
+    pub fn listable(&self) -> bool {
+        !matches!(self.remote.location, crate::remote::Location::Http(_))
+    }
+
+    /// Listing through `index.list`: the index files and damage notes it
+    /// names. Packs cannot be listed this way (an empty answer).
+    fn list_from_listing(&self, dir: &str) -> Result<Vec<Listed>> {
+        if dir != INDEX_DIR {
+            return Ok(Vec::new());
+        }
+        let text = self.rt.block_on(self.get_async(index::LISTING))?;
+        Ok(String::from_utf8_lossy(&text)
+            .lines()
+            .filter(|l| index::index_id_of(l).is_some() || index::damage_id_of(l).is_some())
+            .map(|l| Listed {
+                path: l.to_string(),
+                size: 0,
+                modified: SystemTime::UNIX_EPOCH,
+            })
+            .collect())
+    }
+
+    /// Rewrite `index.list` from a fresh listing of `index/`, so the remote
+    /// can also be read over plain HTTP. Written after the objects it
+    /// names; a racing writer's newer listing includes them too.
+    pub fn publish_listing(&self) -> Result<()> {
+        let mut names: Vec<String> = self
+            .list(INDEX_DIR)?
+            .into_iter()
+            .map(|l| l.path)
+            .filter(|p| index::index_id_of(p).is_some() || index::damage_id_of(p).is_some())
+            .collect();
+        names.sort();
+        let text: String = names.iter().map(|n| format!("{n}\n")).collect();
+        self.rt
+            .block_on(self.put_async(index::LISTING, text.into_bytes()))?;
+        self.sync_folder(&[index::LISTING.to_string()])
     }
 
     async fn get_async(&self, rel: &str) -> Result<Bytes> {
@@ -211,11 +260,28 @@ impl Connection {
                 .map_err(|e| Error::io("read", &path, e))?;
             return Ok(Bytes::from(buf));
         }
-        self.backend
+        match self
+            .backend
             .store
-            .get_range(&self.path(rel), range)
+            .get_range(&self.path(rel), range.clone())
             .await
-            .map_err(|e| self.err("download", e, false))
+        {
+            // A static HTTP server without range support: read the whole
+            // object and cut the range out (correct, if wasteful).
+            Err(object_store::Error::NotSupported { .. }) => {
+                let whole = self.get_async(rel).await?;
+                let (a, b) = (range.start as usize, range.end as usize);
+                if b > whole.len() {
+                    return Err(Error::RemoteCorrupt {
+                        remote: self.remote.name.clone(),
+                        object: rel.to_string(),
+                        reason: format!("{} bytes, shorter than its index says", whole.len()),
+                    });
+                }
+                Ok(whole.slice(a..b))
+            }
+            r => r.map_err(|e| self.err("download", e, false)),
+        }
     }
 
     async fn put_async(&self, rel: &str, bytes: Vec<u8>) -> Result<()> {
@@ -355,9 +421,10 @@ impl Connection {
             }
         }
         let mut damage = extra.clone();
-        if !notes.is_empty() {
+        if !notes.is_empty() && self.listable() {
             // A note applies while its pack is the object it was written
-            // about (or still missing): a re-upload retires it.
+            // about (or still missing): a re-upload retires it. (Over plain
+            // HTTP, where packs cannot be listed, every note applies.)
             let packs: std::collections::HashMap<Id, u64> = self
                 .list(index::PACK_DIR)?
                 .into_iter()

@@ -211,5 +211,6 @@ pub fn push(
     let mut list: Vec<PackRecord> = records.into_iter().map(|(r, _)| r).collect();
     list.sort_by_key(|r| r.id);
     conn.write_index(&list)?;
+    conn.publish_listing()?;
     Ok(report)
 }
