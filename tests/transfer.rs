@@ -120,6 +120,8 @@ fn check_layout(names: &[String]) {
                 assert!(is_hex(file.trim_end_matches(".idx")), "{n}");
                 indexes += 1;
             }
+            // The listing kept for plain-HTTP readers (FORMAT.md §15.1).
+            ["index.list"] => {}
             _ => panic!("unexpected file on the remote: {n} (all: {names:?})"),
         }
     }

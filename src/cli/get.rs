@@ -67,7 +67,16 @@ pub fn run(ui: &Ui, cwd: &Path, args: GetArgs) -> anyhow::Result<ExitCode> {
         .map_err(|e| Error::io("create a scratch directory in", &parent, e))?;
     let tmp = scratch.path();
 
-    let git = GitRepo::fetch_one(&args.url, &args.rev, tmp).map_err(Error::from)?;
+    // A local repository may be named relative to here, or by file://.
+    let named = Path::new(args.url.strip_prefix("file://").unwrap_or(&args.url));
+    let source_dir = std::fs::canonicalize(cwd.join(named))
+        .ok()
+        .filter(|p| p.is_dir());
+    let url = match &source_dir {
+        Some(p) => p.to_string_lossy().into_owned(),
+        None => args.url.clone(),
+    };
+    let git = GitRepo::fetch_one(&url, &args.rev, tmp).map_err(Error::from)?;
     let head = "FETCH_HEAD";
     let config = git
         .file_at(head, ".cairn/config.toml")
@@ -82,10 +91,8 @@ pub fn run(ui: &Ui, cwd: &Path, args: GetArgs) -> anyhow::Result<ExitCode> {
     // Local overrides: folder remotes named relative to that repository,
     // and this repository's cache when run inside one (so data is shared).
     let mut local = String::new();
-    let source = Path::new(&args.url);
-    if source.is_dir() {
-        let base = std::fs::canonicalize(source).map_err(|e| Error::io("open", source, e))?;
-        for r in RemoteConfig::load(&cairn_dir.join("config.toml"))?.list(&base)? {
+    if let Some(base) = &source_dir {
+        for r in RemoteConfig::load(&cairn_dir.join("config.toml"))?.list(base)? {
             if let Location::Folder(p) = &r.location {
                 local.push_str(&format!(
                     "[remote.{}]\nurl = {}\n",
@@ -136,6 +143,15 @@ pub fn run(ui: &Ui, cwd: &Path, args: GetArgs) -> anyhow::Result<ExitCode> {
         },
     )?;
     let got = ws.safe_abs(&want)?;
+    if got.symlink_metadata().is_err() {
+        // A path inside a tracked directory that the directory lacks.
+        return Err(Error::NotTrackedAt {
+            path: want,
+            rev: args.rev,
+            url: crate::remote::redact(&args.url),
+        }
+        .into());
+    }
     let size = dir_size(&got);
     std::fs::rename(&got, &out).map_err(|e| Error::io("move the data to", &out, e))?;
     ui.info(format!(

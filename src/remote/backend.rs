@@ -78,6 +78,12 @@ pub fn open(remote: &ResolvedRemote, create: bool) -> Result<Backend> {
         .location
     {
         Location::Folder(dir) => {
+            if dir.exists() && !dir.is_dir() {
+                return Err(fail(
+                    RemoteFailure::BadSettings,
+                    format!("{} is not a directory", dir.display()).into(),
+                ));
+            }
             if create {
                 std::fs::create_dir_all(dir)
                     .map_err(|e| fail(RemoteFailure::NoSuchBucket, Box::new(e)))?;

@@ -25,6 +25,10 @@ use crate::remote::index::{self, PackRecord};
 /// Rewrite a pack when less than this share of its bytes is live.
 pub const REWRITE_BELOW: f64 = 0.5;
 
+/// With nothing to delete, gc still merges index files once there are more
+/// than this many (each costs a download on a fresh clone).
+pub const MERGE_INDEXES_OVER: usize = 32;
+
 /// What remote garbage collection will do.
 #[derive(Debug, Default)]
 pub struct RemotePlan {
@@ -71,7 +75,9 @@ impl RemotePlan {
             && self.rewrite.is_empty()
             && self.orphans.is_empty()
             && self.lost == 0
-            && self.old_indexes.len() <= 1
+            // Merging index files alone is worth a write only when there
+            // are many of them.
+            && self.old_indexes.len() <= MERGE_INDEXES_OVER
             && (self.old_notes.is_empty()
                 || (self.old_notes.len() == 1 && !self.damage_left.is_empty()))
     }

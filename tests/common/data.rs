@@ -90,3 +90,18 @@ pub fn data_and_model(repo: &TestRepo) -> Tree {
     }
     t
 }
+
+/// A `git clone` of `url` at `src.base()/name`, beside `src`'s work tree,
+/// so folder remotes given relative to the repository root (`../store`)
+/// name the same folder; with `src`'s home and environment but a cache of
+/// its own. It lives as long as `src`'s temporary directory.
+pub fn clone_beside(src: &TestRepo, url: &Path, name: &str) -> TestRepo {
+    let root = src.base().join(name);
+    src.git(&["clone", "-q", url.to_str().unwrap(), root.to_str().unwrap()]);
+    TestRepo {
+        tmp: tempfile::tempdir().expect("create temp dir"),
+        root,
+        home: src.home.clone(),
+        env: src.env.clone(),
+    }
+}
