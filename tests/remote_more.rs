@@ -180,9 +180,8 @@ fn get_from_inside_another_cairn_repository_uses_its_cache() {
     assert_eq!(st["paths"].as_array().unwrap().len(), 1, "{st}");
 }
 
-/// BUG: a relative repository path fails, because the git fetch runs in
-/// the scratch directory (`git -C <scratch> fetch ../A`), where the path
-/// means something else.
+/// A repository named by a path relative to where `get` runs (the fetch
+/// itself runs in a scratch directory, where `../A` means something else).
 #[test]
 fn get_with_a_relative_repository_path() {
     let a = tagged_repo();
@@ -202,9 +201,8 @@ fn get_with_a_relative_repository_path() {
     );
 }
 
-/// BUG: a path inside a tracked directory that does not exist there is
-/// not reported as untracked; the command fails later, trying to move a
-/// file that was never checked out ("could not move the data to …").
+/// A path inside a tracked directory that the directory lacks is reported
+/// as not tracked, like an unknown top-level path.
 #[test]
 fn get_of_a_missing_file_inside_a_tracked_directory_says_not_tracked() {
     let a = tagged_repo();
