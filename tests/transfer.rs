@@ -104,6 +104,19 @@ fn ci_story_with_an_s3_remote() {
     check_layout(&keys);
 }
 
+/// The same story on Azure Blob Storage, through the Azurite emulator.
+#[test]
+fn ci_story_with_an_azure_remote() {
+    let server = common::azure::AzureServer::shared();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    let container = format!("ci-story-{}-{nanos}", std::process::id());
+    server.create_container(&container);
+    ci_story(&format!("az://{container}/team"), &server.env());
+}
+
 fn check_layout(names: &[String]) {
     let is_hex = |s: &str| s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit());
     let mut packs = 0;

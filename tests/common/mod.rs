@@ -7,6 +7,7 @@
 
 #![allow(dead_code)]
 
+pub mod azure;
 pub mod data;
 pub mod s3;
 
