@@ -84,3 +84,60 @@ fn bad_names_urls_and_duplicates_fail_clearly_and_change_nothing() {
         );
     }
 }
+
+/// `remote add --endpoint --region --allow-http` writes the connection
+/// settings beside the URL in the committed config, and a clone reaches an
+/// S3-compatible server with them and nothing but credentials in its
+/// environment.
+#[test]
+fn endpoint_settings_in_the_committed_config_reach_an_s3_compatible_server() {
+    let server = common::s3::S3Server::shared();
+    let bucket = server.bucket("endpoint");
+    let mut repo = TestRepo::init();
+    let creds: Vec<(String, String)> = server
+        .env()
+        .into_iter()
+        .filter(|(k, _)| k == "AWS_ACCESS_KEY_ID" || k == "AWS_SECRET_ACCESS_KEY")
+        .collect();
+    repo.set_envs(&creds);
+    let url = format!("s3://{bucket}/p");
+    repo.cairn_ok(&[
+        "remote",
+        "add",
+        "origin",
+        &url,
+        "--endpoint",
+        &server.endpoint,
+        "--region",
+        "us-east-1",
+        "--allow-http",
+    ]);
+    let cfg = repo.read_string(".cairn/config.toml");
+    assert!(
+        cfg.contains(&format!(
+            "[remote.origin]\nurl = \"{url}\"\nendpoint = \"{}\"\nregion = \"us-east-1\"\nallow_http = true\n",
+            server.endpoint
+        )),
+        "{cfg}"
+    );
+    repo.write("data/a.bin", vec![3u8; 300_000]);
+    repo.cairn_ok(&["add", "data"]);
+    repo.commit_all("data");
+    repo.cairn_ok(&["push"]);
+    let mut clone = TestRepo::clone_of(&repo);
+    clone.set_envs(&creds);
+    clone.cairn_ok(&["pull"]);
+    assert_eq!(clone.read("data/a.bin"), vec![3u8; 300_000]);
+
+    // An endpoint with credentials in it is refused, and not echoed.
+    let (_, stderr) = repo.cairn_fail(&[
+        "remote",
+        "add",
+        "other",
+        "s3://b",
+        "--endpoint",
+        "https://me:SuperSecret-DoNotPrint-123@minio.example",
+    ]);
+    assert_error_report(&stderr, &["credentials"]);
+    assert!(!stderr.contains("SuperSecret-DoNotPrint-123"), "{stderr}");
+}

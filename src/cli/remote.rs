@@ -27,6 +27,15 @@ pub enum RemoteAction {
         /// Make it the default remote (the first remote added always is).
         #[arg(long)]
         default: bool,
+        /// S3-compatible endpoint (MinIO, Garage, R2), e.g. https://minio.example:9000.
+        #[arg(long, value_name = "URL")]
+        endpoint: Option<String>,
+        /// Region of the bucket.
+        #[arg(long)]
+        region: Option<String>,
+        /// Allow a plain-http endpoint.
+        #[arg(long)]
+        allow_http: bool,
     },
     /// List the remotes.
     List {
@@ -46,9 +55,27 @@ pub fn run(ui: &Ui, cwd: &Path, args: RemoteArgs) -> anyhow::Result<ExitCode> {
     let path = ws.cairn_dir().join("config.toml");
     let mut cfg = RemoteConfig::load(&path)?;
     match args.action {
-        RemoteAction::Add { name, url, default } => {
+        RemoteAction::Add {
+            name,
+            url,
+            default,
+            endpoint,
+            region,
+            allow_http,
+        } => {
             let _lock = ws.lock()?;
-            cfg.add(&name, &url, ws.root(), default)?;
+            let mut settings: Vec<(&str, toml_edit::Value)> = Vec::new();
+            if let Some(e) = endpoint {
+                crate::remote::check_endpoint(&e)?;
+                settings.push(("endpoint", e.into()));
+            }
+            if let Some(r) = region {
+                settings.push(("region", r.into()));
+            }
+            if allow_http {
+                settings.push(("allow_http", true.into()));
+            }
+            cfg.add_with(&name, &url, ws.root(), default, &settings)?;
             cfg.save()?;
             ui.info(format!(
                 "added remote {name} ({url}){}; commit .cairn/config.toml to share it",

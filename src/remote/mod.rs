@@ -128,6 +128,25 @@ pub fn parse_url(url: &str, base: &Path) -> Result<Location> {
     }))
 }
 
+/// An endpoint goes in the committed config: it must be an http(s) URL
+/// without credentials.
+pub fn check_endpoint(url: &str) -> Result<()> {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return Err(bad(url, "an endpoint is an http:// or https:// URL"));
+    };
+    if scheme != "http" && scheme != "https" {
+        return Err(bad(url, "an endpoint is an http:// or https:// URL"));
+    }
+    if rest
+        .split('/')
+        .next()
+        .is_some_and(|host| host.contains('@'))
+    {
+        return Err(bad(url, "credentials do not belong in a remote URL"));
+    }
+    Ok(())
+}
+
 /// Remote names are used in config keys and messages: keep them simple.
 fn check_name(name: &str) -> Result<()> {
     let ok = !name.is_empty()
@@ -201,6 +220,20 @@ impl RemoteConfig {
     }
 
     pub fn add(&mut self, name: &str, url: &str, base: &Path, make_default: bool) -> Result<()> {
+        self.add_with(name, url, base, make_default, &[])
+    }
+
+    /// [`RemoteConfig::add`] with connection settings (`endpoint`,
+    /// `region`, …) written beside the URL. Credentials are not settings
+    /// and cannot be given here.
+    pub fn add_with(
+        &mut self,
+        name: &str,
+        url: &str,
+        base: &Path,
+        make_default: bool,
+        settings: &[(&str, toml_edit::Value)],
+    ) -> Result<()> {
         check_name(name)?;
         parse_url(url, base)?;
         let remotes = self.doc.entry("remote").or_insert_with(|| {
@@ -222,6 +255,9 @@ impl RemoteConfig {
         }
         let mut t = Table::new();
         t.insert("url", value(url));
+        for (k, v) in settings {
+            t.insert(k, Item::Value(v.clone()));
+        }
         remotes.insert(name, Item::Table(t));
         if make_default || self.default_remote().is_none() {
             self.set_default(Some(name));
