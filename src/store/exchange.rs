@@ -14,8 +14,7 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
-use super::{check_blob, SealedPack, Store};
-use crate::codec;
+use super::{check_encoded, SealedPack, Store};
 use crate::error::{Error, ObjectKind, Result};
 use crate::hash::Id;
 use crate::pack::Entry;
@@ -100,14 +99,13 @@ fn read_checked(file: &File, path: &Path, e: &Entry) -> Result<Vec<u8>> {
     let mut stored = vec![0u8; e.stored_len as usize];
     file.read_exact_at(&mut stored, e.offset)
         .map_err(|err| Error::io("read pack", path, err))?;
-    codec::decompress(e.codec, &stored, e.raw_len as usize)
-        .map_err(|err| err.to_string())
-        .and_then(|raw| check_blob(e.kind, &e.id, &raw))
-        .map_err(|reason| Error::CorruptObject {
+    check_encoded(e.kind, &e.id, e.codec, &stored, e.raw_len).map_err(|reason| {
+        Error::CorruptObject {
             kind: e.kind,
             id: e.id,
             pack: path.to_path_buf(),
             reason,
-        })?;
+        }
+    })?;
     Ok(stored)
 }

@@ -13,9 +13,9 @@ use std::sync::Arc;
 use rayon::prelude::*;
 
 use super::{
-    check_blob, damaged_list, file_name, new_pack, publish, sync_dir, PackSlot, Store, PACK_TARGET,
+    check_encoded, damaged_list, file_name, new_pack, publish, sync_dir, PackSlot, Store,
+    PACK_TARGET,
 };
-use crate::codec;
 use crate::error::{Error, ObjectKind, Result};
 use crate::hash::Id;
 use crate::pack::{self, Entry, PackWriter};
@@ -117,11 +117,7 @@ fn verify_pack(slot: &PackSlot, progress: &dyn Progress) -> PackCheck {
         let r = file
             .read_exact_at(&mut stored, e.offset)
             .map_err(|err| err.to_string())
-            .and_then(|_| {
-                codec::decompress(e.codec, &stored, e.raw_len as usize)
-                    .map_err(|err| err.to_string())
-            })
-            .and_then(|raw| check_blob(e.kind, &e.id, &raw));
+            .and_then(|_| check_encoded(e.kind, &e.id, e.codec, &stored, e.raw_len));
         match r {
             Ok(()) => ok.push((e.kind, e.id)),
             Err(reason) => out.push(damage(Some((e.kind, e.id)), reason)),
@@ -174,9 +170,7 @@ impl Store {
             let mut stored = vec![0u8; e.stored_len as usize];
             file.read_exact_at(&mut stored, e.offset)
                 .map_err(|err| Error::io("read pack", src, err))?;
-            let raw = codec::decompress(e.codec, &stored, e.raw_len as usize)
-                .map_err(|err| err.to_string())
-                .and_then(|raw| check_blob(e.kind, &e.id, &raw));
+            let raw = check_encoded(e.kind, &e.id, e.codec, &stored, e.raw_len);
             if let Err(reason) = raw {
                 return Err(Error::CorruptObject {
                     kind: e.kind,

@@ -371,9 +371,7 @@ impl Store {
         if self.contains(kind, &id) {
             return Ok(Put::Existing);
         }
-        let checked = codec::decompress(codec, stored, raw_len as usize)
-            .map_err(|e| e.to_string())
-            .and_then(|raw| check_blob(kind, &id, &raw));
+        let checked = check_encoded(kind, &id, codec, stored, raw_len);
         if let Err(reason) = checked {
             return Err(Error::CorruptObject {
                 kind,
@@ -574,6 +572,21 @@ impl Store {
             }
         }
     }
+}
+
+/// Decode a blob's stored bytes and check them against its id (or, for a
+/// manifest, its checksum). The one check every reader applies, whether the
+/// bytes come from the cache or a remote.
+pub fn check_encoded(
+    kind: ObjectKind,
+    id: &Id,
+    codec: Codec,
+    stored: &[u8],
+    raw_len: u32,
+) -> Result<(), String> {
+    codec::decompress(codec, stored, raw_len as usize)
+        .map_err(|e| e.to_string())
+        .and_then(|raw| check_blob(kind, id, &raw))
 }
 
 fn check_blob(kind: ObjectKind, id: &Id, raw: &[u8]) -> Result<(), String> {

@@ -9,10 +9,8 @@ use futures::StreamExt;
 use rayon::prelude::*;
 
 use super::{Connection, UPLOADS};
-use crate::codec;
 use crate::error::{Error, ObjectKind, Result};
 use crate::hash::Id;
-use crate::object::Manifest;
 use crate::pack;
 use crate::progress::Progress;
 use crate::remote::index::{self, PackRecord};
@@ -238,21 +236,7 @@ fn check_pack(p: &PackRecord, bytes: &[u8]) -> Vec<RemoteDamage> {
         .filter_map(|e| {
             let start = e.offset as usize;
             let stored = bytes.get(start..start + e.stored_len as usize)?;
-            let r = codec::decompress(e.codec, stored, e.raw_len as usize)
-                .map_err(|err| err.to_string())
-                .and_then(|raw| match e.kind {
-                    ObjectKind::Manifest => Manifest::decode(&raw)
-                        .map(|_| ())
-                        .map_err(|err| err.to_string()),
-                    _ => {
-                        let actual = Id::of(&raw);
-                        if actual == e.id {
-                            Ok(())
-                        } else {
-                            Err(format!("content hashes to {actual}"))
-                        }
-                    }
-                });
+            let r = crate::store::check_encoded(e.kind, &e.id, e.codec, stored, e.raw_len);
             r.err().map(|reason| RemoteDamage {
                 object: object.clone(),
                 blob: Some((e.kind, e.id)),

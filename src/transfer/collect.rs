@@ -15,7 +15,6 @@ use std::time::{Duration, SystemTime};
 use futures::{StreamExt, TryStreamExt};
 
 use super::{Connection, IndexState, Listed, UPLOADS};
-use crate::codec;
 use crate::error::{Error, ObjectKind, Result};
 use crate::hash::Id;
 use crate::pack::{Entry, PackBuilder};
@@ -135,6 +134,17 @@ pub fn plan(
         !state.index.damaged.contains(&(p.id, None))
             && !state.index.damaged.contains(&(p.id, Some((e.kind, e.id))))
     };
+    // A pack left as it is keeps every blob it holds a good copy of.
+    let keep_whole =
+        |plan: &mut RemotePlan, staying: &mut HashSet<(ObjectKind, Id)>, p: &PackRecord| {
+            staying.extend(
+                p.entries
+                    .iter()
+                    .filter(|e| good(p, e))
+                    .map(|e| (e.kind, e.id)),
+            );
+            plan.keep.push(p.clone());
+        };
     let mut records: Vec<&PackRecord> = state.index.packs.values().collect();
     // Damaged packs last, so their blobs' good copies are known by then.
     records.sort_by_key(|p| (damaged_pack(&p.id), p.id));
@@ -147,13 +157,7 @@ pub fn plan(
         }
         if protected.contains(&p.id) {
             plan.young += 1;
-            staying.extend(
-                p.entries
-                    .iter()
-                    .filter(|e| good(p, e))
-                    .map(|e| (e.kind, e.id)),
-            );
-            plan.keep.push(p.clone());
+            keep_whole(&mut plan, &mut staying, p);
         } else {
             candidates.push(p);
         }
@@ -170,13 +174,7 @@ pub fn plan(
         let total: u64 = p.entries.iter().map(|e| e.stored_len as u64).sum();
         if !damaged_pack(&p.id) && total > 0 && live_bytes(p) as f64 >= REWRITE_BELOW * total as f64
         {
-            staying.extend(
-                p.entries
-                    .iter()
-                    .filter(|e| good(p, e))
-                    .map(|e| (e.kind, e.id)),
-            );
-            plan.keep.push(p.clone());
+            keep_whole(&mut plan, &mut staying, p);
         } else {
             rest.push(p);
         }
@@ -190,13 +188,7 @@ pub fn plan(
             .collect();
         if needed.iter().any(|e| !good(p, e)) {
             // Never turn a damaged object into a missing one.
-            staying.extend(
-                p.entries
-                    .iter()
-                    .filter(|e| good(p, e))
-                    .map(|e| (e.kind, e.id)),
-            );
-            plan.keep.push(p.clone());
+            keep_whole(&mut plan, &mut staying, p);
             continue;
         }
         staying.extend(needed.iter().map(|e| (e.kind, e.id)));
@@ -300,28 +292,13 @@ pub fn execute(conn: &Connection, plan: &RemotePlan, progress: &dyn Progress) ->
 }
 
 fn check(conn: &Connection, pack: Id, e: &Entry, stored: &[u8]) -> Result<()> {
-    let raw = codec::decompress(e.codec, stored, e.raw_len as usize).map_err(|err| {
+    crate::store::check_encoded(e.kind, &e.id, e.codec, stored, e.raw_len).map_err(|reason| {
         Error::RemoteBlobCorrupt {
             remote: conn.remote.name.clone(),
             pack,
             kind: e.kind,
             id: e.id,
-            reason: err.to_string(),
+            reason,
         }
-    })?;
-    let ok = match e.kind {
-        ObjectKind::Manifest => crate::object::Manifest::decode(&raw).is_ok(),
-        _ => Id::of(&raw) == e.id,
-    };
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::RemoteBlobCorrupt {
-            remote: conn.remote.name.clone(),
-            pack,
-            kind: e.kind,
-            id: e.id,
-            reason: "content does not match its id".into(),
-        })
-    }
+    })
 }
