@@ -141,3 +141,32 @@ fn endpoint_settings_in_the_committed_config_reach_an_s3_compatible_server() {
     assert_error_report(&stderr, &["credentials"]);
     assert!(!stderr.contains("SuperSecret-DoNotPrint-123"), "{stderr}");
 }
+
+/// `cairn push` with no arguments sends HEAD's data as well as the work
+/// tree's: after `cairn checkout HEAD~1` (work tree at v1, HEAD at v2), a
+/// clone of HEAD can still pull.
+#[test]
+fn push_without_arguments_also_sends_heads_data() {
+    let repo = TestRepo::init();
+    let store = repo.base().join("remote-store");
+    repo.cairn_ok(&["remote", "add", "origin", store.to_str().unwrap()]);
+    repo.write("data/a.bin", vec![1u8; 100_000]);
+    repo.cairn_ok(&["add", "data"]);
+    repo.commit_all("v1");
+    repo.write("data/a.bin", vec![2u8; 100_000]);
+    repo.cairn_ok(&["add", "data"]);
+    repo.commit_all("v2");
+    repo.cairn_ok(&["checkout", "HEAD~1"]);
+    assert_eq!(repo.read("data/a.bin"), vec![1u8; 100_000]);
+    repo.cairn_ok(&["push"]);
+    let clone = TestRepo::clone_of(&repo);
+    clone.cairn_ok(&["pull"]);
+    assert_eq!(clone.read("data/a.bin"), vec![2u8; 100_000], "HEAD's data");
+    clone.git(&["checkout", "-q", "HEAD~1"]);
+    clone.cairn_ok(&["pull"]);
+    assert_eq!(
+        clone.read("data/a.bin"),
+        vec![1u8; 100_000],
+        "the work tree's data"
+    );
+}

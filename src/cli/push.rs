@@ -18,7 +18,7 @@ use crate::workspace::Workspace;
 #[derive(Debug, Args)]
 pub struct PushArgs {
     /// A git revision whose data to push, and/or tracked paths. Default:
-    /// everything the work tree's pointers name.
+    /// everything the work tree's pointers and HEAD's name.
     #[arg(value_name = "REV|PATH")]
     pub args: Vec<String>,
     /// The remote to push to (default: the configured default remote).
@@ -32,7 +32,17 @@ pub struct PushArgs {
 pub fn run(ui: &Ui, cwd: &Path, args: PushArgs) -> anyhow::Result<ExitCode> {
     let ws = Workspace::open(cwd)?;
     let (_, selected) = select(&ws, cwd, &args.args)?;
-    push_selected(ui, &ws, &selected, args.remote.as_deref(), args.json)
+    // With no arguments, HEAD's data goes too: it is what a clone gets,
+    // even when the work tree holds another revision's data just now.
+    let mut also = Vec::new();
+    if args.args.is_empty() {
+        if let Ok(git) = crate::git::GitRepo::open(ws.root()) {
+            if let Ok(at_head) = crate::history::pointers_at(&git, "HEAD") {
+                also.extend(at_head.into_iter().map(|(rel, ptr)| (rel, ptr, None)));
+            }
+        }
+    }
+    push_with(ui, &ws, &selected, &also, args.remote.as_deref(), args.json)
 }
 
 pub(crate) fn push_selected(
@@ -42,10 +52,32 @@ pub(crate) fn push_selected(
     remote_name: Option<&str>,
     json_out: bool,
 ) -> anyhow::Result<ExitCode> {
+    push_with(ui, ws, selected, &[], remote_name, json_out)
+}
+
+/// Push what `selected` needs (all of it must be in the cache or on the
+/// remote) plus whatever of `also` the cache holds.
+fn push_with(
+    ui: &Ui,
+    ws: &Workspace,
+    selected: &super::fetch::Selected,
+    also: &[(String, crate::pointer::Pointer, Option<String>)],
+    remote_name: Option<&str>,
+    json_out: bool,
+) -> anyhow::Result<ExitCode> {
     let resolved = remote::resolve(&ws.cairn_dir(), ws.root(), remote_name)?;
     let name = resolved.name.clone();
     let store = Store::open(&ws.cache_dir(), &crate::progress::Silent)?;
-    let r = reach(&store, selected)?;
+    let mut r = reach(&store, selected)?;
+    if !also.is_empty() {
+        let extra = reach(&store, &also.to_vec())?;
+        r.objects.extend(
+            extra
+                .objects
+                .into_iter()
+                .filter(|(k, id)| store.contains(*k, id)),
+        );
+    }
     let conn = Connection::open(resolved, &ws.cache_dir(), true)?;
     let bar = ui.progress();
     let report = push::push(&conn, &store, &r.objects, &r.missing, &bar)?;
