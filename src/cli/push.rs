@@ -70,13 +70,18 @@ fn push_with(
     let store = Store::open(&ws.cache_dir(), &crate::progress::Silent)?;
     let mut r = reach(&store, selected)?;
     if !also.is_empty() {
-        let extra = reach(&store, &also.to_vec())?;
-        r.objects.extend(
-            extra
-                .objects
-                .into_iter()
-                .filter(|(k, id)| store.contains(*k, id)),
-        );
+        // The same walk goes on: HEAD's pointers mostly name what the work
+        // tree's do, and objects already reached are not read again. What
+        // only `also` needs is pushed if the cache has it, never required.
+        let required: std::collections::HashSet<_> =
+            r.missing.iter().map(|m| (m.kind, m.id)).collect();
+        let strict = r.missing.len();
+        for (rel, ptr, only) in also {
+            r.add_pointer_only(&store, rel, ptr, only.as_deref())?;
+        }
+        r.missing.truncate(strict);
+        r.objects
+            .retain(|(k, id)| required.contains(&(*k, *id)) || store.contains(*k, id));
     }
     let conn = Connection::open(resolved, &ws.cache_dir(), true)?;
     let bar = ui.progress();
