@@ -19,6 +19,7 @@ pub mod cli;
 pub mod codec;
 pub mod config;
 pub mod error;
+pub mod failpoint;
 pub mod gc;
 pub mod git;
 pub mod hash;
