@@ -187,6 +187,15 @@ pub enum Error {
     #[error("no remote is configured")]
     NoRemote,
 
+    #[error("{} would be overwritten or removed, but cairn has not recorded the changes in {}: {}", plural(paths.len(), "file"), if paths.len() == 1 { "it" } else { "them" }, list(paths))]
+    UnrecordedChanges { paths: Vec<String> },
+
+    #[error("the data of {} is not on remote {remote}: {}", plural(missing.len(), "path"), missing.iter().map(|m| format!("{} (at {})", m.path, m.rev)).collect::<Vec<_>>().join(", "))]
+    DataNotOnRemote {
+        remote: String,
+        missing: Vec<MissingData>,
+    },
+
     #[error("remote {remote} ({url}): {failure} while trying to {op}")]
     Remote {
         remote: String,
@@ -230,6 +239,37 @@ pub enum Error {
 
     #[error("remote {remote}: {count} damaged or missing object(s)")]
     RemoteVerifyFailed { remote: String, count: usize },
+}
+
+/// A tracked path whose data could not be found anywhere, and the revision
+/// (as the user can name it) that needs it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct MissingData {
+    pub path: String,
+    pub rev: String,
+}
+
+fn plural(n: usize, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
+    }
+}
+
+/// The first few items of a list, then how many more.
+fn list(items: &[String]) -> String {
+    const SHOWN: usize = 10;
+    let mut s = items
+        .iter()
+        .take(SHOWN)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if items.len() > SHOWN {
+        s.push_str(&format!(" and {} more", items.len() - SHOWN));
+    }
+    s
 }
 
 /// Why a request to a remote failed, as far as the user can act on it.
@@ -331,6 +371,18 @@ impl Error {
             ),
             Error::Config { .. } | Error::ConfigValue { .. } => "fix the file; docs/FORMAT.md lists the keys".into(),
             Error::Locked { .. } => "wait for the other cairn command to finish, then run this one again".into(),
+            Error::UnrecordedChanges { .. } => {
+                "`cairn add <path>` records the changes (keep them); `--force` discards them".into()
+            }
+            Error::DataNotOnRemote { missing, .. } => {
+                let mut revs: Vec<&str> = missing.iter().map(|m| m.rev.as_str()).collect();
+                revs.sort();
+                revs.dedup();
+                format!(
+                    "run `cairn push {}` in a clone that has the data, then pull again; everything else was restored",
+                    revs.join(" ")
+                )
+            }
             Error::NoRemote => "add one with `cairn remote add origin s3://bucket/prefix` (or a folder path), or pass `-r NAME`".into(),
             Error::Remote { failure, remote, .. } => match failure {
                 RemoteFailure::Credentials => "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or the provider's equivalent, or a profile or role) for this remote; credentials never go in cairn's config".into(),

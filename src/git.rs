@@ -429,6 +429,37 @@ impl GitRepo {
         Ok(out)
     }
 
+    /// Full names of the refs under `prefix` (such as `refs/tags/` or `refs/heads/`) whose
+    /// target peels to a commit, sorted. Refs that name something else (a tag of a tree) are
+    /// skipped: they have no pointers to read.
+    pub fn refs_under(&self, prefix: &str) -> Result<Vec<String>> {
+        let mut out = Vec::new();
+        for reference in self.repo.references()?.prefixed(prefix)? {
+            let reference = reference?;
+            let name = reference.name().as_bstr().to_str_lossy().into_owned();
+            if self.resolve_id(&name).is_ok() {
+                out.push(name);
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    /// A name a user can give back to cairn for the commit `HEAD` is on: a tag that points at
+    /// it (the first in sorted order), else the branch, else the abbreviated commit id.
+    pub fn describe_head(&self) -> Result<String> {
+        let head = self.resolve_id("HEAD")?;
+        for tag in self.refs_under("refs/tags/")? {
+            if self.resolve_id(&tag).ok() == Some(head) {
+                return Ok(tag.trim_start_matches("refs/tags/").to_string());
+            }
+        }
+        if let Some(name) = self.repo.head_name()? {
+            return Ok(name.shorten().to_str_lossy().into_owned());
+        }
+        Ok(self.commit_info(head, "HEAD")?.short)
+    }
+
     // ---- helpers ----
 
     fn resolve_id(&self, rev: &str) -> Result<ObjectId> {

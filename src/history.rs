@@ -6,7 +6,7 @@
 //! a pointer path from history is held to the same rules (no `..`, no
 //! absolute paths, nothing in `.git` or `.cairn`) as one on disk.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 use crate::git::GitRepo;
@@ -110,4 +110,58 @@ pub fn split_rev(
         }
     }
     Ok((None, rest(0)?))
+}
+
+/// Like [`select_tracked`], for arguments already resolved to
+/// repository-relative paths.
+pub fn select_tracked_rel(
+    ws: &Workspace,
+    tracked: &[String],
+    rels: &[String],
+) -> Result<Vec<(String, Option<String>)>> {
+    if rels.is_empty() {
+        return Ok(tracked.iter().map(|t| (t.clone(), None)).collect());
+    }
+    let mut out: Vec<(String, Option<String>)> = Vec::new();
+    for a in rels {
+        let before = out.len();
+        for t in tracked {
+            let sel = if t == a || t.starts_with(&format!("{a}/")) {
+                Some((t.clone(), None))
+            } else {
+                a.strip_prefix(&format!("{t}/"))
+                    .map(|sub| (t.clone(), Some(sub.to_string())))
+            };
+            if let Some(s) = sel {
+                if !out.contains(&s) {
+                    out.push(s);
+                }
+            }
+        }
+        if out.len() == before {
+            return Err(Error::NotTracked {
+                path: ws.root().join(a),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Match user path arguments (relative to `cwd`) to tracked paths. Each
+/// result is a tracked path plus, when the argument named something inside
+/// a tracked directory, the sub-path to restrict to.
+pub fn select_tracked(
+    ws: &Workspace,
+    cwd: &std::path::Path,
+    tracked: &[String],
+    args: &[PathBuf],
+) -> Result<Vec<(String, Option<String>)>> {
+    let rels = args
+        .iter()
+        .map(|arg| {
+            let a = ws.rel_path(cwd, arg)?;
+            Ok(a.strip_suffix(SUFFIX).map(str::to_string).unwrap_or(a))
+        })
+        .collect::<Result<Vec<String>>>()?;
+    select_tracked_rel(ws, tracked, &rels)
 }

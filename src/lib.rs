@@ -26,6 +26,7 @@ pub mod hash;
 pub mod history;
 pub mod ingest;
 pub mod object;
+pub mod ops;
 pub mod pack;
 pub mod pointer;
 pub mod progress;

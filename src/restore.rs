@@ -7,7 +7,14 @@
 //! leaves the old file (or nothing), never a partial or damaged one; every
 //! target path is checked to lie inside the work tree; files whose stat and
 //! id already match are not rewritten.
+//!
+//! It also guards the user's work: [`Restore::conflicts`] lists, before
+//! anything is written, every file a restore would replace whose bytes
+//! cairn has not recorded (neither what cairn last wrote or added there,
+//! nor anything the cache holds), and files named in [`Restore::skip`] are
+//! left exactly as they are.
 
+use std::collections::{HashMap, HashSet};
 use std::fs;
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
@@ -35,6 +42,8 @@ pub struct Counters {
     pub files_unchanged: AtomicU64,
     pub files_removed: AtomicU64,
     pub bytes_written: AtomicU64,
+    /// Files left alone because they hold changes cairn has not recorded.
+    pub files_kept: AtomicU64,
 }
 
 pub struct Restore<'a> {
@@ -43,6 +52,12 @@ pub struct Restore<'a> {
     pub index: Mutex<&'a mut StatIndex>,
     pub progress: &'a dyn Progress,
     pub counters: Counters,
+    /// Files (repository-relative) to leave untouched: changes a hook found
+    /// that cairn has not recorded.
+    pub skip: HashSet<String>,
+    /// Ids hashed while looking for conflicts, by path, with the stat they
+    /// were hashed at, so a restore does not read the same file twice.
+    hashed: Mutex<HashMap<String, (Stat, Id)>>,
 }
 
 /// Read a blob that must exist, naming `path` if it does not.
@@ -123,7 +138,100 @@ impl<'a> Restore<'a> {
             index: Mutex::new(index),
             progress,
             counters: Counters::default(),
+            skip: HashSet::new(),
+            hashed: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The files that restoring `rel` to `ptr` (restricted to `only`) would
+    /// overwrite although cairn has not recorded their bytes: user edits
+    /// that were never added. Nothing is written. A directory listing that
+    /// the cache lacks yields no conflicts: nothing of it can be written.
+    pub fn conflicts(&self, rel: &str, ptr: &Pointer, only: Option<&str>) -> Result<Vec<String>> {
+        let jobs = match ptr {
+            Pointer::File { id, size, mode } => vec![Job {
+                rel: rel.to_string(),
+                abs: self.ws.safe_abs(rel)?,
+                id: *id,
+                size: *size,
+                mode: *mode,
+            }],
+            Pointer::Dir { id, .. } => {
+                let Some(raw) = self.store.read(ObjectKind::Tree, id)? else {
+                    return Ok(Vec::new());
+                };
+                let entries = object::decode_tree(&raw).map_err(|e| Error::CorruptObject {
+                    kind: ObjectKind::Tree,
+                    id: *id,
+                    pack: self.store.root().to_path_buf(),
+                    reason: e.to_string(),
+                })?;
+                let selected = |p: &str| match only {
+                    None => true,
+                    Some(o) => p == o || p.starts_with(&format!("{o}/")),
+                };
+                let mut jobs = Vec::new();
+                for e in entries.iter().filter(|e| selected(&e.path)) {
+                    let r = format!("{rel}/{}", e.path);
+                    jobs.push(Job {
+                        abs: self.ws.safe_abs(&r)?,
+                        rel: r,
+                        id: e.id,
+                        size: e.size,
+                        mode: e.mode,
+                    });
+                }
+                jobs
+            }
+        };
+        let found: Vec<Option<String>> = jobs
+            .par_iter()
+            .map(|j| self.conflict(j).map(|c| c.then(|| j.rel.clone())))
+            .collect::<Result<_>>()?;
+        Ok(found.into_iter().flatten().collect())
+    }
+
+    /// Whether writing `job` would replace bytes cairn has not recorded.
+    fn conflict(&self, job: &Job) -> Result<bool> {
+        let meta = match fs::symlink_metadata(&job.abs) {
+            Ok(m) => m,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+            Err(e) => return Err(Error::io("stat", &job.abs, e)),
+        };
+        if meta.is_dir() {
+            // Never replaced: the restore itself refuses with its own error.
+            return Ok(false);
+        }
+        if !meta.is_file() {
+            // A symbolic link or special file is nothing cairn wrote.
+            return Ok(true);
+        }
+        let stat = Stat::of(&meta);
+        let (vouched, recorded) = {
+            let idx = self.index.lock().expect("index lock poisoned");
+            (idx.lookup(&job.rel, &stat), idx.get(&job.rel).map(|r| r.id))
+        };
+        if vouched.is_some() {
+            // Exactly the bytes cairn last wrote or added here.
+            return Ok(false);
+        }
+        let id = self.hash_once(&job.rel, &job.abs, stat)?;
+        Ok(id != job.id && Some(id) != recorded && !self.store.has_file(&id, stat.size))
+    }
+
+    /// The id of the file at `abs`, hashed at most once per run.
+    fn hash_once(&self, rel: &str, abs: &Path, stat: Stat) -> Result<Id> {
+        if let Some((s, id)) = self.hashed.lock().expect("hash memo poisoned").get(rel) {
+            if *s == stat {
+                return Ok(*id);
+            }
+        }
+        let id = hash_file(abs)?;
+        self.hashed
+            .lock()
+            .expect("hash memo poisoned")
+            .insert(rel.to_string(), (stat, id));
+        Ok(id)
     }
 
     /// Make tracked path `rel` match `ptr`. With `only`, restrict a
@@ -251,6 +359,10 @@ impl<'a> Restore<'a> {
     }
 
     fn run(&self, job: &Job) -> Result<()> {
+        if self.skip.contains(&job.rel) {
+            self.counters.files_kept.fetch_add(1, Ordering::Relaxed);
+            return Ok(());
+        }
         if let Ok(meta) = fs::symlink_metadata(&job.abs) {
             let stat = Stat::of(&meta);
             let same_mode = Mode::from_permissions(meta.permissions().mode()) == job.mode;
@@ -264,7 +376,7 @@ impl<'a> Restore<'a> {
                 // never seen), reading it is still cheaper than rewriting it.
                 let same = match known {
                     Some(id) => id == job.id,
-                    None => hash_file(&job.abs)? == job.id,
+                    None => self.hash_once(&job.rel, &job.abs, stat)? == job.id,
                 };
                 if same {
                     self.index.lock().expect("index lock poisoned").insert(
@@ -366,6 +478,7 @@ impl<'a> Restore<'a> {
         let file = tmp
             .persist(&job.abs)
             .map_err(|e| Error::io("rename into place", &job.abs, e.error))?;
+        crate::failpoint::hit("checkout.file_written");
         let meta = file
             .metadata()
             .map_err(|e| Error::io("stat", &job.abs, e))?;

@@ -6,6 +6,14 @@
 //! reads. For a directory, the listing is rebuilt from the work tree and
 //! hashed; that needs no stored objects, so status works even for data the
 //! cache does not hold.
+//!
+//! Data that differs from its pointer is told apart by whose bytes it holds.
+//! If every differing file is exactly what cairn last wrote or added there
+//! (the stat index records it), the pointer moved under unchanged data (a
+//! `git checkout` or `git pull` without hooks): the path is *stale*, and
+//! `cairn checkout` brings it up to date. Otherwise the user changed it and
+//! only `cairn add` records the change. Status never records an id it
+//! merely observed, so an edit stays an edit until it is added.
 
 use std::collections::HashMap;
 use std::fs;
@@ -31,8 +39,12 @@ use crate::workspace::{is_tmp_name, Workspace};
 pub enum State {
     /// The data matches its pointer.
     Clean,
-    /// The data differs from its pointer.
+    /// The data differs from its pointer, and holds changes cairn has not
+    /// recorded.
     Modified,
+    /// The data is what cairn wrote for another version: the pointer moved
+    /// (a git checkout or pull without cairn's hooks).
+    Stale,
     /// The data path does not exist.
     Missing,
 }
@@ -133,11 +145,18 @@ impl<'a> Status<'a> {
         };
         match ptr {
             Pointer::File { id, mode, .. } => {
-                let same = meta.is_file()
-                    && Mode::from_permissions(meta.permissions().mode()) == *mode
-                    && self.content_id(rel, &abs, &meta)? == *id;
-                if !same {
+                if !meta.is_file() {
                     st.state = State::Modified;
+                    return Ok(st);
+                }
+                let (current, recorded) = self.content_id(rel, &abs, &meta)?;
+                let same_mode = Mode::from_permissions(meta.permissions().mode()) == *mode;
+                if current != *id || !same_mode {
+                    st.state = if recorded && current != *id {
+                        State::Stale
+                    } else {
+                        State::Modified
+                    };
                 }
             }
             Pointer::Dir { id, .. } => {
@@ -145,9 +164,28 @@ impl<'a> Status<'a> {
                     st.state = State::Modified;
                     return Ok(st);
                 }
-                let current = self.scan_dir(rel, &abs)?;
+                let (current, all_recorded) = self.scan_dir(rel, &abs)?;
                 if Id::of(&object::encode_tree(&current)) != *id {
-                    st.state = State::Modified;
+                    // Stale only if every file is cairn's own and no file
+                    // cairn wrote has been deleted since.
+                    let deleted = {
+                        let idx = self.index.lock().expect("index lock poisoned");
+                        let present: std::collections::HashSet<String> = current
+                            .iter()
+                            .map(|e| format!("{rel}/{}", e.path))
+                            .collect();
+                        let prefix = format!("{rel}/");
+                        let gone = idx
+                            .paths_under(rel)
+                            .filter(|p| p.starts_with(&prefix))
+                            .any(|p| !present.contains(p));
+                        gone
+                    };
+                    st.state = if all_recorded && !deleted {
+                        State::Stale
+                    } else {
+                        State::Modified
+                    };
                     if let Some(raw) = self.store.read(ObjectKind::Tree, id)? {
                         if let Ok(old) = object::decode_tree(&raw) {
                             st.changes = diff_trees(rel, &old, &current);
@@ -159,9 +197,10 @@ impl<'a> Status<'a> {
         Ok(st)
     }
 
-    /// The id of a file's content: from the stat index if it vouches for
+    /// The id of a file's content, and whether those are the bytes cairn
+    /// last wrote or added at `rel`: from the stat index if it vouches for
     /// the file, otherwise by reading and hashing it.
-    fn content_id(&self, rel: &str, abs: &Path, meta: &fs::Metadata) -> Result<Id> {
+    fn content_id(&self, rel: &str, abs: &Path, meta: &fs::Metadata) -> Result<(Id, bool)> {
         let stat = Stat::of(meta);
         if let Some(id) = self
             .index
@@ -172,7 +211,7 @@ impl<'a> Status<'a> {
             self.counters
                 .files_stat_only
                 .fetch_add(1, Ordering::Relaxed);
-            return Ok(id);
+            return Ok((id, true));
         }
         let mut f = fs::File::open(abs).map_err(|e| Error::io("open", abs, e))?;
         let mut h = Hasher::new();
@@ -181,19 +220,21 @@ impl<'a> Status<'a> {
         self.counters.files_hashed.fetch_add(1, Ordering::Relaxed);
         self.progress.advance(stat.size);
         let after = f.metadata().map_err(|e| Error::io("stat", abs, e))?;
-        // Refresh what cairn already knows, but never start tracking a path:
-        // the index lists the files cairn itself added or wrote, and that is
-        // what lets checkout remove stale ones without touching user files.
-        if Stat::of(&after) == stat {
-            let mut idx = self.index.lock().expect("index lock poisoned");
-            if idx.get(rel).is_some() {
-                idx.insert(rel.to_string(), stat, id);
-            }
+        // Refresh the stat of bytes cairn recorded (a `touch`, a copy back),
+        // but never record new bytes: the index holds what cairn itself added
+        // or wrote, which is what tells an edit from stale data and lets
+        // checkout replace or remove files without touching user changes.
+        let mut idx = self.index.lock().expect("index lock poisoned");
+        let recorded = idx.get(rel).is_some_and(|r| r.id == id);
+        if recorded && Stat::of(&after) == stat {
+            idx.insert(rel.to_string(), stat, id);
         }
-        Ok(id)
+        Ok((id, recorded))
     }
 
-    fn scan_dir(&self, rel: &str, abs: &Path) -> Result<Vec<TreeEntry>> {
+    /// The current listing of a tracked directory, and whether every file in
+    /// it holds bytes cairn recorded.
+    fn scan_dir(&self, rel: &str, abs: &Path) -> Result<(Vec<TreeEntry>, bool)> {
         let mut files = Vec::new();
         for entry in walkdir::WalkDir::new(abs).min_depth(1).follow_links(false) {
             let entry = entry
@@ -208,21 +249,26 @@ impl<'a> Status<'a> {
         }
         files.sort_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
         // The walk itself is serial; the lstat of each file is not.
-        files
+        let scanned: Vec<(TreeEntry, bool)> = files
             .par_iter()
             .map(|sub| {
                 let path = abs.join(sub);
                 let meta = fs::symlink_metadata(&path).map_err(|e| Error::io("stat", &path, e))?;
                 let meta = &meta;
-                let id = self.content_id(&format!("{rel}/{sub}"), &path, meta)?;
-                Ok(TreeEntry {
-                    path: sub.clone(),
-                    mode: Mode::from_permissions(meta.permissions().mode()),
-                    size: meta.len(),
-                    id,
-                })
+                let (id, recorded) = self.content_id(&format!("{rel}/{sub}"), &path, meta)?;
+                Ok((
+                    TreeEntry {
+                        path: sub.clone(),
+                        mode: Mode::from_permissions(meta.permissions().mode()),
+                        size: meta.len(),
+                        id,
+                    },
+                    recorded,
+                ))
             })
-            .collect()
+            .collect::<Result<_>>()?;
+        let all_recorded = scanned.iter().all(|(_, r)| *r);
+        Ok((scanned.into_iter().map(|(e, _)| e).collect(), all_recorded))
     }
 }
 

@@ -3,9 +3,9 @@
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime};
 
-use super::fetch::{reach, Selected};
 use super::ui::{human, Ui};
 use crate::error::ObjectKind;
+use crate::ops::fetch::{reach, Selected};
 use crate::remote;
 use crate::store::Store;
 use crate::transfer::{collect, fetch, Connection};

@@ -12,12 +12,12 @@ use std::process::ExitCode;
 
 use clap::Args;
 
-use super::checkout::{self, CheckoutArgs};
-use super::fetch::{fetch_selected, print_fetched, Selected};
+use super::fetch::print_fetched;
 use super::ui::{human, Ui};
 use crate::error::Error;
 use crate::git::GitRepo;
 use crate::history::pointers_at;
+use crate::ops::fetch::Selected;
 use crate::pointer::SUFFIX;
 use crate::remote::{Location, RemoteConfig};
 use crate::workspace::{write_atomic, Workspace};
@@ -132,15 +132,19 @@ pub fn run(ui: &Ui, cwd: &Path, args: GetArgs) -> anyhow::Result<ExitCode> {
         )?;
         selected.push((rel, ptr.clone(), only));
     }
-    let f = fetch_selected(ui, &ws, &selected, args.remote.as_deref())?;
-    print_fetched(ui, &f, false);
-    let quiet = Ui::quiet_like(ui);
-    checkout::run(
-        &quiet,
-        tmp,
-        CheckoutArgs {
-            args: vec![want.clone()],
-        },
+    let f = crate::ops::fetch::fetch(&ws, &selected, args.remote.as_deref(), &ui.progress())?;
+    print_fetched(ui, &f);
+    if !f.absent.is_empty() {
+        return Err(Error::DataNotOnRemote {
+            remote: f.remote.clone().unwrap_or_default(),
+            missing: super::fetch::absent_paths(&f, &selected, &args.rev),
+        }
+        .into());
+    }
+    crate::ops::checkout::checkout(
+        &ws,
+        crate::ops::checkout::CheckoutOptions::new(None, vec![want.clone()]),
+        &crate::progress::Silent,
     )?;
     let got = ws.safe_abs(&want)?;
     if got.symlink_metadata().is_err() {

@@ -67,6 +67,11 @@ fn is_ours(path: &Path) -> bool {
     fs::read_to_string(path).is_ok_and(|s| s.contains(MARKER))
 }
 
+/// Whether cairn's post-checkout hook is installed in this repository.
+pub(crate) fn installed(ws: &Workspace) -> bool {
+    GitRepo::open(ws.root()).is_ok_and(|g| is_ours(&g.hooks_dir().join("post-checkout")))
+}
+
 pub fn install(ui: &Ui, cwd: &Path, args: InstallHooksArgs) -> anyhow::Result<ExitCode> {
     let ws = Workspace::open(cwd)?;
     let git = GitRepo::open(ws.root()).map_err(crate::Error::from)?;
@@ -157,15 +162,19 @@ pub fn run_hook(_ui: &Ui, cwd: &Path, args: HookArgs) -> anyhow::Result<ExitCode
                 .collect(),
             _ => Vec::new(),
         };
-        let quiet = super::Global {
-            dir: None,
-            quiet: true,
-            verbose: false,
+        let opts = crate::ops::checkout::CheckoutOptions {
+            caller: crate::ops::checkout::Caller::Hook,
+            gone,
+            ..crate::ops::checkout::CheckoutOptions::new(None, Vec::new())
         };
-        let args = super::checkout::CheckoutArgs { args: Vec::new() };
-        // Quiet: checkout's summary would interleave with git's output;
-        // errors still print.
-        return super::checkout::run_with(&super::ui::Ui::new(&quiet), ws.root(), args, gone);
+        // Quiet on success: a summary would interleave with git's output.
+        let report = crate::ops::checkout::checkout(&ws, opts, &crate::progress::Silent)?;
+        let ui = super::ui::Ui::new(&super::Global {
+            dir: None,
+            quiet: false,
+            verbose: false,
+        });
+        super::checkout::warn_kept(&ui, &report);
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -181,7 +190,7 @@ fn pre_push(ws: Workspace, git: &GitRepo) -> anyhow::Result<ExitCode> {
         Err(e) => return Err(e.into()),
         Ok(_) => {}
     }
-    let mut selected: super::fetch::Selected = Vec::new();
+    let mut selected: crate::ops::fetch::Selected = Vec::new();
     for line in std::io::stdin().lock().lines() {
         let line = line.context("could not read the refs git is pushing")?;
         // <local ref> <local sha> <remote ref> <remote sha>
@@ -203,5 +212,7 @@ fn pre_push(ws: Workspace, git: &GitRepo) -> anyhow::Result<ExitCode> {
         quiet: false,
         verbose: false,
     });
-    super::push::push_selected(&ui, &ws, &selected, None, false)
+    let report = crate::ops::push::push_selected(&ws, &selected, &[], None, &ui.progress())?;
+    super::push::render(&ui, &report, false)?;
+    Ok(ExitCode::SUCCESS)
 }

@@ -1,14 +1,14 @@
-//! `cairn pull [REV] [PATH…]`: fetch, then check out. What CI runs after
-//! `git clone` (and `git checkout TAG`) to get an experiment's exact data.
+//! `cairn pull [REV] [PATH…]`: fetch, then check out (`ops::pull`).
 
 use std::path::Path;
 use std::process::ExitCode;
 
 use clap::Args;
 
-use super::checkout::{self, CheckoutArgs};
-use super::fetch::{fetch_selected, print_fetched, select};
 use super::ui::Ui;
+use crate::git::GitRepo;
+use crate::history::split_rev;
+use crate::ops::pull::{pull, PullOptions};
 use crate::workspace::Workspace;
 
 #[derive(Debug, Args)]
@@ -17,18 +17,51 @@ pub struct PullArgs {
     /// paths inside tracked directories). Default: the work tree's pointers.
     #[arg(value_name = "REV|PATH")]
     pub args: Vec<String>,
-    /// The remote to fetch from (default: the configured default remote).
-    #[arg(short, long, value_name = "NAME")]
+    /// The remote to fetch from: a name or a URL (default: the configured
+    /// default remote).
+    #[arg(short, long, value_name = "NAME|URL")]
     pub remote: Option<String>,
+    /// Overwrite or remove data even where it holds changes that were never
+    /// added (they are lost).
+    #[arg(short, long)]
+    pub force: bool,
+    /// Print the result as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
 }
 
 pub fn run(ui: &Ui, cwd: &Path, args: PullArgs) -> anyhow::Result<ExitCode> {
     let ws = Workspace::open(cwd)?;
-    let (_, selected) = select(&ws, cwd, &args.args)?;
-    let f = fetch_selected(ui, &ws, &selected, args.remote.as_deref())?;
-    if f.remote.is_some() {
-        print_fetched(ui, &f, false);
+    let git = GitRepo::open(ws.root()).ok();
+    let (rev, paths) = split_rev(&ws, git.as_ref(), cwd, &args.args)?;
+    let opts = PullOptions {
+        rev,
+        paths,
+        remote: args.remote,
+        force: args.force,
+    };
+    let bar = ui.progress();
+    let report = pull(&ws, opts, &bar)?;
+    if args.json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        super::fetch::print_fetched(ui, &report.fetch);
+        super::checkout::print_report(ui, &report.checkout);
+        if report.checkout.files_written > 0 && !super::hooks::installed(&ws) {
+            ui.info("hint: `cairn install-hooks` makes `git checkout` and `git pull` restore data by themselves");
+        }
     }
-    drop(ws);
-    checkout::run(ui, cwd, CheckoutArgs { args: args.args })
+    if !report.missing.is_empty() {
+        let remote = report
+            .fetch
+            .remote
+            .clone()
+            .unwrap_or_else(|| "the remote".into());
+        return Err(crate::Error::DataNotOnRemote {
+            remote,
+            missing: report.missing,
+        }
+        .into());
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -1,28 +1,31 @@
-//! `cairn push [REV] [PATH…]`: send the data the pointers name to a remote.
-//! Only what the remote lacks moves; a push with nothing new reads the
-//! remote's index listing and stops.
+//! `cairn push [REV…] [PATH…]`: send the data of the work tree, HEAD and
+//! every tag (or of the given revisions) to a remote (`ops::push`).
 
 use std::path::Path;
 use std::process::ExitCode;
 
 use clap::Args;
-use serde_json::json;
 
-use super::fetch::{reach, select};
 use super::ui::{human, Ui};
-use crate::remote;
-use crate::store::Store;
-use crate::transfer::{push, Connection};
+use crate::git::GitRepo;
+use crate::ops::push::{push, split_revs, PushOptions, PushReport, Scope};
 use crate::workspace::Workspace;
 
 #[derive(Debug, Args)]
 pub struct PushArgs {
-    /// A git revision whose data to push, and/or tracked paths. Default:
-    /// everything the work tree's pointers and HEAD's name.
+    /// Git revisions whose data to push, and/or tracked paths. Default: the
+    /// work tree's data, HEAD's and every tag's.
     #[arg(value_name = "REV|PATH")]
     pub args: Vec<String>,
-    /// The remote to push to (default: the configured default remote).
-    #[arg(short, long, value_name = "NAME")]
+    /// Also push the data of every local branch.
+    #[arg(long, conflicts_with = "all_commits")]
+    pub all_branches: bool,
+    /// Push the data of every commit git keeps (refs, reflogs, stash).
+    #[arg(long)]
+    pub all_commits: bool,
+    /// The remote to push to: a name or a URL (default: the configured
+    /// default remote).
+    #[arg(short, long, value_name = "NAME|URL")]
     pub remote: Option<String>,
     /// Print the result as JSON on stdout.
     #[arg(long)]
@@ -31,94 +34,59 @@ pub struct PushArgs {
 
 pub fn run(ui: &Ui, cwd: &Path, args: PushArgs) -> anyhow::Result<ExitCode> {
     let ws = Workspace::open(cwd)?;
-    let (_, selected) = select(&ws, cwd, &args.args)?;
-    // With no arguments, HEAD's data goes too: it is what a clone gets,
-    // even when the work tree holds another revision's data just now.
-    let mut also = Vec::new();
-    if args.args.is_empty() {
-        if let Ok(git) = crate::git::GitRepo::open(ws.root()) {
-            if let Ok(at_head) = crate::history::pointers_at(&git, "HEAD") {
-                also.extend(at_head.into_iter().map(|(rel, ptr)| (rel, ptr, None)));
-            }
-        }
-    }
-    push_with(ui, &ws, &selected, &also, args.remote.as_deref(), args.json)
-}
-
-pub(crate) fn push_selected(
-    ui: &Ui,
-    ws: &Workspace,
-    selected: &super::fetch::Selected,
-    remote_name: Option<&str>,
-    json_out: bool,
-) -> anyhow::Result<ExitCode> {
-    push_with(ui, ws, selected, &[], remote_name, json_out)
-}
-
-/// Push what `selected` needs (all of it must be in the cache or on the
-/// remote) plus whatever of `also` the cache holds.
-fn push_with(
-    ui: &Ui,
-    ws: &Workspace,
-    selected: &super::fetch::Selected,
-    also: &[(String, crate::pointer::Pointer, Option<String>)],
-    remote_name: Option<&str>,
-    json_out: bool,
-) -> anyhow::Result<ExitCode> {
-    let resolved = remote::resolve(&ws.cairn_dir(), ws.root(), remote_name)?;
-    let name = resolved.name.clone();
-    let store = Store::open(&ws.cache_dir(), &crate::progress::Silent)?;
-    let mut r = reach(&store, selected)?;
-    if !also.is_empty() {
-        // The same walk goes on: HEAD's pointers mostly name what the work
-        // tree's do, and objects already reached are not read again. What
-        // only `also` needs is pushed if the cache has it, never required.
-        let required: std::collections::HashSet<_> =
-            r.missing.iter().map(|m| (m.kind, m.id)).collect();
-        let strict = r.missing.len();
-        for (rel, ptr, only) in also {
-            r.add_pointer_only(&store, rel, ptr, only.as_deref())?;
-        }
-        r.missing.truncate(strict);
-        r.objects
-            .retain(|(k, id)| required.contains(&(*k, *id)) || store.contains(*k, id));
-    }
-    let conn = Connection::open(resolved, &ws.cache_dir(), true)?;
+    let git = GitRepo::open(ws.root()).ok();
+    let (revs, paths) = split_revs(&ws, git.as_ref(), cwd, &args.args)?;
+    let scope = if args.all_commits {
+        Scope::AllCommits
+    } else if args.all_branches {
+        Scope::AllBranches
+    } else {
+        Scope::Named
+    };
+    let opts = PushOptions {
+        revs,
+        paths,
+        scope,
+        remote: args.remote,
+    };
     let bar = ui.progress();
-    let report = push::push(&conn, &store, &r.objects, &r.missing, &bar)?;
+    let report = push(&ws, opts, &bar)?;
+    render(ui, &report, args.json)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Print a push report (also used by the pre-push hook).
+pub(crate) fn render(ui: &Ui, report: &PushReport, json_out: bool) -> anyhow::Result<()> {
     if json_out {
-        println!(
-            "{}",
-            json!({
-                "remote": name,
-                "objects": report.objects,
-                "packs": report.packs,
-                "resumed_packs": report.resumed,
-                "bytes": report.bytes,
-                "requests": {"reads": conn.reads(), "writes": conn.writes()},
-            })
-        );
+        println!("{}", serde_json::to_string(report)?);
     } else if report.objects == 0 {
         ui.info(format!(
-            "{name} is up to date ({} request(s))",
-            conn.reads()
+            "{} is up to date ({} request(s))",
+            report.remote, report.requests.reads
         ));
     } else {
         ui.info(format!(
-            "pushed {} object(s) to {name}: {} pack(s), {}{}; {} request(s)",
+            "pushed {} object(s) to {}: {} pack(s), {}{}; {} request(s)",
             report.objects,
+            report.remote,
             report.packs,
             human(report.bytes),
-            if report.resumed > 0 {
+            if report.resumed_packs > 0 {
                 format!(
                     ", {} pack(s) already sent by an interrupted push",
-                    report.resumed
+                    report.resumed_packs
                 )
             } else {
                 String::new()
             },
-            conn.reads() + conn.writes()
+            report.requests.reads + report.requests.writes
         ));
     }
-    Ok(ExitCode::SUCCESS)
+    for m in &report.unavailable {
+        ui.warn(format!(
+            "the data of {} at {} is neither in this cache nor on {}; push it from a clone that has it (`cairn push {}`)",
+            m.path, m.rev, report.remote, m.rev
+        ));
+    }
+    Ok(())
 }

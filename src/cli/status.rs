@@ -73,14 +73,20 @@ pub fn run(ui: &Ui, cwd: &Path, args: StatusArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let mut dirty = 0;
+    let (mut modified, mut stale, mut missing, mut uncached) = (false, false, false, false);
     for r in &rows {
         let label = match r.state {
             State::Clean if r.stored => continue,
             State::Clean => "not in cache",
             State::Modified => "modified",
+            State::Stale => "out of date",
             State::Missing => "missing",
         };
         dirty += 1;
+        modified |= r.state == State::Modified;
+        stale |= r.state == State::Stale;
+        missing |= r.state == State::Missing;
+        uncached |= !r.stored;
         let cache_note = if !r.stored && r.state != State::Clean {
             " (not in cache)"
         } else {
@@ -107,8 +113,24 @@ pub fn run(ui: &Ui, cwd: &Path, args: StatusArgs) -> anyhow::Result<ExitCode> {
             "{} tracked path(s), all match their pointers and are in the cache",
             rows.len()
         );
+    }
+    let restore = if uncached {
+        "`cairn pull`"
     } else {
-        ui.info("hint: `cairn add <path>` records changes; `cairn checkout <path>` restores the committed data");
+        "`cairn checkout`"
+    };
+    if stale {
+        ui.info(format!(
+            "hint: out of date: the pointers moved (a git checkout or pull) but the data did not; {restore} brings it up to date"
+        ));
+        if !super::hooks::installed(&ws) {
+            ui.info("hint: `cairn install-hooks` makes `git checkout` and `git pull` do that from now on (`cairn install-hooks --global` for every clone)");
+        }
+    } else if missing {
+        ui.info(format!("hint: {restore} restores missing data"));
+    }
+    if modified {
+        ui.info("hint: `cairn add <path>` records changes; `cairn checkout --force <path>` discards them");
     }
     ui.detail(format!(
         "{hashed} file(s) read, {stat_only} vouched for by the stat index"

@@ -38,6 +38,10 @@ pub struct FetchReport {
     pub objects: usize,
     /// Bytes downloaded.
     pub bytes: u64,
+    /// Objects needed that are neither in the cache nor on the remote (each
+    /// named once, with the tracked path that needs it). The fetch gets
+    /// everything else; the caller decides whether this is an error.
+    pub absent: Vec<Missing>,
 }
 
 /// A byte range of one remote pack and the blobs inside it.
@@ -87,8 +91,10 @@ pub fn fetch(
     let mut repairs = 0;
     // Damaged or lost copies met on the way: read other copies instead.
     let mut avoid = super::DamageSet::new();
+    let mut absent: HashSet<(ObjectKind, Id)> = HashSet::new();
     loop {
-        let missing = needs(store)?;
+        let mut missing = needs(store)?;
+        missing.retain(|m| !absent.contains(&(m.kind, m.id)));
         if missing.is_empty() {
             return Ok(report);
         }
@@ -106,16 +112,17 @@ pub fn fetch(
                     .flatten()
             });
             let Some((pack, e)) = found else {
-                return Err(Error::NotOnRemote {
-                    kind: m.kind,
-                    id: m.id,
-                    remote: conn.remote.name.clone(),
-                    path: m.needed_by.clone().into(),
-                });
+                if absent.insert((m.kind, m.id)) {
+                    report.absent.push(m.clone());
+                }
+                continue;
             };
             if want.insert((e.kind, e.id)) {
                 by_pack.entry(*pack).or_default().push(*e);
             }
+        }
+        if want.is_empty() {
+            continue;
         }
         if want.iter().all(|k| seen.contains(k)) {
             // Fetched already yet still missing: the store refused them.

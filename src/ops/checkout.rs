@@ -1,0 +1,273 @@
+//! `checkout [REV] [PATH…]`: make the work tree's data (and, with a
+//! revision, its pointers) match, without ever losing a user's change.
+//!
+//! The operation runs in three steps. **Plan**: the pointers to restore (of
+//! REV, or the work tree's) and the tracked paths REV drops. **Guard**:
+//! before anything is written, every file that would be replaced or removed
+//! is checked; one holding bytes cairn has not recorded (an edit that was
+//! never added) stops a command with [`Error::UnrecordedChanges`], naming
+//! each such file, unless `force` is set. In a git hook, where git has
+//! already moved the pointers, those files are left alone and reported
+//! instead, and everything else is restored. **Apply**: restore each path
+//! (verified data first, then its pointer), remove dropped data, save the
+//! stat index even after a failure, so what was written stays known.
+//!
+//! Files cairn itself wrote for another version are not changes, so moving
+//! between versions stays silent, and writes only the files that differ.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::Ordering;
+
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::git::GitRepo;
+use crate::history::{filter, pointers_at, pointers_in_work_tree, Tracked};
+use crate::pointer::{Pointer, SUFFIX};
+use crate::progress::Progress;
+use crate::reach::Reach;
+use crate::restore::Restore;
+use crate::stat_index::StatIndex;
+use crate::status::{read_pointer, State, Status};
+use crate::store::Store;
+use crate::workspace::{write_atomic, Workspace};
+
+/// Who is asking, which decides what a change cairn has not recorded does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Caller {
+    /// A user's command: stop before writing anything.
+    Command,
+    /// A git hook after git moved the pointers: restore the rest, report.
+    Hook,
+}
+
+/// What to check out.
+#[derive(Debug, Clone)]
+pub struct CheckoutOptions {
+    /// A revision whose data and pointers to restore; `None`: the work
+    /// tree's pointers.
+    pub rev: Option<String>,
+    /// Repository-relative tracked paths (or paths inside tracked
+    /// directories) to limit it to; empty: all.
+    pub paths: Vec<String>,
+    /// Replace or remove changes cairn has not recorded.
+    pub force: bool,
+    pub caller: Caller,
+    /// Tracked paths whose pointers git has just removed (from a hook).
+    pub gone: Vec<Tracked>,
+    /// Skip (and report) paths whose data is not complete in the cache,
+    /// instead of failing on the first: what `pull` does after a fetch that
+    /// could not find everything.
+    pub only_complete: bool,
+}
+
+impl CheckoutOptions {
+    pub fn new(rev: Option<String>, paths: Vec<String>) -> Self {
+        CheckoutOptions {
+            rev,
+            paths,
+            force: false,
+            caller: Caller::Command,
+            gone: Vec::new(),
+            only_complete: false,
+        }
+    }
+}
+
+/// What a checkout did.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct CheckoutReport {
+    pub rev: Option<String>,
+    /// Tracked paths restored (in full or in part).
+    pub paths: usize,
+    pub files_written: u64,
+    pub files_unchanged: u64,
+    pub files_removed: u64,
+    pub bytes_written: u64,
+    /// Files left as they are because they hold changes cairn has not
+    /// recorded (hooks only; a command stops instead).
+    pub kept: Vec<String>,
+    /// Tracked paths not restored because their data is not in the cache
+    /// (with `only_complete`).
+    pub incomplete: Vec<String>,
+}
+
+/// One path to restore: tracked path, pointer, sub-path, and whether the
+/// pointer file is written too (checkout of a revision).
+struct Step {
+    rel: String,
+    ptr: Pointer,
+    only: Option<String>,
+    write_pointer: bool,
+}
+
+/// Run a checkout.
+pub fn checkout(
+    ws: &Workspace,
+    opts: CheckoutOptions,
+    progress: &dyn Progress,
+) -> Result<CheckoutReport> {
+    let _lock = ws.lock()?;
+    let store = Store::open(&ws.cache_dir(), progress)?;
+    let mut index = StatIndex::load(&ws.stat_index_path())?;
+    let (mut plan, mut dropped) = plan(ws, &opts)?;
+    let mut report = CheckoutReport {
+        rev: opts.rev.clone(),
+        ..CheckoutReport::default()
+    };
+    if opts.only_complete {
+        plan.retain(|s| {
+            let mut r = Reach::default();
+            let complete = r
+                .add_pointer_only(&store, &s.rel, &s.ptr, s.only.as_deref())
+                .is_ok_and(|_| r.missing.is_empty());
+            if !complete {
+                report.incomplete.push(s.rel.clone());
+            }
+            complete
+        });
+    }
+
+    // Guard: nothing has been written yet.
+    let mut unrecorded: Vec<String> = Vec::new();
+    let mut dropped_changed: HashSet<String> = HashSet::new();
+    {
+        let restore = Restore::new(ws, &store, &mut index, progress);
+        if !opts.force {
+            for s in &plan {
+                unrecorded.extend(restore.conflicts(&s.rel, &s.ptr, s.only.as_deref())?);
+            }
+        }
+    }
+    {
+        let status = Status::new(ws, &store, &mut index, &crate::progress::Silent);
+        for (rel, ptr) in &dropped {
+            let st = status.path(rel, ptr)?;
+            let safe = match st.state {
+                State::Missing | State::Stale => true,
+                State::Clean => st.stored,
+                State::Modified => false,
+            };
+            if !safe && !opts.force {
+                dropped_changed.insert(rel.clone());
+            }
+        }
+    }
+    if opts.caller == Caller::Command && (!unrecorded.is_empty() || !dropped_changed.is_empty()) {
+        let mut paths = unrecorded;
+        paths.extend(dropped_changed);
+        paths.sort();
+        return Err(Error::UnrecordedChanges { paths });
+    }
+    report.kept.extend(unrecorded.iter().cloned());
+    report.kept.extend(dropped_changed.iter().cloned());
+    dropped.retain(|(rel, _)| !dropped_changed.contains(rel));
+
+    // Apply.
+    let mut restore = Restore::new(ws, &store, &mut index, progress);
+    restore.skip = unrecorded.into_iter().collect();
+    let mut result = Ok(());
+    for s in &plan {
+        let r = restore
+            .restore(&s.rel, &s.ptr, s.only.as_deref())
+            .and_then(|_| {
+                if !s.write_pointer {
+                    return Ok(());
+                }
+                // The data is in place and verified; now the pointer.
+                let path = ws.safe_abs(&format!("{}{SUFFIX}", s.rel))?;
+                let text = s.ptr.encode();
+                if std::fs::read(&path).ok().as_deref() != Some(text.as_bytes()) {
+                    write_atomic(&path, text.as_bytes())?;
+                    crate::failpoint::hit("checkout.pointer_written");
+                }
+                ws.ensure_ignored(&s.rel)
+            });
+        if let Err(e) = r {
+            result = Err(e);
+            break;
+        }
+        report.paths += 1;
+    }
+    let c = &restore.counters;
+    report.files_written = c.files_written.load(Ordering::Relaxed);
+    report.files_unchanged = c.files_unchanged.load(Ordering::Relaxed);
+    report.files_removed = c.files_removed.load(Ordering::Relaxed);
+    report.bytes_written = c.bytes_written.load(Ordering::Relaxed);
+    drop(restore);
+    if result.is_ok() {
+        result = remove_dropped(ws, &mut index, &dropped, &mut report);
+    }
+    // Record what was written even if a later path failed.
+    index.save()?;
+    crate::failpoint::hit("checkout.index_saved");
+    result?;
+    report.kept.sort();
+    Ok(report)
+}
+
+/// What to restore, and the tracked paths REV no longer has.
+fn plan(ws: &Workspace, opts: &CheckoutOptions) -> Result<(Vec<Step>, Vec<Tracked>)> {
+    let mut dropped = opts.gone.clone();
+    let mut steps = Vec::new();
+    match &opts.rev {
+        Some(r) => {
+            let git = GitRepo::open(ws.root())?;
+            let target = filter(pointers_at(&git, r)?, &opts.paths);
+            let current = filter(pointers_in_work_tree(ws)?, &opts.paths);
+            let wanted: HashMap<&str, ()> = target.iter().map(|(t, _)| (t.as_str(), ())).collect();
+            for (rel, old) in current {
+                if !wanted.contains_key(rel.as_str()) {
+                    dropped.push((rel, old));
+                }
+            }
+            steps.extend(target.into_iter().map(|(rel, ptr)| Step {
+                rel,
+                ptr,
+                only: None,
+                write_pointer: true,
+            }));
+        }
+        None => {
+            let tracked = ws.find_tracked()?;
+            for (rel, only) in crate::history::select_tracked_rel(ws, &tracked, &opts.paths)? {
+                let ptr = read_pointer(ws, &rel)?;
+                steps.push(Step {
+                    rel,
+                    ptr,
+                    only,
+                    write_pointer: false,
+                });
+            }
+        }
+    }
+    Ok((steps, dropped))
+}
+
+/// Remove the data (and pointers) of tracked paths the checkout dropped;
+/// the guard has already kept back any that hold unrecorded changes.
+fn remove_dropped(
+    ws: &Workspace,
+    index: &mut StatIndex,
+    dropped: &[Tracked],
+    report: &mut CheckoutReport,
+) -> Result<()> {
+    for (rel, _) in dropped {
+        let data = ws.safe_abs(rel)?;
+        if let Ok(meta) = std::fs::symlink_metadata(&data) {
+            if meta.is_dir() {
+                std::fs::remove_dir_all(&data).map_err(|e| Error::io("remove", &data, e))?;
+            } else {
+                std::fs::remove_file(&data).map_err(|e| Error::io("remove", &data, e))?;
+            }
+            report.files_removed += 1;
+        }
+        index.remove_tree(rel);
+        let ptr_path = ws.safe_abs(&format!("{rel}{SUFFIX}"))?;
+        if ptr_path.exists() {
+            std::fs::remove_file(&ptr_path).map_err(|e| Error::io("remove", &ptr_path, e))?;
+        }
+        crate::failpoint::hit("checkout.dropped_removed");
+    }
+    Ok(())
+}

@@ -1,0 +1,116 @@
+//! `fetch [REV] [PATH…]`: download the data some pointers need into the
+//! cache, without touching the work tree; and the selection of pointers
+//! that `fetch`, `pull`, `push` and `get` share.
+//!
+//! A fetch connects to a remote only when the cache lacks something, gets
+//! everything the remote has, and reports (rather than fails on) what is
+//! nowhere to be found, so `pull` can still restore every path whose data
+//! arrived.
+
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::error::Result;
+use crate::git::GitRepo;
+use crate::history::{pointers_at, select_tracked_rel, split_rev};
+use crate::pointer::Pointer;
+use crate::progress::Progress;
+use crate::reach::{Missing, Reach};
+use crate::remote;
+use crate::status::read_pointer;
+use crate::store::Store;
+use crate::transfer::{self, Connection};
+use crate::workspace::Workspace;
+
+/// Pointers a transfer works on: tracked path, pointer, and the sub-path
+/// inside a tracked directory when only part of it was asked for.
+pub type Selected = Vec<(String, Pointer, Option<String>)>;
+
+/// Resolve `REV|PATH…` words (relative to `cwd`) to pointers, at REV or in
+/// the work tree.
+pub fn select(ws: &Workspace, cwd: &Path, words: &[String]) -> Result<(Option<String>, Selected)> {
+    let git = GitRepo::open(ws.root()).ok();
+    let (rev, paths) = split_rev(ws, git.as_ref(), cwd, words)?;
+    let selected = select_at(ws, git.as_ref(), rev.as_deref(), &paths)?;
+    Ok((rev, selected))
+}
+
+/// The pointers of `rev` (or of the work tree) at or below `paths`.
+pub fn select_at(
+    ws: &Workspace,
+    git: Option<&GitRepo>,
+    rev: Option<&str>,
+    paths: &[String],
+) -> Result<Selected> {
+    let mut out = Vec::new();
+    match (rev, git) {
+        (Some(r), Some(g)) => {
+            let at = pointers_at(g, r)?;
+            let rels: Vec<String> = at.iter().map(|(rel, _)| rel.clone()).collect();
+            for (rel, only) in select_tracked_rel(ws, &rels, paths)? {
+                if let Some((_, ptr)) = at.iter().find(|(t, _)| *t == rel) {
+                    out.push((rel, ptr.clone(), only));
+                }
+            }
+        }
+        _ => {
+            let tracked = ws.find_tracked()?;
+            for (rel, only) in select_tracked_rel(ws, &tracked, paths)? {
+                let ptr = read_pointer(ws, &rel)?;
+                out.push((rel, ptr, only));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Everything `selected` reaches, against `store`.
+pub fn reach(store: &Store, selected: &Selected) -> Result<Reach> {
+    let mut r = Reach::default();
+    for (rel, ptr, only) in selected {
+        r.add_pointer_only(store, rel, ptr, only.as_deref())?;
+    }
+    Ok(r)
+}
+
+/// What a fetch did.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct FetchOutcome {
+    /// The remote used; `None` when the cache had everything.
+    pub remote: Option<String>,
+    pub objects: usize,
+    pub bytes: u64,
+    /// Requests made to the remote.
+    pub reads: u64,
+    /// Objects needed that the remote does not have either.
+    #[serde(skip)]
+    pub absent: Vec<Missing>,
+}
+
+/// Fetch what `selected` needs and the cache lacks from `remote_name` (a
+/// name or URL; default: the configured remote).
+pub fn fetch(
+    ws: &Workspace,
+    selected: &Selected,
+    remote_name: Option<&str>,
+    progress: &dyn Progress,
+) -> Result<FetchOutcome> {
+    let store = Store::open(&ws.cache_dir(), &crate::progress::Silent)?;
+    let _lock = store.lock()?;
+    if reach(&store, selected)?.missing.is_empty() {
+        return Ok(FetchOutcome::default());
+    }
+    let resolved = remote::resolve(&ws.cairn_dir(), ws.root(), remote_name)?;
+    let name = resolved.name.clone();
+    let conn = Connection::open(resolved, &ws.cache_dir(), false)?;
+    let mut needs = |s: &Store| reach(s, selected).map(|r| r.missing);
+    let report = transfer::fetch::fetch(&conn, &store, &mut needs, progress)?;
+    Ok(FetchOutcome {
+        remote: Some(name),
+        objects: report.objects,
+        bytes: report.bytes,
+        reads: conn.reads(),
+        absent: report.absent,
+    })
+}

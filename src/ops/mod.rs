@@ -1,0 +1,13 @@
+//! Use cases: one function per verb that changes data, under a thin CLI.
+//!
+//! Each operation takes typed options and a [`crate::progress::Progress`],
+//! does the whole job (locks, stores, git, the rules that keep user data
+//! safe) and returns a typed, serialisable report. It never prints; the CLI
+//! renders the report as text or JSON, and the hooks, tests and other
+//! programs call the same functions.
+
+pub mod checkout;
+
+pub mod fetch;
+pub mod pull;
+pub mod push;

@@ -1,0 +1,81 @@
+//! `pull [REV] [PATH…]`: fetch, then check out — what CI runs after
+//! `git clone` (and `git checkout TAG`) to get an experiment's exact data.
+//!
+//! A pull restores every path whose data it could get. Paths whose data is
+//! on no remote are left as they are and reported, each with the revision
+//! that needs it, so the caller can fail naming them and the command that
+//! fixes it, instead of restoring nothing at all.
+
+use serde::Serialize;
+
+use super::checkout::{checkout, CheckoutOptions, CheckoutReport};
+use super::fetch::{fetch, select_at, FetchOutcome};
+use crate::error::{MissingData, Result};
+use crate::git::GitRepo;
+use crate::history::pointers_at;
+use crate::progress::Progress;
+use crate::workspace::Workspace;
+
+#[derive(Debug, Clone, Default)]
+pub struct PullOptions {
+    pub rev: Option<String>,
+    /// Repository-relative paths to limit it to; empty: all.
+    pub paths: Vec<String>,
+    /// The remote (a name or URL); default: the configured one.
+    pub remote: Option<String>,
+    /// Overwrite changes cairn has not recorded.
+    pub force: bool,
+}
+
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct PullReport {
+    pub fetch: FetchOutcome,
+    pub checkout: CheckoutReport,
+    /// Tracked paths left unrestored because no remote has their data.
+    pub missing: Vec<MissingData>,
+}
+
+pub fn pull(ws: &Workspace, opts: PullOptions, progress: &dyn Progress) -> Result<PullReport> {
+    let git = GitRepo::open(ws.root()).ok();
+    let selected = select_at(ws, git.as_ref(), opts.rev.as_deref(), &opts.paths)?;
+    let fetched = fetch(ws, &selected, opts.remote.as_deref(), progress)?;
+    let co = CheckoutOptions {
+        force: opts.force,
+        only_complete: true,
+        ..CheckoutOptions::new(opts.rev.clone(), opts.paths.clone())
+    };
+    let report = checkout(ws, co, progress)?;
+    let missing = report
+        .incomplete
+        .iter()
+        .map(|path| MissingData {
+            path: path.clone(),
+            rev: revision_of(git.as_ref(), opts.rev.as_deref(), path, ws),
+        })
+        .collect();
+    Ok(PullReport {
+        fetch: fetched,
+        checkout: report,
+        missing,
+    })
+}
+
+/// How a user names the revision whose pointer for `path` was pulled: the
+/// one they gave, else the tag or branch HEAD is on when the work tree's
+/// pointer is HEAD's, else HEAD.
+fn revision_of(git: Option<&GitRepo>, rev: Option<&str>, path: &str, ws: &Workspace) -> String {
+    if let Some(r) = rev {
+        return r.to_string();
+    }
+    let Some(git) = git else {
+        return "HEAD".into();
+    };
+    let at_head = pointers_at(git, "HEAD")
+        .ok()
+        .and_then(|ps| ps.into_iter().find(|(p, _)| p == path).map(|(_, ptr)| ptr));
+    let here = crate::status::read_pointer(ws, path).ok();
+    match (at_head, here) {
+        (Some(a), Some(b)) if a == b => git.describe_head().unwrap_or_else(|_| "HEAD".into()),
+        _ => "HEAD".into(),
+    }
+}

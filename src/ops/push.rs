@@ -1,0 +1,236 @@
+//! `push [REV…] [PATH…]`: send a remote the data it lacks, and decide which
+//! versions that is.
+//!
+//! The policy is the point of this module: every *named* version must be
+//! restorable from the remote, so a plain `push` sends the data of the work
+//! tree, HEAD and every tag (`--all-branches` adds every local branch,
+//! `--all-commits` every commit git keeps). The work tree's data (or the
+//! data of the revisions named on the command line) is required: if it is
+//! in neither the cache nor the remote, the push fails. The other versions
+//! are sent as far as this cache holds them, and those whose data is on
+//! neither side are reported, so nothing is silently left behind. Pointers
+//! are walked once each, however many versions name them.
+
+use std::collections::HashSet;
+use std::path::Path;
+
+use serde::Serialize;
+
+use super::fetch::{reach, select_at, Selected};
+use crate::error::{MissingData, ObjectKind, Result};
+use crate::git::{GitError, GitRepo};
+use crate::history::{pointers_at, split_rev, Tracked};
+use crate::pointer::Pointer;
+use crate::progress::Progress;
+use crate::reach::Missing;
+use crate::remote;
+use crate::store::Store;
+use crate::transfer::{push as transfer_push, Connection};
+use crate::workspace::Workspace;
+
+/// Which versions a push without revisions sends, beyond the work tree.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Scope {
+    /// HEAD and every tag.
+    #[default]
+    Named,
+    /// HEAD, every tag and every local branch.
+    AllBranches,
+    /// Every commit git keeps (refs, reflogs, stash).
+    AllCommits,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct PushOptions {
+    /// Revisions whose data to push (all required); empty: the work tree
+    /// plus `scope`.
+    pub revs: Vec<String>,
+    /// Repository-relative paths to limit it to; empty: all.
+    pub paths: Vec<String>,
+    pub scope: Scope,
+    /// The remote (a name or URL); default: the configured one.
+    pub remote: Option<String>,
+}
+
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct PushReport {
+    pub remote: String,
+    /// Objects the remote lacked.
+    pub objects: usize,
+    pub packs: usize,
+    pub resumed_packs: usize,
+    pub bytes: u64,
+    pub requests: Requests,
+    /// Versions considered: "work tree", revisions, tag names.
+    pub versions: usize,
+    /// Data of named versions that neither this cache nor the remote has.
+    pub unavailable: Vec<MissingData>,
+}
+
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct Requests {
+    pub reads: u64,
+    pub writes: u64,
+}
+
+/// Split `REV… PATH…` words: leading words that name revisions (and no
+/// path), then paths.
+pub fn split_revs(
+    ws: &Workspace,
+    git: Option<&GitRepo>,
+    cwd: &Path,
+    words: &[String],
+) -> Result<(Vec<String>, Vec<String>)> {
+    let mut revs = Vec::new();
+    let mut i = 0;
+    while i < words.len() {
+        match split_rev(ws, git, cwd, &words[i..=i])? {
+            (Some(r), _) => revs.push(r),
+            (None, _) => break,
+        }
+        i += 1;
+    }
+    let (_, paths) = split_rev(ws, git, cwd, &words[i..])?;
+    Ok((revs, paths))
+}
+
+/// Push as `opts` says.
+pub fn push(ws: &Workspace, opts: PushOptions, progress: &dyn Progress) -> Result<PushReport> {
+    let git = GitRepo::open(ws.root()).ok();
+    let mut required: Selected = Vec::new();
+    let mut optional: Vec<(String, Tracked)> = Vec::new();
+    let mut versions = 0;
+    if opts.revs.is_empty() {
+        required = select_at(ws, None, None, &opts.paths)?;
+        versions += 1;
+        if let Some(g) = &git {
+            versions += named_versions(g, opts.scope, &opts.paths, &mut optional)?;
+        }
+    } else {
+        for r in &opts.revs {
+            required.extend(select_at(ws, git.as_ref(), Some(r), &opts.paths)?);
+            versions += 1;
+        }
+    }
+    let mut report = push_selected(ws, &required, &optional, opts.remote.as_deref(), progress)?;
+    report.versions = versions;
+    Ok(report)
+}
+
+/// The pointers of HEAD, the tags (and, by `scope`, branches or every
+/// commit), each with the name of a version that holds it.
+fn named_versions(
+    git: &GitRepo,
+    scope: Scope,
+    paths: &[String],
+    out: &mut Vec<(String, Tracked)>,
+) -> Result<usize> {
+    let keep = |tracked: Vec<Tracked>| crate::history::filter(tracked, paths);
+    if scope == Scope::AllCommits {
+        let blobs = match git.reachable_pointer_blobs() {
+            Ok(b) => b,
+            Err(GitError::NoCommits) => return Ok(0),
+            Err(e) => return Err(e.into()),
+        };
+        for blob in blobs {
+            // A file that merely ends in .cairn names no data.
+            if let Ok(ptr) = Pointer::parse(Path::new("<git history>"), &blob) {
+                out.push(("history".into(), ("<git history>".into(), ptr)));
+            }
+        }
+        return Ok(1);
+    }
+    let mut revs: Vec<(String, String)> = Vec::new();
+    match git.resolve("HEAD") {
+        Ok(_) => revs.push(("HEAD".into(), git.describe_head()?)),
+        Err(GitError::NoCommits) => return Ok(0),
+        Err(e) => return Err(e.into()),
+    }
+    for tag in git.refs_under("refs/tags/")? {
+        let short = tag.trim_start_matches("refs/tags/").to_string();
+        revs.push((tag, short));
+    }
+    if scope == Scope::AllBranches {
+        for b in git.refs_under("refs/heads/")? {
+            let short = b.trim_start_matches("refs/heads/").to_string();
+            revs.push((b, short));
+        }
+    }
+    for (full, short) in &revs {
+        for t in keep(pointers_at(git, full)?) {
+            out.push((short.clone(), t));
+        }
+    }
+    Ok(revs.len())
+}
+
+/// Push what `required` needs (each object must be in the cache or already
+/// on the remote) plus whatever of `optional` the cache holds. Used as is by
+/// the pre-push hook, with the commits git is pushing as `required`.
+pub fn push_selected(
+    ws: &Workspace,
+    required: &Selected,
+    optional: &[(String, Tracked)],
+    remote_name: Option<&str>,
+    progress: &dyn Progress,
+) -> Result<PushReport> {
+    let resolved = remote::resolve(&ws.cairn_dir(), ws.root(), remote_name)?;
+    let name = resolved.name.clone();
+    let location = resolved.location.clone();
+    let store = Store::open(&ws.cache_dir(), &crate::progress::Silent)?;
+    let mut r = reach(&store, required)?;
+    let strict = r.missing.len();
+    // Optional versions: the same walk goes on (objects already reached are
+    // not read again); what only they need is sent if the cache has it.
+    let mut seen: HashSet<(String, String)> = HashSet::new();
+    let mut needs_remote: Vec<(String, String, Vec<Missing>)> = Vec::new();
+    for (version, (rel, ptr)) in optional {
+        if !seen.insert((rel.clone(), ptr.encode())) {
+            continue;
+        }
+        let before = r.missing.len();
+        r.add_pointer_only(&store, rel, ptr, None)?;
+        if r.missing.len() > before {
+            needs_remote.push((version.clone(), rel.clone(), r.missing[before..].to_vec()));
+        }
+    }
+    let required_missing: HashSet<(ObjectKind, crate::hash::Id)> =
+        r.missing[..strict].iter().map(|m| (m.kind, m.id)).collect();
+    r.missing.truncate(strict);
+    r.objects
+        .retain(|(k, id)| required_missing.contains(&(*k, *id)) || store.contains(*k, id));
+    let conn = Connection::open(resolved, &ws.cache_dir(), true)?;
+    let pushed = transfer_push::push(&conn, &store, &r.objects, &r.missing, progress)?;
+    // Versions whose data is neither here nor (as the remote's index files
+    // just read say) there: reported, never silently skipped.
+    let mut unavailable = Vec::new();
+    if !needs_remote.is_empty() {
+        let idx = remote::index::cached(&ws.cache_dir(), &location).unwrap_or_default();
+        for (version, rel, missing) in needs_remote {
+            let there = missing.iter().all(|m| {
+                idx.contains(m.kind, &m.id)
+                    || (m.kind == ObjectKind::Manifest && idx.contains(ObjectKind::Chunk, &m.id))
+            });
+            let item = MissingData {
+                path: rel,
+                rev: version,
+            };
+            if !there && !unavailable.contains(&item) {
+                unavailable.push(item);
+            }
+        }
+    }
+    Ok(PushReport {
+        remote: name,
+        objects: pushed.objects,
+        packs: pushed.packs,
+        resumed_packs: pushed.resumed,
+        bytes: pushed.bytes,
+        requests: Requests {
+            reads: conn.reads(),
+            writes: conn.writes(),
+        },
+        versions: 1,
+        unavailable,
+    })
+}
