@@ -359,7 +359,7 @@ impl Error {
                 "move what is in the way (or track a different path), then run the command again".into()
             }
             Error::MissingObject { .. } => {
-                "the data was never added on this machine or was removed from the cache; re-add it with `cairn add`, or fetch it from a remote".into()
+                "`cairn pull` fetches it from the remote; if the data was added on this machine and the cache lost it, `cairn add` of the original stores it again".into()
             }
             Error::CorruptObject { .. } | Error::CorruptPack { .. } | Error::VerifyFailed { .. } => {
                 "`cairn verify` lists every damaged object; `cairn add` of the original data stores a good copy that replaces it".into()

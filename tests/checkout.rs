@@ -37,11 +37,15 @@ fn checkout_of_a_sub_path_restores_only_that_path() {
 }
 
 #[test]
-fn checkout_discards_local_edits_to_tracked_files() {
+fn checkout_force_discards_local_edits_to_tracked_files() {
     let repo = repo_with_data();
     repo.write("data/b.csv", "edited\n");
     repo.chmod("data/a.csv", 0o755);
-    repo.cairn_ok(&["checkout", "data"]);
+    // Without --force the edit is protected (tests/workflow_safety.rs).
+    let (_, err) = repo.cairn_fail(&["checkout", "data"]);
+    assert!(err.contains("data/b.csv"), "{err}");
+    assert_eq!(repo.read("data/b.csv"), b"edited\n");
+    repo.cairn_ok(&["checkout", "--force", "data"]);
     assert_eq!(repo.read("data/b.csv"), csv_text(2, 20_000));
     assert_eq!(repo.mode("data/a.csv"), 0o644);
     let st = repo.cairn_json(&["status", "--json"]);

@@ -175,6 +175,11 @@ pub fn run_hook(_ui: &Ui, cwd: &Path, args: HookArgs) -> anyhow::Result<ExitCode
             verbose: false,
         });
         super::checkout::warn_kept(&ui, &report);
+        if !report.kept.is_empty() {
+            // post-checkout's exit status becomes git checkout's: say that
+            // not everything was brought along.
+            return Ok(ExitCode::FAILURE);
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

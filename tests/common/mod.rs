@@ -188,6 +188,21 @@ impl TestRepo {
         (stdout, stderr)
     }
 
+    /// A `git ARGS` command in the repository with the isolated
+    /// environment, for tests that look at a failing git (a hook's exit).
+    pub fn git_cmd(&self, args: &[&str]) -> std::process::Command {
+        let mut cmd = std::process::Command::new("git");
+        self.apply_env(&mut cmd);
+        cmd.args(args);
+        cmd
+    }
+
+    /// The extra environment set with [`TestRepo::set_env`], to give a
+    /// clone the same remote credentials.
+    pub fn env_vars(&self) -> Vec<(String, String)> {
+        self.env.clone()
+    }
+
     /// `git ARGS` in the repository; must succeed; returns stdout.
     pub fn git(&self, args: &[&str]) -> String {
         let mut cmd = std::process::Command::new("git");
