@@ -203,8 +203,9 @@ impl<'a> Restore<'a> {
             return Ok(false);
         }
         if !meta.is_file() {
-            // A symbolic link or special file is nothing cairn wrote.
-            return Ok(true);
+            // A symbolic link (or special file) holds no bytes of the
+            // user's: it is replaced, never written through.
+            return Ok(false);
         }
         let stat = Stat::of(&meta);
         let (vouched, recorded) = {

@@ -161,10 +161,11 @@ fn modified_data_not_in_rev_is_kept() {
     let repo = history();
     repo.cairn_ok(&["checkout", "HEAD"]);
     repo.write("extra.bin", b"my own edits");
-    let out = repo.cairn(&["checkout", "v1"]).output().unwrap();
-    assert!(out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("kept extra.bin"));
+    let (_, err) = repo.cairn_fail(&["checkout", "v1"]);
+    assert!(err.contains("extra.bin"), "{err}");
     assert_eq!(repo.read("extra.bin"), b"my own edits");
+    repo.cairn_ok(&["checkout", "--force", "v1"]);
+    assert!(!repo.exists("extra.bin"), "--force discards it");
 }
 
 fn pointer_line(repo: &TestRepo, rel: &str) -> String {

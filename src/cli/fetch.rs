@@ -33,7 +33,7 @@ pub(crate) fn print_fetched(ui: &Ui, f: &FetchOutcome) {
             "fetched {} object(s) ({}) from {r} in {} request(s)",
             f.objects,
             human(f.bytes),
-            f.reads
+            f.requests.reads
         )),
         None => ui.info("nothing to fetch: the cache has all the data"),
     }

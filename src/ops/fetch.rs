@@ -82,7 +82,7 @@ pub struct FetchOutcome {
     pub objects: usize,
     pub bytes: u64,
     /// Requests made to the remote.
-    pub reads: u64,
+    pub requests: super::Requests,
     /// Objects needed that the remote does not have either.
     #[serde(skip)]
     pub absent: Vec<Missing>,
@@ -110,7 +110,10 @@ pub fn fetch(
         remote: Some(name),
         objects: report.objects,
         bytes: report.bytes,
-        reads: conn.reads(),
+        requests: super::Requests {
+            reads: conn.reads(),
+            writes: conn.writes(),
+        },
         absent: report.absent,
     })
 }

@@ -7,7 +7,13 @@
 //! programs call the same functions.
 
 pub mod checkout;
-
 pub mod fetch;
 pub mod pull;
 pub mod push;
+
+/// Requests a command made to a remote, split by whether they changed it.
+#[derive(Debug, Default, Clone, serde::Serialize)]
+pub struct Requests {
+    pub reads: u64,
+    pub writes: u64,
+}

@@ -17,6 +17,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use super::fetch::{reach, select_at, Selected};
+use super::Requests;
 use crate::error::{MissingData, ObjectKind, Result};
 use crate::git::{GitError, GitRepo};
 use crate::history::{pointers_at, split_rev, Tracked};
@@ -65,12 +66,6 @@ pub struct PushReport {
     pub versions: usize,
     /// Data of named versions that neither this cache nor the remote has.
     pub unavailable: Vec<MissingData>,
-}
-
-#[derive(Debug, Default, Clone, Serialize)]
-pub struct Requests {
-    pub reads: u64,
-    pub writes: u64,
 }
 
 /// Split `REV… PATH…` words: leading words that name revisions (and no
