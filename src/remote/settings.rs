@@ -266,6 +266,19 @@ pub fn resolve(cairn_dir: &Path, base: &Path, requested: Option<&str>) -> Result
     let env = std::env::var("CAIRN_REMOTE").ok().filter(|v| !v.is_empty());
     let requested = requested.map(str::to_string).or(env);
     if let Some(url) = requested.as_deref().filter(|r| is_url(r)) {
+        // A configured remote with this very URL lends its settings (an
+        // S3 endpoint, timeouts) and its name.
+        let tables = work_tree_layers(cairn_dir)?;
+        let named = tables.iter().rev().find_map(|t| {
+            t.table.iter().find_map(|(name, v)| {
+                (v.get("url").and_then(|u| u.as_str()) == Some(url)).then(|| name.clone())
+            })
+        });
+        if let Some(name) = named {
+            if let Ok(r) = resolve_in(&tables, Some(&name), base) {
+                return Ok(r);
+            }
+        }
         return Ok(ResolvedRemote {
             location: parse_url(url, base)?,
             name: super::redact(url),
@@ -286,7 +299,9 @@ pub fn resolve(cairn_dir: &Path, base: &Path, requested: Option<&str>) -> Result
     ) {
         return first;
     }
-    let Some(branch) = default_branch_layer(base)? else {
+    // A default branch that cannot be read (corrupt, partial) is no
+    // answer: the work tree's own error is the one to report.
+    let Ok(Some(branch)) = default_branch_layer(base) else {
         return first;
     };
     let branch_name = branch.origin.clone();
@@ -496,6 +511,32 @@ fn error_text(e: &Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_url_given_as_remote_is_used_as_is_or_lends_a_configured_remotes_settings() {
+        for name in ["origin", "team-s3", "a.b_c"] {
+            assert!(!is_url(name), "{name}");
+        }
+        for url in ["../store", "/srv/x", "s3://b/p", "file:///x", "."] {
+            assert!(is_url(url), "{url}");
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let c = dir.path();
+        std::fs::write(
+            c.join("config.toml"),
+            "[remote.lab]\nurl = \"s3://b/p\"\nendpoint = \"http://minio:9000\"\n",
+        )
+        .unwrap();
+        let r = resolve(c, c, Some("s3://b/p")).unwrap();
+        assert_eq!(r.name, "lab");
+        assert_eq!(r.layer, Layer::Committed);
+        assert_eq!(r.settings.endpoint.as_deref(), Some("http://minio:9000"));
+        let r = resolve(c, c, Some("s3://other/q")).unwrap();
+        assert_eq!(r.layer, Layer::CommandLine);
+        assert_eq!(r.settings, Settings::default());
+        let r = resolve(c, c, Some("../elsewhere")).unwrap();
+        assert_eq!(r.location, Location::Folder(c.join("../elsewhere")));
+    }
 
     #[test]
     fn layers_merge_key_by_key() {
