@@ -196,6 +196,12 @@ pub enum Error {
         missing: Vec<MissingData>,
     },
 
+    #[error("{path} is tracked by git itself ({count} path(s) in git's index); cairn would track it twice")]
+    TrackedByGit { path: String, count: usize },
+
+    #[error("git's init.templateDir is already set to {current}")]
+    TemplateDirTaken { current: String, ours: PathBuf },
+
     #[error("remote {remote} ({url}): {failure} while trying to {op}")]
     Remote {
         remote: String,
@@ -393,6 +399,13 @@ impl Error {
                 RemoteFailure::BadSettings => format!("check the [remote.{remote}] settings and the provider's environment variables"),
                 RemoteFailure::Failed => "run the command again; transient errors are retried, so a repeat failure needs a look at the server".into(),
             },
+            Error::TrackedByGit { path, .. } => format!(
+                "`git rm --cached -r {path}` removes it from git's index and keeps the file; or `cairn add --untrack-git {path}` does that for you"
+            ),
+            Error::TemplateDirTaken { current, ours } => format!(
+                "cairn does not replace another git template: copy the hooks from {} into {current}/hooks, or `git config --global --unset init.templateDir` and install again",
+                ours.join("hooks").display()
+            ),
             Error::OutputExists { .. } => "choose another place with `-o OUT`, or move the existing one away".into(),
             Error::NotTrackedAt { .. } => "`cairn ls REV` in a clone of that repository lists what it tracks".into(),
             Error::ReadOnlyRemote { .. } => "push to an s3://, gs://, az:// or folder remote instead".into(),

@@ -3,9 +3,15 @@
 //! This is the only module of cairn that uses `gix` (gitoxide): everything that needs an older
 //! revision of a pointer file (`cairn history`, restoring from a revision, `cairn gc`'s
 //! reachability scan) goes through [`GitRepo`], so the rest of cairn never depends on gix types.
-//! Guarantee: it only *reads* git objects, refs and reflogs. It never writes objects or refs and
-//! never reads or changes git's index, `HEAD` or the work tree, so it is safe to call while the
-//! user is in the middle of a merge, rebase or any other git operation.
+//! Guarantee: [`GitRepo`]'s history reads only *read* git objects, refs and reflogs. They never
+//! write objects or refs and never read or change git's index, `HEAD` or the work tree, so they
+//! are safe to call while the user is in the middle of a merge, rebase or any other git operation.
+//! A few named exceptions run the `git` program, because git's own rules must apply:
+//! [`GitRepo::indexed`] reads the index (`git ls-files`) so `cairn add` can refuse a file git
+//! already tracks, [`GitRepo::untrack`] removes index entries (`git rm --cached`, never touching
+//! the work tree) only when the user asked for it with `cairn add --untrack-git`, and
+//! [`global_config`]/[`set_global_config`] read and write the user's global git config for
+//! `cairn install-hooks --global`.
 //!
 //! Pointer files are blobs whose file name ends in [`POINTER_SUFFIX`] (and is longer than it);
 //! anything below a directory named `.cairn` (cairn's own config) is never a pointer.
@@ -71,6 +77,9 @@ pub enum GitError {
         rev: String,
         stderr: String,
     },
+    /// A `git` command (`ls-files`, `rm --cached`, `config --global`) failed.
+    #[error("`git {what}` failed: {stderr}")]
+    CommandFailed { what: String, stderr: String },
     /// Any other gix failure (corrupt object, unreadable ref, bad config …).
     #[error("git operation failed")]
     Gix(#[source] Box<gix::Error>),
@@ -103,6 +112,9 @@ impl GitError {
                  `git fsck` checks for corruption",
             ),
             GitError::WrongKind { .. } => Some("`git fsck` checks the repository for corruption"),
+            GitError::CommandFailed { .. } => {
+                Some("check that `git` is installed and works in this repository")
+            }
             GitError::Io(_) | GitError::Gix(_) => None,
         }
     }
@@ -167,15 +179,7 @@ impl GitRepo {
             if out.status.success() {
                 Ok(())
             } else {
-                let stderr = String::from_utf8_lossy(&out.stderr);
-                // git's first `fatal:` line says what went wrong.
-                let last = stderr
-                    .lines()
-                    .find(|l| l.starts_with("fatal:") || l.starts_with("error:"))
-                    .or_else(|| stderr.lines().find(|l| !l.trim().is_empty()))
-                    .unwrap_or("git failed")
-                    .trim()
-                    .to_string();
+                let last = first_error_line(&out.stderr);
                 Err(GitError::FetchFailed {
                     url: crate::remote::redact(url),
                     rev: rev.to_string(),
@@ -197,6 +201,58 @@ impl GitRepo {
             rev,
         ])?;
         GitRepo::open(into)
+    }
+
+    /// Which of the repository-relative `paths` (files, or directories meaning everything
+    /// below them) git's index holds, as the index's paths. Runs `git ls-files`, so sparse
+    /// indexes, split indexes and every index version are read the way git reads them.
+    pub fn indexed(&self, paths: &[String]) -> Result<Vec<String>> {
+        let Some(dir) = self.repo.workdir() else {
+            return Ok(Vec::new());
+        };
+        let mut args = vec!["ls-files", "-z", "--cached", "--full-name", "--"];
+        args.extend(paths.iter().map(|p| p.as_str()));
+        let out = run_git(Some(dir), &args)?;
+        Ok(out
+            .split(|b| *b == 0)
+            .filter(|p| !p.is_empty())
+            .map(|p| p.to_str_lossy().into_owned())
+            .collect())
+    }
+
+    /// Remove `paths` from git's index only (`git rm --cached -r`): the files stay in the work
+    /// tree untouched, and the next commit records their removal from git.
+    pub fn untrack(&self, paths: &[String]) -> Result<()> {
+        let Some(dir) = self.repo.workdir() else {
+            return Ok(());
+        };
+        let mut args = vec!["rm", "--cached", "-r", "-q", "--"];
+        args.extend(paths.iter().map(|p| p.as_str()));
+        run_git(Some(dir), &args).map(|_| ())
+    }
+
+    /// The committed file at `path` on the tip of the default branch: the remote-tracking
+    /// `HEAD` (`refs/remotes/origin/HEAD`, set by `git clone`), else a local or remote-tracking
+    /// `main` or `master`. Returns the ref it came from and the contents; `None` when no such
+    /// branch exists or it has no such file.
+    pub fn file_at_default_branch(&self, path: &str) -> Result<Option<(String, Vec<u8>)>> {
+        const CANDIDATES: [&str; 5] = [
+            "refs/remotes/origin/HEAD",
+            "refs/heads/main",
+            "refs/heads/master",
+            "refs/remotes/origin/main",
+            "refs/remotes/origin/master",
+        ];
+        for rev in CANDIDATES {
+            if self.repo.try_find_reference(rev)?.is_none() {
+                continue;
+            }
+            let short = rev
+                .trim_start_matches("refs/heads/")
+                .trim_start_matches("refs/remotes/");
+            return Ok(self.file_at(rev, path)?.map(|b| (short.to_string(), b)));
+        }
+        Ok(None)
     }
 
     /// The top-level directory of the work tree (`None` for a bare repository).
@@ -662,6 +718,65 @@ impl GitRepo {
             author: author.name.to_str_lossy().into_owned(),
             summary: commit.message().summary().to_str_lossy().into_owned(),
         })
+    }
+}
+
+/// Run `git ARGS` (in `dir` when given) and return its stdout; a failure carries git's first
+/// error line.
+fn run_git(dir: Option<&Path>, args: &[&str]) -> Result<Vec<u8>> {
+    let mut cmd = std::process::Command::new("git");
+    if let Some(d) = dir {
+        cmd.current_dir(d);
+    }
+    let out = cmd
+        .args(args)
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .output()
+        .map_err(GitError::Io)?;
+    if out.status.success() {
+        return Ok(out.stdout);
+    }
+    Err(GitError::CommandFailed {
+        what: args.iter().take(3).copied().collect::<Vec<_>>().join(" "),
+        stderr: first_error_line(&out.stderr),
+    })
+}
+
+fn first_error_line(stderr: &[u8]) -> String {
+    let stderr = String::from_utf8_lossy(stderr);
+    stderr
+        .lines()
+        .find(|l| l.starts_with("fatal:") || l.starts_with("error:"))
+        .or_else(|| stderr.lines().find(|l| !l.trim().is_empty()))
+        .unwrap_or("git failed")
+        .trim()
+        .to_string()
+}
+
+/// A value of the user's global git config (`git config --global --get KEY`); `None` when unset.
+pub fn global_config(key: &str) -> Result<Option<String>> {
+    let out = std::process::Command::new("git")
+        .args(["config", "--global", "--get", key])
+        .output()
+        .map_err(GitError::Io)?;
+    match out.status.code() {
+        Some(0) => Ok(Some(
+            String::from_utf8_lossy(&out.stdout).trim_end().to_string(),
+        )),
+        // git config exits 1 for a key that is not set.
+        Some(1) => Ok(None),
+        _ => Err(GitError::CommandFailed {
+            what: format!("config --global --get {key}"),
+            stderr: first_error_line(&out.stderr),
+        }),
+    }
+}
+
+/// Set (or, with `None`, unset) a key in the user's global git config.
+pub fn set_global_config(key: &str, value: Option<&str>) -> Result<()> {
+    match value {
+        Some(v) => run_git(None, &["config", "--global", key, v]).map(|_| ()),
+        None => run_git(None, &["config", "--global", "--unset", key]).map(|_| ()),
     }
 }
 

@@ -76,12 +76,30 @@ pub fn find_git_root(start: &Path) -> Result<PathBuf> {
 
 /// Write `bytes` to `path` atomically: temp file in the same directory,
 /// fsync, rename, so readers see the old or the new content, never a mix.
+/// Missing parent directories are created (a pointer for `models/x.bin`
+/// in a fresh checkout). The file gets the mode a plain `open` would give
+/// it: a file being replaced keeps its mode (a 0644 `.gitignore` stays
+/// 0644), and a new one gets 0666 less the umask, like any editor's.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
+    use std::os::unix::fs::PermissionsExt;
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    fs::create_dir_all(dir).map_err(|e| Error::io("create directory", dir, e))?;
+    let existing = fs::metadata(path).ok().map(|m| m.permissions());
+    // tempfile creates 0600 files unless told otherwise; 0666 here is
+    // filtered by the umask in open(2), as for any new file.
     let mut tmp = tempfile::Builder::new()
         .prefix(TMP_PREFIX)
+        .permissions(fs::Permissions::from_mode(0o666))
         .tempfile_in(dir)
         .map_err(|e| Error::io("create temporary file in", dir, e))?;
+    if let Some(mode) = existing {
+        tmp.as_file()
+            .set_permissions(mode)
+            .map_err(|e| Error::io("set the mode of", path, e))?;
+    }
     tmp.write_all(bytes)
         .and_then(|_| tmp.as_file().sync_all())
         .map_err(|e| Error::io("write", path, e))?;

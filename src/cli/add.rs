@@ -23,6 +23,10 @@ pub struct AddArgs {
     /// Print the result as JSON on stdout.
     #[arg(long)]
     pub json: bool,
+    /// If git already tracks the data, take it out of git's index
+    /// (`git rm --cached`; the files stay) instead of refusing.
+    #[arg(long)]
+    pub untrack_git: bool,
 }
 
 pub fn run(ui: &Ui, cwd: &Path, args: AddArgs) -> anyhow::Result<ExitCode> {
@@ -46,6 +50,26 @@ pub fn run(ui: &Ui, cwd: &Path, args: AddArgs) -> anyhow::Result<ExitCode> {
         if !rels.contains(&rel) {
             rels.push(rel);
         }
+    }
+
+    // Data git already tracks would be tracked twice: git's copy would stay
+    // in every commit however the .gitignore hides it.
+    let git = crate::git::GitRepo::open(ws.root()).ok();
+    let in_git = match &git {
+        Some(g) => g.indexed(&rels).map_err(crate::Error::from)?,
+        None => Vec::new(),
+    };
+    if let (Some(first), false) = (in_git.first(), args.untrack_git) {
+        let path = rels
+            .iter()
+            .find(|r| *first == **r || first.starts_with(&format!("{r}/")))
+            .unwrap_or(first)
+            .clone();
+        return Err(crate::Error::TrackedByGit {
+            path,
+            count: in_git.len(),
+        }
+        .into());
     }
 
     let ingest = Ingest::new(&ws, &store, &mut index, &bar);
@@ -80,6 +104,24 @@ pub fn run(ui: &Ui, cwd: &Path, args: AddArgs) -> anyhow::Result<ExitCode> {
         ws.ensure_ignored(rel)?;
     }
     index.save()?;
+    if let (Some(g), false) = (&git, in_git.is_empty()) {
+        // Only now that the pointers exist: git's copy is the only other
+        // record of the data until then.
+        let paths: Vec<String> = rels
+            .iter()
+            .filter(|r| {
+                in_git
+                    .iter()
+                    .any(|i| i == *r || i.starts_with(&format!("{r}/")))
+            })
+            .cloned()
+            .collect();
+        g.untrack(&paths).map_err(crate::Error::from)?;
+        ui.info(format!(
+            "removed {} path(s) from git's index (the files stay); commit to record it",
+            in_git.len()
+        ));
+    }
 
     if args.json {
         let paths: Vec<_> = added

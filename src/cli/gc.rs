@@ -34,7 +34,7 @@ pub struct GcArgs {
     /// Collect on this remote instead of the local cache (same reachability
     /// and grace rules; packs younger than the grace period are never
     /// touched, so concurrent pushes are safe).
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME|URL")]
     pub remote: Option<String>,
 }
 

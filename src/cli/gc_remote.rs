@@ -6,7 +6,6 @@ use std::time::{Duration, SystemTime};
 use super::ui::{human, Ui};
 use crate::error::ObjectKind;
 use crate::ops::fetch::{reach, Selected};
-use crate::remote;
 use crate::store::Store;
 use crate::transfer::{collect, fetch, Connection};
 use crate::workspace::Workspace;
@@ -20,7 +19,7 @@ pub fn run(
     grace_text: &str,
     dry_run: bool,
 ) -> anyhow::Result<ExitCode> {
-    let resolved = remote::resolve(&ws.cairn_dir(), ws.root(), Some(name))?;
+    let resolved = super::remote::resolve(ui, ws, Some(name))?;
     let name = resolved.name.clone();
     let conn = Connection::open(resolved, &ws.cache_dir(), true)?;
     let selected: Selected = super::gc::live_pointers(ws)?

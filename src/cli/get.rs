@@ -36,8 +36,9 @@ pub struct GetArgs {
     /// Where to put it (default: the path's last component, here).
     #[arg(short, long, value_name = "OUT")]
     pub out: Option<PathBuf>,
-    /// The remote to fetch from (default: that repository's default remote).
-    #[arg(short, long, value_name = "NAME")]
+    /// The remote to fetch from, a name or a URL (default: that
+    /// repository's default remote).
+    #[arg(short, long, value_name = "NAME|URL")]
     pub remote: Option<String>,
 }
 
@@ -132,7 +133,17 @@ pub fn run(ui: &Ui, cwd: &Path, args: GetArgs) -> anyhow::Result<ExitCode> {
         )?;
         selected.push((rel, ptr.clone(), only));
     }
-    let f = crate::ops::fetch::fetch(&ws, &selected, args.remote.as_deref(), &ui.progress())?;
+    // A folder given as `-r` is relative to where the user is, not to the
+    // scratch repository the fetch runs in.
+    let remote = args.remote.as_deref().map(|r| {
+        let p = Path::new(r);
+        if crate::remote::settings::is_url(r) && !r.contains("://") && p.is_relative() {
+            cwd.join(p).to_string_lossy().into_owned()
+        } else {
+            r.to_string()
+        }
+    });
+    let f = crate::ops::fetch::fetch(&ws, &selected, remote.as_deref(), &ui.progress())?;
     print_fetched(ui, &f);
     if !f.absent.is_empty() {
         return Err(Error::DataNotOnRemote {

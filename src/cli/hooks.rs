@@ -7,6 +7,16 @@
 //! ordinary git operations stay fast. The pre-push hook pushes the data of
 //! the commits being pushed to cairn's default remote, and stops the git
 //! push if that fails.
+//!
+//! `install-hooks --global` is the one-time, per-user setup (like `git lfs
+//! install`): the same stubs go into a git template directory under the
+//! user's config directory, named by `init.templateDir` in the global git
+//! config, so every later `git clone` and `git init` gets them. The stubs
+//! exit at once in a repository without `.cairn/config.toml`, so repositories
+//! that do not use cairn are not affected. After a checkout or merge they
+//! first fetch what the new pointers need (quietly; a repository without a
+//! remote just restores from its cache), so a fresh clone's `git checkout
+//! TAG` brings that tag's data.
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
@@ -21,7 +31,7 @@ use crate::git::GitRepo;
 use crate::history::pointers_at;
 use crate::workspace::Workspace;
 
-const HOOKS: [&str; 3] = ["post-checkout", "post-merge", "pre-push"];
+pub(super) const HOOKS: [&str; 3] = ["post-checkout", "post-merge", "pre-push"];
 const MARKER: &str = "# installed by `cairn install-hooks`";
 const CHAINED: &str = ".pre-cairn";
 
@@ -30,6 +40,11 @@ pub struct InstallHooksArgs {
     /// Remove cairn's hooks and put back the ones they replaced.
     #[arg(long)]
     pub uninstall: bool,
+    /// Once per user: put the hooks in a git template directory (set as
+    /// init.templateDir in the global git config), so every new clone and
+    /// `git init` gets them. They do nothing in repositories without cairn.
+    #[arg(long)]
+    pub global: bool,
 }
 
 #[derive(Debug, Args)]
@@ -42,7 +57,7 @@ pub struct HookArgs {
     pub args: Vec<String>,
 }
 
-fn script(name: &str, exe: &Path) -> String {
+pub(super) fn script(name: &str, exe: &Path) -> String {
     // pre-push gets the refs being pushed on stdin; both the chained hook
     // and cairn must see them.
     let (save, feed) = if name == "pre-push" {
@@ -50,20 +65,32 @@ fn script(name: &str, exe: &Path) -> String {
     } else {
         ("", "")
     };
+    // After a checkout or merge, fetch what the new pointers lack first (a
+    // fresh clone has no cache); its failure is left for the restore to
+    // report, which says what is missing.
+    let fetch = if name == "pre-push" {
+        ""
+    } else {
+        "\"$cairn\" -q fetch >/dev/null 2>&1\n"
+    };
     format!(
         "#!/bin/sh\n{MARKER}; remove with `cairn install-hooks --uninstall`.\n\
          {save}\
          hook=\"$0{CHAINED}\"\n\
          if [ -x \"$hook\" ]; then {feed}\"$hook\" \"$@\" || exit $?; fi\n\
+         # Nothing to do in a repository that does not use cairn.\n\
+         top=$(git rev-parse --show-toplevel 2>/dev/null) || exit 0\n\
+         [ -f \"$top/.cairn/config.toml\" ] || exit 0\n\
          cairn='{exe}'\n\
          [ -x \"$cairn\" ] || cairn=cairn\n\
          command -v \"$cairn\" >/dev/null 2>&1 || {{ echo \"cairn not found; skipping its {name} hook\" >&2; exit 0; }}\n\
+         {fetch}\
          {feed}\"$cairn\" hook {name} \"$@\"\n",
         exe = exe.display().to_string().replace('\'', "'\\''"),
     )
 }
 
-fn is_ours(path: &Path) -> bool {
+pub(super) fn is_ours(path: &Path) -> bool {
     fs::read_to_string(path).is_ok_and(|s| s.contains(MARKER))
 }
 
@@ -73,6 +100,9 @@ pub(crate) fn installed(ws: &Workspace) -> bool {
 }
 
 pub fn install(ui: &Ui, cwd: &Path, args: InstallHooksArgs) -> anyhow::Result<ExitCode> {
+    if args.global {
+        return super::hooks_global::install(ui, args.uninstall);
+    }
     let ws = Workspace::open(cwd)?;
     let git = GitRepo::open(ws.root()).map_err(crate::Error::from)?;
     let dir = git.hooks_dir();

@@ -18,6 +18,7 @@ mod gc;
 mod gc_remote;
 mod get;
 mod hooks;
+mod hooks_global;
 mod init;
 mod log;
 mod ls;

@@ -17,7 +17,7 @@ use crate::workspace::Workspace;
 pub struct VerifyArgs {
     /// Verify a remote instead of the cache: download every pack its index
     /// lists and re-hash every object.
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME|URL")]
     pub remote: Option<String>,
     /// Print the result as JSON on stdout.
     #[arg(long)]
@@ -95,7 +95,7 @@ pub fn run(ui: &Ui, cwd: &Path, args: VerifyArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn verify_remote(ui: &Ui, ws: &Workspace, name: &str, json_out: bool) -> anyhow::Result<ExitCode> {
-    let resolved = crate::remote::resolve(&ws.cairn_dir(), ws.root(), Some(name))?;
+    let resolved = super::remote::resolve(ui, ws, Some(name))?;
     let name = resolved.name.clone();
     let conn = crate::transfer::Connection::open(resolved, &ws.cache_dir(), false)?;
     let report = crate::transfer::check::check(&conn, &ui.progress())?;

@@ -164,15 +164,33 @@ fn check_name(name: &str) -> Result<()> {
     }
 }
 
-/// The committed config file, for editing.
+/// A config file (the committed one, or the local one), for editing.
 pub struct RemoteConfig {
     path: PathBuf,
     doc: DocumentMut,
+    /// Whether the first remote added becomes the default. Off for the
+    /// local file when another layer already names a default, so that a
+    /// private remote does not silently take over.
+    pub auto_default: bool,
 }
 
 impl RemoteConfig {
     pub fn load(path: &Path) -> Result<RemoteConfig> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io("read config", path, e))?;
+        Self::parse(path, &text)
+    }
+
+    /// [`RemoteConfig::load`], starting empty when the file does not exist
+    /// (the uncommitted `config.local.toml`).
+    pub fn load_or_new(path: &Path) -> Result<RemoteConfig> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => Self::parse(path, &text),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Self::parse(path, ""),
+            Err(e) => Err(Error::io("read config", path, e)),
+        }
+    }
+
+    fn parse(path: &Path, text: &str) -> Result<RemoteConfig> {
         let doc = text.parse::<DocumentMut>().map_err(|e| Error::ConfigEdit {
             path: path.to_path_buf(),
             source: Box::new(e),
@@ -180,7 +198,15 @@ impl RemoteConfig {
         Ok(RemoteConfig {
             path: path.to_path_buf(),
             doc,
+            auto_default: true,
         })
+    }
+
+    /// Whether the file defines a remote called `name`.
+    pub fn has(&self, name: &str) -> bool {
+        self.remotes_table()
+            .and_then(|t| t.get(name))
+            .is_some_and(Item::is_table)
     }
 
     fn remotes_table(&self) -> Option<&Table> {
@@ -259,7 +285,7 @@ impl RemoteConfig {
             t.insert(k, Item::Value(v.clone()));
         }
         remotes.insert(name, Item::Table(t));
-        if make_default || self.default_remote().is_none() {
+        if make_default || (self.auto_default && self.default_remote().is_none()) {
             self.set_default(Some(name));
         }
         Ok(())

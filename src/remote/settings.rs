@@ -47,6 +47,34 @@ impl Default for Settings {
     }
 }
 
+/// The config layer a remote's URL came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layer {
+    /// The user's `$XDG_CONFIG_HOME/cairn/config.toml`.
+    User,
+    /// The work tree's committed `.cairn/config.toml`.
+    Committed,
+    /// The uncommitted `.cairn/config.local.toml`.
+    Local,
+    /// `.cairn/config.toml` as committed on the tip of the default branch.
+    DefaultBranch,
+    /// A URL given on the command line (`-r URL`).
+    CommandLine,
+}
+
+impl Layer {
+    /// A short name for listings and JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            Layer::User => "user",
+            Layer::Committed => "committed",
+            Layer::Local => "local",
+            Layer::DefaultBranch => "default-branch",
+            Layer::CommandLine => "command-line",
+        }
+    }
+}
+
 /// A remote chosen for a command, with everything needed to connect.
 #[derive(Debug, Clone)]
 pub struct ResolvedRemote {
@@ -54,17 +82,104 @@ pub struct ResolvedRemote {
     pub url: String,
     pub location: Location,
     pub settings: Settings,
+    /// Where the URL came from.
+    pub layer: Layer,
+    /// For [`Layer::DefaultBranch`], the branch read (`origin/HEAD`, `main` …).
+    pub branch: Option<String>,
 }
 
-fn read_table(path: &Path) -> Result<Option<toml::Table>> {
-    match std::fs::read_to_string(path) {
-        Ok(t) => toml::from_str(&t).map(Some).map_err(|e| Error::Config {
-            path: path.to_path_buf(),
-            source: Box::new(e),
+/// One layer's `[remote]` table.
+#[derive(Debug, Clone)]
+pub struct LayerTable {
+    pub layer: Layer,
+    /// The file (or `BRANCH:.cairn/config.toml`) it was read from.
+    pub origin: String,
+    pub table: toml::Table,
+    /// The names in the file's order.
+    pub order: Vec<String>,
+}
+
+/// The `[remote]` tables of the user, committed and local config files,
+/// lowest precedence first.
+pub fn work_tree_layers(cairn_dir: &Path) -> Result<Vec<LayerTable>> {
+    let layers = [
+        (Layer::User, user_config_path()),
+        (Layer::Committed, Some(cairn_dir.join("config.toml"))),
+        (Layer::Local, Some(cairn_dir.join("config.local.toml"))),
+    ];
+    let mut out = Vec::new();
+    for (layer, p) in layers {
+        let Some(p) = p else { continue };
+        if let Some((t, order)) = read_table(&p)? {
+            if let Some(toml::Value::Table(r)) = t.get("remote") {
+                out.push(LayerTable {
+                    layer,
+                    origin: p.display().to_string(),
+                    table: r.clone(),
+                    order,
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The `[remote]` table of `.cairn/config.toml` on the tip of the default
+/// branch of the git repository at `root`, if there is one.
+pub fn default_branch_layer(root: &Path) -> Result<Option<LayerTable>> {
+    let Ok(git) = crate::git::GitRepo::open(root) else {
+        return Ok(None);
+    };
+    let Some((branch, bytes)) = git.file_at_default_branch(".cairn/config.toml")? else {
+        return Ok(None);
+    };
+    let origin = format!("{branch}:.cairn/config.toml");
+    let text = String::from_utf8_lossy(&bytes);
+    let Some((t, order)) = parse_table(&text, Path::new(&origin))? else {
+        return Ok(None);
+    };
+    Ok(match t.get("remote") {
+        Some(toml::Value::Table(r)) => Some(LayerTable {
+            layer: Layer::DefaultBranch,
+            origin: branch,
+            table: r.clone(),
+            order,
         }),
+        _ => None,
+    })
+}
+
+/// Whether `-r VALUE` is a URL or path rather than a remote name: names
+/// never contain `/` or `:` (see `check_name`).
+pub fn is_url(value: &str) -> bool {
+    value.contains('/') || value.contains(':') || value == "." || value == ".."
+}
+
+/// A config file's table and the order of its `[remote.*]` names (a
+/// `toml::Table` is sorted; listings keep the file's order).
+fn read_table(path: &Path) -> Result<Option<(toml::Table, Vec<String>)>> {
+    match std::fs::read_to_string(path) {
+        Ok(t) => parse_table(&t, path),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(Error::io("read config", path, e)),
     }
+}
+
+fn parse_table(text: &str, path: &Path) -> Result<Option<(toml::Table, Vec<String>)>> {
+    let table: toml::Table = toml::from_str(text).map_err(|e| Error::Config {
+        path: path.to_path_buf(),
+        source: Box::new(e),
+    })?;
+    let order = text
+        .parse::<toml_edit::DocumentMut>()
+        .ok()
+        .and_then(|d| {
+            d.get("remote")
+                .and_then(|r| r.as_table_like())
+                .map(|t| t.iter().map(|(k, _)| k.to_string()).collect())
+        })
+        .unwrap_or_default();
+    Ok(Some((table, order)))
 }
 
 fn bad(key: &'static str, value: &toml::Value, reason: &'static str) -> Error {
@@ -138,30 +253,91 @@ fn apply(s: &mut Settings, url: &mut Option<String>, t: &toml::Table) -> Result<
     Ok(())
 }
 
-/// Resolve the remote to use: `requested` (a `-r` flag), else
-/// `CAIRN_REMOTE`, else the configured default.
+/// Resolve the remote to use: `requested` (a `-r` flag: a name, or a URL
+/// or path used as is), else `CAIRN_REMOTE`, else the configured default.
+///
+/// Remotes come from the work tree's layers (user, committed, local). When
+/// they name no usable remote (none at all, an unknown name, or a URL that
+/// does not parse), for example at a commit made
+/// before `cairn remote add` or since moved, the committed config on the tip
+/// of the default branch stands in for the work tree's committed file, the
+/// user and local layers still applying around it.
 pub fn resolve(cairn_dir: &Path, base: &Path, requested: Option<&str>) -> Result<ResolvedRemote> {
-    let layers = [
-        user_config_path(),
-        Some(cairn_dir.join("config.toml")),
-        Some(cairn_dir.join("config.local.toml")),
-    ];
-    let mut tables = Vec::new();
-    for p in layers.into_iter().flatten() {
-        if let Some(t) = read_table(&p)? {
-            if let Some(toml::Value::Table(r)) = t.get("remote") {
-                tables.push(r.clone());
+    let env = std::env::var("CAIRN_REMOTE").ok().filter(|v| !v.is_empty());
+    let requested = requested.map(str::to_string).or(env);
+    if let Some(url) = requested.as_deref().filter(|r| is_url(r)) {
+        // A configured remote with this very URL lends its settings (an
+        // S3 endpoint, timeouts) and its name.
+        let tables = work_tree_layers(cairn_dir)?;
+        let named = tables.iter().rev().find_map(|t| {
+            t.table.iter().find_map(|(name, v)| {
+                (v.get("url").and_then(|u| u.as_str()) == Some(url)).then(|| name.clone())
+            })
+        });
+        if let Some(name) = named {
+            if let Ok(r) = resolve_in(&tables, Some(&name), base) {
+                return Ok(r);
             }
         }
+        return Ok(ResolvedRemote {
+            location: parse_url(url, base)?,
+            name: super::redact(url),
+            url: url.to_string(),
+            settings: Settings::default(),
+            layer: Layer::CommandLine,
+            branch: None,
+        });
     }
-    let env = std::env::var("CAIRN_REMOTE").ok().filter(|v| !v.is_empty());
-    let name = match requested.map(str::to_string).or(env) {
-        Some(n) => n,
+    let tables = work_tree_layers(cairn_dir)?;
+    let first = resolve_in(&tables, requested.as_deref(), base);
+    // Only a missing remote (or one whose URL does not parse) falls back:
+    // a remote that exists but cannot be reached may be new (a folder not
+    // created yet) and must not be swapped for another silently.
+    if !matches!(
+        first,
+        Err(Error::NoRemote | Error::UnknownRemote { .. } | Error::BadRemoteUrl { .. })
+    ) {
+        return first;
+    }
+    // A default branch that cannot be read (corrupt, partial) is no
+    // answer: the work tree's own error is the one to report.
+    let Ok(Some(branch)) = default_branch_layer(base) else {
+        return first;
+    };
+    let branch_name = branch.origin.clone();
+    let mut layers: Vec<LayerTable> = tables
+        .into_iter()
+        .filter(|t| t.layer != Layer::Committed)
+        .collect();
+    let at = layers
+        .iter()
+        .position(|t| t.layer == Layer::Local)
+        .unwrap_or(layers.len());
+    layers.insert(at, branch);
+    match resolve_in(&layers, requested.as_deref(), base) {
+        Ok(mut r) => {
+            if r.layer == Layer::DefaultBranch {
+                r.branch = Some(branch_name);
+            }
+            Ok(r)
+        }
+        // Report what the work tree says, not what the fallback found.
+        Err(_) => first,
+    }
+}
+
+fn resolve_in(
+    tables: &[LayerTable],
+    requested: Option<&str>,
+    base: &Path,
+) -> Result<ResolvedRemote> {
+    let name = match requested {
+        Some(n) => n.to_string(),
         None => {
             let default = tables
                 .iter()
                 .rev()
-                .find_map(|t| t.get("default").and_then(|v| v.as_str()));
+                .find_map(|t| t.table.get("default").and_then(|v| v.as_str()));
             match default {
                 Some(d) => d.to_string(),
                 None => return Err(Error::NoRemote),
@@ -170,9 +346,14 @@ pub fn resolve(cairn_dir: &Path, base: &Path, requested: Option<&str>) -> Result
     };
     let mut settings = Settings::default();
     let mut url = None;
-    for t in &tables {
-        if let Some(toml::Value::Table(sub)) = t.get(&name) {
+    let mut layer = None;
+    for t in tables {
+        if let Some(toml::Value::Table(sub)) = t.table.get(&name) {
+            let before = url.clone();
             apply(&mut settings, &mut url, sub)?;
+            if url != before || (layer.is_none() && url.is_some()) {
+                layer = Some(t.layer);
+            }
         }
     }
     let url = url.ok_or_else(|| Error::UnknownRemote { name: name.clone() })?;
@@ -181,12 +362,181 @@ pub fn resolve(cairn_dir: &Path, base: &Path, requested: Option<&str>) -> Result
         name,
         url,
         settings,
+        layer: layer.unwrap_or(Layer::Committed),
+        branch: None,
     })
+}
+
+/// One row of `cairn remote list`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listed {
+    pub name: String,
+    /// `None` when the entry has no usable URL (see `problem`).
+    pub url: Option<String>,
+    pub layer: Layer,
+    /// The file (or branch) it was read from.
+    pub origin: String,
+    /// Whether this is the remote commands use by default.
+    pub default: bool,
+    /// Why the entry (or the whole file) cannot be used, if it cannot.
+    pub problem: Option<String>,
+}
+
+/// Every remote of every layer (user, committed, local, then the default
+/// branch's committed file where it differs from the work tree's), in that
+/// order. A broken file or entry becomes one flagged row; the rest are
+/// still listed.
+pub fn list_all(cairn_dir: &Path, base: &Path) -> Vec<Listed> {
+    let mut rows = Vec::new();
+    let mut tables = Vec::new();
+    let files = [
+        (Layer::User, user_config_path()),
+        (Layer::Committed, Some(cairn_dir.join("config.toml"))),
+        (Layer::Local, Some(cairn_dir.join("config.local.toml"))),
+    ];
+    for (layer, path) in files {
+        let Some(path) = path else { continue };
+        let origin = path.display().to_string();
+        match read_table(&path) {
+            Ok(Some((t, order))) => match t.get("remote") {
+                Some(toml::Value::Table(r)) => tables.push(LayerTable {
+                    layer,
+                    origin,
+                    table: r.clone(),
+                    order,
+                }),
+                Some(_) => rows.push(flagged(layer, origin, "[remote] is not a table")),
+                None => {}
+            },
+            Ok(None) => {}
+            Err(e) => rows.push(flagged(layer, origin, &error_text(&e))),
+        }
+    }
+    match default_branch_layer(base) {
+        Ok(Some(t)) => tables.push(t),
+        Ok(None) => {}
+        Err(e) => rows.push(flagged(
+            Layer::DefaultBranch,
+            "default branch".into(),
+            &error_text(&e),
+        )),
+    }
+    let default = tables
+        .iter()
+        .rev()
+        .filter(|t| t.layer != Layer::DefaultBranch)
+        .chain(tables.iter().filter(|t| t.layer == Layer::DefaultBranch))
+        .find_map(|t| t.table.get("default").and_then(|v| v.as_str()))
+        .map(str::to_string);
+    let committed: Vec<(String, Option<toml::Value>)> = tables
+        .iter()
+        .filter(|t| t.layer == Layer::Committed)
+        .flat_map(|t| t.table.iter().map(|(k, v)| (k.clone(), Some(v.clone()))))
+        .collect();
+    for t in &tables {
+        let mut entries: Vec<(&String, &toml::Value)> = t.table.iter().collect();
+        entries.sort_by_key(|(k, _)| t.order.iter().position(|o| o == *k));
+        for (name, v) in entries {
+            if name == "default" {
+                continue;
+            }
+            if t.layer == Layer::DefaultBranch
+                && committed.contains(&(name.clone(), Some(v.clone())))
+            {
+                continue; // the same as the work tree's: not worth a second row
+            }
+            let mut row = Listed {
+                name: name.clone(),
+                url: None,
+                layer: t.layer,
+                origin: t.origin.clone(),
+                default: default.as_deref() == Some(name.as_str()),
+                problem: None,
+            };
+            let Some(sub) = v.as_table() else {
+                row.problem = Some("not a table".into());
+                rows.push(row);
+                continue;
+            };
+            let mut url = None;
+            match apply(&mut Settings::default(), &mut url, sub) {
+                Err(e) => row.problem = Some(error_text(&e)),
+                Ok(()) => match &url {
+                    // A table without a URL may only override settings of a
+                    // remote defined in another layer.
+                    None if tables.iter().any(|o| {
+                        o.table
+                            .get(name)
+                            .and_then(|x| x.get("url"))
+                            .is_some_and(|u| u.is_str())
+                    }) => {}
+                    None => row.problem = Some("no url".into()),
+                    Some(u) => {
+                        if let Err(e) = parse_url(u, base) {
+                            row.problem = Some(error_text(&e));
+                        }
+                    }
+                },
+            }
+            row.url = url;
+            rows.push(row);
+        }
+    }
+    rows
+}
+
+fn flagged(layer: Layer, origin: String, problem: &str) -> Listed {
+    Listed {
+        name: String::new(),
+        url: None,
+        layer,
+        origin,
+        default: false,
+        problem: Some(problem.to_string()),
+    }
+}
+
+/// An error and its causes on one line.
+fn error_text(e: &Error) -> String {
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string().replace('\n', " "));
+        source = s.source();
+    }
+    text
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_url_given_as_remote_is_used_as_is_or_lends_a_configured_remotes_settings() {
+        for name in ["origin", "team-s3", "a.b_c"] {
+            assert!(!is_url(name), "{name}");
+        }
+        for url in ["../store", "/srv/x", "s3://b/p", "file:///x", "."] {
+            assert!(is_url(url), "{url}");
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let c = dir.path();
+        std::fs::write(
+            c.join("config.toml"),
+            "[remote.lab]\nurl = \"s3://b/p\"\nendpoint = \"http://minio:9000\"\n",
+        )
+        .unwrap();
+        let r = resolve(c, c, Some("s3://b/p")).unwrap();
+        assert_eq!(r.name, "lab");
+        assert_eq!(r.layer, Layer::Committed);
+        assert_eq!(r.settings.endpoint.as_deref(), Some("http://minio:9000"));
+        let r = resolve(c, c, Some("s3://other/q")).unwrap();
+        assert_eq!(r.layer, Layer::CommandLine);
+        assert_eq!(r.settings, Settings::default());
+        let r = resolve(c, c, Some("../elsewhere")).unwrap();
+        assert_eq!(r.location, Location::Folder(c.join("../elsewhere")));
+    }
 
     #[test]
     fn layers_merge_key_by_key() {
