@@ -257,6 +257,17 @@ impl GitRepo {
             .collect()
     }
 
+    /// The names of every tag (`v1`, not `refs/tags/v1`), sorted.
+    pub fn tags(&self) -> Result<Vec<String>> {
+        let mut out = Vec::new();
+        for reference in self.repo.references()?.tags()? {
+            let reference = reference?;
+            out.push(reference.name().shorten().to_string());
+        }
+        out.sort();
+        Ok(out)
+    }
+
     /// Contents of the file at repo-relative `path` (`/`-separated) in `rev`;
     /// `None` if there is no such file (or it is a directory, symlink or submodule).
     pub fn file_at(&self, rev: &str, path: &str) -> Result<Option<Vec<u8>>> {

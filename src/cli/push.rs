@@ -86,6 +86,16 @@ fn push_with(
     let conn = Connection::open(resolved, &ws.cache_dir(), true)?;
     let bar = ui.progress();
     let report = push::push(&conn, &store, &r.objects, &r.missing, &bar)?;
+    for path in &report.indexes.repaired {
+        ui.info(format!(
+            "repaired {path} on {name}: it was damaged there, and this clone's verified copy was uploaded again"
+        ));
+    }
+    for path in &report.indexes.unrepaired {
+        ui.warn(format!(
+            "{path} on {name} is damaged and this clone cannot restore it (no verified copy, or a pack it lists is gone): what it listed counts as absent, and this push sent what it needs of that again"
+        ));
+    }
     if json_out {
         println!(
             "{}",
@@ -94,6 +104,8 @@ fn push_with(
                 "objects": report.objects,
                 "packs": report.packs,
                 "resumed_packs": report.resumed,
+                "repaired_indexes": report.indexes.repaired,
+                "damaged_indexes": report.indexes.unrepaired,
                 "bytes": report.bytes,
                 "requests": {"reads": conn.reads(), "writes": conn.writes()},
             })

@@ -87,6 +87,9 @@ pub fn fetch(
     let mut repairs = 0;
     // Damaged or lost copies met on the way: read other copies instead.
     let mut avoid = super::DamageSet::new();
+    // Damaged index files: what they listed is unknown, and may be what
+    // is missing.
+    let mut damaged_files = Vec::new();
     loop {
         let missing = needs(store)?;
         if missing.is_empty() {
@@ -94,7 +97,11 @@ pub fn fetch(
         }
         let idx = match &remote {
             Some(i) => i,
-            None => remote.insert(conn.load_index_with(&avoid)?.index),
+            None => {
+                let state = conn.load_index_with(&avoid)?;
+                damaged_files = state.damaged;
+                remote.insert(state.index)
+            }
         };
         let mut by_pack: HashMap<Id, Vec<Entry>> = HashMap::new();
         let mut want: HashSet<(ObjectKind, Id)> = HashSet::new();
@@ -106,6 +113,16 @@ pub fn fetch(
                     .flatten()
             });
             let Some((pack, e)) = found else {
+                if let Some((index, why)) = damaged_files.first() {
+                    return Err(Error::RemoteIndexDamaged {
+                        kind: m.kind,
+                        id: m.id,
+                        remote: conn.remote.name.clone(),
+                        path: m.needed_by.clone().into(),
+                        index: index.clone(),
+                        reason: why.to_string(),
+                    });
+                }
                 return Err(Error::NotOnRemote {
                     kind: m.kind,
                     id: m.id,
@@ -172,6 +189,7 @@ pub fn fetch(
         report.objects += objects;
         report.bytes += bytes;
         store.flush()?;
+        crate::failpoint::hit("fetch.round_flushed");
     }
 }
 
@@ -239,6 +257,7 @@ fn download(
                         r => r.map(|_| ()),
                     }
                 })?;
+                crate::failpoint::hit("fetch.span_stored");
                 progress.advance(len);
                 objects += span.blobs.len();
                 bytes += len;
