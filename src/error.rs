@@ -216,7 +216,7 @@ pub enum Error {
         remote: String,
         path: PathBuf,
         index: String,
-        reason: String,
+        reason: crate::remote::index::IndexError,
     },
 
     #[error("remote {remote}: {object} is damaged: {reason}")]

@@ -98,7 +98,10 @@ fn flipped_remote_index_byte_is_seen_by_the_clone_that_pushed() {
     // A fresh clone's pull names the damaged index file and what to do.
     let b = TestRepo::clone_of(&a);
     let (_, stderr) = b.cairn_fail(&["pull"]);
-    assert_error_report(&stderr, &[&rel, "damaged", "verify --remote origin", "push"]);
+    assert_error_report(
+        &stderr,
+        &[&rel, "damaged", "verify --remote origin", "push"],
+    );
 
     // The pushing clone repairs it from its verified copy.
     let out = a.cairn(&["push", "--json"]).output().unwrap();
@@ -200,7 +203,10 @@ fn verify_remote_reports_data_head_needs_that_the_remote_lacks() {
             && stdout.contains("`cairn push -r origin`"),
         "{stdout}"
     );
-    assert!(!stdout.contains("damaged"), "no damage, only a gap: {stdout}");
+    assert!(
+        !stdout.contains("damaged"),
+        "no damage, only a gap: {stdout}"
+    );
     a.cairn_ok(&["push"]);
     a.cairn_ok(&["verify", "--remote", "origin"]);
 }
@@ -319,7 +325,11 @@ fn fetch_crash_matrix_a_rerun_completes_and_nothing_is_lost() {
     };
     assert_has(
         &points,
-        &["fetch.index_cached", "fetch.span_stored", "fetch.round_flushed"],
+        &[
+            "fetch.index_cached",
+            "fetch.span_stored",
+            "fetch.round_flushed",
+        ],
     );
     for point in &points {
         let b = TestRepo::clone_of(&a);

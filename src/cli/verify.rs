@@ -8,11 +8,11 @@ use clap::Args;
 use serde_json::json;
 
 use super::ui::Ui;
-use crate::reach::Reach;
-use crate::status::read_pointer;
 use crate::git::GitRepo;
 use crate::history::{pointers_at, pointers_in_work_tree};
+use crate::reach::Reach;
 use crate::remote::index::index_id_of;
+use crate::status::read_pointer;
 use crate::store::Store;
 use crate::transfer::coverage::{self, Revision};
 use crate::workspace::Workspace;
@@ -166,7 +166,11 @@ fn verify_remote(ui: &Ui, ws: &Workspace, name: &str, json_out: bool) -> anyhow:
             );
         }
     }
-    for d in report.damage.iter().filter(|d| index_id_of(&d.object).is_some()) {
+    for d in report
+        .damage
+        .iter()
+        .filter(|d| index_id_of(&d.object).is_some())
+    {
         ui.warn(format!(
             "{} is damaged, so no clone sees the packs it lists: `cairn push -r {name}` from the clone that pushed them uploads its verified copy again; from any other clone with the data it sends that data again",
             d.object

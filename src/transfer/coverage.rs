@@ -115,17 +115,17 @@ pub fn check(
 /// Whether the remote has an intact copy (a file of one chunk is stored
 /// as that chunk, without a manifest).
 fn on_remote(idx: &RemoteIndex, (kind, id): (ObjectKind, Id)) -> bool {
-    idx.contains(kind, &id) || (kind == ObjectKind::Manifest && idx.contains(ObjectKind::Chunk, &id))
+    idx.contains(kind, &id)
+        || (kind == ObjectKind::Manifest && idx.contains(ObjectKind::Chunk, &id))
 }
+
+/// A set of objects.
+type Objects = HashSet<(ObjectKind, Id)>;
 
 /// What each file of one pointer needs (a directory's listing counts for
 /// the directory itself).
-fn per_file(
-    store: &Store,
-    rel: &str,
-    ptr: &Pointer,
-) -> Result<Vec<(String, HashSet<(ObjectKind, Id)>)>> {
-    let needed = |r: Reach| -> HashSet<(ObjectKind, Id)> {
+fn per_file(store: &Store, rel: &str, ptr: &Pointer) -> Result<Vec<(String, Objects)>> {
+    let needed = |r: Reach| -> Objects {
         r.objects
             .into_iter()
             .chain(r.missing.into_iter().map(|m| (m.kind, m.id)))

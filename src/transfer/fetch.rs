@@ -120,7 +120,7 @@ pub fn fetch(
                         remote: conn.remote.name.clone(),
                         path: m.needed_by.clone().into(),
                         index: index.clone(),
-                        reason: why.to_string(),
+                        reason: *why,
                     });
                 }
                 return Err(Error::NotOnRemote {
