@@ -256,6 +256,15 @@ fn crash_at(repo: &TestRepo, args: &[&str], point: &str) {
     );
 }
 
+/// `index.list` names every index file (plain HTTP readers see all).
+fn assert_listing_complete(store: &Path, point: &str) {
+    let mut names: Vec<String> = index_files(store).iter().map(|p| rel_of(p)).collect();
+    names.sort();
+    let listing = std::fs::read_to_string(store.join("index.list")).unwrap();
+    let listed: Vec<&str> = listing.lines().filter(|l| l.ends_with(".idx")).collect();
+    assert_eq!(listed, names, "index.list after a crash at {point}");
+}
+
 /// How many distinct failpoint names `points` (`name@n`) holds.
 fn distinct(points: &[String]) -> usize {
     let names: std::collections::BTreeSet<&str> = points
@@ -298,9 +307,10 @@ fn push_crash_matrix_a_rerun_completes_and_nothing_is_lost() {
         ],
     );
     for point in &points {
-        let (a, _store) = setup();
+        let (a, store) = setup();
         crash_at(&a, &["push"], point);
         a.cairn_ok(&["push"]);
+        assert_listing_complete(&store, point);
         a.cairn_ok(&["verify"]);
         a.cairn_ok(&["verify", "--remote", "origin"]);
         fresh_clone_pulls(&a, &version(2), &format!("after a crash at {point}"));

@@ -132,6 +132,9 @@ impl Connection {
             // it is the verified good copy a push can repair the remote
             // with (`repair_indexes`).
             if Id::of(&bytes) == id {
+                if std::fs::read(seen_path(&cached)).is_ok_and(|t| t == UNLISTED) {
+                    self.unlisted.store(true, Ordering::Relaxed);
+                }
                 // Best effort: a cache we cannot write costs a download.
                 if crate::workspace::write_atomic(&cached, &bytes).is_ok() {
                     remember_listing(&cached, listing.as_ref());
@@ -141,6 +144,13 @@ impl Connection {
             out.push((id, path, bytes.to_vec()));
         }
         Ok(out)
+    }
+
+    /// Whether an index file was read that its writer wrote but did not
+    /// live to name in `index.list` (it crashed in between): the caller
+    /// should publish the listing.
+    pub fn listing_lags(&self) -> bool {
+        self.unlisted.load(Ordering::Relaxed)
     }
 
     /// Read every index file from the remote from now on, never from the
@@ -244,10 +254,11 @@ impl Connection {
         }
         // Cache it so the next command needs no download (best effort).
         if std::fs::create_dir_all(&self.index_cache).is_ok() {
-            let _ = crate::workspace::write_atomic(
-                &self.index_cache.join(format!("{}.idx", id.to_hex())),
-                &bytes,
-            );
+            let cached = self.index_cache.join(format!("{}.idx", id.to_hex()));
+            // Until the listing is published and recorded, the copy stands
+            // for nothing (and a reader knows `index.list` may lag).
+            let _ = crate::workspace::write_atomic(&seen_path(&cached), UNLISTED);
+            let _ = crate::workspace::write_atomic(&cached, &bytes);
         }
         Ok(rel)
     }
@@ -262,6 +273,10 @@ pub struct IndexRepair {
     /// counts as absent.
     pub unrepaired: Vec<String>,
 }
+
+/// The record beside a copy of an index file this client wrote but has
+/// not yet seen listed (nor named in `index.list`).
+const UNLISTED: &[u8] = b"unlisted\n";
 
 /// Where the listing entry of a cached index file is recorded.
 fn seen_path(cached: &Path) -> PathBuf {

@@ -98,6 +98,9 @@ pub struct Connection {
     /// Index files this connection wrote, whose listing entry is recorded
     /// beside their cached copy at the next listing (catalog.rs).
     written: std::sync::Mutex<Vec<String>>,
+    /// An index file was found that a crashed writer had not yet named in
+    /// `index.list`.
+    unlisted: std::sync::atomic::AtomicBool,
 }
 
 impl Connection {
@@ -126,6 +129,7 @@ impl Connection {
             index_cache,
             fresh_index: Default::default(),
             written: Default::default(),
+            unlisted: Default::default(),
         })
     }
 

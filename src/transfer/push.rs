@@ -87,8 +87,9 @@ pub fn push(
         ..PushReport::default()
     };
     if todo.is_empty() {
-        if repaired {
-            // Records the repaired files' new listing beside their copies.
+        if repaired || conn.listing_lags() {
+            // Records the repaired files' new listing beside their copies,
+            // and names what a crashed push wrote in `index.list`.
             conn.publish_listing()?;
         }
         return Ok(report);
