@@ -315,3 +315,39 @@ fn remember_listing(cached: &Path, listing: Option<&Listed>) {
         let _ = crate::workspace::write_atomic(&seen_path(cached), seen_text(l).as_bytes());
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, SystemTime};
+
+    fn listed(size: u64, ms: u64) -> Listed {
+        Listed {
+            path: "index/x.idx".into(),
+            size,
+            modified: SystemTime::UNIX_EPOCH + Duration::from_millis(ms),
+        }
+    }
+
+    #[test]
+    fn a_cached_copy_stands_in_only_for_the_object_it_came_from() {
+        let dir = tempfile::tempdir().unwrap();
+        let cached = dir.path().join("x.idx");
+        std::fs::write(&cached, b"bytes").unwrap();
+        let l = listed(5, 1_700_000_000_123);
+        // Never recorded: not trusted.
+        assert!(!still_listed(&cached, Some(&l)));
+        remember_listing(&cached, Some(&l));
+        assert!(still_listed(&cached, Some(&l)));
+        // Rewritten on the remote: same size, another time; or resized.
+        assert!(!still_listed(&cached, Some(&listed(5, 1_700_000_000_124))));
+        assert!(!still_listed(&cached, Some(&listed(6, 1_700_000_000_123))));
+        // Written by this client and not yet seen listed.
+        std::fs::write(seen_path(&cached), UNLISTED).unwrap();
+        assert!(!still_listed(&cached, Some(&l)));
+        // A listing without size or time (`index.list`): the name decides.
+        assert!(still_listed(&cached, Some(&listed(0, 0))));
+        remember_listing(&cached, Some(&listed(0, 0)));
+        assert_eq!(std::fs::read(seen_path(&cached)).unwrap(), UNLISTED);
+    }
+}
