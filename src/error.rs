@@ -224,6 +224,16 @@ pub enum Error {
         path: PathBuf,
     },
 
+    #[error("{kind} {id} (needed for {}) is not on remote {remote}, whose index file {index} is damaged ({reason})", path.display())]
+    RemoteIndexDamaged {
+        kind: ObjectKind,
+        id: Id,
+        remote: String,
+        path: PathBuf,
+        index: String,
+        reason: crate::remote::index::IndexError,
+    },
+
     #[error("remote {remote}: {object} is damaged: {reason}")]
     RemoteCorrupt {
         remote: String,
@@ -410,6 +420,9 @@ impl Error {
             Error::NotTrackedAt { .. } => "`cairn ls REV` in a clone of that repository lists what it tracks".into(),
             Error::ReadOnlyRemote { .. } => "push to an s3://, gs://, az:// or folder remote instead".into(),
             Error::NotOnRemote { .. } => "push it from a clone that has the data (`cairn push`), or fetch from another remote with `-r NAME`".into(),
+            Error::RemoteIndexDamaged { remote, .. } => format!(
+                "run `cairn verify --remote {remote}` to see what the damaged index file hides, then `cairn push` from a clone that has the data: it repairs the index file or sends the data again"
+            ),
             Error::RemoteCorrupt { remote, .. }
             | Error::RemoteBlobCorrupt { remote, .. }
             | Error::RemotePackMissing { remote, .. } => format!(

@@ -72,6 +72,12 @@ impl Reach {
         }
     }
 
+    /// Add everything one file needs: `path` is the file, `id` and `size`
+    /// its entry in a directory listing (or its pointer).
+    pub fn add_file_at(&mut self, store: &Store, path: &str, id: &Id, size: u64) -> Result<()> {
+        self.add_file(store, path, id, size)
+    }
+
     fn miss(&mut self, kind: ObjectKind, id: &Id, needed_by: &str) {
         self.missing.push(Missing {
             kind,

@@ -57,6 +57,17 @@ pub fn run(ui: &Ui, cwd: &Path, args: PushArgs) -> anyhow::Result<ExitCode> {
 
 /// Print a push report (also used by the pre-push hook).
 pub(crate) fn render(ui: &Ui, report: &PushReport, json_out: bool) -> anyhow::Result<()> {
+    let name = &report.remote;
+    for path in &report.repaired_indexes {
+        ui.info(format!(
+            "repaired {path} on {name}: it was damaged there, and this clone's verified copy was uploaded again"
+        ));
+    }
+    for path in &report.damaged_indexes {
+        ui.warn(format!(
+            "{path} on {name} is damaged and this clone cannot restore it (no verified copy, or a pack it lists is gone): what it listed counts as absent, and this push sent what it needs of that again"
+        ));
+    }
     if json_out {
         println!("{}", serde_json::to_string(report)?);
     } else if report.objects == 0 {

@@ -8,9 +8,13 @@ use clap::Args;
 use serde_json::json;
 
 use super::ui::Ui;
+use crate::git::GitRepo;
+use crate::history::{pointers_at, pointers_in_work_tree};
 use crate::reach::Reach;
+use crate::remote::index::index_id_of;
 use crate::status::read_pointer;
 use crate::store::Store;
+use crate::transfer::coverage::{self, Revision};
 use crate::workspace::Workspace;
 
 #[derive(Debug, Args)]
@@ -98,7 +102,16 @@ fn verify_remote(ui: &Ui, ws: &Workspace, name: &str, json_out: bool) -> anyhow:
     let resolved = super::remote::resolve(ui, ws, Some(name))?;
     let name = resolved.name.clone();
     let conn = crate::transfer::Connection::open(resolved, &ws.cache_dir(), false)?;
-    let report = crate::transfer::check::check(&conn, &ui.progress())?;
+    // What this clone read before proves nothing about the remote now.
+    conn.read_index_fresh();
+    let bar = ui.progress();
+    let report = crate::transfer::check::check(&conn, &bar)?;
+    let store = Store::open(&ws.cache_dir(), &crate::progress::Silent)?;
+    let gaps = {
+        let _lock = store.lock()?;
+        let revisions = revisions(ws)?;
+        coverage::check(&conn, &store, &revisions, &report.found, &bar)?
+    };
     if json_out {
         let damaged: Vec<_> = report
             .damage
@@ -112,10 +125,23 @@ fn verify_remote(ui: &Ui, ws: &Workspace, name: &str, json_out: bool) -> anyhow:
                 })
             })
             .collect();
+        let missing: Vec<_> = gaps
+            .iter()
+            .map(|g| {
+                json!({
+                    "kind": g.kind.to_string(),
+                    "id": g.id.to_hex(),
+                    "path": g.path,
+                    "revision": g.revision,
+                    "fix": g.fix,
+                })
+            })
+            .collect();
         println!(
             "{}",
             json!({
                 "remote": name,
+                "missing": missing,
                 "packs": report.packs,
                 "objects": report.blobs,
                 "bytes": report.bytes,
@@ -133,6 +159,22 @@ fn verify_remote(ui: &Ui, ws: &Workspace, name: &str, json_out: bool) -> anyhow:
                 None => println!("damaged {}: {}", d.object, d.reason),
             }
         }
+        for g in &gaps {
+            println!(
+                "missing {} {} on {name}: {} at {} needs it; fix: `{}` in a clone that has the data",
+                g.kind, g.id, g.path, g.revision, g.fix
+            );
+        }
+    }
+    for d in report
+        .damage
+        .iter()
+        .filter(|d| index_id_of(&d.object).is_some())
+    {
+        ui.warn(format!(
+            "{} is damaged, so no clone sees the packs it lists: `cairn push -r {name}` from the clone that pushed them uploads its verified copy again; from any other clone with the data it sends that data again",
+            d.object
+        ));
     }
     // On failure the error's hint says the damage was noted.
     if let (Some(path), true) = (&report.noted, report.damage.is_empty()) {
@@ -151,15 +193,15 @@ fn verify_remote(ui: &Ui, ws: &Workspace, name: &str, json_out: bool) -> anyhow:
             report.repaired
         ));
     }
-    if !report.damage.is_empty() {
+    if !report.damage.is_empty() || !gaps.is_empty() {
         return Err(crate::Error::RemoteVerifyFailed {
             remote: name,
-            count: report.damage.len(),
+            count: report.damage.len() + gaps.len(),
         }
         .into());
     }
     ui.info(format!(
-        "verified {} pack(s) on {name} ({} object(s), {}): all intact{}",
+        "verified {} pack(s) on {name} ({} object(s), {}): all intact, and it holds all the data of the work tree, HEAD and every tag{}",
         report.packs,
         report.blobs,
         super::ui::human(report.bytes),
@@ -173,4 +215,33 @@ fn verify_remote(ui: &Ui, ws: &Workspace, name: &str, json_out: bool) -> anyhow:
         }
     ));
     Ok(ExitCode::SUCCESS)
+}
+
+/// The revisions whose data a remote must hold: the work tree, HEAD and
+/// every tag (each once: a tag at HEAD's commit adds nothing new).
+fn revisions(ws: &Workspace) -> anyhow::Result<Vec<Revision>> {
+    let mut out = vec![Revision {
+        label: "the work tree".into(),
+        rev: None,
+        pointers: pointers_in_work_tree(ws)?,
+    }];
+    let Ok(git) = GitRepo::open(ws.root()) else {
+        return Ok(out);
+    };
+    let mut revs = Vec::new();
+    if git.resolve("HEAD").is_ok() {
+        revs.push("HEAD".to_string());
+    }
+    revs.extend(git.tags().map_err(crate::Error::from)?);
+    for rev in revs {
+        let pointers = pointers_at(&git, &rev)?;
+        if out.iter().all(|r| r.pointers != pointers) {
+            out.push(Revision {
+                label: rev.clone(),
+                rev: Some(rev),
+                pointers,
+            });
+        }
+    }
+    Ok(out)
 }

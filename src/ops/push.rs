@@ -66,6 +66,12 @@ pub struct PushReport {
     pub versions: usize,
     /// Data of named versions that neither this cache nor the remote has.
     pub unavailable: Vec<MissingData>,
+    /// Damaged index files on the remote that this push uploaded again from
+    /// this clone's verified copy.
+    pub repaired_indexes: Vec<String>,
+    /// Damaged index files it could not restore: what they listed counted
+    /// as absent, and was sent again.
+    pub damaged_indexes: Vec<String>,
 }
 
 /// Split `REV… PATH…` words: leading words that name revisions (and no
@@ -227,5 +233,7 @@ pub fn push_selected(
         },
         versions: 1,
         unavailable,
+        repaired_indexes: pushed.indexes.repaired,
+        damaged_indexes: pushed.indexes.unrepaired,
     })
 }

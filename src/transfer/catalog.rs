@@ -2,12 +2,14 @@
 //! a local cache of these immutable, content-named objects) and writing
 //! new ones. Split from the connection itself, which only moves bytes.
 
-use std::path::PathBuf;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
 
 use bytes::Bytes;
 use futures::TryStreamExt;
 
-use super::{stamp, Connection, DamageSet, IndexState, DOWNLOADS};
+use super::{stamp, Connection, DamageSet, IndexState, Listed, DOWNLOADS};
 use crate::error::{Error, Result};
 use crate::hash::Id;
 use crate::remote::index::{self, INDEX_DIR};
@@ -35,7 +37,7 @@ impl Connection {
                 state.notes.push(l);
             }
         }
-        let bodies = self.read_named(wanted)?;
+        let bodies = self.read_named(wanted, &state.files, &state.notes)?;
         let mut notes = Vec::new();
         for (id, path, bytes) in &bodies {
             if index::damage_id_of(path).is_some() && Id::of(bytes) == *id {
@@ -78,17 +80,34 @@ impl Connection {
     }
 
     /// The bytes of immutable, content-named objects under `index/`: from
-    /// the local cache when there, else downloaded (and cached once their
-    /// hash matches their name).
-    fn read_named(&self, items: Vec<(Id, String)>) -> Result<Vec<(Id, String, Vec<u8>)>> {
+    /// the local cache while the remote still lists the very object that
+    /// was cached (same size and last-modified time, recorded beside the
+    /// copy), else downloaded (and cached once their hash matches their
+    /// name). A name proves the cached bytes, not that the remote still
+    /// holds them: a damaged or replaced remote copy shows in its listing.
+    fn read_named(
+        &self,
+        items: Vec<(Id, String)>,
+        files: &[Listed],
+        notes: &[Listed],
+    ) -> Result<Vec<(Id, String, Vec<u8>)>> {
+        let listed: HashMap<&str, &Listed> = files
+            .iter()
+            .chain(notes)
+            .map(|l| (l.path.as_str(), l))
+            .collect();
+        let fresh = self.fresh_index.load(Ordering::Relaxed);
         let mut out = Vec::new();
         let mut todo = Vec::new();
         for (id, path) in items {
             let name = path.rsplit('/').next().unwrap_or_default().to_string();
             let cached = self.index_cache.join(&name);
+            let listing = listed.get(path.as_str()).copied();
             match std::fs::read(&cached) {
-                Ok(b) if Id::of(&b) == id => out.push((id, path, b)),
-                _ => todo.push((id, path, cached)),
+                Ok(b) if !fresh && Id::of(&b) == id && still_listed(&cached, listing) => {
+                    out.push((id, path, b))
+                }
+                _ => todo.push((id, path, cached, listing.cloned())),
             }
         }
         if todo.is_empty() {
@@ -96,25 +115,119 @@ impl Connection {
         }
         std::fs::create_dir_all(&self.index_cache)
             .map_err(|e| Error::io("create directory", &self.index_cache, e))?;
-        let fetched: Vec<(Id, String, PathBuf, Bytes)> = self.rt.block_on(async {
+        type Fetched = (Id, String, PathBuf, Option<Listed>, Bytes);
+        let fetched: Vec<Fetched> = self.rt.block_on(async {
             use futures::StreamExt;
             futures::stream::iter(todo)
-                .map(|(id, path, cached)| async move {
+                .map(|(id, path, cached, listing)| async move {
                     let b = self.get_async(&path).await?;
-                    Ok::<_, Error>((id, path, cached, b))
+                    Ok::<_, Error>((id, path, cached, listing, b))
                 })
                 .buffer_unordered(DOWNLOADS)
                 .try_collect()
                 .await
         })?;
-        for (id, path, cached, bytes) in fetched {
+        for (id, path, cached, listing, bytes) in fetched {
+            // A download that fails its name leaves the cached copy alone:
+            // it is the verified good copy a push can repair the remote
+            // with (`repair_indexes`).
             if Id::of(&bytes) == id {
+                if std::fs::read(seen_path(&cached)).is_ok_and(|t| t == UNLISTED) {
+                    self.unlisted.store(true, Ordering::Relaxed);
+                }
                 // Best effort: a cache we cannot write costs a download.
-                let _ = crate::workspace::write_atomic(&cached, &bytes);
+                if crate::workspace::write_atomic(&cached, &bytes).is_ok() {
+                    remember_listing(&cached, listing.as_ref());
+                    crate::failpoint::hit("fetch.index_cached");
+                }
             }
             out.push((id, path, bytes.to_vec()));
         }
         Ok(out)
+    }
+
+    /// Whether an index file was read that its writer wrote but did not
+    /// live to name in `index.list` (it crashed in between): the caller
+    /// should publish the listing.
+    pub fn listing_lags(&self) -> bool {
+        self.unlisted.load(Ordering::Relaxed)
+    }
+
+    /// Read every index file from the remote from now on, never from the
+    /// cache (`verify --remote`: a cached copy proves nothing about the
+    /// remote's).
+    pub fn read_index_fresh(&self) {
+        self.fresh_index.store(true, Ordering::Relaxed);
+    }
+
+    /// Record the listing of the index files this connection wrote beside
+    /// their cached copies, so later commands trust those copies without a
+    /// download. Only a listed size equal to the cached copy's is taken as
+    /// the object written.
+    pub(super) fn remember_written(&self, listed: &[Listed]) {
+        let Ok(written) = self.written.lock() else {
+            return;
+        };
+        for l in listed.iter().filter(|l| written.contains(&l.path)) {
+            let name = l.path.rsplit('/').next().unwrap_or_default();
+            let cached = self.index_cache.join(name);
+            if std::fs::metadata(&cached).is_ok_and(|m| m.len() == l.size) {
+                remember_listing(&cached, Some(l));
+            }
+        }
+    }
+
+    /// Re-upload damaged index files that this clone holds a verified good
+    /// copy of, when every pack the copy lists is present on the remote
+    /// with the length it records (`packs`: the remote's pack listing) and
+    /// not noted as damaged. A repaired file's packs join `state.index`.
+    /// The others stay damaged: the blobs they listed count as absent, so
+    /// a push sends them again.
+    pub fn repair_indexes(
+        &self,
+        state: &mut IndexState,
+        packs: &HashMap<Id, u64>,
+    ) -> Result<IndexRepair> {
+        let mut report = IndexRepair::default();
+        for (path, why) in std::mem::take(&mut state.damaged) {
+            let Some(good) = self.good_copy(&path, packs, &state.index.damaged) else {
+                report.unrepaired.push(path.clone());
+                state.damaged.push((path, why));
+                continue;
+            };
+            let (bytes, records) = good;
+            self.rt.block_on(self.put_async(&path, bytes))?;
+            self.sync_folder(std::slice::from_ref(&path))?;
+            crate::failpoint::hit("push.index_repaired");
+            if let Ok(mut w) = self.written.lock() {
+                w.push(path.clone());
+            }
+            state
+                .packs_of
+                .insert(path.clone(), records.iter().map(|r| r.id).collect());
+            state.index.add(records);
+            report.repaired.push(path);
+        }
+        Ok(report)
+    }
+
+    /// The cached copy of index file `path`, if its bytes match its name,
+    /// it decodes, and every pack it lists is on the remote, whole-length
+    /// and not noted damaged.
+    fn good_copy(
+        &self,
+        path: &str,
+        packs: &HashMap<Id, u64>,
+        damaged: &DamageSet,
+    ) -> Option<(Vec<u8>, Vec<index::PackRecord>)> {
+        let id = index::index_id_of(path)?;
+        let name = path.rsplit('/').next()?;
+        let bytes = std::fs::read(self.index_cache.join(name)).ok()?;
+        let records = index::decode(&id, &bytes).ok()?;
+        let all_there = records
+            .iter()
+            .all(|r| packs.get(&r.id) == Some(&r.len) && !damaged.contains(&(r.id, None)));
+        all_there.then_some((bytes, records))
     }
 
     /// Record damaged copies on the remote itself, as a damage note beside
@@ -136,13 +249,105 @@ impl Connection {
         let rel = format!("{INDEX_DIR}/{}.idx", id.to_hex());
         self.rt.block_on(self.put_async(&rel, bytes.clone()))?;
         self.sync_folder(std::slice::from_ref(&rel))?;
+        if let Ok(mut w) = self.written.lock() {
+            w.push(rel.clone());
+        }
         // Cache it so the next command needs no download (best effort).
         if std::fs::create_dir_all(&self.index_cache).is_ok() {
-            let _ = crate::workspace::write_atomic(
-                &self.index_cache.join(format!("{}.idx", id.to_hex())),
-                &bytes,
-            );
+            let cached = self.index_cache.join(format!("{}.idx", id.to_hex()));
+            // Until the listing is published and recorded, the copy stands
+            // for nothing (and a reader knows `index.list` may lag).
+            let _ = crate::workspace::write_atomic(&seen_path(&cached), UNLISTED);
+            let _ = crate::workspace::write_atomic(&cached, &bytes);
         }
         Ok(rel)
+    }
+}
+
+/// What a push did about damaged index files.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct IndexRepair {
+    /// Index files uploaded again from this clone's verified copy.
+    pub repaired: Vec<String>,
+    /// Damaged index files this clone could not restore; what they listed
+    /// counts as absent.
+    pub unrepaired: Vec<String>,
+}
+
+/// The record beside a copy of an index file this client wrote but has
+/// not yet seen listed (nor named in `index.list`).
+const UNLISTED: &[u8] = b"unlisted\n";
+
+/// Where the listing entry of a cached index file is recorded.
+fn seen_path(cached: &Path) -> PathBuf {
+    let mut p = cached.as_os_str().to_owned();
+    p.push(".seen");
+    PathBuf::from(p)
+}
+
+/// A listing entry as recorded: size and last-modified time (ns).
+fn seen_text(l: &Listed) -> String {
+    let ns = l
+        .modified
+        .duration_since(std::time::SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!("{} {ns}\n", l.size)
+}
+
+/// Whether a listing carries no size or time (`index.list` over plain
+/// HTTP): there the name is all there is to check.
+fn unknown(l: &Listed) -> bool {
+    l.size == 0 && l.modified == std::time::SystemTime::UNIX_EPOCH
+}
+
+/// Whether the remote still lists the object the cached copy came from.
+fn still_listed(cached: &Path, listing: Option<&Listed>) -> bool {
+    match listing {
+        None => true,
+        Some(l) if unknown(l) => true,
+        Some(l) => std::fs::read_to_string(seen_path(cached)).is_ok_and(|t| t == seen_text(l)),
+    }
+}
+
+/// Record (best effort) which remote object a cached copy came from.
+fn remember_listing(cached: &Path, listing: Option<&Listed>) {
+    if let Some(l) = listing.filter(|l| !unknown(l)) {
+        let _ = crate::workspace::write_atomic(&seen_path(cached), seen_text(l).as_bytes());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, SystemTime};
+
+    fn listed(size: u64, ms: u64) -> Listed {
+        Listed {
+            path: "index/x.idx".into(),
+            size,
+            modified: SystemTime::UNIX_EPOCH + Duration::from_millis(ms),
+        }
+    }
+
+    #[test]
+    fn a_cached_copy_stands_in_only_for_the_object_it_came_from() {
+        let dir = tempfile::tempdir().unwrap();
+        let cached = dir.path().join("x.idx");
+        std::fs::write(&cached, b"bytes").unwrap();
+        let l = listed(5, 1_700_000_000_123);
+        // Never recorded: not trusted.
+        assert!(!still_listed(&cached, Some(&l)));
+        remember_listing(&cached, Some(&l));
+        assert!(still_listed(&cached, Some(&l)));
+        // Rewritten on the remote: same size, another time; or resized.
+        assert!(!still_listed(&cached, Some(&listed(5, 1_700_000_000_124))));
+        assert!(!still_listed(&cached, Some(&listed(6, 1_700_000_000_123))));
+        // Written by this client and not yet seen listed.
+        std::fs::write(seen_path(&cached), UNLISTED).unwrap();
+        assert!(!still_listed(&cached, Some(&l)));
+        // A listing without size or time (`index.list`): the name decides.
+        assert!(still_listed(&cached, Some(&listed(0, 0))));
+        remember_listing(&cached, Some(&listed(0, 0)));
+        assert_eq!(std::fs::read(seen_path(&cached)).unwrap(), UNLISTED);
     }
 }

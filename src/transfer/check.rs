@@ -41,6 +41,9 @@ pub struct CheckReport {
     pub noted: Option<String>,
     /// Why the damage note could not be written (a read-only remote).
     pub note_failed: Option<String>,
+    /// Every damaged copy found, including those with intact copies
+    /// elsewhere (for the coverage check, which must not count them).
+    pub found: super::DamageSet,
 }
 
 /// Check every indexed pack of the remote.
@@ -200,6 +203,7 @@ pub fn check(conn: &Connection, progress: &dyn Progress) -> Result<CheckReport> 
         }
     });
     report.repaired = list.len().saturating_sub(report.damage.len());
+    report.found = list;
     report
         .damage
         .sort_by(|a, b| (&a.object, a.reason.as_str()).cmp(&(&b.object, b.reason.as_str())));

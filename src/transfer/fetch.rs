@@ -92,6 +92,9 @@ pub fn fetch(
     // Damaged or lost copies met on the way: read other copies instead.
     let mut avoid = super::DamageSet::new();
     let mut absent: HashSet<(ObjectKind, Id)> = HashSet::new();
+    // Damaged index files: what they listed is unknown, and may be what
+    // is missing.
+    let mut damaged_files = Vec::new();
     loop {
         let mut missing = needs(store)?;
         missing.retain(|m| !absent.contains(&(m.kind, m.id)));
@@ -100,7 +103,11 @@ pub fn fetch(
         }
         let idx = match &remote {
             Some(i) => i,
-            None => remote.insert(conn.load_index_with(&avoid)?.index),
+            None => {
+                let state = conn.load_index_with(&avoid)?;
+                damaged_files = state.damaged;
+                remote.insert(state.index)
+            }
         };
         let mut by_pack: HashMap<Id, Vec<Entry>> = HashMap::new();
         let mut want: HashSet<(ObjectKind, Id)> = HashSet::new();
@@ -112,6 +119,16 @@ pub fn fetch(
                     .flatten()
             });
             let Some((pack, e)) = found else {
+                if let Some((index, why)) = damaged_files.first() {
+                    return Err(Error::RemoteIndexDamaged {
+                        kind: m.kind,
+                        id: m.id,
+                        remote: conn.remote.name.clone(),
+                        path: m.needed_by.clone().into(),
+                        index: index.clone(),
+                        reason: *why,
+                    });
+                }
                 if absent.insert((m.kind, m.id)) {
                     report.absent.push(m.clone());
                 }
@@ -179,6 +196,7 @@ pub fn fetch(
         report.objects += objects;
         report.bytes += bytes;
         store.flush()?;
+        crate::failpoint::hit("fetch.round_flushed");
     }
 }
 
@@ -246,6 +264,7 @@ fn download(
                         r => r.map(|_| ()),
                     }
                 })?;
+                crate::failpoint::hit("fetch.span_stored");
                 progress.advance(len);
                 objects += span.blobs.len();
                 bytes += len;

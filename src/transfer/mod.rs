@@ -27,8 +27,10 @@ use crate::remote::index::{self, RemoteIndex, INDEX_DIR};
 use crate::remote::ResolvedRemote;
 
 mod catalog;
+pub use catalog::IndexRepair;
 pub mod check;
 pub mod collect;
+pub mod coverage;
 pub mod fetch;
 pub mod push;
 
@@ -90,6 +92,15 @@ pub struct Connection {
     pub requests: Requests,
     /// Where this remote's index files are cached locally.
     index_cache: PathBuf,
+    /// Index files are read from the remote even when cached (`verify
+    /// --remote` trusts no earlier reading).
+    fresh_index: std::sync::atomic::AtomicBool,
+    /// Index files this connection wrote, whose listing entry is recorded
+    /// beside their cached copy at the next listing (catalog.rs).
+    written: std::sync::Mutex<Vec<String>>,
+    /// An index file was found that a crashed writer had not yet named in
+    /// `index.list`.
+    unlisted: std::sync::atomic::AtomicBool,
 }
 
 impl Connection {
@@ -116,6 +127,9 @@ impl Connection {
             rt,
             requests: Requests::default(),
             index_cache,
+            fresh_index: Default::default(),
+            written: Default::default(),
+            unlisted: Default::default(),
         })
     }
 
@@ -213,8 +227,9 @@ impl Connection {
     /// can also be read over plain HTTP. Written after the objects it
     /// names; a racing writer's newer listing includes them too.
     pub fn publish_listing(&self) -> Result<()> {
-        let mut names: Vec<String> = self
-            .list(INDEX_DIR)?
+        let listed = self.list(INDEX_DIR)?;
+        self.remember_written(&listed);
+        let mut names: Vec<String> = listed
             .into_iter()
             .map(|l| l.path)
             .filter(|p| index::index_id_of(p).is_some() || index::damage_id_of(p).is_some())

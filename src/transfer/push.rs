@@ -39,6 +39,8 @@ pub struct PushReport {
     pub resumed: usize,
     /// Bytes uploaded by this run.
     pub bytes: u64,
+    /// Damaged index files found on the remote, and what became of them.
+    pub indexes: super::IndexRepair,
 }
 
 enum Upload {
@@ -56,7 +58,12 @@ pub fn push(
     missing: &[Missing],
     progress: &dyn Progress,
 ) -> Result<PushReport> {
-    let remote_index = conn.load_index()?.index;
+    let mut state = conn.load_index()?;
+    let mut indexes = super::IndexRepair::default();
+    if !state.damaged.is_empty() {
+        indexes = conn.repair_indexes(&mut state, &pack_lengths(conn)?)?;
+    }
+    let remote_index = state.index;
     let on_remote = |k: ObjectKind, id: &Id| {
         remote_index.contains(k, id)
             || (k == ObjectKind::Manifest && remote_index.contains(ObjectKind::Chunk, id))
@@ -73,11 +80,18 @@ pub fn push(
         .filter(|(k, id)| !on_remote(*k, id))
         .copied()
         .collect();
+    let repaired = !indexes.repaired.is_empty();
     let mut report = PushReport {
         objects: todo.len(),
+        indexes,
         ..PushReport::default()
     };
     if todo.is_empty() {
+        if repaired || conn.listing_lags() {
+            // Records the repaired files' new listing beside their copies,
+            // and names what a crashed push wrote in `index.list`.
+            conn.publish_listing()?;
+        }
         return Ok(report);
     }
     let plan = store.plan_export(&todo, MIN_WHOLE);
@@ -160,6 +174,7 @@ pub fn push(
                             let sent = present.get(&record.id) != Some(&record.len);
                             if sent {
                                 conn.put_file_async(&rel, &path, record.len).await?;
+                                crate::failpoint::hit("push.pack_uploaded");
                             }
                             (record, sent)
                         }
@@ -168,6 +183,7 @@ pub fn push(
                             let sent = present.get(&record.id) != Some(&record.len);
                             if sent {
                                 conn.put_async(&rel, bytes).await?;
+                                crate::failpoint::hit("push.pack_uploaded");
                             }
                             (record, sent)
                         }
@@ -200,6 +216,7 @@ pub fn push(
         .map(|(r, _)| index::pack_path(&r.id))
         .collect();
     conn.sync_folder(&sent)?;
+    crate::failpoint::hit("push.packs_synced");
     for (r, was_sent) in &records {
         if *was_sent {
             report.packs += 1;
@@ -211,6 +228,17 @@ pub fn push(
     let mut list: Vec<PackRecord> = records.into_iter().map(|(r, _)| r).collect();
     list.sort_by_key(|r| r.id);
     conn.write_index(&list)?;
+    crate::failpoint::hit("push.index_written");
     conn.publish_listing()?;
+    crate::failpoint::hit("push.listing_written");
     Ok(report)
+}
+
+/// Every pack on the remote with its length.
+fn pack_lengths(conn: &Connection) -> Result<HashMap<Id, u64>> {
+    Ok(conn
+        .list(index::PACK_DIR)?
+        .into_iter()
+        .filter_map(|l| index::pack_id_of(&l.path).map(|id| (id, l.size)))
+        .collect())
 }
