@@ -84,6 +84,13 @@ fn a_commit_from_before_remote_add_uses_the_default_branchs_remote() {
     assert_eq!(rows[0]["layer"], "default-branch");
     assert_eq!(rows[0]["default"], true);
 
+    // An edited config is the user's word, not an old commit's: no fallback.
+    let cfg = a.read_string(".cairn/config.toml");
+    a.write(".cairn/config.toml", format!("{cfg}# edited\n"));
+    let (_, stderr) = a.cairn_fail(&["verify", "--remote", "origin"]);
+    assert_error_report(&stderr, &["no remote named \"origin\""]);
+    a.git(&["checkout", "--", ".cairn/config.toml"]);
+
     // A clone at that tag: the remote-tracking HEAD names the remote.
     let c = TestRepo::clone_of(&a);
     c.git(&["checkout", "-q", "v1"]);

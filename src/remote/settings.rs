@@ -149,6 +149,16 @@ pub fn default_branch_layer(root: &Path) -> Result<Option<LayerTable>> {
     })
 }
 
+/// Whether the work tree's `.cairn/config.toml` is the one `HEAD` commits
+/// (unedited), so that it speaks for a commit rather than for the user.
+fn committed_as_at_head(cairn_dir: &Path, root: &Path) -> bool {
+    let Ok(git) = crate::git::GitRepo::open(root) else {
+        return false;
+    };
+    let on_disk = std::fs::read(cairn_dir.join("config.toml")).ok();
+    matches!(git.file_at("HEAD", ".cairn/config.toml"), Ok(at_head) if at_head == on_disk)
+}
+
 /// Whether `-r VALUE` is a URL or path rather than a remote name: names
 /// never contain `/` or `:` (see `check_name`).
 pub fn is_url(value: &str) -> bool {
@@ -299,8 +309,13 @@ pub fn resolve(cairn_dir: &Path, base: &Path, requested: Option<&str>) -> Result
     ) {
         return first;
     }
-    // A default branch that cannot be read (corrupt, partial) is no
-    // answer: the work tree's own error is the one to report.
+    // A config the user has edited (say, `remote remove`) is not an old
+    // commit's: it stands. And a default branch that cannot be read
+    // (corrupt, partial) is no answer: the work tree's own error is the
+    // one to report.
+    if !committed_as_at_head(cairn_dir, base) {
+        return first;
+    }
     let Ok(Some(branch)) = default_branch_layer(base) else {
         return first;
     };
