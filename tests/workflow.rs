@@ -409,6 +409,20 @@ fn after_global_install_hooks_a_fresh_clone_restores_data_on_git_checkout() {
     assert_error_report(&stderr, &["/srv/their-template", "init.templateDir"]);
     let now = ok(global_git(&a, &["--get", "init.templateDir"]), "get");
     assert_eq!(now.trim(), "/srv/their-template");
+
+    // A global core.hooksPath would bypass the template's hooks: said so.
+    ok(global_git(&a, &["--unset", "init.templateDir"]), "unset");
+    ok(
+        global_git(&a, &["core.hooksPath", "/srv/hooks"]),
+        "set hooksPath",
+    );
+    let out = a.cairn(&["install-hooks", "--global"]).output().unwrap();
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("warning:") && stderr.contains("core.hooksPath"),
+        "{stderr}"
+    );
 }
 
 /// The first ```sh block under `## A first session` in README.md.
