@@ -84,6 +84,13 @@ fn a_commit_from_before_remote_add_uses_the_default_branchs_remote() {
     assert_eq!(rows[0]["layer"], "default-branch");
     assert_eq!(rows[0]["default"], true);
 
+    // An edited config is the user's word, not an old commit's: no fallback.
+    let cfg = a.read_string(".cairn/config.toml");
+    a.write(".cairn/config.toml", format!("{cfg}# edited\n"));
+    let (_, stderr) = a.cairn_fail(&["verify", "--remote", "origin"]);
+    assert_error_report(&stderr, &["no remote named \"origin\""]);
+    a.git(&["checkout", "--", ".cairn/config.toml"]);
+
     // A clone at that tag: the remote-tracking HEAD names the remote.
     let c = TestRepo::clone_of(&a);
     c.git(&["checkout", "-q", "v1"]);
@@ -402,6 +409,20 @@ fn after_global_install_hooks_a_fresh_clone_restores_data_on_git_checkout() {
     assert_error_report(&stderr, &["/srv/their-template", "init.templateDir"]);
     let now = ok(global_git(&a, &["--get", "init.templateDir"]), "get");
     assert_eq!(now.trim(), "/srv/their-template");
+
+    // A global core.hooksPath would bypass the template's hooks: said so.
+    ok(global_git(&a, &["--unset", "init.templateDir"]), "unset");
+    ok(
+        global_git(&a, &["core.hooksPath", "/srv/hooks"]),
+        "set hooksPath",
+    );
+    let out = a.cairn(&["install-hooks", "--global"]).output().unwrap();
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("warning:") && stderr.contains("core.hooksPath"),
+        "{stderr}"
+    );
 }
 
 /// The first ```sh block under `## A first session` in README.md.

@@ -55,8 +55,13 @@ pub fn run(ui: &Ui, cwd: &Path, args: AddArgs) -> anyhow::Result<ExitCode> {
     // Data git already tracks would be tracked twice: git's copy would stay
     // in every commit however the .gitignore hides it.
     let git = crate::git::GitRepo::open(ws.root()).ok();
-    let in_git = match &git {
-        Some(g) => g.indexed(&rels).map_err(crate::Error::from)?,
+    let in_git = match git.as_ref().map(|g| g.indexed(&rels)) {
+        Some(Ok(paths)) => paths,
+        Some(Err(crate::git::GitError::Io(e))) if e.kind() == std::io::ErrorKind::NotFound => {
+            ui.warn("the git program was not found: not checking whether git already tracks these paths");
+            Vec::new()
+        }
+        Some(Err(e)) => return Err(crate::Error::from(e).into()),
         None => Vec::new(),
     };
     if let (Some(first), false) = (in_git.first(), args.untrack_git) {

@@ -68,10 +68,14 @@ pub(super) fn script(name: &str, exe: &Path) -> String {
     // After a checkout or merge, fetch what the new pointers lack first (a
     // fresh clone has no cache); its failure is left for the restore to
     // report, which says what is missing.
-    let fetch = if name == "pre-push" {
-        ""
-    } else {
-        "\"$cairn\" -q fetch >/dev/null 2>&1\n"
+    // A branch switch that keeps the commit (`git checkout -b`) changes no
+    // pointer: no fetch then.
+    let fetch = match name {
+        "pre-push" => "",
+        "post-checkout" => {
+            "[ \"$1\" = \"$2\" ] && [ \"$3\" = 1 ] || \"$cairn\" -q fetch >/dev/null 2>&1\n"
+        }
+        _ => "\"$cairn\" -q fetch >/dev/null 2>&1\n",
     };
     format!(
         "#!/bin/sh\n{MARKER}; remove with `cairn install-hooks --uninstall`.\n\

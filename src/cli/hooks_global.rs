@@ -107,5 +107,13 @@ pub fn install(ui: &Ui, uninstall: bool) -> anyhow::Result<ExitCode> {
         hooks.display()
     ));
     ui.info("existing repositories: run `cairn install-hooks` in each");
+    // git runs hooks from core.hooksPath instead of .git/hooks when it is
+    // set: the template's copies would then never run.
+    if let Some(p) = global_config("core.hooksPath").map_err(crate::Error::from)? {
+        ui.warn(format!(
+            "your global git config sets core.hooksPath ({p}): git runs the hooks there, not the ones new clones get; copy cairn's hooks from {} into it",
+            hooks.display()
+        ));
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -9,7 +9,8 @@ use clap::{Args, Subcommand};
 use serde_json::json;
 
 use super::ui::Ui;
-use crate::remote::settings::{list_all, Layer};
+use crate::remote::listing::list_all;
+use crate::remote::settings::Layer;
 use crate::remote::{RemoteConfig, ResolvedRemote};
 use crate::workspace::Workspace;
 

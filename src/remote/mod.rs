@@ -7,6 +7,7 @@
 //! module parses and validates remote URLs and edits the `[remote.*]`
 //! tables without disturbing anything else in the file (comments, order,
 //! other keys). [`settings`] resolves a remote across config layers,
+//! [`listing`] lists them all,
 //! [`backend`] connects to it through `object_store`, and [`index`] is the
 //! format of the remote's index files. Transfers live in `transfer`.
 
@@ -18,6 +19,7 @@ use crate::error::{Error, Result};
 
 pub mod backend;
 pub mod index;
+pub mod listing;
 pub mod profile;
 pub mod settings;
 pub use settings::{resolve, ResolvedRemote, Settings};

@@ -6,7 +6,10 @@
 //! a developer can point a shared remote at a local MinIO in
 //! `config.local.toml` without touching the committed file. Only connection
 //! settings live here; credentials never do (they come from the provider's
-//! environment and chain).
+//! environment and chain). When the work tree's layers name no remote and
+//! its committed file is the one `HEAD` commits (an old commit, made before
+//! `cairn remote add`), the committed file on the tip of the default branch
+//! stands in for it (FORMAT.md §8.1). `-r` also takes a URL or path.
 
 use std::path::Path;
 use std::time::Duration;
@@ -149,6 +152,16 @@ pub fn default_branch_layer(root: &Path) -> Result<Option<LayerTable>> {
     })
 }
 
+/// Whether the work tree's `.cairn/config.toml` is the one `HEAD` commits
+/// (unedited), so that it speaks for a commit rather than for the user.
+fn committed_as_at_head(cairn_dir: &Path, root: &Path) -> bool {
+    let Ok(git) = crate::git::GitRepo::open(root) else {
+        return false;
+    };
+    let on_disk = std::fs::read(cairn_dir.join("config.toml")).ok();
+    matches!(git.file_at("HEAD", ".cairn/config.toml"), Ok(at_head) if at_head == on_disk)
+}
+
 /// Whether `-r VALUE` is a URL or path rather than a remote name: names
 /// never contain `/` or `:` (see `check_name`).
 pub fn is_url(value: &str) -> bool {
@@ -157,7 +170,7 @@ pub fn is_url(value: &str) -> bool {
 
 /// A config file's table and the order of its `[remote.*]` names (a
 /// `toml::Table` is sorted; listings keep the file's order).
-fn read_table(path: &Path) -> Result<Option<(toml::Table, Vec<String>)>> {
+pub(super) fn read_table(path: &Path) -> Result<Option<(toml::Table, Vec<String>)>> {
     match std::fs::read_to_string(path) {
         Ok(t) => parse_table(&t, path),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
@@ -190,7 +203,7 @@ fn bad(key: &'static str, value: &toml::Value, reason: &'static str) -> Error {
     }
 }
 
-fn apply(s: &mut Settings, url: &mut Option<String>, t: &toml::Table) -> Result<()> {
+pub(super) fn apply(s: &mut Settings, url: &mut Option<String>, t: &toml::Table) -> Result<()> {
     for (k, v) in t {
         match k.as_str() {
             "url" => {
@@ -299,8 +312,13 @@ pub fn resolve(cairn_dir: &Path, base: &Path, requested: Option<&str>) -> Result
     ) {
         return first;
     }
-    // A default branch that cannot be read (corrupt, partial) is no
-    // answer: the work tree's own error is the one to report.
+    // A config the user has edited (say, `remote remove`) is not an old
+    // commit's: it stands. And a default branch that cannot be read
+    // (corrupt, partial) is no answer: the work tree's own error is the
+    // one to report.
+    if !committed_as_at_head(cairn_dir, base) {
+        return first;
+    }
     let Ok(Some(branch)) = default_branch_layer(base) else {
         return first;
     };
@@ -365,147 +383,6 @@ fn resolve_in(
         layer: layer.unwrap_or(Layer::Committed),
         branch: None,
     })
-}
-
-/// One row of `cairn remote list`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Listed {
-    pub name: String,
-    /// `None` when the entry has no usable URL (see `problem`).
-    pub url: Option<String>,
-    pub layer: Layer,
-    /// The file (or branch) it was read from.
-    pub origin: String,
-    /// Whether this is the remote commands use by default.
-    pub default: bool,
-    /// Why the entry (or the whole file) cannot be used, if it cannot.
-    pub problem: Option<String>,
-}
-
-/// Every remote of every layer (user, committed, local, then the default
-/// branch's committed file where it differs from the work tree's), in that
-/// order. A broken file or entry becomes one flagged row; the rest are
-/// still listed.
-pub fn list_all(cairn_dir: &Path, base: &Path) -> Vec<Listed> {
-    let mut rows = Vec::new();
-    let mut tables = Vec::new();
-    let files = [
-        (Layer::User, user_config_path()),
-        (Layer::Committed, Some(cairn_dir.join("config.toml"))),
-        (Layer::Local, Some(cairn_dir.join("config.local.toml"))),
-    ];
-    for (layer, path) in files {
-        let Some(path) = path else { continue };
-        let origin = path.display().to_string();
-        match read_table(&path) {
-            Ok(Some((t, order))) => match t.get("remote") {
-                Some(toml::Value::Table(r)) => tables.push(LayerTable {
-                    layer,
-                    origin,
-                    table: r.clone(),
-                    order,
-                }),
-                Some(_) => rows.push(flagged(layer, origin, "[remote] is not a table")),
-                None => {}
-            },
-            Ok(None) => {}
-            Err(e) => rows.push(flagged(layer, origin, &error_text(&e))),
-        }
-    }
-    match default_branch_layer(base) {
-        Ok(Some(t)) => tables.push(t),
-        Ok(None) => {}
-        Err(e) => rows.push(flagged(
-            Layer::DefaultBranch,
-            "default branch".into(),
-            &error_text(&e),
-        )),
-    }
-    let default = tables
-        .iter()
-        .rev()
-        .filter(|t| t.layer != Layer::DefaultBranch)
-        .chain(tables.iter().filter(|t| t.layer == Layer::DefaultBranch))
-        .find_map(|t| t.table.get("default").and_then(|v| v.as_str()))
-        .map(str::to_string);
-    let committed: Vec<(String, Option<toml::Value>)> = tables
-        .iter()
-        .filter(|t| t.layer == Layer::Committed)
-        .flat_map(|t| t.table.iter().map(|(k, v)| (k.clone(), Some(v.clone()))))
-        .collect();
-    for t in &tables {
-        let mut entries: Vec<(&String, &toml::Value)> = t.table.iter().collect();
-        entries.sort_by_key(|(k, _)| t.order.iter().position(|o| o == *k));
-        for (name, v) in entries {
-            if name == "default" {
-                continue;
-            }
-            if t.layer == Layer::DefaultBranch
-                && committed.contains(&(name.clone(), Some(v.clone())))
-            {
-                continue; // the same as the work tree's: not worth a second row
-            }
-            let mut row = Listed {
-                name: name.clone(),
-                url: None,
-                layer: t.layer,
-                origin: t.origin.clone(),
-                default: default.as_deref() == Some(name.as_str()),
-                problem: None,
-            };
-            let Some(sub) = v.as_table() else {
-                row.problem = Some("not a table".into());
-                rows.push(row);
-                continue;
-            };
-            let mut url = None;
-            match apply(&mut Settings::default(), &mut url, sub) {
-                Err(e) => row.problem = Some(error_text(&e)),
-                Ok(()) => match &url {
-                    // A table without a URL may only override settings of a
-                    // remote defined in another layer.
-                    None if tables.iter().any(|o| {
-                        o.table
-                            .get(name)
-                            .and_then(|x| x.get("url"))
-                            .is_some_and(|u| u.is_str())
-                    }) => {}
-                    None => row.problem = Some("no url".into()),
-                    Some(u) => {
-                        if let Err(e) = parse_url(u, base) {
-                            row.problem = Some(error_text(&e));
-                        }
-                    }
-                },
-            }
-            row.url = url;
-            rows.push(row);
-        }
-    }
-    rows
-}
-
-fn flagged(layer: Layer, origin: String, problem: &str) -> Listed {
-    Listed {
-        name: String::new(),
-        url: None,
-        layer,
-        origin,
-        default: false,
-        problem: Some(problem.to_string()),
-    }
-}
-
-/// An error and its causes on one line.
-fn error_text(e: &Error) -> String {
-    let mut text = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string().replace('\n', " "));
-        source = s.source();
-    }
-    text
 }
 
 #[cfg(test)]
