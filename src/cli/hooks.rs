@@ -65,18 +65,6 @@ pub(super) fn script(name: &str, exe: &Path) -> String {
     } else {
         ("", "")
     };
-    // After a checkout or merge, fetch what the new pointers lack first (a
-    // fresh clone has no cache); its failure is left for the restore to
-    // report, which says what is missing.
-    // A branch switch that keeps the commit (`git checkout -b`) changes no
-    // pointer: no fetch then.
-    let fetch = match name {
-        "pre-push" => "",
-        "post-checkout" => {
-            "[ \"$1\" = \"$2\" ] && [ \"$3\" = 1 ] || \"$cairn\" -q fetch >/dev/null 2>&1\n"
-        }
-        _ => "\"$cairn\" -q fetch >/dev/null 2>&1\n",
-    };
     format!(
         "#!/bin/sh\n{MARKER}; remove with `cairn install-hooks --uninstall`.\n\
          {save}\
@@ -88,7 +76,6 @@ pub(super) fn script(name: &str, exe: &Path) -> String {
          cairn='{exe}'\n\
          [ -x \"$cairn\" ] || cairn=cairn\n\
          command -v \"$cairn\" >/dev/null 2>&1 || {{ echo \"cairn not found; skipping its {name} hook\" >&2; exit 0; }}\n\
-         {fetch}\
          {feed}\"$cairn\" hook {name} \"$@\"\n",
         exe = exe.display().to_string().replace('\'', "'\\''"),
     )
@@ -196,20 +183,38 @@ pub fn run_hook(_ui: &Ui, cwd: &Path, args: HookArgs) -> anyhow::Result<ExitCode
                 .collect(),
             _ => Vec::new(),
         };
-        let opts = crate::ops::checkout::CheckoutOptions {
-            caller: crate::ops::checkout::Caller::Hook,
-            gone,
-            ..crate::ops::checkout::CheckoutOptions::new(None, Vec::new())
-        };
-        // Quiet on success: a summary would interleave with git's output.
-        let report = crate::ops::checkout::checkout(&ws, opts, &crate::progress::Silent)?;
         let ui = super::ui::Ui::new(&super::Global {
             dir: None,
             quiet: false,
             verbose: false,
         });
+        // Fetch what the new pointers lack first (a fresh clone has no
+        // cache). Without a remote, or with one that cannot be reached, the
+        // cache's data is still restored and the rest is named below.
+        let selected = crate::ops::fetch::select_at(&ws, None, None, &[])?;
+        let fetched = crate::ops::fetch::fetch(&ws, &selected, None, &crate::progress::Silent);
+        let opts = crate::ops::checkout::CheckoutOptions {
+            caller: crate::ops::checkout::Caller::Hook,
+            gone,
+            only_complete: true,
+            ..crate::ops::checkout::CheckoutOptions::new(None, Vec::new())
+        };
+        // Quiet on success: a summary would interleave with git's output.
+        let report = crate::ops::checkout::checkout(&ws, opts, &crate::progress::Silent)?;
         super::checkout::warn_kept(&ui, &report);
-        if !report.kept.is_empty() {
+        for p in &report.incomplete {
+            ui.warn(format!(
+                "could not restore {p}: its data is not in the cache"
+            ));
+        }
+        if !report.incomplete.is_empty() {
+            match fetched {
+                Err(crate::Error::NoRemote) | Ok(_) => {}
+                Err(e) => ui.warn(format!("could not fetch it: {e}")),
+            }
+            ui.info("hint: `cairn pull` fetches it from the remote and restores it");
+        }
+        if !report.kept.is_empty() || !report.incomplete.is_empty() {
             // post-checkout's exit status becomes git checkout's: say that
             // not everything was brought along.
             return Ok(ExitCode::FAILURE);
