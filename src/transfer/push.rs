@@ -46,6 +46,83 @@ enum Upload {
     Bytes { bytes: Vec<u8>, record: PackRecord },
 }
 
+/// How many blob orders (or encodings, for a one-blob pack) a push tries
+/// to find a pack name gc has not condemned.
+const NAME_TRIES: usize = 8;
+
+/// Build a pack of `blobs` (entry, verified stored bytes) whose name is not
+/// condemned: in the given order if possible (so a re-run builds the same
+/// pack), else rotated, else (one blob) with the blob stored otherwise
+/// (raw ↔ zstd, or zstd at another level). Every variant holds the same
+/// verified blobs.
+fn build_avoiding(
+    remote: &str,
+    blobs: Vec<(Entry, Vec<u8>)>,
+    condemned: &HashSet<Id>,
+) -> Result<(Id, Vec<u8>, Vec<Entry>)> {
+    let build = |blobs: &[(Entry, Vec<u8>)]| {
+        let mut b = PackBuilder::default();
+        for (e, stored) in blobs {
+            b.add(e.kind, e.id, e.codec, stored, e.raw_len);
+        }
+        b.finish()
+    };
+    let mut variants = vec![blobs];
+    if variants[0].len() > 1 {
+        for r in 1..variants[0].len().min(NAME_TRIES) {
+            let mut v = variants[0].clone();
+            v.rotate_left(r);
+            variants.push(v);
+        }
+    } else if let Some((e, stored)) = variants[0].first().cloned() {
+        variants.extend(other_encodings(&e, &stored).into_iter().map(|v| vec![v]));
+    }
+    for v in &variants {
+        let built = build(v);
+        if !condemned.contains(&built.0) {
+            return Ok(built);
+        }
+    }
+    Err(Error::PackNameCondemned {
+        remote: remote.to_string(),
+    })
+}
+
+/// The same blob stored differently: with the other codec, and with zstd
+/// at higher levels. Each is checked as a reader would check it.
+fn other_encodings(e: &Entry, stored: &[u8]) -> Vec<(Entry, Vec<u8>)> {
+    use crate::codec::{decompress, Codec};
+    let Ok(raw) = decompress(e.codec, stored, e.raw_len as usize) else {
+        return Vec::new();
+    };
+    let mut out: Vec<(Codec, Vec<u8>)> = Vec::new();
+    if e.codec == Codec::Zstd {
+        out.push((Codec::Raw, raw.clone()));
+    }
+    for level in [1, 9, 19] {
+        if let Ok(z) = zstd::bulk::compress(&raw, level) {
+            if z.len() != stored.len() && out.iter().all(|(_, o)| o.len() != z.len()) {
+                out.push((Codec::Zstd, z));
+            }
+        }
+    }
+    out.into_iter()
+        .filter(|(c, b)| {
+            crate::store::check_encoded(e.kind, &e.id, *c, b, e.raw_len).is_ok()
+        })
+        .map(|(codec, b)| {
+            (
+                Entry {
+                    codec,
+                    stored_len: b.len() as u32,
+                    ..*e
+                },
+                b,
+            )
+        })
+        .collect()
+}
+
 /// Send `wanted` (every object the pushed pointers reach) to the remote.
 /// `missing` lists what the pointers need that the cache lacks: fine when
 /// the remote has it already, an error otherwise.
@@ -57,9 +134,12 @@ pub fn push(
     progress: &dyn Progress,
 ) -> Result<PushReport> {
     let remote_index = conn.load_index()?.index;
+    // A blob only condemned packs hold counts as absent, like a damaged
+    // copy: the pack may be deleted before this push's commit reaches the
+    // clone that runs gc (FORMAT.md §15.6).
     let on_remote = |k: ObjectKind, id: &Id| {
-        remote_index.contains(k, id)
-            || (k == ObjectKind::Manifest && remote_index.contains(ObjectKind::Chunk, id))
+        remote_index.keeps(k, id)
+            || (k == ObjectKind::Manifest && remote_index.keeps(ObjectKind::Chunk, id))
     };
     if let Some(m) = missing.iter().find(|m| !on_remote(m.kind, &m.id)) {
         return Err(Error::MissingObject {
@@ -80,7 +160,21 @@ pub fn push(
     if todo.is_empty() {
         return Ok(report);
     }
-    let plan = store.plan_export(&todo, MIN_WHOLE);
+    let mut plan = store.plan_export(&todo, MIN_WHOLE);
+    let condemned = &remote_index.condemned;
+    // Never send a pack under a condemned name: gc may delete that name
+    // whatever it then holds. Such a local pack is repacked instead.
+    let (whole, repack): (Vec<_>, Vec<_>) = std::mem::take(&mut plan.whole)
+        .into_iter()
+        .partition(|p| !condemned.contains(&crate::pack::pack_id(&p.entries)));
+    plan.whole = whole;
+    if !repack.is_empty() {
+        for p in repack {
+            plan.loose
+                .extend(p.entries.iter().map(|e| (p.path.clone(), *e)));
+        }
+        plan.loose.sort_by_key(|(_, e)| (e.kind.to_u8(), e.id));
+    }
     if let Some((kind, id)) = plan.absent.first() {
         return Err(Error::CorruptObject {
             kind: *kind,
@@ -91,12 +185,14 @@ pub fn push(
     }
     // Packs an interrupted push already completed.
     // A pack noted as damaged is not "there": sending it again under its
-    // content name replaces the damaged object (and retires the note).
+    // content name replaces the damaged object (and retires the note). A
+    // condemned one is never adopted (nor sent again, see above).
     let present: HashMap<Id, u64> = conn
         .list(index::PACK_DIR)?
         .into_iter()
         .filter_map(|l| index::pack_id_of(&l.path).map(|id| (id, l.size)))
         .filter(|(id, _)| !remote_index.damaged.iter().any(|(p, _)| p == id))
+        .filter(|(id, _)| !condemned.contains(id))
         .collect();
 
     let mut groups: Vec<Vec<(PathBuf, Entry)>> = Vec::new();
@@ -134,12 +230,11 @@ pub fn push(
                 }
             }
             for group in groups {
-                let mut b = PackBuilder::default();
+                let mut blobs = Vec::with_capacity(group.len());
                 for (path, e) in &group {
-                    let stored = store.read_encoded(path, e)?;
-                    b.add(e.kind, e.id, e.codec, &stored, e.raw_len);
+                    blobs.push((*e, store.read_encoded(path, e)?));
                 }
-                let (id, bytes, entries) = b.finish();
+                let (id, bytes, entries) = build_avoiding(&conn.remote.name, blobs, condemned)?;
                 let record = PackRecord {
                     id,
                     len: bytes.len() as u64,
