@@ -382,7 +382,8 @@ pub fn decode_condemned(text: &str) -> Vec<Condemned> {
 /// Milliseconds as written: plain decimal digits only (no sign, no `+`),
 /// so each value has one spelling and notes re-encode to the same bytes.
 fn parse_ms(t: &str) -> Option<u64> {
-    if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit()) || (t.len() > 1 && t.starts_with('0')) {
+    if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit()) || (t.len() > 1 && t.starts_with('0'))
+    {
         return None;
     }
     t.parse().ok()

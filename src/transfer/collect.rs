@@ -166,33 +166,36 @@ pub fn plan(
         ..RemotePlan::default()
     };
     let damaged_pack = |id: &Id| state.index.damaged.iter().any(|(p, _)| p == id);
-    // Packs listed by a young index are young too: their pusher may still
-    // be on its way to committing.
-    let mut protected: HashSet<Id> = HashSet::new();
-    for f in state.files.iter().filter(|f| young(f.modified)) {
-        if let Some(ids) = state.packs_of.get(&f.path) {
-            protected.extend(ids.iter().copied());
-        }
-    }
     let listed: HashMap<Id, &Listed> = packs
         .iter()
         .filter_map(|l| index::pack_id_of(&l.path).map(|id| (id, l)))
         .collect();
-    for (id, l) in &listed {
-        if young(l.modified) {
-            protected.insert(*id);
-        }
-    }
     // A condemnation holds while its pack is the object it was written
     // about; with several notes (an interrupted run, or two gc runs at
     // once) the latest date wins, which only ever delays a deletion.
     let mut prior: HashMap<Id, u64> = HashMap::new();
     for c in &state.condemned {
-        let Some(l) = listed.get(&c.pack) else { continue };
+        let Some(l) = listed.get(&c.pack) else {
+            continue;
+        };
         if stamp(l.modified) == c.stamp {
             let since = c.since.unwrap_or(u64::MAX);
             let e = prior.entry(c.pack).or_insert(since);
             *e = (*e).max(since);
+        }
+    }
+    // Packs listed by a young index are young too: their pusher may still
+    // be on its way to committing. Not condemned ones: no push lists those
+    // (it never sends or adopts a condemned name), only gc's own index.
+    let mut protected: HashSet<Id> = HashSet::new();
+    for f in state.files.iter().filter(|f| young(f.modified)) {
+        if let Some(ids) = state.packs_of.get(&f.path) {
+            protected.extend(ids.iter().filter(|id| !prior.contains_key(id)).copied());
+        }
+    }
+    for (id, l) in &listed {
+        if young(l.modified) {
+            protected.insert(*id);
         }
     }
     let due = |since: u64| -> bool {
@@ -326,12 +329,7 @@ pub fn plan(
         .filter(|c| listed.contains_key(&c.pack))
         .map(|c| (c.pack, c.stamp))
         .collect();
-    let after: HashSet<(Id, u64)> = plan
-        .condemn
-        .iter()
-        .chain(&plan.delete)
-        .map(|d| (d.id, d.stamp))
-        .collect();
+    let after: HashSet<(Id, u64)> = plan.condemn.iter().map(|d| (d.id, d.stamp)).collect();
     plan.condemnations_changed = before != after
         || plan.old_condemned.len() > 1
         || (after.is_empty() && !plan.old_condemned.is_empty());
@@ -406,14 +404,10 @@ pub fn execute(conn: &Connection, plan: &RemotePlan, progress: &dyn Progress) ->
     } else {
         Some(conn.write_damage(&plan.damage_left)?)
     };
-    // 3. One condemnation note: the pending packs and those due now (so an
-    // interrupted run still deletes them on the next one).
-    let entries: Vec<Condemned> = pending
-        .iter()
-        .copied()
-        .chain(&plan.delete)
-        .map(Doomed::entry)
-        .collect();
+    // 3. One condemnation note for the pending packs. Those due now are
+    // left out: interrupted before deleting them, the next run finds them
+    // unlisted and condemns them again (later, never sooner).
+    let entries: Vec<Condemned> = pending.iter().map(|d| d.entry()).collect();
     let new_condemned = if entries.is_empty() {
         None
     } else {

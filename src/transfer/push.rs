@@ -107,9 +107,7 @@ fn other_encodings(e: &Entry, stored: &[u8]) -> Vec<(Entry, Vec<u8>)> {
         }
     }
     out.into_iter()
-        .filter(|(c, b)| {
-            crate::store::check_encoded(e.kind, &e.id, *c, b, e.raw_len).is_ok()
-        })
+        .filter(|(c, b)| crate::store::check_encoded(e.kind, &e.id, *c, b, e.raw_len).is_ok())
         .map(|(codec, b)| {
             (
                 Entry {
