@@ -291,3 +291,104 @@ fn gc_remote_interrupted_at_any_durable_step_never_loses_live_data() {
         hits.len()
     );
 }
+
+/// The data of round `r`'s commit: one of three versions, in the order
+/// 0 1 0 2, so a push often reuses data the previous commit dropped (still
+/// on the remote, dead to a clone that has not fetched the push's commit)
+/// and sometimes data gc has condemned meanwhile. Version 2 is one small
+/// chunk: re-sending it under a new name needs another encoding.
+fn round_data(r: usize) -> Vec<u8> {
+    match [0, 1, 0, 2][r % 4] {
+        0 => random_bytes("round-0", 300_000),
+        1 => random_bytes("round-1", 250_000),
+        _ => random_bytes("round-2", 12_000),
+    }
+}
+
+fn deleted_count(gc_out: &str) -> usize {
+    gc_out
+        .split(" pack(s) deleted")
+        .next()
+        .and_then(|s| s.rsplit(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no deleted count in {gc_out:?}"))
+}
+
+#[test]
+fn gc_remote_on_a_stale_clone_never_deletes_what_a_concurrent_push_reuses() {
+    let a = TestRepo::init();
+    a.cairn_ok(&["remote", "add", "origin", "../store"]);
+    a.write("data.bin", round_data(0));
+    a.cairn_ok(&["add", "data.bin"]);
+    a.commit_all("round 0");
+    a.cairn_ok(&["push"]);
+    let b = common::data::clone_beside(&a, &a.root, "b");
+    let dir = store(&a);
+    let (mut deleted, mut resent, mut reused) = (0, 0, 0);
+    let rounds = 20;
+    for r in 1..=rounds {
+        // Everything on the remote is old; in every other round the
+        // condemnations are too, so gc deletes what it condemned before.
+        for sub in ["packs", "index"] {
+            for e in walkdir::WalkDir::new(dir.join(sub)) {
+                let e = e.unwrap();
+                let cnd = e.path().extension().is_some_and(|x| x == "cnd");
+                if e.file_type().is_file() && (!cnd || r % 2 == 0) {
+                    common::backdate(e.path());
+                }
+            }
+        }
+        // A's single commit now holds data an earlier round dropped.
+        let data = round_data(r);
+        a.write("data.bin", &data);
+        a.cairn_ok(&["add", "data.bin"]);
+        a.git(&["add", "-A"]);
+        a.git(&["commit", "-q", "--amend", "-m", &format!("round {r}")]);
+        forget_history(&a);
+        // B's refs still show the previous round: to it, A's data is dead.
+        let gc = |b: &TestRepo| {
+            let out = b.cairn_std(&["gc", "--remote", "origin"]).output().unwrap();
+            assert!(out.status.success(), "round {r}: gc failed: {out:?}");
+            String::from_utf8(out.stdout).unwrap()
+        };
+        let (pushed, gc_out) = if r % 4 < 2 {
+            // At the same time ...
+            let child = b
+                .cairn_std(&["gc", "--remote", "origin"])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap();
+            let p = a.cairn_json(&["push", "--json"]);
+            let out = child.wait_with_output().unwrap();
+            assert!(out.status.success(), "round {r}: gc failed: {out:?}");
+            (p, String::from_utf8(out.stdout).unwrap())
+        } else {
+            // ... or the worst case: the push reuses, then gc runs.
+            let p = a.cairn_json(&["push", "--json"]);
+            (p, gc(&b))
+        };
+        deleted += deleted_count(&gc_out);
+        if pushed["objects"].as_u64() == Some(0) {
+            reused += 1;
+        } else {
+            resent += 1;
+        }
+        // The push's commit reaches git; a fresh clone gets the data.
+        let c = common::data::clone_beside(&a, &a.root, &format!("fresh-{r}"));
+        c.cairn_ok(&["pull"]);
+        assert!(c.read("data.bin") == data, "round {r}: pulled data differs");
+        std::fs::remove_dir_all(&c.root).unwrap();
+        // B catches up (as FORMAT.md §15.6 asks before every gc).
+        b.git(&["fetch", "-q", "origin"]);
+        b.git(&["reset", "-q", "--hard", "origin/main"]);
+        forget_history(&b);
+    }
+    a.cairn_ok(&["verify", "--remote", "origin"]);
+    eprintln!(
+        "push/gc race: {rounds} rounds, {deleted} pack(s) deleted, {reused} push(es) reused remote data, {resent} sent data"
+    );
+    assert!(deleted > 0, "the deletion phase never ran");
+    assert!(reused > 0, "no push reused data gc saw as dead");
+    assert!(resent > 0, "no push had to send data again");
+}

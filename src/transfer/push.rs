@@ -46,15 +46,16 @@ enum Upload {
     Bytes { bytes: Vec<u8>, record: PackRecord },
 }
 
-/// How many blob orders (or encodings, for a one-blob pack) a push tries
-/// to find a pack name gc has not condemned.
+/// How many blob orders a push tries to find a pack name gc has not
+/// condemned (before it stores the first blob otherwise).
 const NAME_TRIES: usize = 8;
 
 /// Build a pack of `blobs` (entry, verified stored bytes) whose name is not
 /// condemned: in the given order if possible (so a re-run builds the same
-/// pack), else rotated, else (one blob) with the blob stored otherwise
-/// (raw ↔ zstd, or zstd at another level). Every variant holds the same
-/// verified blobs.
+/// pack), else rotated, else with the first blob stored otherwise (raw ↔
+/// zstd, zstd at other levels or frame flags). Every variant holds the
+/// same verified blobs; a pack's name covers each blob's codec and stored
+/// length, so each variant has a name of its own.
 fn build_avoiding(
     remote: &str,
     blobs: Vec<(Entry, Vec<u8>)>,
@@ -67,20 +68,26 @@ fn build_avoiding(
         }
         b.finish()
     };
-    let mut variants = vec![blobs];
-    if variants[0].len() > 1 {
-        for r in 1..variants[0].len().min(NAME_TRIES) {
-            let mut v = variants[0].clone();
-            v.rotate_left(r);
-            variants.push(v);
-        }
-    } else if let Some((e, stored)) = variants[0].first().cloned() {
-        variants.extend(other_encodings(&e, &stored).into_iter().map(|v| vec![v]));
+    let built = build(&blobs);
+    if !condemned.contains(&built.0) {
+        return Ok(built);
     }
-    for v in &variants {
-        let built = build(v);
+    for r in 1..blobs.len().min(NAME_TRIES) {
+        let mut v = blobs.clone();
+        v.rotate_left(r);
+        let built = build(&v);
         if !condemned.contains(&built.0) {
             return Ok(built);
+        }
+    }
+    if let Some((e, stored)) = blobs.first() {
+        for first in other_encodings(e, stored) {
+            let mut v = blobs.clone();
+            v[0] = first;
+            let built = build(&v);
+            if !condemned.contains(&built.0) {
+                return Ok(built);
+            }
         }
     }
     Err(Error::PackNameCondemned {
@@ -88,10 +95,12 @@ fn build_avoiding(
     })
 }
 
-/// The same blob stored differently: with the other codec, and with zstd
-/// at higher levels. Each is checked as a reader would check it.
+/// The same blob stored differently: raw, and zstd single frames at a few
+/// levels with and without a checksum and a content size, one per stored
+/// length. Each is checked as a reader would check it.
 fn other_encodings(e: &Entry, stored: &[u8]) -> Vec<(Entry, Vec<u8>)> {
     use crate::codec::{decompress, Codec};
+    use zstd::stream::raw::CParameter;
     let Ok(raw) = decompress(e.codec, stored, e.raw_len as usize) else {
         return Vec::new();
     };
@@ -99,9 +108,21 @@ fn other_encodings(e: &Entry, stored: &[u8]) -> Vec<(Entry, Vec<u8>)> {
     if e.codec == Codec::Zstd {
         out.push((Codec::Raw, raw.clone()));
     }
-    for level in [1, 9, 19] {
-        if let Ok(z) = zstd::bulk::compress(&raw, level) {
-            if z.len() != stored.len() && out.iter().all(|(_, o)| o.len() != z.len()) {
+    for level in [1, 3, 19] {
+        for (checksum, size) in [(false, true), (true, true), (false, false), (true, false)] {
+            let Ok(mut c) = zstd::bulk::Compressor::new(level) else {
+                continue;
+            };
+            let z = c
+                .set_parameter(CParameter::ChecksumFlag(checksum))
+                .and_then(|()| c.set_parameter(CParameter::ContentSizeFlag(size)))
+                .and_then(|()| c.compress(&raw));
+            let Ok(z) = z else { continue };
+            let taken = z.len() == stored.len()
+                || out
+                    .iter()
+                    .any(|(c, o)| *c == Codec::Zstd && o.len() == z.len());
+            if !taken {
                 out.push((Codec::Zstd, z));
             }
         }
@@ -306,4 +327,52 @@ pub fn push(
     conn.write_index(&list)?;
     conn.publish_listing()?;
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec::Codec;
+
+    fn blob(seed: &str, len: usize) -> (Entry, Vec<u8>) {
+        let raw: Vec<u8> = (0..len)
+            .map(|i| blake3::hash(format!("{seed}{}", i / 32).as_bytes()).as_bytes()[i % 32])
+            .collect();
+        let e = Entry {
+            id: Id::of(&raw),
+            kind: ObjectKind::Chunk,
+            codec: Codec::Raw,
+            offset: 0,
+            stored_len: raw.len() as u32,
+            raw_len: raw.len() as u32,
+        };
+        (e, raw)
+    }
+
+    #[test]
+    fn a_pack_is_never_built_under_a_condemned_name() {
+        for blobs in [
+            vec![blob("one", 12_000)],
+            vec![blob("a", 5_000), blob("b", 7_000)],
+        ] {
+            let mut condemned = HashSet::new();
+            let mut names = HashSet::new();
+            // Condemn every name it picks until it runs out of ways.
+            while let Ok((id, bytes, entries)) = build_avoiding("r", blobs.clone(), &condemned) {
+                assert!(names.insert(id), "a condemned name came back");
+                assert_eq!(crate::pack::pack_id(&entries), id);
+                for e in &entries {
+                    let stored = &bytes[e.offset as usize..][..e.stored_len as usize];
+                    crate::store::check_encoded(e.kind, &e.id, e.codec, stored, e.raw_len).unwrap();
+                }
+                condemned.insert(id);
+            }
+            assert!(
+                names.len() >= 4,
+                "only {} ways for {} blob(s)",
+                names.len(),
+                blobs.len()
+            );
+        }
+    }
 }
