@@ -491,3 +491,7 @@ fn check(conn: &Connection, pack: Id, e: &Entry, stored: &[u8]) -> Result<()> {
         }
     })
 }
+
+#[cfg(test)]
+#[path = "collect_tests.rs"]
+mod tests;
