@@ -498,7 +498,7 @@ mod tests {
         // Junk, missing or extra fields, signs and leading zeros are skipped.
         for bad in [
             "junk".to_string(),
-            format!("{p}"),
+            p.clone(),
             format!("{p} 12"),
             format!("{p} -"),
             format!("{p} 12 - x"),
