@@ -198,9 +198,13 @@ pub fn plan(
             protected.insert(*id);
         }
     }
+    // A date from the remote may be anything: one beyond the clock's range
+    // is never due.
     let due = |since: u64| -> bool {
-        let when = SystemTime::UNIX_EPOCH + Duration::from_millis(since);
-        now.duration_since(when).is_ok_and(|age| age >= grace)
+        SystemTime::UNIX_EPOCH
+            .checked_add(Duration::from_millis(since))
+            .and_then(|when| now.duration_since(when).ok())
+            .is_some_and(|age| age >= grace)
     };
     // Dead packs: deleted when condemned long enough, else condemned.
     let doom = |plan: &mut RemotePlan, l: &Listed, id: Id, record: Option<PackRecord>| {

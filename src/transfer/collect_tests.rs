@@ -255,3 +255,14 @@ fn a_damaged_index_stops_gc() {
     let live = HashSet::new();
     assert!(plan(&r.state, &r.packs, &live, DAY, now()).is_err());
 }
+
+#[test]
+fn a_condemnation_dated_beyond_the_clock_is_never_due() {
+    let dead = record("dead", &[100]);
+    let mut r = Remote::new(&[(&dead, now() - 10 * DAY)]);
+    r.condemn(&dead, Duration::ZERO);
+    r.state.condemned[0].since = Some(u64::MAX);
+    let plan = r.plan(&[]);
+    assert!(plan.delete.is_empty());
+    assert_eq!(ids(&plan.condemn), vec![dead.id]);
+}
