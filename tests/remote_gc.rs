@@ -392,3 +392,41 @@ fn gc_remote_on_a_stale_clone_never_deletes_what_a_concurrent_push_reuses() {
     assert!(reused > 0, "no push reused data gc saw as dead");
     assert!(resent > 0, "no push had to send data again");
 }
+
+#[test]
+fn push_resends_data_only_condemned_packs_hold_under_new_names() {
+    let a = TestRepo::init();
+    a.cairn_ok(&["remote", "add", "origin", "../store"]);
+    a.commit_all("remote");
+    let dir = store(&a);
+    // One pack of a single small chunk, one of several chunks.
+    let files = [
+        ("small.bin", random_bytes("small", 12_000)),
+        ("big.bin", random_bytes("big", 300_000)),
+    ];
+    for (i, (p, b)) in files.iter().enumerate() {
+        push_on_scratch(&a, &format!("s{i}"), &[(p, b.clone())]);
+    }
+    forget_history(&a);
+    common::backdate(&dir);
+    let out = a.cairn_ok(&gc_args("1h"));
+    assert!(out.contains("2 pack(s) ("), "{out}");
+    let condemned = pack_files(&dir);
+    assert_eq!(condemned.len(), 2);
+    // Main takes the data back, one file per push, so each push would
+    // build exactly a condemned pack: it must send it under another name.
+    let mut want = Files::new();
+    for (p, b) in &files {
+        keep_on_main(&a, p, b, &mut want);
+        let now = pack_files(&dir);
+        let new: Vec<_> = now.keys().filter(|k| !condemned.contains_key(*k)).collect();
+        assert_eq!(new.len(), want.len(), "{p}: no new pack: {now:?}");
+    }
+    assert_whole(&a, &want, "before");
+    // A grace period later the condemned packs go; the data stays.
+    common::backdate(&dir.join("index"));
+    let out = a.cairn_ok(&gc_args("1h"));
+    assert!(out.contains("2 pack(s) deleted"), "{out}");
+    assert!(pack_files(&dir).keys().all(|k| !condemned.contains_key(k)));
+    assert_whole(&a, &want, "after");
+}

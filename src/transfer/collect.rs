@@ -280,11 +280,29 @@ pub fn plan(
             .map(|e| e.stored_len as u64)
             .sum()
     };
+    // Condemned packs come after the others and count only the live bytes
+    // no staying pack holds: one whose live blobs were pushed again
+    // elsewhere stays condemned instead of being kept as a duplicate.
+    let (condemned, others): (Vec<&PackRecord>, Vec<&PackRecord>) = candidates
+        .into_iter()
+        .partition(|p| prior.contains_key(&p.id));
     let mut rest = Vec::new();
-    for p in candidates {
+    for (p, was_condemned) in others
+        .into_iter()
+        .map(|p| (p, false))
+        .chain(condemned.into_iter().map(|p| (p, true)))
+    {
         let total: u64 = p.entries.iter().map(|e| e.stored_len as u64).sum();
-        if !damaged_pack(&p.id) && total > 0 && live_bytes(p) as f64 >= REWRITE_BELOW * total as f64
-        {
+        let useful: u64 = if was_condemned {
+            p.entries
+                .iter()
+                .filter(|e| live.contains(&(e.kind, e.id)) && !staying.contains(&(e.kind, e.id)))
+                .map(|e| e.stored_len as u64)
+                .sum()
+        } else {
+            live_bytes(p)
+        };
+        if !damaged_pack(&p.id) && total > 0 && useful as f64 >= REWRITE_BELOW * total as f64 {
             keep_whole(&mut plan, &mut staying, p);
         } else {
             rest.push(p);

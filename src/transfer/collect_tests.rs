@@ -266,3 +266,25 @@ fn a_condemnation_dated_beyond_the_clock_is_never_due() {
     assert!(plan.delete.is_empty());
     assert_eq!(ids(&plan.condemn), vec![dead.id]);
 }
+
+#[test]
+fn a_condemned_duplicate_of_a_staying_pack_stays_condemned() {
+    // The push that re-sent a condemned pack's blobs made them live again,
+    // in a pack of its own: the condemned copy is still dead.
+    let old_pack = record("x", &[100, 100]);
+    let mut again = old_pack.clone();
+    again.entries.reverse();
+    let mut off = HEADER_LEN;
+    for e in &mut again.entries {
+        e.offset = off;
+        off += e.stored_len as u64;
+    }
+    again.id = crate::pack::pack_id(&again.entries);
+    let old = now() - 10 * DAY;
+    let mut r = Remote::new(&[(&old_pack, old), (&again, now() - DAY / 4)]);
+    r.condemn(&old_pack, 2 * DAY);
+    let plan = r.plan(&[&again]);
+    assert_eq!(plan.keep, vec![again]);
+    assert_eq!(ids(&plan.delete), vec![old_pack.id]);
+    assert_eq!(plan.uncondemned, 0);
+}
