@@ -168,6 +168,9 @@ pub enum Error {
         source: Box<toml_edit::TomlError>,
     },
 
+    #[error("every way to pack the data for {remote} gives a pack name that `gc --remote` has condemned")]
+    PackNameCondemned { remote: String },
+
     #[error("refusing to collect garbage: {reason}")]
     GcRefused { reason: &'static str },
 
@@ -365,6 +368,9 @@ impl Error {
             Error::RemoteExists { .. } => "remove it first with `cairn remote remove <name>`, or pick another name".into(),
             Error::UnknownRemote { .. } => "`cairn remote list` shows the configured remotes".into(),
             Error::ConfigEdit { .. } => "fix the TOML syntax of the file, then run the command again".into(),
+            Error::PackNameCondemned { .. } => {
+                "wait until `cairn gc --remote` has deleted the condemned packs (one grace period), or add the data again with other files, then push".into()
+            }
             Error::GcRefused { .. } => {
                 "collect only per-repository caches, or pass `--shared-cache` if no other repository's data in it must be kept".into()
             }

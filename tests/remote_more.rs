@@ -281,8 +281,10 @@ fn gc_remote_drops_data_no_ref_reaches_and_keeps_the_rest() {
     let dir = store(&a);
     let before = remote_files(&dir);
     let out = a.cairn_ok(&["gc", "--remote", "origin", "--grace", "0", "--dry-run"]);
+    // Nothing is condemned yet, so nothing is due: v1's pack would be
+    // condemned (FORMAT.md §15.6).
     assert!(
-        out.starts_with("would free ") && !out.starts_with("would free 0 B"),
+        out.starts_with("would free 0 B") && out.contains("condemned, 1 newly"),
         "{out}"
     );
     assert_eq!(remote_files(&dir), before, "--dry-run changed the remote");
@@ -303,6 +305,15 @@ fn gc_remote_drops_data_no_ref_reaches_and_keeps_the_rest() {
         "gc touched young packs"
     );
 
+    // Deletion has two phases (FORMAT.md §15.6): the first run condemns
+    // the dead packs, a run a grace period later deletes them.
+    let out = a.cairn_ok(&["gc", "--remote", "origin", "--grace", "0"]);
+    assert!(out.starts_with("freed 0 B"), "{out}");
+    assert_eq!(
+        packs(&remote_files(&dir)),
+        packs(&before),
+        "the condemning run deleted packs"
+    );
     let out = a.cairn_ok(&["gc", "--remote", "origin", "--grace", "0"]);
     assert!(
         out.starts_with("freed ") && !out.starts_with("freed 0 B"),

@@ -33,7 +33,9 @@ pub struct GcArgs {
     pub shared_cache: bool,
     /// Collect on this remote instead of the local cache (same reachability
     /// and grace rules; packs younger than the grace period are never
-    /// touched, so concurrent pushes are safe).
+    /// touched). Dead packs are condemned first and deleted by a run at
+    /// least a grace period later, so pushes finishing within it are safe;
+    /// run `git fetch` first, as the live set comes from this clone's refs.
     #[arg(long, value_name = "NAME|URL")]
     pub remote: Option<String>,
 }

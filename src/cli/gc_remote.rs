@@ -51,9 +51,15 @@ pub fn run(
     }
     let packs = conn.list(crate::remote::index::PACK_DIR)?;
     let plan = collect::plan(&state, &packs, &live, grace, SystemTime::now())?;
-    if !dry_run {
-        collect::execute(&conn, &plan, &bar)?;
-    }
+    let done = if dry_run {
+        collect::Collected {
+            deleted: plan.delete.len(),
+            deleted_bytes: plan.due_bytes(),
+            spared: 0,
+        }
+    } else {
+        collect::execute(&conn, &plan, &bar)?
+    };
     let (partial, partial_bytes) = conn.sweep_staging(grace, SystemTime::now(), dry_run)?;
     if partial > 0 {
         ui.info(format!(
@@ -69,14 +75,31 @@ pub fn run(
             if dry_run { "gc would record" } else { "recorded" }
         ));
     }
+    if done.spared > 0 {
+        ui.info(format!(
+            "{} condemned pack(s) changed since they were condemned and were kept",
+            done.spared
+        ));
+    }
+    if plan.uncondemned > 0 {
+        ui.info(format!(
+            "{} condemned pack(s) are in use again and {} kept",
+            plan.uncondemned,
+            if dry_run { "would be" } else { "were" }
+        ));
+    }
     println!(
-        "{} {} on {name}: {} pack(s) deleted, {} unlisted pack(s) deleted, {} pack(s) rewritten keeping {}; {} pack(s) younger than {grace_text} kept",
+        "{} {} on {name}: {} pack(s) deleted, {} pack(s) rewritten keeping {}; {} pack(s) ({}) condemned, {} newly, deleted by a gc at least {grace_text} later; {} pack(s) kept ({}); {} pack(s) younger than {grace_text} untouched",
         if dry_run { "would free" } else { "freed" },
-        human(plan.freed_bytes()),
-        plan.delete.len(),
-        plan.orphans.len(),
+        human(done.deleted_bytes),
+        done.deleted,
         plan.rewrite.len(),
         human(plan.copied_bytes()),
+        plan.condemn.len(),
+        human(plan.condemned_bytes()),
+        plan.fresh,
+        plan.keep.len(),
+        human(plan.kept_bytes()),
         plan.young,
     );
     ui.detail(format!(

@@ -27,6 +27,10 @@ pub const LISTING: &str = "index.list";
 /// Damage notes (written by `verify --remote`) sit beside the index
 /// files, as `<id>.dmg`, so one listing finds both.
 pub const DAMAGE_SUFFIX: &str = ".dmg";
+/// Condemnation notes (written by `gc --remote`) sit beside them too, as
+/// `<id>.cnd`: the packs gc will delete once they have been condemned for
+/// a grace period (FORMAT.md §15.6).
+pub const CONDEMN_SUFFIX: &str = ".cnd";
 /// Packs live under this directory, as `<xx>/<id>.pack` like the cache.
 pub const PACK_DIR: &str = "packs";
 
@@ -79,6 +83,12 @@ pub fn index_id_of(path: &str) -> Option<Id> {
 pub fn damage_id_of(path: &str) -> Option<Id> {
     let name = path.rsplit('/').next()?;
     Id::from_hex(name.strip_suffix(DAMAGE_SUFFIX)?)
+}
+
+/// The id in a condemnation note's path (`index/<id>.cnd`), if it is one.
+pub fn condemn_id_of(path: &str) -> Option<Id> {
+    let name = path.rsplit('/').next()?;
+    Id::from_hex(name.strip_suffix(CONDEMN_SUFFIX)?)
 }
 
 /// Encode an index file. Returns its id (its name) and bytes.
@@ -167,6 +177,11 @@ pub struct RemoteIndex {
     /// blob in it. They never count as the remote having the blob, so a
     /// push sends a good copy and a fetch reads that one.
     pub damaged: HashSet<(Id, Option<(ObjectKind, Id)>)>,
+    /// Packs `gc --remote` has condemned. Readers still use them (they are
+    /// whole until deleted) but prefer other copies; for a push, a blob
+    /// only they hold is absent, since they may be deleted before the
+    /// push's commit reaches the clone that runs gc.
+    pub condemned: HashSet<Id>,
 }
 
 impl RemoteIndex {
@@ -180,7 +195,17 @@ impl RemoteIndex {
                 if whole_bad || self.damaged.contains(&(p.id, Some((e.kind, e.id)))) {
                     continue;
                 }
-                self.blobs.entry((e.kind, e.id)).or_insert((p.id, *e));
+                let safe = !self.condemned.contains(&p.id);
+                match self.blobs.entry((e.kind, e.id)) {
+                    std::collections::hash_map::Entry::Vacant(v) => {
+                        v.insert((p.id, *e));
+                    }
+                    std::collections::hash_map::Entry::Occupied(mut o) => {
+                        if safe && self.condemned.contains(&o.get().0) {
+                            o.insert((p.id, *e));
+                        }
+                    }
+                }
             }
             self.packs.insert(p.id, p);
         }
@@ -188,6 +213,16 @@ impl RemoteIndex {
 
     pub fn contains(&self, kind: ObjectKind, id: &Id) -> bool {
         self.blobs.contains_key(&(kind, *id))
+    }
+
+    /// Whether the remote keeps a good copy of the blob: one in a pack that
+    /// is neither damaged nor condemned (copies in other packs are
+    /// preferred when the index is built, so checking the one kept is
+    /// enough).
+    pub fn keeps(&self, kind: ObjectKind, id: &Id) -> bool {
+        self.blobs
+            .get(&(kind, *id))
+            .is_some_and(|(p, _)| !self.condemned.contains(p))
     }
 }
 
@@ -289,6 +324,71 @@ pub fn decode_notes(text: &str) -> Vec<Note> {
         .collect()
 }
 
+/// One pack `gc --remote` has condemned: it will be deleted by a gc run at
+/// least a grace period after `since`, if it is still dead then and still
+/// the object it was (`stamp`, its last-modified time in milliseconds when
+/// condemned). `since` is `None` in a note for entries condemned by the
+/// run that wrote it: the note's own last-modified time dates them, so the
+/// store's clock, not a client's, measures the grace period.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Condemned {
+    pub pack: Id,
+    pub stamp: u64,
+    pub since: Option<u64>,
+}
+
+/// Encode a condemnation note: one `<pack id> <stamp> <since or ->` per
+/// line, sorted, so equal notes have equal names.
+pub fn encode_condemned(entries: &[Condemned]) -> String {
+    let mut v = entries.to_vec();
+    v.sort();
+    v.dedup();
+    let mut out = String::new();
+    for c in v {
+        out.push_str(&c.pack.to_hex());
+        out.push(' ');
+        out.push_str(&c.stamp.to_string());
+        out.push(' ');
+        match c.since {
+            Some(t) => out.push_str(&t.to_string()),
+            None => out.push('-'),
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// Parse a condemnation note; unreadable lines are skipped. Skipping is
+/// safe both ways: gc deletes only packs a note condemns, and a pack no
+/// note condemns is condemned afresh (and its grace period starts again).
+pub fn decode_condemned(text: &str) -> Vec<Condemned> {
+    text.lines()
+        .filter_map(|l| {
+            let mut it = l.split(' ');
+            let pack = Id::from_hex(it.next()?)?;
+            let stamp = parse_ms(it.next()?)?;
+            let since = match it.next()? {
+                "-" => None,
+                t => Some(parse_ms(t)?),
+            };
+            if it.next().is_some() {
+                return None;
+            }
+            Some(Condemned { pack, stamp, since })
+        })
+        .collect()
+}
+
+/// Milliseconds as written: plain decimal digits only (no sign, no `+`),
+/// so each value has one spelling and notes re-encode to the same bytes.
+fn parse_ms(t: &str) -> Option<u64> {
+    if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit()) || (t.len() > 1 && t.starts_with('0'))
+    {
+        return None;
+    }
+    t.parse().ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -370,6 +470,67 @@ mod tests {
         assert_eq!(back, want);
         assert_eq!(encode_notes(&back), text);
         assert!(decode_notes("junk\n1 2\nab -\n").is_empty());
+    }
+
+    #[test]
+    fn condemnation_notes_round_trip() {
+        let entries = vec![
+            Condemned {
+                pack: Id::of(b"p"),
+                stamp: 1_700_000_000_123,
+                since: None,
+            },
+            Condemned {
+                pack: Id::of(b"q"),
+                stamp: 0,
+                since: Some(1_700_000_100_000),
+            },
+        ];
+        let text = encode_condemned(&entries);
+        assert_eq!(text.lines().count(), 2);
+        let mut back = decode_condemned(&text);
+        back.sort();
+        let mut want = entries.clone();
+        want.sort();
+        assert_eq!(back, want);
+        assert_eq!(encode_condemned(&back), text);
+        let p = Id::of(b"p").to_hex();
+        // Junk, missing or extra fields, signs and leading zeros are skipped.
+        for bad in [
+            "junk".to_string(),
+            p.clone(),
+            format!("{p} 12"),
+            format!("{p} -"),
+            format!("{p} 12 - x"),
+            format!("{p} +12 -"),
+            format!("{p} 012 -"),
+            format!("{p} 12 -5"),
+            format!("{p} 99999999999999999999999 -"),
+            format!("{} 1 -", &p[1..]),
+        ] {
+            assert!(decode_condemned(&bad).is_empty(), "{bad}");
+        }
+        assert_eq!(decode_condemned(&format!("junk\n{p} 0 -\n")).len(), 1);
+        let path = format!("index/{}{CONDEMN_SUFFIX}", Id::of(b"n").to_hex());
+        assert_eq!(condemn_id_of(&path), Some(Id::of(b"n")));
+        assert_eq!(damage_id_of(&path), None);
+        assert_eq!(index_id_of(&path), None);
+    }
+
+    #[test]
+    fn condemned_copies_are_kept_only_as_a_last_resort() {
+        let a = record(b"a", 2);
+        let mut b = record(b"b", 0);
+        b.entries = vec![a.entries[1]];
+        b.id = pack::pack_id(&b.entries);
+        let mut idx = RemoteIndex::default();
+        idx.condemned.insert(a.id);
+        idx.add(vec![a.clone(), b.clone()]);
+        // Both blobs stay readable; only the one with another copy is kept.
+        assert!(idx.contains(ObjectKind::Chunk, &a.entries[0].id));
+        assert!(!idx.keeps(ObjectKind::Chunk, &a.entries[0].id));
+        assert!(idx.keeps(ObjectKind::Chunk, &a.entries[1].id));
+        assert_eq!(idx.blobs[&(ObjectKind::Chunk, a.entries[1].id)].0, b.id);
     }
 
     #[test]

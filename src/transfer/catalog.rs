@@ -35,6 +35,9 @@ impl Connection {
             } else if let Some(id) = index::damage_id_of(&l.path) {
                 wanted.push((id, l.path.clone()));
                 state.notes.push(l);
+            } else if let Some(id) = index::condemn_id_of(&l.path) {
+                wanted.push((id, l.path.clone()));
+                state.condemn_notes.push(l);
             }
         }
         let bodies = self.read_named(wanted, &state.files, &state.notes)?;
@@ -62,6 +65,7 @@ impl Connection {
         }
         state.notes_applying = notes;
         state.index.damaged = damage;
+        self.read_condemned(&mut state, &bodies);
         for (id, path, bytes) in bodies {
             if index::index_id_of(&path).is_none() {
                 continue;
@@ -77,6 +81,25 @@ impl Connection {
             }
         }
         Ok(state)
+    }
+
+    /// Fill in the condemned packs from the condemnation notes read, before
+    /// any index file is added (the index prefers other copies to theirs).
+    fn read_condemned(&self, state: &mut IndexState, bodies: &[(Id, String, Vec<u8>)]) {
+        for (id, path, bytes) in bodies {
+            if index::condemn_id_of(path).is_none() || Id::of(bytes) != *id {
+                continue;
+            }
+            let Some(note) = state.condemn_notes.iter().find(|l| l.path == *path) else {
+                continue;
+            };
+            let written = stamp(note.modified);
+            for mut c in index::decode_condemned(&String::from_utf8_lossy(bytes)) {
+                c.since = Some(c.since.unwrap_or(written));
+                state.index.condemned.insert(c.pack);
+                state.condemned.push(c);
+            }
+        }
     }
 
     /// The bytes of immutable, content-named objects under `index/`: from
@@ -239,6 +262,16 @@ impl Connection {
         let rel = format!("{INDEX_DIR}/{}{}", id.to_hex(), index::DAMAGE_SUFFIX);
         self.rt
             .block_on(self.put_async(&rel, text.clone().into_bytes()))?;
+        self.sync_folder(std::slice::from_ref(&rel))?;
+        Ok(rel)
+    }
+
+    /// Write a condemnation note; returns its remote path.
+    pub fn write_condemned(&self, entries: &[index::Condemned]) -> Result<String> {
+        let text = index::encode_condemned(entries);
+        let id = Id::of(text.as_bytes());
+        let rel = format!("{INDEX_DIR}/{}{}", id.to_hex(), index::CONDEMN_SUFFIX);
+        self.rt.block_on(self.put_async(&rel, text.into_bytes()))?;
         self.sync_folder(std::slice::from_ref(&rel))?;
         Ok(rel)
     }

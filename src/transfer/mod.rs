@@ -58,6 +58,13 @@ pub fn stamp(t: SystemTime) -> u64 {
         .map_or(0, |d| d.as_millis() as u64)
 }
 
+/// Whether a path under `index/` is an index file or a note.
+fn is_note_or_index(path: &str) -> bool {
+    index::index_id_of(path).is_some()
+        || index::damage_id_of(path).is_some()
+        || index::condemn_id_of(path).is_some()
+}
+
 /// Damaged copies on a remote: a whole pack (`None`) or one blob in it.
 pub type DamageSet = std::collections::HashSet<(Id, Option<(crate::error::ObjectKind, Id)>)>;
 
@@ -75,6 +82,11 @@ pub struct IndexState {
     pub damaged: Vec<(String, index::IndexError)>,
     /// The packs each index file lists, by the file's path.
     pub packs_of: std::collections::HashMap<String, Vec<Id>>,
+    /// The condemnation notes listed (`index/<id>.cnd`).
+    pub condemn_notes: Vec<Listed>,
+    /// Their entries, each `since` resolved (a `-` becomes its note's
+    /// last-modified time). A pack may appear more than once.
+    pub condemned: Vec<index::Condemned>,
 }
 
 /// Requests made so far, split by whether they change the remote.
@@ -214,7 +226,7 @@ impl Connection {
         let text = self.rt.block_on(self.get_async(index::LISTING))?;
         Ok(String::from_utf8_lossy(&text)
             .lines()
-            .filter(|l| index::index_id_of(l).is_some() || index::damage_id_of(l).is_some())
+            .filter(|l| is_note_or_index(l))
             .map(|l| Listed {
                 path: l.to_string(),
                 size: 0,
@@ -232,7 +244,7 @@ impl Connection {
         let mut names: Vec<String> = listed
             .into_iter()
             .map(|l| l.path)
-            .filter(|p| index::index_id_of(p).is_some() || index::damage_id_of(p).is_some())
+            .filter(|p| is_note_or_index(p))
             .collect();
         names.sort();
         let text: String = names.iter().map(|n| format!("{n}\n")).collect();

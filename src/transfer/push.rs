@@ -48,6 +48,102 @@ enum Upload {
     Bytes { bytes: Vec<u8>, record: PackRecord },
 }
 
+/// How many blob orders a push tries to find a pack name gc has not
+/// condemned (before it stores the first blob otherwise).
+const NAME_TRIES: usize = 8;
+
+/// Build a pack of `blobs` (entry, verified stored bytes) whose name is not
+/// condemned: in the given order if possible (so a re-run builds the same
+/// pack), else rotated, else with the first blob stored otherwise (raw ↔
+/// zstd, zstd at other levels or frame flags). Every variant holds the
+/// same verified blobs; a pack's name covers each blob's codec and stored
+/// length, so each variant has a name of its own.
+fn build_avoiding(
+    remote: &str,
+    blobs: Vec<(Entry, Vec<u8>)>,
+    condemned: &HashSet<Id>,
+) -> Result<(Id, Vec<u8>, Vec<Entry>)> {
+    let build = |blobs: &[(Entry, Vec<u8>)]| {
+        let mut b = PackBuilder::default();
+        for (e, stored) in blobs {
+            b.add(e.kind, e.id, e.codec, stored, e.raw_len);
+        }
+        b.finish()
+    };
+    let built = build(&blobs);
+    if !condemned.contains(&built.0) {
+        return Ok(built);
+    }
+    for r in 1..blobs.len().min(NAME_TRIES) {
+        let mut v = blobs.clone();
+        v.rotate_left(r);
+        let built = build(&v);
+        if !condemned.contains(&built.0) {
+            return Ok(built);
+        }
+    }
+    if let Some((e, stored)) = blobs.first() {
+        for first in other_encodings(e, stored) {
+            let mut v = blobs.clone();
+            v[0] = first;
+            let built = build(&v);
+            if !condemned.contains(&built.0) {
+                return Ok(built);
+            }
+        }
+    }
+    Err(Error::PackNameCondemned {
+        remote: remote.to_string(),
+    })
+}
+
+/// The same blob stored differently: raw, and zstd single frames at a few
+/// levels with and without a checksum and a content size, one per stored
+/// length. Each is checked as a reader would check it.
+fn other_encodings(e: &Entry, stored: &[u8]) -> Vec<(Entry, Vec<u8>)> {
+    use crate::codec::{decompress, Codec};
+    use zstd::stream::raw::CParameter;
+    let Ok(raw) = decompress(e.codec, stored, e.raw_len as usize) else {
+        return Vec::new();
+    };
+    let mut out: Vec<(Codec, Vec<u8>)> = Vec::new();
+    if e.codec == Codec::Zstd {
+        out.push((Codec::Raw, raw.clone()));
+    }
+    for level in [1, 3, 19] {
+        for (checksum, size) in [(false, true), (true, true), (false, false), (true, false)] {
+            let Ok(mut c) = zstd::bulk::Compressor::new(level) else {
+                continue;
+            };
+            let z = c
+                .set_parameter(CParameter::ChecksumFlag(checksum))
+                .and_then(|()| c.set_parameter(CParameter::ContentSizeFlag(size)))
+                .and_then(|()| c.compress(&raw));
+            let Ok(z) = z else { continue };
+            let taken = z.len() == stored.len()
+                || out
+                    .iter()
+                    .any(|(c, o)| *c == Codec::Zstd && o.len() == z.len());
+            if !taken {
+                out.push((Codec::Zstd, z));
+            }
+        }
+    }
+    out.into_iter()
+        .filter(|(c, b)| crate::store::check_encoded(e.kind, &e.id, *c, b, e.raw_len).is_ok())
+        .map(|(codec, b)| {
+            (
+                Entry {
+                    codec,
+                    stored_len: b.len() as u32,
+                    ..*e
+                },
+                b,
+            )
+        })
+        .collect()
+}
+
 /// Send `wanted` (every object the pushed pointers reach) to the remote.
 /// `missing` lists what the pointers need that the cache lacks: fine when
 /// the remote has it already, an error otherwise.
@@ -64,9 +160,12 @@ pub fn push(
         indexes = conn.repair_indexes(&mut state, &pack_lengths(conn)?)?;
     }
     let remote_index = state.index;
+    // A blob only condemned packs hold counts as absent, like a damaged
+    // copy: the pack may be deleted before this push's commit reaches the
+    // clone that runs gc (FORMAT.md §15.6).
     let on_remote = |k: ObjectKind, id: &Id| {
-        remote_index.contains(k, id)
-            || (k == ObjectKind::Manifest && remote_index.contains(ObjectKind::Chunk, id))
+        remote_index.keeps(k, id)
+            || (k == ObjectKind::Manifest && remote_index.keeps(ObjectKind::Chunk, id))
     };
     if let Some(m) = missing.iter().find(|m| !on_remote(m.kind, &m.id)) {
         return Err(Error::MissingObject {
@@ -94,7 +193,21 @@ pub fn push(
         }
         return Ok(report);
     }
-    let plan = store.plan_export(&todo, MIN_WHOLE);
+    let mut plan = store.plan_export(&todo, MIN_WHOLE);
+    let condemned = &remote_index.condemned;
+    // Never send a pack under a condemned name: gc may delete that name
+    // whatever it then holds. Such a local pack is repacked instead.
+    let (whole, repack): (Vec<_>, Vec<_>) = std::mem::take(&mut plan.whole)
+        .into_iter()
+        .partition(|p| !condemned.contains(&crate::pack::pack_id(&p.entries)));
+    plan.whole = whole;
+    if !repack.is_empty() {
+        for p in repack {
+            plan.loose
+                .extend(p.entries.iter().map(|e| (p.path.clone(), *e)));
+        }
+        plan.loose.sort_by_key(|(_, e)| (e.kind.to_u8(), e.id));
+    }
     if let Some((kind, id)) = plan.absent.first() {
         return Err(Error::CorruptObject {
             kind: *kind,
@@ -105,12 +218,14 @@ pub fn push(
     }
     // Packs an interrupted push already completed.
     // A pack noted as damaged is not "there": sending it again under its
-    // content name replaces the damaged object (and retires the note).
+    // content name replaces the damaged object (and retires the note). A
+    // condemned one is never adopted (nor sent again, see above).
     let present: HashMap<Id, u64> = conn
         .list(index::PACK_DIR)?
         .into_iter()
         .filter_map(|l| index::pack_id_of(&l.path).map(|id| (id, l.size)))
         .filter(|(id, _)| !remote_index.damaged.iter().any(|(p, _)| p == id))
+        .filter(|(id, _)| !condemned.contains(id))
         .collect();
 
     let mut groups: Vec<Vec<(PathBuf, Entry)>> = Vec::new();
@@ -148,12 +263,11 @@ pub fn push(
                 }
             }
             for group in groups {
-                let mut b = PackBuilder::default();
+                let mut blobs = Vec::with_capacity(group.len());
                 for (path, e) in &group {
-                    let stored = store.read_encoded(path, e)?;
-                    b.add(e.kind, e.id, e.codec, &stored, e.raw_len);
+                    blobs.push((*e, store.read_encoded(path, e)?));
                 }
-                let (id, bytes, entries) = b.finish();
+                let (id, bytes, entries) = build_avoiding(&conn.remote.name, blobs, condemned)?;
                 let record = PackRecord {
                     id,
                     len: bytes.len() as u64,
@@ -241,4 +355,52 @@ fn pack_lengths(conn: &Connection) -> Result<HashMap<Id, u64>> {
         .into_iter()
         .filter_map(|l| index::pack_id_of(&l.path).map(|id| (id, l.size)))
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec::Codec;
+
+    fn blob(seed: &str, len: usize) -> (Entry, Vec<u8>) {
+        let raw: Vec<u8> = (0..len)
+            .map(|i| blake3::hash(format!("{seed}{}", i / 32).as_bytes()).as_bytes()[i % 32])
+            .collect();
+        let e = Entry {
+            id: Id::of(&raw),
+            kind: ObjectKind::Chunk,
+            codec: Codec::Raw,
+            offset: 0,
+            stored_len: raw.len() as u32,
+            raw_len: raw.len() as u32,
+        };
+        (e, raw)
+    }
+
+    #[test]
+    fn a_pack_is_never_built_under_a_condemned_name() {
+        for blobs in [
+            vec![blob("one", 12_000)],
+            vec![blob("a", 5_000), blob("b", 7_000)],
+        ] {
+            let mut condemned = HashSet::new();
+            let mut names = HashSet::new();
+            // Condemn every name it picks until it runs out of ways.
+            while let Ok((id, bytes, entries)) = build_avoiding("r", blobs.clone(), &condemned) {
+                assert!(names.insert(id), "a condemned name came back");
+                assert_eq!(crate::pack::pack_id(&entries), id);
+                for e in &entries {
+                    let stored = &bytes[e.offset as usize..][..e.stored_len as usize];
+                    crate::store::check_encoded(e.kind, &e.id, e.codec, stored, e.raw_len).unwrap();
+                }
+                condemned.insert(id);
+            }
+            assert!(
+                names.len() >= 4,
+                "only {} ways for {} blob(s)",
+                names.len(),
+                blobs.len()
+            );
+        }
+    }
 }
