@@ -137,8 +137,12 @@ pub enum Error {
         holder: Option<String>,
     },
 
-    #[error("{kind} of {len} bytes is too large to store (the limit is 4 GiB per object)")]
-    BlobTooLarge { kind: ObjectKind, len: u64 },
+    #[error("{kind} of {len} bytes is too large to store (the limit is {limit} bytes)")]
+    BlobTooLarge {
+        kind: ObjectKind,
+        len: u64,
+        limit: u64,
+    },
 
     #[error("this repository uses cairn format {found}; this cairn supports format {supported}")]
     UnsupportedFormat { found: i64, supported: u32 },
@@ -336,7 +340,7 @@ impl Error {
                 RemoteFailure::Credentials => "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or the provider's equivalent, or a profile or role) for this remote; credentials never go in cairn's config".into(),
                 RemoteFailure::PermissionDenied => "the credentials were accepted but lack permission on this bucket or prefix; check its policy or the role".into(),
                 RemoteFailure::NoSuchBucket => "create the bucket (or folder) first, or fix the URL with `cairn remote remove` and `cairn remote add`".into(),
-                RemoteFailure::Unreachable => format!("check the endpoint (remote.{remote}.endpoint in .cairn/config.local.toml, or AWS_ENDPOINT) and the network; remote.{remote}.connect_timeout sets how long to wait"),
+                RemoteFailure::Unreachable => format!("check the endpoint (remote.{remote}.endpoint in .cairn/config.local.toml, or AWS_ENDPOINT) and the network; remote.{remote}.connect_timeout and .request_timeout set how long to wait"),
                 RemoteFailure::NotFound => format!("the remote is missing data its index lists; run `cairn verify --remote {remote}`, then push again from a clone that has the data"),
                 RemoteFailure::BadSettings => format!("check the [remote.{remote}] settings and the provider's environment variables"),
                 RemoteFailure::Failed => "run the command again; transient errors are retried, so a repeat failure needs a look at the server".into(),

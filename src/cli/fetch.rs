@@ -103,7 +103,8 @@ pub(crate) fn fetch_selected(
     }
     let resolved = remote::resolve(&ws.cairn_dir(), ws.root(), remote_name)?;
     let name = resolved.name.clone();
-    let conn = Connection::open(resolved, &ws.cache_dir(), false)?;
+    let mut conn = Connection::open(resolved, &ws.cache_dir(), false)?;
+    conn.report_waits_to(ui.waits());
     let bar = ui.progress();
     let mut needs = |s: &Store| reach(s, selected).map(|r| r.missing);
     let report = transfer::fetch::fetch(&conn, &store, &mut needs, &bar)?;

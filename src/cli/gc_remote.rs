@@ -22,7 +22,8 @@ pub fn run(
 ) -> anyhow::Result<ExitCode> {
     let resolved = remote::resolve(&ws.cairn_dir(), ws.root(), Some(name))?;
     let name = resolved.name.clone();
-    let conn = Connection::open(resolved, &ws.cache_dir(), true)?;
+    let mut conn = Connection::open(resolved, &ws.cache_dir(), true)?;
+    conn.report_waits_to(ui.waits());
     let selected: Selected = super::gc::live_pointers(ws)?
         .into_iter()
         .map(|(rel, ptr)| (rel, ptr, None))

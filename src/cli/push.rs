@@ -83,7 +83,8 @@ fn push_with(
         r.objects
             .retain(|(k, id)| required.contains(&(*k, *id)) || store.contains(*k, id));
     }
-    let conn = Connection::open(resolved, &ws.cache_dir(), true)?;
+    let mut conn = Connection::open(resolved, &ws.cache_dir(), true)?;
+    conn.report_waits_to(ui.waits());
     let bar = ui.progress();
     let report = push::push(&conn, &store, &r.objects, &r.missing, &bar)?;
     if json_out {

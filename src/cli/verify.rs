@@ -97,7 +97,8 @@ pub fn run(ui: &Ui, cwd: &Path, args: VerifyArgs) -> anyhow::Result<ExitCode> {
 fn verify_remote(ui: &Ui, ws: &Workspace, name: &str, json_out: bool) -> anyhow::Result<ExitCode> {
     let resolved = crate::remote::resolve(&ws.cairn_dir(), ws.root(), Some(name))?;
     let name = resolved.name.clone();
-    let conn = crate::transfer::Connection::open(resolved, &ws.cache_dir(), false)?;
+    let mut conn = crate::transfer::Connection::open(resolved, &ws.cache_dir(), false)?;
+    conn.report_waits_to(ui.waits());
     let report = crate::transfer::check::check(&conn, &ui.progress())?;
     if json_out {
         let damaged: Vec<_> = report

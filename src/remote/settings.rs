@@ -27,7 +27,8 @@ pub struct Settings {
     pub skip_signature: bool,
     /// Give up connecting after this long (no hang on a dead endpoint).
     pub connect_timeout: Duration,
-    /// Give up on a single request after this long.
+    /// Give up on a small request (listing, index file, delete), retries
+    /// included, after about this long.
     pub request_timeout: Duration,
     /// Retries of a failed request, with exponential backoff.
     pub retries: usize,
@@ -41,9 +42,38 @@ impl Default for Settings {
             allow_http: None,
             skip_signature: false,
             connect_timeout: Duration::from_secs(5),
-            request_timeout: Duration::from_secs(300),
+            request_timeout: Duration::from_secs(15),
             retries: 3,
         }
+    }
+}
+
+/// The slowest transfer rate a pack request must survive: the largest
+/// single upload (just under 24 MiB) at this rate takes about three minutes.
+pub const MIN_RATE: u64 = 128 << 10;
+
+impl Settings {
+    /// How long a request carrying up to one part of pack data may take:
+    /// the small-request limit plus the largest single upload (a part, or
+    /// a pack just below the multipart threshold) at [`MIN_RATE`].
+    pub fn bulk_timeout(&self) -> Duration {
+        let part = crate::transfer::MULTIPART_MIN.max(crate::transfer::PART as u64);
+        self.request_timeout + Duration::from_secs(part.div_ceil(MIN_RATE))
+    }
+
+    /// The settings of the client that moves pack data.
+    pub fn for_bulk(&self) -> Settings {
+        Settings {
+            request_timeout: self.bulk_timeout(),
+            ..self.clone()
+        }
+    }
+
+    /// The longest one small request can keep a command waiting: its
+    /// attempts stop starting after `request_timeout`, and the last one
+    /// runs for at most that long again (plus backoff).
+    pub fn give_up_after(&self) -> Duration {
+        2 * self.request_timeout + Duration::from_secs(5)
     }
 }
 

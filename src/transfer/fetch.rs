@@ -87,6 +87,9 @@ pub fn fetch(
     let mut repairs = 0;
     // Damaged or lost copies met on the way: read other copies instead.
     let mut avoid = super::DamageSet::new();
+    // Why each avoided blob was avoided: when no good copy is left, that
+    // damage is the error, not "not on remote".
+    let mut damaged: HashMap<(ObjectKind, Id), Error> = HashMap::new();
     loop {
         let missing = needs(store)?;
         if missing.is_empty() {
@@ -106,6 +109,12 @@ pub fn fetch(
                     .flatten()
             });
             let Some((pack, e)) = found else {
+                let seen_damaged = damaged
+                    .remove(&(m.kind, m.id))
+                    .or_else(|| damaged.remove(&(ObjectKind::Chunk, m.id)));
+                if let Some(err) = seen_damaged {
+                    return Err(err);
+                }
                 return Err(Error::NotOnRemote {
                     kind: m.kind,
                     id: m.id,
@@ -151,8 +160,12 @@ pub fn fetch(
         let (objects, bytes) = match r {
             // Remember the damaged copy and read the index again: another
             // pack may hold a good copy (a repair push sends one).
-            Err(Error::RemoteBlobCorrupt { pack, kind, id, .. }) if repairs < MAX_REPAIRS => {
-                avoid.insert((pack, Some((kind, id))));
+            Err(err @ Error::RemoteBlobCorrupt { .. }) if repairs < MAX_REPAIRS => {
+                let Error::RemoteBlobCorrupt { pack, kind, id, .. } = &err else {
+                    unreachable!("matched just above")
+                };
+                avoid.insert((*pack, Some((*kind, *id))));
+                damaged.insert((*kind, *id), err);
                 repairs += 1;
                 remote = None;
                 seen.clear();

@@ -1,0 +1,261 @@
+//! Issue 9, items 4–8: a committed config cannot choose where cairn writes,
+//! a lying remote cannot exhaust memory, a hung remote cannot hang cairn,
+//! a closed stdout ends cairn quietly, and each failure gets its own
+//! message and hint. Also the crash matrices of `add` and `gc`.
+
+mod common;
+
+use std::fs;
+use std::io::Read;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use cairn::codec::Codec;
+use cairn::error::ObjectKind;
+use cairn::hash::Id;
+use cairn::pack::PackBuilder;
+use cairn::remote::index::{self, PackRecord};
+use common::{assert_error_report, random_bytes, TestRepo};
+
+// ---------------------------------------------------------------- item 7
+
+/// A repository whose `status`, `log data` and `diff v1 v2` print many lines.
+fn chatty_repo() -> TestRepo {
+    let repo = TestRepo::init();
+    for v in 1..=2 {
+        for i in 0..300 {
+            repo.write(&format!("data/f{i:03}.csv"), format!("v{v} {i}\n"));
+        }
+        repo.cairn_ok(&["add", "data"]);
+        repo.commit_all(&format!("v{v}"));
+        repo.git(&["tag", &format!("v{v}")]);
+    }
+    for i in 0..300 {
+        repo.write(&format!("data/f{i:03}.csv"), format!("v3 {i}\n"));
+    }
+    repo
+}
+
+/// Run `cairn ARGS | head -1` and check cairn neither panicked nor exited
+/// with a Rust panic status; also run it with a reader that is already
+/// gone, which makes the very first write fail.
+fn quiet_on_closed_pipe(repo: &TestRepo, args: &[&str]) {
+    let bin = common::cairn_bin().to_str().unwrap().to_string();
+    let line = format!(
+        "set -o pipefail; '{bin}' {} | head -1; echo \"status=${{PIPESTATUS[0]}}\" >&2",
+        args.join(" ")
+    );
+    let mut sh = Command::new("bash");
+    sh.arg("-c").arg(&line);
+    let cmd = repo.cairn_std(&[]);
+    for (k, v) in cmd.get_envs() {
+        match v {
+            Some(v) => sh.env(k, v),
+            None => sh.env_remove(k),
+        };
+    }
+    let out = sh.current_dir(&repo.root).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+    assert!(!stderr.contains("panicked"), "cairn {args:?}: {stderr}");
+    assert!(
+        stderr.contains("status=0") || stderr.contains("status=141"),
+        "cairn {args:?} | head -1: {stderr}"
+    );
+
+    let mut child = repo
+        .cairn_std(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert!(!err.contains("panicked"), "cairn {args:?}: {err}");
+    assert_ne!(status.code(), Some(101), "cairn {args:?}: {err}");
+}
+
+#[test]
+fn status_piped_to_head_exits_quietly() {
+    let repo = chatty_repo();
+    quiet_on_closed_pipe(&repo, &["status"]);
+}
+
+#[test]
+fn log_piped_to_head_exits_quietly() {
+    let repo = chatty_repo();
+    quiet_on_closed_pipe(&repo, &["log", "data"]);
+}
+
+#[test]
+fn diff_piped_to_head_exits_quietly() {
+    let repo = chatty_repo();
+    quiet_on_closed_pipe(&repo, &["diff", "v1", "v2"]);
+}
+
+// ---------------------------------------------------------------- item 4
+
+#[test]
+fn committed_cache_dir_is_ignored_with_a_warning() {
+    let repo = TestRepo::init();
+    let elsewhere = repo.base().join("somewhere-else");
+    let config = repo.read_string(".cairn/config.toml");
+    repo.write(
+        ".cairn/config.toml",
+        format!("{config}\n[cache]\ndir = \"{}\"\n", elsewhere.display()),
+    );
+    repo.write("a.bin", random_bytes("a", 300_000));
+    let out = repo.cairn(&["add", "a.bin"]).output().unwrap();
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("warning:")
+            && stderr.contains("cache.dir")
+            && stderr.contains("config.local.toml"),
+        "{stderr}"
+    );
+    assert!(!elsewhere.exists(), "nothing may be written there");
+    assert!(
+        !repo.packs().is_empty(),
+        "packs go to the repository's cache"
+    );
+
+    // The same value in the local file is honoured, without a warning.
+    fs::write(
+        repo.path(".cairn/config.toml"),
+        repo.read_string(".cairn/config.toml")
+            .replace("[cache]", "[other]"),
+    )
+    .unwrap();
+    repo.write(
+        ".cairn/config.local.toml",
+        format!("[cache]\ndir = \"{}\"\n", elsewhere.display()),
+    );
+    repo.write("b.bin", random_bytes("b", 300_000));
+    let out = repo.cairn(&["add", "b.bin"]).output().unwrap();
+    assert!(out.status.success());
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("warning:"));
+    assert!(elsewhere.join("packs").is_dir());
+}
+
+// ---------------------------------------------------------------- item 5
+
+/// The one index file of a folder remote, decoded.
+fn remote_index(store: &Path) -> (PathBuf, Vec<PackRecord>) {
+    let dir = store.join("index");
+    let file = fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "idx"))
+        .expect("an index file");
+    let id = index::index_id_of(file.to_str().unwrap()).unwrap();
+    let recs = index::decode(&id, &fs::read(&file).unwrap()).unwrap();
+    (file, recs)
+}
+
+/// Replace every copy of chunk `id` on the folder remote by one pack that
+/// holds `stored` (zstd) and claims it decodes to `raw_len` bytes.
+fn plant_lying_chunk(store: &Path, id: Id, stored: &[u8], raw_len: u32) -> Id {
+    let (old_index, recs) = remote_index(store);
+    let mut b = PackBuilder::default();
+    b.add(ObjectKind::Chunk, id, Codec::Zstd, stored, raw_len);
+    let (pack, bytes, entries) = b.finish();
+    let path = store.join(index::pack_path(&pack));
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    fs::write(&path, &bytes).unwrap();
+    let mut kept: Vec<PackRecord> = recs
+        .into_iter()
+        .filter(|r| !r.entries.iter().any(|e| e.id == id))
+        .collect();
+    kept.push(PackRecord {
+        id: pack,
+        len: bytes.len() as u64,
+        entries,
+    });
+    let (iid, ibytes) = index::encode(&kept);
+    fs::remove_file(old_index).unwrap();
+    fs::write(store.join(format!("index/{}.idx", iid.to_hex())), ibytes).unwrap();
+    let _ = fs::remove_file(store.join(index::LISTING));
+    pack
+}
+
+#[test]
+fn a_chunk_claiming_gigabytes_is_reported_damaged_without_allocating_them() {
+    let a = TestRepo::init();
+    let store = a.base().join("remote-store");
+    a.cairn_ok(&["remote", "add", "origin", store.to_str().unwrap()]);
+    // Small enough to be one chunk, whose id is the file id.
+    let data = random_bytes("small", 100_000);
+    a.write("small.bin", &data);
+    a.cairn_ok(&["add", "small.bin"]);
+    a.commit_all("small");
+    a.cairn_ok(&["push"]);
+    let id = Id::from_hex(&a.pointer("small.bin")["id"]).unwrap();
+    // A few kB of zstd that really holds 256 MiB of zeros, claiming 4 GiB.
+    let zeros = vec![0u8; 256 << 20];
+    let stored = zstd::bulk::compress(&zeros, 3).unwrap();
+    drop(zeros);
+    let pack = plant_lying_chunk(&store, id, &stored, u32::MAX);
+
+    let b = TestRepo::clone_of(&a);
+    // With 3 GiB of address space, trusting the claim would abort.
+    let bin = common::cairn_bin().to_str().unwrap().to_string();
+    let mut sh = Command::new("bash");
+    sh.arg("-c")
+        .arg(format!("ulimit -v 3145728; exec '{bin}' pull"));
+    for (k, v) in b.cairn_std(&[]).get_envs() {
+        match v {
+            Some(v) => sh.env(k, v),
+            None => sh.env_remove(k),
+        };
+    }
+    let out = sh.current_dir(&b.root).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_error_report(
+        &stderr,
+        &[
+            "origin",
+            "damaged",
+            &pack.to_hex(),
+            "chunk",
+            &id.to_hex(),
+            "verify --remote",
+        ],
+    );
+    assert!(!stderr.contains("not on remote"), "{stderr}");
+    assert!(!stderr.contains("neither in the cache"), "{stderr}");
+    assert!(!b.exists("small.bin"), "nothing unverified is written");
+}
+
+#[test]
+fn a_damaged_remote_copy_is_skipped_for_a_good_one() {
+    let a = TestRepo::init();
+    let store = a.base().join("remote-store");
+    a.cairn_ok(&["remote", "add", "origin", store.to_str().unwrap()]);
+    let data = random_bytes("small", 100_000);
+    a.write("small.bin", &data);
+    a.cairn_ok(&["add", "small.bin"]);
+    a.commit_all("small");
+    a.cairn_ok(&["push"]);
+    let id = Id::from_hex(&a.pointer("small.bin")["id"]).unwrap();
+    let (good_index, _) = remote_index(&store);
+    let good = fs::read(&good_index).unwrap();
+    let lie = zstd::bulk::compress(&vec![0u8; 1 << 20], 3).unwrap();
+    plant_lying_chunk(&store, id, &lie, 1 << 20);
+    // Put the good index back beside the lying one: two copies listed.
+    fs::write(&good_index, good).unwrap();
+    let b = TestRepo::clone_of(&a);
+    b.cairn_ok(&["pull"]);
+    assert_eq!(b.read("small.bin"), data);
+}
