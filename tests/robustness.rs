@@ -259,3 +259,91 @@ fn a_damaged_remote_copy_is_skipped_for_a_good_one() {
     b.cairn_ok(&["pull"]);
     assert_eq!(b.read("small.bin"), data);
 }
+
+// ---------------------------------------------------------------- item 6
+
+/// A repository with data to push to an S3 remote at `endpoint` (a local
+/// port), with dummy credentials.
+fn s3_repo_at(port: u16, extra: &str) -> TestRepo {
+    let mut repo = TestRepo::init();
+    repo.set_envs(&[
+        ("AWS_ACCESS_KEY_ID", "test"),
+        ("AWS_SECRET_ACCESS_KEY", "test"),
+        ("AWS_REGION", "us-east-1"),
+    ]);
+    repo.cairn_ok(&["remote", "add", "origin", "s3://bucket/prefix"]);
+    repo.write(
+        ".cairn/config.local.toml",
+        format!(
+            "[remote.origin]\nendpoint = \"http://127.0.0.1:{port}\"\nallow_http = true\n{extra}"
+        ),
+    );
+    repo.write("a.bin", random_bytes("a", 100_000));
+    repo.cairn_ok(&["add", "a.bin"]);
+    repo
+}
+
+#[test]
+fn push_to_a_closed_port_fails_fast_with_a_hint() {
+    let port = {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let repo = s3_repo_at(port, "");
+    let start = Instant::now();
+    let (_, stderr) = repo.cairn_fail(&["push"]);
+    eprintln!("push to a closed port failed after {:?}", start.elapsed());
+    assert_error_report(&stderr, &["origin", "cannot be reached", "endpoint"]);
+}
+
+#[test]
+fn push_to_an_endpoint_that_never_answers_gives_up_and_says_it_waits() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    // Accept every connection and never answer.
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for c in listener.incoming() {
+            held.push(c);
+        }
+    });
+    let repo = s3_repo_at(port, "request_timeout = \"7s\"\nretries = 1\n");
+    let start = Instant::now();
+    let mut child = repo
+        .cairn_std(&["push"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Not a speed target: a guard so a regression cannot hang the suite.
+    let deadline = Duration::from_secs(120);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if start.elapsed() > deadline {
+            child.kill().unwrap();
+            panic!("push to a silent endpoint still running after {deadline:?}");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    eprintln!(
+        "push to a silent endpoint failed after {:?}",
+        start.elapsed()
+    );
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.lines().any(|l| l.starts_with("warning:")
+            && l.contains("origin")
+            && l.contains("has not answered")),
+        "a wait must be reported while it lasts:\n{stderr}"
+    );
+    assert_error_report(&stderr, &["origin", "cannot be reached", "request_timeout"]);
+}

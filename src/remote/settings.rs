@@ -219,6 +219,16 @@ mod tests {
     use super::*;
 
     #[test]
+    fn defaults_bound_a_request_in_seconds_and_let_a_slow_part_through() {
+        let s = Settings::default();
+        assert!(s.give_up_after() <= Duration::from_secs(60));
+        // 24 MiB (the largest single upload) at 128 KiB/s fits.
+        let slow = Duration::from_secs((24 << 20) / (128 << 10));
+        assert!(s.bulk_timeout() >= slow);
+        assert_eq!(s.for_bulk().request_timeout, s.bulk_timeout());
+    }
+
+    #[test]
     fn layers_merge_key_by_key() {
         let dir = tempfile::tempdir().unwrap();
         let c = dir.path();
