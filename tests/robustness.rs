@@ -347,3 +347,167 @@ fn push_to_an_endpoint_that_never_answers_gives_up_and_says_it_waits() {
     );
     assert_error_report(&stderr, &["origin", "cannot be reached", "request_timeout"]);
 }
+
+// ------------------------------------------------------- crash matrices
+
+/// The crash points a run of `cairn ARGS` passes, in order, each as
+/// `name@n` (its n-th hit), from `CAIRN_FAILPOINTS_LOG`.
+fn crash_points(repo: &TestRepo, args: &[&str]) -> Vec<String> {
+    let log = repo.base().join("failpoints.log");
+    let _ = fs::remove_file(&log);
+    let out = repo
+        .cairn_std(args)
+        .env("CAIRN_FAILPOINTS_LOG", &log)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{args:?}: {out:?}");
+    let text = fs::read_to_string(&log).unwrap_or_default();
+    let mut seen: std::collections::HashMap<String, usize> = Default::default();
+    text.lines()
+        .map(|name| {
+            let n = seen.entry(name.to_string()).or_insert(0);
+            *n += 1;
+            format!("{name}@{n}")
+        })
+        .collect()
+}
+
+/// Run `cairn ARGS` armed to abort at `point`; it must die there.
+fn crash_at(repo: &TestRepo, args: &[&str], point: &str) {
+    let out = repo
+        .cairn_std(args)
+        .env("CAIRN_FAILPOINTS", point)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        None,
+        "cairn {args:?} should have aborted at {point}: {out:?}"
+    );
+}
+
+fn verify_clean(repo: &TestRepo, when: &str) {
+    let out = repo.cairn(&["verify"]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "verify {when}:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+type Files = Vec<(&'static str, Vec<u8>)>;
+
+fn add_inputs() -> Files {
+    vec![
+        ("data/a.bin", random_bytes("a", 3_000_000)),
+        ("data/b.csv", common::csv_text(1, 2_000_000)),
+        ("model.bin", random_bytes("m", 2_500_000)),
+        ("notes/readme.txt", b"small\n".to_vec()),
+    ]
+}
+
+fn write_files(repo: &TestRepo, files: &Files) {
+    for (rel, bytes) in files {
+        repo.write(rel, bytes);
+    }
+}
+
+fn assert_files(repo: &TestRepo, files: &Files, when: &str) {
+    for (rel, bytes) in files {
+        assert!(repo.read(rel) == *bytes, "{rel} differs {when}");
+    }
+}
+
+const ADD_ARGS: &[&str] = &["add", "data", "model.bin", "notes/readme.txt"];
+
+#[test]
+fn add_crashed_at_any_durable_step_reruns_to_a_verified_store() {
+    let files = add_inputs();
+    let probe = TestRepo::init();
+    write_files(&probe, &files);
+    let points = crash_points(&probe, ADD_ARGS);
+    for step in [
+        "add.pack_sealed",
+        "add.packs_durable",
+        "add.pointer_written",
+        "add.gitignore_written",
+        "add.stat_index_saved",
+    ] {
+        assert!(
+            points.iter().any(|p| p.starts_with(&format!("{step}@"))),
+            "{step} not reached: {points:?} (is the failpoints feature on?)"
+        );
+    }
+    for point in &points {
+        let repo = TestRepo::init();
+        write_files(&repo, &files);
+        crash_at(&repo, ADD_ARGS, point);
+        verify_clean(&repo, &format!("right after a crash at {point}"));
+        repo.cairn_ok(ADD_ARGS);
+        verify_clean(&repo, &format!("after re-running add crashed at {point}"));
+        for (rel, _) in &files {
+            repo.remove(rel);
+        }
+        repo.cairn_ok(&["checkout"]);
+        assert_files(&repo, &files, &format!("after a crash at {point}"));
+    }
+    eprintln!(
+        "add crash matrix: {} points, {} crashed runs",
+        points.len(),
+        points.len()
+    );
+}
+
+#[test]
+fn gc_crashed_at_any_durable_step_reruns_to_a_verified_store() {
+    // v1: a big file (its chunks spread over the writers' packs) and a
+    // file in a pack of its own; v2 keeps a quarter of the big file and
+    // drops the other, so gc both rewrites and deletes packs.
+    let big = random_bytes("big", 8_000_000);
+    let kept: Files = vec![("big.bin", big[..2_000_000].to_vec())];
+    let setup = || {
+        let repo = TestRepo::init();
+        repo.write("big.bin", &big);
+        repo.cairn_ok(&["add", "big.bin"]);
+        repo.write("gone.bin", random_bytes("gone", 1_000_000));
+        repo.cairn_ok(&["add", "gone.bin"]);
+        repo.commit_all("v1");
+        repo.write("big.bin", &kept[0].1);
+        repo.cairn_ok(&["add", "big.bin"]);
+        repo.remove("gone.bin");
+        repo.remove("gone.bin.cairn");
+        repo.commit_all("v2");
+        // Only the current commit is kept: forget v1.
+        let branch = repo.git(&["rev-parse", "--abbrev-ref", "HEAD"]);
+        repo.git(&["checkout", "-q", "--orphan", "only"]);
+        repo.commit_all("only v2");
+        repo.git(&["branch", "-D", branch.trim()]);
+        let _ = repo.git(&["reflog", "expire", "--expire=now", "--all"]);
+        repo
+    };
+    let gc = ["gc", "--grace", "0"];
+    let probe = setup();
+    let points = crash_points(&probe, &gc);
+    for step in ["gc.pack_sealed", "gc.pack_deleted"] {
+        assert!(
+            points.iter().any(|p| p.starts_with(&format!("{step}@"))),
+            "{step} not reached: {points:?} (is the failpoints feature on?)"
+        );
+    }
+    for point in &points {
+        let repo = setup();
+        crash_at(&repo, &gc, point);
+        verify_clean(&repo, &format!("right after gc crashed at {point}"));
+        repo.cairn_ok(&gc);
+        verify_clean(&repo, &format!("after re-running gc crashed at {point}"));
+        repo.remove("big.bin");
+        repo.cairn_ok(&["checkout"]);
+        assert_files(&repo, &kept, &format!("after gc crashed at {point}"));
+    }
+    eprintln!(
+        "gc crash matrix: {} points, {} crashed runs",
+        points.len(),
+        points.len()
+    );
+}

@@ -478,6 +478,9 @@ impl Store {
         let root = self.root.clone();
         let handle = std::thread::spawn(move || {
             let dest = publish(&root, writer)?;
+            // Reached by every command that stores new blobs; `add` is the
+            // one whose crash matrix uses it.
+            crate::failpoint::hit("add.pack_sealed");
             *slot.path.write().expect("pack path lock poisoned") = dest;
             Ok(())
         });
