@@ -511,3 +511,183 @@ fn gc_crashed_at_any_durable_step_reruns_to_a_verified_store() {
         points.len()
     );
 }
+
+// ---------------------------------------------------------------- item 8
+
+#[test]
+fn verify_names_a_malformed_pointer_file() {
+    let repo = TestRepo::init();
+    repo.write("a.bin", random_bytes("a", 50_000));
+    repo.write("b.bin", random_bytes("b", 50_000));
+    repo.cairn_ok(&["add", "a.bin", "b.bin"]);
+    let text = repo.read_string("a.bin.cairn");
+    repo.write("a.bin.cairn", text.replace("\nsize ", "\nsize x"));
+    let (_, stderr) = repo.cairn_fail(&["verify"]);
+    assert_error_report(
+        &stderr,
+        &["malformed pointer", "a.bin.cairn", "git checkout"],
+    );
+    assert!(!stderr.contains("in the cache"), "{stderr}");
+}
+
+#[test]
+fn a_data_file_named_like_a_pointer_is_skipped_with_a_warning() {
+    let repo = TestRepo::init();
+    repo.write("a.bin", random_bytes("a", 50_000));
+    repo.cairn_ok(&["add", "a.bin"]);
+    repo.commit_all("a");
+    // Some tool's small data file that happens to end in .cairn.
+    repo.write("results.cairn", [0u8, 1, 2, 3, 200, 201]);
+    repo.write("notes.cairn", "just some notes\n");
+    for args in [
+        &["status"][..],
+        &["verify"][..],
+        &["gc", "--grace", "0", "--dry-run"][..],
+        &["ls"][..],
+    ] {
+        let out = repo.cairn(args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "cairn {args:?}:\n{stderr}");
+        for name in ["results.cairn", "notes.cairn"] {
+            assert!(
+                stderr
+                    .lines()
+                    .any(|l| l.starts_with("warning:") && l.contains(name)),
+                "cairn {args:?} must name {name}:\n{stderr}"
+            );
+        }
+    }
+    let st = repo.cairn_ok(&["status"]);
+    assert!(st.contains("1 tracked path"), "{st}");
+    // Nothing was deleted that a.bin needs.
+    repo.remove("a.bin");
+    repo.cairn_ok(&["checkout"]);
+    assert_eq!(repo.read("a.bin"), random_bytes("a", 50_000));
+}
+
+/// Run `cairn ARGS` in a private mount namespace with a 1 MiB tmpfs
+/// mounted at `at`. `None` if this machine cannot make one.
+fn with_tiny_disk(repo: &TestRepo, at: &Path, args: &[&str]) -> Option<std::process::Output> {
+    let probe = Command::new("unshare")
+        .args(["-rm", "true"])
+        .output()
+        .ok()?;
+    if !probe.status.success() {
+        return None;
+    }
+    fs::create_dir_all(at).unwrap();
+    let bin = common::cairn_bin().to_str().unwrap().to_string();
+    let script = format!(
+        "mount -t tmpfs -o size=1m tmpfs '{}' && exec '{bin}' {}",
+        at.display(),
+        args.join(" ")
+    );
+    let mut cmd = Command::new("unshare");
+    cmd.args(["-rm", "sh", "-c", &script]);
+    for (k, v) in repo.cairn_std(&[]).get_envs() {
+        match v {
+            Some(v) => cmd.env(k, v),
+            None => cmd.env_remove(k),
+        };
+    }
+    Some(cmd.current_dir(&repo.root).output().unwrap())
+}
+
+#[test]
+fn a_full_disk_during_add_and_checkout_gets_the_disk_full_hint() {
+    let mut repo = TestRepo::init();
+    let data = random_bytes("big", 3_000_000);
+    repo.write("data/big.bin", &data);
+    // add: the cache is on a 1 MiB file system.
+    let cache = repo.base().join("tiny-cache");
+    repo.set_env("CAIRN_CACHE_DIR", cache.to_str().unwrap());
+    let Some(out) = with_tiny_disk(&repo, &cache, &["add", "data"]) else {
+        panic!("this test needs `unshare -rm` and tmpfs (user and mount namespaces)");
+    };
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_error_report(&stderr, &["disk is full"]);
+    assert!(
+        !repo.exists("data.cairn"),
+        "no pointer to data that is not stored"
+    );
+
+    // checkout: the work tree's data directory is on a 1 MiB file system.
+    let repo = TestRepo::init();
+    repo.write("data/big.bin", &data);
+    repo.cairn_ok(&["add", "data"]);
+    repo.remove("data/big.bin");
+    let out = with_tiny_disk(&repo, &repo.path("data"), &["checkout"]).unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_error_report(&stderr, &["disk is full"]);
+}
+
+#[test]
+fn an_s3_url_with_credentials_is_refused_for_that_reason_and_redacted() {
+    let repo = TestRepo::init();
+    for url in [
+        "s3://user:s3cret@bucket/p",
+        "gs://user:s3cret@bucket",
+        "az://k:s3cret@c",
+    ] {
+        let (_, stderr) = repo.cairn_fail(&["remote", "add", "origin", url]);
+        assert_error_report(&stderr, &["credentials do not belong"]);
+        assert!(!stderr.contains("s3cret"), "{stderr}");
+        assert!(!stderr.contains("bucket nam"), "{stderr}");
+    }
+}
+
+#[test]
+fn remote_list_flags_a_url_with_credentials_and_lists_the_others() {
+    let repo = TestRepo::init();
+    let store = repo.base().join("store");
+    repo.cairn_ok(&["remote", "add", "good", store.to_str().unwrap()]);
+    let config = repo.read_string(".cairn/config.toml");
+    repo.write(
+        ".cairn/config.toml",
+        format!("{config}\n[remote.leaky]\nurl = \"s3://AKIA:s3cret@bucket/p\"\n"),
+    );
+    let out = repo.cairn(&["remote", "list"]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stdout.lines().any(|l| l.starts_with("good\t")), "{stdout}");
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.starts_with("leaky\t") && l.contains("invalid")),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("warning:") && stderr.contains("credentials"),
+        "{stderr}"
+    );
+    assert!(!stdout.contains("s3cret") && !stderr.contains("s3cret"));
+    let v = repo.cairn_json(&["remote", "list", "--json"]);
+    assert_eq!(v["remotes"].as_array().unwrap().len(), 2, "{v}");
+}
+
+#[test]
+fn gc_remote_refusing_a_damaged_index_says_why_without_the_shared_cache_hint() {
+    let repo = TestRepo::init();
+    let store = repo.base().join("store");
+    repo.cairn_ok(&["remote", "add", "origin", store.to_str().unwrap()]);
+    repo.write("a.bin", random_bytes("a", 50_000));
+    repo.cairn_ok(&["add", "a.bin"]);
+    repo.commit_all("a");
+    repo.cairn_ok(&["push"]);
+    let (index_file, _) = remote_index(&store);
+    let mut bytes = fs::read(&index_file).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0xff;
+    fs::write(&index_file, bytes).unwrap();
+    // A clone: no good copy of the index in its cache.
+    let b = TestRepo::clone_of(&repo);
+    let (_, stderr) = b.cairn_fail(&["gc", "--remote", "origin", "--grace", "0"]);
+    assert_error_report(
+        &stderr,
+        &["index file on the remote is damaged", "verify --remote"],
+    );
+    assert!(!stderr.contains("--shared-cache"), "{stderr}");
+}

@@ -54,7 +54,7 @@ pub fn run_with(
     match (&rev, &git) {
         (Some(r), Some(g)) => {
             let target = filter(pointers_at(g, r)?, &paths);
-            let current = filter(pointers_in_work_tree(&ws)?, &paths);
+            let current = filter(pointers_in_work_tree(&ws, &ui.progress())?, &paths);
             for (rel, old) in current {
                 if !target.iter().any(|(t, _)| *t == rel) {
                     dropped.push((rel, old));
@@ -65,8 +65,9 @@ pub fn run_with(
         _ => {
             let tracked = ws.find_tracked()?;
             for (rel, only) in super::select_tracked_rel(&ws, &tracked, &paths)? {
-                let ptr = crate::status::read_pointer(&ws, &rel)?;
-                plan.push((rel, ptr, only, false));
+                if let Some(ptr) = crate::status::read_pointer_or_skip(&ws, &rel, &bar)? {
+                    plan.push((rel, ptr, only, false));
+                }
             }
         }
     }

@@ -14,7 +14,7 @@ use crate::history::{pointers_at, split_rev};
 use crate::pointer::Pointer;
 use crate::reach::Reach;
 use crate::remote;
-use crate::status::read_pointer;
+use crate::status::read_pointer_or_skip;
 use crate::store::Store;
 use crate::transfer::{self, Connection};
 use crate::workspace::Workspace;
@@ -43,6 +43,7 @@ pub(crate) fn select(
     ws: &Workspace,
     cwd: &Path,
     words: &[String],
+    progress: &dyn crate::progress::Progress,
 ) -> anyhow::Result<(Option<String>, Selected)> {
     let git = GitRepo::open(ws.root()).ok();
     let (rev, paths) = split_rev(ws, git.as_ref(), cwd, words)?;
@@ -60,8 +61,9 @@ pub(crate) fn select(
         _ => {
             let tracked = ws.find_tracked()?;
             for (rel, only) in super::select_tracked_rel(ws, &tracked, &paths)? {
-                let ptr = read_pointer(ws, &rel)?;
-                out.push((rel, ptr, only));
+                if let Some(ptr) = read_pointer_or_skip(ws, &rel, progress)? {
+                    out.push((rel, ptr, only));
+                }
             }
         }
     }
@@ -140,7 +142,7 @@ pub(crate) fn print_fetched(ui: &Ui, f: &Fetched, json_out: bool) {
 
 pub fn run(ui: &Ui, cwd: &Path, args: FetchArgs) -> anyhow::Result<ExitCode> {
     let ws = Workspace::open(cwd)?;
-    let (_, selected) = select(&ws, cwd, &args.args)?;
+    let (_, selected) = select(&ws, cwd, &args.args, &ui.progress())?;
     let f = fetch_selected(ui, &ws, &selected, args.remote.as_deref())?;
     print_fetched(ui, &f, args.json);
     Ok(ExitCode::SUCCESS)

@@ -24,7 +24,7 @@ pub fn run(
     let name = resolved.name.clone();
     let mut conn = Connection::open(resolved, &ws.cache_dir(), true)?;
     conn.report_waits_to(ui.waits());
-    let selected: Selected = super::gc::live_pointers(ws)?
+    let selected: Selected = super::gc::live_pointers(ws, &ui.progress())?
         .into_iter()
         .map(|(rel, ptr)| (rel, ptr, None))
         .collect();

@@ -24,7 +24,7 @@ pub struct PullArgs {
 
 pub fn run(ui: &Ui, cwd: &Path, args: PullArgs) -> anyhow::Result<ExitCode> {
     let ws = Workspace::open(cwd)?;
-    let (_, selected) = select(&ws, cwd, &args.args)?;
+    let (_, selected) = select(&ws, cwd, &args.args, &ui.progress())?;
     let f = fetch_selected(ui, &ws, &selected, args.remote.as_deref())?;
     if f.remote.is_some() {
         print_fetched(ui, &f, false);

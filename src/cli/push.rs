@@ -31,7 +31,7 @@ pub struct PushArgs {
 
 pub fn run(ui: &Ui, cwd: &Path, args: PushArgs) -> anyhow::Result<ExitCode> {
     let ws = Workspace::open(cwd)?;
-    let (_, selected) = select(&ws, cwd, &args.args)?;
+    let (_, selected) = select(&ws, cwd, &args.args, &ui.progress())?;
     // With no arguments, HEAD's data goes too: it is what a clone gets,
     // even when the work tree holds another revision's data just now.
     let mut also = Vec::new();

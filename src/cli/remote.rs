@@ -88,21 +88,28 @@ pub fn run(ui: &Ui, cwd: &Path, args: RemoteArgs) -> anyhow::Result<ExitCode> {
         }
         RemoteAction::List { json } => {
             let default = cfg.default_remote();
-            let remotes = cfg.list(ws.root())?;
+            // One invalid entry is flagged; the others are still listed.
+            let remotes = cfg.list_each(ws.root())?;
+            for (_, _, location) in &remotes {
+                if let Err(e) = location {
+                    ui.warn(e);
+                }
+            }
             if json {
                 let rows: Vec<_> = remotes
                     .iter()
-                    .map(|r| json!({"name": r.name, "url": r.url, "default": default.as_deref() == Some(r.name.as_str())}))
+                    .map(|(name, url, loc)| json!({"name": name, "url": url, "default": default.as_deref() == Some(name.as_str()), "error": loc.as_ref().err().map(|e| e.to_string())}))
                     .collect();
                 println!("{}", json!({"remotes": rows}));
             } else {
-                for r in &remotes {
-                    let mark = if default.as_deref() == Some(r.name.as_str()) {
+                for (name, url, loc) in &remotes {
+                    let mark = if default.as_deref() == Some(name.as_str()) {
                         " (default)"
                     } else {
                         ""
                     };
-                    println!("{}\t{}{mark}", r.name, r.url);
+                    let bad = if loc.is_err() { " (invalid)" } else { "" };
+                    println!("{name}\t{url}{mark}{bad}");
                 }
             }
         }

@@ -36,9 +36,27 @@ pub fn run(ui: &Ui, cwd: &Path, args: VerifyArgs) -> anyhow::Result<ExitCode> {
     // listings or manifests were reported above; they cannot be walked.
     let mut reach = Reach::default();
     let mut unreadable = Vec::new();
+    let mut malformed = Vec::new();
     for rel in ws.find_tracked()? {
-        let r = read_pointer(&ws, &rel).and_then(|ptr| reach.add_pointer(&store, &rel, &ptr));
-        if let Err(e) = r {
+        let ptr = match read_pointer(&ws, &rel) {
+            Ok(p) => p,
+            Err(crate::Error::NotAPointer { path }) => {
+                crate::progress::Progress::warn(
+                    &bar,
+                    crate::progress::Warning::NotAPointer {
+                        path,
+                        reason: "it does not start with `cairn-pointer`".into(),
+                    },
+                );
+                continue;
+            }
+            Err(e) => {
+                malformed.push(ws.root().join(format!("{rel}{}", crate::pointer::SUFFIX)));
+                unreadable.push((rel, e.to_string()));
+                continue;
+            }
+        };
+        if let Err(e) = reach.add_pointer(&store, &rel, &ptr) {
             unreadable.push((rel, e.to_string()));
         }
     }
@@ -85,7 +103,12 @@ pub fn run(ui: &Ui, cwd: &Path, args: VerifyArgs) -> anyhow::Result<ExitCode> {
     }
     let problems = damage.len() + missing.len() + unreadable.len();
     if problems > 0 {
-        return Err(crate::Error::VerifyFailed { count: problems }.into());
+        return Err(crate::Error::VerifyFailed {
+            damaged: damage.len() + unreadable.len() - malformed.len(),
+            missing: missing.len(),
+            malformed_pointers: malformed,
+        }
+        .into());
     }
     ui.info(format!(
         "verified {} object(s): all intact, and every tracked path's data is present",

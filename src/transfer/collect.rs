@@ -92,8 +92,7 @@ pub fn plan(
 ) -> Result<RemotePlan> {
     if !state.damaged.is_empty() {
         return Err(Error::GcRefused {
-            reason:
-                "an index file on the remote is damaged, so it cannot tell which packs are in use",
+            reason: crate::error::GcRefusal::DamagedRemoteIndex,
         });
     }
     let young = |t: SystemTime| now.duration_since(t).map_or(true, |age| age < grace);
