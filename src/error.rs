@@ -456,7 +456,7 @@ mod tests {
     fn disk_full_gets_its_hint_even_when_wrapped() {
         let plain = io::Error::from(io::ErrorKind::StorageFull);
         let wrapped = io::Error::other(io::Error::from_raw_os_error(libc::ENOSPC));
-        let twice = io::Error::new(io::ErrorKind::Other, io::Error::other(plain));
+        let twice = io::Error::other(io::Error::other(plain));
         for source in [wrapped, twice, io::Error::from_raw_os_error(libc::ENOSPC)] {
             let e = Error::io("write pack", "/x", source);
             assert!(e.hint().unwrap().contains("disk is full"), "{e:?}");

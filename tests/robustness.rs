@@ -422,6 +422,10 @@ fn assert_files(repo: &TestRepo, files: &Files, when: &str) {
 const ADD_ARGS: &[&str] = &["add", "data", "model.bin", "notes/readme.txt"];
 
 #[test]
+#[cfg_attr(
+    not(feature = "failpoints"),
+    ignore = "needs the failpoints feature (scripts/test)"
+)]
 fn add_crashed_at_any_durable_step_reruns_to_a_verified_store() {
     let files = add_inputs();
     let probe = TestRepo::init();
@@ -460,6 +464,10 @@ fn add_crashed_at_any_durable_step_reruns_to_a_verified_store() {
 }
 
 #[test]
+#[cfg_attr(
+    not(feature = "failpoints"),
+    ignore = "needs the failpoints feature (scripts/test)"
+)]
 fn gc_crashed_at_any_durable_step_reruns_to_a_verified_store() {
     // v1: a big file (its chunks spread over the writers' packs) and a
     // file in a pack of its own; v2 keeps a quarter of the big file and
