@@ -72,12 +72,36 @@ pub enum DecodeError {
     Zstd(#[source] std::io::Error),
     #[error("decoded {actual} bytes, expected {expected}")]
     Length { expected: usize, actual: usize },
+    #[error("claims {claimed} bytes, more than the {limit} a {kind} may hold")]
+    TooLong {
+        kind: crate::error::ObjectKind,
+        claimed: usize,
+        limit: usize,
+    },
 }
 
-/// Decode stored bytes back to exactly `raw_len` bytes.
+/// Decoded sizes above this are produced by a streaming decoder that grows
+/// its buffer with what the data really holds, instead of trusting the
+/// stored length for one up-front allocation.
+const BULK_LIMIT: usize = 1 << 20;
+
+/// Decode stored bytes back to exactly `raw_len` bytes. `raw_len` comes
+/// from a pack footer or an index, so it is not trusted: callers bound it
+/// per kind first ([`crate::store::check_encoded`]), and large claims are
+/// decoded into a buffer that grows only as real output arrives.
 pub fn decompress(codec: Codec, stored: &[u8], raw_len: usize) -> Result<Vec<u8>, DecodeError> {
     let out = match codec {
         Codec::Raw => stored.to_vec(),
+        Codec::Zstd if raw_len > BULK_LIMIT => {
+            use std::io::Read;
+            let dec = zstd::stream::read::Decoder::new(stored).map_err(DecodeError::Zstd)?;
+            let mut out = Vec::with_capacity(BULK_LIMIT);
+            // One byte past the claim is enough to know the claim is false.
+            dec.take(raw_len as u64 + 1)
+                .read_to_end(&mut out)
+                .map_err(DecodeError::Zstd)?;
+            out
+        }
         Codec::Zstd => DECOMPRESSOR.with(|cell| {
             let mut slot = cell.borrow_mut();
             if slot.is_none() {
@@ -116,6 +140,21 @@ mod tests {
         blake3::Hasher::new().finalize_xof().fill(&mut raw);
         assert!(compress(&raw).is_none());
         assert!(compress(b"tiny").is_none());
+    }
+
+    #[test]
+    fn a_false_large_claim_fails_without_allocating_it() {
+        let raw = vec![7u8; 10_000];
+        let packed = compress(&raw).unwrap();
+        let claim = 3 << 30;
+        assert!(matches!(
+            decompress(Codec::Zstd, &packed, claim),
+            Err(DecodeError::Length { actual: 10_000, .. })
+        ));
+        let big = vec![1u8; 3 << 20];
+        let packed = compress(&big).unwrap();
+        assert_eq!(decompress(Codec::Zstd, &packed, big.len()).unwrap(), big);
+        assert!(decompress(Codec::Zstd, &packed, big.len() - 1).is_err());
     }
 
     #[test]

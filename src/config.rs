@@ -6,6 +6,12 @@
 //! (`.cairn/config.local.toml`), then environment variables. Flags are
 //! applied by the CLI on top. Unknown keys are ignored so that a repository
 //! configured by a newer cairn still opens; wrong types are errors.
+//!
+//! `cache.dir` decides where cairn writes packs and takes a lock, so it is
+//! read only from layers the user controls (the user file, the local file,
+//! `CAIRN_CACHE_DIR`). A value in the committed file, which any collaborator
+//! can change, is ignored and reported as [`Config::ignored_cache_dir`] so
+//! the CLI can say where the setting belongs.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -23,6 +29,30 @@ pub struct Config {
     /// How old an unreferenced pack must be before `gc` may delete it, as
     /// text like `1d` or `12h`. Default: one day.
     pub gc_grace: Option<String>,
+    /// A `cache.dir` found in the committed `.cairn/config.toml` and
+    /// ignored: a committed file must not choose where a teammate's cairn
+    /// writes.
+    pub ignored_cache_dir: Option<IgnoredSetting>,
+}
+
+/// A setting that was present but deliberately not applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IgnoredSetting {
+    /// The file it was read from.
+    pub file: PathBuf,
+    /// The value as written.
+    pub value: PathBuf,
+}
+
+impl std::fmt::Display for IgnoredSetting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "ignoring cache.dir = {:?} in the committed {}: a committed file may not choose where cairn writes; put it in .cairn/config.local.toml, the user config or CAIRN_CACHE_DIR",
+            self.value.display().to_string(),
+            self.file.display()
+        )
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -79,9 +109,10 @@ impl Config {
     /// Load every layer for the repository whose `.cairn` directory is given.
     pub fn load(cairn_dir: &Path) -> Result<Config> {
         let mut cfg = Config::default();
+        let committed = cairn_dir.join("config.toml");
         let files = [
             user_config_path(),
-            Some(cairn_dir.join("config.toml")),
+            Some(committed.clone()),
             Some(cairn_dir.join("config.local.toml")),
         ];
         for path in files.into_iter().flatten() {
@@ -98,7 +129,14 @@ impl Config {
                     cfg.gc_grace = Some(g);
                 }
                 if let Some(d) = layer.cache.dir {
-                    cfg.cache_dir = Some(d);
+                    if path == committed {
+                        cfg.ignored_cache_dir = Some(IgnoredSetting {
+                            file: path.clone(),
+                            value: d,
+                        });
+                    } else {
+                        cfg.cache_dir = Some(d);
+                    }
                 }
             }
         }
@@ -115,8 +153,8 @@ pub const INITIAL_CONFIG: &str = "\
 [core]
 format = 1
 
-# [cache]
-# dir = \"/path/to/shared/cache\"   # share one cache between clones or CI jobs
+# A shared cache (cache.dir) is set in .cairn/config.local.toml, the user
+# config or CAIRN_CACHE_DIR, never here: a committed value is ignored.
 ";
 
 /// Parse a duration (a grace period, a timeout): a number with an optional unit `s`, `m`, `h`, `d`
@@ -162,6 +200,26 @@ mod tests {
             Config::load(dir.path()),
             Err(Error::Config { .. })
         ));
+    }
+
+    #[test]
+    fn committed_cache_dir_is_ignored_and_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("config.toml"), "[cache]\ndir = \"/evil\"\n").unwrap();
+        let cfg = Config::load(dir.path()).unwrap();
+        assert_eq!(cfg.cache_dir, None);
+        let ignored = cfg.ignored_cache_dir.expect("reported");
+        assert_eq!(ignored.value, PathBuf::from("/evil"));
+        assert!(ignored.to_string().contains("config.local.toml"));
+        std::fs::write(
+            dir.path().join("config.local.toml"),
+            "[cache]\ndir = \"/mine\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            Config::load(dir.path()).unwrap().cache_dir,
+            Some(PathBuf::from("/mine"))
+        );
     }
 
     #[test]

@@ -137,8 +137,12 @@ pub enum Error {
         holder: Option<String>,
     },
 
-    #[error("{kind} of {len} bytes is too large to store (the limit is 4 GiB per object)")]
-    BlobTooLarge { kind: ObjectKind, len: u64 },
+    #[error("{kind} of {len} bytes is too large to store (the limit is {limit} bytes)")]
+    BlobTooLarge {
+        kind: ObjectKind,
+        len: u64,
+        limit: u64,
+    },
 
     #[error("this repository uses cairn format {found}; this cairn supports format {supported}")]
     UnsupportedFormat { found: i64, supported: u32 },
@@ -172,10 +176,18 @@ pub enum Error {
     PackNameCondemned { remote: String },
 
     #[error("refusing to collect garbage: {reason}")]
-    GcRefused { reason: &'static str },
+    GcRefused { reason: GcRefusal },
 
-    #[error("{count} damaged or missing object(s) in the cache")]
-    VerifyFailed { count: usize },
+    #[error("{}", verify_failed(*damaged, *missing, malformed_pointers))]
+    VerifyFailed {
+        damaged: usize,
+        missing: usize,
+        /// Pointer files that start like a pointer but cannot be read.
+        malformed_pointers: Vec<PathBuf>,
+    },
+
+    #[error("{} is named like a cairn pointer file but is not one", path.display())]
+    NotAPointer { path: PathBuf },
 
     #[error("{} already exists; cairn get never overwrites", path.display())]
     OutputExists { path: PathBuf },
@@ -310,6 +322,30 @@ pub enum RemoteFailure {
     Failed,
 }
 
+/// Why garbage collection refused to run; each reason has its own hint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GcRefusal {
+    /// The cache lives outside the repository and may hold other
+    /// repositories' data.
+    SharedCache,
+    /// An index file on the remote is damaged, so which packs are in use
+    /// is unknown.
+    DamagedRemoteIndex,
+    /// A pack due for deletion is listed by the index this run just wrote:
+    /// deleting it would lose data, so the run stops before any delete.
+    DueButIndexed,
+}
+
+impl std::fmt::Display for GcRefusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            GcRefusal::SharedCache => "the cache is configured elsewhere (cache.dir or CAIRN_CACHE_DIR) and may be shared with other repositories",
+            GcRefusal::DamagedRemoteIndex => "an index file on the remote is damaged, so it cannot tell which packs are in use",
+            GcRefusal::DueButIndexed => "a pack due for deletion is listed by the index just written",
+        })
+    }
+}
+
 impl std::fmt::Display for RemoteFailure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
@@ -322,6 +358,45 @@ impl std::fmt::Display for RemoteFailure {
             RemoteFailure::Failed => "a request failed",
         })
     }
+}
+
+/// Whether an I/O error is, or wraps, "no space left on device" (or a
+/// quota). Layers such as temporary-file helpers wrap the OS error in one
+/// of their own, so the whole chain is searched.
+pub fn is_disk_full(e: &io::Error) -> bool {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        if let Some(io) = err.downcast_ref::<io::Error>() {
+            if io.kind() == io::ErrorKind::StorageFull
+                || io.kind() == io::ErrorKind::QuotaExceeded
+                || matches!(io.raw_os_error(), Some(libc::ENOSPC) | Some(libc::EDQUOT))
+            {
+                return true;
+            }
+            if let Some(inner) = io.get_ref() {
+                cur = Some(inner);
+                continue;
+            }
+        }
+        cur = err.source();
+    }
+    false
+}
+
+/// The message of [`Error::VerifyFailed`]: each kind of problem by name.
+fn verify_failed(damaged: usize, missing: usize, malformed: &[PathBuf]) -> String {
+    let mut parts = Vec::new();
+    if damaged + missing > 0 {
+        parts.push(format!(
+            "{} damaged or missing object(s) in the cache",
+            damaged + missing
+        ));
+    }
+    if !malformed.is_empty() {
+        let names: Vec<String> = malformed.iter().map(|p| p.display().to_string()).collect();
+        parts.push(format!("malformed pointer file(s): {}", names.join(", ")));
+    }
+    parts.join("; ")
 }
 
 impl Error {
@@ -338,7 +413,7 @@ impl Error {
         Some(match self {
             Error::NotGitRepo { .. } => "run `git init` first, or pass `-C DIR` to point at a git work tree".into(),
             Error::NotInitialized { .. } => "run `cairn init` in the repository first".into(),
-            Error::Io { source, .. } if source.kind() == io::ErrorKind::StorageFull => {
+            Error::Io { source, .. } if is_disk_full(source) => {
                 "the disk is full: free some space (`cairn gc` drops unreachable data) and run the command again".into()
             }
             Error::Io { source, .. } if source.kind() == io::ErrorKind::PermissionDenied => {
@@ -371,9 +446,17 @@ impl Error {
             Error::PackNameCondemned { .. } => {
                 "wait until `cairn gc --remote` has deleted the condemned packs (one grace period), or add the data again with other files, then push".into()
             }
-            Error::GcRefused { .. } => {
+            Error::GcRefused {
+                reason: GcRefusal::SharedCache,
+            } => {
                 "collect only per-repository caches, or pass `--shared-cache` if no other repository's data in it must be kept".into()
             }
+            Error::GcRefused {
+                reason: GcRefusal::DueButIndexed,
+            } => "nothing was deleted; run `cairn gc --remote` again, and report this if it repeats".into(),
+            Error::GcRefused {
+                reason: GcRefusal::DamagedRemoteIndex,
+            } => "run `cairn verify --remote <name>` to see which index file is damaged; `gc --remote` runs again once every index file on the remote reads cleanly".into(),
             Error::NotRevisionOrPath { .. } => {
                 "give a commit id, branch or tag (see `git log`), or a path listed by `cairn ls`".into()
             }
@@ -382,6 +465,16 @@ impl Error {
             }
             Error::MissingObject { .. } => {
                 "`cairn pull` fetches it from the remote; if the data was added on this machine and the cache lost it, `cairn add` of the original stores it again".into()
+            }
+            Error::VerifyFailed {
+                damaged: 0,
+                missing: 0,
+                malformed_pointers,
+            } if !malformed_pointers.is_empty() => {
+                "restore each pointer with `git checkout -- <path>.cairn`, or re-create it with `cairn add <path>`".into()
+            }
+            Error::NotAPointer { .. } => {
+                "rename the file if it is not cairn's (names ending in .cairn are pointer files), or restore the pointer with `git checkout -- <path>.cairn`".into()
             }
             Error::CorruptObject { .. } | Error::CorruptPack { .. } | Error::VerifyFailed { .. } => {
                 "`cairn verify` lists every damaged object; `cairn add` of the original data stores a good copy that replaces it".into()
@@ -410,7 +503,7 @@ impl Error {
                 RemoteFailure::Credentials => "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or the provider's equivalent, or a profile or role) for this remote; credentials never go in cairn's config".into(),
                 RemoteFailure::PermissionDenied => "the credentials were accepted but lack permission on this bucket or prefix; check its policy or the role".into(),
                 RemoteFailure::NoSuchBucket => "create the bucket (or folder) first, or fix the URL with `cairn remote remove` and `cairn remote add`".into(),
-                RemoteFailure::Unreachable => format!("check the endpoint (remote.{remote}.endpoint in .cairn/config.local.toml, or AWS_ENDPOINT) and the network; remote.{remote}.connect_timeout sets how long to wait"),
+                RemoteFailure::Unreachable => format!("check the endpoint (remote.{remote}.endpoint in .cairn/config.local.toml, or AWS_ENDPOINT) and the network; remote.{remote}.connect_timeout and .request_timeout set how long to wait"),
                 RemoteFailure::NotFound => format!("the remote is missing data its index lists; run `cairn verify --remote {remote}`, then push again from a clone that has the data"),
                 RemoteFailure::BadSettings => format!("check the [remote.{remote}] settings and the provider's environment variables"),
                 RemoteFailure::Failed => "run the command again; transient errors are retried, so a repeat failure needs a look at the server".into(),
@@ -443,5 +536,36 @@ impl Error {
             Error::Io { .. } => "check that the path is accessible and the disk is healthy, then run the command again".into(),
             _ => return None,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn disk_full_gets_its_hint_even_when_wrapped() {
+        let plain = io::Error::from(io::ErrorKind::StorageFull);
+        let wrapped = io::Error::other(io::Error::from_raw_os_error(libc::ENOSPC));
+        let twice = io::Error::other(io::Error::other(plain));
+        for source in [wrapped, twice, io::Error::from_raw_os_error(libc::ENOSPC)] {
+            let e = Error::io("write pack", "/x", source);
+            assert!(e.hint().unwrap().contains("disk is full"), "{e:?}");
+        }
+        let other = Error::io("write pack", "/x", io::Error::other("boom"));
+        assert!(!other.hint().unwrap().contains("disk is full"));
+    }
+
+    #[test]
+    fn each_gc_refusal_has_its_own_hint() {
+        let shared = Error::GcRefused {
+            reason: GcRefusal::SharedCache,
+        };
+        let index = Error::GcRefused {
+            reason: GcRefusal::DamagedRemoteIndex,
+        };
+        assert!(shared.hint().unwrap().contains("--shared-cache"));
+        assert!(!index.hint().unwrap().contains("shared"));
+        assert!(index.hint().unwrap().contains("verify --remote"));
     }
 }

@@ -12,6 +12,7 @@ use crate::error::{Error, Result};
 use crate::git::GitRepo;
 use crate::object::check_rel_path;
 use crate::pointer::{Pointer, SUFFIX};
+use crate::progress::{Progress, Warning};
 use crate::status::read_pointer;
 use crate::workspace::Workspace;
 
@@ -36,12 +37,21 @@ pub fn pointers_at(git: &GitRepo, rev: &str) -> Result<Vec<Tracked>> {
     Ok(out)
 }
 
-/// The pointers in the work tree, sorted by path.
-pub fn pointers_in_work_tree(ws: &Workspace) -> Result<Vec<Tracked>> {
-    ws.find_tracked()?
-        .into_iter()
-        .map(|rel| read_pointer(ws, &rel).map(|p| (rel, p)))
-        .collect()
+/// The pointers in the work tree, sorted by path. A file named `*.cairn`
+/// that is not a pointer at all is skipped and reported to `progress`.
+pub fn pointers_in_work_tree(ws: &Workspace, progress: &dyn Progress) -> Result<Vec<Tracked>> {
+    let mut out = Vec::new();
+    for rel in ws.find_tracked()? {
+        match read_pointer(ws, &rel) {
+            Ok(p) => out.push((rel, p)),
+            Err(Error::NotAPointer { path }) => progress.warn(Warning::NotAPointer {
+                path,
+                reason: "it does not start with `cairn-pointer`".into(),
+            }),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(out)
 }
 
 /// Keep the entries at or below any of `prefixes` (all when empty).

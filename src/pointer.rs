@@ -62,6 +62,14 @@ impl Pointer {
     /// assert_eq!(p.encode(), text);
     /// assert!(Pointer::parse(Path::new("x.cairn"), b"cairn-pointer 9\n").is_err());
     /// ```
+    /// Whether `text` is meant to be a pointer file at all: it starts with
+    /// the `cairn-pointer ` header. A file that merely ends in `.cairn`
+    /// (some tool's data) is not one, and is left alone rather than
+    /// reported as a damaged pointer.
+    pub fn looks_like_pointer(text: &[u8]) -> bool {
+        text.starts_with(b"cairn-pointer ")
+    }
+
     pub fn parse(path: &Path, text: &[u8]) -> Result<Pointer> {
         let err = |line, reason| Error::PointerSyntax {
             path: path.to_path_buf(),

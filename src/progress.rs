@@ -6,6 +6,7 @@
 //! what it cares about.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// Something worth telling the user that does not stop the command.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,6 +17,16 @@ pub enum Warning {
     SkippedSpecial { path: PathBuf },
     /// A pack whose footer cannot be read; its blobs count as missing.
     UnreadablePack { path: PathBuf, reason: &'static str },
+    /// A remote has not answered a request for `waited`; cairn keeps
+    /// waiting (and retrying) for at most `limit` in all.
+    RemoteWaiting {
+        remote: String,
+        op: &'static str,
+        waited: Duration,
+        limit: Duration,
+    },
+    /// A file named `*.cairn` that is not a pointer; it was left alone.
+    NotAPointer { path: PathBuf, reason: String },
 }
 
 impl std::fmt::Display for Warning {
@@ -34,6 +45,22 @@ impl std::fmt::Display for Warning {
             Warning::UnreadablePack { path, reason } => {
                 write!(f, "ignoring damaged pack {}: {reason}", path.display())
             }
+            Warning::RemoteWaiting {
+                remote,
+                op,
+                waited,
+                limit,
+            } => write!(
+                f,
+                "remote {remote} has not answered for {} s ({op}); still waiting, giving up within {} s",
+                waited.as_secs(),
+                limit.as_secs()
+            ),
+            Warning::NotAPointer { path, reason } => write!(
+                f,
+                "skipping {}: named like a pointer file but is not one ({reason})",
+                path.display()
+            ),
         }
     }
 }

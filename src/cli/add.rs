@@ -89,6 +89,7 @@ pub fn run(ui: &Ui, cwd: &Path, args: AddArgs) -> anyhow::Result<ExitCode> {
     store
         .flush()
         .context("could not make the stored data durable")?;
+    crate::failpoint::hit("add.packs_durable");
     let c = &ingest.counters;
     let (read, cached) = (
         c.files_read.load(Ordering::Relaxed),
@@ -105,10 +106,13 @@ pub fn run(ui: &Ui, cwd: &Path, args: AddArgs) -> anyhow::Result<ExitCode> {
         let text = ptr.encode();
         if std::fs::read(&path).ok().as_deref() != Some(text.as_bytes()) {
             write_atomic(&path, text.as_bytes())?;
+            crate::failpoint::hit("add.pointer_written");
         }
         ws.ensure_ignored(rel)?;
+        crate::failpoint::hit("add.gitignore_written");
     }
     index.save()?;
+    crate::failpoint::hit("add.stat_index_saved");
     if let (Some(g), false) = (&git, in_git.is_empty()) {
         // Only now that the pointers exist: git's copy is the only other
         // record of the data until then.

@@ -58,7 +58,7 @@ pub fn run(ui: &Ui, cwd: &Path, args: DiffArgs) -> anyhow::Result<ExitCode> {
     let a: Vec<Tracked> = pointers_at(&git, &from)?;
     let b: Vec<Tracked> = match &args.to {
         Some(r) => pointers_at(&git, r)?,
-        None => pointers_in_work_tree(&ws)?,
+        None => pointers_in_work_tree(&ws, &ui.progress())?,
     };
     // Chunks A has, to tell which of B's bytes are new.
     let mut reach_a = Reach::default();

@@ -62,9 +62,15 @@ pub(crate) fn absent_paths(f: &FetchOutcome, selected: &Selected, rev: &str) -> 
 
 pub fn run(ui: &Ui, cwd: &Path, args: FetchArgs) -> anyhow::Result<ExitCode> {
     let ws = Workspace::open(cwd)?;
-    let (rev, selected) = select(&ws, cwd, &args.args)?;
     let bar = ui.progress();
-    let f = fetch(&ws, &selected, args.remote.as_deref(), &bar)?;
+    let (rev, selected) = select(&ws, cwd, &args.args, &bar)?;
+    let f = fetch(
+        &ws,
+        &selected,
+        args.remote.as_deref(),
+        &bar,
+        Some(ui.waits()),
+    )?;
     if args.json {
         println!("{}", serde_json::to_string(&f)?);
     } else {

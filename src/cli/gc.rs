@@ -51,13 +51,13 @@ pub fn run(ui: &Ui, cwd: &Path, args: GcArgs) -> anyhow::Result<ExitCode> {
     }
     if ws.config().cache_dir.is_some() && !args.shared_cache {
         return Err(Error::GcRefused {
-            reason: "the cache is configured elsewhere (cache.dir or CAIRN_CACHE_DIR) and may be shared with other repositories",
+            reason: crate::error::GcRefusal::SharedCache,
         }
         .into());
     }
 
     let mut reach = Reach::default();
-    for (rel, ptr) in live_pointers(&ws)? {
+    for (rel, ptr) in live_pointers(&ws, &ui.progress())? {
         reach
             .add_pointer(&store, &rel, &ptr)
             .with_context(|| format!("could not read what {rel} needs"))?;
@@ -95,11 +95,14 @@ fn grace(ws: &Workspace, flag: Option<&str>) -> anyhow::Result<(Duration, String
 }
 
 /// Every pointer the work tree and git's history hold: what must be kept.
-pub(crate) fn live_pointers(ws: &Workspace) -> anyhow::Result<Vec<(String, Pointer)>> {
+pub(crate) fn live_pointers(
+    ws: &Workspace,
+    progress: &dyn crate::progress::Progress,
+) -> anyhow::Result<Vec<(String, Pointer)>> {
     // Everything the work tree and git's history can reach. A pointer that
     // cannot be read (damaged listing, unknown format) stops gc: it cannot
     // tell what such a pointer needs, so it must not delete anything.
-    let mut out = pointers_in_work_tree(ws)?;
+    let mut out = pointers_in_work_tree(ws, progress)?;
     let git = GitRepo::open(ws.root()).map_err(Error::from)?;
     let blobs = match git.reachable_pointer_blobs() {
         Ok(b) => b,

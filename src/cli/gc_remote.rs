@@ -21,8 +21,9 @@ pub fn run(
 ) -> anyhow::Result<ExitCode> {
     let resolved = super::remote::resolve(ui, ws, Some(name))?;
     let name = resolved.name.clone();
-    let conn = Connection::open(resolved, &ws.cache_dir(), true)?;
-    let selected: Selected = super::gc::live_pointers(ws)?
+    let mut conn = Connection::open(resolved, &ws.cache_dir(), true)?;
+    conn.report_waits_to(ui.waits());
+    let selected: Selected = super::gc::live_pointers(ws, &ui.progress())?
         .into_iter()
         .map(|(rel, ptr)| (rel, ptr, None))
         .collect();

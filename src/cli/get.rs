@@ -143,7 +143,13 @@ pub fn run(ui: &Ui, cwd: &Path, args: GetArgs) -> anyhow::Result<ExitCode> {
             r.to_string()
         }
     });
-    let f = crate::ops::fetch::fetch(&ws, &selected, remote.as_deref(), &ui.progress())?;
+    let f = crate::ops::fetch::fetch(
+        &ws,
+        &selected,
+        remote.as_deref(),
+        &ui.progress(),
+        Some(ui.waits()),
+    )?;
     print_fetched(ui, &f);
     if !f.absent.is_empty() {
         return Err(Error::DataNotOnRemote {

@@ -191,8 +191,14 @@ pub fn run_hook(_ui: &Ui, cwd: &Path, args: HookArgs) -> anyhow::Result<ExitCode
         // Fetch what the new pointers lack first (a fresh clone has no
         // cache). Without a remote, or with one that cannot be reached, the
         // cache's data is still restored and the rest is named below.
-        let selected = crate::ops::fetch::select_at(&ws, None, None, &[])?;
-        let fetched = crate::ops::fetch::fetch(&ws, &selected, None, &crate::progress::Silent);
+        let selected = crate::ops::fetch::select_at(&ws, None, None, &[], &ui.progress())?;
+        let fetched = crate::ops::fetch::fetch(
+            &ws,
+            &selected,
+            None,
+            &crate::progress::Silent,
+            Some(ui.waits()),
+        );
         let opts = crate::ops::checkout::CheckoutOptions {
             caller: crate::ops::checkout::Caller::Hook,
             gone,
@@ -256,7 +262,14 @@ fn pre_push(ws: Workspace, git: &GitRepo) -> anyhow::Result<ExitCode> {
         quiet: false,
         verbose: false,
     });
-    let report = crate::ops::push::push_selected(&ws, &selected, &[], None, &ui.progress())?;
+    let report = crate::ops::push::push_selected(
+        &ws,
+        &selected,
+        &[],
+        None,
+        &ui.progress(),
+        Some(ui.waits()),
+    )?;
     super::push::render(&ui, &report, false)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -32,7 +32,7 @@ pub fn run(_ui: &Ui, cwd: &Path, args: LsArgs) -> anyhow::Result<ExitCode> {
             Some(git.resolve(r).map_err(crate::Error::from)?),
             pointers_at(&git, r)?,
         ),
-        None => (None, pointers_in_work_tree(&ws)?),
+        None => (None, pointers_in_work_tree(&ws, &_ui.progress())?),
     };
     let tracked = filter(tracked, &paths);
     if args.json {

@@ -111,6 +111,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(d) => d.clone(),
         None => std::env::current_dir()?,
     };
+    warn_ignored_config(&ui, &cwd, &cli.command);
     match cli.command {
         Command::Init => init::run(&ui, &cwd),
         Command::Add(a) => add::run(&ui, &cwd, a),
@@ -134,3 +135,19 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 }
 
 pub use crate::history::{select_tracked, select_tracked_rel};
+
+/// Say once, before a command that opens the repository, which committed
+/// settings were ignored (the library reports them in [`crate::config::Config`]).
+fn warn_ignored_config(ui: &ui::Ui, cwd: &std::path::Path, command: &Command) {
+    if matches!(
+        command,
+        Command::Init | Command::Completions(_) | Command::Man | Command::Get(_)
+    ) {
+        return;
+    }
+    if let Ok(ws) = crate::workspace::Workspace::open(cwd) {
+        if let Some(ignored) = &ws.config().ignored_cache_dir {
+            ui.warn(ignored);
+        }
+    }
+}

@@ -41,7 +41,7 @@ pub fn run(ui: &Ui, cwd: &Path, args: PullArgs) -> anyhow::Result<ExitCode> {
         force: args.force,
     };
     let bar = ui.progress();
-    let report = pull(&ws, opts, &bar)?;
+    let report = pull(&ws, opts, &bar, Some(ui.waits()))?;
     if args.json {
         println!("{}", serde_json::to_string(&report)?);
     } else {

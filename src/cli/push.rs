@@ -50,7 +50,7 @@ pub fn run(ui: &Ui, cwd: &Path, args: PushArgs) -> anyhow::Result<ExitCode> {
         remote: args.remote,
     };
     let bar = ui.progress();
-    let report = push(&ws, opts, &bar)?;
+    let report = push(&ws, opts, &bar, Some(ui.waits()))?;
     render(ui, &report, args.json)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -33,7 +33,19 @@ pub fn run(ui: &Ui, cwd: &Path, args: StatusArgs) -> anyhow::Result<ExitCode> {
     let st = Status::new(&ws, &store, &mut index, &bar);
     let mut rows = Vec::new();
     for (rel, _) in &selected {
-        let ptr = read_pointer(&ws, rel)?;
+        let ptr = match read_pointer(&ws, rel) {
+            Err(crate::Error::NotAPointer { path }) => {
+                crate::progress::Progress::warn(
+                    &bar,
+                    crate::progress::Warning::NotAPointer {
+                        path,
+                        reason: "it does not start with `cairn-pointer`".into(),
+                    },
+                );
+                continue;
+            }
+            r => r?,
+        };
         rows.push(st.path(rel, &ptr)?);
     }
     let hashed = st.counters.files_hashed.load(Ordering::Relaxed);

@@ -70,10 +70,29 @@ impl Ui {
         eprintln!("{} {msg}", paint("1;33", "warning:"));
     }
 
+    /// A reporter that owns what it needs, for warnings raised while a
+    /// remote request waits (on the network runtime's threads).
+    pub fn waits(&self) -> Box<dyn Progress + Send + Sync> {
+        Box::new(Warner { quiet: self.quiet })
+    }
+
     pub fn progress(&self) -> Bar<'_> {
         Bar {
             ui: self,
             bar: Mutex::new(None),
+        }
+    }
+}
+
+/// Prints warnings only.
+struct Warner {
+    quiet: bool,
+}
+
+impl Progress for Warner {
+    fn warn(&self, warning: Warning) {
+        if !self.quiet {
+            eprintln!("{} {warning}", paint("1;33", "warning:"));
         }
     }
 }

@@ -40,9 +40,27 @@ pub fn run(ui: &Ui, cwd: &Path, args: VerifyArgs) -> anyhow::Result<ExitCode> {
     // listings or manifests were reported above; they cannot be walked.
     let mut reach = Reach::default();
     let mut unreadable = Vec::new();
+    let mut malformed = Vec::new();
     for rel in ws.find_tracked()? {
-        let r = read_pointer(&ws, &rel).and_then(|ptr| reach.add_pointer(&store, &rel, &ptr));
-        if let Err(e) = r {
+        let ptr = match read_pointer(&ws, &rel) {
+            Ok(p) => p,
+            Err(crate::Error::NotAPointer { path }) => {
+                crate::progress::Progress::warn(
+                    &bar,
+                    crate::progress::Warning::NotAPointer {
+                        path,
+                        reason: "it does not start with `cairn-pointer`".into(),
+                    },
+                );
+                continue;
+            }
+            Err(e) => {
+                malformed.push(ws.root().join(format!("{rel}{}", crate::pointer::SUFFIX)));
+                unreadable.push((rel, e.to_string()));
+                continue;
+            }
+        };
+        if let Err(e) = reach.add_pointer(&store, &rel, &ptr) {
             unreadable.push((rel, e.to_string()));
         }
     }
@@ -89,7 +107,12 @@ pub fn run(ui: &Ui, cwd: &Path, args: VerifyArgs) -> anyhow::Result<ExitCode> {
     }
     let problems = damage.len() + missing.len() + unreadable.len();
     if problems > 0 {
-        return Err(crate::Error::VerifyFailed { count: problems }.into());
+        return Err(crate::Error::VerifyFailed {
+            damaged: damage.len() + unreadable.len() - malformed.len(),
+            missing: missing.len(),
+            malformed_pointers: malformed,
+        }
+        .into());
     }
     ui.info(format!(
         "verified {} object(s): all intact, and every tracked path's data is present",
@@ -101,7 +124,8 @@ pub fn run(ui: &Ui, cwd: &Path, args: VerifyArgs) -> anyhow::Result<ExitCode> {
 fn verify_remote(ui: &Ui, ws: &Workspace, name: &str, json_out: bool) -> anyhow::Result<ExitCode> {
     let resolved = super::remote::resolve(ui, ws, Some(name))?;
     let name = resolved.name.clone();
-    let conn = crate::transfer::Connection::open(resolved, &ws.cache_dir(), false)?;
+    let mut conn = crate::transfer::Connection::open(resolved, &ws.cache_dir(), false)?;
+    conn.report_waits_to(ui.waits());
     // What this clone read before proves nothing about the remote now.
     conn.read_index_fresh();
     let bar = ui.progress();
@@ -223,7 +247,7 @@ fn revisions(ws: &Workspace) -> anyhow::Result<Vec<Revision>> {
     let mut out = vec![Revision {
         label: "the work tree".into(),
         rev: None,
-        pointers: pointers_in_work_tree(ws)?,
+        pointers: pointers_in_work_tree(ws, &crate::progress::Silent)?,
     }];
     let Ok(git) = GitRepo::open(ws.root()) else {
         return Ok(out);

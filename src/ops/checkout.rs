@@ -28,7 +28,7 @@ use crate::progress::Progress;
 use crate::reach::Reach;
 use crate::restore::Restore;
 use crate::stat_index::StatIndex;
-use crate::status::{read_pointer, State, Status};
+use crate::status::{read_pointer_or_skip, State, Status};
 use crate::store::Store;
 use crate::workspace::{write_atomic, Workspace};
 
@@ -110,7 +110,7 @@ pub fn checkout(
     let _lock = ws.lock()?;
     let store = Store::open(&ws.cache_dir(), progress)?;
     let mut index = StatIndex::load(&ws.stat_index_path())?;
-    let (mut plan, mut dropped) = plan(ws, &opts)?;
+    let (mut plan, mut dropped) = plan(ws, &opts, progress)?;
     let mut report = CheckoutReport {
         rev: opts.rev.clone(),
         ..CheckoutReport::default()
@@ -207,14 +207,18 @@ pub fn checkout(
 }
 
 /// What to restore, and the tracked paths REV no longer has.
-fn plan(ws: &Workspace, opts: &CheckoutOptions) -> Result<(Vec<Step>, Vec<Tracked>)> {
+fn plan(
+    ws: &Workspace,
+    opts: &CheckoutOptions,
+    progress: &dyn Progress,
+) -> Result<(Vec<Step>, Vec<Tracked>)> {
     let mut dropped = opts.gone.clone();
     let mut steps = Vec::new();
     match &opts.rev {
         Some(r) => {
             let git = GitRepo::open(ws.root())?;
             let target = filter(pointers_at(&git, r)?, &opts.paths);
-            let current = filter(pointers_in_work_tree(ws)?, &opts.paths);
+            let current = filter(pointers_in_work_tree(ws, progress)?, &opts.paths);
             let wanted: HashMap<&str, ()> = target.iter().map(|(t, _)| (t.as_str(), ())).collect();
             for (rel, old) in current {
                 if !wanted.contains_key(rel.as_str()) {
@@ -231,13 +235,15 @@ fn plan(ws: &Workspace, opts: &CheckoutOptions) -> Result<(Vec<Step>, Vec<Tracke
         None => {
             let tracked = ws.find_tracked()?;
             for (rel, only) in crate::history::select_tracked_rel(ws, &tracked, &opts.paths)? {
-                let ptr = read_pointer(ws, &rel)?;
-                steps.push(Step {
-                    rel,
-                    ptr,
-                    only,
-                    write_pointer: false,
-                });
+                // A file that merely ends in .cairn is skipped, with a warning.
+                if let Some(ptr) = read_pointer_or_skip(ws, &rel, progress)? {
+                    steps.push(Step {
+                        rel,
+                        ptr,
+                        only,
+                        write_pointer: false,
+                    });
+                }
             }
         }
     }

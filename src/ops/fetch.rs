@@ -18,7 +18,7 @@ use crate::pointer::Pointer;
 use crate::progress::Progress;
 use crate::reach::{Missing, Reach};
 use crate::remote;
-use crate::status::read_pointer;
+use crate::status::read_pointer_or_skip;
 use crate::store::Store;
 use crate::transfer::{self, Connection};
 use crate::workspace::Workspace;
@@ -29,10 +29,15 @@ pub type Selected = Vec<(String, Pointer, Option<String>)>;
 
 /// Resolve `REV|PATH…` words (relative to `cwd`) to pointers, at REV or in
 /// the work tree.
-pub fn select(ws: &Workspace, cwd: &Path, words: &[String]) -> Result<(Option<String>, Selected)> {
+pub fn select(
+    ws: &Workspace,
+    cwd: &Path,
+    words: &[String],
+    progress: &dyn Progress,
+) -> Result<(Option<String>, Selected)> {
     let git = GitRepo::open(ws.root()).ok();
     let (rev, paths) = split_rev(ws, git.as_ref(), cwd, words)?;
-    let selected = select_at(ws, git.as_ref(), rev.as_deref(), &paths)?;
+    let selected = select_at(ws, git.as_ref(), rev.as_deref(), &paths, progress)?;
     Ok((rev, selected))
 }
 
@@ -42,6 +47,7 @@ pub fn select_at(
     git: Option<&GitRepo>,
     rev: Option<&str>,
     paths: &[String],
+    progress: &dyn Progress,
 ) -> Result<Selected> {
     let mut out = Vec::new();
     match (rev, git) {
@@ -57,8 +63,10 @@ pub fn select_at(
         _ => {
             let tracked = ws.find_tracked()?;
             for (rel, only) in select_tracked_rel(ws, &tracked, paths)? {
-                let ptr = read_pointer(ws, &rel)?;
-                out.push((rel, ptr, only));
+                // A file that merely ends in .cairn is skipped, with a warning.
+                if let Some(ptr) = read_pointer_or_skip(ws, &rel, progress)? {
+                    out.push((rel, ptr, only));
+                }
             }
         }
     }
@@ -95,6 +103,7 @@ pub fn fetch(
     selected: &Selected,
     remote_name: Option<&str>,
     progress: &dyn Progress,
+    waits: super::Waits,
 ) -> Result<FetchOutcome> {
     let store = Store::open(&ws.cache_dir(), &crate::progress::Silent)?;
     let _lock = store.lock()?;
@@ -103,7 +112,10 @@ pub fn fetch(
     }
     let resolved = remote::resolve(&ws.cairn_dir(), ws.root(), remote_name)?;
     let name = resolved.name.clone();
-    let conn = Connection::open(resolved, &ws.cache_dir(), false)?;
+    let mut conn = Connection::open(resolved, &ws.cache_dir(), false)?;
+    if let Some(w) = waits {
+        conn.report_waits_to(w);
+    }
     let mut needs = |s: &Store| reach(s, selected).map(|r| r.missing);
     let report = transfer::fetch::fetch(&conn, &store, &mut needs, progress)?;
     Ok(FetchOutcome {

@@ -17,3 +17,7 @@ pub struct Requests {
     pub reads: u64,
     pub writes: u64,
 }
+
+/// Where a connection tells that a request keeps it waiting (the CLI shows
+/// these as warnings; `None` keeps quiet).
+pub type Waits = Option<Box<dyn crate::progress::Progress + Send + Sync>>;

@@ -35,10 +35,15 @@ pub struct PullReport {
     pub missing: Vec<MissingData>,
 }
 
-pub fn pull(ws: &Workspace, opts: PullOptions, progress: &dyn Progress) -> Result<PullReport> {
+pub fn pull(
+    ws: &Workspace,
+    opts: PullOptions,
+    progress: &dyn Progress,
+    waits: super::Waits,
+) -> Result<PullReport> {
     let git = GitRepo::open(ws.root()).ok();
-    let selected = select_at(ws, git.as_ref(), opts.rev.as_deref(), &opts.paths)?;
-    let fetched = fetch(ws, &selected, opts.remote.as_deref(), progress)?;
+    let selected = select_at(ws, git.as_ref(), opts.rev.as_deref(), &opts.paths, progress)?;
+    let fetched = fetch(ws, &selected, opts.remote.as_deref(), progress, waits)?;
     let co = CheckoutOptions {
         force: opts.force,
         only_complete: true,

@@ -96,24 +96,36 @@ pub fn split_revs(
 }
 
 /// Push as `opts` says.
-pub fn push(ws: &Workspace, opts: PushOptions, progress: &dyn Progress) -> Result<PushReport> {
+pub fn push(
+    ws: &Workspace,
+    opts: PushOptions,
+    progress: &dyn Progress,
+    waits: super::Waits,
+) -> Result<PushReport> {
     let git = GitRepo::open(ws.root()).ok();
     let mut required: Selected = Vec::new();
     let mut optional: Vec<(String, Tracked)> = Vec::new();
     let mut versions = 0;
     if opts.revs.is_empty() {
-        required = select_at(ws, None, None, &opts.paths)?;
+        required = select_at(ws, None, None, &opts.paths, progress)?;
         versions += 1;
         if let Some(g) = &git {
             versions += named_versions(g, opts.scope, &opts.paths, &mut optional)?;
         }
     } else {
         for r in &opts.revs {
-            required.extend(select_at(ws, git.as_ref(), Some(r), &opts.paths)?);
+            required.extend(select_at(ws, git.as_ref(), Some(r), &opts.paths, progress)?);
             versions += 1;
         }
     }
-    let mut report = push_selected(ws, &required, &optional, opts.remote.as_deref(), progress)?;
+    let mut report = push_selected(
+        ws,
+        &required,
+        &optional,
+        opts.remote.as_deref(),
+        progress,
+        waits,
+    )?;
     report.versions = versions;
     Ok(report)
 }
@@ -174,6 +186,7 @@ pub fn push_selected(
     optional: &[(String, Tracked)],
     remote_name: Option<&str>,
     progress: &dyn Progress,
+    waits: super::Waits,
 ) -> Result<PushReport> {
     let resolved = remote::resolve(&ws.cairn_dir(), ws.root(), remote_name)?;
     let name = resolved.name.clone();
@@ -200,7 +213,10 @@ pub fn push_selected(
     r.missing.truncate(strict);
     r.objects
         .retain(|(k, id)| required_missing.contains(&(*k, *id)) || store.contains(*k, id));
-    let conn = Connection::open(resolved, &ws.cache_dir(), true)?;
+    let mut conn = Connection::open(resolved, &ws.cache_dir(), true)?;
+    if let Some(w) = waits {
+        conn.report_waits_to(w);
+    }
     let pushed = transfer_push::push(&conn, &store, &r.objects, &r.missing, progress)?;
     // Versions whose data is neither here nor (as the remote's index files
     // just read say) there: reported, never silently skipped.

@@ -6,7 +6,12 @@
 //! never read from or written to cairn's config. Environment variables win
 //! over config-file settings, as everywhere in cairn. Every client gets a
 //! connect timeout and a bounded retry policy, so a dead endpoint fails in
-//! seconds rather than hanging. Error text from a server is scrubbed of
+//! seconds rather than hanging: requests that move metadata (listings,
+//! index files, deletes) go through a client whose requests and retries
+//! end after `request_timeout`; pack data goes through a second client
+//! whose limit grows with the part size, so a 16 MiB part on a slow but
+//! live link still arrives. A hung endpoint is found by the first,
+//! small request of every command. Error text from a server is scrubbed of
 //! anything secret before it can reach a terminal.
 
 use std::str::FromStr;
@@ -26,7 +31,11 @@ use crate::error::{Error, RemoteFailure, Result};
 
 /// An open client and where in it the remote's objects live.
 pub struct Backend {
+    /// For small requests: bounded by `request_timeout`.
     pub store: Arc<dyn ObjectStore>,
+    /// For pack data (parts, ranged reads): bounded by
+    /// [`super::Settings::bulk_timeout`].
+    pub bulk: Arc<dyn ObjectStore>,
     /// Path prefix inside the bucket ("" for the root), no slashes at ends.
     pub prefix: String,
     /// For folder remotes: the directory, so finished files can be fsynced.
@@ -42,7 +51,9 @@ fn retry(s: &super::Settings) -> RetryConfig {
             base: 2.0,
         },
         max_retries: s.retries,
-        retry_timeout: Duration::from_secs(60),
+        // No retry starts after this; with the request timeout it bounds
+        // how long one operation can take.
+        retry_timeout: s.request_timeout,
     }
 }
 
@@ -56,10 +67,18 @@ fn client(s: &super::Settings) -> ClientOptions {
     o
 }
 
-/// Open the client for `remote`. `create` makes a missing folder remote
+/// Open the clients for `remote`. `create` makes a missing folder remote
 /// (for push); reading from a missing folder is an error.
 pub fn open(remote: &ResolvedRemote, create: bool) -> Result<Backend> {
-    let s = &remote.settings;
+    let mut backend = open_with(remote, create, &remote.settings)?;
+    if backend.folder.is_none() {
+        let bulk = remote.settings.for_bulk();
+        backend.bulk = open_with(remote, create, &bulk)?.store;
+    }
+    Ok(backend)
+}
+
+fn open_with(remote: &ResolvedRemote, create: bool, s: &super::Settings) -> Result<Backend> {
     let fail = |failure, e: Box<dyn std::error::Error + Send + Sync>| Error::Remote {
         remote: remote.name.clone(),
         url: redact(&remote.url),
@@ -190,6 +209,7 @@ pub fn open(remote: &ResolvedRemote, create: bool) -> Result<Backend> {
         }
     };
     Ok(Backend {
+        bulk: store.clone(),
         store,
         prefix,
         folder,

@@ -89,6 +89,15 @@ pub fn parse_url(url: &str, base: &Path) -> Result<Location> {
         return Err(bad(url, "the URL is empty"));
     }
     if let Some((scheme, rest)) = url.split_once("://") {
+        // Checked before any bucket naming rule, so the refusal says why.
+        if matches!(scheme, "s3" | "gs" | "az")
+            && rest
+                .split('/')
+                .next()
+                .is_some_and(|host| host.contains('@'))
+        {
+            return Err(bad(url, "credentials do not belong in a remote URL"));
+        }
         return match scheme {
             "file" => {
                 if !rest.starts_with('/') {
@@ -217,6 +226,21 @@ impl RemoteConfig {
 
     /// The configured remotes, in file order, with their URLs parsed.
     pub fn list(&self, base: &Path) -> Result<Vec<Remote>> {
+        self.list_each(base)?
+            .into_iter()
+            .map(|(name, url, location)| {
+                location.map(|location| Remote {
+                    name,
+                    url,
+                    location,
+                })
+            })
+            .collect()
+    }
+
+    /// Every remote with its URL (redacted) and, separately, whether that
+    /// URL is valid, so that one bad entry does not hide the others.
+    pub fn list_each(&self, base: &Path) -> Result<Vec<(String, String, Result<Location>)>> {
         let mut out = Vec::new();
         if let Some(t) = self.remotes_table() {
             for (name, item) in t.iter() {
@@ -229,11 +253,7 @@ impl RemoteConfig {
                             value: name.to_string(),
                             reason: "every remote needs a url",
                         })?;
-                out.push(Remote {
-                    name: name.to_string(),
-                    url: url.to_string(),
-                    location: parse_url(url, base)?,
-                });
+                out.push((name.to_string(), redact(url), parse_url(url, base)));
             }
         }
         Ok(out)

@@ -30,7 +30,8 @@ pub struct Settings {
     pub skip_signature: bool,
     /// Give up connecting after this long (no hang on a dead endpoint).
     pub connect_timeout: Duration,
-    /// Give up on a single request after this long.
+    /// Give up on a small request (listing, index file, delete), retries
+    /// included, after about this long.
     pub request_timeout: Duration,
     /// Retries of a failed request, with exponential backoff.
     pub retries: usize,
@@ -44,7 +45,7 @@ impl Default for Settings {
             allow_http: None,
             skip_signature: false,
             connect_timeout: Duration::from_secs(5),
-            request_timeout: Duration::from_secs(300),
+            request_timeout: Duration::from_secs(15),
             retries: 3,
         }
     }
@@ -75,6 +76,35 @@ impl Layer {
             Layer::DefaultBranch => "default-branch",
             Layer::CommandLine => "command-line",
         }
+    }
+}
+
+/// The slowest transfer rate a pack request must survive: the largest
+/// single upload (just under 24 MiB) at this rate takes about three minutes.
+pub const MIN_RATE: u64 = 128 << 10;
+
+impl Settings {
+    /// How long a request carrying up to one part of pack data may take:
+    /// the small-request limit plus the largest single upload (a part, or
+    /// a pack just below the multipart threshold) at [`MIN_RATE`].
+    pub fn bulk_timeout(&self) -> Duration {
+        let part = crate::transfer::MULTIPART_MIN.max(crate::transfer::PART as u64);
+        self.request_timeout + Duration::from_secs(part.div_ceil(MIN_RATE))
+    }
+
+    /// The settings of the client that moves pack data.
+    pub fn for_bulk(&self) -> Settings {
+        Settings {
+            request_timeout: self.bulk_timeout(),
+            ..self.clone()
+        }
+    }
+
+    /// The longest one small request can keep a command waiting: its
+    /// attempts stop starting after `request_timeout`, and the last one
+    /// runs for at most that long again (plus backoff).
+    pub fn give_up_after(&self) -> Duration {
+        2 * self.request_timeout + Duration::from_secs(5)
     }
 }
 
@@ -413,6 +443,16 @@ mod tests {
         assert_eq!(r.settings, Settings::default());
         let r = resolve(c, c, Some("../elsewhere")).unwrap();
         assert_eq!(r.location, Location::Folder(c.join("../elsewhere")));
+    }
+
+    #[test]
+    fn defaults_bound_a_request_in_seconds_and_let_a_slow_part_through() {
+        let s = Settings::default();
+        assert!(s.give_up_after() <= Duration::from_secs(60));
+        // 24 MiB (the largest single upload) at 128 KiB/s fits.
+        let slow = Duration::from_secs((24 << 20) / (128 << 10));
+        assert!(s.bulk_timeout() >= slow);
+        assert_eq!(s.for_bulk().request_timeout, s.bulk_timeout());
     }
 
     #[test]

@@ -187,10 +187,12 @@ impl Store {
             written += stored.len() as u64;
             if w.len() >= PACK_TARGET {
                 publish(&self.root, writer.take().expect("writer is open"))?;
+                crate::failpoint::hit("gc.pack_sealed");
             }
         }
         if let Some(w) = writer {
             publish(&self.root, w)?;
+            crate::failpoint::hit("gc.pack_sealed");
         }
         Ok(written)
     }
@@ -202,6 +204,7 @@ impl Store {
         if let Some(dir) = path.parent() {
             sync_dir(dir)?;
         }
+        crate::failpoint::hit("gc.pack_deleted");
         Ok(())
     }
 }

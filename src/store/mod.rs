@@ -340,10 +340,11 @@ impl Store {
         if self.contains(kind, &id) {
             return Ok(Put::Existing);
         }
-        if raw.len() > u32::MAX as usize {
+        if raw.len() > max_raw_len(kind) {
             return Err(Error::BlobTooLarge {
                 kind,
                 len: raw.len() as u64,
+                limit: max_raw_len(kind) as u64,
             });
         }
         if !self.reserve(kind, id) {
@@ -477,6 +478,9 @@ impl Store {
         let root = self.root.clone();
         let handle = std::thread::spawn(move || {
             let dest = publish(&root, writer)?;
+            // Reached by every command that stores new blobs; `add` is the
+            // one whose crash matrix uses it.
+            crate::failpoint::hit("add.pack_sealed");
             *slot.path.write().expect("pack path lock poisoned") = dest;
             Ok(())
         });
@@ -560,8 +564,7 @@ impl Store {
         let decoded = match loc.codec {
             // Already the raw bytes: no second copy.
             Codec::Raw if stored.len() == loc.raw_len as usize => Ok(stored),
-            _ => codec::decompress(loc.codec, &stored, loc.raw_len as usize)
-                .map_err(|e| e.to_string()),
+            _ => decode(kind, loc.codec, &stored, loc.raw_len),
         };
         let checked = decoded.and_then(|raw| check_blob(kind, id, &raw).map(|_| raw));
         match checked {
@@ -574,6 +577,38 @@ impl Store {
     }
 }
 
+/// The largest decoded size a blob of `kind` may have (FORMAT.md §6.3).
+/// A chunk is never longer than the chunker's maximum; a segment lists at
+/// most [`crate::object::SEGMENT_MAX`] chunks; manifests and listings are
+/// capped far above any real file or directory so that a number read from
+/// a pack or an index can never make a reader allocate gigabytes.
+pub fn max_raw_len(kind: ObjectKind) -> usize {
+    match kind {
+        ObjectKind::Chunk => crate::chunking::V1.max,
+        ObjectKind::Segment => 64 + crate::object::SEGMENT_MAX * 64,
+        ObjectKind::Manifest | ObjectKind::Tree => MAX_LISTING,
+    }
+}
+
+/// Cap on a manifest's or a directory listing's decoded size: about four
+/// million files in one tracked directory, or a file of petabytes.
+pub const MAX_LISTING: usize = 512 << 20;
+
+/// Decode stored bytes whose decoded length a footer or index claims,
+/// refusing claims beyond what the kind may hold before allocating.
+fn decode(kind: ObjectKind, codec: Codec, stored: &[u8], raw_len: u32) -> Result<Vec<u8>, String> {
+    let limit = max_raw_len(kind);
+    if raw_len as usize > limit {
+        return Err(codec::DecodeError::TooLong {
+            kind,
+            claimed: raw_len as usize,
+            limit,
+        }
+        .to_string());
+    }
+    codec::decompress(codec, stored, raw_len as usize).map_err(|e| e.to_string())
+}
+
 /// Decode a blob's stored bytes and check them against its id (or, for a
 /// manifest, its checksum). The one check every reader applies, whether the
 /// bytes come from the cache or a remote.
@@ -584,9 +619,7 @@ pub fn check_encoded(
     stored: &[u8],
     raw_len: u32,
 ) -> Result<(), String> {
-    codec::decompress(codec, stored, raw_len as usize)
-        .map_err(|e| e.to_string())
-        .and_then(|raw| check_blob(kind, id, &raw))
+    decode(kind, codec, stored, raw_len).and_then(|raw| check_blob(kind, id, &raw))
 }
 
 fn check_blob(kind: ObjectKind, id: &Id, raw: &[u8]) -> Result<(), String> {

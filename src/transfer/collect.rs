@@ -154,8 +154,7 @@ pub fn plan(
 ) -> Result<RemotePlan> {
     if !state.damaged.is_empty() {
         return Err(Error::GcRefused {
-            reason:
-                "an index file on the remote is damaged, so it cannot tell which packs are in use",
+            reason: crate::error::GcRefusal::DamagedRemoteIndex,
         });
     }
     let young = |t: SystemTime| now.duration_since(t).map_or(true, |age| age < grace);
@@ -475,7 +474,7 @@ pub fn execute(conn: &Connection, plan: &RemotePlan, progress: &dyn Progress) ->
             if listed_now.contains(&d.id) {
                 // The hard invariant: a pack the new index lists stays.
                 return Err(Error::GcRefused {
-                    reason: "a pack due for deletion is listed by the index just written",
+                    reason: crate::error::GcRefusal::DueButIndexed,
                 });
             }
             if now.get(&d.id) == Some(&d.stamp) {

@@ -95,6 +95,9 @@ pub fn fetch(
     // Damaged index files: what they listed is unknown, and may be what
     // is missing.
     let mut damaged_files = Vec::new();
+    // Why each avoided blob was avoided: when no good copy is left, that
+    // damage is the error, not "not on remote".
+    let mut damaged: HashMap<(ObjectKind, Id), Error> = HashMap::new();
     loop {
         let mut missing = needs(store)?;
         missing.retain(|m| !absent.contains(&(m.kind, m.id)));
@@ -128,6 +131,12 @@ pub fn fetch(
                         index: index.clone(),
                         reason: *why,
                     });
+                }
+                let seen_damaged = damaged
+                    .remove(&(m.kind, m.id))
+                    .or_else(|| damaged.remove(&(ObjectKind::Chunk, m.id)));
+                if let Some(err) = seen_damaged {
+                    return Err(err);
                 }
                 if absent.insert((m.kind, m.id)) {
                     report.absent.push(m.clone());
@@ -175,8 +184,12 @@ pub fn fetch(
         let (objects, bytes) = match r {
             // Remember the damaged copy and read the index again: another
             // pack may hold a good copy (a repair push sends one).
-            Err(Error::RemoteBlobCorrupt { pack, kind, id, .. }) if repairs < MAX_REPAIRS => {
-                avoid.insert((pack, Some((kind, id))));
+            Err(err @ Error::RemoteBlobCorrupt { .. }) if repairs < MAX_REPAIRS => {
+                let Error::RemoteBlobCorrupt { pack, kind, id, .. } = &err else {
+                    unreachable!("matched just above")
+                };
+                avoid.insert((*pack, Some((*kind, *id))));
+                damaged.insert((*kind, *id), err);
                 repairs += 1;
                 remote = None;
                 seen.clear();

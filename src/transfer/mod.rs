@@ -13,7 +13,7 @@
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use futures::TryStreamExt;
@@ -22,6 +22,7 @@ use object_store::{ObjectStoreExt, PutPayload};
 
 use crate::error::{Error, Result};
 use crate::hash::Id;
+use crate::progress::{Progress, Warning};
 use crate::remote::backend::{self, remote_error, Backend};
 use crate::remote::index::{self, RemoteIndex, INDEX_DIR};
 use crate::remote::ResolvedRemote;
@@ -38,6 +39,8 @@ pub mod push;
 pub const MULTIPART_MIN: u64 = 24 << 20;
 /// Size of one part of a multipart upload (and of one read while sending).
 pub const PART: usize = 16 << 20;
+/// Bodies above this go through the client for pack data.
+const PART_SMALL: usize = 1 << 20;
 /// Uploads in flight at once.
 pub const UPLOADS: usize = 4;
 /// Ranged downloads in flight at once.
@@ -113,7 +116,12 @@ pub struct Connection {
     /// An index file was found that a crashed writer had not yet named in
     /// `index.list`.
     unlisted: std::sync::atomic::AtomicBool,
+    /// Told when a request has been waiting for an answer for a while.
+    waits: Option<Box<dyn Progress + Send + Sync>>,
 }
+
+/// How often a request still waiting for the remote is reported.
+pub const WAIT_NOTICE: Duration = Duration::from_secs(5);
 
 impl Connection {
     /// Connect to `remote`. `for_writing` creates a missing folder remote
@@ -142,7 +150,50 @@ impl Connection {
             fresh_index: Default::default(),
             written: Default::default(),
             unlisted: Default::default(),
+            waits: None,
         })
+    }
+
+    /// Report requests that wait long for an answer to `progress` (a
+    /// [`Warning::RemoteWaiting`] every [`WAIT_NOTICE`]).
+    pub fn report_waits_to(&mut self, progress: Box<dyn Progress + Send + Sync>) {
+        self.waits = Some(progress);
+    }
+
+    /// Run one remote operation, telling the user while it waits.
+    async fn watched<T>(
+        &self,
+        op: &'static str,
+        limit: Duration,
+        fut: impl std::future::Future<Output = T>,
+    ) -> T {
+        let Some(p) = &self.waits else {
+            return fut.await;
+        };
+        tokio::pin!(fut);
+        let mut waited = Duration::ZERO;
+        loop {
+            tokio::select! {
+                r = &mut fut => return r,
+                _ = tokio::time::sleep(WAIT_NOTICE) => {
+                    waited += WAIT_NOTICE;
+                    p.warn(Warning::RemoteWaiting {
+                        remote: self.remote.name.clone(),
+                        op,
+                        waited,
+                        limit,
+                    });
+                }
+            }
+        }
+    }
+
+    fn small_limit(&self) -> Duration {
+        self.remote.settings.give_up_after()
+    }
+
+    fn bulk_limit(&self) -> Duration {
+        self.remote.settings.for_bulk().give_up_after()
     }
 
     pub fn reads(&self) -> u64 {
@@ -186,7 +237,11 @@ impl Connection {
         };
         let found: Vec<object_store::ObjectMeta> = self
             .rt
-            .block_on(self.backend.store.list(Some(&prefix)).try_collect())
+            .block_on(self.watched(
+                "list",
+                self.small_limit(),
+                self.backend.store.list(Some(&prefix)).try_collect(),
+            ))
             .map_err(|e| self.err("list", e, true))?;
         // S3 and its kin return at most 1,000 keys per request.
         let pages = (found.len() as u64).div_ceil(1000).max(1);
@@ -256,11 +311,15 @@ impl Connection {
     async fn get_async(&self, rel: &str) -> Result<Bytes> {
         self.read();
         let p = self.path(rel);
-        let r = self.backend.store.get(&p).await;
-        match r {
-            Ok(g) => g.bytes().await.map_err(|e| self.err("download", e, false)),
-            Err(e) => Err(self.err("download", e, false)),
-        }
+        let get = async {
+            match self.backend.store.get(&p).await {
+                Ok(g) => g.bytes().await,
+                Err(e) => Err(e),
+            }
+        };
+        self.watched("download", self.small_limit(), get)
+            .await
+            .map_err(|e| self.err("download", e, false))
     }
 
     async fn get_range_async(&self, rel: &str, range: Range<u64>) -> Result<Bytes> {
@@ -288,12 +347,9 @@ impl Connection {
                 .map_err(|e| Error::io("read", &path, e))?;
             return Ok(Bytes::from(buf));
         }
-        match self
-            .backend
-            .store
-            .get_range(&self.path(rel), range.clone())
-            .await
-        {
+        let path = self.path(rel);
+        let get = self.backend.bulk.get_range(&path, range.clone());
+        match self.watched("download", self.bulk_limit(), get).await {
             // A static HTTP server without range support: read the whole
             // object and cut the range out (correct, if wasteful).
             Err(object_store::Error::NotSupported { .. }) => {
@@ -314,9 +370,16 @@ impl Connection {
 
     async fn put_async(&self, rel: &str, bytes: Vec<u8>) -> Result<()> {
         self.write();
-        self.backend
-            .store
-            .put(&self.path(rel), PutPayload::from(bytes))
+        let path = self.path(rel);
+        // Index files and notes are small; a pack may be up to just under
+        // the multipart threshold.
+        let (client, limit) = if bytes.len() > PART_SMALL {
+            (&self.backend.bulk, self.bulk_limit())
+        } else {
+            (&self.backend.store, self.small_limit())
+        };
+        let put = client.put(&path, PutPayload::from(bytes));
+        self.watched("upload", limit, put)
             .await
             .map_err(|e| self.err("upload", e, false))?;
         Ok(())
@@ -351,10 +414,10 @@ impl Connection {
             return self.put_async(rel, buf).await;
         }
         self.write();
+        let path = self.path(rel);
+        let start = self.backend.bulk.put_multipart(&path);
         let mut up = self
-            .backend
-            .store
-            .put_multipart(&self.path(rel))
+            .watched("upload", self.small_limit(), start)
             .await
             .map_err(|e| self.err("upload", e, false))?;
         let mut f = open()?;
@@ -367,12 +430,14 @@ impl Connection {
                     .map_err(|e| Error::io("read pack", file, e))?;
                 left -= n as u64;
                 self.write();
-                up.put_part(PutPayload::from(buf))
+                let part = up.put_part(PutPayload::from(buf));
+                self.watched("upload", self.bulk_limit(), part)
                     .await
                     .map_err(|e| self.err("upload", e, false))?;
             }
             self.write();
-            up.complete()
+            let done = up.complete();
+            self.watched("upload", self.small_limit(), done)
                 .await
                 .map_err(|e| self.err("upload", e, false))?;
             Ok(())
@@ -387,7 +452,9 @@ impl Connection {
 
     async fn delete_async(&self, rel: &str) -> Result<()> {
         self.write();
-        match self.backend.store.delete(&self.path(rel)).await {
+        let path = self.path(rel);
+        let delete = self.backend.store.delete(&path);
+        match self.watched("delete", self.small_limit(), delete).await {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
             Err(e) => Err(self.err("delete", e, false)),
         }
