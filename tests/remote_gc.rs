@@ -12,7 +12,6 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Output;
 
 use common::{random_bytes, TestRepo};
 
@@ -85,23 +84,6 @@ fn garbage_remote() -> (TestRepo, Files) {
 
 fn gc_args(grace: &str) -> Vec<&str> {
     vec!["gc", "--remote", "origin", "--grace", grace]
-}
-
-/// Run `cairn gc --remote origin --grace 0` with failpoint `point` armed;
-/// it must die there.
-fn gc_crashing_at(a: &TestRepo, point: &str) {
-    let out: Output = a
-        .cairn_std(&gc_args("0"))
-        .env("CAIRN_FAILPOINTS", point)
-        .output()
-        .unwrap();
-    assert!(
-        !out.status.success() && out.status.code().is_none(),
-        "gc should have crashed at {point}: {:?}\n{}{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 /// Everything a user would check: the cache, the remote, and a fresh
@@ -216,7 +198,7 @@ fn gc_remote_condemns_first_and_deletes_a_grace_period_later() {
 fn gc_remote_crash_after_rewrite_upload_keeps_live_data() {
     let (a, want) = garbage_remote();
     let dir = store(&a);
-    gc_crashing_at(&a, "gc_remote.rewrite_uploaded");
+    common::crash::crash_at(&a, &gc_args("0"), "gc_remote.rewrite_uploaded");
     for _ in 0..3 {
         a.cairn_ok(&gc_args("0"));
     }
@@ -252,50 +234,37 @@ fn gc_remote_interrupted_at_any_durable_step_never_loses_live_data() {
     let snapshot = a.base().join("store-snapshot");
     copy_dir(&dir, &snapshot);
 
-    let log = a.base().join("failpoints.log");
-    let out = a
-        .cairn_std(&gc_args("0"))
-        .env("CAIRN_FAILPOINTS_LOG", &log)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{out:?}");
-    let mut hits: BTreeMap<String, usize> = BTreeMap::new();
-    for line in std::fs::read_to_string(&log).unwrap_or_default().lines() {
-        *hits.entry(line.to_string()).or_default() += 1;
-    }
-    for p in [
-        "gc_remote.rewrite_uploaded",
-        "gc_remote.index_written",
-        "gc_remote.condemned_written",
-        "gc_remote.notes_deleted",
-        "gc_remote.pack_deleted",
-    ] {
-        assert!(hits.contains_key(p), "{p} not reached: {hits:?}");
-    }
-    let mut runs = 0;
-    for (point, n) in &hits {
-        for i in 1..=*n {
-            copy_dir(&snapshot, &dir);
-            let name = format!("{point}@{i}");
-            gc_crashing_at(&a, &name);
-            runs += 1;
-            // Right after the crash the remote serves every clone ...
-            let tag = name.replace(['.', '@'], "-");
-            assert_whole(&a, &want, &format!("crashed-{tag}"));
-            // ... and after later runs too, with the garbage gone.
-            a.cairn_ok(&gc_args("0"));
-            a.cairn_ok(&gc_args("0"));
-            assert_whole(&a, &want, &format!("rerun-{tag}"));
-            let packs = pack_files(&dir);
-            assert!(
-                packs.values().sum::<u64>() < 400_000,
-                "{name}: garbage left {packs:?}"
-            );
-        }
+    let points = common::crash::points(&a, &gc_args("0"));
+    common::crash::assert_reached(
+        &points,
+        &[
+            "gc_remote.rewrite_uploaded",
+            "gc_remote.index_written",
+            "gc_remote.condemned_written",
+            "gc_remote.notes_deleted",
+            "gc_remote.pack_deleted",
+        ],
+    );
+    for name in &points {
+        copy_dir(&snapshot, &dir);
+        common::crash::crash_at(&a, &gc_args("0"), name);
+        // Right after the crash the remote serves every clone ...
+        let tag = name.replace(['.', '@'], "-");
+        assert_whole(&a, &want, &format!("crashed-{tag}"));
+        // ... and after later runs too, with the garbage gone.
+        a.cairn_ok(&gc_args("0"));
+        a.cairn_ok(&gc_args("0"));
+        assert_whole(&a, &want, &format!("rerun-{tag}"));
+        let packs = pack_files(&dir);
+        assert!(
+            packs.values().sum::<u64>() < 400_000,
+            "{name}: garbage left {packs:?}"
+        );
     }
     eprintln!(
-        "gc --remote failpoint matrix: {} failpoints, {runs} crash runs",
-        hits.len()
+        "gc --remote failpoint matrix: {} failpoints, {} crash runs",
+        common::crash::distinct(&points),
+        points.len()
     );
 }
 

@@ -7,7 +7,6 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use common::data::{assert_same_tree, data_and_model, write_tree, Tree};
@@ -222,41 +221,6 @@ fn packs(store: &Path) -> Vec<PathBuf> {
         .collect()
 }
 
-/// The failpoints `args` passes through, as `name@n` (n-th time), in order.
-fn failpoints_of(repo: &TestRepo, args: &[&str]) -> Vec<String> {
-    let log = repo.base().join("failpoints.log");
-    let _ = std::fs::remove_file(&log);
-    let out = repo
-        .cairn(args)
-        .env("CAIRN_FAILPOINTS_LOG", &log)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{out:?}");
-    let mut seen: BTreeMap<String, u32> = BTreeMap::new();
-    std::fs::read_to_string(&log)
-        .unwrap_or_default()
-        .lines()
-        .map(|name| {
-            let n = seen.entry(name.to_string()).or_default();
-            *n += 1;
-            format!("{name}@{n}")
-        })
-        .collect()
-}
-
-/// Run `args` armed to crash at `point`; it must die there.
-fn crash_at(repo: &TestRepo, args: &[&str], point: &str) {
-    let out = repo
-        .cairn(args)
-        .env("CAIRN_FAILPOINTS", point)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.code().is_none(),
-        "cairn {args:?} did not crash at {point}: {out:?}"
-    );
-}
-
 /// `index.list` names every index file (plain HTTP readers see all).
 fn assert_listing_complete(store: &Path, point: &str) {
     let mut names: Vec<String> = index_files(store).iter().map(|p| rel_of(p)).collect();
@@ -264,27 +228,6 @@ fn assert_listing_complete(store: &Path, point: &str) {
     let listing = std::fs::read_to_string(store.join("index.list")).unwrap();
     let listed: Vec<&str> = listing.lines().filter(|l| l.ends_with(".idx")).collect();
     assert_eq!(listed, names, "index.list after a crash at {point}");
-}
-
-/// How many distinct failpoint names `points` (`name@n`) holds.
-fn distinct(points: &[String]) -> usize {
-    let names: std::collections::BTreeSet<&str> = points
-        .iter()
-        .filter_map(|p| p.split_once('@').map(|(n, _)| n))
-        .collect();
-    names.len()
-}
-
-/// The points a command passed include each of `names` (`name` or `name@n`).
-fn assert_has(points: &[String], names: &[&str]) {
-    for n in names {
-        assert!(
-            points
-                .iter()
-                .any(|p| p == n || p.starts_with(&format!("{n}@"))),
-            "{n} not reached: {points:?}"
-        );
-    }
 }
 
 #[test]
@@ -304,9 +247,9 @@ fn push_crash_matrix_a_rerun_completes_and_nothing_is_lost() {
     };
     let points = {
         let (a, _) = setup();
-        failpoints_of(&a, &["push"])
+        common::crash::points(&a, &["push"])
     };
-    assert_has(
+    common::crash::assert_reached(
         &points,
         &[
             "push.pack_uploaded@2",
@@ -317,7 +260,7 @@ fn push_crash_matrix_a_rerun_completes_and_nothing_is_lost() {
     );
     for point in &points {
         let (a, store) = setup();
-        crash_at(&a, &["push"], point);
+        common::crash::crash_at(&a, &["push"], point);
         a.cairn_ok(&["push"]);
         assert_listing_complete(&store, point);
         a.cairn_ok(&["verify"]);
@@ -334,7 +277,7 @@ fn push_crash_matrix_a_rerun_completes_and_nothing_is_lost() {
     }
     eprintln!(
         "push crash matrix: {} failpoint(s), {} crashed run(s)",
-        distinct(&points),
+        common::crash::distinct(&points),
         points.len()
     );
 }
@@ -348,9 +291,9 @@ fn fetch_crash_matrix_a_rerun_completes_and_nothing_is_lost() {
     a.cairn_ok(&["push"]);
     let points = {
         let b = TestRepo::clone_of(&a);
-        failpoints_of(&b, &["pull"])
+        common::crash::points(&b, &["pull"])
     };
-    assert_has(
+    common::crash::assert_reached(
         &points,
         &[
             "fetch.index_cached",
@@ -360,7 +303,7 @@ fn fetch_crash_matrix_a_rerun_completes_and_nothing_is_lost() {
     );
     for point in &points {
         let b = TestRepo::clone_of(&a);
-        crash_at(&b, &["pull"], point);
+        common::crash::crash_at(&b, &["pull"], point);
         b.cairn_ok(&["pull"]);
         b.cairn_ok(&["verify"]);
         b.cairn_ok(&["verify", "--remote", "origin"]);
@@ -375,7 +318,7 @@ fn fetch_crash_matrix_a_rerun_completes_and_nothing_is_lost() {
     }
     eprintln!(
         "fetch crash matrix: {} failpoint(s), {} crashed run(s)",
-        distinct(&points),
+        common::crash::distinct(&points),
         points.len()
     );
 }

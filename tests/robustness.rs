@@ -350,42 +350,6 @@ fn push_to_an_endpoint_that_never_answers_gives_up_and_says_it_waits() {
 
 // ------------------------------------------------------- crash matrices
 
-/// The crash points a run of `cairn ARGS` passes, in order, each as
-/// `name@n` (its n-th hit), from `CAIRN_FAILPOINTS_LOG`.
-fn crash_points(repo: &TestRepo, args: &[&str]) -> Vec<String> {
-    let log = repo.base().join("failpoints.log");
-    let _ = fs::remove_file(&log);
-    let out = repo
-        .cairn_std(args)
-        .env("CAIRN_FAILPOINTS_LOG", &log)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{args:?}: {out:?}");
-    let text = fs::read_to_string(&log).unwrap_or_default();
-    let mut seen: std::collections::HashMap<String, usize> = Default::default();
-    text.lines()
-        .map(|name| {
-            let n = seen.entry(name.to_string()).or_insert(0);
-            *n += 1;
-            format!("{name}@{n}")
-        })
-        .collect()
-}
-
-/// Run `cairn ARGS` armed to abort at `point`; it must die there.
-fn crash_at(repo: &TestRepo, args: &[&str], point: &str) {
-    let out = repo
-        .cairn_std(args)
-        .env("CAIRN_FAILPOINTS", point)
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        None,
-        "cairn {args:?} should have aborted at {point}: {out:?}"
-    );
-}
-
 fn verify_clean(repo: &TestRepo, when: &str) {
     let out = repo.cairn(&["verify"]).output().unwrap();
     assert!(
@@ -430,7 +394,7 @@ fn add_crashed_at_any_durable_step_reruns_to_a_verified_store() {
     let files = add_inputs();
     let probe = TestRepo::init();
     write_files(&probe, &files);
-    let points = crash_points(&probe, ADD_ARGS);
+    let points = common::crash::points(&probe, ADD_ARGS);
     for step in [
         "add.pack_sealed",
         "add.packs_durable",
@@ -446,7 +410,7 @@ fn add_crashed_at_any_durable_step_reruns_to_a_verified_store() {
     for point in &points {
         let repo = TestRepo::init();
         write_files(&repo, &files);
-        crash_at(&repo, ADD_ARGS, point);
+        common::crash::crash_at(&repo, ADD_ARGS, point);
         verify_clean(&repo, &format!("right after a crash at {point}"));
         repo.cairn_ok(ADD_ARGS);
         verify_clean(&repo, &format!("after re-running add crashed at {point}"));
@@ -496,7 +460,7 @@ fn gc_crashed_at_any_durable_step_reruns_to_a_verified_store() {
     };
     let gc = ["gc", "--grace", "0"];
     let probe = setup();
-    let points = crash_points(&probe, &gc);
+    let points = common::crash::points(&probe, &gc);
     for step in ["gc.pack_sealed", "gc.pack_deleted"] {
         assert!(
             points.iter().any(|p| p.starts_with(&format!("{step}@"))),
@@ -505,7 +469,7 @@ fn gc_crashed_at_any_durable_step_reruns_to_a_verified_store() {
     }
     for point in &points {
         let repo = setup();
-        crash_at(&repo, &gc, point);
+        common::crash::crash_at(&repo, &gc, point);
         verify_clean(&repo, &format!("right after gc crashed at {point}"));
         repo.cairn_ok(&gc);
         verify_clean(&repo, &format!("after re-running gc crashed at {point}"));

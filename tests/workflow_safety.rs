@@ -273,3 +273,93 @@ fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     out.sort();
     out
 }
+
+/// Two versions of a dataset, a model and a path only v1 has: a checkout
+/// between them writes files, rewrites pointers and removes data.
+fn two_versions() -> TestRepo {
+    let repo = TestRepo::init();
+    for i in 0..6u64 {
+        repo.write(&format!("data/f{i}.bin"), noise(10 + i, 120_000));
+    }
+    repo.write("model.bin", noise(20, 2 * MIB));
+    repo.write("old.bin", noise(30, 50_000));
+    repo.cairn_ok(&["add", "data", "model.bin", "old.bin"]);
+    repo.commit_all("v1");
+    repo.git(&["tag", "v1"]);
+    for i in 0..3u64 {
+        repo.write(&format!("data/f{i}.bin"), noise(40 + i, 130_000));
+    }
+    repo.write("model.bin", noise(50, 2 * MIB));
+    repo.remove("old.bin");
+    repo.remove("old.bin.cairn");
+    repo.cairn_ok(&["add", "data", "model.bin"]);
+    repo.commit_all("v2");
+    repo.git(&["tag", "v2"]);
+    repo
+}
+
+fn verify_clean(repo: &TestRepo, when: &str) {
+    let out = repo.cairn(&["verify"]).output().expect("run cairn");
+    assert!(out.status.success(), "verify {when}: {out:?}");
+}
+
+#[test]
+#[cfg_attr(
+    not(feature = "failpoints"),
+    ignore = "needs the failpoints feature (scripts/test)"
+)]
+fn checkout_crashed_at_any_durable_step_reruns_to_the_right_data() {
+    let probe = two_versions();
+    let v2 = common::data::data_and_model(&probe);
+    probe.cairn_ok(&["checkout", "v1"]);
+    let v1 = common::data::data_and_model(&probe);
+    // v2 → v1 writes files and pointers and brings old.bin back; v1 → v2
+    // also removes it.
+    let start_at = |rev: &str| {
+        let repo = two_versions();
+        if rev == "v1" {
+            repo.cairn_ok(&["checkout", "v1"]);
+        }
+        repo
+    };
+    let mut all = Vec::new();
+    for (from, to, want) in [("v2", "v1", &v1), ("v1", "v2", &v2)] {
+        let points = common::crash::points(&start_at(from), &["checkout", to]);
+        for point in &points {
+            let repo = start_at(from);
+            common::crash::crash_at(&repo, &["checkout", to], point);
+            verify_clean(&repo, &format!("after a crash at {point}"));
+            // Half-written work is cairn's own, never a change to protect.
+            repo.cairn_ok(&["checkout", to]);
+            assert!(
+                common::data::data_and_model(&repo) == *want,
+                "{to} after a crash at {point}"
+            );
+            assert_eq!(repo.exists("old.bin"), to == "v1", "{point}");
+            let st = repo.cairn_json(&["status", "--json"]);
+            assert!(
+                st["paths"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .all(|p| p["state"] == "clean"),
+                "{point}: {st}"
+            );
+        }
+        all.extend(points);
+    }
+    common::crash::assert_reached(
+        &all,
+        &[
+            "checkout.file_written",
+            "checkout.pointer_written",
+            "checkout.dropped_removed",
+            "checkout.index_saved",
+        ],
+    );
+    eprintln!(
+        "checkout crash matrix: {} failpoints, {} crashed runs",
+        common::crash::distinct(&all),
+        all.len()
+    );
+}

@@ -8,6 +8,7 @@
 #![allow(dead_code)]
 
 pub mod azure;
+pub mod crash;
 pub mod data;
 pub mod s3;
 
