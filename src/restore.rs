@@ -160,28 +160,7 @@ impl<'a> Restore<'a> {
                 let Some(raw) = self.store.read(ObjectKind::Tree, id)? else {
                     return Ok(Vec::new());
                 };
-                let entries = object::decode_tree(&raw).map_err(|e| Error::CorruptObject {
-                    kind: ObjectKind::Tree,
-                    id: *id,
-                    pack: self.store.root().to_path_buf(),
-                    reason: e.to_string(),
-                })?;
-                let selected = |p: &str| match only {
-                    None => true,
-                    Some(o) => p == o || p.starts_with(&format!("{o}/")),
-                };
-                let mut jobs = Vec::new();
-                for e in entries.iter().filter(|e| selected(&e.path)) {
-                    let r = format!("{rel}/{}", e.path);
-                    jobs.push(Job {
-                        abs: self.ws.safe_abs(&r)?,
-                        rel: r,
-                        id: e.id,
-                        size: e.size,
-                        mode: e.mode,
-                    });
-                }
-                jobs
+                self.dir_jobs(rel, &self.decode_tree(id, &raw)?, only)?
             }
         };
         let found: Vec<Option<String>> = jobs
@@ -189,6 +168,35 @@ impl<'a> Restore<'a> {
             .map(|j| self.conflict(j).map(|c| c.then(|| j.rel.clone())))
             .collect::<Result<_>>()?;
         Ok(found.into_iter().flatten().collect())
+    }
+
+    /// A directory listing read from the store, decoded.
+    fn decode_tree(&self, id: &Id, raw: &[u8]) -> Result<Vec<TreeEntry>> {
+        object::decode_tree(raw).map_err(|e| Error::CorruptObject {
+            kind: ObjectKind::Tree,
+            id: *id,
+            pack: self.store.root().to_path_buf(),
+            reason: e.to_string(),
+        })
+    }
+
+    /// The files of tracked directory `rel` (listed in `entries`) at or
+    /// below `only`, as restore jobs with checked paths.
+    fn dir_jobs(&self, rel: &str, entries: &[TreeEntry], only: Option<&str>) -> Result<Vec<Job>> {
+        entries
+            .iter()
+            .filter(|e| within(&e.path, only))
+            .map(|e| {
+                let r = format!("{rel}/{}", e.path);
+                Ok(Job {
+                    abs: self.ws.safe_abs(&r)?,
+                    rel: r,
+                    id: e.id,
+                    size: e.size,
+                    mode: e.mode,
+                })
+            })
+            .collect()
     }
 
     /// Whether writing `job` would replace bytes cairn has not recorded.
@@ -264,12 +272,7 @@ impl<'a> Restore<'a> {
             }
             Pointer::Dir { id, .. } => {
                 let raw = require(self.store, ObjectKind::Tree, id, &abs)?;
-                let entries = object::decode_tree(&raw).map_err(|e| Error::CorruptObject {
-                    kind: ObjectKind::Tree,
-                    id: *id,
-                    pack: self.store.root().to_path_buf(),
-                    reason: e.to_string(),
-                })?;
+                let entries = self.decode_tree(id, &raw)?;
                 self.restore_dir(rel, &abs, &entries, only)
             }
         }
@@ -282,10 +285,6 @@ impl<'a> Restore<'a> {
         entries: &[TreeEntry],
         only: Option<&str>,
     ) -> Result<()> {
-        let selected = |p: &str| match only {
-            None => true,
-            Some(o) => p == o || p.starts_with(&format!("{o}/")),
-        };
         if fs::symlink_metadata(abs).is_ok_and(|m| !m.is_dir()) {
             return Err(Error::CannotTrack {
                 path: abs.to_path_buf(),
@@ -307,17 +306,7 @@ impl<'a> Restore<'a> {
                 }
             }
         }
-        let mut jobs = Vec::new();
-        for e in entries.iter().filter(|e| selected(&e.path)) {
-            let r = format!("{rel}/{}", e.path);
-            jobs.push(Job {
-                abs: self.ws.safe_abs(&r)?,
-                rel: r,
-                id: e.id,
-                size: e.size,
-                mode: e.mode,
-            });
-        }
+        let jobs = self.dir_jobs(rel, entries, only)?;
         // Files cairn put here before that the new listing drops: remove
         // them, but only if they are unmodified since and their content is in
         // the store, so neither a user edit nor a never-added file is lost.
@@ -327,7 +316,7 @@ impl<'a> Restore<'a> {
             idx.paths_under(rel)
                 .filter(|p| !wanted.contains(p))
                 .filter(|p| match p.get(rel.len() + 1..) {
-                    Some(sub) => selected(sub),
+                    Some(sub) => within(sub, only),
                     None => only.is_none(),
                 })
                 .map(str::to_string)
@@ -502,6 +491,14 @@ impl<'a> Restore<'a> {
                 Ok(raw)
             })
             .collect()
+    }
+}
+
+/// Whether `path` (inside a tracked directory) is at or below `only`.
+fn within(path: &str, only: Option<&str>) -> bool {
+    match only {
+        None => true,
+        Some(o) => path == o || path.starts_with(&format!("{o}/")),
     }
 }
 

@@ -33,18 +33,9 @@ pub fn run(ui: &Ui, cwd: &Path, args: StatusArgs) -> anyhow::Result<ExitCode> {
     let st = Status::new(&ws, &store, &mut index, &bar);
     let mut rows = Vec::new();
     for (rel, _) in &selected {
-        let ptr = match read_pointer(&ws, rel) {
-            Err(crate::Error::NotAPointer { path }) => {
-                crate::progress::Progress::warn(
-                    &bar,
-                    crate::progress::Warning::NotAPointer {
-                        path,
-                        reason: "it does not start with `cairn-pointer`".into(),
-                    },
-                );
-                continue;
-            }
-            r => r?,
+        // A file that merely ends in .cairn is skipped, with a warning.
+        let Some(ptr) = crate::status::read_pointer_or_skip(&ws, rel, &bar)? else {
+            continue;
         };
         rows.push(st.path(rel, &ptr)?);
     }

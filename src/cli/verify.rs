@@ -12,7 +12,6 @@ use crate::git::GitRepo;
 use crate::history::{pointers_at, pointers_in_work_tree};
 use crate::reach::Reach;
 use crate::remote::index::index_id_of;
-use crate::status::read_pointer;
 use crate::store::Store;
 use crate::transfer::coverage::{self, Revision};
 use crate::workspace::Workspace;
@@ -42,18 +41,10 @@ pub fn run(ui: &Ui, cwd: &Path, args: VerifyArgs) -> anyhow::Result<ExitCode> {
     let mut unreadable = Vec::new();
     let mut malformed = Vec::new();
     for rel in ws.find_tracked()? {
-        let ptr = match read_pointer(&ws, &rel) {
-            Ok(p) => p,
-            Err(crate::Error::NotAPointer { path }) => {
-                crate::progress::Progress::warn(
-                    &bar,
-                    crate::progress::Warning::NotAPointer {
-                        path,
-                        reason: "it does not start with `cairn-pointer`".into(),
-                    },
-                );
-                continue;
-            }
+        // A file that merely ends in .cairn is skipped, with a warning.
+        let ptr = match crate::status::read_pointer_or_skip(&ws, &rel, &bar) {
+            Ok(Some(p)) => p,
+            Ok(None) => continue,
             Err(e) => {
                 malformed.push(ws.root().join(format!("{rel}{}", crate::pointer::SUFFIX)));
                 unreadable.push((rel, e.to_string()));
