@@ -295,3 +295,54 @@ fn a_role_assumed_from_a_source_profile_can_push_what_the_source_cannot() {
         "the role's push reached the bucket"
     );
 }
+
+/// The SDK's profile reader replaced cairn's own: a profile's keys, region
+/// and `endpoint_url` still reach S3 when neither the environment nor
+/// cairn's config sets them.
+#[test]
+fn a_profiles_keys_region_and_endpoint_url_are_used_when_nothing_else_sets_them() {
+    let server = S3Server::shared();
+    let bucket = server.bucket("profile");
+    let mut repo = TestRepo::init();
+    let aws = repo.home.join(".aws");
+    std::fs::create_dir_all(&aws).unwrap();
+    std::fs::write(
+        aws.join("credentials"),
+        format!(
+            "[default]\naws_access_key_id = {}\naws_secret_access_key = {}\n",
+            common::s3::ACCESS_KEY,
+            common::s3::SECRET_KEY
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        aws.join("config"),
+        format!(
+            "[default]\nregion = {REGION}\nendpoint_url = {}\n",
+            server.endpoint
+        ),
+    )
+    .unwrap();
+    let env = [
+        ("AWS_ALLOW_HTTP", "true"),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+    ];
+    repo.set_envs(&env);
+    repo.cairn_ok(&["remote", "add", "origin", &format!("s3://{bucket}/p")]);
+    repo.write("data/a.bin", random_bytes("profile", 200_000));
+    repo.cairn_ok(&["add", "data"]);
+    repo.commit_all("data");
+    let (ok, text) = run(&repo, &["push"]);
+    assert!(ok, "{text}");
+    assert_no_secret(&text, &[common::s3::SECRET_KEY]);
+    assert!(!server.list(&bucket, "p/packs/").is_empty());
+
+    let mut clone = TestRepo::clone_of(&repo);
+    std::fs::create_dir_all(clone.home.join(".aws")).unwrap();
+    for f in ["config", "credentials"] {
+        std::fs::copy(aws.join(f), clone.home.join(".aws").join(f)).unwrap();
+    }
+    clone.set_envs(&env);
+    clone.cairn_ok(&["pull"]);
+    assert_eq!(clone.read("data/a.bin"), random_bytes("profile", 200_000));
+}
