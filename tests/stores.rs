@@ -346,3 +346,42 @@ fn a_profiles_keys_region_and_endpoint_url_are_used_when_nothing_else_sets_them(
     clone.cairn_ok(&["pull"]);
     assert_eq!(clone.read("data/a.bin"), random_bytes("profile", 200_000));
 }
+
+/// `AZURE_*` variables configure the client, not only the emulator switch:
+/// an account, its key and a plain-HTTP endpoint from the environment reach
+/// Azurite (`AZURE_ALLOW_HTTP` used to be reset by cairn's own client
+/// options).
+#[test]
+fn azure_account_endpoint_and_allow_http_from_the_environment_are_used() {
+    let server = common::azure::AzureServer::shared();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    let container = format!("env-{}-{nanos}", std::process::id());
+    server.create_container(&container);
+    // Azurite's well-known development account (public, in Microsoft's docs).
+    let key =
+        "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+    let endpoint = format!("{}/devstoreaccount1", server.url);
+    let env = [
+        ("AZURE_STORAGE_ACCOUNT_NAME", "devstoreaccount1"),
+        ("AZURE_STORAGE_ACCOUNT_KEY", key),
+        ("AZURE_STORAGE_ENDPOINT", endpoint.as_str()),
+        ("AZURE_ALLOW_HTTP", "true"),
+        // Not the emulator switch (scripts/test exports it for everyone).
+        ("AZURE_STORAGE_USE_EMULATOR", "false"),
+    ];
+    let mut repo = TestRepo::init();
+    repo.set_envs(&env);
+    repo.cairn_ok(&["remote", "add", "origin", &format!("az://{container}/p")]);
+    repo.write("data/a.bin", random_bytes("azure-env", 200_000));
+    repo.cairn_ok(&["add", "data"]);
+    repo.commit_all("data");
+    let (ok, text) = run(&repo, &["push"]);
+    assert!(ok, "{text}");
+    let mut clone = TestRepo::clone_of(&repo);
+    clone.set_envs(&env);
+    clone.cairn_ok(&["pull"]);
+    assert_eq!(clone.read("data/a.bin"), random_bytes("azure-env", 200_000));
+}

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
-use object_store::azure::MicrosoftAzureBuilder;
+use object_store::azure::{AzureConfigKey, MicrosoftAzureBuilder};
 use object_store::gcp::{GoogleCloudStorageBuilder, GoogleConfigKey};
 use object_store::http::HttpBuilder;
 use object_store::local::LocalFileSystem;
@@ -181,10 +181,27 @@ pub fn open(remote: &ResolvedRemote, create: bool) -> Result<Backend> {
                 )
             }
             Location::Azure { container, prefix } => {
-                let b = MicrosoftAzureBuilder::from_env()
+                let mut b = MicrosoftAzureBuilder::new()
                     .with_container_name(container)
                     .with_retry(retry(s))
                     .with_client_options(client(s));
+                // The environment wins, applied after the client options so
+                // `AZURE_ALLOW_HTTP` and the like survive; the container is
+                // the URL's.
+                for (k, v) in std::env::vars() {
+                    if k.starts_with("AZURE_") {
+                        match AzureConfigKey::from_str(&k.to_ascii_lowercase()) {
+                            Ok(AzureConfigKey::ContainerName) | Err(_) => {}
+                            Ok(key) => b = b.with_config(key, v),
+                        }
+                    }
+                }
+                if let Some(e) = std::env::var("IDENTITY_ENDPOINT")
+                    .ok()
+                    .filter(|v| !v.is_empty())
+                {
+                    b = b.with_msi_endpoint(e);
+                }
                 (
                     Arc::new(b.build().map_err(bad_settings)?),
                     prefix.clone(),
