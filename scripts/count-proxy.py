@@ -20,8 +20,19 @@ not part of a SigV4 signature) are left out. Bodies are streamed both ways,
 with Content-Length or chunked framing. Client connections are kept alive,
 each with its own upstream connection.
 
+With COUNT_PROXY_GCS_XML_PUT=1 in its environment it also turns plain
+XML-API uploads (PUT /BUCKET/OBJECT without uploadType) into the signed-URL
+form fake-gcs-server accepts (an X-Goog-Algorithm query parameter): the
+emulator implements every other XML call object_store makes (list, get,
+head, delete), but stores a plain PUT only when it carries that marker,
+and it answers such an upload with the object's JSON but no ETag header,
+which object_store requires: the proxy copies the JSON's etag into one.
+scripts/gcs-server.sh uses this; nothing else changes.
+
 Python standard library only.
 """
+import json
+import os
 import http.client
 import http.server
 import socket
@@ -104,6 +115,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
             n += len(b)
         return n
 
+    gcs_xml_put = os.environ.get("COUNT_PROXY_GCS_XML_PUT") == "1"
+
+    def _target(self):
+        """The request target to send upstream (see the module doc)."""
+        path = self.path
+        if self.gcs_xml_put and self.command == "PUT":
+            q = urllib.parse.urlsplit(path).query
+            if "uploadType=" not in q and "X-Goog-Algorithm=" not in q:
+                path += ("&" if q else "?") + "X-Goog-Algorithm=GOOG4-RSA-SHA256"
+        return path
+
     def _proxy(self):
         method = self.command
         n_in = n_out = 0
@@ -114,7 +136,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             for attempt in (0, 1):
                 up = self._conn()
                 try:
-                    up.putrequest(method, self.path, skip_host=True,
+                    up.putrequest(method, self._target(), skip_host=True,
                                   skip_accept_encoding=True)
                     for k, v in self.headers.items():
                         if k.lower() not in HOP:
@@ -130,6 +152,20 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     if attempt or not bodiless:
                         raise
             status = resp.status
+            if self._target() != self.path and resp.status == 200 and not resp.getheader("ETag"):
+                body = resp.read()
+                etag = json.loads(body or b"{}").get("etag", "")
+                self.send_response_only(resp.status, resp.reason)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.send_header("ETag", f'"{etag}"')
+                self.end_headers()
+                self.wfile.write(body)
+                self.wfile.flush()
+                n_out = len(body)
+                if resp.will_close:
+                    self._drop_conn()
+                return
             self.send_response_only(resp.status, resp.reason)
             length = resp.getheader("Content-Length")
             chunked = resp.chunked

@@ -32,7 +32,11 @@ pub const PREALLOCATE: u64 = 40 << 20;
 ///
 /// On ext4 this makes later buffered writes several times cheaper, because
 /// blocks no longer have to be reserved page by page as data arrives. It is
-/// only an optimisation: file systems without `fallocate` just skip it.
+/// only an optimisation: file systems without `fallocate` just skip it, and
+/// so do systems other than Linux (macOS has no `fallocate`; its
+/// `F_PREALLOCATE` neither extends the file nor is needed for correctness,
+/// since every caller writes the bytes and sets the final length itself).
+#[cfg(target_os = "linux")]
 pub fn preallocate(file: &File, len: u64) {
     use std::os::fd::AsRawFd;
     if len == 0 {
@@ -41,6 +45,10 @@ pub fn preallocate(file: &File, len: u64) {
     // SAFETY: plain syscall on a valid, owned descriptor; no memory passed.
     let _ = unsafe { libc::fallocate(file.as_raw_fd(), 0, 0, len as libc::off_t) };
 }
+
+/// See the Linux version: elsewhere preallocation is skipped.
+#[cfg(not(target_os = "linux"))]
+pub fn preallocate(_file: &File, _len: u64) {}
 
 impl ObjectKind {
     pub fn to_u8(self) -> u8 {

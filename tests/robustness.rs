@@ -396,7 +396,7 @@ fn add_crashed_at_any_durable_step_reruns_to_a_verified_store() {
     write_files(&probe, &files);
     let points = common::crash::points(&probe, ADD_ARGS);
     for step in [
-        "add.pack_sealed",
+        "store.pack_sealed",
         "add.packs_durable",
         "add.pointer_written",
         "add.gitignore_written",
@@ -407,10 +407,11 @@ fn add_crashed_at_any_durable_step_reruns_to_a_verified_store() {
             "{step} not reached: {points:?} (is the failpoints feature on?)"
         );
     }
+    let mut crashed = 0;
     for point in &points {
         let repo = TestRepo::init();
         write_files(&repo, &files);
-        common::crash::crash_at(&repo, ADD_ARGS, point);
+        crashed += usize::from(common::crash::crash_at(&repo, ADD_ARGS, point));
         verify_clean(&repo, &format!("right after a crash at {point}"));
         repo.cairn_ok(ADD_ARGS);
         verify_clean(&repo, &format!("after re-running add crashed at {point}"));
@@ -421,9 +422,8 @@ fn add_crashed_at_any_durable_step_reruns_to_a_verified_store() {
         assert_files(&repo, &files, &format!("after a crash at {point}"));
     }
     eprintln!(
-        "add crash matrix: {} points, {} crashed runs",
-        points.len(),
-        points.len()
+        "add crash matrix: {} points, {crashed} crashed runs",
+        common::crash::distinct(&points),
     );
 }
 
@@ -467,9 +467,10 @@ fn gc_crashed_at_any_durable_step_reruns_to_a_verified_store() {
             "{step} not reached: {points:?} (is the failpoints feature on?)"
         );
     }
+    let mut crashed = 0;
     for point in &points {
         let repo = setup();
-        common::crash::crash_at(&repo, &gc, point);
+        crashed += usize::from(common::crash::crash_at(&repo, &gc, point));
         verify_clean(&repo, &format!("right after gc crashed at {point}"));
         repo.cairn_ok(&gc);
         verify_clean(&repo, &format!("after re-running gc crashed at {point}"));
@@ -478,9 +479,8 @@ fn gc_crashed_at_any_durable_step_reruns_to_a_verified_store() {
         assert_files(&repo, &kept, &format!("after gc crashed at {point}"));
     }
     eprintln!(
-        "gc crash matrix: {} points, {} crashed runs",
-        points.len(),
-        points.len()
+        "gc crash matrix: {} points, {crashed} crashed runs",
+        common::crash::distinct(&points),
     );
 }
 

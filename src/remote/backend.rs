@@ -19,8 +19,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
-use object_store::azure::MicrosoftAzureBuilder;
-use object_store::gcp::GoogleCloudStorageBuilder;
+use object_store::azure::{AzureConfigKey, MicrosoftAzureBuilder};
+use object_store::gcp::{GoogleCloudStorageBuilder, GoogleConfigKey};
 use object_store::http::HttpBuilder;
 use object_store::local::LocalFileSystem;
 use object_store::{BackoffConfig, ClientOptions, ObjectStore, RetryConfig};
@@ -93,121 +93,63 @@ fn open_with(remote: &ResolvedRemote, create: bool, s: &super::Settings) -> Resu
         };
         fail(failure, Box::new(e))
     };
-    let (store, prefix, folder, writable): (Arc<dyn ObjectStore>, String, _, bool) = match &remote
-        .location
-    {
-        Location::Folder(dir) => {
-            if dir.exists() && !dir.is_dir() {
-                return Err(fail(
-                    RemoteFailure::BadSettings,
-                    format!("{} is not a directory", dir.display()).into(),
-                ));
-            }
-            if create {
-                std::fs::create_dir_all(dir)
-                    .map_err(|e| fail(RemoteFailure::NoSuchBucket, Box::new(e)))?;
-            } else if !dir.is_dir() {
-                return Err(fail(
-                    RemoteFailure::NoSuchBucket,
-                    format!("{} is not a directory", dir.display()).into(),
-                ));
-            }
-            let fs = LocalFileSystem::new_with_prefix(dir).map_err(bad_settings)?;
-            (Arc::new(fs), String::new(), Some(dir.clone()), true)
-        }
-        Location::S3 { bucket, prefix } => {
-            let mut b = AmazonS3Builder::new()
-                .with_bucket_name(bucket)
-                .with_retry(retry(s))
-                .with_client_options(client(s));
-            if let Some(e) = &s.endpoint {
-                b = b.with_endpoint(e);
-            }
-            if let Some(r) = &s.region {
-                b = b.with_region(r);
-            }
-            if s.skip_signature {
-                b = b.with_skip_signature(true);
-            }
-            // A shared-config profile fills in what neither the
-            // environment nor cairn's config sets.
-            let prof = super::profile::load();
-            let unset = |k: &str| std::env::var_os(k).is_none_or(|v| v.is_empty());
-            if unset("AWS_ACCESS_KEY_ID") && !s.skip_signature {
-                if let (Some(id), Some(secret)) = (&prof.access_key_id, &prof.secret_access_key) {
-                    b = b.with_access_key_id(id).with_secret_access_key(secret);
-                    if let Some(t) = &prof.session_token {
-                        b = b.with_token(t);
-                    }
+    let (store, prefix, folder, writable): (Arc<dyn ObjectStore>, String, _, bool) =
+        match &remote.location {
+            Location::Folder(dir) => {
+                if dir.exists() && !dir.is_dir() {
+                    return Err(fail(
+                        RemoteFailure::BadSettings,
+                        format!("{} is not a directory", dir.display()).into(),
+                    ));
                 }
-            }
-            if s.region.is_none() && unset("AWS_REGION") && unset("AWS_DEFAULT_REGION") {
-                if let Some(r) = &prof.region {
-                    b = b.with_region(r);
+                if create {
+                    std::fs::create_dir_all(dir)
+                        .map_err(|e| fail(RemoteFailure::NoSuchBucket, Box::new(e)))?;
+                } else if !dir.is_dir() {
+                    return Err(fail(
+                        RemoteFailure::NoSuchBucket,
+                        format!("{} is not a directory", dir.display()).into(),
+                    ));
                 }
+                let fs = LocalFileSystem::new_with_prefix(dir).map_err(bad_settings)?;
+                (Arc::new(fs), String::new(), Some(dir.clone()), true)
             }
-            if s.endpoint.is_none() && unset("AWS_ENDPOINT") && unset("AWS_ENDPOINT_URL") {
-                if let Some(e) = &prof.endpoint {
-                    b = b.with_endpoint(e);
-                }
-            }
-            // The environment wins over config files.
-            for (k, v) in std::env::vars() {
-                if k.starts_with("AWS_") {
-                    if let Ok(key) = AmazonS3ConfigKey::from_str(&k.to_ascii_lowercase()) {
-                        b = b.with_config(key, v);
-                    }
-                }
-            }
-            (
-                Arc::new(b.build().map_err(bad_settings)?),
+            Location::S3 { bucket, prefix } => (
+                Arc::new(s3(bucket, s).build().map_err(bad_settings)?),
                 prefix.clone(),
                 None,
                 true,
-            )
-        }
-        Location::Gcs { bucket, prefix } => {
-            let b = GoogleCloudStorageBuilder::from_env()
-                .with_bucket_name(bucket)
-                .with_retry(retry(s))
-                .with_client_options(client(s));
-            (
-                Arc::new(b.build().map_err(bad_settings)?),
+            ),
+            Location::Gcs { bucket, prefix } => (
+                Arc::new(gcs(bucket, s).build().map_err(bad_settings)?),
                 prefix.clone(),
                 None,
                 true,
-            )
-        }
-        Location::Azure { container, prefix } => {
-            let b = MicrosoftAzureBuilder::from_env()
-                .with_container_name(container)
-                .with_retry(retry(s))
-                .with_client_options(client(s));
-            (
-                Arc::new(b.build().map_err(bad_settings)?),
+            ),
+            Location::Azure { container, prefix } => (
+                Arc::new(azure(container, s).build().map_err(bad_settings)?),
                 prefix.clone(),
                 None,
                 true,
-            )
-        }
-        Location::Http(url) => {
-            // An http:// URL is an explicit choice of plain HTTP.
-            let mut plain = s.clone();
-            if url.starts_with("http://") && plain.allow_http.is_none() {
-                plain.allow_http = Some(true);
+            ),
+            Location::Http(url) => {
+                // An http:// URL is an explicit choice of plain HTTP.
+                let mut plain = s.clone();
+                if url.starts_with("http://") && plain.allow_http.is_none() {
+                    plain.allow_http = Some(true);
+                }
+                let b = HttpBuilder::new()
+                    .with_url(url)
+                    .with_retry(retry(s))
+                    .with_client_options(client(&plain));
+                (
+                    Arc::new(b.build().map_err(bad_settings)?),
+                    String::new(),
+                    None,
+                    false,
+                )
             }
-            let b = HttpBuilder::new()
-                .with_url(url)
-                .with_retry(retry(s))
-                .with_client_options(client(&plain));
-            (
-                Arc::new(b.build().map_err(bad_settings)?),
-                String::new(),
-                None,
-                false,
-            )
-        }
-    };
+        };
     Ok(Backend {
         bulk: store.clone(),
         store,
@@ -215,6 +157,110 @@ fn open_with(remote: &ResolvedRemote, create: bool, s: &super::Settings) -> Resu
         folder,
         writable,
     })
+}
+
+/// The S3 client: settings from cairn's config, a shared-config profile's
+/// region and endpoint where neither that nor the environment sets one, the
+/// AWS SDK's credential chain, and `AWS_*` variables over everything.
+fn s3(bucket: &str, s: &super::Settings) -> AmazonS3Builder {
+    let mut b = AmazonS3Builder::new()
+        .with_bucket_name(bucket)
+        .with_retry(retry(s))
+        .with_client_options(client(s));
+    if let Some(e) = &s.endpoint {
+        b = b.with_endpoint(e);
+    }
+    if s.skip_signature {
+        b = b.with_skip_signature(true);
+    }
+    // Precedence, most specific first: the environment, cairn's
+    // config, the shared-config profile.
+    let prof = super::profile::load();
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    let region = env("AWS_REGION")
+        .or_else(|| env("AWS_DEFAULT_REGION"))
+        .or_else(|| s.region.clone())
+        .or(prof.region)
+        .unwrap_or_else(|| "us-east-1".to_string());
+    b = b.with_region(&region);
+    if s.endpoint.is_none() && env("AWS_ENDPOINT").is_none() && env("AWS_ENDPOINT_URL").is_none() {
+        if let Some(e) = &prof.endpoint {
+            b = b.with_endpoint(e);
+        }
+    }
+    if !s.skip_signature {
+        // The SDK's chain (environment first) instead of
+        // object_store's, which knows no profiles.
+        b = b.with_credentials(Arc::new(super::profile::SdkCredentials::new(&region)));
+    }
+    // The environment wins over config files.
+    for (k, v) in std::env::vars() {
+        if k.starts_with("AWS_") {
+            match AmazonS3ConfigKey::from_str(&k.to_ascii_lowercase()) {
+                // The bucket is the remote URL's, never `AWS_BUCKET`.
+                Ok(AmazonS3ConfigKey::Bucket) | Err(_) => {}
+                Ok(key) => b = b.with_config(key, v),
+            }
+        }
+    }
+    b
+}
+
+/// The GCS client: `endpoint` is the API base URL; `GOOGLE_*` variables win.
+fn gcs(bucket: &str, s: &super::Settings) -> GoogleCloudStorageBuilder {
+    let mut b = GoogleCloudStorageBuilder::new()
+        .with_bucket_name(bucket)
+        .with_retry(retry(s))
+        .with_client_options(client(s));
+    // A custom endpoint is the JSON/XML API base URL (an emulator,
+    // a proxy).
+    if let Some(e) = &s.endpoint {
+        b = b.with_base_url(e);
+    }
+    if s.skip_signature {
+        b = b.with_skip_signature(true);
+    }
+    // The environment wins over config files, as for S3; applied
+    // after the client options so `GOOGLE_ALLOW_HTTP` and the like
+    // are not reset by them. The bucket is the URL's.
+    if let Some(path) = std::env::var_os("SERVICE_ACCOUNT").filter(|v| !v.is_empty()) {
+        b = b.with_service_account_path(path.to_string_lossy());
+    }
+    for (k, v) in std::env::vars() {
+        if k.starts_with("GOOGLE_") {
+            match GoogleConfigKey::from_str(&k.to_ascii_lowercase()) {
+                Ok(GoogleConfigKey::Bucket) | Err(_) => {}
+                Ok(key) => b = b.with_config(key, v),
+            }
+        }
+    }
+    b
+}
+
+/// The Azure Blob client; `AZURE_*` variables win.
+fn azure(container: &str, s: &super::Settings) -> MicrosoftAzureBuilder {
+    let mut b = MicrosoftAzureBuilder::new()
+        .with_container_name(container)
+        .with_retry(retry(s))
+        .with_client_options(client(s));
+    // The environment wins, applied after the client options so
+    // `AZURE_ALLOW_HTTP` and the like survive; the container is
+    // the URL's.
+    for (k, v) in std::env::vars() {
+        if k.starts_with("AZURE_") {
+            match AzureConfigKey::from_str(&k.to_ascii_lowercase()) {
+                Ok(AzureConfigKey::ContainerName) | Err(_) => {}
+                Ok(key) => b = b.with_config(key, v),
+            }
+        }
+    }
+    if let Some(e) = std::env::var("IDENTITY_ENDPOINT")
+        .ok()
+        .filter(|v| !v.is_empty())
+    {
+        b = b.with_msi_endpoint(e);
+    }
+    b
 }
 
 /// Sort an `object_store` error into what the user should do about it.
@@ -237,6 +283,11 @@ pub fn classify(e: &object_store::Error, listing: bool) -> RemoteFailure {
     }
     if has("NoSuchBucket") || has("ContainerNotFound") || has("bucket does not exist") {
         return RemoteFailure::NoSuchBucket;
+    }
+    // S3 answers a denied listing with a generic 403 that object_store
+    // does not map to PermissionDenied.
+    if has("<Code>AccessDenied</Code>") {
+        return RemoteFailure::PermissionDenied;
     }
     match e {
         object_store::Error::Unauthenticated { .. } => RemoteFailure::Credentials,

@@ -480,7 +480,7 @@ impl Store {
             let dest = publish(&root, writer)?;
             // Reached by every command that stores new blobs; `add` is the
             // one whose crash matrix uses it.
-            crate::failpoint::hit("add.pack_sealed");
+            crate::failpoint::hit("store.pack_sealed");
             *slot.path.write().expect("pack path lock poisoned") = dest;
             Ok(())
         });

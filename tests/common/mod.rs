@@ -10,7 +10,9 @@
 pub mod azure;
 pub mod crash;
 pub mod data;
+pub mod gcs;
 pub mod s3;
+pub mod story;
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -88,7 +90,7 @@ impl TestRepo {
     }
 
     /// Set an environment variable for every later cairn and git command
-    /// of this repository (after the parent's `AWS_*` variables have been
+    /// of this repository (after the parent's `AWS_*` and `GOOGLE_*` variables have been
     /// removed, so tests never depend on the developer's environment).
     pub fn set_env(&mut self, key: &str, value: &str) {
         self.env.retain(|(k, _)| k != key);
@@ -123,7 +125,9 @@ impl TestRepo {
             .env_remove("CAIRN_REMOTE");
         // Remote credentials and endpoints come only from the test.
         for (k, _) in std::env::vars_os() {
-            if k.to_str().is_some_and(|k| k.starts_with("AWS_")) {
+            if k.to_str()
+                .is_some_and(|k| k.starts_with("AWS_") || k.starts_with("GOOGLE_"))
+            {
                 cmd.env_remove(k);
             }
         }
