@@ -27,6 +27,33 @@ fn ci_story_with_checkout_on_an_s3_remote() {
     ci_checkout_story(&format!("s3://{bucket}/team"), &server.env());
 }
 
+/// Garage, a production S3 store that behaves unlike moto (its own region
+/// name, no conditional PUTs), as a second S3 implementation. scripts/test
+/// builds it once into ~/.cache/cairn-ci and starts it.
+#[test]
+fn ci_story_with_checkout_on_a_garage_remote() {
+    let var = |k: &str| {
+        std::env::var(k)
+            .ok()
+            .filter(|v| !v.is_empty())
+            .unwrap_or_else(|| panic!("{k} is not set: run scripts/test, which starts Garage"))
+    };
+    let env: Vec<(String, String)> = vec![
+        ("AWS_ACCESS_KEY_ID".into(), var("CAIRN_TEST_GARAGE_KEY_ID")),
+        ("AWS_SECRET_ACCESS_KEY".into(), var("CAIRN_TEST_GARAGE_SECRET")),
+        ("AWS_REGION".into(), var("CAIRN_TEST_GARAGE_REGION")),
+        ("AWS_ENDPOINT".into(), var("CAIRN_TEST_GARAGE_ENDPOINT")),
+        ("AWS_ALLOW_HTTP".into(), "true".into()),
+    ];
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    let bucket = var("CAIRN_TEST_GARAGE_BUCKET");
+    let url = format!("s3://{bucket}/story-{}-{nanos}", std::process::id());
+    ci_checkout_story(&url, &env);
+}
+
 #[test]
 fn ci_story_with_checkout_on_an_azure_remote() {
     let server = common::azure::AzureServer::shared();
