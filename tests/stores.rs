@@ -40,7 +40,10 @@ fn ci_story_with_checkout_on_a_garage_remote() {
     };
     let env: Vec<(String, String)> = vec![
         ("AWS_ACCESS_KEY_ID".into(), var("CAIRN_TEST_GARAGE_KEY_ID")),
-        ("AWS_SECRET_ACCESS_KEY".into(), var("CAIRN_TEST_GARAGE_SECRET")),
+        (
+            "AWS_SECRET_ACCESS_KEY".into(),
+            var("CAIRN_TEST_GARAGE_SECRET"),
+        ),
         ("AWS_REGION".into(), var("CAIRN_TEST_GARAGE_REGION")),
         ("AWS_ENDPOINT".into(), var("CAIRN_TEST_GARAGE_ENDPOINT")),
         ("AWS_ALLOW_HTTP".into(), "true".into()),

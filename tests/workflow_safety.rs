@@ -83,6 +83,40 @@ fn a_plain_push_makes_every_tag_restorable_from_s3() {
     every_tag_restores_in_a_fresh_clone(&repo, &versions, &format!("s3://{bucket}/team"));
 }
 
+#[test]
+fn a_push_with_nothing_new_walks_no_tag_again_until_the_remote_changes() {
+    let (repo, versions) = versioned_model();
+    let store = repo.base().join("store");
+    repo.cairn_ok(&["remote", "add", "origin", store.to_str().unwrap()]);
+    let first = repo.cairn_json(&["push", "--json"]);
+    assert!(common::data::num(&first, "objects") > 0, "{first}");
+    // Work tree and HEAD (v3) share a pointer; v1 and v2 are walked once.
+    let again = repo.cairn_json(&["push", "--json"]);
+    assert_eq!(common::data::num(&again, "objects"), 0, "{again}");
+    assert_eq!(common::data::num(&again, "pointers_known"), 3, "{again}");
+    assert_eq!(common::data::num(&again, "pointers_walked"), 1, "{again}");
+    assert!(
+        common::data::num(&again["requests"], "reads") <= 2,
+        "one or two requests: {again}"
+    );
+    // The remote loses its packs (and verify notes the damage): the record
+    // no longer stands, and a plain push walks and sends every tag again.
+    let packs: Vec<std::path::PathBuf> = files_under(&store.join("packs"));
+    let clone = TestRepo::clone_of(&repo);
+    for p in &packs {
+        std::fs::remove_file(p).unwrap();
+    }
+    repo.cairn_fail(&["verify", "--remote", "origin"]);
+    let repair = repo.cairn_json(&["push", "--json"]);
+    assert!(common::data::num(&repair, "objects") > 0, "{repair}");
+    assert_eq!(common::data::num(&repair, "pointers_known"), 0, "{repair}");
+    for (i, v) in versions.iter().enumerate() {
+        clone.git(&["checkout", "-q", &format!("v{}", i + 1)]);
+        clone.cairn_ok(&["pull", "-r", store.to_str().unwrap()]);
+        assert!(clone.read("model.bin") == *v, "v{} after the repair", i + 1);
+    }
+}
+
 /// An edit that was never added, then a command that would replace it:
 /// exit 1 naming the path, the edit intact; `--force` discards it.
 fn edit(repo: &TestRepo) -> Vec<u8> {

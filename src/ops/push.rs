@@ -26,6 +26,7 @@ use crate::progress::Progress;
 use crate::reach::Missing;
 use crate::remote;
 use crate::store::Store;
+use crate::transfer::walked::Walked;
 use crate::transfer::{push as transfer_push, Connection};
 use crate::workspace::Workspace;
 
@@ -64,6 +65,12 @@ pub struct PushReport {
     pub requests: Requests,
     /// Versions considered: "work tree", revisions, tag names.
     pub versions: usize,
+    /// Pointers walked (listings and manifests read) to find what to send.
+    pub pointers_walked: usize,
+    /// Pointers of named versions not walked: an earlier push from here
+    /// found their data complete on the remote, and it has lost nothing
+    /// since.
+    pub pointers_known: usize,
     /// Data of named versions that neither this cache nor the remote has.
     pub unavailable: Vec<MissingData>,
     /// Damaged index files on the remote that this push uploaded again from
@@ -180,6 +187,11 @@ fn named_versions(
 /// Push what `required` needs (each object must be in the cache or already
 /// on the remote) plus whatever of `optional` the cache holds. Used as is by
 /// the pre-push hook, with the commits git is pushing as `required`.
+///
+/// Optional pointers that an earlier push from here found complete on the
+/// remote are not walked again while that record stands (see
+/// [`crate::transfer::walked`]); when it does not, they are walked and
+/// pushed in a second round.
 pub fn push_selected(
     ws: &Workspace,
     required: &Selected,
@@ -192,20 +204,115 @@ pub fn push_selected(
     let name = resolved.name.clone();
     let location = resolved.location.clone();
     let store = Store::open(&ws.cache_dir(), &crate::progress::Silent)?;
-    let mut r = reach(&store, required)?;
-    let strict = r.missing.len();
-    // Optional versions: the same walk goes on (objects already reached are
-    // not read again); what only they need is sent if the cache has it.
+    let walked = Walked::load(&ws.cache_dir(), &location);
+    // Each optional pointer once, however many versions name it.
     let mut seen: HashSet<(String, String)> = HashSet::new();
-    let mut needs_remote: Vec<(String, String, Vec<Missing>)> = Vec::new();
-    for (version, (rel, ptr)) in optional {
-        if !seen.insert((rel.clone(), ptr.encode())) {
+    let (known, fresh): (Vec<&Version>, Vec<&Version>) = optional
+        .iter()
+        .filter(|(_, (rel, ptr))| seen.insert((rel.clone(), ptr.encode())))
+        .partition(|(_, (_, ptr))| walked.contains(&ptr.id()));
+    let mut conn = Connection::open(resolved, &ws.cache_dir(), true)?;
+    if let Some(w) = waits {
+        conn.report_waits_to(w);
+    }
+    let first = round(&conn, &store, required, &fresh, progress)?;
+    let view = first.pushed.view.clone();
+    let mut rounds = vec![first];
+    let mut pointers_walked = required.len() + fresh.len();
+    let mut pointers_known = known.len();
+    if !known.is_empty() && !walked.stands(&view) {
+        // The remote may have lost data since the record was written.
+        rounds.push(round(&conn, &store, &Vec::new(), &known, progress)?);
+        pointers_walked += known.len();
+        pointers_known = 0;
+    }
+    // Versions whose data is neither here nor (as the remote's index files
+    // just read say) there: reported, never silently skipped.
+    let idx = remote::index::cached(&ws.cache_dir(), &location).unwrap_or_default();
+    let mut unavailable: Vec<MissingData> = Vec::new();
+    let mut incomplete: HashSet<crate::hash::Id> = HashSet::new();
+    for (version, (rel, ptr), missing) in rounds.iter().flat_map(|r| &r.needs_remote) {
+        let there = missing.iter().all(|m| {
+            idx.contains(m.kind, &m.id)
+                || (m.kind == ObjectKind::Manifest && idx.contains(ObjectKind::Chunk, &m.id))
+        });
+        if there {
             continue;
         }
+        incomplete.insert(ptr.id());
+        let item = MissingData {
+            path: rel.clone(),
+            rev: version.clone(),
+        };
+        if !unavailable.contains(&item) {
+            unavailable.push(item);
+        }
+    }
+    // Everything pushed is now complete on the remote, and so is what the
+    // record vouched for if it still stands.
+    let complete = required
+        .iter()
+        .filter(|(_, _, only)| only.is_none())
+        .map(|(_, ptr, _)| ptr.id())
+        .chain(optional.iter().map(|(_, (_, ptr))| ptr.id()))
+        .filter(|id| !incomplete.contains(id));
+    Walked::save(&ws.cache_dir(), &location, &view, complete);
+    let mut report = PushReport {
+        remote: name,
+        requests: Requests {
+            reads: conn.reads(),
+            writes: conn.writes(),
+        },
+        versions: 1,
+        pointers_walked,
+        pointers_known,
+        unavailable,
+        ..PushReport::default()
+    };
+    for r in rounds {
+        report.objects += r.pushed.objects;
+        report.packs += r.pushed.packs;
+        report.resumed_packs += r.pushed.resumed;
+        report.bytes += r.pushed.bytes;
+        report.repaired_indexes.extend(r.pushed.indexes.repaired);
+        report.damaged_indexes.extend(r.pushed.indexes.unrepaired);
+    }
+    Ok(report)
+}
+
+/// A pointer of a named version: the version's name, and the tracked path
+/// with its pointer.
+type Version = (String, Tracked);
+
+/// One walk-and-send: what `required` needs (strictly) and what `optional`
+/// needs that the cache holds.
+struct Round {
+    pushed: transfer_push::PushReport,
+    /// Optional pointers that need objects the cache lacks, with those
+    /// objects: complete only if the remote has them.
+    needs_remote: Vec<(String, Tracked, Vec<Missing>)>,
+}
+
+fn round(
+    conn: &Connection,
+    store: &Store,
+    required: &Selected,
+    optional: &[&Version],
+    progress: &dyn Progress,
+) -> Result<Round> {
+    let mut r = reach(store, required)?;
+    let strict = r.missing.len();
+    // The same walk goes on (objects already reached are not read again).
+    let mut needs_remote = Vec::new();
+    for (version, (rel, ptr)) in optional.iter().copied() {
         let before = r.missing.len();
-        r.add_pointer_only(&store, rel, ptr, None)?;
+        r.add_pointer_only(store, rel, ptr, None)?;
         if r.missing.len() > before {
-            needs_remote.push((version.clone(), rel.clone(), r.missing[before..].to_vec()));
+            needs_remote.push((
+                version.clone(),
+                (rel.clone(), ptr.clone()),
+                r.missing[before..].to_vec(),
+            ));
         }
     }
     let required_missing: HashSet<(ObjectKind, crate::hash::Id)> =
@@ -213,43 +320,9 @@ pub fn push_selected(
     r.missing.truncate(strict);
     r.objects
         .retain(|(k, id)| required_missing.contains(&(*k, *id)) || store.contains(*k, id));
-    let mut conn = Connection::open(resolved, &ws.cache_dir(), true)?;
-    if let Some(w) = waits {
-        conn.report_waits_to(w);
-    }
-    let pushed = transfer_push::push(&conn, &store, &r.objects, &r.missing, progress)?;
-    // Versions whose data is neither here nor (as the remote's index files
-    // just read say) there: reported, never silently skipped.
-    let mut unavailable = Vec::new();
-    if !needs_remote.is_empty() {
-        let idx = remote::index::cached(&ws.cache_dir(), &location).unwrap_or_default();
-        for (version, rel, missing) in needs_remote {
-            let there = missing.iter().all(|m| {
-                idx.contains(m.kind, &m.id)
-                    || (m.kind == ObjectKind::Manifest && idx.contains(ObjectKind::Chunk, &m.id))
-            });
-            let item = MissingData {
-                path: rel,
-                rev: version,
-            };
-            if !there && !unavailable.contains(&item) {
-                unavailable.push(item);
-            }
-        }
-    }
-    Ok(PushReport {
-        remote: name,
-        objects: pushed.objects,
-        packs: pushed.packs,
-        resumed_packs: pushed.resumed,
-        bytes: pushed.bytes,
-        requests: Requests {
-            reads: conn.reads(),
-            writes: conn.writes(),
-        },
-        versions: 1,
-        unavailable,
-        repaired_indexes: pushed.indexes.repaired,
-        damaged_indexes: pushed.indexes.unrepaired,
+    let pushed = transfer_push::push(conn, store, &r.objects, &r.missing, progress)?;
+    Ok(Round {
+        pushed,
+        needs_remote,
     })
 }

@@ -34,6 +34,7 @@ pub mod collect;
 pub mod coverage;
 pub mod fetch;
 pub mod push;
+pub mod walked;
 
 /// Packs at least this large are uploaded in parts.
 pub const MULTIPART_MIN: u64 = 24 << 20;

@@ -41,6 +41,8 @@ pub struct PushReport {
     pub bytes: u64,
     /// Damaged index files found on the remote, and what became of them.
     pub indexes: super::IndexRepair,
+    /// What the remote's catalogue looked like (for the walk record).
+    pub view: super::walked::RemoteView,
 }
 
 enum Upload {
@@ -159,6 +161,12 @@ pub fn push(
     if !state.damaged.is_empty() {
         indexes = conn.repair_indexes(&mut state, &pack_lengths(conn)?)?;
     }
+    let view = super::walked::RemoteView {
+        indexes: state.files.iter().map(|f| f.path.clone()).collect(),
+        troubled: !state.damaged.is_empty()
+            || !state.notes_applying.is_empty()
+            || !state.condemned.is_empty(),
+    };
     let remote_index = state.index;
     // A blob only condemned packs hold counts as absent, like a damaged
     // copy: the pack may be deleted before this push's commit reaches the
@@ -183,6 +191,7 @@ pub fn push(
     let mut report = PushReport {
         objects: todo.len(),
         indexes,
+        view,
         ..PushReport::default()
     };
     if todo.is_empty() {
