@@ -246,7 +246,7 @@ pub enum Error {
         remote: String,
         path: PathBuf,
         index: String,
-        reason: crate::remote::index::IndexError,
+        reason: IndexError,
     },
 
     #[error("remote {remote}: {object} is damaged: {reason}")]
@@ -270,6 +270,26 @@ pub enum Error {
 
     #[error("remote {remote}: {count} damaged or missing object(s)")]
     RemoteVerifyFailed { remote: String, count: usize },
+}
+
+/// Why a remote index file was rejected (FORMAT.md §15.2). Defined here,
+/// below the remote module, because errors carry it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum IndexError {
+    #[error("its name does not match its contents")]
+    NameMismatch,
+    #[error("bad magic: not a cairn index")]
+    BadMagic,
+    #[error("unknown index format version")]
+    UnknownVersion,
+    #[error("truncated")]
+    Truncated,
+    #[error("a pack's entries do not match its id")]
+    PackIdMismatch,
+    #[error("an entry points outside its pack")]
+    EntryOutOfRange,
+    #[error("unreadable entry")]
+    BadEntry,
 }
 
 /// A tracked path whose data could not be found anywhere, and the revision

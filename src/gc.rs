@@ -161,3 +161,34 @@ pub fn execute(store: &Store, plan: &Plan) -> Result<u64> {
     }
     Ok(copied)
 }
+
+/// The root set of garbage collection, local and remote: every pointer the
+/// work tree holds and every pointer blob git keeps (refs, reflogs, the
+/// stash; the git module lists them). A pointer in history that cannot be
+/// read (an unknown format) stops gc, since it cannot tell what such a
+/// pointer needs; a file that merely ends in `.cairn` and is no pointer
+/// refers to nothing.
+pub fn live_pointers(
+    ws: &crate::workspace::Workspace,
+    progress: &dyn crate::progress::Progress,
+) -> Result<Vec<crate::history::Tracked>> {
+    let mut out = crate::history::pointers_in_work_tree(ws, progress)?;
+    let git = crate::git::GitRepo::open(ws.root())?;
+    let blobs = match git.reachable_pointer_blobs() {
+        Ok(b) => b,
+        Err(crate::git::GitError::NoCommits) => Vec::new(),
+        Err(e) => return Err(e.into()),
+    };
+    let mut seen = std::collections::HashSet::new();
+    for blob in blobs {
+        if !seen.insert(blob.clone()) {
+            continue;
+        }
+        match crate::pointer::Pointer::parse(std::path::Path::new("<git history>"), &blob) {
+            Ok(ptr) => out.push(("<git history>".to_string(), ptr)),
+            Err(crate::Error::PointerSyntax { .. } | crate::Error::NotAPointer { .. }) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(out)
+}

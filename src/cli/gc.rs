@@ -1,6 +1,5 @@
 //! `cairn gc`: drop cached data that nothing reachable refers to.
 
-use std::collections::HashSet;
 use std::path::Path;
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime};
@@ -11,9 +10,6 @@ use clap::Args;
 use super::ui::{human, Ui};
 use crate::error::Error;
 use crate::gc;
-use crate::git::GitRepo;
-use crate::history::pointers_in_work_tree;
-use crate::pointer::Pointer;
 use crate::reach::Reach;
 use crate::store::Store;
 use crate::workspace::Workspace;
@@ -57,7 +53,9 @@ pub fn run(ui: &Ui, cwd: &Path, args: GcArgs) -> anyhow::Result<ExitCode> {
     }
 
     let mut reach = Reach::default();
-    for (rel, ptr) in live_pointers(&ws, &ui.progress())? {
+    let live = gc::live_pointers(&ws, &ui.progress())
+        .context("could not tell what git's history and the work tree keep; refusing to collect")?;
+    for (rel, ptr) in live {
         reach
             .add_pointer(&store, &rel, &ptr)
             .with_context(|| format!("could not read what {rel} needs"))?;
@@ -92,40 +90,4 @@ fn grace(ws: &Workspace, flag: Option<&str>) -> anyhow::Result<(Duration, String
         reason: "expected a number with an optional unit s, m, h, d or w",
     })?;
     Ok((d, text))
-}
-
-/// Every pointer the work tree and git's history hold: what must be kept.
-pub(crate) fn live_pointers(
-    ws: &Workspace,
-    progress: &dyn crate::progress::Progress,
-) -> anyhow::Result<Vec<(String, Pointer)>> {
-    // Everything the work tree and git's history can reach. A pointer that
-    // cannot be read (damaged listing, unknown format) stops gc: it cannot
-    // tell what such a pointer needs, so it must not delete anything.
-    let mut out = pointers_in_work_tree(ws, progress)?;
-    let git = GitRepo::open(ws.root()).map_err(Error::from)?;
-    let blobs = match git.reachable_pointer_blobs() {
-        Ok(b) => b,
-        Err(crate::git::GitError::NoCommits) => Vec::new(),
-        Err(e) => {
-            return Err(Error::from(e)).context("could not list the pointers in git's history")
-        }
-    };
-    let mut seen = HashSet::new();
-    for blob in blobs {
-        if !seen.insert(blob.clone()) {
-            continue;
-        }
-        let ptr = match Pointer::parse(Path::new("<git history>"), &blob) {
-            Ok(p) => p,
-            // A file that merely ends in .cairn but is no pointer refers to nothing.
-            Err(Error::PointerSyntax { .. }) => continue,
-            Err(e) => {
-                return Err(e)
-                    .context("a pointer in git's history cannot be read; refusing to collect")
-            }
-        };
-        out.push(("<git history>".to_string(), ptr));
-    }
-    Ok(out)
 }

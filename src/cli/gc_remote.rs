@@ -1,6 +1,8 @@
 //! `cairn gc --remote NAME`: the remote side of `gc`.
 
 use std::process::ExitCode;
+
+use anyhow::Context;
 use std::time::{Duration, SystemTime};
 
 use super::ui::{human, Ui};
@@ -23,7 +25,8 @@ pub fn run(
     let name = resolved.name.clone();
     let mut conn = Connection::open(resolved, &ws.cache_dir(), true)?;
     conn.report_waits_to(ui.waits());
-    let selected: Selected = super::gc::live_pointers(ws, &ui.progress())?
+    let selected: Selected = crate::gc::live_pointers(ws, &ui.progress())
+        .context("could not tell what git's history and the work tree keep; refusing to collect")?
         .into_iter()
         .map(|(rel, ptr)| (rel, ptr, None))
         .collect();

@@ -91,9 +91,6 @@ pub(crate) fn installed(ws: &Workspace) -> bool {
 }
 
 pub fn install(ui: &Ui, cwd: &Path, args: InstallHooksArgs) -> anyhow::Result<ExitCode> {
-    if args.global {
-        return super::hooks_global::install(ui, args.uninstall);
-    }
     let ws = Workspace::open(cwd)?;
     let git = GitRepo::open(ws.root()).map_err(crate::Error::from)?;
     let dir = git.hooks_dir();

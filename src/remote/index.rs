@@ -42,24 +42,7 @@ pub struct PackRecord {
     pub entries: Vec<Entry>,
 }
 
-/// Why an index file was rejected.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum IndexError {
-    #[error("its name does not match its contents")]
-    NameMismatch,
-    #[error("bad magic: not a cairn index")]
-    BadMagic,
-    #[error("unknown index format version")]
-    UnknownVersion,
-    #[error("truncated")]
-    Truncated,
-    #[error("a pack's entries do not match its id")]
-    PackIdMismatch,
-    #[error("an entry points outside its pack")]
-    EntryOutOfRange,
-    #[error("unreadable entry")]
-    BadEntry,
-}
+pub use crate::error::IndexError;
 
 /// The remote path of pack `id`.
 pub fn pack_path(id: &Id) -> String {

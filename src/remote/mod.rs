@@ -17,6 +17,13 @@ use toml_edit::{value, DocumentMut, Item, Table};
 
 use crate::error::{Error, Result};
 
+/// Packs at least this large are uploaded in parts (multipart uploads);
+/// part of how to talk to an object store, so the connection's time
+/// bounds (`settings`) and the transfers agree on it.
+pub const MULTIPART_MIN: u64 = 24 << 20;
+/// Size of one part of a multipart upload (and of one read while sending).
+pub const PART: usize = 16 << 20;
+
 pub mod backend;
 pub mod index;
 pub mod listing;

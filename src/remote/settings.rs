@@ -88,7 +88,7 @@ impl Settings {
     /// the small-request limit plus the largest single upload (a part, or
     /// a pack just below the multipart threshold) at [`MIN_RATE`].
     pub fn bulk_timeout(&self) -> Duration {
-        let part = crate::transfer::MULTIPART_MIN.max(crate::transfer::PART as u64);
+        let part = super::MULTIPART_MIN.max(super::PART as u64);
         self.request_timeout + Duration::from_secs(part.div_ceil(MIN_RATE))
     }
 

@@ -36,10 +36,7 @@ pub mod fetch;
 pub mod push;
 pub mod walked;
 
-/// Packs at least this large are uploaded in parts.
-pub const MULTIPART_MIN: u64 = 24 << 20;
-/// Size of one part of a multipart upload (and of one read while sending).
-pub const PART: usize = 16 << 20;
+pub use crate::remote::{MULTIPART_MIN, PART};
 /// Bodies above this go through the client for pack data.
 const PART_SMALL: usize = 1 << 20;
 /// Uploads in flight at once.
