@@ -14,6 +14,10 @@
 //! Dependencies point one way: `cli` → operations → store/objects → hashing.
 //! Only `cli` prints; everything else reports through [`progress::Progress`].
 
+// Only the CLI prints: the library reports through `progress::Progress`
+// and returns typed reports.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
 pub mod chunking;
 pub mod cli;
 pub mod codec;

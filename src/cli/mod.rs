@@ -4,6 +4,8 @@
 //! context to library errors. stdout carries data (listings, JSON); stderr
 //! carries messages, warnings and progress bars.
 
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 

@@ -213,7 +213,7 @@ impl RemoteIndex {
 /// location (not per name), since index files are immutable and named by
 /// content.
 pub fn cache_dir(cache_root: &std::path::Path, location: &super::Location) -> std::path::PathBuf {
-    let key = Id::of(format!("{location:?}").as_bytes()).to_hex();
+    let key = Id::of(location.canonical().as_bytes()).to_hex();
     cache_root.join("remotes").join(&key[..16])
 }
 

@@ -46,6 +46,29 @@ pub enum Location {
     Http(String),
 }
 
+impl Location {
+    /// The location as one canonical URL (`file:///abs/path`,
+    /// `s3://bucket/prefix`, `gs://…`, `az://…`, or the http URL): the
+    /// defined form that local caches of a remote are keyed by, so a renamed
+    /// remote (or a change to this type) keeps its cache.
+    pub fn canonical(&self) -> String {
+        let join = |scheme: &str, root: &str, prefix: &str| {
+            if prefix.is_empty() {
+                format!("{scheme}://{root}")
+            } else {
+                format!("{scheme}://{root}/{prefix}")
+            }
+        };
+        match self {
+            Location::Folder(p) => format!("file://{}", p.display()),
+            Location::S3 { bucket, prefix } => join("s3", bucket, prefix),
+            Location::Gcs { bucket, prefix } => join("gs", bucket, prefix),
+            Location::Azure { container, prefix } => join("az", container, prefix),
+            Location::Http(url) => url.clone(),
+        }
+    }
+}
+
 /// One configured remote.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Remote {
@@ -364,6 +387,20 @@ impl RemoteConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cache_keys_come_from_a_defined_canonical_url() {
+        let base = std::path::Path::new("/repo");
+        for (url, canonical) in [
+            ("s3://b/p/q", "s3://b/p/q"),
+            ("s3://b", "s3://b"),
+            ("gs://b/x", "gs://b/x"),
+            ("az://c/x", "az://c/x"),
+            ("/srv/store", "file:///srv/store"),
+        ] {
+            assert_eq!(parse_url(url, base).unwrap().canonical(), canonical, "{url}");
+        }
+    }
 
     #[test]
     fn urls() {
