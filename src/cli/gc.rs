@@ -1,17 +1,13 @@
-//! `cairn gc`: drop cached data that nothing reachable refers to.
+//! `cairn gc [--remote NAME|URL]`: drop data that nothing reachable refers
+//! to (`ops::gc`), and render what it did.
 
 use std::path::Path;
 use std::process::ExitCode;
-use std::time::{Duration, SystemTime};
 
-use anyhow::Context;
 use clap::Args;
 
 use super::ui::{human, Ui};
-use crate::error::Error;
-use crate::gc;
-use crate::reach::Reach;
-use crate::store::Store;
+use crate::ops::gc::{gc, GcOptions, GcReport, RemoteGc};
 use crate::workspace::Workspace;
 
 #[derive(Debug, Args)]
@@ -34,60 +30,93 @@ pub struct GcArgs {
     /// run `git fetch` first, as the live set comes from this clone's refs.
     #[arg(long, value_name = "NAME|URL")]
     pub remote: Option<String>,
+    /// Print the result as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
 }
 
 pub fn run(ui: &Ui, cwd: &Path, args: GcArgs) -> anyhow::Result<ExitCode> {
     let ws = Workspace::open(cwd)?;
-    let _lock = ws.lock()?;
-    let store = Store::open(&ws.cache_dir(), &ui.progress())?;
-    let _cache_lock = store.lock()?;
-    let (grace, grace_text) = grace(&ws, args.grace.as_deref())?;
-    if let Some(name) = &args.remote {
-        return super::gc_remote::run(ui, &ws, &store, name, grace, &grace_text, args.dry_run);
+    if let Some(r) = &args.remote {
+        // `-v` names the remote and the config layer it came from.
+        super::remote::resolve(ui, &ws, Some(r))?;
     }
-    if ws.config().cache_dir.is_some() && !args.shared_cache {
-        return Err(Error::GcRefused {
-            reason: crate::error::GcRefusal::SharedCache,
-        }
-        .into());
+    let opts = GcOptions {
+        grace: args.grace,
+        dry_run: args.dry_run,
+        shared_cache: args.shared_cache,
+        remote: args.remote,
+    };
+    let report = gc(&ws, opts, &ui.progress(), Some(ui.waits()))?;
+    if args.json {
+        println!("{}", serde_json::to_string(&report)?);
+        return Ok(ExitCode::SUCCESS);
     }
-
-    let mut reach = Reach::default();
-    let live = gc::live_pointers(&ws, &ui.progress())
-        .context("could not tell what git's history and the work tree keep; refusing to collect")?;
-    for (rel, ptr) in live {
-        reach
-            .add_pointer(&store, &rel, &ptr)
-            .with_context(|| format!("could not read what {rel} needs"))?;
+    match report {
+        GcReport::Cache(r) => println!(
+            "{} {}: {} object(s) dropped, {} pack(s) deleted, {} pack(s) rewritten keeping {}; {} pack(s) younger than {} kept",
+            if r.dry_run { "would free" } else { "freed" },
+            human(r.freed_bytes),
+            r.objects_dropped,
+            r.packs_deleted,
+            r.packs_rewritten,
+            human(r.bytes_kept_by_rewrites),
+            r.packs_young,
+            r.grace,
+        ),
+        GcReport::Remote(r) => render_remote(ui, &r),
     }
-
-    let plan = gc::plan(&store, &reach.objects, grace, SystemTime::now());
-    let verb = if args.dry_run { "would free" } else { "freed" };
-    if !args.dry_run {
-        gc::execute(&store, &plan)?;
-    }
-    println!(
-        "{verb} {}: {} object(s) dropped, {} pack(s) deleted, {} pack(s) rewritten keeping {}; {} pack(s) younger than {grace_text} kept",
-        human(plan.removed_bytes().saturating_sub(plan.copied_bytes())),
-        plan.dropped_objects(),
-        plan.delete.len(),
-        plan.rewrite.len(),
-        human(plan.copied_bytes()),
-        plan.young,
-    );
     Ok(ExitCode::SUCCESS)
 }
 
-/// The grace period from the flag, else `gc.grace`, else one day.
-fn grace(ws: &Workspace, flag: Option<&str>) -> anyhow::Result<(Duration, String)> {
-    let text = flag
-        .map(str::to_string)
-        .or_else(|| ws.config().gc_grace.clone())
-        .unwrap_or_else(|| "1d".to_string());
-    let d = gc::parse_duration(&text).ok_or_else(|| Error::ConfigValue {
-        key: "gc.grace",
-        value: text.clone(),
-        reason: "expected a number with an optional unit s, m, h, d or w",
-    })?;
-    Ok((d, text))
+fn render_remote(ui: &Ui, r: &RemoteGc) {
+    let name = &r.remote;
+    if r.partial_uploads > 0 {
+        ui.info(format!(
+            "{} {} partial upload(s) ({}) left by interrupted pushes",
+            if r.dry_run { "would remove" } else { "removed" },
+            r.partial_uploads,
+            human(r.partial_bytes)
+        ));
+    }
+    if r.packs_lost > 0 {
+        ui.warn(format!(
+            "{} pack(s) listed on {name} are missing; {} their objects as absent, so `cairn push` from a clone with the data sends them again",
+            r.packs_lost,
+            if r.dry_run { "gc would record" } else { "recorded" }
+        ));
+    }
+    if r.packs_spared > 0 {
+        ui.info(format!(
+            "{} condemned pack(s) changed since they were condemned and were kept",
+            r.packs_spared
+        ));
+    }
+    if r.packs_uncondemned > 0 {
+        ui.info(format!(
+            "{} condemned pack(s) are in use again and {} kept",
+            r.packs_uncondemned,
+            if r.dry_run { "would be" } else { "were" }
+        ));
+    }
+    println!(
+        "{} {} on {name}: {} pack(s) deleted, {} pack(s) rewritten keeping {}; {} pack(s) ({}) condemned, {} newly, deleted by a gc at least {} later; {} pack(s) kept ({}); {} pack(s) younger than {} untouched",
+        if r.dry_run { "would free" } else { "freed" },
+        human(r.freed_bytes),
+        r.packs_deleted,
+        r.packs_rewritten,
+        human(r.bytes_kept_by_rewrites),
+        r.packs_condemned,
+        human(r.bytes_condemned),
+        r.packs_newly_condemned,
+        r.grace,
+        r.packs_kept,
+        human(r.bytes_kept),
+        r.packs_young,
+        r.grace,
+    );
+    ui.detail(format!(
+        "{} read and {} write request(s)",
+        r.requests.reads, r.requests.writes
+    ));
 }

@@ -17,7 +17,6 @@ mod completions;
 mod diff;
 mod fetch;
 mod gc;
-mod gc_remote;
 mod get;
 mod hooks;
 mod hooks_global;

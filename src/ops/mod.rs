@@ -8,6 +8,7 @@
 
 pub mod checkout;
 pub mod fetch;
+pub mod gc;
 pub mod pull;
 pub mod push;
 

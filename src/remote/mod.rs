@@ -398,7 +398,11 @@ mod tests {
             ("az://c/x", "az://c/x"),
             ("/srv/store", "file:///srv/store"),
         ] {
-            assert_eq!(parse_url(url, base).unwrap().canonical(), canonical, "{url}");
+            assert_eq!(
+                parse_url(url, base).unwrap().canonical(),
+                canonical,
+                "{url}"
+            );
         }
     }
 
