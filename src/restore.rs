@@ -20,7 +20,7 @@ use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use rayon::prelude::*;
 
@@ -58,6 +58,10 @@ pub struct Restore<'a> {
     /// Ids hashed while looking for conflicts, by path, with the stat they
     /// were hashed at, so a restore does not read the same file twice.
     hashed: Mutex<HashMap<String, (Stat, Id)>>,
+    /// The jobs of each directory (by tracked path and sub-path), built
+    /// once for the conflict check and the restore: decoding a large
+    /// listing and checking every path is not free.
+    jobs: Mutex<HashMap<JobsKey, Arc<Vec<Job>>>>,
 }
 
 /// Read a blob that must exist, naming `path` if it does not.
@@ -116,7 +120,11 @@ pub fn chunk_list(store: &Store, id: &Id, size: u64, path: &Path) -> Result<Vec<
     })
 }
 
+/// A tracked directory and the sub-path a restore is limited to.
+type JobsKey = (String, Option<String>);
+
 /// A plan entry: one file to bring into line with the pointers.
+#[derive(Clone)]
 struct Job {
     rel: String,
     abs: PathBuf,
@@ -140,6 +148,7 @@ impl<'a> Restore<'a> {
             counters: Counters::default(),
             skip: HashSet::new(),
             hashed: Mutex::new(HashMap::new()),
+            jobs: Mutex::new(HashMap::new()),
         }
     }
 
@@ -149,25 +158,46 @@ impl<'a> Restore<'a> {
     /// the cache lacks yields no conflicts: nothing of it can be written.
     pub fn conflicts(&self, rel: &str, ptr: &Pointer, only: Option<&str>) -> Result<Vec<String>> {
         let jobs = match ptr {
-            Pointer::File { id, size, mode } => vec![Job {
+            Pointer::File { id, size, mode } => Arc::new(vec![Job {
                 rel: rel.to_string(),
                 abs: self.ws.safe_abs(rel)?,
                 id: *id,
                 size: *size,
                 mode: *mode,
-            }],
-            Pointer::Dir { id, .. } => {
-                let Some(raw) = self.store.read(ObjectKind::Tree, id)? else {
-                    return Ok(Vec::new());
-                };
-                self.dir_jobs(rel, &self.decode_tree(id, &raw)?, only)?
-            }
+            }]),
+            Pointer::Dir { id, .. } => match self.listing_jobs(rel, id, only)? {
+                Some(jobs) => jobs,
+                None => return Ok(Vec::new()),
+            },
         };
         let found: Vec<Option<String>> = jobs
             .par_iter()
             .map(|j| self.conflict(j).map(|c| c.then(|| j.rel.clone())))
             .collect::<Result<_>>()?;
         Ok(found.into_iter().flatten().collect())
+    }
+
+    /// The jobs of tracked directory `rel` (listing `id`) at or below
+    /// `only`, built once per run; `None` when the cache lacks the listing.
+    fn listing_jobs(
+        &self,
+        rel: &str,
+        id: &Id,
+        only: Option<&str>,
+    ) -> Result<Option<Arc<Vec<Job>>>> {
+        let key = (rel.to_string(), only.map(str::to_string));
+        if let Some(jobs) = self.jobs.lock().expect("jobs lock poisoned").get(&key) {
+            return Ok(Some(jobs.clone()));
+        }
+        let Some(raw) = self.store.read(ObjectKind::Tree, id)? else {
+            return Ok(None);
+        };
+        let jobs = Arc::new(self.dir_jobs(rel, &self.decode_tree(id, &raw)?, only)?);
+        self.jobs
+            .lock()
+            .expect("jobs lock poisoned")
+            .insert(key, jobs.clone());
+        Ok(Some(jobs))
     }
 
     /// A directory listing read from the store, decoded.
@@ -271,20 +301,19 @@ impl<'a> Restore<'a> {
                 r
             }
             Pointer::Dir { id, .. } => {
-                let raw = require(self.store, ObjectKind::Tree, id, &abs)?;
-                let entries = self.decode_tree(id, &raw)?;
-                self.restore_dir(rel, &abs, &entries, only)
+                let jobs =
+                    self.listing_jobs(rel, id, only)?
+                        .ok_or_else(|| Error::MissingObject {
+                            kind: ObjectKind::Tree,
+                            id: *id,
+                            path: abs.clone(),
+                        })?;
+                self.restore_dir(rel, &abs, &jobs, only)
             }
         }
     }
 
-    fn restore_dir(
-        &self,
-        rel: &str,
-        abs: &Path,
-        entries: &[TreeEntry],
-        only: Option<&str>,
-    ) -> Result<()> {
+    fn restore_dir(&self, rel: &str, abs: &Path, jobs: &[Job], only: Option<&str>) -> Result<()> {
         if fs::symlink_metadata(abs).is_ok_and(|m| !m.is_dir()) {
             return Err(Error::CannotTrack {
                 path: abs.to_path_buf(),
@@ -306,7 +335,6 @@ impl<'a> Restore<'a> {
                 }
             }
         }
-        let jobs = self.dir_jobs(rel, entries, only)?;
         // Files cairn put here before that the new listing drops: remove
         // them, but only if they are unmodified since and their content is in
         // the store, so neither a user edit nor a never-added file is lost.

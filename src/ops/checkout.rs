@@ -128,17 +128,11 @@ pub fn checkout(
         });
     }
 
-    // Guard: nothing has been written yet.
-    let mut unrecorded: Vec<String> = Vec::new();
+    // Guard: nothing has been written yet. Dropped paths first (their
+    // status needs the stat index), then every file a restore would
+    // replace, through the same `Restore` that then applies, so listings
+    // are decoded and files hashed once.
     let mut dropped_changed: HashSet<String> = HashSet::new();
-    {
-        let restore = Restore::new(ws, &store, &mut index, progress);
-        if !opts.force {
-            for s in &plan {
-                unrecorded.extend(restore.conflicts(&s.rel, &s.ptr, s.only.as_deref())?);
-            }
-        }
-    }
     {
         let status = Status::new(ws, &store, &mut index, &crate::progress::Silent);
         for (rel, ptr) in &dropped {
@@ -153,6 +147,13 @@ pub fn checkout(
             }
         }
     }
+    let mut restore = Restore::new(ws, &store, &mut index, progress);
+    let mut unrecorded: Vec<String> = Vec::new();
+    if !opts.force {
+        for s in &plan {
+            unrecorded.extend(restore.conflicts(&s.rel, &s.ptr, s.only.as_deref())?);
+        }
+    }
     if opts.caller == Caller::Command && (!unrecorded.is_empty() || !dropped_changed.is_empty()) {
         let mut paths = unrecorded;
         paths.extend(dropped_changed);
@@ -164,7 +165,6 @@ pub fn checkout(
     dropped.retain(|(rel, _)| !dropped_changed.contains(rel));
 
     // Apply.
-    let mut restore = Restore::new(ws, &store, &mut index, progress);
     restore.skip = unrecorded.into_iter().collect();
     let mut result = Ok(());
     for s in &plan {
