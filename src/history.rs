@@ -157,21 +157,17 @@ pub fn select_tracked_rel(
     Ok(out)
 }
 
-/// Match user path arguments (relative to `cwd`) to tracked paths. Each
-/// result is a tracked path plus, when the argument named something inside
-/// a tracked directory, the sub-path to restrict to.
-pub fn select_tracked(
+/// User path arguments (relative to `cwd`) as repository-relative paths of
+/// tracked data: a pointer file's name stands for its data.
+pub fn tracked_args(
     ws: &Workspace,
     cwd: &std::path::Path,
-    tracked: &[String],
     args: &[PathBuf],
-) -> Result<Vec<(String, Option<String>)>> {
-    let rels = args
-        .iter()
+) -> Result<Vec<String>> {
+    args.iter()
         .map(|arg| {
             let a = ws.rel_path(cwd, arg)?;
             Ok(a.strip_suffix(SUFFIX).map(str::to_string).unwrap_or(a))
         })
-        .collect::<Result<Vec<String>>>()?;
-    select_tracked_rel(ws, tracked, &rels)
+        .collect()
 }

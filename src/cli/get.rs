@@ -114,13 +114,13 @@ pub fn run(ui: &Ui, cwd: &Path, args: GetArgs) -> anyhow::Result<ExitCode> {
     let ws = Workspace::open(tmp)?;
     let tracked = pointers_at(&git, head)?;
     let rels: Vec<String> = tracked.iter().map(|(r, _)| r.clone()).collect();
-    let sel = super::select_tracked_rel(&ws, &rels, std::slice::from_ref(&want)).map_err(|_| {
-        Error::NotTrackedAt {
+    let sel = crate::history::select_tracked_rel(&ws, &rels, std::slice::from_ref(&want)).map_err(
+        |_| Error::NotTrackedAt {
             path: want.clone(),
             rev: args.rev.clone(),
             url: crate::remote::redact(&args.url),
-        }
-    })?;
+        },
+    )?;
     let mut selected: Selected = Vec::new();
     for (rel, only) in sel {
         let (_, ptr) = tracked

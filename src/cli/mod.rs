@@ -136,8 +136,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
-pub use crate::history::{select_tracked, select_tracked_rel};
-
 /// Say once, before a command that opens the repository, which committed
 /// settings were ignored (the library reports them in [`crate::config::Config`]).
 fn warn_ignored_config(ui: &ui::Ui, cwd: &std::path::Path, command: &Command) {

@@ -11,6 +11,7 @@ pub mod fetch;
 pub mod gc;
 pub mod pull;
 pub mod push;
+pub mod status;
 
 /// Requests a command made to a remote, split by whether they changed it.
 #[derive(Debug, Default, Clone, serde::Serialize)]
