@@ -11,6 +11,9 @@ use std::time::Duration;
 /// Something worth telling the user that does not stop the command.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Warning {
+    /// The `git` program is missing, so `add` cannot tell whether git
+    /// already tracks the paths.
+    NoGitProgram,
     /// A symbolic link inside a tracked directory was not followed or stored.
     SkippedSymlink { path: PathBuf },
     /// A special file (socket, fifo, device) inside a tracked directory.
@@ -32,6 +35,9 @@ pub enum Warning {
 impl std::fmt::Display for Warning {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
+            Warning::NoGitProgram => f.write_str(
+                "the git program was not found: not checking whether git already tracks these paths",
+            ),
             Warning::SkippedSymlink { path } => {
                 write!(
                     f,

@@ -6,6 +6,7 @@
 //! renders the report as text or JSON, and the hooks, tests and other
 //! programs call the same functions.
 
+pub mod add;
 pub mod checkout;
 pub mod fetch;
 pub mod gc;
