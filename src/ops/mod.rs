@@ -5,6 +5,36 @@
 //! safe) and returns a typed, serialisable report. It never prints; the CLI
 //! renders the report as text or JSON, and the hooks, tests and other
 //! programs call the same functions.
+//!
+//! ```no_run
+//! use std::path::Path;
+//!
+//! use cairn::ops::{checkout, pull, push, status};
+//! use cairn::progress::Silent;
+//! use cairn::workspace::Workspace;
+//!
+//! let ws = Workspace::open(Path::new("."))?;
+//! // What differs from the pointers (what `cairn status --json` prints).
+//! let st = status::status(&ws, &[], &Silent)?;
+//! for p in &st.paths {
+//!     println!("{}: {:?}", p.path, p.state);
+//! }
+//! // The data of tag v1, fetched and restored; an edit that was never
+//! // added stops it with `Error::UnrecordedChanges` before anything is
+//! // written.
+//! let opts = pull::PullOptions {
+//!     rev: Some("v1".into()),
+//!     ..Default::default()
+//! };
+//! let report = pull::pull(&ws, opts, &Silent, None)?;
+//! assert!(report.missing.is_empty(), "not on the remote: {:?}", report.missing);
+//! // Back to the work tree's pointers, from the cache alone.
+//! checkout::checkout(&ws, checkout::CheckoutOptions::new(None, Vec::new()), &Silent)?;
+//! // Send the work tree's, HEAD's and every tag's data to the default remote.
+//! let sent = push::push(&ws, push::PushOptions::default(), &Silent, None)?;
+//! println!("{} object(s) in {} pack(s)", sent.objects, sent.packs);
+//! # Ok::<(), cairn::Error>(())
+//! ```
 
 pub mod add;
 pub mod checkout;
