@@ -18,9 +18,10 @@ use crate::hash::Id;
 use crate::pack::Entry;
 use crate::store::{SealedPack, Store};
 
-/// Packs with less than this fraction of live bytes are rewritten.
 pub use crate::config::parse_duration;
 
+/// Packs with less than this fraction of live bytes are rewritten, in the
+/// cache and on remotes (`transfer::collect`): one retention rule.
 pub const REWRITE_BELOW: f64 = 0.5;
 
 /// What a collection will do.

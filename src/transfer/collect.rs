@@ -32,8 +32,9 @@ use crate::pack::{Entry, PackBuilder};
 use crate::progress::Progress;
 use crate::remote::index::{self, Condemned, PackRecord};
 
-/// Rewrite a pack when less than this share of its bytes is live.
-pub const REWRITE_BELOW: f64 = 0.5;
+/// A pack is rewritten when less than this share of its bytes is live: the
+/// retention rule of the cache, applied to remotes too.
+pub use crate::gc::REWRITE_BELOW;
 
 /// With nothing to delete, gc still merges index files once there are more
 /// than this many (each costs a download on a fresh clone).
