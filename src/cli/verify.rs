@@ -243,17 +243,13 @@ fn revisions(ws: &Workspace) -> anyhow::Result<Vec<Revision>> {
     let Ok(git) = GitRepo::open(ws.root()) else {
         return Ok(out);
     };
-    let mut revs = Vec::new();
-    if git.resolve("HEAD").is_ok() {
-        revs.push("HEAD".to_string());
-    }
-    revs.extend(git.tags().map_err(crate::Error::from)?);
-    for rev in revs {
-        let pointers = pointers_at(&git, &rev)?;
+    // The same versions a plain push sends.
+    for (full, short) in crate::ops::push::named_revisions(&git)? {
+        let pointers = pointers_at(&git, &full)?;
         if out.iter().all(|r| r.pointers != pointers) {
             out.push(Revision {
-                label: rev.clone(),
-                rev: Some(rev),
+                label: short.clone(),
+                rev: Some(short),
                 pointers,
             });
         }

@@ -248,15 +248,6 @@ impl GitRepo {
             .collect()
     }
 
-    /// The names of every tag that names a commit (`v1`, not `refs/tags/v1`), sorted.
-    pub fn tags(&self) -> Result<Vec<String>> {
-        Ok(self
-            .refs_under("refs/tags/")?
-            .into_iter()
-            .map(|t| t.trim_start_matches("refs/tags/").to_string())
-            .collect())
-    }
-
     /// Contents of the file at repo-relative `path` (`/`-separated) in `rev`;
     /// `None` if there is no such file (or it is a directory, symlink or submodule).
     pub fn file_at(&self, rev: &str, path: &str) -> Result<Option<Vec<u8>>> {

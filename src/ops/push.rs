@@ -137,6 +137,24 @@ pub fn push(
     Ok(report)
 }
 
+/// The named versions whose data every plain push sends and every remote
+/// must hold (`verify --remote` checks them) besides the work tree: HEAD
+/// and every tag, as (revision to read, name to show). Empty before the
+/// first commit.
+pub fn named_revisions(git: &GitRepo) -> Result<Vec<(String, String)>> {
+    let mut revs = Vec::new();
+    match git.resolve("HEAD") {
+        Ok(_) => revs.push(("HEAD".to_string(), "HEAD".to_string())),
+        Err(GitError::NoCommits) => return Ok(revs),
+        Err(e) => return Err(e.into()),
+    }
+    for tag in git.refs_under("refs/tags/")? {
+        let short = tag.trim_start_matches("refs/tags/").to_string();
+        revs.push((tag, short));
+    }
+    Ok(revs)
+}
+
 /// The pointers of HEAD, the tags (and, by `scope`, branches or every
 /// commit), each with the name of a version that holds it.
 fn named_versions(
@@ -160,15 +178,10 @@ fn named_versions(
         }
         return Ok(1);
     }
-    let mut revs: Vec<(String, String)> = Vec::new();
-    match git.resolve("HEAD") {
-        Ok(_) => revs.push(("HEAD".into(), git.describe_head()?)),
-        Err(GitError::NoCommits) => return Ok(0),
-        Err(e) => return Err(e.into()),
-    }
-    for tag in git.refs_under("refs/tags/")? {
-        let short = tag.trim_start_matches("refs/tags/").to_string();
-        revs.push((tag, short));
+    let mut revs = named_revisions(git)?;
+    if let Some(head) = revs.iter_mut().find(|(full, _)| full == "HEAD") {
+        // Name HEAD the way a user would give it back: its tag or branch.
+        head.1 = git.describe_head()?;
     }
     if scope == Scope::AllBranches {
         for b in git.refs_under("refs/heads/")? {
