@@ -1,5 +1,5 @@
-//! `cairn verify`: re-hash every object in the cache, and check that every
-//! object the work tree's pointers need is present.
+//! `cairn verify [--remote NAME|URL]`: re-hash what is stored and check
+//! that the pointers' data is there (`ops::verify`), and render it.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -8,12 +8,8 @@ use clap::Args;
 use serde_json::json;
 
 use super::ui::Ui;
-use crate::git::GitRepo;
-use crate::history::{pointers_at, pointers_in_work_tree};
-use crate::reach::Reach;
+use crate::ops::verify::{verify_cache, CacheVerify, RemoteVerify};
 use crate::remote::index::index_id_of;
-use crate::store::Store;
-use crate::transfer::coverage::{self, Revision};
 use crate::workspace::Workspace;
 
 #[derive(Debug, Args)]
@@ -33,29 +29,13 @@ pub fn run(ui: &Ui, cwd: &Path, args: VerifyArgs) -> anyhow::Result<ExitCode> {
         return verify_remote(ui, &ws, name, args.json);
     }
     let bar = ui.progress();
-    let store = Store::open(&ws.cache_dir(), &crate::progress::Silent)?;
-    let damage = store.verify(&bar);
-    // Objects the current pointers need but the cache lacks. Damaged
-    // listings or manifests were reported above; they cannot be walked.
-    let mut reach = Reach::default();
-    let mut unreadable = Vec::new();
-    let mut malformed = Vec::new();
-    for rel in ws.find_tracked()? {
-        // A file that merely ends in .cairn is skipped, with a warning.
-        let ptr = match crate::status::read_pointer_or_skip(&ws, &rel, &bar) {
-            Ok(Some(p)) => p,
-            Ok(None) => continue,
-            Err(e) => {
-                malformed.push(ws.root().join(format!("{rel}{}", crate::pointer::SUFFIX)));
-                unreadable.push((rel, e.to_string()));
-                continue;
-            }
-        };
-        if let Err(e) = reach.add_pointer(&store, &rel, &ptr) {
-            unreadable.push((rel, e.to_string()));
-        }
-    }
-    let missing = reach.missing;
+    let CacheVerify {
+        objects,
+        damage,
+        missing,
+        unreadable,
+        malformed,
+    } = verify_cache(&ws, &bar)?;
     if args.json {
         let damaged: Vec<_> = damage
             .iter()
@@ -78,7 +58,7 @@ pub fn run(ui: &Ui, cwd: &Path, args: VerifyArgs) -> anyhow::Result<ExitCode> {
             .collect();
         println!(
             "{}",
-            json!({"objects": store.len(), "damaged": damaged, "missing": missing_json, "unreadable_pointers": unreadable_json})
+            json!({"objects": objects, "damaged": damaged, "missing": missing_json, "unreadable_pointers": unreadable_json})
         );
     } else {
         for d in &damage {
@@ -106,27 +86,20 @@ pub fn run(ui: &Ui, cwd: &Path, args: VerifyArgs) -> anyhow::Result<ExitCode> {
         .into());
     }
     ui.info(format!(
-        "verified {} object(s): all intact, and every tracked path's data is present",
-        store.len()
+        "verified {objects} object(s): all intact, and every tracked path's data is present"
     ));
     Ok(ExitCode::SUCCESS)
 }
 
 fn verify_remote(ui: &Ui, ws: &Workspace, name: &str, json_out: bool) -> anyhow::Result<ExitCode> {
-    let resolved = super::remote::resolve(ui, ws, Some(name))?;
-    let name = resolved.name.clone();
-    let mut conn = crate::transfer::Connection::open(resolved, &ws.cache_dir(), false)?;
-    conn.report_waits_to(ui.waits());
-    // What this clone read before proves nothing about the remote now.
-    conn.read_index_fresh();
-    let bar = ui.progress();
-    let report = crate::transfer::check::check(&conn, &bar)?;
-    let store = Store::open(&ws.cache_dir(), &crate::progress::Silent)?;
-    let gaps = {
-        let _lock = store.lock()?;
-        let revisions = revisions(ws)?;
-        coverage::check(&conn, &store, &revisions, &report.found, &bar)?
-    };
+    // `-v` names the remote and the config layer it came from.
+    super::remote::resolve(ui, ws, Some(name))?;
+    let RemoteVerify {
+        remote: name,
+        check: report,
+        gaps,
+        requests,
+    } = crate::ops::verify::verify_remote(ws, name, &ui.progress(), Some(ui.waits()))?;
     if json_out {
         let damaged: Vec<_> = report
             .damage
@@ -164,7 +137,7 @@ fn verify_remote(ui: &Ui, ws: &Workspace, name: &str, json_out: bool) -> anyhow:
                 "damaged_with_intact_copies": report.repaired,
                 "noted": report.noted,
                 "damaged": damaged,
-                "requests": {"reads": conn.reads(), "writes": conn.writes()},
+                "requests": {"reads": requests.reads, "writes": requests.writes},
             })
         );
     } else {
@@ -230,29 +203,4 @@ fn verify_remote(ui: &Ui, ws: &Workspace, name: &str, json_out: bool) -> anyhow:
         }
     ));
     Ok(ExitCode::SUCCESS)
-}
-
-/// The revisions whose data a remote must hold: the work tree, HEAD and
-/// every tag (each once: a tag at HEAD's commit adds nothing new).
-fn revisions(ws: &Workspace) -> anyhow::Result<Vec<Revision>> {
-    let mut out = vec![Revision {
-        label: "the work tree".into(),
-        rev: None,
-        pointers: pointers_in_work_tree(ws, &crate::progress::Silent)?,
-    }];
-    let Ok(git) = GitRepo::open(ws.root()) else {
-        return Ok(out);
-    };
-    // The same versions a plain push sends.
-    for (full, short) in crate::ops::push::named_revisions(&git)? {
-        let pointers = pointers_at(&git, &full)?;
-        if out.iter().all(|r| r.pointers != pointers) {
-            out.push(Revision {
-                label: short.clone(),
-                rev: Some(short),
-                pointers,
-            });
-        }
-    }
-    Ok(out)
 }

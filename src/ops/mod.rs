@@ -43,6 +43,7 @@ pub mod gc;
 pub mod pull;
 pub mod push;
 pub mod status;
+pub mod verify;
 
 /// Requests a command made to a remote, split by whether they changed it.
 #[derive(Debug, Default, Clone, serde::Serialize)]

@@ -1,0 +1,136 @@
+//! `verify [--remote NAME|URL]`: re-hash what is stored, and check that the
+//! data the pointers need is there.
+//!
+//! For the cache: every blob of every pack is decoded and checked, then the
+//! work tree's pointers are walked for what they need and the cache lacks.
+//! For a remote: every index file is read afresh (nothing this clone read
+//! earlier counts), every indexed pack is checked, damage is noted on the
+//! remote for every clone, and the data of the work tree, HEAD and every
+//! tag must be there (`transfer::coverage`). The reports are returned; the
+//! caller decides how a failure is shown.
+
+use std::path::PathBuf;
+
+use super::Requests;
+use crate::error::Result;
+use crate::git::GitRepo;
+use crate::history::{pointers_at, pointers_in_work_tree};
+use crate::progress::Progress;
+use crate::reach::{Missing, Reach};
+use crate::store::{Damage, Store};
+use crate::transfer::check::CheckReport;
+use crate::transfer::coverage::{self, Gap, Revision};
+use crate::transfer::Connection;
+use crate::workspace::Workspace;
+
+/// What verifying the cache found.
+#[derive(Debug)]
+pub struct CacheVerify {
+    /// Objects the cache holds.
+    pub objects: usize,
+    pub damage: Vec<Damage>,
+    /// Objects the work tree's pointers need that the cache lacks.
+    pub missing: Vec<Missing>,
+    /// Tracked paths whose needs could not be walked, with why.
+    pub unreadable: Vec<(String, String)>,
+    /// Pointer files that are malformed (also in `unreadable`).
+    pub malformed: Vec<PathBuf>,
+}
+
+/// What verifying a remote found.
+#[derive(Debug)]
+pub struct RemoteVerify {
+    pub remote: String,
+    pub check: CheckReport,
+    /// Objects the work tree, HEAD or a tag needs that the remote lacks.
+    pub gaps: Vec<Gap>,
+    pub requests: Requests,
+}
+
+pub fn verify_cache(ws: &Workspace, progress: &dyn Progress) -> Result<CacheVerify> {
+    let store = Store::open(&ws.cache_dir(), &crate::progress::Silent)?;
+    let damage = store.verify(progress);
+    // Objects the current pointers need but the cache lacks. Damaged
+    // listings or manifests were reported above; they cannot be walked.
+    let mut reach = Reach::default();
+    let mut unreadable = Vec::new();
+    let mut malformed = Vec::new();
+    for rel in ws.find_tracked()? {
+        // A file that merely ends in .cairn is skipped, with a warning.
+        let ptr = match crate::status::read_pointer_or_skip(ws, &rel, progress) {
+            Ok(Some(p)) => p,
+            Ok(None) => continue,
+            Err(e) => {
+                malformed.push(ws.root().join(format!("{rel}{}", crate::pointer::SUFFIX)));
+                unreadable.push((rel, e.to_string()));
+                continue;
+            }
+        };
+        if let Err(e) = reach.add_pointer(&store, &rel, &ptr) {
+            unreadable.push((rel, e.to_string()));
+        }
+    }
+    Ok(CacheVerify {
+        objects: store.len(),
+        damage,
+        missing: reach.missing,
+        unreadable,
+        malformed,
+    })
+}
+
+pub fn verify_remote(
+    ws: &Workspace,
+    remote: &str,
+    progress: &dyn Progress,
+    waits: super::Waits,
+) -> Result<RemoteVerify> {
+    let resolved = crate::remote::resolve(&ws.cairn_dir(), ws.root(), Some(remote))?;
+    let name = resolved.name.clone();
+    let mut conn = Connection::open(resolved, &ws.cache_dir(), false)?;
+    if let Some(w) = waits {
+        conn.report_waits_to(w);
+    }
+    // What this clone read before proves nothing about the remote now.
+    conn.read_index_fresh();
+    let check = crate::transfer::check::check(&conn, progress)?;
+    let store = Store::open(&ws.cache_dir(), &crate::progress::Silent)?;
+    let gaps = {
+        let _lock = store.lock()?;
+        coverage::check(&conn, &store, &revisions(ws)?, &check.found, progress)?
+    };
+    Ok(RemoteVerify {
+        remote: name,
+        check,
+        gaps,
+        requests: Requests {
+            reads: conn.reads(),
+            writes: conn.writes(),
+        },
+    })
+}
+
+/// The revisions whose data a remote must hold: the work tree, and the
+/// versions every plain push sends (each once: a tag at HEAD's commit adds
+/// nothing new).
+fn revisions(ws: &Workspace) -> Result<Vec<Revision>> {
+    let mut out = vec![Revision {
+        label: "the work tree".into(),
+        rev: None,
+        pointers: pointers_in_work_tree(ws, &crate::progress::Silent)?,
+    }];
+    let Ok(git) = GitRepo::open(ws.root()) else {
+        return Ok(out);
+    };
+    for (full, short) in super::push::named_revisions(&git)? {
+        let pointers = pointers_at(&git, &full)?;
+        if out.iter().all(|r| r.pointers != pointers) {
+            out.push(Revision {
+                label: short.clone(),
+                rev: Some(short),
+                pointers,
+            });
+        }
+    }
+    Ok(out)
+}
