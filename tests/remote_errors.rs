@@ -8,7 +8,7 @@ use std::net::{TcpListener, TcpStream};
 use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
-use common::s3::{moto_python, S3Server, REGION};
+use common::s3::{S3Server, REGION};
 use common::{assert_error_report, random_bytes, TestRepo};
 
 /// The secret every test here hands cairn: it must never be printed.
@@ -206,21 +206,8 @@ fn an_unanswering_endpoint_fails_after_the_connect_timeout() {
 /// A private server with authentication on, a bucket, and a user `reader`
 /// allowed only to read it; returns the server, bucket and reader's key.
 fn authenticating_server() -> (S3Server, String, String, String) {
-    // Setup requests pass unauthenticated; the fixture then turns
-    // authentication on for everything after it.
-    let server = S3Server::private(&[("INITIAL_NO_AUTH_ACTION_COUNT", "1000")]);
     let bucket = "auth-test".to_string();
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/moto_iam.py");
-    let out = std::process::Command::new(moto_python())
-        .args([script, &server.endpoint, &bucket])
-        .output()
-        .expect("run the moto setup script");
-    assert!(
-        out.status.success(),
-        "moto_iam.py failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (server, v) = common::s3::authenticating("moto_iam.py", &bucket);
     let id = v["access_key_id"].as_str().unwrap().to_string();
     let secret = v["secret_access_key"].as_str().unwrap().to_string();
     (server, bucket, id, secret)

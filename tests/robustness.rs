@@ -189,18 +189,24 @@ fn plant_lying_chunk(store: &Path, id: Id, stored: &[u8], raw_len: u32) -> Id {
     pack
 }
 
-#[test]
-fn a_chunk_claiming_gigabytes_is_reported_damaged_without_allocating_them() {
+/// A repository that pushed `small.bin` to a folder remote: small enough
+/// to be one chunk, whose id is the file id. Returns the repository, the
+/// remote folder and that id.
+fn pushed_one_chunk_file() -> (TestRepo, std::path::PathBuf, Id) {
     let a = TestRepo::init();
     let store = a.base().join("remote-store");
     a.cairn_ok(&["remote", "add", "origin", store.to_str().unwrap()]);
-    // Small enough to be one chunk, whose id is the file id.
-    let data = random_bytes("small", 100_000);
-    a.write("small.bin", &data);
+    a.write("small.bin", random_bytes("small", 100_000));
     a.cairn_ok(&["add", "small.bin"]);
     a.commit_all("small");
     a.cairn_ok(&["push"]);
     let id = Id::from_hex(&a.pointer("small.bin")["id"]).unwrap();
+    (a, store, id)
+}
+
+#[test]
+fn a_chunk_claiming_gigabytes_is_reported_damaged_without_allocating_them() {
+    let (a, store, id) = pushed_one_chunk_file();
     // A few kB of zstd that really holds 256 MiB of zeros, claiming 4 GiB.
     let zeros = vec![0u8; 256 << 20];
     let stored = zstd::bulk::compress(&zeros, 3).unwrap();
@@ -240,15 +246,7 @@ fn a_chunk_claiming_gigabytes_is_reported_damaged_without_allocating_them() {
 
 #[test]
 fn a_damaged_remote_copy_is_skipped_for_a_good_one() {
-    let a = TestRepo::init();
-    let store = a.base().join("remote-store");
-    a.cairn_ok(&["remote", "add", "origin", store.to_str().unwrap()]);
-    let data = random_bytes("small", 100_000);
-    a.write("small.bin", &data);
-    a.cairn_ok(&["add", "small.bin"]);
-    a.commit_all("small");
-    a.cairn_ok(&["push"]);
-    let id = Id::from_hex(&a.pointer("small.bin")["id"]).unwrap();
+    let (a, store, id) = pushed_one_chunk_file();
     let (good_index, _) = remote_index(&store);
     let good = fs::read(&good_index).unwrap();
     let lie = zstd::bulk::compress(&vec![0u8; 1 << 20], 3).unwrap();
@@ -257,7 +255,7 @@ fn a_damaged_remote_copy_is_skipped_for_a_good_one() {
     fs::write(&good_index, good).unwrap();
     let b = TestRepo::clone_of(&a);
     b.cairn_ok(&["pull"]);
-    assert_eq!(b.read("small.bin"), data);
+    assert_eq!(b.read("small.bin"), a.read("small.bin"));
 }
 
 // ---------------------------------------------------------------- item 6

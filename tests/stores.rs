@@ -9,7 +9,7 @@ mod common;
 use std::path::Path;
 
 use common::gcs::{GcsServer, EMULATOR_KEY};
-use common::s3::{moto_python, S3Server, REGION};
+use common::s3::{S3Server, REGION};
 use common::story::ci_checkout_story;
 use common::{random_bytes, TestRepo};
 
@@ -128,19 +128,8 @@ struct AuthServer {
 }
 
 fn auth_server() -> AuthServer {
-    let server = S3Server::private(&[("INITIAL_NO_AUTH_ACTION_COUNT", "1000")]);
     let bucket = "chain-test".to_string();
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/moto_roles.py");
-    let out = std::process::Command::new(moto_python())
-        .args([script, &server.endpoint, &bucket])
-        .output()
-        .expect("run the moto setup script");
-    assert!(
-        out.status.success(),
-        "moto_roles.py failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (server, v) = common::s3::authenticating("moto_roles.py", &bucket);
     let pair = |k: &str| {
         (
             v[k][0].as_str().unwrap().to_string(),

@@ -7,8 +7,7 @@ use std::process::ExitCode;
 use clap::Args;
 
 use super::ui::{human, Ui};
-use crate::error::MissingData;
-use crate::ops::fetch::{fetch, select, FetchOutcome, Selected};
+use crate::ops::fetch::{fetch, missing_data, select, FetchOutcome, RevisionNames};
 use crate::workspace::Workspace;
 
 #[derive(Debug, Args)]
@@ -39,27 +38,6 @@ pub(crate) fn print_fetched(ui: &Ui, f: &FetchOutcome) {
     }
 }
 
-/// The tracked paths (with the revision that needs them) whose data the
-/// fetch could not find.
-pub(crate) fn absent_paths(f: &FetchOutcome, selected: &Selected, rev: &str) -> Vec<MissingData> {
-    let mut out: Vec<MissingData> = Vec::new();
-    for m in &f.absent {
-        let path = selected
-            .iter()
-            .map(|(rel, _, _)| rel)
-            .find(|rel| m.needed_by == **rel || m.needed_by.starts_with(&format!("{rel}/")))
-            .cloned()
-            .unwrap_or_else(|| m.needed_by.clone());
-        if !out.iter().any(|d| d.path == path) {
-            out.push(MissingData {
-                path,
-                rev: rev.to_string(),
-            });
-        }
-    }
-    out
-}
-
 pub fn run(ui: &Ui, cwd: &Path, args: FetchArgs) -> anyhow::Result<ExitCode> {
     let ws = Workspace::open(cwd)?;
     let bar = ui.progress();
@@ -77,7 +55,9 @@ pub fn run(ui: &Ui, cwd: &Path, args: FetchArgs) -> anyhow::Result<ExitCode> {
         print_fetched(ui, &f);
     }
     if !f.absent.is_empty() {
-        let missing = absent_paths(&f, &selected, rev.as_deref().unwrap_or("HEAD"));
+        let git = crate::git::GitRepo::open(ws.root()).ok();
+        let names = RevisionNames::new(git.as_ref(), rev.as_deref());
+        let missing = missing_data(&ws, &f, &selected, &names);
         return Err(crate::Error::DataNotOnRemote {
             remote: f.remote.clone().unwrap_or_default(),
             missing,

@@ -154,7 +154,12 @@ pub fn run(ui: &Ui, cwd: &Path, args: GetArgs) -> anyhow::Result<ExitCode> {
     if !f.absent.is_empty() {
         return Err(Error::DataNotOnRemote {
             remote: f.remote.clone().unwrap_or_default(),
-            missing: super::fetch::absent_paths(&f, &selected, &args.rev),
+            missing: crate::ops::fetch::missing_data(
+                &ws,
+                &f,
+                &selected,
+                &crate::ops::fetch::RevisionNames::new(None, Some(&args.rev)),
+            ),
         }
         .into());
     }

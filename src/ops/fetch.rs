@@ -129,3 +129,68 @@ pub fn fetch(
         absent: report.absent,
     })
 }
+
+/// How a user names the revision a missing path was wanted at, so the fix
+/// (`cairn push REV`, run where the data is) can be given: the revision
+/// they asked for, else the tag or branch HEAD is on when the work tree's
+/// pointer is HEAD's, else `HEAD`. HEAD's pointers are read once.
+pub struct RevisionNames {
+    given: Option<String>,
+    head: Option<(String, Vec<crate::history::Tracked>)>,
+}
+
+impl RevisionNames {
+    pub fn new(git: Option<&GitRepo>, given: Option<&str>) -> RevisionNames {
+        let head = match (given, git) {
+            (None, Some(g)) => pointers_at(g, "HEAD")
+                .ok()
+                .map(|ps| (g.describe_head().unwrap_or_else(|_| "HEAD".into()), ps)),
+            _ => None,
+        };
+        RevisionNames {
+            given: given.map(str::to_string),
+            head,
+        }
+    }
+
+    /// The name for tracked path `path`.
+    pub fn of(&self, ws: &Workspace, path: &str) -> String {
+        if let Some(r) = &self.given {
+            return r.clone();
+        }
+        let Some((name, at_head)) = &self.head else {
+            return "HEAD".into();
+        };
+        let here = crate::status::read_pointer(ws, path).ok();
+        match at_head.iter().find(|(p, _)| p == path) {
+            Some((_, ptr)) if Some(ptr) == here.as_ref() => name.clone(),
+            _ => "HEAD".into(),
+        }
+    }
+}
+
+/// The tracked paths whose data the fetch `f` could not find anywhere,
+/// each once, with the revision that needs it.
+pub fn missing_data(
+    ws: &Workspace,
+    f: &FetchOutcome,
+    selected: &Selected,
+    names: &RevisionNames,
+) -> Vec<crate::error::MissingData> {
+    let mut out: Vec<crate::error::MissingData> = Vec::new();
+    for m in &f.absent {
+        let path = selected
+            .iter()
+            .map(|(rel, _, _)| rel)
+            .find(|rel| m.needed_by == **rel || m.needed_by.starts_with(&format!("{rel}/")))
+            .cloned()
+            .unwrap_or_else(|| m.needed_by.clone());
+        if !out.iter().any(|d| d.path == path) {
+            out.push(crate::error::MissingData {
+                rev: names.of(ws, &path),
+                path,
+            });
+        }
+    }
+    out
+}

@@ -9,10 +9,9 @@
 use serde::Serialize;
 
 use super::checkout::{checkout, CheckoutOptions, CheckoutReport};
-use super::fetch::{fetch, select_at, FetchOutcome};
+use super::fetch::{fetch, select_at, FetchOutcome, RevisionNames};
 use crate::error::{MissingData, Result};
 use crate::git::GitRepo;
-use crate::history::pointers_at;
 use crate::progress::Progress;
 use crate::workspace::Workspace;
 
@@ -50,12 +49,13 @@ pub fn pull(
         ..CheckoutOptions::new(opts.rev.clone(), opts.paths.clone())
     };
     let report = checkout(ws, co, progress)?;
+    let names = RevisionNames::new(git.as_ref(), opts.rev.as_deref());
     let missing = report
         .incomplete
         .iter()
         .map(|path| MissingData {
             path: path.clone(),
-            rev: revision_of(git.as_ref(), opts.rev.as_deref(), path, ws),
+            rev: names.of(ws, path),
         })
         .collect();
     Ok(PullReport {
@@ -63,24 +63,4 @@ pub fn pull(
         checkout: report,
         missing,
     })
-}
-
-/// How a user names the revision whose pointer for `path` was pulled: the
-/// one they gave, else the tag or branch HEAD is on when the work tree's
-/// pointer is HEAD's, else HEAD.
-fn revision_of(git: Option<&GitRepo>, rev: Option<&str>, path: &str, ws: &Workspace) -> String {
-    if let Some(r) = rev {
-        return r.to_string();
-    }
-    let Some(git) = git else {
-        return "HEAD".into();
-    };
-    let at_head = pointers_at(git, "HEAD")
-        .ok()
-        .and_then(|ps| ps.into_iter().find(|(p, _)| p == path).map(|(_, ptr)| ptr));
-    let here = crate::status::read_pointer(ws, path).ok();
-    match (at_head, here) {
-        (Some(a), Some(b)) if a == b => git.describe_head().unwrap_or_else(|_| "HEAD".into()),
-        _ => "HEAD".into(),
-    }
 }

@@ -103,6 +103,30 @@ pub fn moto_python() -> PathBuf {
     bin.with_file_name("python")
 }
 
+/// A private server whose authentication a fixture script sets up
+/// (`tests/fixtures/NAME`, run with moto's Python against the server and
+/// `bucket`): setup requests pass unauthenticated, then authentication is on
+/// for everything after. Returns the server and the script's JSON output
+/// (keys and roles it created).
+pub fn authenticating(fixture: &str, bucket: &str) -> (S3Server, serde_json::Value) {
+    let server = S3Server::private(&[("INITIAL_NO_AUTH_ACTION_COUNT", "1000")]);
+    let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(fixture);
+    let out = Command::new(moto_python())
+        .arg(&script)
+        .args([&server.endpoint, bucket])
+        .output()
+        .expect("run the moto setup script");
+    assert!(
+        out.status.success(),
+        "{fixture} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v = serde_json::from_slice(&out.stdout).expect("the fixture prints JSON");
+    (server, v)
+}
+
 impl S3Server {
     /// The server shared by every test in this process.
     pub fn shared() -> &'static S3Server {
