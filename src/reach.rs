@@ -31,6 +31,11 @@ pub struct Reach {
     pub missing: Vec<Missing>,
     /// The uncompressed length of every chunk reached.
     pub chunk_len: HashMap<Id, u64>,
+    /// Count a listing, manifest or segment whose only cached copy is
+    /// damaged as missing (so a fetch replaces it from a remote) instead of
+    /// failing. Only for fetching: garbage collection must stop at what it
+    /// cannot read, or it would drop what that object names.
+    pub refetch_damaged: bool,
 }
 
 impl Reach {
@@ -54,7 +59,7 @@ impl Reach {
                 if !self.objects.insert((ObjectKind::Tree, *id)) && only.is_none() {
                     return Ok(());
                 }
-                let Some(raw) = store.read(ObjectKind::Tree, id)? else {
+                let Some(raw) = self.read(store, ObjectKind::Tree, id)? else {
                     self.miss(ObjectKind::Tree, id, rel);
                     return Ok(());
                 };
@@ -95,7 +100,7 @@ impl Reach {
         {
             return Ok(());
         }
-        let Some(raw) = store.read(ObjectKind::Manifest, id)? else {
+        let Some(raw) = self.read(store, ObjectKind::Manifest, id)? else {
             // No manifest: a one-chunk file is stored as that chunk.
             if store.contains(ObjectKind::Chunk, id) {
                 self.objects.insert((ObjectKind::Chunk, *id));
@@ -115,7 +120,7 @@ impl Reach {
                     if !self.objects.insert((ObjectKind::Segment, s.id)) {
                         continue;
                     }
-                    match store.read(ObjectKind::Segment, &s.id)? {
+                    match self.read(store, ObjectKind::Segment, &s.id)? {
                         Some(raw) => out.extend(
                             object::decode_segment(&raw)
                                 .map_err(|e| corrupt(store, ObjectKind::Segment, &s.id, e))?,
@@ -135,6 +140,25 @@ impl Reach {
             }
         }
         Ok(())
+    }
+}
+
+impl Reach {
+    /// A walk for fetching: damaged cached metadata counts as missing.
+    pub fn for_fetch() -> Reach {
+        Reach {
+            refetch_damaged: true,
+            ..Reach::default()
+        }
+    }
+
+    /// Read a metadata object; with `refetch_damaged`, a copy that fails
+    /// its check (the store now counts it as absent) reads as missing.
+    fn read(&self, store: &Store, kind: ObjectKind, id: &Id) -> Result<Option<Vec<u8>>> {
+        match store.read(kind, id) {
+            Err(Error::CorruptObject { .. }) if self.refetch_damaged => Ok(None),
+            r => r,
+        }
     }
 }
 

@@ -322,3 +322,42 @@ fn fetch_crash_matrix_a_rerun_completes_and_nothing_is_lost() {
         common::crash::distinct(&points),
     );
 }
+
+/// A damaged manifest in the cache is repaired from the remote: after
+/// `verify` has noted it, `pull` fetches a good copy instead of failing on
+/// the damaged one.
+#[test]
+fn pull_replaces_a_damaged_cached_manifest_from_the_remote() {
+    let (a, _store) = repo_at_v1();
+    a.cairn_ok(&["push"]);
+    let b = TestRepo::clone_of(&a);
+    b.cairn_ok(&["pull"]);
+    let want = data_and_model(&b);
+    let manifest = cairn::hash::Id::from_hex(&b.pointer("model.bin")["id"]).unwrap();
+    // Flip one byte of the model's manifest, wherever the cache holds it.
+    let mut flipped = 0;
+    for pack in walkdir::WalkDir::new(b.path(".cairn/cache/packs"))
+        .into_iter()
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "pack"))
+    {
+        let mut bytes = std::fs::read(pack.path()).unwrap();
+        let entries = cairn::pack::read_footer(pack.path(), bytes.len() as u64, |at, n| {
+            Ok(bytes[at as usize..at as usize + n].to_vec())
+        })
+        .unwrap();
+        for e in entries {
+            if e.kind == cairn::error::ObjectKind::Manifest && e.id == manifest {
+                bytes[e.offset as usize + e.stored_len as usize / 2] ^= 0x55;
+                flipped += 1;
+            }
+        }
+        std::fs::write(pack.path(), bytes).unwrap();
+    }
+    assert_eq!(flipped, 1, "the model has a manifest in the cache");
+    b.cairn_fail(&["verify"]);
+    b.remove("model.bin");
+    b.cairn_ok(&["pull"]);
+    assert_same_tree(&data_and_model(&b), &want, "after the repair");
+    b.cairn_ok(&["verify"]);
+}

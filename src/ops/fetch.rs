@@ -107,7 +107,16 @@ pub fn fetch(
 ) -> Result<FetchOutcome> {
     let store = Store::open(&ws.cache_dir(), &crate::progress::Silent)?;
     let _lock = store.lock()?;
-    if reach(&store, selected)?.missing.is_empty() {
+    // Damaged cached metadata counts as missing here: the remote's copy
+    // replaces it.
+    let mut needs = |s: &Store| {
+        let mut r = Reach::for_fetch();
+        for (rel, ptr, only) in selected {
+            r.add_pointer_only(s, rel, ptr, only.as_deref())?;
+        }
+        Ok(r.missing)
+    };
+    if needs(&store)?.is_empty() {
         return Ok(FetchOutcome::default());
     }
     let resolved = remote::resolve(&ws.cairn_dir(), ws.root(), remote_name)?;
@@ -116,7 +125,6 @@ pub fn fetch(
     if let Some(w) = waits {
         conn.report_waits_to(w);
     }
-    let mut needs = |s: &Store| reach(s, selected).map(|r| r.missing);
     let report = transfer::fetch::fetch(&conn, &store, &mut needs, progress)?;
     Ok(FetchOutcome {
         remote: Some(name),
