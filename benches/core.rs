@@ -13,10 +13,10 @@
 use std::hint::black_box;
 use std::time::Duration;
 
-use cairn::chunking::Chunker;
-use cairn::codec::{self, Codec};
+use cairn::format::chunking::Chunker;
+use cairn::format::codec::{self, Codec};
+use cairn::format::object::{Form, Manifest, Piece};
 use cairn::hash::Id;
-use cairn::object::{Form, Manifest, Piece};
 use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion, Throughput};
 
 const KIB: usize = 1024;

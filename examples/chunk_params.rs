@@ -11,8 +11,8 @@
 use std::collections::HashSet;
 use std::time::Instant;
 
-use cairn::chunking::{Chunker, Params};
-use cairn::codec::compress;
+use cairn::format::chunking::{Chunker, Params};
+use cairn::format::codec::compress;
 use cairn::hash::Id;
 use rayon::prelude::*;
 

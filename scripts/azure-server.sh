@@ -49,7 +49,7 @@ start)
         echo $! >"$STATE/pid"
     fi
     url="http://127.0.0.1:$PORT"
-    "$VENV/bin/python" "$(dirname "$0")/../tests/fixtures/azurite_container.py" "$url" cairn-test >&2
+    "$VENV/bin/python" "$(dirname "$0")/../scripts/azurite_container.py" "$url" cairn-test >&2
     cat <<ENV
 export AZURE_STORAGE_USE_EMULATOR=true
 export AZURITE_BLOB_STORAGE_URL=$url

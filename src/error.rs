@@ -148,7 +148,7 @@ pub enum Error {
     UnsupportedFormat { found: i64, supported: u32 },
 
     #[error(transparent)]
-    Git(#[from] crate::git::GitError),
+    Git(#[from] crate::repo::git::GitError),
 
     #[error("{word:?} is neither a git revision nor a path that cairn tracks")]
     NotRevisionOrPath { word: String },

@@ -18,29 +18,18 @@
 // and returns typed reports.
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
-pub mod chunking;
 pub mod cli;
-pub mod codec;
-pub mod config;
+pub mod durable;
+pub mod engine;
 pub mod error;
 pub mod failpoint;
-pub mod gc;
-pub mod git;
+pub mod format;
 pub mod hash;
-pub mod history;
-pub mod ingest;
-pub mod object;
 pub mod ops;
-pub mod pack;
-pub mod pointer;
 pub mod progress;
-pub mod reach;
 pub mod remote;
-pub mod restore;
-pub mod stat_index;
-pub mod status;
+pub mod repo;
 pub mod store;
 pub mod transfer;
-pub mod workspace;
 
 pub use error::{Error, Result};

@@ -8,13 +8,13 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use cairn::codec::Codec;
+use cairn::format::codec::Codec;
 use cairn::error::ObjectKind;
 use cairn::hash::Id;
-use cairn::object::{encode_segment, encode_tree, Form, Manifest, Mode, Piece, TreeEntry};
-use cairn::pack::PackWriter;
-use cairn::pointer::Pointer;
-use cairn::stat_index::{Stat, StatIndex};
+use cairn::format::object::{encode_segment, encode_tree, Form, Manifest, Mode, Piece, TreeEntry};
+use cairn::format::pack::PackWriter;
+use cairn::format::pointer::Pointer;
+use cairn::repo::stat_index::{Stat, StatIndex};
 
 fn put(target: &str, name: &str, bytes: &[u8]) {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -7,7 +7,7 @@
 //! correct checksum appended, which lets the fuzzer reach the field parser.
 #![no_main]
 
-use cairn::object::Manifest;
+use cairn::format::object::Manifest;
 use libfuzzer_sys::fuzz_target;
 
 fn check(bytes: &[u8]) {

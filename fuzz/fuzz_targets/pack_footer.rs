@@ -10,7 +10,7 @@
 
 use std::path::Path;
 
-use cairn::pack::{read_footer, ENTRY_LEN, HEADER_LEN, TRAILER_LEN};
+use cairn::format::pack::{read_footer, ENTRY_LEN, HEADER_LEN, TRAILER_LEN};
 use libfuzzer_sys::fuzz_target;
 
 fn check(data: &[u8]) {

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use cairn::pointer::Pointer;
+use cairn::format::pointer::Pointer;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -13,7 +13,7 @@ use libfuzzer_sys::fuzz_target;
 fuzz_target!(|data: &[u8]| {
     if let Ok(records) = decode(&Id::of(data), data) {
         for r in &records {
-            assert_eq!(cairn::pack::pack_id(&r.entries), r.id);
+            assert_eq!(cairn::format::pack::pack_id(&r.entries), r.id);
             for e in &r.entries {
                 assert!(e.offset + e.stored_len as u64 <= r.len);
             }

@@ -2,7 +2,7 @@
 //! and whatever decodes must encode to exactly the input bytes.
 #![no_main]
 
-use cairn::object::{decode_segment, encode_segment};
+use cairn::format::object::{decode_segment, encode_segment};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -11,7 +11,7 @@
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-use cairn::stat_index::StatIndex;
+use cairn::repo::stat_index::StatIndex;
 use libfuzzer_sys::fuzz_target;
 
 fn path() -> &'static PathBuf {

@@ -3,7 +3,7 @@
 //! decodes encodes back to exactly the input bytes.
 #![no_main]
 
-use cairn::object::{check_rel_path, decode_tree, encode_tree};
+use cairn::format::object::{check_rel_path, decode_tree, encode_tree};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -8,9 +8,9 @@ use anyhow::Context;
 use clap::Args;
 
 use super::ui::{human, Ui};
+use crate::format::pointer::SUFFIX;
 use crate::ops::add::{add, AddOptions};
-use crate::pointer::SUFFIX;
-use crate::workspace::Workspace;
+use crate::repo::workspace::Workspace;
 
 #[derive(Debug, Args)]
 pub struct AddArgs {

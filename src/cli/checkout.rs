@@ -8,10 +8,10 @@ use std::process::ExitCode;
 use clap::Args;
 
 use super::ui::{human, Ui};
-use crate::git::GitRepo;
-use crate::history::split_rev;
 use crate::ops::checkout::{checkout, CheckoutOptions, CheckoutReport};
-use crate::workspace::Workspace;
+use crate::repo::git::GitRepo;
+use crate::repo::history::split_rev;
+use crate::repo::workspace::Workspace;
 
 #[derive(Debug, Args)]
 pub struct CheckoutArgs {

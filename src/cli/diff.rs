@@ -10,15 +10,15 @@ use clap::Args;
 use serde_json::{json, Value};
 
 use super::ui::{human, Ui};
+use crate::engine::reach::Reach;
+use crate::engine::status::{diff_trees, Change};
 use crate::error::ObjectKind;
-use crate::git::GitRepo;
-use crate::history::{pointers_at, pointers_in_work_tree, Tracked};
-use crate::object::{self, TreeEntry};
-use crate::pointer::Pointer;
-use crate::reach::Reach;
-use crate::status::{diff_trees, Change};
+use crate::format::object::{self, TreeEntry};
+use crate::format::pointer::Pointer;
+use crate::repo::git::GitRepo;
+use crate::repo::history::{pointers_at, pointers_in_work_tree, Tracked};
+use crate::repo::workspace::Workspace;
 use crate::store::Store;
-use crate::workspace::Workspace;
 
 #[derive(Debug, Args)]
 pub struct DiffArgs {

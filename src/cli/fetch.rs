@@ -8,7 +8,7 @@ use clap::Args;
 
 use super::ui::{human, Ui};
 use crate::ops::fetch::{fetch, missing_data, select, FetchOutcome, RevisionNames};
-use crate::workspace::Workspace;
+use crate::repo::workspace::Workspace;
 
 #[derive(Debug, Args)]
 pub struct FetchArgs {
@@ -55,7 +55,7 @@ pub fn run(ui: &Ui, cwd: &Path, args: FetchArgs) -> anyhow::Result<ExitCode> {
         print_fetched(ui, &f);
     }
     if !f.absent.is_empty() {
-        let git = crate::git::GitRepo::open(ws.root()).ok();
+        let git = crate::repo::git::GitRepo::open(ws.root()).ok();
         let names = RevisionNames::new(git.as_ref(), rev.as_deref());
         let missing = missing_data(&ws, &f, &selected, &names);
         return Err(crate::Error::DataNotOnRemote {

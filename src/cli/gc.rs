@@ -8,7 +8,7 @@ use clap::Args;
 
 use super::ui::{human, Ui};
 use crate::ops::gc::{gc, GcOptions, GcReport, RemoteGc};
-use crate::workspace::Workspace;
+use crate::repo::workspace::Workspace;
 
 #[derive(Debug, Args)]
 pub struct GcArgs {

@@ -14,13 +14,14 @@ use clap::Args;
 
 use super::fetch::print_fetched;
 use super::ui::{human, Ui};
+use crate::durable::write_atomic;
 use crate::error::Error;
-use crate::git::GitRepo;
-use crate::history::pointers_at;
+use crate::format::pointer::SUFFIX;
 use crate::ops::fetch::Selected;
-use crate::pointer::SUFFIX;
 use crate::remote::{Location, RemoteConfig};
-use crate::workspace::{write_atomic, Workspace};
+use crate::repo::git::GitRepo;
+use crate::repo::history::pointers_at;
+use crate::repo::workspace::Workspace;
 
 #[derive(Debug, Args)]
 pub struct GetArgs {
@@ -48,7 +49,7 @@ fn toml_str(s: &str) -> String {
 
 pub fn run(ui: &Ui, cwd: &Path, args: GetArgs) -> anyhow::Result<ExitCode> {
     let want = args.path.trim_matches('/').to_string();
-    crate::object::check_rel_path(&want).map_err(|reason| Error::UnsafePath {
+    crate::format::object::check_rel_path(&want).map_err(|reason| Error::UnsafePath {
         path: want.clone(),
         reason,
     })?;
@@ -63,7 +64,7 @@ pub fn run(ui: &Ui, cwd: &Path, args: GetArgs) -> anyhow::Result<ExitCode> {
         .unwrap_or(cwd)
         .to_path_buf();
     let scratch = tempfile::Builder::new()
-        .prefix(crate::workspace::TMP_PREFIX)
+        .prefix(crate::durable::TMP_PREFIX)
         .tempdir_in(&parent)
         .map_err(|e| Error::io("create a scratch directory in", &parent, e))?;
     let tmp = scratch.path();
@@ -85,7 +86,7 @@ pub fn run(ui: &Ui, cwd: &Path, args: GetArgs) -> anyhow::Result<ExitCode> {
         .ok_or_else(|| Error::NotInitialized {
             root: PathBuf::from(crate::remote::redact(&args.url)),
         })?;
-    let cairn_dir = tmp.join(crate::workspace::CAIRN_DIR);
+    let cairn_dir = tmp.join(crate::repo::workspace::CAIRN_DIR);
     std::fs::create_dir_all(&cairn_dir).map_err(|e| Error::io("create", &cairn_dir, e))?;
     write_atomic(&cairn_dir.join("config.toml"), &config)?;
 
@@ -114,13 +115,12 @@ pub fn run(ui: &Ui, cwd: &Path, args: GetArgs) -> anyhow::Result<ExitCode> {
     let ws = Workspace::open(tmp)?;
     let tracked = pointers_at(&git, head)?;
     let rels: Vec<String> = tracked.iter().map(|(r, _)| r.clone()).collect();
-    let sel = crate::history::select_tracked_rel(&ws, &rels, std::slice::from_ref(&want)).map_err(
-        |_| Error::NotTrackedAt {
+    let sel = crate::repo::history::select_tracked_rel(&ws, &rels, std::slice::from_ref(&want))
+        .map_err(|_| Error::NotTrackedAt {
             path: want.clone(),
             rev: args.rev.clone(),
             url: crate::remote::redact(&args.url),
-        },
-    )?;
+        })?;
     let mut selected: Selected = Vec::new();
     for (rel, only) in sel {
         let (_, ptr) = tracked

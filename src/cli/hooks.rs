@@ -27,9 +27,9 @@ use anyhow::Context;
 use clap::Args;
 
 use super::ui::Ui;
-use crate::git::GitRepo;
-use crate::history::pointers_at;
-use crate::workspace::Workspace;
+use crate::repo::git::GitRepo;
+use crate::repo::history::pointers_at;
+use crate::repo::workspace::Workspace;
 
 pub(super) const HOOKS: [&str; 3] = ["post-checkout", "post-merge", "pre-push"];
 const MARKER: &str = "# installed by `cairn install-hooks`";
@@ -121,7 +121,7 @@ pub fn install(ui: &Ui, cwd: &Path, args: InstallHooksArgs) -> anyhow::Result<Ex
             fs::rename(&path, &chained)
                 .with_context(|| format!("could not move {}", path.display()))?;
         }
-        crate::workspace::write_atomic(&path, script(name, &exe).as_bytes())?;
+        crate::durable::write_atomic(&path, script(name, &exe).as_bytes())?;
         fs::set_permissions(&path, fs::Permissions::from_mode(0o755))
             .with_context(|| format!("could not make {} executable", path.display()))?;
     }
@@ -174,7 +174,7 @@ pub fn run_hook(_ui: &Ui, cwd: &Path, args: HookArgs) -> anyhow::Result<ExitCode
                 .into_iter()
                 .filter(|(rel, _)| {
                     !ws.root()
-                        .join(format!("{rel}{}", crate::pointer::SUFFIX))
+                        .join(format!("{rel}{}", crate::format::pointer::SUFFIX))
                         .exists()
                 })
                 .collect(),

@@ -21,13 +21,13 @@ use anyhow::Context;
 
 use super::hooks::{is_ours, script, HOOKS};
 use super::ui::Ui;
-use crate::git::{global_config, set_global_config};
+use crate::repo::git::{global_config, set_global_config};
 
 const KEY: &str = "init.templateDir";
 
 /// cairn's git template directory: `git-template` beside the user config.
 fn template_dir() -> anyhow::Result<PathBuf> {
-    let cfg = crate::config::user_config_path()
+    let cfg = crate::repo::config::user_config_path()
         .context("neither HOME nor XDG_CONFIG_HOME is set: there is no user config directory")?;
     let dir = cfg
         .parent()
@@ -95,7 +95,7 @@ pub fn install(ui: &Ui, uninstall: bool) -> anyhow::Result<ExitCode> {
                 path.display()
             );
         }
-        crate::workspace::write_atomic(&path, script(name, &exe).as_bytes())?;
+        crate::durable::write_atomic(&path, script(name, &exe).as_bytes())?;
         fs::set_permissions(&path, fs::Permissions::from_mode(0o755))
             .with_context(|| format!("could not make {} executable", path.display()))?;
     }

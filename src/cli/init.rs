@@ -4,7 +4,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use super::ui::Ui;
-use crate::workspace::Workspace;
+use crate::repo::workspace::Workspace;
 
 pub fn run(ui: &Ui, cwd: &Path) -> anyhow::Result<ExitCode> {
     let (ws, created) = Workspace::init(cwd)?;

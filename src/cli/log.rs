@@ -7,9 +7,9 @@ use clap::Args;
 use serde_json::json;
 
 use super::ui::{human, Ui};
-use crate::git::GitRepo;
-use crate::pointer::{Pointer, SUFFIX};
-use crate::workspace::Workspace;
+use crate::format::pointer::{Pointer, SUFFIX};
+use crate::repo::git::GitRepo;
+use crate::repo::workspace::Workspace;
 
 #[derive(Debug, Args)]
 pub struct LogArgs {

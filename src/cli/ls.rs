@@ -7,10 +7,10 @@ use clap::Args;
 use serde_json::json;
 
 use super::ui::Ui;
-use crate::git::GitRepo;
-use crate::history::{filter, pointers_at, pointers_in_work_tree, split_rev};
-use crate::pointer::Pointer;
-use crate::workspace::Workspace;
+use crate::format::pointer::Pointer;
+use crate::repo::git::GitRepo;
+use crate::repo::history::{filter, pointers_at, pointers_in_work_tree, split_rev};
+use crate::repo::workspace::Workspace;
 
 #[derive(Debug, Args)]
 pub struct LsArgs {

@@ -137,7 +137,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 }
 
 /// Say once, before a command that opens the repository, which committed
-/// settings were ignored (the library reports them in [`crate::config::Config`]).
+/// settings were ignored (the library reports them in [`crate::repo::config::Config`]).
 fn warn_ignored_config(ui: &ui::Ui, cwd: &std::path::Path, command: &Command) {
     if matches!(
         command,
@@ -145,7 +145,7 @@ fn warn_ignored_config(ui: &ui::Ui, cwd: &std::path::Path, command: &Command) {
     ) {
         return;
     }
-    if let Ok(ws) = crate::workspace::Workspace::open(cwd) {
+    if let Ok(ws) = crate::repo::workspace::Workspace::open(cwd) {
         if let Some(ignored) = &ws.config().ignored_cache_dir {
             ui.warn(ignored);
         }

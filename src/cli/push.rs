@@ -7,9 +7,9 @@ use std::process::ExitCode;
 use clap::Args;
 
 use super::ui::{human, Ui};
-use crate::git::GitRepo;
 use crate::ops::push::{push, split_revs, PushOptions, PushReport, Scope};
-use crate::workspace::Workspace;
+use crate::repo::git::GitRepo;
+use crate::repo::workspace::Workspace;
 
 #[derive(Debug, Args)]
 pub struct PushArgs {

@@ -12,7 +12,7 @@ use super::ui::Ui;
 use crate::remote::listing::list_all;
 use crate::remote::settings::Layer;
 use crate::remote::{RemoteConfig, ResolvedRemote};
-use crate::workspace::Workspace;
+use crate::repo::workspace::Workspace;
 
 #[derive(Debug, Args)]
 pub struct RemoteArgs {

@@ -7,9 +7,9 @@ use std::process::ExitCode;
 use clap::Args;
 
 use super::ui::Ui;
+use crate::engine::status::State;
 use crate::ops::status::status;
-use crate::status::State;
-use crate::workspace::Workspace;
+use crate::repo::workspace::Workspace;
 
 #[derive(Debug, Args)]
 pub struct StatusArgs {
@@ -23,7 +23,7 @@ pub struct StatusArgs {
 
 pub fn run(ui: &Ui, cwd: &Path, args: StatusArgs) -> anyhow::Result<ExitCode> {
     let ws = Workspace::open(cwd)?;
-    let rels = crate::history::tracked_args(&ws, cwd, &args.paths)?;
+    let rels = crate::repo::history::tracked_args(&ws, cwd, &args.paths)?;
     let bar = ui.progress();
     let report = status(&ws, &rels, &bar)?;
     if args.json {
@@ -56,9 +56,9 @@ pub fn run(ui: &Ui, cwd: &Path, args: StatusArgs) -> anyhow::Result<ExitCode> {
         println!("{label:>13}: {}{cache_note}", r.path);
         for c in &r.changes {
             let what = match c.change {
-                crate::status::Change::Added => "new file",
-                crate::status::Change::Modified => "modified",
-                crate::status::Change::Deleted => "deleted",
+                crate::engine::status::Change::Added => "new file",
+                crate::engine::status::Change::Modified => "modified",
+                crate::engine::status::Change::Deleted => "deleted",
             };
             println!("{:>17}{what}: {}", "", c.path);
         }

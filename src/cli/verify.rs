@@ -10,7 +10,7 @@ use serde_json::json;
 use super::ui::Ui;
 use crate::ops::verify::{verify_cache, CacheVerify, RemoteVerify};
 use crate::remote::index::index_id_of;
-use crate::workspace::Workspace;
+use crate::repo::workspace::Workspace;
 
 #[derive(Debug, Args)]
 pub struct VerifyArgs {

@@ -12,13 +12,14 @@ use std::sync::atomic::Ordering;
 
 use serde::Serialize;
 
+use crate::durable::write_atomic;
+use crate::engine::ingest::Ingest;
 use crate::error::{Error, Result};
-use crate::ingest::Ingest;
-use crate::pointer::{Pointer, SUFFIX};
+use crate::format::pointer::{Pointer, SUFFIX};
 use crate::progress::{Progress, Warning};
-use crate::stat_index::StatIndex;
+use crate::repo::stat_index::StatIndex;
+use crate::repo::workspace::Workspace;
 use crate::store::Store;
-use crate::workspace::{write_atomic, Workspace};
 
 #[derive(Debug, Clone, Default)]
 pub struct AddOptions {
@@ -61,7 +62,7 @@ pub fn add(ws: &Workspace, opts: AddOptions, progress: &dyn Progress) -> Result<
     let store = Store::open(&ws.cache_dir(), progress)?;
     let cache_lock = store.lock()?;
     store.clean_tmp(&cache_lock)?;
-    crate::workspace::sweep_tmp(&ws.cairn_dir())?;
+    crate::durable::sweep_tmp(&ws.cairn_dir())?;
     let mut index = StatIndex::load(&ws.stat_index_path())?;
 
     let mut rels: Vec<String> = Vec::new();
@@ -76,10 +77,12 @@ pub fn add(ws: &Workspace, opts: AddOptions, progress: &dyn Progress) -> Result<
         }
     }
 
-    let git = crate::git::GitRepo::open(ws.root()).ok();
+    let git = crate::repo::git::GitRepo::open(ws.root()).ok();
     let in_git = match git.as_ref().map(|g| g.indexed(&rels)) {
         Some(Ok(paths)) => paths,
-        Some(Err(crate::git::GitError::Io(e))) if e.kind() == std::io::ErrorKind::NotFound => {
+        Some(Err(crate::repo::git::GitError::Io(e)))
+            if e.kind() == std::io::ErrorKind::NotFound =>
+        {
             progress.warn(Warning::NoGitProgram);
             Vec::new()
         }

@@ -20,17 +20,18 @@ use std::sync::atomic::Ordering;
 
 use serde::Serialize;
 
+use crate::durable::write_atomic;
+use crate::engine::reach::Reach;
+use crate::engine::restore::Restore;
+use crate::engine::status::{read_pointer_or_skip, State, Status};
 use crate::error::{Error, Result};
-use crate::git::GitRepo;
-use crate::history::{filter, pointers_at, pointers_in_work_tree, Tracked};
-use crate::pointer::{Pointer, SUFFIX};
+use crate::format::pointer::{Pointer, SUFFIX};
 use crate::progress::Progress;
-use crate::reach::Reach;
-use crate::restore::Restore;
-use crate::stat_index::StatIndex;
-use crate::status::{read_pointer_or_skip, State, Status};
+use crate::repo::git::GitRepo;
+use crate::repo::history::{filter, pointers_at, pointers_in_work_tree, Tracked};
+use crate::repo::stat_index::StatIndex;
+use crate::repo::workspace::Workspace;
 use crate::store::Store;
-use crate::workspace::{write_atomic, Workspace};
 
 /// Who is asking, which decides what a change cairn has not recorded does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -234,7 +235,8 @@ fn plan(
         }
         None => {
             let tracked = ws.find_tracked()?;
-            for (rel, only) in crate::history::select_tracked_rel(ws, &tracked, &opts.paths)? {
+            for (rel, only) in crate::repo::history::select_tracked_rel(ws, &tracked, &opts.paths)?
+            {
                 // A file that merely ends in .cairn is skipped, with a warning.
                 if let Some(ptr) = read_pointer_or_skip(ws, &rel, progress)? {
                     steps.push(Step {

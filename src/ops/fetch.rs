@@ -11,17 +11,17 @@ use std::path::Path;
 
 use serde::Serialize;
 
+use crate::engine::reach::{Missing, Reach};
+use crate::engine::status::read_pointer_or_skip;
 use crate::error::Result;
-use crate::git::GitRepo;
-use crate::history::{pointers_at, select_tracked_rel, split_rev};
-use crate::pointer::Pointer;
+use crate::format::pointer::Pointer;
 use crate::progress::Progress;
-use crate::reach::{Missing, Reach};
 use crate::remote;
-use crate::status::read_pointer_or_skip;
+use crate::repo::git::GitRepo;
+use crate::repo::history::{pointers_at, select_tracked_rel, split_rev};
+use crate::repo::workspace::Workspace;
 use crate::store::Store;
 use crate::transfer::{self, Connection};
-use crate::workspace::Workspace;
 
 /// Pointers a transfer works on: tracked path, pointer, and the sub-path
 /// inside a tracked directory when only part of it was asked for.
@@ -144,7 +144,7 @@ pub fn fetch(
 /// pointer is HEAD's, else `HEAD`. HEAD's pointers are read once.
 pub struct RevisionNames {
     given: Option<String>,
-    head: Option<(String, Vec<crate::history::Tracked>)>,
+    head: Option<(String, Vec<crate::repo::history::Tracked>)>,
 }
 
 impl RevisionNames {
@@ -169,7 +169,7 @@ impl RevisionNames {
         let Some((name, at_head)) = &self.head else {
             return "HEAD".into();
         };
-        let here = crate::status::read_pointer(ws, path).ok();
+        let here = crate::engine::status::read_pointer(ws, path).ok();
         match at_head.iter().find(|(p, _)| p == path) {
             Some((_, ptr)) if Some(ptr) == here.as_ref() => name.clone(),
             _ => "HEAD".into(),

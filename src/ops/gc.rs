@@ -1,10 +1,10 @@
 //! `gc [--remote NAME|URL]`: drop data that nothing reachable needs, in the
 //! cache or on a remote.
 //!
-//! Both sides start from the same root set, [`crate::gc::live_pointers`]
+//! Both sides start from the same root set, [`crate::engine::gc::live_pointers`]
 //! (the work tree and every pointer git keeps), and the same grace period.
 //! Locally, unreachable blobs in packs older than the grace period go at
-//! once (`crate::gc`); a shared cache, which may hold other repositories'
+//! once (`crate::engine::gc`); a shared cache, which may hold other repositories'
 //! data, is refused unless asked. On a remote, dead packs are condemned and
 //! deleted only by a run at least a grace period later
 //! (`crate::transfer::collect`, FORMAT.md §15.6). Nothing here prints.
@@ -15,12 +15,12 @@ use serde::Serialize;
 
 use super::fetch::{reach, Selected};
 use super::Requests;
+use crate::engine::reach::Reach;
 use crate::error::{Error, GcRefusal, ObjectKind, Result};
 use crate::progress::Progress;
-use crate::reach::Reach;
+use crate::repo::workspace::Workspace;
 use crate::store::Store;
 use crate::transfer::{collect, fetch, Connection};
-use crate::workspace::Workspace;
 
 #[derive(Debug, Clone, Default)]
 pub struct GcOptions {
@@ -95,7 +95,7 @@ pub fn gc(
     let store = Store::open(&ws.cache_dir(), progress)?;
     let _cache_lock = store.lock()?;
     let (grace, grace_text) = grace(ws, opts.grace.as_deref())?;
-    let live = crate::gc::live_pointers(ws, progress)?;
+    let live = crate::engine::gc::live_pointers(ws, progress)?;
     if let Some(remote) = &opts.remote {
         return collect_remote(
             ws, &store, remote, live, grace, grace_text, &opts, progress, waits,
@@ -111,9 +111,9 @@ pub fn gc(
     for (rel, ptr) in live {
         reach.add_pointer(&store, &rel, &ptr)?;
     }
-    let plan = crate::gc::plan(&store, &reach.objects, grace, SystemTime::now());
+    let plan = crate::engine::gc::plan(&store, &reach.objects, grace, SystemTime::now());
     if !opts.dry_run {
-        crate::gc::execute(&store, &plan)?;
+        crate::engine::gc::execute(&store, &plan)?;
     }
     Ok(GcReport::Cache(CacheGc {
         dry_run: opts.dry_run,
@@ -133,7 +133,7 @@ fn grace(ws: &Workspace, flag: Option<&str>) -> Result<(Duration, String)> {
         .map(str::to_string)
         .or_else(|| ws.config().gc_grace.clone())
         .unwrap_or_else(|| "1d".to_string());
-    let d = crate::gc::parse_duration(&text).ok_or_else(|| Error::ConfigValue {
+    let d = crate::engine::gc::parse_duration(&text).ok_or_else(|| Error::ConfigValue {
         key: "gc.grace",
         value: text.clone(),
         reason: "expected a number with an optional unit s, m, h, d or w",
@@ -146,7 +146,7 @@ fn collect_remote(
     ws: &Workspace,
     store: &Store,
     remote: &str,
-    live: Vec<crate::history::Tracked>,
+    live: Vec<crate::repo::history::Tracked>,
     grace: Duration,
     grace_text: String,
     opts: &GcOptions,

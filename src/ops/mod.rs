@@ -11,7 +11,7 @@
 //!
 //! use cairn::ops::{checkout, pull, push, status};
 //! use cairn::progress::Silent;
-//! use cairn::workspace::Workspace;
+//! use cairn::repo::workspace::Workspace;
 //!
 //! let ws = Workspace::open(Path::new("."))?;
 //! // What differs from the pointers (what `cairn status --json` prints).

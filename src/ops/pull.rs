@@ -11,9 +11,9 @@ use serde::Serialize;
 use super::checkout::{checkout, CheckoutOptions, CheckoutReport};
 use super::fetch::{fetch, select_at, FetchOutcome, RevisionNames};
 use crate::error::{MissingData, Result};
-use crate::git::GitRepo;
 use crate::progress::Progress;
-use crate::workspace::Workspace;
+use crate::repo::git::GitRepo;
+use crate::repo::workspace::Workspace;
 
 #[derive(Debug, Clone, Default)]
 pub struct PullOptions {

@@ -18,17 +18,17 @@ use serde::Serialize;
 
 use super::fetch::{reach, select_at, Selected};
 use super::Requests;
+use crate::engine::reach::Missing;
 use crate::error::{MissingData, ObjectKind, Result};
-use crate::git::{GitError, GitRepo};
-use crate::history::{pointers_at, split_rev, Tracked};
-use crate::pointer::Pointer;
+use crate::format::pointer::Pointer;
 use crate::progress::Progress;
-use crate::reach::Missing;
 use crate::remote;
+use crate::repo::git::{GitError, GitRepo};
+use crate::repo::history::{pointers_at, split_rev, Tracked};
+use crate::repo::workspace::Workspace;
 use crate::store::Store;
 use crate::transfer::walked::Walked;
 use crate::transfer::{push as transfer_push, Connection};
-use crate::workspace::Workspace;
 
 /// Which versions a push without revisions sends, beyond the work tree.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -163,7 +163,7 @@ fn named_versions(
     paths: &[String],
     out: &mut Vec<(String, Tracked)>,
 ) -> Result<usize> {
-    let keep = |tracked: Vec<Tracked>| crate::history::filter(tracked, paths);
+    let keep = |tracked: Vec<Tracked>| crate::repo::history::filter(tracked, paths);
     if scope == Scope::AllCommits {
         let blobs = match git.reachable_pointer_blobs() {
             Ok(b) => b,

@@ -2,7 +2,7 @@
 //! the default remote lacks as this cache last saw it (no network, so
 //! status stays instant and works offline).
 //!
-//! The comparison itself is `crate::status` (stat index first, hashing only
+//! The comparison itself is `crate::engine::status` (stat index first, hashing only
 //! what it cannot vouch for; stale data told from edits). This use case
 //! selects the pointers, runs it, saves what was learnt when no other cairn
 //! is writing, and reports.
@@ -11,14 +11,14 @@ use std::sync::atomic::Ordering;
 
 use serde::Serialize;
 
+use crate::engine::status::{read_pointer_or_skip, PathStatus, State, Status};
 use crate::error::{ObjectKind, Result};
-use crate::pointer::Pointer;
+use crate::format::pointer::Pointer;
 use crate::progress::Progress;
 use crate::remote::index::RemoteIndex;
-use crate::stat_index::StatIndex;
-use crate::status::{read_pointer_or_skip, PathStatus, State, Status};
+use crate::repo::stat_index::StatIndex;
+use crate::repo::workspace::Workspace;
 use crate::store::Store;
-use crate::workspace::Workspace;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct StatusReport {
@@ -39,7 +39,7 @@ pub fn status(ws: &Workspace, rels: &[String], progress: &dyn Progress) -> Resul
     let store = Store::open(&ws.cache_dir(), progress)?;
     let mut index = StatIndex::load(&ws.stat_index_path())?;
     let tracked = ws.find_tracked()?;
-    let selected = crate::history::select_tracked_rel(ws, &tracked, rels)?;
+    let selected = crate::repo::history::select_tracked_rel(ws, &tracked, rels)?;
     let st = Status::new(ws, &store, &mut index, progress);
     let mut rows = Vec::new();
     let mut pointers = Vec::new();

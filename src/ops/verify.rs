@@ -12,16 +12,16 @@
 use std::path::PathBuf;
 
 use super::Requests;
+use crate::engine::reach::{Missing, Reach};
 use crate::error::Result;
-use crate::git::GitRepo;
-use crate::history::{pointers_at, pointers_in_work_tree};
 use crate::progress::Progress;
-use crate::reach::{Missing, Reach};
+use crate::repo::git::GitRepo;
+use crate::repo::history::{pointers_at, pointers_in_work_tree};
+use crate::repo::workspace::Workspace;
 use crate::store::{Damage, Store};
 use crate::transfer::check::CheckReport;
 use crate::transfer::coverage::{self, Gap, Revision};
 use crate::transfer::Connection;
-use crate::workspace::Workspace;
 
 /// What verifying the cache found.
 #[derive(Debug)]
@@ -57,11 +57,14 @@ pub fn verify_cache(ws: &Workspace, progress: &dyn Progress) -> Result<CacheVeri
     let mut malformed = Vec::new();
     for rel in ws.find_tracked()? {
         // A file that merely ends in .cairn is skipped, with a warning.
-        let ptr = match crate::status::read_pointer_or_skip(ws, &rel, progress) {
+        let ptr = match crate::engine::status::read_pointer_or_skip(ws, &rel, progress) {
             Ok(Some(p)) => p,
             Ok(None) => continue,
             Err(e) => {
-                malformed.push(ws.root().join(format!("{rel}{}", crate::pointer::SUFFIX)));
+                malformed.push(
+                    ws.root()
+                        .join(format!("{rel}{}", crate::format::pointer::SUFFIX)),
+                );
                 unreadable.push((rel, e.to_string()));
                 continue;
             }

@@ -14,8 +14,8 @@
 use std::collections::{HashMap, HashSet};
 
 use crate::error::ObjectKind;
+use crate::format::pack::{self, Entry, ENTRY_LEN, HEADER_LEN, TRAILER_LEN};
 use crate::hash::Id;
-use crate::pack::{self, Entry, ENTRY_LEN, HEADER_LEN, TRAILER_LEN};
 
 pub const INDEX_MAGIC: &[u8; 8] = b"CAIRNRI\x01";
 pub const INDEX_VERSION: u32 = 1;
@@ -375,7 +375,7 @@ fn parse_ms(t: &str) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::codec::Codec;
+    use crate::format::codec::Codec;
 
     fn record(seed: &[u8], n: usize) -> PackRecord {
         let mut entries = Vec::new();

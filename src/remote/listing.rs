@@ -11,8 +11,8 @@ use std::path::Path;
 
 use super::parse_url;
 use super::settings::{apply, default_branch_layer, read_table, Layer, LayerTable, Settings};
-use crate::config::user_config_path;
 use crate::error::Error;
+use crate::repo::config::user_config_path;
 
 /// One row of `cairn remote list`.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -380,7 +380,7 @@ impl RemoteConfig {
 
     /// Write the file back atomically.
     pub fn save(&self) -> Result<()> {
-        crate::workspace::write_atomic(&self.path, self.doc.to_string().as_bytes())
+        crate::durable::write_atomic(&self.path, self.doc.to_string().as_bytes())
     }
 }
 

@@ -15,8 +15,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::{parse_url, Location};
-use crate::config::{parse_duration, user_config_path};
 use crate::error::{Error, Result};
+use crate::repo::config::{parse_duration, user_config_path};
 
 /// How to reach a remote, beyond its URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -160,7 +160,7 @@ pub fn work_tree_layers(cairn_dir: &Path) -> Result<Vec<LayerTable>> {
 /// The `[remote]` table of `.cairn/config.toml` on the tip of the default
 /// branch of the git repository at `root`, if there is one.
 pub fn default_branch_layer(root: &Path) -> Result<Option<LayerTable>> {
-    let Ok(git) = crate::git::GitRepo::open(root) else {
+    let Ok(git) = crate::repo::git::GitRepo::open(root) else {
         return Ok(None);
     };
     let Some((branch, bytes)) = git.file_at_default_branch(".cairn/config.toml")? else {
@@ -185,7 +185,7 @@ pub fn default_branch_layer(root: &Path) -> Result<Option<LayerTable>> {
 /// Whether the work tree's `.cairn/config.toml` is the one `HEAD` commits
 /// (unedited), so that it speaks for a commit rather than for the user.
 fn committed_as_at_head(cairn_dir: &Path, root: &Path) -> bool {
-    let Ok(git) = crate::git::GitRepo::open(root) else {
+    let Ok(git) = crate::repo::git::GitRepo::open(root) else {
         return false;
     };
     let on_disk = std::fs::read(cairn_dir.join("config.toml")).ok();

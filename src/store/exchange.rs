@@ -16,8 +16,8 @@ use rayon::prelude::*;
 
 use super::{check_encoded, SealedPack, Store};
 use crate::error::{Error, ObjectKind, Result};
+use crate::format::pack::Entry;
 use crate::hash::Id;
-use crate::pack::Entry;
 
 /// How the blobs a remote lacks can be sent.
 #[derive(Debug, Default)]

@@ -12,13 +12,13 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
+use super::packfile::{self, PackWriter};
 use super::{
-    check_encoded, damaged_list, file_name, new_pack, publish, sync_dir, PackSlot, Store,
-    PACK_TARGET,
+    check_encoded, damaged_list, file_name, new_pack, publish, PackSlot, Store, PACK_TARGET,
 };
 use crate::error::{Error, ObjectKind, Result};
+use crate::format::pack::{self, Entry};
 use crate::hash::Id;
-use crate::pack::{self, Entry, PackWriter};
 use crate::progress::Progress;
 
 /// A problem found by [`Store::verify`].
@@ -80,7 +80,7 @@ impl Store {
             }
         }
         // Best effort, as in `mark_damaged`.
-        let _ = crate::workspace::write_atomic(&damaged_list(&self.root), list.as_bytes());
+        let _ = crate::durable::write_atomic(&damaged_list(&self.root), list.as_bytes());
         damage
     }
 }
@@ -102,7 +102,7 @@ fn verify_pack(slot: &PackSlot, progress: &dyn Progress) -> PackCheck {
             Err(e) => return (vec![damage(None, e.to_string())], Vec::new()),
         },
     };
-    let entries = match pack::read_file_footer(&path, file) {
+    let entries = match packfile::read_file_footer(&path, file) {
         Ok(es) => es,
         Err(e) => return (vec![damage(None, e.to_string())], Vec::new()),
     };
@@ -147,7 +147,7 @@ impl Store {
                 let path = slot.path.read().expect("pack path lock poisoned").clone();
                 let file = File::open(&path).ok()?;
                 let meta = file.metadata().ok()?;
-                let entries = pack::read_file_footer(&path, &file).ok()?;
+                let entries = packfile::read_file_footer(&path, &file).ok()?;
                 Some(SealedPack {
                     path,
                     len: meta.len(),
@@ -202,7 +202,7 @@ impl Store {
     pub fn remove_pack(&self, path: &Path) -> Result<()> {
         fs::remove_file(path).map_err(|e| Error::io("remove pack", path, e))?;
         if let Some(dir) = path.parent() {
-            sync_dir(dir)?;
+            crate::durable::sync_dir(dir)?;
         }
         crate::failpoint::hit("gc.pack_deleted");
         Ok(())

@@ -24,15 +24,17 @@ use std::thread::JoinHandle;
 
 use rayon::prelude::*;
 
-use crate::codec::{self, Codec};
 use crate::error::{Error, ObjectKind, Result};
+use crate::format::codec::{self, Codec};
+use crate::format::object::Manifest;
+use crate::format::pack::Entry;
 use crate::hash::Id;
-use crate::object::Manifest;
-use crate::pack::{self, Entry, PackWriter};
 use crate::progress::{Progress, Warning};
+use packfile::PackWriter;
 
 mod exchange;
 mod maintenance;
+pub mod packfile;
 pub use exchange::ExportPlan;
 pub use maintenance::{Damage, SealedPack};
 
@@ -129,12 +131,6 @@ fn file_name(p: &Path) -> String {
         .to_string()
 }
 
-fn sync_dir(dir: &Path) -> Result<()> {
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(|e| Error::io("sync directory", dir, e))
-}
-
 /// Start a pack under a fresh temporary name in `tmp/`.
 fn new_pack(root: &Path) -> Result<PackWriter> {
     let dir = tmp_dir(root);
@@ -162,8 +158,8 @@ fn publish(root: &Path, writer: PackWriter) -> Result<PathBuf> {
     fs::set_permissions(&tmp, std::os::unix::fs::PermissionsExt::from_mode(0o644))
         .map_err(|e| Error::io("set permissions of", &tmp, e))?;
     fs::rename(&tmp, &dest).map_err(|e| Error::io("rename pack into", &dest, e))?;
-    sync_dir(&sub)?;
-    sync_dir(&dir)?;
+    crate::durable::sync_dir(&sub)?;
+    crate::durable::sync_dir(&dir)?;
     Ok(dest)
 }
 
@@ -194,7 +190,7 @@ impl Store {
             .map(|p| {
                 let r = File::open(&p)
                     .map_err(|e| Error::io("open pack", &p, e))
-                    .and_then(|f| pack::read_file_footer(&p, &f).map(|es| (f, es)));
+                    .and_then(|f| packfile::read_file_footer(&p, &f).map(|es| (f, es)));
                 (p, r)
             })
             .collect();
@@ -266,7 +262,7 @@ impl Store {
     /// (perhaps from another clone sharing this cache) is writing to it.
     pub fn lock(&self) -> Result<CacheLock> {
         Ok(CacheLock {
-            _file: crate::workspace::lock_file(&self.root.join("lock"))?,
+            _file: crate::durable::lock_file(&self.root.join("lock"))?,
         })
     }
 
@@ -579,13 +575,13 @@ impl Store {
 
 /// The largest decoded size a blob of `kind` may have (FORMAT.md §6.3).
 /// A chunk is never longer than the chunker's maximum; a segment lists at
-/// most [`crate::object::SEGMENT_MAX`] chunks; manifests and listings are
+/// most [`crate::format::object::SEGMENT_MAX`] chunks; manifests and listings are
 /// capped far above any real file or directory so that a number read from
 /// a pack or an index can never make a reader allocate gigabytes.
 pub fn max_raw_len(kind: ObjectKind) -> usize {
     match kind {
-        ObjectKind::Chunk => crate::chunking::V1.max,
-        ObjectKind::Segment => 64 + crate::object::SEGMENT_MAX * 64,
+        ObjectKind::Chunk => crate::format::chunking::V1.max,
+        ObjectKind::Segment => 64 + crate::format::object::SEGMENT_MAX * 64,
         ObjectKind::Manifest | ObjectKind::Tree => MAX_LISTING,
     }
 }

@@ -159,7 +159,7 @@ impl Connection {
                     self.unlisted.store(true, Ordering::Relaxed);
                 }
                 // Best effort: a cache we cannot write costs a download.
-                if crate::workspace::write_atomic(&cached, &bytes).is_ok() {
+                if crate::durable::write_atomic(&cached, &bytes).is_ok() {
                     remember_listing(&cached, listing.as_ref());
                     crate::failpoint::hit("fetch.index_cached");
                 }
@@ -290,8 +290,8 @@ impl Connection {
             let cached = self.index_cache.join(format!("{}.idx", id.to_hex()));
             // Until the listing is published and recorded, the copy stands
             // for nothing (and a reader knows `index.list` may lag).
-            let _ = crate::workspace::write_atomic(&seen_path(&cached), UNLISTED);
-            let _ = crate::workspace::write_atomic(&cached, &bytes);
+            let _ = crate::durable::write_atomic(&seen_path(&cached), UNLISTED);
+            let _ = crate::durable::write_atomic(&cached, &bytes);
         }
         Ok(rel)
     }
@@ -345,7 +345,7 @@ fn still_listed(cached: &Path, listing: Option<&Listed>) -> bool {
 /// Record (best effort) which remote object a cached copy came from.
 fn remember_listing(cached: &Path, listing: Option<&Listed>) {
     if let Some(l) = listing.filter(|l| !unknown(l)) {
-        let _ = crate::workspace::write_atomic(&seen_path(cached), seen_text(l).as_bytes());
+        let _ = crate::durable::write_atomic(&seen_path(cached), seen_text(l).as_bytes());
     }
 }
 

@@ -10,8 +10,8 @@ use rayon::prelude::*;
 
 use super::{Connection, UPLOADS};
 use crate::error::{Error, ObjectKind, Result};
+use crate::format::pack;
 use crate::hash::Id;
-use crate::pack;
 use crate::progress::Progress;
 use crate::remote::index::{self, PackRecord};
 

@@ -27,14 +27,14 @@ use futures::{StreamExt, TryStreamExt};
 use super::{stamp, Connection, IndexState, Listed, UPLOADS};
 use crate::error::{Error, ObjectKind, Result};
 use crate::failpoint;
+use crate::format::pack::{Entry, PackBuilder};
 use crate::hash::Id;
-use crate::pack::{Entry, PackBuilder};
 use crate::progress::Progress;
 use crate::remote::index::{self, Condemned, PackRecord};
 
 /// A pack is rewritten when less than this share of its bytes is live: the
 /// retention rule of the cache, applied to remotes too.
-pub use crate::gc::REWRITE_BELOW;
+pub use crate::engine::gc::REWRITE_BELOW;
 
 /// With nothing to delete, gc still merges index files once there are more
 /// than this many (each costs a download on a fresh clone).

@@ -5,8 +5,8 @@ use std::collections::HashSet;
 use std::time::{Duration, SystemTime};
 
 use super::*;
-use crate::codec::Codec;
-use crate::pack::{ENTRY_LEN, HEADER_LEN, TRAILER_LEN};
+use crate::format::codec::Codec;
+use crate::format::pack::{ENTRY_LEN, HEADER_LEN, TRAILER_LEN};
 
 const DAY: Duration = Duration::from_secs(86_400);
 
@@ -29,7 +29,7 @@ fn record(seed: &str, sizes: &[u32]) -> PackRecord {
         off += *n as u64;
     }
     PackRecord {
-        id: crate::pack::pack_id(&entries),
+        id: crate::format::pack::pack_id(&entries),
         len: off + (entries.len() * ENTRY_LEN + TRAILER_LEN) as u64,
         entries,
     }
@@ -191,7 +191,7 @@ fn a_due_pack_holding_the_only_copy_of_a_live_blob_is_rewritten_not_deleted() {
         offset: HEADER_LEN,
         ..p.entries[0]
     }];
-    copy.id = crate::pack::pack_id(&copy.entries);
+    copy.id = crate::format::pack::pack_id(&copy.entries);
     copy.len = HEADER_LEN + 10 + (ENTRY_LEN + TRAILER_LEN) as u64;
     let mut r = Remote::new(&[(&p, old), (&copy, old)]);
     r.condemn(&p, 2 * DAY);
@@ -279,7 +279,7 @@ fn a_condemned_duplicate_of_a_staying_pack_stays_condemned() {
         e.offset = off;
         off += e.stored_len as u64;
     }
-    again.id = crate::pack::pack_id(&again.entries);
+    again.id = crate::format::pack::pack_id(&again.entries);
     let old = now() - 10 * DAY;
     let mut r = Remote::new(&[(&old_pack, old), (&again, now() - DAY / 4)]);
     r.condemn(&old_pack, 2 * DAY);

@@ -10,12 +10,12 @@
 use std::collections::HashSet;
 
 use super::{fetch, Connection, DamageSet};
+use crate::engine::reach::Reach;
 use crate::error::{ObjectKind, Result};
+use crate::format::object;
+use crate::format::pointer::Pointer;
 use crate::hash::Id;
-use crate::object;
-use crate::pointer::Pointer;
 use crate::progress::Progress;
-use crate::reach::Reach;
 use crate::remote::index::RemoteIndex;
 use crate::store::Store;
 

@@ -15,11 +15,11 @@ use futures::StreamExt;
 use rayon::prelude::*;
 
 use super::{Connection, DOWNLOADS};
+use crate::engine::reach::Missing;
 use crate::error::{Error, ObjectKind, Result};
+use crate::format::pack::Entry;
 use crate::hash::Id;
-use crate::pack::Entry;
 use crate::progress::Progress;
-use crate::reach::Missing;
 use crate::remote::index::{self, RemoteIndex};
 use crate::store::Store;
 
@@ -297,7 +297,7 @@ fn download(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::codec::Codec;
+    use crate::format::codec::Codec;
 
     fn e(offset: u64, len: u32) -> Entry {
         Entry {

@@ -395,7 +395,7 @@ impl Connection {
             let parent = dest.parent().unwrap_or(dir);
             std::fs::create_dir_all(parent).map_err(|e| Error::io("create", parent, e))?;
             let tmp = tempfile::Builder::new()
-                .prefix(crate::workspace::TMP_PREFIX)
+                .prefix(crate::durable::TMP_PREFIX)
                 .tempfile_in(parent)
                 .map_err(|e| Error::io("create a file in", parent, e))?;
             std::fs::copy(file, tmp.path()).map_err(|e| Error::io("copy pack to", &dest, e))?;
@@ -505,7 +505,7 @@ impl Connection {
             .filter_map(|e| e.ok())
         {
             let name = e.file_name().to_string_lossy();
-            let partial = name.contains('#') || name.starts_with(crate::workspace::TMP_PREFIX);
+            let partial = name.contains('#') || name.starts_with(crate::durable::TMP_PREFIX);
             if !e.file_type().is_file() || !partial {
                 continue;
             }

@@ -14,11 +14,11 @@ use std::path::PathBuf;
 use futures::{StreamExt, TryStreamExt};
 
 use super::{Connection, UPLOADS};
+use crate::engine::reach::Missing;
 use crate::error::{Error, ObjectKind, Result};
+use crate::format::pack::{Entry, PackBuilder};
 use crate::hash::Id;
-use crate::pack::{Entry, PackBuilder};
 use crate::progress::Progress;
-use crate::reach::Missing;
 use crate::remote::index::{self, PackRecord};
 use crate::store::Store;
 
@@ -103,7 +103,7 @@ fn build_avoiding(
 /// levels with and without a checksum and a content size, one per stored
 /// length. Each is checked as a reader would check it.
 fn other_encodings(e: &Entry, stored: &[u8]) -> Vec<(Entry, Vec<u8>)> {
-    use crate::codec::{decompress, Codec};
+    use crate::format::codec::{decompress, Codec};
     use zstd::stream::raw::CParameter;
     let Ok(raw) = decompress(e.codec, stored, e.raw_len as usize) else {
         return Vec::new();
@@ -208,7 +208,7 @@ pub fn push(
     // whatever it then holds. Such a local pack is repacked instead.
     let (whole, repack): (Vec<_>, Vec<_>) = std::mem::take(&mut plan.whole)
         .into_iter()
-        .partition(|p| !condemned.contains(&crate::pack::pack_id(&p.entries)));
+        .partition(|p| !condemned.contains(&crate::format::pack::pack_id(&p.entries)));
     plan.whole = whole;
     if !repack.is_empty() {
         for p in repack {
@@ -256,7 +256,7 @@ pub fn push(
         let producer = s.spawn(move || -> Result<()> {
             for pack in &plan.whole {
                 let record = PackRecord {
-                    id: crate::pack::pack_id(&pack.entries),
+                    id: crate::format::pack::pack_id(&pack.entries),
                     len: pack.len,
                     entries: pack.entries.clone(),
                 };
@@ -369,7 +369,7 @@ fn pack_lengths(conn: &Connection) -> Result<HashMap<Id, u64>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::codec::Codec;
+    use crate::format::codec::Codec;
 
     fn blob(seed: &str, len: usize) -> (Entry, Vec<u8>) {
         let raw: Vec<u8> = (0..len)
@@ -397,7 +397,7 @@ mod tests {
             // Condemn every name it picks until it runs out of ways.
             while let Ok((id, bytes, entries)) = build_avoiding("r", blobs.clone(), &condemned) {
                 assert!(names.insert(id), "a condemned name came back");
-                assert_eq!(crate::pack::pack_id(&entries), id);
+                assert_eq!(crate::format::pack::pack_id(&entries), id);
                 for e in &entries {
                     let stored = &bytes[e.offset as usize..][..e.stored_len as usize];
                     crate::store::check_encoded(e.kind, &e.id, e.codec, stored, e.raw_len).unwrap();

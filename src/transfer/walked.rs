@@ -109,7 +109,7 @@ impl Walked {
             text.push_str(&format!("complete {id}\n"));
         }
         let file = path(cache_root, location);
-        let _ = crate::workspace::write_atomic(&file, text.as_bytes());
+        let _ = crate::durable::write_atomic(&file, text.as_bytes());
     }
 }
 

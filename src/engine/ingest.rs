@@ -1,0 +1,421 @@
+//! Turning files and directories into stored objects (`cairn add`).
+//!
+//! A file is read in fixed-size blocks, so memory stays bounded whatever its
+//! size. While the chunks of one block are hashed, compressed and stored in
+//! parallel, the next block is read, fed to the whole-file hash and cut into
+//! chunks, which keeps both cores busy. Small files are read whole and many
+//! are processed at once. A file whose stat matches the stat index and whose
+//! content is already stored is not read at all.
+//!
+//! Ingest only stores objects and returns ids; it never writes pointers. The
+//! caller writes them after [`Store::flush`] has made every object durable.
+
+use std::fs::{self, File};
+use std::io::Read;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+use rayon::prelude::*;
+
+use crate::durable::is_tmp_name;
+use crate::error::{Error, ObjectKind, Result};
+use crate::format::chunking::Chunker;
+use crate::format::object::{self, Form, Manifest, Mode, Piece, TreeEntry};
+use crate::format::pointer::{Pointer, SUFFIX};
+use crate::hash::{Hasher, Id};
+use crate::progress::{Progress, Warning};
+use crate::repo::stat_index::{Stat, StatIndex};
+use crate::repo::workspace::Workspace;
+use crate::store::{Put, Store};
+
+/// Files up to this size are read in one piece.
+const SMALL_FILE: u64 = 8 << 20;
+/// Read size for large files.
+const BLOCK: usize = 8 << 20;
+
+/// Chunk boundaries in a buffer, as (offset, length).
+type Cuts = Vec<(usize, usize)>;
+
+/// Totals for one `add`.
+#[derive(Debug, Default)]
+pub struct Counters {
+    /// Files whose content was read and hashed.
+    pub files_read: AtomicU64,
+    /// Files skipped because the stat index vouched for them.
+    pub files_cached: AtomicU64,
+    /// Bytes of file content read.
+    pub bytes_read: AtomicU64,
+    /// Blobs newly written to the store, and their stored size.
+    pub blobs_stored: AtomicU64,
+    pub bytes_stored: AtomicU64,
+}
+
+impl Counters {
+    fn stored(&self, p: Put) {
+        if let Put::Stored { stored_len } = p {
+            self.blobs_stored.fetch_add(1, Ordering::Relaxed);
+            self.bytes_stored.fetch_add(stored_len, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Everything ingest needs, shared by the worker threads.
+pub struct Ingest<'a> {
+    pub ws: &'a Workspace,
+    pub store: &'a Store,
+    pub index: Mutex<&'a mut StatIndex>,
+    pub progress: &'a dyn Progress,
+    pub counters: Counters,
+    chunker: Chunker,
+}
+
+impl<'a> Ingest<'a> {
+    pub fn new(
+        ws: &'a Workspace,
+        store: &'a Store,
+        index: &'a mut StatIndex,
+        progress: &'a dyn Progress,
+    ) -> Ingest<'a> {
+        Ingest {
+            ws,
+            store,
+            index: Mutex::new(index),
+            progress,
+            counters: Counters::default(),
+            chunker: Chunker::default(),
+        }
+    }
+
+    /// Store the file or directory at repository-relative `rel` and return
+    /// the pointer that describes it. Nothing is durable until
+    /// [`Store::flush`].
+    pub fn add_path(&self, rel: &str) -> Result<Pointer> {
+        let abs = self.ws.safe_abs(rel)?;
+        if rel.ends_with(SUFFIX) {
+            return Err(Error::CannotTrack {
+                path: abs,
+                reason: "it is a cairn pointer file",
+            });
+        }
+        let mut prefix = String::new();
+        for comp in rel.split('/') {
+            if !prefix.is_empty() {
+                let ptr = self.ws.root().join(format!("{prefix}{SUFFIX}"));
+                if ptr.is_file() {
+                    return Err(Error::CannotTrack {
+                        path: abs,
+                        reason: "it is inside a directory that cairn already tracks; add that directory again instead",
+                    });
+                }
+                prefix.push('/');
+            }
+            prefix.push_str(comp);
+        }
+        let meta = match fs::symlink_metadata(&abs) {
+            Ok(m) => m,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(Error::NoSuchPath { path: abs })
+            }
+            Err(e) => return Err(Error::io("stat", &abs, e)),
+        };
+        let ft = meta.file_type();
+        if ft.is_symlink() {
+            Err(Error::SymlinkNotTracked { path: abs })
+        } else if ft.is_file() {
+            self.progress.begin("adding", Some(meta.len()));
+            let r = self.file(rel, &abs, &meta);
+            self.progress.end();
+            let (id, stat) = r?;
+            Ok(Pointer::File {
+                id,
+                size: stat.size,
+                mode: Mode::from_permissions(meta.permissions().mode()),
+            })
+        } else if ft.is_dir() {
+            self.dir(rel, &abs)
+        } else {
+            Err(Error::UnsupportedFileType { path: abs })
+        }
+    }
+
+    fn dir(&self, rel: &str, abs: &Path) -> Result<Pointer> {
+        let mut files = Vec::new();
+        for entry in walkdir::WalkDir::new(abs).min_depth(1).follow_links(false) {
+            let entry = entry.map_err(|e| {
+                let p = e.path().unwrap_or(abs).to_path_buf();
+                Error::io("walk", p, e.into())
+            })?;
+            let ft = entry.file_type();
+            if ft.is_dir() || is_tmp_name(entry.file_name()) {
+                continue;
+            }
+            if ft.is_symlink() {
+                self.progress.warn(Warning::SkippedSymlink {
+                    path: entry.path().to_path_buf(),
+                });
+                continue;
+            }
+            if !ft.is_file() {
+                self.progress.warn(Warning::SkippedSpecial {
+                    path: entry.path().to_path_buf(),
+                });
+                continue;
+            }
+            let sub = entry
+                .path()
+                .strip_prefix(abs)
+                .expect("walk stays under its root")
+                .to_str()
+                .ok_or_else(|| Error::NonUtf8Path {
+                    path: entry.path().to_path_buf(),
+                })?
+                .to_string();
+            object::check_rel_path(&sub).map_err(|reason| Error::UnsafePath {
+                path: format!("{rel}/{sub}"),
+                reason,
+            })?;
+            if sub.len() > u16::MAX as usize {
+                return Err(Error::CannotTrack {
+                    path: entry.path().to_path_buf(),
+                    reason: "its path is longer than 65535 bytes",
+                });
+            }
+            files.push(sub);
+        }
+        files.sort_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
+        // The walk itself is serial; the lstat of each file is not.
+        let files: Vec<(String, fs::Metadata)> = files
+            .into_par_iter()
+            .map(|sub| {
+                let path = abs.join(&sub);
+                let meta = fs::symlink_metadata(&path).map_err(|e| Error::io("stat", &path, e))?;
+                Ok((sub, meta))
+            })
+            .collect::<Result<_>>()?;
+        self.progress
+            .begin("adding", Some(files.iter().map(|(_, m)| m.len()).sum()));
+        // Small files first in parallel; big ones parallelise internally.
+        let entries: std::result::Result<Vec<TreeEntry>, Error> = files
+            .par_iter()
+            .map(|(sub, meta)| {
+                let full = abs.join(sub);
+                let (id, stat) = self.file(&format!("{rel}/{sub}"), &full, meta)?;
+                Ok(TreeEntry {
+                    path: sub.clone(),
+                    mode: Mode::from_permissions(meta.permissions().mode()),
+                    size: stat.size,
+                    id,
+                })
+            })
+            .collect();
+        self.progress.end();
+        let entries = entries?;
+        let listing = object::encode_tree(&entries);
+        let id = Id::of(&listing);
+        self.counters
+            .stored(self.store.put(ObjectKind::Tree, id, &listing)?);
+        Ok(Pointer::Dir {
+            id,
+            size: entries.iter().map(|e| e.size).sum(),
+            files: entries.len() as u64,
+        })
+    }
+
+    /// Store one regular file; returns its id and the stat it was read at.
+    fn file(&self, rel: &str, abs: &Path, meta: &fs::Metadata) -> Result<(Id, Stat)> {
+        let stat = Stat::of(meta);
+        let cached = self
+            .index
+            .lock()
+            .expect("index lock poisoned")
+            .lookup(rel, &stat);
+        if let Some(id) = cached {
+            if self.store.has_file(&id, stat.size) {
+                self.counters.files_cached.fetch_add(1, Ordering::Relaxed);
+                self.progress.advance(stat.size);
+                return Ok((id, stat));
+            }
+        }
+        let mut f = File::open(abs).map_err(|e| Error::io("open", abs, e))?;
+        let id = if stat.size <= SMALL_FILE {
+            self.small_file(abs, &mut f, stat.size)?
+        } else {
+            self.large_file(abs, &mut f)?
+        };
+        // A file that changed under us would get an id for bytes that were
+        // never on disk all at once.
+        let after = f.metadata().map_err(|e| Error::io("stat", abs, e))?;
+        let after = Stat::of(&after);
+        if after.size != stat.size || after.mtime_ns != stat.mtime_ns {
+            return Err(Error::ChangedWhileReading {
+                path: abs.to_path_buf(),
+            });
+        }
+        self.counters.files_read.fetch_add(1, Ordering::Relaxed);
+        self.counters
+            .bytes_read
+            .fetch_add(stat.size, Ordering::Relaxed);
+        self.index
+            .lock()
+            .expect("index lock poisoned")
+            .insert(rel.to_string(), stat, id);
+        Ok((id, stat))
+    }
+
+    fn small_file(&self, abs: &Path, f: &mut File, size: u64) -> Result<Id> {
+        let mut data = Vec::with_capacity(size as usize);
+        f.read_to_end(&mut data)
+            .map_err(|e| Error::io("read", abs, e))?;
+        if data.len() as u64 != size {
+            return Err(Error::ChangedWhileReading {
+                path: abs.to_path_buf(),
+            });
+        }
+        let mut pieces = Vec::new();
+        for (off, len) in self.chunker.chunks(&data) {
+            pieces.push(self.chunk(&data[off..off + len])?);
+        }
+        let id = if pieces.len() == 1 {
+            pieces[0].id
+        } else {
+            Id::of(&data)
+        };
+        self.progress.advance(size);
+        self.finish_file(id, size, pieces)?;
+        Ok(id)
+    }
+
+    fn chunk(&self, bytes: &[u8]) -> Result<Piece> {
+        let id = Id::of(bytes);
+        self.counters
+            .stored(self.store.put(ObjectKind::Chunk, id, bytes)?);
+        Ok(Piece {
+            id,
+            len: bytes.len() as u64,
+        })
+    }
+
+    fn large_file(&self, abs: &Path, f: &mut File) -> Result<Id> {
+        let mut hasher = Hasher::new();
+        let mut pieces: Vec<Piece> = Vec::new();
+        let mut size = 0u64;
+        // Two fixed buffers, swapped each round: while the chunks of `cur`
+        // are stored, `next` is filled and cut. Each holds one block plus the
+        // uncut tail carried over from the previous round.
+        let cap = BLOCK + self.chunker.params().max;
+        let mut cur = vec![0u8; cap];
+        let mut next = vec![0u8; cap];
+        let (mut len, mut eof) = fill(f, abs, &mut cur, 0)?;
+        let mut cuts = self.cut(&cur[..len], eof);
+        loop {
+            let consumed = cuts.last().map(|&(o, l)| o + l).unwrap_or(0);
+            let tail = len - consumed;
+            next[..tail].copy_from_slice(&cur[consumed..len]);
+            // Reading and cutting is the longest serial path, so the
+            // whole-file hash runs beside the chunk work, not after the read.
+            let (stored, read) = rayon::join(
+                || {
+                    let (_, pieces) = rayon::join(
+                        || hasher.update(&cur[..consumed]),
+                        || {
+                            cuts.par_iter()
+                                .map(|&(o, l)| self.chunk(&cur[o..o + l]))
+                                .collect::<Result<Vec<Piece>>>()
+                        },
+                    );
+                    pieces
+                },
+                || -> Result<(usize, bool, Cuts)> {
+                    if eof {
+                        return Ok((0, true, Vec::new()));
+                    }
+                    let (n, e) = fill(f, abs, &mut next, tail)?;
+                    let c = self.cut(&next[..n], e);
+                    Ok((n, e, c))
+                },
+            );
+            pieces.extend(stored?);
+            size += consumed as u64;
+            self.progress.advance(consumed as u64);
+            if eof {
+                break;
+            }
+            (len, eof, cuts) = read?;
+            std::mem::swap(&mut cur, &mut next);
+        }
+        let id = if pieces.len() == 1 {
+            pieces[0].id
+        } else {
+            hasher.finalize()
+        };
+        self.finish_file(id, size, pieces)?;
+        Ok(id)
+    }
+
+    fn cut(&self, buf: &[u8], eof: bool) -> Cuts {
+        let mut out = Vec::with_capacity(buf.len() / (32 << 10) + 1);
+        let mut pos = 0;
+        while let Some(len) = self.chunker.cut(&buf[pos..], eof) {
+            out.push((pos, len));
+            pos += len;
+        }
+        out
+    }
+
+    /// Store the manifest (and segments) of a file with several chunks.
+    fn finish_file(&self, id: Id, size: u64, chunks: Vec<Piece>) -> Result<()> {
+        if chunks.len() <= 1 || self.store.contains(ObjectKind::Manifest, &id) {
+            return Ok(());
+        }
+        let manifest = if chunks.len() <= object::DIRECT_LIMIT {
+            Manifest {
+                size,
+                form: Form::Chunks,
+                pieces: chunks,
+            }
+        } else {
+            let mut pieces = Vec::new();
+            for seg in object::segment(&chunks) {
+                let bytes = object::encode_segment(&seg);
+                let sid = Id::of(&bytes);
+                self.counters
+                    .stored(self.store.put(ObjectKind::Segment, sid, &bytes)?);
+                pieces.push(Piece {
+                    id: sid,
+                    len: seg.iter().map(|c| c.len).sum(),
+                });
+            }
+            Manifest {
+                size,
+                form: Form::Segments,
+                pieces,
+            }
+        };
+        self.counters.stored(
+            self.store
+                .put(ObjectKind::Manifest, id, &manifest.encode())?,
+        );
+        Ok(())
+    }
+}
+
+/// Read from `f` into `buf[start..]` until `buf` is full or the file ends.
+/// Returns the filled length and whether the end of the file was reached.
+fn fill(f: &mut File, abs: &Path, buf: &mut [u8], start: usize) -> Result<(usize, bool)> {
+    let mut filled = start;
+    let mut eof = false;
+    while filled < buf.len() {
+        match f.read(&mut buf[filled..]) {
+            Ok(0) => {
+                eof = true;
+                break;
+            }
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(Error::io("read", abs, e)),
+        }
+    }
+    Ok((filled, eof))
+}

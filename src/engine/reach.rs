@@ -1,0 +1,172 @@
+//! Which stored objects a pointer needs.
+//!
+//! A pointer names a file or a directory listing; through listings,
+//! manifests and segments it reaches a set of chunks. Walking that graph is
+//! how `verify` finds objects that are referenced but absent, and how
+//! garbage collection will decide what must be kept. Every object read on
+//! the way is verified by the store, so a damaged listing or manifest is an
+//! error here rather than a wrong answer.
+
+use std::collections::{HashMap, HashSet};
+
+use crate::error::{Error, ObjectKind, Result};
+use crate::format::object::{self, Form, Manifest};
+use crate::format::pointer::Pointer;
+use crate::hash::Id;
+use crate::store::Store;
+
+/// An object some pointer needs that the store does not have.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Missing {
+    pub kind: ObjectKind,
+    pub id: Id,
+    /// The tracked path (and file inside it) that needs the object.
+    pub needed_by: String,
+}
+
+/// Everything reachable from a set of pointers.
+#[derive(Debug, Default)]
+pub struct Reach {
+    pub objects: HashSet<(ObjectKind, Id)>,
+    pub missing: Vec<Missing>,
+    /// The uncompressed length of every chunk reached.
+    pub chunk_len: HashMap<Id, u64>,
+    /// Count a listing, manifest or segment whose only cached copy is
+    /// damaged as missing (so a fetch replaces it from a remote) instead of
+    /// failing. Only for fetching: garbage collection must stop at what it
+    /// cannot read, or it would drop what that object names.
+    pub refetch_damaged: bool,
+}
+
+impl Reach {
+    /// Add everything `ptr` (the pointer of tracked path `rel`) needs.
+    pub fn add_pointer(&mut self, store: &Store, rel: &str, ptr: &Pointer) -> Result<()> {
+        self.add_pointer_only(store, rel, ptr, None)
+    }
+
+    /// Like [`Reach::add_pointer`], but of a directory only the files at or
+    /// below `only` (a path inside it) count.
+    pub fn add_pointer_only(
+        &mut self,
+        store: &Store,
+        rel: &str,
+        ptr: &Pointer,
+        only: Option<&str>,
+    ) -> Result<()> {
+        match ptr {
+            Pointer::File { id, size, .. } => self.add_file(store, rel, id, *size),
+            Pointer::Dir { id, .. } => {
+                if !self.objects.insert((ObjectKind::Tree, *id)) && only.is_none() {
+                    return Ok(());
+                }
+                let Some(raw) = self.read(store, ObjectKind::Tree, id)? else {
+                    self.miss(ObjectKind::Tree, id, rel);
+                    return Ok(());
+                };
+                let entries = object::decode_tree(&raw)
+                    .map_err(|e| corrupt(store, ObjectKind::Tree, id, e))?;
+                let wanted = |p: &str| match only {
+                    None => true,
+                    Some(o) => p == o || p.strip_prefix(o).is_some_and(|r| r.starts_with('/')),
+                };
+                for e in entries.iter().filter(|e| wanted(&e.path)) {
+                    self.add_file(store, &format!("{rel}/{}", e.path), &e.id, e.size)?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Add everything one file needs: `path` is the file, `id` and `size`
+    /// its entry in a directory listing (or its pointer).
+    pub fn add_file_at(&mut self, store: &Store, path: &str, id: &Id, size: u64) -> Result<()> {
+        self.add_file(store, path, id, size)
+    }
+
+    fn miss(&mut self, kind: ObjectKind, id: &Id, needed_by: &str) {
+        self.missing.push(Missing {
+            kind,
+            id: *id,
+            needed_by: needed_by.to_string(),
+        });
+    }
+
+    fn add_file(&mut self, store: &Store, path: &str, id: &Id, size: u64) -> Result<()> {
+        if size == 0 {
+            return Ok(());
+        }
+        if self.objects.contains(&(ObjectKind::Manifest, *id))
+            || self.objects.contains(&(ObjectKind::Chunk, *id))
+        {
+            return Ok(());
+        }
+        let Some(raw) = self.read(store, ObjectKind::Manifest, id)? else {
+            // No manifest: a one-chunk file is stored as that chunk.
+            if store.contains(ObjectKind::Chunk, id) {
+                self.objects.insert((ObjectKind::Chunk, *id));
+                self.chunk_len.insert(*id, size);
+            } else {
+                self.miss(ObjectKind::Manifest, id, path);
+            }
+            return Ok(());
+        };
+        self.objects.insert((ObjectKind::Manifest, *id));
+        let m = Manifest::decode(&raw).map_err(|e| corrupt(store, ObjectKind::Manifest, id, e))?;
+        let chunks = match m.form {
+            Form::Chunks => m.pieces,
+            Form::Segments => {
+                let mut out = Vec::new();
+                for s in &m.pieces {
+                    if !self.objects.insert((ObjectKind::Segment, s.id)) {
+                        continue;
+                    }
+                    match self.read(store, ObjectKind::Segment, &s.id)? {
+                        Some(raw) => out.extend(
+                            object::decode_segment(&raw)
+                                .map_err(|e| corrupt(store, ObjectKind::Segment, &s.id, e))?,
+                        ),
+                        None => self.miss(ObjectKind::Segment, &s.id, path),
+                    }
+                }
+                out
+            }
+        };
+        for c in chunks {
+            self.chunk_len.insert(c.id, c.len);
+            if self.objects.insert((ObjectKind::Chunk, c.id))
+                && !store.contains(ObjectKind::Chunk, &c.id)
+            {
+                self.miss(ObjectKind::Chunk, &c.id, path);
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Reach {
+    /// A walk for fetching: damaged cached metadata counts as missing.
+    pub fn for_fetch() -> Reach {
+        Reach {
+            refetch_damaged: true,
+            ..Reach::default()
+        }
+    }
+
+    /// Read a metadata object; with `refetch_damaged`, a copy that fails
+    /// its check (the store now counts it as absent) reads as missing.
+    fn read(&self, store: &Store, kind: ObjectKind, id: &Id) -> Result<Option<Vec<u8>>> {
+        match store.read(kind, id) {
+            Err(Error::CorruptObject { .. }) if self.refetch_damaged => Ok(None),
+            r => r,
+        }
+    }
+}
+
+fn corrupt(store: &Store, kind: ObjectKind, id: &Id, e: object::ObjectError) -> Error {
+    Error::CorruptObject {
+        kind,
+        id: *id,
+        pack: store.root().to_path_buf(),
+        reason: e.to_string(),
+    }
+}

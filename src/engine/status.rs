@@ -1,0 +1,338 @@
+//! Comparing the work tree with the pointers (`cairn status`).
+//!
+//! A tracked path is clean when its current content has the pointer's id.
+//! The content id is taken from the stat index whenever the file's stat
+//! still matches, so an unchanged tree costs one `lstat` per file and no
+//! reads. For a directory, the listing is rebuilt from the work tree and
+//! hashed; that needs no stored objects, so status works even for data the
+//! cache does not hold.
+//!
+//! Data that differs from its pointer is told apart by whose bytes it holds.
+//! If every differing file is exactly what cairn last wrote or added there
+//! (the stat index records it), the pointer moved under unchanged data (a
+//! `git checkout` or `git pull` without hooks): the path is *stale*, and
+//! `cairn checkout` brings it up to date. Otherwise the user changed it and
+//! only `cairn add` records the change. Status never records an id it
+//! merely observed, so an edit stays an edit until it is added.
+
+use std::collections::HashMap;
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::durable::is_tmp_name;
+use crate::error::{Error, ObjectKind, Result};
+use crate::format::object::{self, Mode, TreeEntry};
+use crate::format::pointer::Pointer;
+use crate::hash::{Hasher, Id};
+use crate::progress::Progress;
+use crate::repo::stat_index::{Stat, StatIndex};
+use crate::repo::workspace::Workspace;
+use crate::store::Store;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum State {
+    /// The data matches its pointer.
+    Clean,
+    /// The data differs from its pointer, and holds changes cairn has not
+    /// recorded.
+    Modified,
+    /// The data is what cairn wrote for another version: the pointer moved
+    /// (a git checkout or pull without cairn's hooks).
+    Stale,
+    /// The data path does not exist.
+    Missing,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Change {
+    Added,
+    Modified,
+    Deleted,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FileChange {
+    pub path: String,
+    pub change: Change,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PathStatus {
+    pub path: String,
+    pub kind: &'static str,
+    pub state: State,
+    /// Whether the local cache holds the data the pointer describes.
+    pub stored: bool,
+    /// For modified directories: which files differ, when the stored
+    /// listing is available to compare with.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub changes: Vec<FileChange>,
+}
+
+/// Files whose contents status had to read (stat index misses).
+#[derive(Debug, Default)]
+pub struct Counters {
+    pub files_hashed: AtomicU64,
+    pub files_stat_only: AtomicU64,
+}
+
+pub struct Status<'a> {
+    pub ws: &'a Workspace,
+    pub store: &'a Store,
+    pub index: Mutex<&'a mut StatIndex>,
+    pub progress: &'a dyn Progress,
+    pub counters: Counters,
+}
+
+/// Read and parse the pointer of tracked path `rel`.
+pub fn read_pointer(ws: &Workspace, rel: &str) -> Result<Pointer> {
+    let path = ws.safe_abs(&format!("{rel}{}", crate::format::pointer::SUFFIX))?;
+    let text = match fs::read(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(Error::NotTracked {
+                path: ws.root().join(rel),
+            })
+        }
+        Err(e) => return Err(Error::io("read pointer", &path, e)),
+    };
+    if !Pointer::looks_like_pointer(&text) {
+        return Err(Error::NotAPointer { path });
+    }
+    Pointer::parse(&path, &text)
+}
+
+/// Like [`read_pointer`], but a file that is not a pointer at all is
+/// reported to `progress` and skipped (`None`), so that one stray
+/// `*.cairn` data file does not stop a command for every tracked path.
+pub fn read_pointer_or_skip(
+    ws: &Workspace,
+    rel: &str,
+    progress: &dyn crate::progress::Progress,
+) -> Result<Option<Pointer>> {
+    match read_pointer(ws, rel) {
+        Ok(p) => Ok(Some(p)),
+        Err(Error::NotAPointer { path }) => {
+            progress.warn(crate::progress::Warning::NotAPointer {
+                path,
+                reason: "it does not start with `cairn-pointer`".into(),
+            });
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+impl<'a> Status<'a> {
+    pub fn new(
+        ws: &'a Workspace,
+        store: &'a Store,
+        index: &'a mut StatIndex,
+        progress: &'a dyn Progress,
+    ) -> Self {
+        Status {
+            ws,
+            store,
+            index: Mutex::new(index),
+            progress,
+            counters: Counters::default(),
+        }
+    }
+
+    pub fn path(&self, rel: &str, ptr: &Pointer) -> Result<PathStatus> {
+        let abs = self.ws.safe_abs(rel)?;
+        let (kind, stored) = match ptr {
+            Pointer::File { id, size, .. } => ("file", self.store.has_file(id, *size)),
+            Pointer::Dir { id, .. } => ("dir", self.store.contains(ObjectKind::Tree, id)),
+        };
+        let mut st = PathStatus {
+            path: rel.to_string(),
+            kind,
+            state: State::Clean,
+            stored,
+            changes: Vec::new(),
+        };
+        let meta = match fs::symlink_metadata(&abs) {
+            Ok(m) => m,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                st.state = State::Missing;
+                return Ok(st);
+            }
+            Err(e) => return Err(Error::io("stat", &abs, e)),
+        };
+        match ptr {
+            Pointer::File { id, mode, .. } => {
+                if !meta.is_file() {
+                    st.state = State::Modified;
+                    return Ok(st);
+                }
+                let (current, recorded) = self.content_id(rel, &abs, &meta)?;
+                let same_mode = Mode::from_permissions(meta.permissions().mode()) == *mode;
+                if current != *id || !same_mode {
+                    st.state = if recorded && current != *id {
+                        State::Stale
+                    } else {
+                        State::Modified
+                    };
+                }
+            }
+            Pointer::Dir { id, .. } => {
+                if !meta.is_dir() {
+                    st.state = State::Modified;
+                    return Ok(st);
+                }
+                let (current, all_recorded) = self.scan_dir(rel, &abs)?;
+                if Id::of(&object::encode_tree(&current)) != *id {
+                    // Stale only if every file is cairn's own and no file
+                    // cairn wrote has been deleted since.
+                    let deleted = {
+                        let idx = self.index.lock().expect("index lock poisoned");
+                        let present: std::collections::HashSet<String> = current
+                            .iter()
+                            .map(|e| format!("{rel}/{}", e.path))
+                            .collect();
+                        let prefix = format!("{rel}/");
+                        let gone = idx
+                            .paths_under(rel)
+                            .filter(|p| p.starts_with(&prefix))
+                            .any(|p| !present.contains(p));
+                        gone
+                    };
+                    st.state = if all_recorded && !deleted {
+                        State::Stale
+                    } else {
+                        State::Modified
+                    };
+                    if let Some(raw) = self.store.read(ObjectKind::Tree, id)? {
+                        if let Ok(old) = object::decode_tree(&raw) {
+                            st.changes = diff_trees(rel, &old, &current);
+                        }
+                    }
+                }
+            }
+        }
+        Ok(st)
+    }
+
+    /// The id of a file's content, and whether those are the bytes cairn
+    /// last wrote or added at `rel`: from the stat index if it vouches for
+    /// the file, otherwise by reading and hashing it.
+    fn content_id(&self, rel: &str, abs: &Path, meta: &fs::Metadata) -> Result<(Id, bool)> {
+        let stat = Stat::of(meta);
+        if let Some(id) = self
+            .index
+            .lock()
+            .expect("index lock poisoned")
+            .lookup(rel, &stat)
+        {
+            self.counters
+                .files_stat_only
+                .fetch_add(1, Ordering::Relaxed);
+            return Ok((id, true));
+        }
+        let mut f = fs::File::open(abs).map_err(|e| Error::io("open", abs, e))?;
+        let mut h = Hasher::new();
+        std::io::copy(&mut f, &mut HashWriter(&mut h)).map_err(|e| Error::io("read", abs, e))?;
+        let id = h.finalize();
+        self.counters.files_hashed.fetch_add(1, Ordering::Relaxed);
+        self.progress.advance(stat.size);
+        let after = f.metadata().map_err(|e| Error::io("stat", abs, e))?;
+        // Refresh the stat of bytes cairn recorded (a `touch`, a copy back),
+        // but never record new bytes: the index holds what cairn itself added
+        // or wrote, which is what tells an edit from stale data and lets
+        // checkout replace or remove files without touching user changes.
+        let mut idx = self.index.lock().expect("index lock poisoned");
+        let recorded = idx.get(rel).is_some_and(|r| r.id == id);
+        if recorded && Stat::of(&after) == stat {
+            idx.insert(rel.to_string(), stat, id);
+        }
+        Ok((id, recorded))
+    }
+
+    /// The current listing of a tracked directory, and whether every file in
+    /// it holds bytes cairn recorded.
+    fn scan_dir(&self, rel: &str, abs: &Path) -> Result<(Vec<TreeEntry>, bool)> {
+        let mut files = Vec::new();
+        for entry in walkdir::WalkDir::new(abs).min_depth(1).follow_links(false) {
+            let entry = entry
+                .map_err(|e| Error::io("walk", e.path().unwrap_or(abs).to_path_buf(), e.into()))?;
+            if !entry.file_type().is_file() || is_tmp_name(entry.file_name()) {
+                continue;
+            }
+            let Some(sub) = entry.path().strip_prefix(abs).ok().and_then(|p| p.to_str()) else {
+                continue;
+            };
+            files.push(sub.to_string());
+        }
+        files.sort_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
+        // The walk itself is serial; the lstat of each file is not.
+        let scanned: Vec<(TreeEntry, bool)> = files
+            .par_iter()
+            .map(|sub| {
+                let path = abs.join(sub);
+                let meta = fs::symlink_metadata(&path).map_err(|e| Error::io("stat", &path, e))?;
+                let meta = &meta;
+                let (id, recorded) = self.content_id(&format!("{rel}/{sub}"), &path, meta)?;
+                Ok((
+                    TreeEntry {
+                        path: sub.clone(),
+                        mode: Mode::from_permissions(meta.permissions().mode()),
+                        size: meta.len(),
+                        id,
+                    },
+                    recorded,
+                ))
+            })
+            .collect::<Result<_>>()?;
+        let all_recorded = scanned.iter().all(|(_, r)| *r);
+        Ok((scanned.into_iter().map(|(e, _)| e).collect(), all_recorded))
+    }
+}
+
+struct HashWriter<'a>(&'a mut Hasher);
+
+impl std::io::Write for HashWriter<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.update(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// File-level differences between a stored listing and the current one.
+pub fn diff_trees(rel: &str, old: &[TreeEntry], new: &[TreeEntry]) -> Vec<FileChange> {
+    let before: HashMap<&str, &TreeEntry> = old.iter().map(|e| (e.path.as_str(), e)).collect();
+    let after: HashMap<&str, &TreeEntry> = new.iter().map(|e| (e.path.as_str(), e)).collect();
+    let mut out = Vec::new();
+    for e in new {
+        match before.get(e.path.as_str()) {
+            None => out.push((e.path.as_str(), Change::Added)),
+            Some(o) if o.id != e.id || o.mode != e.mode => {
+                out.push((e.path.as_str(), Change::Modified))
+            }
+            _ => {}
+        }
+    }
+    for e in old {
+        if !after.contains_key(e.path.as_str()) {
+            out.push((e.path.as_str(), Change::Deleted));
+        }
+    }
+    out.sort_by(|a, b| a.0.cmp(b.0));
+    out.into_iter()
+        .map(|(p, change)| FileChange {
+            path: format!("{rel}/{p}"),
+            change,
+        })
+        .collect()
+}

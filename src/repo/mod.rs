@@ -1,0 +1,12 @@
+//! The repository a command runs in: the work tree and its pointer files,
+//! the stat index that lets unchanged files go unread, `.cairn/config`, and
+//! git (the only place `gix` is used) with the pointer history it holds.
+//!
+//! Everything that decides whether a path is inside the work tree, and
+//! whether a name belongs to cairn, is written here once.
+
+pub mod config;
+pub mod git;
+pub mod history;
+pub mod stat_index;
+pub mod workspace;

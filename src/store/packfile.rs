@@ -1,0 +1,155 @@
+//! Pack files in the local cache: streaming blobs into a new pack and
+//! reading a sealed pack's footer.
+//!
+//! The layout itself is pure and lives in [`crate::format::pack`]; this
+//! module adds the file handling. A pack is written under a temporary name,
+//! preallocated, trimmed and fsynced before the store renames it into
+//! place, so a published pack is always complete.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+
+use crate::durable::preallocate;
+use crate::error::{Error, ObjectKind, Result};
+use crate::format::codec::Codec;
+use crate::format::pack::{encode_footer, header, pack_id, read_footer, Entry, HEADER_LEN};
+use crate::hash::Id;
+
+/// Space reserved for a new pack up front (trimmed when it is sealed).
+pub const PREALLOCATE: u64 = 40 << 20;
+
+/// Read the footer of a local pack file.
+pub fn read_file_footer(path: &Path, file: &File) -> Result<Vec<Entry>> {
+    let len = file
+        .metadata()
+        .map_err(|e| Error::io("stat pack", path, e))?
+        .len();
+    read_footer(path, len, |off, n| {
+        let mut buf = vec![0u8; n];
+        file.read_exact_at(&mut buf, off)?;
+        Ok(buf)
+    })
+}
+
+/// Streams blobs into a new pack file under a temporary name.
+pub struct PackWriter {
+    path: PathBuf,
+    out: BufWriter<File>,
+    offset: u64,
+    entries: Vec<Entry>,
+}
+
+impl PackWriter {
+    /// Start a pack at `path`, which must be a temporary name in the same
+    /// file system as the pack's final home.
+    pub fn create(path: PathBuf) -> Result<PackWriter> {
+        let file = File::create(&path).map_err(|e| Error::io("create pack", &path, e))?;
+        preallocate(&file, PREALLOCATE);
+        // Small enough that full-size chunks bypass the buffer (no extra copy),
+        // large enough to batch small blobs into few syscalls.
+        let mut out = BufWriter::with_capacity(64 << 10, file);
+        out.write_all(&header())
+            .map_err(|e| Error::io("write pack", &path, e))?;
+        Ok(PackWriter {
+            path,
+            out,
+            offset: HEADER_LEN,
+            entries: Vec::new(),
+        })
+    }
+
+    /// The pack's (temporary) path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Bytes written so far.
+    pub fn len(&self) -> u64 {
+        self.offset
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    pub fn add(
+        &mut self,
+        kind: ObjectKind,
+        id: Id,
+        codec: Codec,
+        stored: &[u8],
+        raw_len: usize,
+    ) -> Result<Entry> {
+        self.out
+            .write_all(stored)
+            .map_err(|e| Error::io("write pack", &self.path, e))?;
+        let entry = Entry {
+            id,
+            kind,
+            codec,
+            offset: self.offset,
+            stored_len: stored.len() as u32,
+            raw_len: raw_len as u32,
+        };
+        self.offset += stored.len() as u64;
+        self.entries.push(entry);
+        Ok(entry)
+    }
+
+    /// Write the footer and fsync. The pack is complete on disk but still
+    /// under its temporary name; the caller renames it into place.
+    pub fn finish(mut self) -> Result<(PathBuf, Id, Vec<Entry>)> {
+        let footer = encode_footer(&self.entries, self.offset);
+        let path = self.path.clone();
+        let io = |e| Error::io("write pack", &path, e);
+        self.out.write_all(&footer).map_err(io)?;
+        let file = self.out.into_inner().map_err(|e| io(e.into_error()))?;
+        // Drop the unused part of the preallocation: the trailer must be
+        // the last bytes of the file.
+        file.set_len(self.offset + footer.len() as u64)
+            .map_err(io)?;
+        file.sync_all().map_err(io)?;
+        let id = pack_id(&self.entries);
+        Ok((self.path, id, self.entries))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::pack::TRAILER_LEN;
+
+    #[test]
+    fn pack_round_trip_and_truncation() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.tmp");
+        let mut w = PackWriter::create(path.clone()).unwrap();
+        w.add(ObjectKind::Chunk, Id::of(b"abc"), Codec::Raw, b"abc", 3)
+            .unwrap();
+        w.add(ObjectKind::Chunk, Id::of(b"de"), Codec::Raw, b"de", 2)
+            .unwrap();
+        let (p, id, entries) = w.finish().unwrap();
+        let f = File::open(&p).unwrap();
+        assert_eq!(read_file_footer(&p, &f).unwrap(), entries);
+        assert_eq!(pack_id(&entries), id);
+        assert_eq!(entries[1].offset, HEADER_LEN + 3);
+
+        let bytes = std::fs::read(&p).unwrap();
+        for cut in [0, 10, bytes.len() - 1] {
+            std::fs::write(&p, &bytes[..cut]).unwrap();
+            let f = File::open(&p).unwrap();
+            assert!(matches!(
+                read_file_footer(&p, &f),
+                Err(Error::CorruptPack { .. })
+            ));
+        }
+        let mut flipped = bytes.clone();
+        let at = flipped.len() - TRAILER_LEN - 3;
+        flipped[at] ^= 1;
+        std::fs::write(&p, &flipped).unwrap();
+        let f = File::open(&p).unwrap();
+        assert!(read_file_footer(&p, &f).is_err());
+    }
+}

@@ -1,0 +1,162 @@
+//! Command-line basics: help, version, completions, man page, usage errors
+//! and the global flags.
+
+use crate::common;
+
+use predicates::prelude::*;
+
+use common::{random_bytes, TestRepo};
+
+#[test]
+fn help_lists_every_command() {
+    let repo = TestRepo::plain();
+    let out = repo.cairn(&["--help"]).output().unwrap();
+    assert!(out.status.success());
+    let help = String::from_utf8(out.stdout).unwrap();
+    for cmd in [
+        "init",
+        "add",
+        "status",
+        "checkout",
+        "verify",
+        "completions",
+        "man",
+    ] {
+        assert!(
+            help.lines()
+                .any(|l| l.trim_start().starts_with(&format!("{cmd} "))),
+            "--help does not list {cmd}:\n{help}"
+        );
+    }
+    for flag in ["-C <DIR>", "--quiet", "--verbose"] {
+        assert!(help.contains(flag), "--help does not show {flag}:\n{help}");
+    }
+}
+
+#[test]
+fn version_names_the_program() {
+    let repo = TestRepo::plain();
+    repo.cairn(&["--version"])
+        .assert()
+        .success()
+        .stdout(predicate::str::starts_with(format!(
+            "cairn {}",
+            env!("CARGO_PKG_VERSION")
+        )));
+}
+
+#[test]
+fn completions_are_generated_for_each_shell() {
+    let repo = TestRepo::plain();
+    let bash = repo.cairn_ok(&["completions", "bash"]);
+    assert!(bash.contains("_cairn"), "{bash}");
+    assert!(bash.contains("complete "), "{bash}");
+    assert!(bash.contains("checkout"), "{bash}");
+    let zsh = repo.cairn_ok(&["completions", "zsh"]);
+    assert!(zsh.starts_with("#compdef cairn"), "{zsh}");
+    let fish = repo.cairn_ok(&["completions", "fish"]);
+    assert!(fish.contains("complete -c cairn"), "{fish}");
+    repo.cairn(&["completions", "tcsh-2000"]).assert().code(2);
+}
+
+#[test]
+fn man_page_is_roff() {
+    let repo = TestRepo::plain();
+    let man = repo.cairn_ok(&["man"]);
+    assert!(man.lines().any(|l| l.starts_with(".TH cairn")), "{man}");
+    assert!(man.contains("checkout"), "{man}");
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let repo = TestRepo::init();
+    repo.cairn(&["frobnicate"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("frobnicate"));
+    repo.cairn(&["add"]).assert().code(2);
+    repo.cairn(&["status", "--no-such-flag"]).assert().code(2);
+    repo.cairn(&["-q", "-v", "status"]).assert().code(2);
+    repo.cairn(&[]).assert().code(2);
+}
+
+#[test]
+fn dash_c_runs_in_another_directory() {
+    let repo = TestRepo::init();
+    repo.write("d.bin", random_bytes("d", 5000));
+    let root = repo.root.to_str().unwrap().to_string();
+    repo.cairn(&["-C", &root, "add", "d.bin"])
+        .current_dir(&repo.home)
+        .assert()
+        .success();
+    assert!(repo.exists("d.bin.cairn"));
+    // -C also works after the subcommand (a global flag).
+    repo.cairn(&["status", "-C", &root])
+        .current_dir(&repo.home)
+        .assert()
+        .success();
+    // And without it, the home directory is not a repository.
+    repo.cairn(&["status"])
+        .current_dir(&repo.home)
+        .assert()
+        .code(1);
+}
+
+#[test]
+fn add_from_a_subdirectory_resolves_relative_paths() {
+    let repo = TestRepo::init();
+    repo.write("sub/dir/f.bin", random_bytes("f", 5000));
+    repo.cairn(&["add", "f.bin"])
+        .current_dir(repo.path("sub/dir"))
+        .assert()
+        .success();
+    assert!(repo.exists("sub/dir/f.bin.cairn"));
+    assert_eq!(repo.read_string("sub/dir/.gitignore"), "/f.bin\n");
+}
+
+#[test]
+fn quiet_and_verbose() {
+    let repo = TestRepo::init();
+    repo.write("a.bin", random_bytes("a", 5000));
+    repo.write("b.bin", random_bytes("b", 5000));
+    repo.cairn(&["-q", "add", "a.bin"])
+        .assert()
+        .success()
+        .stdout("")
+        .stderr("");
+    repo.cairn(&["add", "b.bin"])
+        .assert()
+        .success()
+        .stdout("")
+        .stderr(predicate::str::contains("added b.bin"));
+    repo.cairn(&["status", "-v"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("vouched for by the stat index"));
+    repo.cairn(&["status"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("vouched").not());
+}
+
+#[test]
+fn add_json_describes_what_was_added() {
+    let repo = TestRepo::init();
+    let bytes = random_bytes("j", 70_000);
+    repo.write("j.bin", &bytes);
+    repo.write("d/x.bin", random_bytes("x", 100));
+    repo.write("d/y.bin", random_bytes("y", 200));
+    let v = repo.cairn_json(&["add", "--json", "j.bin", "d"]);
+    let paths = v["paths"].as_array().unwrap();
+    assert_eq!(paths.len(), 2);
+    assert_eq!(paths[0]["path"], "j.bin");
+    assert_eq!(paths[0]["kind"], "file");
+    assert_eq!(paths[0]["size"], 70_000);
+    assert_eq!(paths[0]["id"].as_str().unwrap(), common::b3(&bytes));
+    assert_eq!(paths[1]["path"], "d");
+    assert_eq!(paths[1]["kind"], "dir");
+    assert_eq!(paths[1]["files"], 2);
+    assert_eq!(paths[1]["size"], 300);
+    assert_eq!(v["files_read"], 3);
+    assert_eq!(paths[1]["id"].as_str().unwrap(), repo.pointer("d")["id"]);
+}

@@ -1,0 +1,107 @@
+//! Fixed vectors that freeze format v1. If one of these fails, a change has
+//! altered ids or layouts that existing repositories depend on: that needs a
+//! new format version (docs/FORMAT.md, "Versioning"), not a new vector.
+
+use cairn::error::ObjectKind;
+use cairn::format::chunking::{gear_table, Chunker};
+use cairn::format::codec::Codec;
+use cairn::format::object::{self, Form, Manifest, Mode, Piece, TreeEntry};
+use cairn::format::pack::{encode_footer, pack_id, Entry};
+use cairn::hash::Id;
+
+fn stream(seed: &str, len: usize) -> Vec<u8> {
+    let mut out = vec![0u8; len];
+    blake3::Hasher::new()
+        .update(seed.as_bytes())
+        .finalize_xof()
+        .fill(&mut out);
+    out
+}
+
+fn digest(bytes: &[u8]) -> String {
+    blake3::hash(bytes).to_hex().to_string()
+}
+
+#[test]
+fn gear_table_v1() {
+    let t = gear_table();
+    let bytes: Vec<u8> = t.iter().flat_map(|w| w.to_le_bytes()).collect();
+    assert_eq!(format!("{:016x} {:016x}", t[0], t[255]), GEAR_ENDS);
+    assert_eq!(digest(&bytes), GEAR_DIGEST);
+}
+
+#[test]
+fn chunk_boundaries_v1() {
+    let data = stream("cairn chunk vector", 2 << 20);
+    let cuts: Vec<usize> = Chunker::default()
+        .chunks(&data)
+        .map(|(o, l)| o + l)
+        .collect();
+    assert_eq!(format!("{cuts:?}"), CUTS);
+}
+
+#[test]
+fn object_encodings_v1() {
+    let p = |s: &str, len| Piece {
+        id: Id::of(s.as_bytes()),
+        len,
+    };
+    let m = Manifest {
+        size: 30,
+        form: Form::Chunks,
+        pieces: vec![p("a", 10), p("b", 20)],
+    };
+    assert_eq!(digest(&m.encode()), MANIFEST_DIGEST);
+    assert_eq!(
+        digest(&object::encode_segment(&[p("a", 10), p("b", 20)])),
+        SEGMENT_DIGEST
+    );
+    let tree = object::encode_tree(&[
+        TreeEntry {
+            path: "a b/ü.csv".into(),
+            mode: Mode::Regular,
+            size: 3,
+            id: Id::of(b"x"),
+        },
+        TreeEntry {
+            path: "run.sh".into(),
+            mode: Mode::Executable,
+            size: 0,
+            id: Id::of(b""),
+        },
+    ]);
+    assert_eq!(Id::of(&tree).to_hex(), TREE_ID);
+}
+
+#[test]
+fn pack_footer_v1() {
+    let entries = [
+        Entry {
+            id: Id::of(b"abc"),
+            kind: ObjectKind::Chunk,
+            codec: Codec::Raw,
+            offset: 16,
+            stored_len: 3,
+            raw_len: 3,
+        },
+        Entry {
+            id: Id::of(b"t"),
+            kind: ObjectKind::Tree,
+            codec: Codec::Zstd,
+            offset: 19,
+            stored_len: 9,
+            raw_len: 40,
+        },
+    ];
+    assert_eq!(digest(&encode_footer(&entries, 28)), FOOTER_DIGEST);
+    assert_eq!(pack_id(&entries).to_hex(), PACK_ID);
+}
+
+const GEAR_ENDS: &str = "e55eafb71843abb6 71c1751988a618fa";
+const GEAR_DIGEST: &str = "a0c037f216e8da806205b67d4cf628c96ba6eaeecb47e5aab6c7ee9e7157615c";
+const CUTS: &str = "[80861, 161169, 244495, 266408, 353041, 390295, 472538, 543725, 621667, 705501, 812122, 859796, 945312, 1013020, 1082175, 1135590, 1202465, 1276907, 1345407, 1425564, 1500359, 1600623, 1672628, 1709264, 1777820, 1861308, 1934972, 2032948, 2097152]";
+const MANIFEST_DIGEST: &str = "285955389a8c3938bf5576ba88635b82e163f134c31040ca56d0b6dca0f6ded5";
+const SEGMENT_DIGEST: &str = "5bdb792aceb5b3551052dc389f1d85f172cead0b2ae80487e438bd1942ffa6bc";
+const TREE_ID: &str = "c95e03c9390f9533765ae3027ac3b17b487ae9f72f63752881360eb1daeb6498";
+const FOOTER_DIGEST: &str = "948706220b5c58862becbc1d67b1a81f89cc8bed3b45131155295acd8a2a45f6";
+const PACK_ID: &str = "1a3a0052c62e9fd07b9a5d2d6f55c74542123730fbb72af169040959f7393a3a";

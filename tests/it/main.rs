@@ -1,0 +1,28 @@
+//! The integration tests: one binary, one module per feature, all driving
+//! the real `cairn` binary (and real git, servers and peer tools) through
+//! the [`common::TestRepo`] helper.
+
+mod common;
+
+mod add;
+mod checkout;
+mod cli;
+mod crash;
+mod damage;
+mod errors;
+mod format;
+mod gc_remote;
+mod git;
+mod history;
+mod hostile;
+mod push_pull;
+mod remote_config;
+mod remote_errors;
+mod remote_http;
+mod remote_trust;
+mod sharing;
+mod status;
+mod stores;
+mod verify_remote;
+mod workflow;
+mod workflow_safety;
