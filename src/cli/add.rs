@@ -10,7 +10,7 @@ use clap::Args;
 use super::ui::{human, Ui};
 use crate::format::pointer::SUFFIX;
 use crate::ops::add::{add, AddOptions};
-use crate::repo::workspace::Workspace;
+use crate::ops::Session;
 
 #[derive(Debug, Args)]
 pub struct AddArgs {
@@ -27,7 +27,8 @@ pub struct AddArgs {
 }
 
 pub fn run(ui: &Ui, cwd: &Path, args: AddArgs) -> anyhow::Result<ExitCode> {
-    let ws = Workspace::open(cwd)?;
+    let session = Session::open(cwd)?;
+    let ws = session.workspace();
     let paths = args
         .paths
         .iter()
@@ -38,7 +39,8 @@ pub fn run(ui: &Ui, cwd: &Path, args: AddArgs) -> anyhow::Result<ExitCode> {
         paths,
         untrack_git: args.untrack_git,
     };
-    let report = add(&ws, opts, &ui.progress()).with_context(|| format!("could not add {what}"))?;
+    let report =
+        add(&session, opts, &ui.progress()).with_context(|| format!("could not add {what}"))?;
     if report.untracked_from_git > 0 {
         ui.info(format!(
             "removed {} path(s) from git's index (the files stay); commit to record it",

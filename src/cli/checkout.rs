@@ -9,9 +9,8 @@ use clap::Args;
 
 use super::ui::{human, Ui};
 use crate::ops::checkout::{checkout, CheckoutOptions, CheckoutReport};
-use crate::repo::git::GitRepo;
+use crate::ops::Session;
 use crate::repo::history::split_rev;
-use crate::repo::workspace::Workspace;
 
 #[derive(Debug, Args)]
 pub struct CheckoutArgs {
@@ -30,15 +29,15 @@ pub struct CheckoutArgs {
 }
 
 pub fn run(ui: &Ui, cwd: &Path, args: CheckoutArgs) -> anyhow::Result<ExitCode> {
-    let ws = Workspace::open(cwd)?;
-    let git = GitRepo::open(ws.root()).ok();
-    let (rev, paths) = split_rev(&ws, git.as_ref(), cwd, &args.args)?;
+    let session = Session::open(cwd)?;
+    let ws = session.workspace();
+    let (rev, paths) = split_rev(ws, session.git(), cwd, &args.args)?;
     let opts = CheckoutOptions {
         force: args.force,
         ..CheckoutOptions::new(rev, paths)
     };
     let bar = ui.progress();
-    let report = checkout(&ws, opts, &bar)?;
+    let report = checkout(&session, opts, &bar)?;
     if args.json {
         println!("{}", serde_json::to_string(&report)?);
     } else {

@@ -8,7 +8,7 @@ use clap::Args;
 
 use super::ui::{human, Ui};
 use crate::ops::fetch::{fetch, missing_data, select, FetchOutcome, RevisionNames};
-use crate::repo::workspace::Workspace;
+use crate::ops::Session;
 
 #[derive(Debug, Args)]
 pub struct FetchArgs {
@@ -39,11 +39,12 @@ pub(crate) fn print_fetched(ui: &Ui, f: &FetchOutcome) {
 }
 
 pub fn run(ui: &Ui, cwd: &Path, args: FetchArgs) -> anyhow::Result<ExitCode> {
-    let ws = Workspace::open(cwd)?;
+    let session = Session::open(cwd)?;
+    let ws = session.workspace();
     let bar = ui.progress();
-    let (rev, selected) = select(&ws, cwd, &args.args, &bar)?;
+    let (rev, selected) = select(&session, cwd, &args.args, &bar)?;
     let f = fetch(
-        &ws,
+        &session,
         &selected,
         args.remote.as_deref(),
         &bar,
@@ -55,9 +56,8 @@ pub fn run(ui: &Ui, cwd: &Path, args: FetchArgs) -> anyhow::Result<ExitCode> {
         print_fetched(ui, &f);
     }
     if !f.absent.is_empty() {
-        let git = crate::repo::git::GitRepo::open(ws.root()).ok();
-        let names = RevisionNames::new(git.as_ref(), rev.as_deref());
-        let missing = missing_data(&ws, &f, &selected, &names);
+        let names = RevisionNames::new(session.git(), rev.as_deref());
+        let missing = missing_data(ws, &f, &selected, &names);
         return Err(crate::Error::DataNotOnRemote {
             remote: f.remote.clone().unwrap_or_default(),
             missing,

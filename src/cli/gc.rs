@@ -8,7 +8,7 @@ use clap::Args;
 
 use super::ui::{human, Ui};
 use crate::ops::gc::{gc, GcOptions, GcReport, RemoteGc};
-use crate::repo::workspace::Workspace;
+use crate::ops::Session;
 
 #[derive(Debug, Args)]
 pub struct GcArgs {
@@ -36,10 +36,10 @@ pub struct GcArgs {
 }
 
 pub fn run(ui: &Ui, cwd: &Path, args: GcArgs) -> anyhow::Result<ExitCode> {
-    let ws = Workspace::open(cwd)?;
+    let session = Session::open(cwd)?;
     if let Some(r) = &args.remote {
         // `-v` names the remote and the config layer it came from.
-        super::remote::resolve(ui, &ws, Some(r))?;
+        super::remote::resolve(ui, &session, Some(r))?;
     }
     let opts = GcOptions {
         grace: args.grace,
@@ -47,7 +47,7 @@ pub fn run(ui: &Ui, cwd: &Path, args: GcArgs) -> anyhow::Result<ExitCode> {
         shared_cache: args.shared_cache,
         remote: args.remote,
     };
-    let report = gc(&ws, opts, &ui.progress(), Some(ui.waits()))?;
+    let report = gc(&session, opts, &ui.progress(), Some(ui.waits()))?;
     if args.json {
         println!("{}", serde_json::to_string(&report)?);
         return Ok(ExitCode::SUCCESS);

@@ -18,6 +18,7 @@ use crate::durable::write_atomic;
 use crate::error::Error;
 use crate::format::pointer::SUFFIX;
 use crate::ops::fetch::Selected;
+use crate::ops::Session;
 use crate::remote::{Location, RemoteConfig};
 use crate::repo::git::GitRepo;
 use crate::repo::history::pointers_at;
@@ -112,10 +113,11 @@ pub fn run(ui: &Ui, cwd: &Path, args: GetArgs) -> anyhow::Result<ExitCode> {
     }
     write_atomic(&cairn_dir.join("config.local.toml"), local.as_bytes())?;
 
-    let ws = Workspace::open(tmp)?;
+    let session = Session::open(tmp)?;
+    let ws = session.workspace();
     let tracked = pointers_at(&git, head)?;
     let rels: Vec<String> = tracked.iter().map(|(r, _)| r.clone()).collect();
-    let sel = crate::repo::history::select_tracked_rel(&ws, &rels, std::slice::from_ref(&want))
+    let sel = crate::repo::history::select_tracked_rel(ws, &rels, std::slice::from_ref(&want))
         .map_err(|_| Error::NotTrackedAt {
             path: want.clone(),
             rev: args.rev.clone(),
@@ -144,7 +146,7 @@ pub fn run(ui: &Ui, cwd: &Path, args: GetArgs) -> anyhow::Result<ExitCode> {
         }
     });
     let f = crate::ops::fetch::fetch(
-        &ws,
+        &session,
         &selected,
         remote.as_deref(),
         &ui.progress(),
@@ -155,7 +157,7 @@ pub fn run(ui: &Ui, cwd: &Path, args: GetArgs) -> anyhow::Result<ExitCode> {
         return Err(Error::DataNotOnRemote {
             remote: f.remote.clone().unwrap_or_default(),
             missing: crate::ops::fetch::missing_data(
-                &ws,
+                ws,
                 &f,
                 &selected,
                 &crate::ops::fetch::RevisionNames::new(None, Some(&args.rev)),
@@ -164,7 +166,7 @@ pub fn run(ui: &Ui, cwd: &Path, args: GetArgs) -> anyhow::Result<ExitCode> {
         .into());
     }
     crate::ops::checkout::checkout(
-        &ws,
+        &session,
         crate::ops::checkout::CheckoutOptions::new(None, vec![want.clone()]),
         &crate::progress::Silent,
     )?;

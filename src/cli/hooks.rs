@@ -27,6 +27,7 @@ use anyhow::Context;
 use clap::Args;
 
 use super::ui::Ui;
+use crate::ops::Session;
 use crate::repo::git::GitRepo;
 use crate::repo::history::pointers_at;
 use crate::repo::workspace::Workspace;
@@ -86,8 +87,10 @@ pub(super) fn is_ours(path: &Path) -> bool {
 }
 
 /// Whether cairn's post-checkout hook is installed in this repository.
-pub(crate) fn installed(ws: &Workspace) -> bool {
-    GitRepo::open(ws.root()).is_ok_and(|g| is_ours(&g.hooks_dir().join("post-checkout")))
+pub(crate) fn installed(session: &Session) -> bool {
+    session
+        .git()
+        .is_some_and(|g| is_ours(&g.hooks_dir().join("post-checkout")))
 }
 
 pub fn install(ui: &Ui, cwd: &Path, args: InstallHooksArgs) -> anyhow::Result<ExitCode> {
@@ -148,28 +151,29 @@ fn pointers_changed(git: &GitRepo, a: &str, b: &str) -> bool {
 }
 
 pub fn run_hook(_ui: &Ui, cwd: &Path, args: HookArgs) -> anyhow::Result<ExitCode> {
-    let ws = Workspace::open(cwd)?;
-    let git = GitRepo::open(ws.root()).map_err(crate::Error::from)?;
+    let session = Session::open(cwd)?;
+    let ws = session.workspace();
+    let git = session.require_git()?;
     // (whether data must follow, the revision git just left)
     let (restore, prev) = match args.name.as_str() {
         // post-checkout PREV NEW FLAG (FLAG 1: branch checkout, 0: files).
         "post-checkout" => match args.args.as_slice() {
             [prev, new, flag] => (
-                flag == "0" || pointers_changed(&git, prev, new),
+                flag == "0" || pointers_changed(git, prev, new),
                 Some(prev.as_str()),
             ),
             _ => (true, None),
         },
         "post-merge" => (
-            pointers_changed(&git, "ORIG_HEAD", "HEAD"),
+            pointers_changed(git, "ORIG_HEAD", "HEAD"),
             Some("ORIG_HEAD"),
         ),
-        "pre-push" => return pre_push(ws, &git),
+        "pre-push" => return pre_push(&session),
         _ => (false, None),
     };
     if restore {
         // Data whose pointer git just removed: the pointer was there before.
-        let gone = match prev.map(|p| pointers_at(&git, p)) {
+        let gone = match prev.map(|p| pointers_at(git, p)) {
             Some(Ok(before)) => before
                 .into_iter()
                 .filter(|(rel, _)| {
@@ -188,9 +192,9 @@ pub fn run_hook(_ui: &Ui, cwd: &Path, args: HookArgs) -> anyhow::Result<ExitCode
         // Fetch what the new pointers lack first (a fresh clone has no
         // cache). Without a remote, or with one that cannot be reached, the
         // cache's data is still restored and the rest is named below.
-        let selected = crate::ops::fetch::select_at(&ws, None, None, &[], &ui.progress())?;
+        let selected = crate::ops::fetch::select_at(&session, None, &[], &ui.progress())?;
         let fetched = crate::ops::fetch::fetch(
-            &ws,
+            &session,
             &selected,
             None,
             &crate::progress::Silent,
@@ -203,7 +207,7 @@ pub fn run_hook(_ui: &Ui, cwd: &Path, args: HookArgs) -> anyhow::Result<ExitCode
             ..crate::ops::checkout::CheckoutOptions::new(None, Vec::new())
         };
         // Quiet on success: a summary would interleave with git's output.
-        let report = crate::ops::checkout::checkout(&ws, opts, &crate::progress::Silent)?;
+        let report = crate::ops::checkout::checkout(&session, opts, &crate::progress::Silent)?;
         super::checkout::warn_kept(&ui, &report);
         for p in &report.incomplete {
             ui.warn(format!(
@@ -230,9 +234,10 @@ pub fn run_hook(_ui: &Ui, cwd: &Path, args: HookArgs) -> anyhow::Result<ExitCode
 /// remote first, so nobody can fetch pointers whose data is not there. A
 /// failure stops the git push. Without a cairn remote there is nothing to
 /// do.
-fn pre_push(ws: Workspace, git: &GitRepo) -> anyhow::Result<ExitCode> {
+fn pre_push(session: &Session) -> anyhow::Result<ExitCode> {
     use std::io::BufRead;
-    match crate::remote::resolve(&ws.cairn_dir(), ws.root(), None) {
+    let git = session.require_git()?;
+    match session.remote(None) {
         Err(crate::Error::NoRemote) => return Ok(ExitCode::SUCCESS),
         Err(e) => return Err(e.into()),
         Ok(_) => {}
@@ -260,7 +265,7 @@ fn pre_push(ws: Workspace, git: &GitRepo) -> anyhow::Result<ExitCode> {
         verbose: false,
     });
     let report = crate::ops::push::push_selected(
-        &ws,
+        session,
         &selected,
         &[],
         None,

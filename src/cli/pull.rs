@@ -7,9 +7,8 @@ use clap::Args;
 
 use super::ui::Ui;
 use crate::ops::pull::{pull, PullOptions};
-use crate::repo::git::GitRepo;
+use crate::ops::Session;
 use crate::repo::history::split_rev;
-use crate::repo::workspace::Workspace;
 
 #[derive(Debug, Args)]
 pub struct PullArgs {
@@ -31,9 +30,9 @@ pub struct PullArgs {
 }
 
 pub fn run(ui: &Ui, cwd: &Path, args: PullArgs) -> anyhow::Result<ExitCode> {
-    let ws = Workspace::open(cwd)?;
-    let git = GitRepo::open(ws.root()).ok();
-    let (rev, paths) = split_rev(&ws, git.as_ref(), cwd, &args.args)?;
+    let session = Session::open(cwd)?;
+    let ws = session.workspace();
+    let (rev, paths) = split_rev(ws, session.git(), cwd, &args.args)?;
     let opts = PullOptions {
         rev,
         paths,
@@ -41,13 +40,13 @@ pub fn run(ui: &Ui, cwd: &Path, args: PullArgs) -> anyhow::Result<ExitCode> {
         force: args.force,
     };
     let bar = ui.progress();
-    let report = pull(&ws, opts, &bar, Some(ui.waits()))?;
+    let report = pull(&session, opts, &bar, Some(ui.waits()))?;
     if args.json {
         println!("{}", serde_json::to_string(&report)?);
     } else {
         super::fetch::print_fetched(ui, &report.fetch);
         super::checkout::print_report(ui, &report.checkout);
-        if report.checkout.files_written > 0 && !super::hooks::installed(&ws) {
+        if report.checkout.files_written > 0 && !super::hooks::installed(&session) {
             ui.info("hint: `cairn install-hooks` makes `git checkout` and `git pull` restore data by themselves");
         }
     }

@@ -8,8 +8,7 @@ use clap::Args;
 
 use super::ui::{human, Ui};
 use crate::ops::push::{push, split_revs, PushOptions, PushReport, Scope};
-use crate::repo::git::GitRepo;
-use crate::repo::workspace::Workspace;
+use crate::ops::Session;
 
 #[derive(Debug, Args)]
 pub struct PushArgs {
@@ -33,9 +32,8 @@ pub struct PushArgs {
 }
 
 pub fn run(ui: &Ui, cwd: &Path, args: PushArgs) -> anyhow::Result<ExitCode> {
-    let ws = Workspace::open(cwd)?;
-    let git = GitRepo::open(ws.root()).ok();
-    let (revs, paths) = split_revs(&ws, git.as_ref(), cwd, &args.args)?;
+    let session = Session::open(cwd)?;
+    let (revs, paths) = split_revs(&session, cwd, &args.args)?;
     let scope = if args.all_commits {
         Scope::AllCommits
     } else if args.all_branches {
@@ -50,7 +48,7 @@ pub fn run(ui: &Ui, cwd: &Path, args: PushArgs) -> anyhow::Result<ExitCode> {
         remote: args.remote,
     };
     let bar = ui.progress();
-    let report = push(&ws, opts, &bar, Some(ui.waits()))?;
+    let report = push(&session, opts, &bar, Some(ui.waits()))?;
     render(ui, &report, args.json)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -9,10 +9,9 @@ use clap::{Args, Subcommand};
 use serde_json::json;
 
 use super::ui::Ui;
-use crate::remote::listing::list_all;
+use crate::ops::Session;
 use crate::remote::settings::Layer;
 use crate::remote::{RemoteConfig, ResolvedRemote};
-use crate::repo::workspace::Workspace;
 
 #[derive(Debug, Args)]
 pub struct RemoteArgs {
@@ -63,10 +62,10 @@ pub enum RemoteAction {
 /// with `-v`, say which it is and which config layer named it.
 pub(crate) fn resolve(
     ui: &Ui,
-    ws: &Workspace,
+    session: &Session,
     requested: Option<&str>,
 ) -> crate::Result<ResolvedRemote> {
-    let r = crate::remote::resolve(&ws.cairn_dir(), ws.root(), requested)?;
+    let r = session.remote(requested)?;
     ui.detail(describe(&r));
     Ok(r)
 }
@@ -88,7 +87,8 @@ pub(crate) fn describe(r: &ResolvedRemote) -> String {
 }
 
 pub fn run(ui: &Ui, cwd: &Path, args: RemoteArgs) -> anyhow::Result<ExitCode> {
-    let ws = Workspace::open(cwd)?;
+    let session = Session::open(cwd)?;
+    let ws = session.workspace();
     let committed = ws.cairn_dir().join("config.toml");
     let local_path = ws.cairn_dir().join("config.local.toml");
     match args.action {
@@ -105,7 +105,7 @@ pub fn run(ui: &Ui, cwd: &Path, args: RemoteArgs) -> anyhow::Result<ExitCode> {
             let mut cfg = if local {
                 let mut c = RemoteConfig::load_or_new(&local_path)?;
                 c.auto_default = !matches!(
-                    crate::remote::resolve(&ws.cairn_dir(), ws.root(), None),
+                    session.remote(None),
                     Ok(_) | Err(crate::Error::UnknownRemote { .. })
                 );
                 c
@@ -141,7 +141,7 @@ pub fn run(ui: &Ui, cwd: &Path, args: RemoteArgs) -> anyhow::Result<ExitCode> {
             }
         }
         RemoteAction::List { json } => {
-            let rows = list_all(&ws.cairn_dir(), ws.root());
+            let rows = session.remotes();
             if json {
                 let rows: Vec<_> = rows
                     .iter()

@@ -9,7 +9,7 @@ use clap::Args;
 use super::ui::Ui;
 use crate::engine::status::State;
 use crate::ops::status::status;
-use crate::repo::workspace::Workspace;
+use crate::ops::Session;
 
 #[derive(Debug, Args)]
 pub struct StatusArgs {
@@ -22,10 +22,11 @@ pub struct StatusArgs {
 }
 
 pub fn run(ui: &Ui, cwd: &Path, args: StatusArgs) -> anyhow::Result<ExitCode> {
-    let ws = Workspace::open(cwd)?;
-    let rels = crate::repo::history::tracked_args(&ws, cwd, &args.paths)?;
+    let session = Session::open(cwd)?;
+    let ws = session.workspace();
+    let rels = crate::repo::history::tracked_args(ws, cwd, &args.paths)?;
     let bar = ui.progress();
-    let report = status(&ws, &rels, &bar)?;
+    let report = status(&session, &rels, &bar)?;
     if args.json {
         println!("{}", serde_json::to_string(&report)?);
         return Ok(ExitCode::SUCCESS);
@@ -84,7 +85,7 @@ pub fn run(ui: &Ui, cwd: &Path, args: StatusArgs) -> anyhow::Result<ExitCode> {
         ui.info(format!(
             "hint: out of date: the pointers moved (a git checkout or pull) but the data did not; {restore} brings it up to date"
         ));
-        if !super::hooks::installed(&ws) {
+        if !super::hooks::installed(&session) {
             ui.info("hint: `cairn install-hooks` makes `git checkout` and `git pull` do that from now on (`cairn install-hooks --global` for every clone)");
         }
     } else if missing {

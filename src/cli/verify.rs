@@ -9,8 +9,8 @@ use serde_json::json;
 
 use super::ui::Ui;
 use crate::ops::verify::{verify_cache, CacheVerify, RemoteVerify};
+use crate::ops::Session;
 use crate::remote::index::index_id_of;
-use crate::repo::workspace::Workspace;
 
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
@@ -24,9 +24,9 @@ pub struct VerifyArgs {
 }
 
 pub fn run(ui: &Ui, cwd: &Path, args: VerifyArgs) -> anyhow::Result<ExitCode> {
-    let ws = Workspace::open(cwd)?;
+    let session = Session::open(cwd)?;
     if let Some(name) = &args.remote {
-        return verify_remote(ui, &ws, name, args.json);
+        return verify_remote(ui, &session, name, args.json);
     }
     let bar = ui.progress();
     let CacheVerify {
@@ -35,7 +35,7 @@ pub fn run(ui: &Ui, cwd: &Path, args: VerifyArgs) -> anyhow::Result<ExitCode> {
         missing,
         unreadable,
         malformed,
-    } = verify_cache(&ws, &bar)?;
+    } = verify_cache(&session, &bar)?;
     if args.json {
         let damaged: Vec<_> = damage
             .iter()
@@ -91,15 +91,20 @@ pub fn run(ui: &Ui, cwd: &Path, args: VerifyArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn verify_remote(ui: &Ui, ws: &Workspace, name: &str, json_out: bool) -> anyhow::Result<ExitCode> {
+fn verify_remote(
+    ui: &Ui,
+    session: &Session,
+    name: &str,
+    json_out: bool,
+) -> anyhow::Result<ExitCode> {
     // `-v` names the remote and the config layer it came from.
-    super::remote::resolve(ui, ws, Some(name))?;
+    super::remote::resolve(ui, session, Some(name))?;
     let RemoteVerify {
         remote: name,
         check: report,
         gaps,
         requests,
-    } = crate::ops::verify::verify_remote(ws, name, &ui.progress(), Some(ui.waits()))?;
+    } = crate::ops::verify::verify_remote(session, name, &ui.progress(), Some(ui.waits()))?;
     if json_out {
         let damaged: Vec<_> = report
             .damage

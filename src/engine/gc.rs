@@ -171,10 +171,10 @@ pub fn execute(store: &Store, plan: &Plan) -> Result<u64> {
 /// refers to nothing.
 pub fn live_pointers(
     ws: &crate::repo::workspace::Workspace,
+    git: &crate::repo::git::GitRepo,
     progress: &dyn crate::progress::Progress,
 ) -> Result<Vec<crate::repo::history::Tracked>> {
     let mut out = crate::repo::history::pointers_in_work_tree(ws, progress)?;
-    let git = crate::repo::git::GitRepo::open(ws.root())?;
     let blobs = match git.reachable_pointer_blobs() {
         Ok(b) => b,
         Err(crate::repo::git::GitError::NoCommits) => Vec::new(),

@@ -12,14 +12,13 @@ use std::sync::atomic::Ordering;
 
 use serde::Serialize;
 
+use super::Session;
 use crate::durable::write_atomic;
 use crate::engine::ingest::Ingest;
 use crate::error::{Error, Result};
 use crate::format::pointer::{Pointer, SUFFIX};
 use crate::progress::{Progress, Warning};
 use crate::repo::stat_index::StatIndex;
-use crate::repo::workspace::Workspace;
-use crate::store::Store;
 
 #[derive(Debug, Clone, Default)]
 pub struct AddOptions {
@@ -57,11 +56,11 @@ pub struct AddReport {
     pub to_commit: Vec<String>,
 }
 
-pub fn add(ws: &Workspace, opts: AddOptions, progress: &dyn Progress) -> Result<AddReport> {
-    let _lock = ws.lock()?;
-    let store = Store::open(&ws.cache_dir(), progress)?;
-    let cache_lock = store.lock()?;
-    store.clean_tmp(&cache_lock)?;
+pub fn add(s: &Session, opts: AddOptions, progress: &dyn Progress) -> Result<AddReport> {
+    let ws = s.workspace();
+    s.lock()?;
+    let (store, cache_lock) = s.store_locked(progress)?;
+    store.clean_tmp(cache_lock)?;
     crate::durable::sweep_tmp(&ws.cairn_dir())?;
     let mut index = StatIndex::load(&ws.stat_index_path())?;
 
@@ -77,8 +76,8 @@ pub fn add(ws: &Workspace, opts: AddOptions, progress: &dyn Progress) -> Result<
         }
     }
 
-    let git = crate::repo::git::GitRepo::open(ws.root()).ok();
-    let in_git = match git.as_ref().map(|g| g.indexed(&rels)) {
+    let git = s.git();
+    let in_git = match git.map(|g| g.indexed(&rels)) {
         Some(Ok(paths)) => paths,
         Some(Err(crate::repo::git::GitError::Io(e)))
             if e.kind() == std::io::ErrorKind::NotFound =>

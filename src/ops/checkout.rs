@@ -27,11 +27,11 @@ use crate::engine::status::{read_pointer_or_skip, State, Status};
 use crate::error::{Error, Result};
 use crate::format::pointer::{Pointer, SUFFIX};
 use crate::progress::Progress;
-use crate::repo::git::GitRepo;
 use crate::repo::history::{filter, pointers_at, pointers_in_work_tree, Tracked};
 use crate::repo::stat_index::StatIndex;
 use crate::repo::workspace::Workspace;
-use crate::store::Store;
+
+use super::Session;
 
 /// Who is asking, which decides what a change cairn has not recorded does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -104,14 +104,15 @@ struct Step {
 
 /// Run a checkout.
 pub fn checkout(
-    ws: &Workspace,
+    s: &Session,
     opts: CheckoutOptions,
     progress: &dyn Progress,
 ) -> Result<CheckoutReport> {
-    let _lock = ws.lock()?;
-    let store = Store::open(&ws.cache_dir(), progress)?;
+    let ws = s.workspace();
+    s.lock()?;
+    let store = s.store(progress)?;
     let mut index = StatIndex::load(&ws.stat_index_path())?;
-    let (mut plan, mut dropped) = plan(ws, &opts, progress)?;
+    let (mut plan, mut dropped) = plan(s, &opts, progress)?;
     let mut report = CheckoutReport {
         rev: opts.rev.clone(),
         ..CheckoutReport::default()
@@ -209,15 +210,16 @@ pub fn checkout(
 
 /// What to restore, and the tracked paths REV no longer has.
 fn plan(
-    ws: &Workspace,
+    s: &Session,
     opts: &CheckoutOptions,
     progress: &dyn Progress,
 ) -> Result<(Vec<Step>, Vec<Tracked>)> {
+    let ws = s.workspace();
     let mut dropped = opts.gone.clone();
     let mut steps = Vec::new();
     match &opts.rev {
         Some(r) => {
-            let git = GitRepo::open(ws.root())?;
+            let git = s.require_git()?;
             let target = filter(pointers_at(&git, r)?, &opts.paths);
             let current = filter(pointers_in_work_tree(ws, progress)?, &opts.paths);
             let wanted: HashMap<&str, ()> = target.iter().map(|(t, _)| (t.as_str(), ())).collect();

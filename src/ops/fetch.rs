@@ -16,10 +16,11 @@ use crate::engine::status::read_pointer_or_skip;
 use crate::error::Result;
 use crate::format::pointer::Pointer;
 use crate::progress::Progress;
-use crate::remote;
 use crate::repo::git::GitRepo;
 use crate::repo::history::{pointers_at, select_tracked_rel, split_rev};
 use crate::repo::workspace::Workspace;
+
+use super::Session;
 use crate::store::Store;
 use crate::transfer::{self, Connection};
 
@@ -30,27 +31,26 @@ pub type Selected = Vec<(String, Pointer, Option<String>)>;
 /// Resolve `REV|PATH…` words (relative to `cwd`) to pointers, at REV or in
 /// the work tree.
 pub fn select(
-    ws: &Workspace,
+    s: &Session,
     cwd: &Path,
     words: &[String],
     progress: &dyn Progress,
 ) -> Result<(Option<String>, Selected)> {
-    let git = GitRepo::open(ws.root()).ok();
-    let (rev, paths) = split_rev(ws, git.as_ref(), cwd, words)?;
-    let selected = select_at(ws, git.as_ref(), rev.as_deref(), &paths, progress)?;
+    let (rev, paths) = split_rev(s.workspace(), s.git(), cwd, words)?;
+    let selected = select_at(s, rev.as_deref(), &paths, progress)?;
     Ok((rev, selected))
 }
 
 /// The pointers of `rev` (or of the work tree) at or below `paths`.
 pub fn select_at(
-    ws: &Workspace,
-    git: Option<&GitRepo>,
+    s: &Session,
     rev: Option<&str>,
     paths: &[String],
     progress: &dyn Progress,
 ) -> Result<Selected> {
+    let ws = s.workspace();
     let mut out = Vec::new();
-    match (rev, git) {
+    match (rev, s.git()) {
         (Some(r), Some(g)) => {
             let at = pointers_at(g, r)?;
             let rels: Vec<String> = at.iter().map(|(rel, _)| rel.clone()).collect();
@@ -99,14 +99,14 @@ pub struct FetchOutcome {
 /// Fetch what `selected` needs and the cache lacks from `remote_name` (a
 /// name or URL; default: the configured remote).
 pub fn fetch(
-    ws: &Workspace,
+    s: &Session,
     selected: &Selected,
     remote_name: Option<&str>,
     progress: &dyn Progress,
     waits: super::Waits,
 ) -> Result<FetchOutcome> {
-    let store = Store::open(&ws.cache_dir(), &crate::progress::Silent)?;
-    let _lock = store.lock()?;
+    let ws = s.workspace();
+    let (store, _) = s.store_locked(progress)?;
     // Damaged cached metadata counts as missing here: the remote's copy
     // replaces it.
     let mut needs = |s: &Store| {
@@ -116,16 +116,16 @@ pub fn fetch(
         }
         Ok(r.missing)
     };
-    if needs(&store)?.is_empty() {
+    if needs(store)?.is_empty() {
         return Ok(FetchOutcome::default());
     }
-    let resolved = remote::resolve(&ws.cairn_dir(), ws.root(), remote_name)?;
+    let resolved = s.remote(remote_name)?;
     let name = resolved.name.clone();
     let mut conn = Connection::open(resolved, &ws.cache_dir(), false)?;
     if let Some(w) = waits {
         conn.report_waits_to(w);
     }
-    let report = transfer::fetch::fetch(&conn, &store, &mut needs, progress)?;
+    let report = transfer::fetch::fetch(&conn, store, &mut needs, progress)?;
     Ok(FetchOutcome {
         remote: Some(name),
         objects: report.objects,

@@ -19,6 +19,8 @@ use crate::engine::reach::Reach;
 use crate::error::{Error, GcRefusal, ObjectKind, Result};
 use crate::progress::Progress;
 use crate::repo::workspace::Workspace;
+
+use super::Session;
 use crate::store::Store;
 use crate::transfer::{collect, fetch, Connection};
 
@@ -86,19 +88,19 @@ pub struct RemoteGc {
 
 /// Run gc as `opts` says.
 pub fn gc(
-    ws: &Workspace,
+    s: &Session,
     opts: GcOptions,
     progress: &dyn Progress,
     waits: super::Waits,
 ) -> Result<GcReport> {
-    let _lock = ws.lock()?;
-    let store = Store::open(&ws.cache_dir(), progress)?;
-    let _cache_lock = store.lock()?;
+    let ws = s.workspace();
+    s.lock()?;
+    let (store, _) = s.store_locked(progress)?;
     let (grace, grace_text) = grace(ws, opts.grace.as_deref())?;
-    let live = crate::engine::gc::live_pointers(ws, progress)?;
+    let live = crate::engine::gc::live_pointers(ws, s.require_git()?, progress)?;
     if let Some(remote) = &opts.remote {
         return collect_remote(
-            ws, &store, remote, live, grace, grace_text, &opts, progress, waits,
+            s, store, remote, live, grace, grace_text, &opts, progress, waits,
         )
         .map(GcReport::Remote);
     }
@@ -109,11 +111,11 @@ pub fn gc(
     }
     let mut reach = Reach::default();
     for (rel, ptr) in live {
-        reach.add_pointer(&store, &rel, &ptr)?;
+        reach.add_pointer(store, &rel, &ptr)?;
     }
-    let plan = crate::engine::gc::plan(&store, &reach.objects, grace, SystemTime::now());
+    let plan = crate::engine::gc::plan(store, &reach.objects, grace, SystemTime::now());
     if !opts.dry_run {
-        crate::engine::gc::execute(&store, &plan)?;
+        crate::engine::gc::execute(store, &plan)?;
     }
     Ok(GcReport::Cache(CacheGc {
         dry_run: opts.dry_run,
@@ -143,7 +145,7 @@ fn grace(ws: &Workspace, flag: Option<&str>) -> Result<(Duration, String)> {
 
 #[allow(clippy::too_many_arguments)]
 fn collect_remote(
-    ws: &Workspace,
+    s: &Session,
     store: &Store,
     remote: &str,
     live: Vec<crate::repo::history::Tracked>,
@@ -153,7 +155,8 @@ fn collect_remote(
     progress: &dyn Progress,
     waits: super::Waits,
 ) -> Result<RemoteGc> {
-    let resolved = crate::remote::resolve(&ws.cairn_dir(), ws.root(), Some(remote))?;
+    let ws = s.workspace();
+    let resolved = s.remote(Some(remote))?;
     let name = resolved.name.clone();
     let mut conn = Connection::open(resolved, &ws.cache_dir(), true)?;
     if let Some(w) = waits {

@@ -9,13 +9,14 @@
 //! ```no_run
 //! use std::path::Path;
 //!
-//! use cairn::ops::{checkout, pull, push, status};
+//! use cairn::ops::{checkout, pull, push, status, Session};
 //! use cairn::progress::Silent;
-//! use cairn::repo::workspace::Workspace;
 //!
-//! let ws = Workspace::open(Path::new("."))?;
+//! // One session per command: git, the cache and the locks are opened
+//! // once and shared by its steps.
+//! let s = Session::open(Path::new("."))?;
 //! // What differs from the pointers (what `cairn status --json` prints).
-//! let st = status::status(&ws, &[], &Silent)?;
+//! let st = status::status(&s, &[], &Silent)?;
 //! for p in &st.paths {
 //!     println!("{}: {:?}", p.path, p.state);
 //! }
@@ -26,12 +27,12 @@
 //!     rev: Some("v1".into()),
 //!     ..Default::default()
 //! };
-//! let report = pull::pull(&ws, opts, &Silent, None)?;
+//! let report = pull::pull(&s, opts, &Silent, None)?;
 //! assert!(report.missing.is_empty(), "not on the remote: {:?}", report.missing);
 //! // Back to the work tree's pointers, from the cache alone.
-//! checkout::checkout(&ws, checkout::CheckoutOptions::new(None, Vec::new()), &Silent)?;
+//! checkout::checkout(&s, checkout::CheckoutOptions::new(None, Vec::new()), &Silent)?;
 //! // Send the work tree's, HEAD's and every tag's data to the default remote.
-//! let sent = push::push(&ws, push::PushOptions::default(), &Silent, None)?;
+//! let sent = push::push(&s, push::PushOptions::default(), &Silent, None)?;
 //! println!("{} object(s) in {} pack(s)", sent.objects, sent.packs);
 //! # Ok::<(), cairn::Error>(())
 //! ```
@@ -42,8 +43,11 @@ pub mod fetch;
 pub mod gc;
 pub mod pull;
 pub mod push;
+mod session;
 pub mod status;
 pub mod verify;
+
+pub use session::Session;
 
 /// Requests a command made to a remote, split by whether they changed it.
 #[derive(Debug, Default, Clone, serde::Serialize)]

@@ -10,10 +10,9 @@ use serde::Serialize;
 
 use super::checkout::{checkout, CheckoutOptions, CheckoutReport};
 use super::fetch::{fetch, select_at, FetchOutcome, RevisionNames};
+use super::Session;
 use crate::error::{MissingData, Result};
 use crate::progress::Progress;
-use crate::repo::git::GitRepo;
-use crate::repo::workspace::Workspace;
 
 #[derive(Debug, Clone, Default)]
 pub struct PullOptions {
@@ -35,21 +34,21 @@ pub struct PullReport {
 }
 
 pub fn pull(
-    ws: &Workspace,
+    s: &Session,
     opts: PullOptions,
     progress: &dyn Progress,
     waits: super::Waits,
 ) -> Result<PullReport> {
-    let git = GitRepo::open(ws.root()).ok();
-    let selected = select_at(ws, git.as_ref(), opts.rev.as_deref(), &opts.paths, progress)?;
-    let fetched = fetch(ws, &selected, opts.remote.as_deref(), progress, waits)?;
+    let ws = s.workspace();
+    let selected = select_at(s, opts.rev.as_deref(), &opts.paths, progress)?;
+    let fetched = fetch(s, &selected, opts.remote.as_deref(), progress, waits)?;
     let co = CheckoutOptions {
         force: opts.force,
         only_complete: true,
         ..CheckoutOptions::new(opts.rev.clone(), opts.paths.clone())
     };
-    let report = checkout(ws, co, progress)?;
-    let names = RevisionNames::new(git.as_ref(), opts.rev.as_deref());
+    let report = checkout(s, co, progress)?;
+    let names = RevisionNames::new(s.git(), opts.rev.as_deref());
     let missing = report
         .incomplete
         .iter()

@@ -18,6 +18,7 @@ use serde::Serialize;
 
 use super::fetch::{reach, select_at, Selected};
 use super::Requests;
+use super::Session;
 use crate::engine::reach::Missing;
 use crate::error::{MissingData, ObjectKind, Result};
 use crate::format::pointer::Pointer;
@@ -25,7 +26,6 @@ use crate::progress::Progress;
 use crate::remote;
 use crate::repo::git::{GitError, GitRepo};
 use crate::repo::history::{pointers_at, split_rev, Tracked};
-use crate::repo::workspace::Workspace;
 use crate::store::Store;
 use crate::transfer::walked::Walked;
 use crate::transfer::{push as transfer_push, Connection};
@@ -83,12 +83,8 @@ pub struct PushReport {
 
 /// Split `REV… PATH…` words: leading words that name revisions (and no
 /// path), then paths.
-pub fn split_revs(
-    ws: &Workspace,
-    git: Option<&GitRepo>,
-    cwd: &Path,
-    words: &[String],
-) -> Result<(Vec<String>, Vec<String>)> {
+pub fn split_revs(s: &Session, cwd: &Path, words: &[String]) -> Result<(Vec<String>, Vec<String>)> {
+    let (ws, git) = (s.workspace(), s.git());
     let mut revs = Vec::new();
     let mut i = 0;
     while i < words.len() {
@@ -104,29 +100,29 @@ pub fn split_revs(
 
 /// Push as `opts` says.
 pub fn push(
-    ws: &Workspace,
+    s: &Session,
     opts: PushOptions,
     progress: &dyn Progress,
     waits: super::Waits,
 ) -> Result<PushReport> {
-    let git = GitRepo::open(ws.root()).ok();
+    let git = s.git();
     let mut required: Selected = Vec::new();
     let mut optional: Vec<(String, Tracked)> = Vec::new();
     let mut versions = 0;
     if opts.revs.is_empty() {
-        required = select_at(ws, None, None, &opts.paths, progress)?;
+        required = select_at(s, None, &opts.paths, progress)?;
         versions += 1;
-        if let Some(g) = &git {
+        if let Some(g) = git {
             versions += named_versions(g, opts.scope, &opts.paths, &mut optional)?;
         }
     } else {
         for r in &opts.revs {
-            required.extend(select_at(ws, git.as_ref(), Some(r), &opts.paths, progress)?);
+            required.extend(select_at(s, Some(r), &opts.paths, progress)?);
             versions += 1;
         }
     }
     let mut report = push_selected(
-        ws,
+        s,
         &required,
         &optional,
         opts.remote.as_deref(),
@@ -206,17 +202,18 @@ fn named_versions(
 /// [`crate::transfer::walked`]); when it does not, they are walked and
 /// pushed in a second round.
 pub fn push_selected(
-    ws: &Workspace,
+    s: &Session,
     required: &Selected,
     optional: &[(String, Tracked)],
     remote_name: Option<&str>,
     progress: &dyn Progress,
     waits: super::Waits,
 ) -> Result<PushReport> {
-    let resolved = remote::resolve(&ws.cairn_dir(), ws.root(), remote_name)?;
+    let ws = s.workspace();
+    let resolved = s.remote(remote_name)?;
     let name = resolved.name.clone();
     let location = resolved.location.clone();
-    let store = Store::open(&ws.cache_dir(), &crate::progress::Silent)?;
+    let store = s.store(progress)?;
     let walked = Walked::load(&ws.cache_dir(), &location);
     // Each optional pointer once, however many versions name it.
     let mut seen: HashSet<(String, String)> = HashSet::new();

@@ -17,8 +17,8 @@ use crate::format::pointer::Pointer;
 use crate::progress::Progress;
 use crate::remote::index::RemoteIndex;
 use crate::repo::stat_index::StatIndex;
-use crate::repo::workspace::Workspace;
-use crate::store::Store;
+
+use super::Session;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct StatusReport {
@@ -35,12 +35,13 @@ pub struct StatusReport {
 
 /// Status of the tracked paths at or below `rels` (repository-relative;
 /// empty: all).
-pub fn status(ws: &Workspace, rels: &[String], progress: &dyn Progress) -> Result<StatusReport> {
-    let store = Store::open(&ws.cache_dir(), progress)?;
+pub fn status(s: &Session, rels: &[String], progress: &dyn Progress) -> Result<StatusReport> {
+    let ws = s.workspace();
+    let store = s.store(progress)?;
     let mut index = StatIndex::load(&ws.stat_index_path())?;
     let tracked = ws.find_tracked()?;
     let selected = crate::repo::history::select_tracked_rel(ws, &tracked, rels)?;
-    let st = Status::new(ws, &store, &mut index, progress);
+    let st = Status::new(ws, store, &mut index, progress);
     let mut rows = Vec::new();
     let mut pointers = Vec::new();
     for (rel, _) in &selected {
@@ -55,11 +56,11 @@ pub fn status(ws: &Workspace, rels: &[String], progress: &dyn Progress) -> Resul
     let files_stat_only = st.counters.files_stat_only.load(Ordering::Relaxed);
     // Remember what was just hashed, if no other cairn is busy writing.
     if index.is_dirty() {
-        if let Ok(_lock) = ws.lock() {
+        if s.try_lock() {
             index.save()?;
         }
     }
-    let remote = crate::remote::resolve(&ws.cairn_dir(), ws.root(), None).ok();
+    let remote = s.remote(None).ok();
     let seen = remote
         .as_ref()
         .and_then(|r| crate::remote::index::cached(&ws.cache_dir(), &r.location));

@@ -15,10 +15,10 @@ use super::Requests;
 use crate::engine::reach::{Missing, Reach};
 use crate::error::Result;
 use crate::progress::Progress;
-use crate::repo::git::GitRepo;
 use crate::repo::history::{pointers_at, pointers_in_work_tree};
-use crate::repo::workspace::Workspace;
-use crate::store::{Damage, Store};
+
+use super::Session;
+use crate::store::Damage;
 use crate::transfer::check::CheckReport;
 use crate::transfer::coverage::{self, Gap, Revision};
 use crate::transfer::Connection;
@@ -47,8 +47,10 @@ pub struct RemoteVerify {
     pub requests: Requests,
 }
 
-pub fn verify_cache(ws: &Workspace, progress: &dyn Progress) -> Result<CacheVerify> {
-    let store = Store::open(&ws.cache_dir(), &crate::progress::Silent)?;
+pub fn verify_cache(s: &Session, progress: &dyn Progress) -> Result<CacheVerify> {
+    let ws = s.workspace();
+    // Unreadable packs are part of the report, not warnings.
+    let store = s.store(&crate::progress::Silent)?;
     let damage = store.verify(progress);
     // Objects the current pointers need but the cache lacks. Damaged
     // listings or manifests were reported above; they cannot be walked.
@@ -69,7 +71,7 @@ pub fn verify_cache(ws: &Workspace, progress: &dyn Progress) -> Result<CacheVeri
                 continue;
             }
         };
-        if let Err(e) = reach.add_pointer(&store, &rel, &ptr) {
+        if let Err(e) = reach.add_pointer(store, &rel, &ptr) {
             unreadable.push((rel, e.to_string()));
         }
     }
@@ -83,12 +85,13 @@ pub fn verify_cache(ws: &Workspace, progress: &dyn Progress) -> Result<CacheVeri
 }
 
 pub fn verify_remote(
-    ws: &Workspace,
+    s: &Session,
     remote: &str,
     progress: &dyn Progress,
     waits: super::Waits,
 ) -> Result<RemoteVerify> {
-    let resolved = crate::remote::resolve(&ws.cairn_dir(), ws.root(), Some(remote))?;
+    let ws = s.workspace();
+    let resolved = s.remote(Some(remote))?;
     let name = resolved.name.clone();
     let mut conn = Connection::open(resolved, &ws.cache_dir(), false)?;
     if let Some(w) = waits {
@@ -97,11 +100,8 @@ pub fn verify_remote(
     // What this clone read before proves nothing about the remote now.
     conn.read_index_fresh();
     let check = crate::transfer::check::check(&conn, progress)?;
-    let store = Store::open(&ws.cache_dir(), &crate::progress::Silent)?;
-    let gaps = {
-        let _lock = store.lock()?;
-        coverage::check(&conn, &store, &revisions(ws)?, &check.found, progress)?
-    };
+    let (store, _) = s.store_locked(&crate::progress::Silent)?;
+    let gaps = coverage::check(&conn, store, &revisions(s)?, &check.found, progress)?;
     Ok(RemoteVerify {
         remote: name,
         check,
@@ -116,17 +116,18 @@ pub fn verify_remote(
 /// The revisions whose data a remote must hold: the work tree, and the
 /// versions every plain push sends (each once: a tag at HEAD's commit adds
 /// nothing new).
-fn revisions(ws: &Workspace) -> Result<Vec<Revision>> {
+fn revisions(s: &Session) -> Result<Vec<Revision>> {
+    let ws = s.workspace();
     let mut out = vec![Revision {
         label: "the work tree".into(),
         rev: None,
         pointers: pointers_in_work_tree(ws, &crate::progress::Silent)?,
     }];
-    let Ok(git) = GitRepo::open(ws.root()) else {
+    let Some(git) = s.git() else {
         return Ok(out);
     };
-    for (full, short) in super::push::named_revisions(&git)? {
-        let pointers = pointers_at(&git, &full)?;
+    for (full, short) in super::push::named_revisions(git)? {
+        let pointers = pointers_at(git, &full)?;
         if out.iter().all(|r| r.pointers != pointers) {
             out.push(Revision {
                 label: short.clone(),

@@ -10,7 +10,9 @@
 use std::path::Path;
 
 use super::parse_url;
-use super::settings::{apply, default_branch_layer, read_table, Layer, LayerTable, Settings};
+use super::settings::{
+    apply, default_branch_layer, read_table, CommittedConfig, Layer, LayerTable, Settings,
+};
 use crate::error::Error;
 use crate::repo::config::user_config_path;
 
@@ -33,7 +35,7 @@ pub struct Listed {
 /// branch's committed file where it differs from the work tree's), in that
 /// order. A broken file or entry becomes one flagged row; the rest are
 /// still listed.
-pub fn list_all(cairn_dir: &Path, base: &Path) -> Vec<Listed> {
+pub fn list_all(cairn_dir: &Path, base: &Path, history: &dyn CommittedConfig) -> Vec<Listed> {
     let mut rows = Vec::new();
     let mut tables = Vec::new();
     let files = [
@@ -59,7 +61,7 @@ pub fn list_all(cairn_dir: &Path, base: &Path) -> Vec<Listed> {
             Err(e) => rows.push(flagged(layer, origin, &error_text(&e))),
         }
     }
-    match default_branch_layer(base) {
+    match default_branch_layer(history) {
         Ok(Some(t)) => tables.push(t),
         Ok(None) => {}
         Err(e) => rows.push(flagged(

@@ -29,7 +29,7 @@ pub mod index;
 pub mod listing;
 pub mod profile;
 pub mod settings;
-pub use settings::{resolve, ResolvedRemote, Settings};
+pub use settings::{resolve, CommittedConfig, NoHistory, ResolvedRemote, Settings};
 
 /// Where a remote's objects live.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -157,13 +157,33 @@ pub fn work_tree_layers(cairn_dir: &Path) -> Result<Vec<LayerTable>> {
     Ok(out)
 }
 
+/// What the repository's history says about the committed config, asked
+/// only when a remote cannot be resolved from the work tree alone. The
+/// caller answers from git; this layer never opens a repository itself.
+pub trait CommittedConfig {
+    /// `.cairn/config.toml` as `HEAD` commits it (`Some(None)`: HEAD has
+    /// no such file; `None`: there is no history to ask).
+    fn at_head(&self) -> Option<Option<Vec<u8>>>;
+    /// The default branch's name and its `.cairn/config.toml`, if both exist.
+    fn at_default_branch(&self) -> Result<Option<(String, Vec<u8>)>>;
+}
+
+/// No history: a repository git cannot open, or a caller outside one.
+pub struct NoHistory;
+
+impl CommittedConfig for NoHistory {
+    fn at_head(&self) -> Option<Option<Vec<u8>>> {
+        None
+    }
+    fn at_default_branch(&self) -> Result<Option<(String, Vec<u8>)>> {
+        Ok(None)
+    }
+}
+
 /// The `[remote]` table of `.cairn/config.toml` on the tip of the default
-/// branch of the git repository at `root`, if there is one.
-pub fn default_branch_layer(root: &Path) -> Result<Option<LayerTable>> {
-    let Ok(git) = crate::repo::git::GitRepo::open(root) else {
-        return Ok(None);
-    };
-    let Some((branch, bytes)) = git.file_at_default_branch(".cairn/config.toml")? else {
+/// branch, if there is one.
+pub fn default_branch_layer(history: &dyn CommittedConfig) -> Result<Option<LayerTable>> {
+    let Some((branch, bytes)) = history.at_default_branch()? else {
         return Ok(None);
     };
     let origin = format!("{branch}:.cairn/config.toml");
@@ -184,12 +204,9 @@ pub fn default_branch_layer(root: &Path) -> Result<Option<LayerTable>> {
 
 /// Whether the work tree's `.cairn/config.toml` is the one `HEAD` commits
 /// (unedited), so that it speaks for a commit rather than for the user.
-fn committed_as_at_head(cairn_dir: &Path, root: &Path) -> bool {
-    let Ok(git) = crate::repo::git::GitRepo::open(root) else {
-        return false;
-    };
+fn committed_as_at_head(cairn_dir: &Path, history: &dyn CommittedConfig) -> bool {
     let on_disk = std::fs::read(cairn_dir.join("config.toml")).ok();
-    matches!(git.file_at("HEAD", ".cairn/config.toml"), Ok(at_head) if at_head == on_disk)
+    history.at_head() == Some(on_disk)
 }
 
 /// Whether `-r VALUE` is a URL or path rather than a remote name: names
@@ -305,7 +322,12 @@ pub(super) fn apply(s: &mut Settings, url: &mut Option<String>, t: &toml::Table)
 /// before `cairn remote add` or since moved, the committed config on the tip
 /// of the default branch stands in for the work tree's committed file, the
 /// user and local layers still applying around it.
-pub fn resolve(cairn_dir: &Path, base: &Path, requested: Option<&str>) -> Result<ResolvedRemote> {
+pub fn resolve(
+    cairn_dir: &Path,
+    base: &Path,
+    history: &dyn CommittedConfig,
+    requested: Option<&str>,
+) -> Result<ResolvedRemote> {
     let env = std::env::var("CAIRN_REMOTE").ok().filter(|v| !v.is_empty());
     let requested = requested.map(str::to_string).or(env);
     if let Some(url) = requested.as_deref().filter(|r| is_url(r)) {
@@ -346,10 +368,10 @@ pub fn resolve(cairn_dir: &Path, base: &Path, requested: Option<&str>) -> Result
     // commit's: it stands. And a default branch that cannot be read
     // (corrupt, partial) is no answer: the work tree's own error is the
     // one to report.
-    if !committed_as_at_head(cairn_dir, base) {
+    if !committed_as_at_head(cairn_dir, history) {
         return first;
     }
-    let Ok(Some(branch)) = default_branch_layer(base) else {
+    let Ok(Some(branch)) = default_branch_layer(history) else {
         return first;
     };
     let branch_name = branch.origin.clone();
@@ -434,14 +456,14 @@ mod tests {
             "[remote.lab]\nurl = \"s3://b/p\"\nendpoint = \"http://minio:9000\"\n",
         )
         .unwrap();
-        let r = resolve(c, c, Some("s3://b/p")).unwrap();
+        let r = resolve(c, c, &NoHistory, Some("s3://b/p")).unwrap();
         assert_eq!(r.name, "lab");
         assert_eq!(r.layer, Layer::Committed);
         assert_eq!(r.settings.endpoint.as_deref(), Some("http://minio:9000"));
-        let r = resolve(c, c, Some("s3://other/q")).unwrap();
+        let r = resolve(c, c, &NoHistory, Some("s3://other/q")).unwrap();
         assert_eq!(r.layer, Layer::CommandLine);
         assert_eq!(r.settings, Settings::default());
-        let r = resolve(c, c, Some("../elsewhere")).unwrap();
+        let r = resolve(c, c, &NoHistory, Some("../elsewhere")).unwrap();
         assert_eq!(r.location, Location::Folder(c.join("../elsewhere")));
     }
 
@@ -469,7 +491,7 @@ mod tests {
             "[remote.origin]\nendpoint = \"http://127.0.0.1:9000\"\nallow_http = true\nconnect_timeout = \"2s\"\n",
         )
         .unwrap();
-        let r = resolve(c, c, None).unwrap();
+        let r = resolve(c, c, &NoHistory, None).unwrap();
         assert_eq!(r.name, "origin");
         assert_eq!(r.settings.region.as_deref(), Some("eu-west-1"));
         assert_eq!(
@@ -479,7 +501,7 @@ mod tests {
         assert_eq!(r.settings.allow_http, Some(true));
         assert_eq!(r.settings.connect_timeout, Duration::from_secs(2));
         assert!(matches!(
-            resolve(c, c, Some("nope")),
+            resolve(c, c, &NoHistory, Some("nope")),
             Err(Error::UnknownRemote { .. })
         ));
         std::fs::write(
@@ -488,11 +510,14 @@ mod tests {
         )
         .unwrap();
         assert!(matches!(
-            resolve(c, c, None),
+            resolve(c, c, &NoHistory, None),
             Err(Error::ConfigValue { .. })
         ));
         std::fs::write(c.join("config.toml"), "[core]\nformat = 1\n").unwrap();
         std::fs::remove_file(c.join("config.local.toml")).unwrap();
-        assert!(matches!(resolve(c, c, None), Err(Error::NoRemote)));
+        assert!(matches!(
+            resolve(c, c, &NoHistory, None),
+            Err(Error::NoRemote)
+        ));
     }
 }

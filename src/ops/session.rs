@@ -1,0 +1,158 @@
+//! One command's view of a repository: the work tree, git, the cache and
+//! the locks, each opened at most once and shared by every step of the
+//! command.
+//!
+//! A verb that is two steps (`pull` is a fetch and a checkout) runs both on
+//! one session, so it reads the config once, opens git once, and restores
+//! from the very store the fetch wrote into. Locks taken through a session
+//! are held until the session is dropped: a command never releases the
+//! work tree halfway and lets another writer in between its steps.
+
+use std::cell::OnceCell;
+use std::path::Path;
+
+use crate::error::Result;
+use crate::progress::Progress;
+use crate::remote::listing::Listed;
+use crate::remote::{CommittedConfig, ResolvedRemote};
+use crate::repo::git::GitRepo;
+use crate::repo::workspace::{RepoLock, Workspace};
+use crate::store::{CacheLock, Store};
+
+/// An open repository for the length of one command.
+pub struct Session {
+    ws: Workspace,
+    git: OnceCell<Option<GitRepo>>,
+    store: OnceCell<Store>,
+    lock: OnceCell<RepoLock>,
+    cache_lock: OnceCell<CacheLock>,
+}
+
+impl Session {
+    /// Open the cairn repository that contains `dir`.
+    pub fn open(dir: &Path) -> Result<Session> {
+        Ok(Session::new(Workspace::open(dir)?))
+    }
+
+    /// A session on a workspace opened elsewhere.
+    pub fn new(ws: Workspace) -> Session {
+        Session {
+            ws,
+            git: OnceCell::new(),
+            store: OnceCell::new(),
+            lock: OnceCell::new(),
+            cache_lock: OnceCell::new(),
+        }
+    }
+
+    pub fn workspace(&self) -> &Workspace {
+        &self.ws
+    }
+
+    /// The repository's git, or `None` when git cannot open it (a work
+    /// tree whose `.git` is damaged still has pointers to work with).
+    pub fn git(&self) -> Option<&GitRepo> {
+        self.git
+            .get_or_init(|| GitRepo::open(self.ws.root()).ok())
+            .as_ref()
+    }
+
+    /// The repository's git, for a step that cannot work without it; the
+    /// error says why git could not open it.
+    pub fn require_git(&self) -> Result<&GitRepo> {
+        match self.git() {
+            Some(g) => Ok(g),
+            None => Err(GitRepo::open(self.ws.root())
+                .err()
+                .map(crate::Error::from)
+                .unwrap_or_else(|| crate::Error::NotGitRepo {
+                    path: self.ws.root().to_path_buf(),
+                })),
+        }
+    }
+
+    /// The cache, opened on first use. Unreadable packs are reported
+    /// through the `progress` of that first use and left out.
+    pub fn store(&self, progress: &dyn Progress) -> Result<&Store> {
+        if let Some(s) = self.store.get() {
+            return Ok(s);
+        }
+        let s = Store::open(&self.ws.cache_dir(), progress)?;
+        Ok(self.store.get_or_init(|| s))
+    }
+
+    /// The cache with its write lock, held for the rest of the session.
+    pub fn store_locked(&self, progress: &dyn Progress) -> Result<(&Store, &CacheLock)> {
+        let store = self.store(progress)?;
+        if let Some(l) = self.cache_lock.get() {
+            return Ok((store, l));
+        }
+        let l = store.lock()?;
+        Ok((store, self.cache_lock.get_or_init(|| l)))
+    }
+
+    /// Take the work tree's lock for the rest of the session (no-op when
+    /// already held).
+    pub fn lock(&self) -> Result<()> {
+        if self.lock.get().is_none() {
+            let l = self.ws.lock()?;
+            let _ = self.lock.set(l);
+        }
+        Ok(())
+    }
+
+    /// Take the work tree's lock if nobody else holds it; whether the
+    /// session now holds it.
+    pub fn try_lock(&self) -> bool {
+        self.lock().is_ok()
+    }
+}
+
+impl Session {
+    /// Resolve a remote (a name or URL; `None`: the configured default),
+    /// falling back to the default branch's committed config for a commit
+    /// made before the remote was added.
+    pub fn remote(&self, requested: Option<&str>) -> Result<ResolvedRemote> {
+        crate::remote::resolve(
+            &self.ws.cairn_dir(),
+            self.ws.root(),
+            &GitConfig(self.git()),
+            requested,
+        )
+    }
+
+    /// Every remote of every config layer, broken entries flagged.
+    pub fn remotes(&self) -> Vec<Listed> {
+        crate::remote::listing::list_all(
+            &self.ws.cairn_dir(),
+            self.ws.root(),
+            &GitConfig(self.git()),
+        )
+    }
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("root", &self.ws.root())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The committed config as git records it, for resolving remotes.
+struct GitConfig<'a>(Option<&'a GitRepo>);
+
+const CONFIG_PATH: &str = ".cairn/config.toml";
+
+impl CommittedConfig for GitConfig<'_> {
+    fn at_head(&self) -> Option<Option<Vec<u8>>> {
+        self.0?.file_at("HEAD", CONFIG_PATH).ok()
+    }
+
+    fn at_default_branch(&self) -> Result<Option<(String, Vec<u8>)>> {
+        match self.0 {
+            Some(g) => Ok(g.file_at_default_branch(CONFIG_PATH)?),
+            None => Ok(None),
+        }
+    }
+}
