@@ -101,7 +101,7 @@ pub fn add(s: &Session, opts: AddOptions, progress: &dyn Progress) -> Result<Add
         });
     }
 
-    let ingest = Ingest::new(ws, &store, &mut index, progress);
+    let ingest = Ingest::new(ws, store, &mut index, progress);
     let mut added: Vec<(String, Pointer)> = Vec::new();
     for rel in &rels {
         added.push((rel.clone(), ingest.add_path(rel)?));

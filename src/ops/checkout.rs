@@ -121,7 +121,7 @@ pub fn checkout(
         plan.retain(|s| {
             let mut r = Reach::default();
             let complete = r
-                .add_pointer_only(&store, &s.rel, &s.ptr, s.only.as_deref())
+                .add_pointer_only(store, &s.rel, &s.ptr, s.only.as_deref())
                 .is_ok_and(|_| r.missing.is_empty());
             if !complete {
                 report.incomplete.push(s.rel.clone());
@@ -136,7 +136,7 @@ pub fn checkout(
     // are decoded and files hashed once.
     let mut dropped_changed: HashSet<String> = HashSet::new();
     {
-        let status = Status::new(ws, &store, &mut index, &crate::progress::Silent);
+        let status = Status::new(ws, store, &mut index, &crate::progress::Silent);
         for (rel, ptr) in &dropped {
             let st = status.path(rel, ptr)?;
             let safe = match st.state {
@@ -149,7 +149,7 @@ pub fn checkout(
             }
         }
     }
-    let mut restore = Restore::new(ws, &store, &mut index, progress);
+    let mut restore = Restore::new(ws, store, &mut index, progress);
     let mut unrecorded: Vec<String> = Vec::new();
     if !opts.force {
         for s in &plan {
@@ -220,7 +220,7 @@ fn plan(
     match &opts.rev {
         Some(r) => {
             let git = s.require_git()?;
-            let target = filter(pointers_at(&git, r)?, &opts.paths);
+            let target = filter(pointers_at(git, r)?, &opts.paths);
             let current = filter(pointers_in_work_tree(ws, progress)?, &opts.paths);
             let wanted: HashMap<&str, ()> = target.iter().map(|(t, _)| (t.as_str(), ())).collect();
             for (rel, old) in current {

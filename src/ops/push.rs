@@ -225,14 +225,14 @@ pub fn push_selected(
     if let Some(w) = waits {
         conn.report_waits_to(w);
     }
-    let first = round(&conn, &store, required, &fresh, progress)?;
+    let first = round(&conn, store, required, &fresh, progress)?;
     let view = first.pushed.view.clone();
     let mut rounds = vec![first];
     let mut pointers_walked = required.len() + fresh.len();
     let mut pointers_known = known.len();
     if !known.is_empty() && !walked.stands(&view) {
         // The remote may have lost data since the record was written.
-        rounds.push(round(&conn, &store, &Vec::new(), &known, progress)?);
+        rounds.push(round(&conn, store, &Vec::new(), &known, progress)?);
         pointers_walked += known.len();
         pointers_known = 0;
     }

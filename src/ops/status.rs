@@ -55,10 +55,8 @@ pub fn status(s: &Session, rels: &[String], progress: &dyn Progress) -> Result<S
     let files_read = st.counters.files_hashed.load(Ordering::Relaxed);
     let files_stat_only = st.counters.files_stat_only.load(Ordering::Relaxed);
     // Remember what was just hashed, if no other cairn is busy writing.
-    if index.is_dirty() {
-        if s.try_lock() {
-            index.save()?;
-        }
+    if index.is_dirty() && s.try_lock() {
+        index.save()?;
     }
     let remote = s.remote(None).ok();
     let seen = remote
