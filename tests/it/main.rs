@@ -10,6 +10,7 @@ mod cli;
 mod crash;
 mod damage;
 mod errors;
+mod fixtures;
 mod format;
 mod gc_remote;
 mod git;
