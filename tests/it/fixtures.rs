@@ -169,7 +169,10 @@ fn fixture_remote_index_and_notes_are_the_v1_encodings() {
     let text = fs::read_to_string(fixtures().join("format/condemned.cnd")).unwrap();
     let back = index::decode_condemned(&text);
     assert_eq!(back.len(), 1);
-    assert_eq!((back[0].pack, back[0].stamp, back[0].since), (id, 1_700_000_000, None));
+    assert_eq!(
+        (back[0].pack, back[0].stamp, back[0].since),
+        (id, 1_700_000_000, None)
+    );
 }
 
 /// Feed one hostile input to the parser its name starts with. `Ok(true)`:
@@ -190,7 +193,8 @@ fn parse_hostile(name: &str, bytes: &[u8]) -> bool {
                     for e in &entries {
                         assert!(e.offset >= HEADER_LEN, "{name}: {e:?} overlaps the header");
                         assert!(
-                            e.offset.checked_add(e.stored_len as u64)
+                            e.offset
+                                .checked_add(e.stored_len as u64)
                                 .is_some_and(|end| end <= bytes.len() as u64),
                             "{name}: {e:?} lies outside the pack"
                         );
@@ -240,12 +244,30 @@ fn handwritten() -> Vec<(&'static str, Vec<u8>)> {
     let sum = *blake3::hash(&sealed_wrong_size).as_bytes();
     sealed_wrong_size.extend_from_slice(&sum);
     vec![
-        ("tree-parent-escape", object::encode_tree(&[entry("../escape")])),
-        ("tree-absolute", object::encode_tree(&[entry("/etc/passwd")])),
-        ("tree-git-dir", object::encode_tree(&[entry(".git/hooks/post-checkout")])),
-        ("tree-cairn-dir", object::encode_tree(&[entry("a/.CAIRN/config.toml")])),
-        ("tree-unsorted", object::encode_tree(&[entry("b"), entry("a")])),
-        ("tree-file-and-dir", object::encode_tree(&[entry("a"), entry("a/b")])),
+        (
+            "tree-parent-escape",
+            object::encode_tree(&[entry("../escape")]),
+        ),
+        (
+            "tree-absolute",
+            object::encode_tree(&[entry("/etc/passwd")]),
+        ),
+        (
+            "tree-git-dir",
+            object::encode_tree(&[entry(".git/hooks/post-checkout")]),
+        ),
+        (
+            "tree-cairn-dir",
+            object::encode_tree(&[entry("a/.CAIRN/config.toml")]),
+        ),
+        (
+            "tree-unsorted",
+            object::encode_tree(&[entry("b"), entry("a")]),
+        ),
+        (
+            "tree-file-and-dir",
+            object::encode_tree(&[entry("a"), entry("a/b")]),
+        ),
         ("tree-huge-count", {
             let mut t = object::encode_tree(&[]);
             t[4..8].copy_from_slice(&u32::MAX.to_le_bytes());
@@ -258,10 +280,27 @@ fn handwritten() -> Vec<(&'static str, Vec<u8>)> {
             s.pop();
             s
         }),
-        ("pointer-future-version", b"cairn-pointer 9\nkind file\n".to_vec()),
-        ("pointer-bad-id", pointer("kind file\nid zz\nsize 1\nmode 644\n")),
-        ("pointer-size-overflow", pointer(&format!("kind file\nid {id}\nsize 99999999999999999999999\nmode 644\n"))),
-        ("pointer-too-long", pointer(&format!("kind file\nid {id}\nsize 1\nmode 644\n{}", "#".repeat(2000)))),
+        (
+            "pointer-future-version",
+            b"cairn-pointer 9\nkind file\n".to_vec(),
+        ),
+        (
+            "pointer-bad-id",
+            pointer("kind file\nid zz\nsize 1\nmode 644\n"),
+        ),
+        (
+            "pointer-size-overflow",
+            pointer(&format!(
+                "kind file\nid {id}\nsize 99999999999999999999999\nmode 644\n"
+            )),
+        ),
+        (
+            "pointer-too-long",
+            pointer(&format!(
+                "kind file\nid {id}\nsize 1\nmode 644\n{}",
+                "#".repeat(2000)
+            )),
+        ),
         ("pack_footer-truncated", pack[..pack.len() - 1].to_vec()),
         ("pack_footer-empty", Vec::new()),
         ("remote_index-truncated", idx[..idx.len() - 1].to_vec()),
@@ -281,7 +320,10 @@ fn hostile_fixtures_are_refused_without_a_panic() {
         }
     }
     for (name, _) in handwritten() {
-        assert!(dir.join(name).exists(), "fixtures/hostile/{name} missing (CAIRN_BLESS=1 writes it)");
+        assert!(
+            dir.join(name).exists(),
+            "fixtures/hostile/{name} missing (CAIRN_BLESS=1 writes it)"
+        );
     }
     let mut names: Vec<String> = fs::read_dir(&dir)
         .unwrap()
@@ -295,7 +337,12 @@ fn hostile_fixtures_are_refused_without_a_panic() {
         let accepted = parse_hostile(&name, &bytes);
         // Fuzzer finds (`<parser>-<n>`) only must not panic; the
         // handwritten samples (`<parser>-<what>`) must be refused.
-        let numbered = name.rsplit_once('-').is_some_and(|(_, n)| n.parse::<u32>().is_ok());
-        assert!(numbered || !accepted, "fixtures/hostile/{name} was accepted");
+        let numbered = name
+            .rsplit_once('-')
+            .is_some_and(|(_, n)| n.parse::<u32>().is_ok());
+        assert!(
+            numbered || !accepted,
+            "fixtures/hostile/{name} was accepted"
+        );
     }
 }
