@@ -27,6 +27,7 @@ pub mod format;
 pub mod hash;
 pub mod ops;
 pub mod progress;
+pub mod redact;
 pub mod remote;
 pub mod repo;
 pub mod store;

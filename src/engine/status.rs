@@ -92,44 +92,7 @@ pub struct Status<'a> {
     pub counters: Counters,
 }
 
-/// Read and parse the pointer of tracked path `rel`.
-pub fn read_pointer(ws: &Workspace, rel: &str) -> Result<Pointer> {
-    let path = ws.safe_abs(&format!("{rel}{}", crate::format::pointer::SUFFIX))?;
-    let text = match fs::read(&path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(Error::NotTracked {
-                path: ws.root().join(rel),
-            })
-        }
-        Err(e) => return Err(Error::io("read pointer", &path, e)),
-    };
-    if !Pointer::looks_like_pointer(&text) {
-        return Err(Error::NotAPointer { path });
-    }
-    Pointer::parse(&path, &text)
-}
-
-/// Like [`read_pointer`], but a file that is not a pointer at all is
-/// reported to `progress` and skipped (`None`), so that one stray
-/// `*.cairn` data file does not stop a command for every tracked path.
-pub fn read_pointer_or_skip(
-    ws: &Workspace,
-    rel: &str,
-    progress: &dyn crate::progress::Progress,
-) -> Result<Option<Pointer>> {
-    match read_pointer(ws, rel) {
-        Ok(p) => Ok(Some(p)),
-        Err(Error::NotAPointer { path }) => {
-            progress.warn(crate::progress::Warning::NotAPointer {
-                path,
-                reason: "it does not start with `cairn-pointer`".into(),
-            });
-            Ok(None)
-        }
-        Err(e) => Err(e),
-    }
-}
+pub use crate::repo::workspace::{read_pointer, read_pointer_or_skip};
 
 impl<'a> Status<'a> {
     pub fn new(

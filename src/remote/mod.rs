@@ -29,6 +29,7 @@ pub mod index;
 pub mod listing;
 pub mod profile;
 pub mod settings;
+pub use crate::redact::redact;
 pub use settings::{resolve, CommittedConfig, NoHistory, ResolvedRemote, Settings};
 
 /// Where a remote's objects live.
@@ -81,18 +82,6 @@ fn bad(url: &str, reason: &'static str) -> Error {
     Error::BadRemoteUrl {
         url: redact(url),
         reason,
-    }
-}
-
-/// A URL safe to print: any `user:password@` part is replaced by `***@`.
-pub fn redact(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_string();
-    };
-    let host_end = rest.find('/').unwrap_or(rest.len());
-    match rest[..host_end].rfind('@') {
-        Some(at) => format!("{scheme}://***@{}", &rest[at + 1..]),
-        None => url.to_string(),
     }
 }
 

@@ -8,12 +8,12 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::engine::status::read_pointer;
 use crate::error::{Error, Result};
 use crate::format::object::check_rel_path;
 use crate::format::pointer::{Pointer, SUFFIX};
 use crate::progress::{Progress, Warning};
 use crate::repo::git::GitRepo;
+use crate::repo::workspace::read_pointer;
 use crate::repo::workspace::Workspace;
 
 /// A tracked path and its pointer.

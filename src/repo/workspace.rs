@@ -13,7 +13,7 @@ use std::path::{Component, Path, PathBuf};
 use crate::durable::{lock_file, write_atomic};
 use crate::error::{Error, Result};
 use crate::format::object::check_rel_path;
-use crate::format::pointer::SUFFIX;
+use crate::format::pointer::{Pointer, SUFFIX};
 use crate::repo::config::{Config, INITIAL_CONFIG};
 
 pub const CAIRN_DIR: &str = ".cairn";
@@ -284,6 +284,45 @@ pub fn gitignore_escape(name: &str) -> String {
 /// Held while a command writes to the repository; released on drop.
 pub struct RepoLock {
     _file: File,
+}
+
+/// Read and parse the pointer of tracked path `rel`.
+pub fn read_pointer(ws: &Workspace, rel: &str) -> Result<Pointer> {
+    let path = ws.safe_abs(&format!("{rel}{}", SUFFIX))?;
+    let text = match fs::read(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(Error::NotTracked {
+                path: ws.root().join(rel),
+            })
+        }
+        Err(e) => return Err(Error::io("read pointer", &path, e)),
+    };
+    if !Pointer::looks_like_pointer(&text) {
+        return Err(Error::NotAPointer { path });
+    }
+    Pointer::parse(&path, &text)
+}
+
+/// Like [`read_pointer`], but a file that is not a pointer at all is
+/// reported to `progress` and skipped (`None`), so that one stray
+/// `*.cairn` data file does not stop a command for every tracked path.
+pub fn read_pointer_or_skip(
+    ws: &Workspace,
+    rel: &str,
+    progress: &dyn crate::progress::Progress,
+) -> Result<Option<Pointer>> {
+    match read_pointer(ws, rel) {
+        Ok(p) => Ok(Some(p)),
+        Err(Error::NotAPointer { path }) => {
+            progress.warn(crate::progress::Warning::NotAPointer {
+                path,
+                reason: "it does not start with `cairn-pointer`".into(),
+            });
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
 }
 
 #[cfg(test)]

@@ -31,7 +31,7 @@ impl GitRepo {
             } else {
                 let last = first_error_line(&out.stderr);
                 Err(GitError::FetchFailed {
-                    url: crate::remote::redact(url),
+                    url: crate::redact::redact(url),
                     rev: rev.to_string(),
                     stderr: last,
                 })
