@@ -43,6 +43,7 @@ pub mod fetch;
 pub mod gc;
 pub mod pull;
 pub mod push;
+pub mod remote;
 mod session;
 pub mod status;
 pub mod verify;
