@@ -128,7 +128,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Pull(a) => pull::run(&ui, &cwd, a),
         Command::Get(a) => get::run(&ui, &cwd, a),
         Command::Remote(a) => remote::run(&ui, &cwd, a),
-        Command::InstallHooks(a) if a.global => hooks_global::install(&ui, a.uninstall),
+        Command::InstallHooks(a) if a.global => hooks_global::install(&ui, a),
         Command::InstallHooks(a) => hooks::install(&ui, &cwd, a),
         Command::Hook(a) => hooks::run_hook(&ui, &cwd, a),
         Command::Completions(a) => completions::run(a),

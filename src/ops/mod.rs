@@ -41,6 +41,7 @@ pub mod add;
 pub mod checkout;
 pub mod fetch;
 pub mod gc;
+pub mod hooks;
 pub mod pull;
 pub mod push;
 pub mod remote;
