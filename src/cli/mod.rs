@@ -56,7 +56,7 @@ pub struct Global {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Set up .cairn/ in the current git work tree.
-    Init,
+    Init(init::InitArgs),
     /// Chunk and store files or directories, and write their pointer files.
     Add(add::AddArgs),
     /// Show tracked data that is modified, missing or not in the cache.
@@ -114,7 +114,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     };
     warn_ignored_config(&ui, &cwd, &cli.command);
     match cli.command {
-        Command::Init => init::run(&ui, &cwd),
+        Command::Init(a) => init::run(&ui, &cwd, a),
         Command::Add(a) => add::run(&ui, &cwd, a),
         Command::Status(a) => status::run(&ui, &cwd, a),
         Command::Checkout(a) => checkout::run(&ui, &cwd, a),
@@ -141,7 +141,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 fn warn_ignored_config(ui: &ui::Ui, cwd: &std::path::Path, command: &Command) {
     if matches!(
         command,
-        Command::Init | Command::Completions(_) | Command::Man | Command::Get(_)
+        Command::Init(_) | Command::Completions(_) | Command::Man | Command::Get(_)
     ) {
         return;
     }

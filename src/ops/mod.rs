@@ -42,6 +42,7 @@ pub mod checkout;
 pub mod fetch;
 pub mod gc;
 pub mod hooks;
+pub mod init;
 pub mod pull;
 pub mod push;
 pub mod remote;
