@@ -217,6 +217,15 @@ pub enum Error {
     #[error("git's init.templateDir is already set to {current}")]
     TemplateDirTaken { current: String, ours: PathBuf },
 
+    #[error("{} exists and so does {}; move one of them away, then run `cairn install-hooks` again", path.display(), chained.display())]
+    HookInTheWay { path: PathBuf, chained: PathBuf },
+
+    #[error("{} exists and was not written by cairn; move it away, then run `cairn install-hooks --global` again", path.display())]
+    TemplateHookInTheWay { path: PathBuf },
+
+    #[error("neither HOME nor XDG_CONFIG_HOME is set: there is no user config directory")]
+    NoUserConfigDir,
+
     #[error("remote {remote} ({url}): {failure} while trying to {op}")]
     Remote {
         remote: String,

@@ -1,22 +1,33 @@
-//! `cairn init`: set up `.cairn/` in a git work tree.
+//! `cairn init`: set up `.cairn/` in a git work tree (`ops::init`).
 
 use std::path::Path;
 use std::process::ExitCode;
 
-use super::ui::Ui;
-use crate::repo::workspace::Workspace;
+use clap::Args;
 
-pub fn run(ui: &Ui, cwd: &Path) -> anyhow::Result<ExitCode> {
-    let (ws, created) = Workspace::init(cwd)?;
-    if created {
+use super::ui::Ui;
+use crate::ops::init::init;
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Print the result as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(ui: &Ui, cwd: &Path, args: InitArgs) -> anyhow::Result<ExitCode> {
+    let r = init(cwd)?;
+    if args.json {
+        println!("{}", serde_json::to_string(&r)?);
+    } else if r.created {
         ui.info(format!(
             "Initialised cairn in {}; commit .cairn/config.toml and .cairn/.gitignore",
-            ws.cairn_dir().display()
+            r.cairn_dir.display()
         ));
     } else {
         ui.info(format!(
             "cairn is already initialised in {}",
-            ws.cairn_dir().display()
+            r.cairn_dir.display()
         ));
     }
     Ok(ExitCode::SUCCESS)

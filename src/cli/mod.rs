@@ -56,7 +56,7 @@ pub struct Global {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Set up .cairn/ in the current git work tree.
-    Init,
+    Init(init::InitArgs),
     /// Chunk and store files or directories, and write their pointer files.
     Add(add::AddArgs),
     /// Show tracked data that is modified, missing or not in the cache.
@@ -114,7 +114,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     };
     warn_ignored_config(&ui, &cwd, &cli.command);
     match cli.command {
-        Command::Init => init::run(&ui, &cwd),
+        Command::Init(a) => init::run(&ui, &cwd, a),
         Command::Add(a) => add::run(&ui, &cwd, a),
         Command::Status(a) => status::run(&ui, &cwd, a),
         Command::Checkout(a) => checkout::run(&ui, &cwd, a),
@@ -128,7 +128,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Pull(a) => pull::run(&ui, &cwd, a),
         Command::Get(a) => get::run(&ui, &cwd, a),
         Command::Remote(a) => remote::run(&ui, &cwd, a),
-        Command::InstallHooks(a) if a.global => hooks_global::install(&ui, a.uninstall),
+        Command::InstallHooks(a) if a.global => hooks_global::install(&ui, a),
         Command::InstallHooks(a) => hooks::install(&ui, &cwd, a),
         Command::Hook(a) => hooks::run_hook(&ui, &cwd, a),
         Command::Completions(a) => completions::run(a),
@@ -141,7 +141,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 fn warn_ignored_config(ui: &ui::Ui, cwd: &std::path::Path, command: &Command) {
     if matches!(
         command,
-        Command::Init | Command::Completions(_) | Command::Man | Command::Get(_)
+        Command::Init(_) | Command::Completions(_) | Command::Man | Command::Get(_)
     ) {
         return;
     }

@@ -1,17 +1,18 @@
-//! `cairn remote add/list/remove`: name the places data is pushed to, and
-//! [`resolve`], which every command that talks to a remote goes through so
-//! that `-v` says which remote was chosen and which config layer named it.
+//! `cairn remote add/list/remove`: name the places data is pushed to (the
+//! work is `ops::remote`; this file parses and renders), and [`resolve`],
+//! which every command that talks to a remote goes through so that `-v`
+//! says which remote was chosen and which config layer named it.
 
 use std::path::Path;
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
-use serde_json::json;
 
 use super::ui::Ui;
+use crate::ops::remote::{self, AddOptions, RemoteList};
 use crate::ops::Session;
 use crate::remote::settings::Layer;
-use crate::remote::{RemoteConfig, ResolvedRemote};
+use crate::remote::ResolvedRemote;
 
 #[derive(Debug, Args)]
 pub struct RemoteArgs {
@@ -43,6 +44,9 @@ pub enum RemoteAction {
         /// clone only) instead of the committed config.
         #[arg(long)]
         local: bool,
+        /// Print the result as JSON on stdout.
+        #[arg(long)]
+        json: bool,
     },
     /// List the remotes of every config layer, and where each comes from.
     List {
@@ -55,6 +59,9 @@ pub enum RemoteAction {
     Remove {
         /// The remote's name.
         name: String,
+        /// Print the result as JSON on stdout.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -88,9 +95,6 @@ pub(crate) fn describe(r: &ResolvedRemote) -> String {
 
 pub fn run(ui: &Ui, cwd: &Path, args: RemoteArgs) -> anyhow::Result<ExitCode> {
     let session = Session::open(cwd)?;
-    let ws = session.workspace();
-    let committed = ws.cairn_dir().join("config.toml");
-    let local_path = ws.cairn_dir().join("config.local.toml");
     match args.action {
         RemoteAction::Add {
             name,
@@ -100,37 +104,25 @@ pub fn run(ui: &Ui, cwd: &Path, args: RemoteArgs) -> anyhow::Result<ExitCode> {
             region,
             allow_http,
             local,
+            json,
         } => {
-            let _lock = ws.lock()?;
-            let mut cfg = if local {
-                let mut c = RemoteConfig::load_or_new(&local_path)?;
-                c.auto_default = !matches!(
-                    session.remote(None),
-                    Ok(_) | Err(crate::Error::UnknownRemote { .. })
-                );
-                c
-            } else {
-                RemoteConfig::load(&committed)?
+            let opts = AddOptions {
+                name,
+                url,
+                default,
+                endpoint,
+                region,
+                allow_http,
+                local,
             };
-            let mut settings: Vec<(&str, toml_edit::Value)> = Vec::new();
-            if let Some(e) = endpoint {
-                crate::remote::check_endpoint(&e)?;
-                settings.push(("endpoint", e.into()));
+            let r = remote::add(&session, opts)?;
+            if json {
+                println!("{}", serde_json::to_string(&r)?);
+                return Ok(ExitCode::SUCCESS);
             }
-            if let Some(r) = region {
-                settings.push(("region", r.into()));
-            }
-            if allow_http {
-                settings.push(("allow_http", true.into()));
-            }
-            cfg.add_with(&name, &url, ws.root(), default, &settings)?;
-            cfg.save()?;
-            let is_default = if cfg.default_remote().as_deref() == Some(name.as_str()) {
-                ", the default"
-            } else {
-                ""
-            };
-            if local {
+            let (name, url) = (&r.name, &r.url);
+            let is_default = if r.default { ", the default" } else { "" };
+            if r.local {
                 ui.info(format!(
                     "added remote {name} ({url}){is_default} to .cairn/config.local.toml (this clone only, not committed)"
                 ));
@@ -141,64 +133,50 @@ pub fn run(ui: &Ui, cwd: &Path, args: RemoteArgs) -> anyhow::Result<ExitCode> {
             }
         }
         RemoteAction::List { json } => {
-            let rows = session.remotes();
+            let list = remote::list(&session);
             if json {
-                let rows: Vec<_> = rows
-                    .iter()
-                    .map(|r| {
-                        json!({
-                            "name": r.name,
-                            "url": r.url,
-                            "default": r.default,
-                            "layer": r.layer.name(),
-                            "source": r.origin,
-                            "error": r.problem,
-                        })
-                    })
-                    .collect();
-                println!("{}", json!({"remotes": rows}));
+                println!("{}", serde_json::to_string(&list)?);
             } else {
-                for r in &rows {
-                    let mark = if r.default { " (default)" } else { "" };
-                    // The committed file is where remotes usually live:
-                    // only the other layers are named.
-                    let layer = match r.layer {
-                        Layer::Committed => String::new(),
-                        Layer::DefaultBranch => format!("\t[{} on {}]", r.layer.name(), r.origin),
-                        l => format!("\t[{}]", l.name()),
-                    };
-                    match &r.problem {
-                        None => println!(
-                            "{}\t{}{mark}{layer}",
-                            r.name,
-                            r.url.as_deref().unwrap_or("")
-                        ),
-                        Some(p) => {
-                            let name = if r.name.is_empty() { "?" } else { &r.name };
-                            println!("{name}\tINVALID ({}: {p}){layer}", r.origin);
-                        }
-                    }
-                }
+                print_list(&list);
             }
-            if rows.iter().any(|r| r.problem.is_some()) {
+            if list.has_invalid() {
                 ui.warn(
                     "some remote entries are invalid (marked INVALID); fix them in the file named",
                 );
             }
         }
-        RemoteAction::Remove { name } => {
-            let _lock = ws.lock()?;
-            let mut cfg = RemoteConfig::load(&committed)?;
-            if !cfg.has(&name) {
-                let local = RemoteConfig::load_or_new(&local_path)?;
-                if local.has(&name) {
-                    cfg = local;
-                }
+        RemoteAction::Remove { name, json } => {
+            let r = remote::remove(&session, &name)?;
+            if json {
+                println!("{}", serde_json::to_string(&r)?);
+            } else {
+                ui.info(format!("removed remote {}", r.name));
             }
-            cfg.remove(&name)?;
-            cfg.save()?;
-            ui.info(format!("removed remote {name}"));
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// One line per remote on stdout: name, URL, `(default)`, and the layer
+/// when it is not the committed file, where remotes usually live.
+fn print_list(list: &RemoteList) {
+    for r in &list.remotes {
+        let mark = if r.default { " (default)" } else { "" };
+        let layer = match r.layer {
+            Layer::Committed => String::new(),
+            Layer::DefaultBranch => format!("\t[{} on {}]", r.layer.name(), r.source),
+            l => format!("\t[{}]", l.name()),
+        };
+        match &r.error {
+            None => println!(
+                "{}\t{}{mark}{layer}",
+                r.name,
+                r.url.as_deref().unwrap_or("")
+            ),
+            Some(p) => {
+                let name = if r.name.is_empty() { "?" } else { &r.name };
+                println!("{name}\tINVALID ({}: {p}){layer}", r.source);
+            }
+        }
+    }
 }

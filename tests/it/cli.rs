@@ -160,3 +160,72 @@ fn add_json_describes_what_was_added() {
     assert_eq!(v["files_read"], 3);
     assert_eq!(paths[1]["id"].as_str().unwrap(), repo.pointer("d")["id"]);
 }
+
+#[test]
+fn init_remote_and_install_hooks_describe_what_they_did_in_json() {
+    let repo = TestRepo::new();
+    let v = repo.cairn_json(&["init", "--json"]);
+    assert_eq!(v["created"], true);
+    assert_eq!(v["root"], repo.root.to_str().unwrap());
+    assert_eq!(v["cairn_dir"], repo.path(".cairn").to_str().unwrap());
+    assert_eq!(repo.cairn_json(&["init", "--json"])["created"], false);
+
+    let v = repo.cairn_json(&["remote", "add", "--json", "origin", "../store"]);
+    assert_eq!(v["name"], "origin");
+    assert_eq!(v["url"], "../store");
+    assert_eq!(v["default"], true, "the first remote is the default");
+    assert_eq!(v["local"], false);
+    assert_eq!(
+        v["config"],
+        repo.path(".cairn/config.toml").to_str().unwrap()
+    );
+    let v = repo.cairn_json(&["remote", "add", "--json", "--local", "mine", "../mine"]);
+    assert_eq!(v["default"], false, "a private remote does not take over");
+    assert_eq!(v["local"], true);
+    let local = repo.path(".cairn/config.local.toml");
+    assert_eq!(v["config"], local.to_str().unwrap());
+    // The listing keeps the exact shape and key order it always had.
+    let committed = repo.path(".cairn/config.toml");
+    assert_eq!(
+        repo.cairn_ok(&["remote", "list", "--json"]),
+        format!(
+            "{{\"remotes\":[\
+             {{\"default\":true,\"error\":null,\"layer\":\"committed\",\"name\":\"origin\",\"source\":\"{}\",\"url\":\"../store\"}},\
+             {{\"default\":false,\"error\":null,\"layer\":\"local\",\"name\":\"mine\",\"source\":\"{}\",\"url\":\"../mine\"}}\
+             ]}}\n",
+            committed.display(),
+            local.display()
+        )
+    );
+    let v = repo.cairn_json(&["remote", "remove", "--json", "mine"]);
+    assert_eq!((&v["name"], &v["local"]), (&"mine".into(), &true.into()));
+    let v = repo.cairn_json(&["remote", "remove", "--json", "origin"]);
+    assert_eq!(v["local"], false);
+    assert_eq!(v["config"], committed.to_str().unwrap());
+
+    // install-hooks: what was written, and which hook now runs first.
+    repo.write(".git/hooks/post-merge", "#!/bin/sh\n");
+    let v = repo.cairn_json(&["install-hooks", "--json"]);
+    assert_eq!(v["dir"], repo.path(".git/hooks").to_str().unwrap());
+    assert_eq!(
+        v["hooks"],
+        serde_json::json!(["post-checkout", "post-merge", "pre-push"])
+    );
+    assert_eq!(v["chained"], serde_json::json!(["post-merge"]));
+    let v = repo.cairn_json(&["install-hooks", "--uninstall", "--json"]);
+    assert_eq!(v["removed"].as_array().unwrap().len(), 3);
+    assert_eq!(v["restored"], serde_json::json!(["post-merge"]));
+    assert_eq!(repo.read_string(".git/hooks/post-merge"), "#!/bin/sh\n");
+
+    // --global: the template directory in the user's config directory.
+    let v = repo.cairn_json(&["install-hooks", "--global", "--json"]);
+    let template = repo.home.join(".config/cairn/git-template");
+    assert_eq!(v["template"], template.to_str().unwrap());
+    assert_eq!(v["hooks_dir"], template.join("hooks").to_str().unwrap());
+    assert_eq!(v["hooks"].as_array().unwrap().len(), 3);
+    assert_eq!(v["hooks_path"], serde_json::Value::Null);
+    let v = repo.cairn_json(&["install-hooks", "--global", "--uninstall", "--json"]);
+    assert_eq!(v["template"], template.to_str().unwrap());
+    assert_eq!(v["other_template"], serde_json::Value::Null);
+    assert!(!template.exists());
+}
