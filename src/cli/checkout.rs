@@ -9,8 +9,8 @@ use clap::Args;
 
 use super::ui::{human, Ui};
 use crate::ops::checkout::{checkout, CheckoutOptions, CheckoutReport};
+use crate::ops::select::Selection;
 use crate::ops::Session;
-use crate::repo::history::split_rev;
 
 #[derive(Debug, Args)]
 pub struct CheckoutArgs {
@@ -30,8 +30,7 @@ pub struct CheckoutArgs {
 
 pub fn run(ui: &Ui, cwd: &Path, args: CheckoutArgs) -> anyhow::Result<ExitCode> {
     let session = Session::open(cwd)?;
-    let ws = session.workspace();
-    let (rev, paths) = split_rev(ws, session.git(), cwd, &args.args)?;
+    let Selection { rev, paths } = Selection::parse(&session, cwd, &args.args)?;
     let opts = CheckoutOptions {
         force: args.force,
         ..CheckoutOptions::new(rev, paths)

@@ -7,7 +7,8 @@ use std::process::ExitCode;
 use clap::Args;
 
 use super::ui::{human, Ui};
-use crate::ops::fetch::{fetch, missing_data, select, FetchOutcome, RevisionNames};
+use crate::ops::fetch::{fetch, missing_data, FetchOutcome, RevisionNames};
+use crate::ops::select::Selection;
 use crate::ops::Session;
 
 #[derive(Debug, Args)]
@@ -42,7 +43,8 @@ pub fn run(ui: &Ui, cwd: &Path, args: FetchArgs) -> anyhow::Result<ExitCode> {
     let session = Session::open(cwd)?;
     let ws = session.workspace();
     let bar = ui.progress();
-    let (rev, selected) = select(&session, cwd, &args.args, &bar)?;
+    let selection = Selection::parse(&session, cwd, &args.args)?;
+    let selected = selection.pointers(&session, &bar)?;
     let f = fetch(
         &session,
         &selected,
@@ -56,7 +58,7 @@ pub fn run(ui: &Ui, cwd: &Path, args: FetchArgs) -> anyhow::Result<ExitCode> {
         print_fetched(ui, &f);
     }
     if !f.absent.is_empty() {
-        let names = RevisionNames::new(session.git(), rev.as_deref());
+        let names = RevisionNames::new(session.git(), selection.rev.as_deref());
         let missing = missing_data(ws, &f, &selected, &names);
         return Err(crate::Error::DataNotOnRemote {
             remote: f.remote.clone().unwrap_or_default(),

@@ -8,9 +8,9 @@ use serde_json::json;
 
 use super::ui::Ui;
 use crate::format::pointer::Pointer;
-use crate::repo::git::GitRepo;
-use crate::repo::history::{filter, pointers_at, pointers_in_work_tree, split_rev};
-use crate::repo::workspace::Workspace;
+use crate::ops::select::Selection;
+use crate::ops::Session;
+use crate::repo::history::{filter, pointers_at, pointers_in_work_tree};
 
 #[derive(Debug, Args)]
 pub struct LsArgs {
@@ -24,15 +24,16 @@ pub struct LsArgs {
 }
 
 pub fn run(_ui: &Ui, cwd: &Path, args: LsArgs) -> anyhow::Result<ExitCode> {
-    let ws = Workspace::open(cwd)?;
-    let git = GitRepo::open(ws.root()).map_err(crate::Error::from)?;
-    let (rev, paths) = split_rev(&ws, Some(&git), cwd, &args.args)?;
+    let session = Session::open(cwd)?;
+    let ws = session.workspace();
+    let git = session.require_git()?;
+    let Selection { rev, paths } = Selection::parse(&session, cwd, &args.args)?;
     let (commit, tracked) = match &rev {
         Some(r) => (
             Some(git.resolve(r).map_err(crate::Error::from)?),
-            pointers_at(&git, r)?,
+            pointers_at(git, r)?,
         ),
-        None => (None, pointers_in_work_tree(&ws, &_ui.progress())?),
+        None => (None, pointers_in_work_tree(ws, &_ui.progress())?),
     };
     let tracked = filter(tracked, &paths);
     if args.json {

@@ -7,8 +7,8 @@ use clap::Args;
 
 use super::ui::Ui;
 use crate::ops::pull::{pull, PullOptions};
+use crate::ops::select::Selection;
 use crate::ops::Session;
-use crate::repo::history::split_rev;
 
 #[derive(Debug, Args)]
 pub struct PullArgs {
@@ -31,8 +31,7 @@ pub struct PullArgs {
 
 pub fn run(ui: &Ui, cwd: &Path, args: PullArgs) -> anyhow::Result<ExitCode> {
     let session = Session::open(cwd)?;
-    let ws = session.workspace();
-    let (rev, paths) = split_rev(ws, session.git(), cwd, &args.args)?;
+    let Selection { rev, paths } = Selection::parse(&session, cwd, &args.args)?;
     let opts = PullOptions {
         rev,
         paths,

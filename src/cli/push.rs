@@ -7,7 +7,8 @@ use std::process::ExitCode;
 use clap::Args;
 
 use super::ui::{human, Ui};
-use crate::ops::push::{push, split_revs, PushOptions, PushReport, Scope};
+use crate::ops::push::{push, PushOptions, PushReport, Scope};
+use crate::ops::select::Revisions;
 use crate::ops::Session;
 
 #[derive(Debug, Args)]
@@ -33,7 +34,7 @@ pub struct PushArgs {
 
 pub fn run(ui: &Ui, cwd: &Path, args: PushArgs) -> anyhow::Result<ExitCode> {
     let session = Session::open(cwd)?;
-    let (revs, paths) = split_revs(&session, cwd, &args.args)?;
+    let Revisions { revs, paths } = Revisions::parse(&session, cwd, &args.args)?;
     let scope = if args.all_commits {
         Scope::AllCommits
     } else if args.all_branches {

@@ -8,6 +8,7 @@ use clap::Args;
 
 use super::ui::Ui;
 use crate::engine::status::State;
+use crate::ops::select;
 use crate::ops::status::status;
 use crate::ops::Session;
 
@@ -23,8 +24,7 @@ pub struct StatusArgs {
 
 pub fn run(ui: &Ui, cwd: &Path, args: StatusArgs) -> anyhow::Result<ExitCode> {
     let session = Session::open(cwd)?;
-    let ws = session.workspace();
-    let rels = crate::repo::history::tracked_args(ws, cwd, &args.paths)?;
+    let rels = select::paths(&session, cwd, &args.paths)?;
     let bar = ui.progress();
     let report = status(&session, &rels, &bar)?;
     if args.json {
