@@ -1,16 +1,15 @@
-//! `cairn ls [REV] [PATH…]`: tracked data at a revision, or in the work tree.
+//! `cairn ls [REV] [PATH…]`: tracked data at a revision, or in the work
+//! tree (`ops::ls`), one line per tracked path or as JSON.
 
 use std::path::Path;
 use std::process::ExitCode;
 
 use clap::Args;
-use serde_json::json;
 
 use super::ui::Ui;
-use crate::format::pointer::Pointer;
+use crate::ops::ls::{ls, LsOptions};
 use crate::ops::select::Selection;
 use crate::ops::Session;
-use crate::repo::history::{filter, pointers_at, pointers_in_work_tree};
 
 #[derive(Debug, Args)]
 pub struct LsArgs {
@@ -23,44 +22,19 @@ pub struct LsArgs {
     pub json: bool,
 }
 
-pub fn run(_ui: &Ui, cwd: &Path, args: LsArgs) -> anyhow::Result<ExitCode> {
+pub fn run(ui: &Ui, cwd: &Path, args: LsArgs) -> anyhow::Result<ExitCode> {
     let session = Session::open(cwd)?;
-    let ws = session.workspace();
-    let git = session.require_git()?;
     let Selection { rev, paths } = Selection::parse(&session, cwd, &args.args)?;
-    let (commit, tracked) = match &rev {
-        Some(r) => (
-            Some(git.resolve(r).map_err(crate::Error::from)?),
-            pointers_at(git, r)?,
-        ),
-        None => (None, pointers_in_work_tree(ws, &_ui.progress())?),
-    };
-    let tracked = filter(tracked, &paths);
+    let report = ls(&session, LsOptions { rev, paths }, &ui.progress())?;
     if args.json {
-        let rows: Vec<_> = tracked
-            .iter()
-            .map(|(rel, p)| {
-                let (kind, files) = match p {
-                    Pointer::File { .. } => ("file", 1),
-                    Pointer::Dir { files, .. } => ("dir", *files),
-                };
-                json!({"path": rel, "kind": kind, "size": p.size(), "files": files, "id": p.id().to_hex()})
-            })
-            .collect();
-        let out = json!({
-            "rev": rev,
-            "commit": commit.as_ref().map(|c| c.id.clone()),
-            "paths": rows,
-        });
-        println!("{out}");
+        println!("{}", serde_json::to_string(&report)?);
         return Ok(ExitCode::SUCCESS);
     }
-    for (rel, p) in &tracked {
-        let (kind, files) = match p {
-            Pointer::File { .. } => ("file", 1),
-            Pointer::Dir { files, .. } => ("dir", *files),
-        };
-        println!("{kind:<4} {:>14} {files:>8} {} {rel}", p.size(), p.id());
+    for e in &report.paths {
+        println!(
+            "{:<4} {:>14} {:>8} {} {}",
+            e.kind, e.size, e.files, e.id, e.path
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -40,8 +40,12 @@
 
 pub mod add;
 pub mod checkout;
+pub mod diff;
 pub mod fetch;
 pub mod gc;
+pub mod get;
+pub mod log;
+pub mod ls;
 pub mod pull;
 pub mod push;
 pub mod select;
