@@ -7,9 +7,10 @@ use std::process::ExitCode;
 
 use clap::Args;
 
+use super::args::Format;
+use super::session::open_session;
 use super::ui::{human, Ui};
 use crate::ops::diff::{diff, DiffOptions};
-use crate::ops::Session;
 
 #[derive(Debug, Args)]
 pub struct DiffArgs {
@@ -19,19 +20,18 @@ pub struct DiffArgs {
     /// The new revision (default: the work tree's pointers).
     #[arg(value_name = "B")]
     pub to: Option<String>,
-    /// Print the result as JSON on stdout.
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub format: Format,
 }
 
 pub fn run(ui: &Ui, cwd: &Path, args: DiffArgs) -> anyhow::Result<ExitCode> {
-    let session = Session::open(cwd)?;
+    let session = open_session(ui, cwd)?;
     let opts = DiffOptions {
         from: args.from,
         to: args.to,
     };
     let report = diff(&session, opts, &ui.progress())?;
-    if args.json {
+    if args.format.json {
         println!("{}", serde_json::to_string(&report)?);
         return Ok(ExitCode::SUCCESS);
     }

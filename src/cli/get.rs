@@ -7,11 +7,17 @@ use std::process::ExitCode;
 
 use clap::Args;
 
+use super::args::{help, Remote, REMOTE};
 use super::fetch::print_fetched;
 use super::ui::{human, Ui};
 use crate::ops::get::{get, GetOptions};
 
+/// `--help` for `-r/--remote`.
+const REMOTE_HELP: &str = "The remote to fetch from, a name or a URL (default: that repository's \
+    default remote)";
+
 #[derive(Debug, Args)]
+#[command(mut_args(help(REMOTE, REMOTE_HELP)))]
 pub struct GetArgs {
     /// The git repository holding the pointers: any URL git understands,
     /// or a path.
@@ -25,10 +31,8 @@ pub struct GetArgs {
     /// Where to put it (default: the path's last component, here).
     #[arg(short, long, value_name = "OUT")]
     pub out: Option<PathBuf>,
-    /// The remote to fetch from, a name or a URL (default: that
-    /// repository's default remote).
-    #[arg(short, long, value_name = "NAME|URL")]
-    pub remote: Option<String>,
+    #[command(flatten)]
+    pub remote: Remote,
 }
 
 pub fn run(ui: &Ui, cwd: &Path, args: GetArgs) -> anyhow::Result<ExitCode> {
@@ -37,7 +41,7 @@ pub fn run(ui: &Ui, cwd: &Path, args: GetArgs) -> anyhow::Result<ExitCode> {
         path: args.path,
         rev: args.rev,
         out: args.out,
-        remote: args.remote,
+        remote: args.remote.remote,
         cwd: cwd.to_path_buf(),
     };
     let report = get(opts, &ui.progress(), Some(ui.waits()))?;

@@ -6,10 +6,11 @@ use std::process::ExitCode;
 
 use clap::Args;
 
+use super::args::Format;
+use super::session::open_session;
 use super::ui::{human, Ui};
 use crate::ops::log::{log, LogOptions};
 use crate::ops::select;
-use crate::ops::Session;
 
 #[derive(Debug, Args)]
 pub struct LogArgs {
@@ -19,19 +20,18 @@ pub struct LogArgs {
     /// Show at most this many commits.
     #[arg(short = 'n', long, value_name = "N")]
     pub max_count: Option<usize>,
-    /// Print the result as JSON on stdout.
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub format: Format,
 }
 
 pub fn run(ui: &Ui, cwd: &Path, args: LogArgs) -> anyhow::Result<ExitCode> {
-    let session = Session::open(cwd)?;
+    let session = open_session(ui, cwd)?;
     let opts = LogOptions {
         path: select::path(&session, cwd, &args.path)?,
         max_count: args.max_count,
     };
     let report = log(&session, opts, &ui.progress())?;
-    if args.json {
+    if args.format.json {
         println!("{}", serde_json::to_string(&report)?);
         return Ok(ExitCode::SUCCESS);
     }

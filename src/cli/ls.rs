@@ -6,27 +6,31 @@ use std::process::ExitCode;
 
 use clap::Args;
 
+use super::args::{help, Format, RevPaths, REV_PATHS};
+use super::session::open_session;
 use super::ui::Ui;
 use crate::ops::ls::{ls, LsOptions};
 use crate::ops::select::Selection;
-use crate::ops::Session;
+
+/// `--help` for the `REV|PATH` words.
+const WORDS_HELP: &str =
+    "A git revision (commit, tag, branch, HEAD~2, main@{1}) and/or paths to limit the \
+    listing; without a revision, the work tree's pointers";
 
 #[derive(Debug, Args)]
+#[command(mut_args(help(REV_PATHS, WORDS_HELP)))]
 pub struct LsArgs {
-    /// A git revision (commit, tag, branch, HEAD~2, main@{1}) and/or paths to
-    /// limit the listing; without a revision, the work tree's pointers.
-    #[arg(value_name = "REV|PATH")]
-    pub args: Vec<String>,
-    /// Print the result as JSON on stdout.
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub select: RevPaths,
+    #[command(flatten)]
+    pub format: Format,
 }
 
 pub fn run(ui: &Ui, cwd: &Path, args: LsArgs) -> anyhow::Result<ExitCode> {
-    let session = Session::open(cwd)?;
-    let Selection { rev, paths } = Selection::parse(&session, cwd, &args.args)?;
+    let session = open_session(ui, cwd)?;
+    let Selection { rev, paths } = Selection::parse(&session, cwd, &args.select.words)?;
     let report = ls(&session, LsOptions { rev, paths }, &ui.progress())?;
-    if args.json {
+    if args.format.json {
         println!("{}", serde_json::to_string(&report)?);
         return Ok(ExitCode::SUCCESS);
     }

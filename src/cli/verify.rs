@@ -6,6 +6,8 @@ use std::process::ExitCode;
 
 use clap::Args;
 
+use super::args::Format;
+use super::session::open_session;
 use super::ui::Ui;
 use crate::ops::verify::{verify_cache, CacheVerify, RemoteVerify};
 use crate::ops::Session;
@@ -17,19 +19,18 @@ pub struct VerifyArgs {
     /// lists and re-hash every object.
     #[arg(long, value_name = "NAME|URL")]
     pub remote: Option<String>,
-    /// Print the result as JSON on stdout.
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub format: Format,
 }
 
 pub fn run(ui: &Ui, cwd: &Path, args: VerifyArgs) -> anyhow::Result<ExitCode> {
-    let session = Session::open(cwd)?;
+    let session = open_session(ui, cwd)?;
     if let Some(name) = &args.remote {
-        return verify_remote(ui, &session, name, args.json);
+        return verify_remote(ui, &session, name, args.format.json);
     }
     let bar = ui.progress();
     let report = verify_cache(&session, &bar)?;
-    if args.json {
+    if args.format.json {
         println!("{}", serde_json::to_string(&report)?);
     } else {
         for d in &report.damage {
