@@ -32,6 +32,13 @@ impl std::fmt::Display for ObjectKind {
     }
 }
 
+/// In JSON by the name users read in messages (`file manifest`).
+impl serde::Serialize for ObjectKind {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("{} is not inside a git work tree", path.display())]

@@ -7,19 +7,19 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Args;
 
+use super::args::Format;
+use super::session::open_session;
 use super::ui::{human, Ui};
 use crate::format::pointer::SUFFIX;
 use crate::ops::add::{add, AddOptions};
-use crate::ops::Session;
 
 #[derive(Debug, Args)]
 pub struct AddArgs {
     /// Files or directories to track.
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
-    /// Print the result as JSON on stdout.
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub format: Format,
     /// If git already tracks the data, take it out of git's index
     /// (`git rm --cached`; the files stay) instead of refusing.
     #[arg(long)]
@@ -27,7 +27,7 @@ pub struct AddArgs {
 }
 
 pub fn run(ui: &Ui, cwd: &Path, args: AddArgs) -> anyhow::Result<ExitCode> {
-    let session = Session::open(cwd)?;
+    let session = open_session(ui, cwd)?;
     let ws = session.workspace();
     let paths = args
         .paths
@@ -47,7 +47,7 @@ pub fn run(ui: &Ui, cwd: &Path, args: AddArgs) -> anyhow::Result<ExitCode> {
             report.untracked_from_git
         ));
     }
-    if args.json {
+    if args.format.json {
         println!("{}", serde_json::to_string(&report)?);
     }
     for a in &report.paths {

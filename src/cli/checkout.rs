@@ -7,38 +7,41 @@ use std::process::ExitCode;
 
 use clap::Args;
 
+use super::args::{help, Format, RevPaths, REV_PATHS};
+use super::session::open_session;
 use super::ui::{human, Ui};
 use crate::ops::checkout::{checkout, CheckoutOptions, CheckoutReport};
-use crate::ops::Session;
-use crate::repo::history::split_rev;
+use crate::ops::select::Selection;
+
+/// `--help` for the `REV|PATH` words.
+const WORDS_HELP: &str =
+    "A git revision (commit, tag, branch, HEAD~2, main@{1}) whose data to restore, \
+    and/or tracked paths (or paths inside tracked directories) to limit it to. \
+    Without a revision, the work tree's pointers are used";
 
 #[derive(Debug, Args)]
+#[command(mut_args(help(REV_PATHS, WORDS_HELP)))]
 pub struct CheckoutArgs {
-    /// A git revision (commit, tag, branch, HEAD~2, main@{1}) whose data to
-    /// restore, and/or tracked paths (or paths inside tracked directories)
-    /// to limit it to. Without a revision, the work tree's pointers are used.
-    #[arg(value_name = "REV|PATH")]
-    pub args: Vec<String>,
+    #[command(flatten)]
+    pub select: RevPaths,
     /// Overwrite or remove data even where it holds changes that were never
     /// added (they are lost).
     #[arg(short, long)]
     pub force: bool,
-    /// Print the result as JSON on stdout.
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub format: Format,
 }
 
 pub fn run(ui: &Ui, cwd: &Path, args: CheckoutArgs) -> anyhow::Result<ExitCode> {
-    let session = Session::open(cwd)?;
-    let ws = session.workspace();
-    let (rev, paths) = split_rev(ws, session.git(), cwd, &args.args)?;
+    let session = open_session(ui, cwd)?;
+    let Selection { rev, paths } = Selection::parse(&session, cwd, &args.select.words)?;
     let opts = CheckoutOptions {
         force: args.force,
         ..CheckoutOptions::new(rev, paths)
     };
     let bar = ui.progress();
     let report = checkout(&session, opts, &bar)?;
-    if args.json {
+    if args.format.json {
         println!("{}", serde_json::to_string(&report)?);
     } else {
         print_report(ui, &report);

@@ -6,24 +6,31 @@ use std::process::ExitCode;
 
 use clap::Args;
 
+use super::args::{help, Format, Remote, RevPaths, REMOTE, REV_PATHS};
+use super::session::open_session;
 use super::ui::{human, Ui};
-use crate::ops::fetch::{fetch, missing_data, select, FetchOutcome, RevisionNames};
-use crate::ops::Session;
+use crate::ops::fetch::{fetch, missing_data, FetchOutcome, RevisionNames};
+use crate::ops::select::Selection;
+
+/// `--help` for the `REV|PATH` words.
+const WORDS_HELP: &str =
+    "A git revision whose data to fetch, and/or tracked paths (or paths inside \
+    tracked directories). Default: everything the work tree's pointers name";
+
+/// `--help` for `-r/--remote`.
+const REMOTE_HELP: &str = "The remote to use: a name or a URL (default: the configured default \
+    remote)";
 
 #[derive(Debug, Args)]
+#[command(mut_args(help(REV_PATHS, WORDS_HELP)))]
+#[command(mut_args(help(REMOTE, REMOTE_HELP)))]
 pub struct FetchArgs {
-    /// A git revision whose data to fetch, and/or tracked paths (or paths
-    /// inside tracked directories). Default: everything the work tree's
-    /// pointers name.
-    #[arg(value_name = "REV|PATH")]
-    pub args: Vec<String>,
-    /// The remote to use: a name or a URL (default: the configured default
-    /// remote).
-    #[arg(short, long, value_name = "NAME|URL")]
-    pub remote: Option<String>,
-    /// Print the result as JSON on stdout.
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub select: RevPaths,
+    #[command(flatten)]
+    pub remote: Remote,
+    #[command(flatten)]
+    pub format: Format,
 }
 
 pub(crate) fn print_fetched(ui: &Ui, f: &FetchOutcome) {
@@ -39,24 +46,25 @@ pub(crate) fn print_fetched(ui: &Ui, f: &FetchOutcome) {
 }
 
 pub fn run(ui: &Ui, cwd: &Path, args: FetchArgs) -> anyhow::Result<ExitCode> {
-    let session = Session::open(cwd)?;
+    let session = open_session(ui, cwd)?;
     let ws = session.workspace();
     let bar = ui.progress();
-    let (rev, selected) = select(&session, cwd, &args.args, &bar)?;
+    let selection = Selection::parse(&session, cwd, &args.select.words)?;
+    let selected = selection.pointers(&session, &bar)?;
     let f = fetch(
         &session,
         &selected,
-        args.remote.as_deref(),
+        args.remote.remote.as_deref(),
         &bar,
         Some(ui.waits()),
     )?;
-    if args.json {
+    if args.format.json {
         println!("{}", serde_json::to_string(&f)?);
     } else {
         print_fetched(ui, &f);
     }
     if !f.absent.is_empty() {
-        let names = RevisionNames::new(session.git(), rev.as_deref());
+        let names = RevisionNames::new(session.git(), selection.rev.as_deref());
         let missing = missing_data(ws, &f, &selected, &names);
         return Err(crate::Error::DataNotOnRemote {
             remote: f.remote.clone().unwrap_or_default(),

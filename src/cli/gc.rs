@@ -6,9 +6,10 @@ use std::process::ExitCode;
 
 use clap::Args;
 
+use super::args::Format;
+use super::session::open_session;
 use super::ui::{human, Ui};
 use crate::ops::gc::{gc, GcOptions, GcReport, RemoteGc};
-use crate::ops::Session;
 
 #[derive(Debug, Args)]
 pub struct GcArgs {
@@ -30,13 +31,12 @@ pub struct GcArgs {
     /// run `git fetch` first, as the live set comes from this clone's refs.
     #[arg(long, value_name = "NAME|URL")]
     pub remote: Option<String>,
-    /// Print the result as JSON on stdout.
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub format: Format,
 }
 
 pub fn run(ui: &Ui, cwd: &Path, args: GcArgs) -> anyhow::Result<ExitCode> {
-    let session = Session::open(cwd)?;
+    let session = open_session(ui, cwd)?;
     if let Some(r) = &args.remote {
         // `-v` names the remote and the config layer it came from.
         super::remote::resolve(ui, &session, Some(r))?;
@@ -48,7 +48,7 @@ pub fn run(ui: &Ui, cwd: &Path, args: GcArgs) -> anyhow::Result<ExitCode> {
         remote: args.remote,
     };
     let report = gc(&session, opts, &ui.progress(), Some(ui.waits()))?;
-    if args.json {
+    if args.format.json {
         println!("{}", serde_json::to_string(&report)?);
         return Ok(ExitCode::SUCCESS);
     }

@@ -10,6 +10,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Args;
 
+use super::session::open_session;
 use super::ui::Ui;
 use crate::ops::hooks::{self, FollowReport, Moved, HOOKS};
 use crate::ops::Session;
@@ -50,7 +51,7 @@ pub(super) fn current_exe() -> anyhow::Result<std::path::PathBuf> {
 }
 
 pub fn install(ui: &Ui, cwd: &Path, args: InstallHooksArgs) -> anyhow::Result<ExitCode> {
-    let session = Session::open(cwd)?;
+    let session = open_session(ui, cwd)?;
     if args.uninstall {
         let r = hooks::uninstall(&session)?;
         if args.json {
@@ -73,8 +74,8 @@ pub fn install(ui: &Ui, cwd: &Path, args: InstallHooksArgs) -> anyhow::Result<Ex
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn run_hook(_ui: &Ui, cwd: &Path, args: HookArgs) -> anyhow::Result<ExitCode> {
-    let session = Session::open(cwd)?;
+pub fn run_hook(ui: &Ui, cwd: &Path, args: HookArgs) -> anyhow::Result<ExitCode> {
+    let session = open_session(ui, cwd)?;
     // git runs hooks without cairn's flags: messages are always on.
     let ui = Ui::new(&super::Global {
         dir: None,

@@ -1,65 +1,44 @@
-//! `cairn ls [REV] [PATH…]`: tracked data at a revision, or in the work tree.
+//! `cairn ls [REV] [PATH…]`: tracked data at a revision, or in the work
+//! tree (`ops::ls`), one line per tracked path or as JSON.
 
 use std::path::Path;
 use std::process::ExitCode;
 
 use clap::Args;
-use serde_json::json;
 
+use super::args::{help, Format, RevPaths, REV_PATHS};
+use super::session::open_session;
 use super::ui::Ui;
-use crate::format::pointer::Pointer;
-use crate::repo::git::GitRepo;
-use crate::repo::history::{filter, pointers_at, pointers_in_work_tree, split_rev};
-use crate::repo::workspace::Workspace;
+use crate::ops::ls::{ls, LsOptions};
+use crate::ops::select::Selection;
+
+/// `--help` for the `REV|PATH` words.
+const WORDS_HELP: &str =
+    "A git revision (commit, tag, branch, HEAD~2, main@{1}) and/or paths to limit the \
+    listing; without a revision, the work tree's pointers";
 
 #[derive(Debug, Args)]
+#[command(mut_args(help(REV_PATHS, WORDS_HELP)))]
 pub struct LsArgs {
-    /// A git revision (commit, tag, branch, HEAD~2, main@{1}) and/or paths to
-    /// limit the listing; without a revision, the work tree's pointers.
-    #[arg(value_name = "REV|PATH")]
-    pub args: Vec<String>,
-    /// Print the result as JSON on stdout.
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub select: RevPaths,
+    #[command(flatten)]
+    pub format: Format,
 }
 
-pub fn run(_ui: &Ui, cwd: &Path, args: LsArgs) -> anyhow::Result<ExitCode> {
-    let ws = Workspace::open(cwd)?;
-    let git = GitRepo::open(ws.root()).map_err(crate::Error::from)?;
-    let (rev, paths) = split_rev(&ws, Some(&git), cwd, &args.args)?;
-    let (commit, tracked) = match &rev {
-        Some(r) => (
-            Some(git.resolve(r).map_err(crate::Error::from)?),
-            pointers_at(&git, r)?,
-        ),
-        None => (None, pointers_in_work_tree(&ws, &_ui.progress())?),
-    };
-    let tracked = filter(tracked, &paths);
-    if args.json {
-        let rows: Vec<_> = tracked
-            .iter()
-            .map(|(rel, p)| {
-                let (kind, files) = match p {
-                    Pointer::File { .. } => ("file", 1),
-                    Pointer::Dir { files, .. } => ("dir", *files),
-                };
-                json!({"path": rel, "kind": kind, "size": p.size(), "files": files, "id": p.id().to_hex()})
-            })
-            .collect();
-        let out = json!({
-            "rev": rev,
-            "commit": commit.as_ref().map(|c| c.id.clone()),
-            "paths": rows,
-        });
-        println!("{out}");
+pub fn run(ui: &Ui, cwd: &Path, args: LsArgs) -> anyhow::Result<ExitCode> {
+    let session = open_session(ui, cwd)?;
+    let Selection { rev, paths } = Selection::parse(&session, cwd, &args.select.words)?;
+    let report = ls(&session, LsOptions { rev, paths }, &ui.progress())?;
+    if args.format.json {
+        println!("{}", serde_json::to_string(&report)?);
         return Ok(ExitCode::SUCCESS);
     }
-    for (rel, p) in &tracked {
-        let (kind, files) = match p {
-            Pointer::File { .. } => ("file", 1),
-            Pointer::Dir { files, .. } => ("dir", *files),
-        };
-        println!("{kind:<4} {:>14} {files:>8} {} {rel}", p.size(), p.id());
+    for e in &report.paths {
+        println!(
+            "{:<4} {:>14} {:>8} {} {}",
+            e.kind, e.size, e.files, e.id, e.path
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -12,6 +12,7 @@ use std::process::ExitCode;
 use clap::{Args, CommandFactory, Parser, Subcommand};
 
 mod add;
+mod args;
 pub(crate) mod checkout;
 mod completions;
 mod diff;
@@ -26,6 +27,7 @@ mod ls;
 mod pull;
 mod push;
 mod remote;
+mod session;
 mod status;
 pub mod ui;
 mod verify;
@@ -112,7 +114,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(d) => d.clone(),
         None => std::env::current_dir()?,
     };
-    warn_ignored_config(&ui, &cwd, &cli.command);
     match cli.command {
         Command::Init(a) => init::run(&ui, &cwd, a),
         Command::Add(a) => add::run(&ui, &cwd, a),
@@ -128,26 +129,13 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Pull(a) => pull::run(&ui, &cwd, a),
         Command::Get(a) => get::run(&ui, &cwd, a),
         Command::Remote(a) => remote::run(&ui, &cwd, a),
-        Command::InstallHooks(a) if a.global => hooks_global::install(&ui, a),
+        Command::InstallHooks(a) if a.global => {
+            session::warn_if_in_repository(&ui, &cwd);
+            hooks_global::install(&ui, a)
+        }
         Command::InstallHooks(a) => hooks::install(&ui, &cwd, a),
         Command::Hook(a) => hooks::run_hook(&ui, &cwd, a),
         Command::Completions(a) => completions::run(a),
         Command::Man => completions::man(),
-    }
-}
-
-/// Say once, before a command that opens the repository, which committed
-/// settings were ignored (the library reports them in [`crate::repo::config::Config`]).
-fn warn_ignored_config(ui: &ui::Ui, cwd: &std::path::Path, command: &Command) {
-    if matches!(
-        command,
-        Command::Init(_) | Command::Completions(_) | Command::Man | Command::Get(_)
-    ) {
-        return;
-    }
-    if let Ok(ws) = crate::repo::workspace::Workspace::open(cwd) {
-        if let Some(ignored) = &ws.config().ignored_cache_dir {
-            ui.warn(ignored);
-        }
     }
 }

@@ -5,43 +5,49 @@ use std::process::ExitCode;
 
 use clap::Args;
 
+use super::args::{help, Format, Remote, RevPaths, REMOTE, REV_PATHS};
+use super::session::open_session;
 use super::ui::Ui;
 use crate::ops::pull::{pull, PullOptions};
-use crate::ops::Session;
-use crate::repo::history::split_rev;
+use crate::ops::select::Selection;
+
+/// `--help` for the `REV|PATH` words.
+const WORDS_HELP: &str =
+    "A git revision whose data to restore, and/or tracked paths (or paths inside \
+    tracked directories). Default: the work tree's pointers";
+
+/// `--help` for `-r/--remote`.
+const REMOTE_HELP: &str = "The remote to fetch from: a name or a URL (default: the configured \
+    default remote)";
 
 #[derive(Debug, Args)]
+#[command(mut_args(help(REV_PATHS, WORDS_HELP)))]
+#[command(mut_args(help(REMOTE, REMOTE_HELP)))]
 pub struct PullArgs {
-    /// A git revision whose data to restore, and/or tracked paths (or
-    /// paths inside tracked directories). Default: the work tree's pointers.
-    #[arg(value_name = "REV|PATH")]
-    pub args: Vec<String>,
-    /// The remote to fetch from: a name or a URL (default: the configured
-    /// default remote).
-    #[arg(short, long, value_name = "NAME|URL")]
-    pub remote: Option<String>,
+    #[command(flatten)]
+    pub select: RevPaths,
+    #[command(flatten)]
+    pub remote: Remote,
     /// Overwrite or remove data even where it holds changes that were never
     /// added (they are lost).
     #[arg(short, long)]
     pub force: bool,
-    /// Print the result as JSON on stdout.
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub format: Format,
 }
 
 pub fn run(ui: &Ui, cwd: &Path, args: PullArgs) -> anyhow::Result<ExitCode> {
-    let session = Session::open(cwd)?;
-    let ws = session.workspace();
-    let (rev, paths) = split_rev(ws, session.git(), cwd, &args.args)?;
+    let session = open_session(ui, cwd)?;
+    let Selection { rev, paths } = Selection::parse(&session, cwd, &args.select.words)?;
     let opts = PullOptions {
         rev,
         paths,
-        remote: args.remote,
+        remote: args.remote.remote,
         force: args.force,
     };
     let bar = ui.progress();
     let report = pull(&session, opts, &bar, Some(ui.waits()))?;
-    if args.json {
+    if args.format.json {
         println!("{}", serde_json::to_string(&report)?);
     } else {
         super::fetch::print_fetched(ui, &report.fetch);

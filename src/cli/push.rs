@@ -6,34 +6,43 @@ use std::process::ExitCode;
 
 use clap::Args;
 
+use super::args::{help, Format, Remote, RevPaths, REMOTE, REV_PATHS};
+use super::session::open_session;
 use super::ui::{human, Ui};
-use crate::ops::push::{push, split_revs, PushOptions, PushReport, Scope};
-use crate::ops::Session;
+use crate::ops::push::{push, PushOptions, PushReport, Scope};
+use crate::ops::select::Revisions;
+
+/// `--help` for the `REV|PATH` words.
+const WORDS_HELP: &str =
+    "Git revisions whose data to push, and/or tracked paths. Default: the work tree's \
+    data, HEAD's and every tag's";
+
+/// `--help` for `-r/--remote`.
+const REMOTE_HELP: &str =
+    "The remote to push to: a name or a URL (default: the configured default \
+    remote)";
 
 #[derive(Debug, Args)]
+#[command(mut_args(help(REV_PATHS, WORDS_HELP)))]
+#[command(mut_args(help(REMOTE, REMOTE_HELP)))]
 pub struct PushArgs {
-    /// Git revisions whose data to push, and/or tracked paths. Default: the
-    /// work tree's data, HEAD's and every tag's.
-    #[arg(value_name = "REV|PATH")]
-    pub args: Vec<String>,
+    #[command(flatten)]
+    pub select: RevPaths,
     /// Also push the data of every local branch.
     #[arg(long, conflicts_with = "all_commits")]
     pub all_branches: bool,
     /// Push the data of every commit git keeps (refs, reflogs, stash).
     #[arg(long)]
     pub all_commits: bool,
-    /// The remote to push to: a name or a URL (default: the configured
-    /// default remote).
-    #[arg(short, long, value_name = "NAME|URL")]
-    pub remote: Option<String>,
-    /// Print the result as JSON on stdout.
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub remote: Remote,
+    #[command(flatten)]
+    pub format: Format,
 }
 
 pub fn run(ui: &Ui, cwd: &Path, args: PushArgs) -> anyhow::Result<ExitCode> {
-    let session = Session::open(cwd)?;
-    let (revs, paths) = split_revs(&session, cwd, &args.args)?;
+    let session = open_session(ui, cwd)?;
+    let Revisions { revs, paths } = Revisions::parse(&session, cwd, &args.select.words)?;
     let scope = if args.all_commits {
         Scope::AllCommits
     } else if args.all_branches {
@@ -45,11 +54,11 @@ pub fn run(ui: &Ui, cwd: &Path, args: PushArgs) -> anyhow::Result<ExitCode> {
         revs,
         paths,
         scope,
-        remote: args.remote,
+        remote: args.remote.remote,
     };
     let bar = ui.progress();
     let report = push(&session, opts, &bar, Some(ui.waits()))?;
-    render(ui, &report, args.json)?;
+    render(ui, &report, args.format.json)?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
 
+use super::session::open_session;
 use super::ui::Ui;
 use crate::ops::remote::{self, AddOptions, RemoteList};
 use crate::ops::Session;
@@ -94,7 +95,7 @@ pub(crate) fn describe(r: &ResolvedRemote) -> String {
 }
 
 pub fn run(ui: &Ui, cwd: &Path, args: RemoteArgs) -> anyhow::Result<ExitCode> {
-    let session = Session::open(cwd)?;
+    let session = open_session(ui, cwd)?;
     match args.action {
         RemoteAction::Add {
             name,

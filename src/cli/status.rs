@@ -6,28 +6,28 @@ use std::process::ExitCode;
 
 use clap::Args;
 
+use super::args::Format;
+use super::session::open_session;
 use super::ui::Ui;
 use crate::engine::status::State;
+use crate::ops::select;
 use crate::ops::status::status;
-use crate::ops::Session;
 
 #[derive(Debug, Args)]
 pub struct StatusArgs {
     /// Limit to these tracked paths.
     #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
-    /// Print the result as JSON on stdout.
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub format: Format,
 }
 
 pub fn run(ui: &Ui, cwd: &Path, args: StatusArgs) -> anyhow::Result<ExitCode> {
-    let session = Session::open(cwd)?;
-    let ws = session.workspace();
-    let rels = crate::repo::history::tracked_args(ws, cwd, &args.paths)?;
+    let session = open_session(ui, cwd)?;
+    let rels = select::paths(&session, cwd, &args.paths)?;
     let bar = ui.progress();
     let report = status(&session, &rels, &bar)?;
-    if args.json {
+    if args.format.json {
         println!("{}", serde_json::to_string(&report)?);
         return Ok(ExitCode::SUCCESS);
     }

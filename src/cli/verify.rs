@@ -5,8 +5,9 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use clap::Args;
-use serde_json::json;
 
+use super::args::Format;
+use super::session::open_session;
 use super::ui::Ui;
 use crate::ops::verify::{verify_cache, CacheVerify, RemoteVerify};
 use crate::ops::Session;
@@ -18,50 +19,21 @@ pub struct VerifyArgs {
     /// lists and re-hash every object.
     #[arg(long, value_name = "NAME|URL")]
     pub remote: Option<String>,
-    /// Print the result as JSON on stdout.
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub format: Format,
 }
 
 pub fn run(ui: &Ui, cwd: &Path, args: VerifyArgs) -> anyhow::Result<ExitCode> {
-    let session = Session::open(cwd)?;
+    let session = open_session(ui, cwd)?;
     if let Some(name) = &args.remote {
-        return verify_remote(ui, &session, name, args.json);
+        return verify_remote(ui, &session, name, args.format.json);
     }
     let bar = ui.progress();
-    let CacheVerify {
-        objects,
-        damage,
-        missing,
-        unreadable,
-        malformed,
-    } = verify_cache(&session, &bar)?;
-    if args.json {
-        let damaged: Vec<_> = damage
-            .iter()
-            .map(|d| {
-                json!({
-                    "pack": d.pack,
-                    "kind": d.object.map(|(k, _)| k.to_string()),
-                    "id": d.object.map(|(_, id)| id.to_hex()),
-                    "reason": d.reason,
-                })
-            })
-            .collect();
-        let missing_json: Vec<_> = missing
-            .iter()
-            .map(|m| json!({"kind": m.kind.to_string(), "id": m.id.to_hex(), "needed_by": m.needed_by}))
-            .collect();
-        let unreadable_json: Vec<_> = unreadable
-            .iter()
-            .map(|(p, e)| json!({"path": p, "error": e}))
-            .collect();
-        println!(
-            "{}",
-            json!({"objects": objects, "damaged": damaged, "missing": missing_json, "unreadable_pointers": unreadable_json})
-        );
+    let report = verify_cache(&session, &bar)?;
+    if args.format.json {
+        println!("{}", serde_json::to_string(&report)?);
     } else {
-        for d in &damage {
+        for d in &report.damage {
             match d.object {
                 Some((kind, id)) => {
                     println!("damaged {kind} {id} in {}: {}", d.pack.display(), d.reason)
@@ -69,13 +41,20 @@ pub fn run(ui: &Ui, cwd: &Path, args: VerifyArgs) -> anyhow::Result<ExitCode> {
                 None => println!("damaged pack {}: {}", d.pack.display(), d.reason),
             }
         }
-        for m in &missing {
+        for m in &report.missing {
             println!("missing {} {} (needed by {})", m.kind, m.id, m.needed_by);
         }
-        for (p, e) in &unreadable {
-            println!("unreadable {p}: {e}");
+        for u in &report.unreadable {
+            println!("unreadable {}: {}", u.path, u.error);
         }
     }
+    let CacheVerify {
+        objects,
+        damage,
+        missing,
+        unreadable,
+        malformed,
+    } = report;
     let problems = damage.len() + missing.len() + unreadable.len();
     if problems > 0 {
         return Err(crate::Error::VerifyFailed {
@@ -99,66 +78,29 @@ fn verify_remote(
 ) -> anyhow::Result<ExitCode> {
     // `-v` names the remote and the config layer it came from.
     super::remote::resolve(ui, session, Some(name))?;
-    let RemoteVerify {
-        remote: name,
-        check: report,
-        gaps,
-        requests,
-    } = crate::ops::verify::verify_remote(session, name, &ui.progress(), Some(ui.waits()))?;
+    let v = crate::ops::verify::verify_remote(session, name, &ui.progress(), Some(ui.waits()))?;
     if json_out {
-        let damaged: Vec<_> = report
-            .damage
-            .iter()
-            .map(|d| {
-                json!({
-                    "object": d.object,
-                    "kind": d.blob.map(|(k, _)| k.to_string()),
-                    "id": d.blob.map(|(_, id)| id.to_hex()),
-                    "reason": d.reason,
-                })
-            })
-            .collect();
-        let missing: Vec<_> = gaps
-            .iter()
-            .map(|g| {
-                json!({
-                    "kind": g.kind.to_string(),
-                    "id": g.id.to_hex(),
-                    "path": g.path,
-                    "revision": g.revision,
-                    "fix": g.fix,
-                })
-            })
-            .collect();
-        println!(
-            "{}",
-            json!({
-                "remote": name,
-                "missing": missing,
-                "packs": report.packs,
-                "objects": report.blobs,
-                "bytes": report.bytes,
-                "unindexed_packs": report.unindexed,
-                "damaged_with_intact_copies": report.repaired,
-                "noted": report.noted,
-                "damaged": damaged,
-                "requests": {"reads": requests.reads, "writes": requests.writes},
-            })
-        );
+        println!("{}", serde_json::to_string(&v)?);
     } else {
-        for d in &report.damage {
+        for d in &v.check.damage {
             match d.blob {
                 Some((kind, id)) => println!("damaged {kind} {id} in {}: {}", d.object, d.reason),
                 None => println!("damaged {}: {}", d.object, d.reason),
             }
         }
-        for g in &gaps {
+        for g in &v.gaps {
             println!(
-                "missing {} {} on {name}: {} at {} needs it; fix: `{}` in a clone that has the data",
-                g.kind, g.id, g.path, g.revision, g.fix
+                "missing {} {} on {}: {} at {} needs it; fix: `{}` in a clone that has the data",
+                g.kind, g.id, v.remote, g.path, g.revision, g.fix
             );
         }
     }
+    let RemoteVerify {
+        remote: name,
+        check: report,
+        gaps,
+        ..
+    } = v;
     for d in report
         .damage
         .iter()

@@ -15,11 +15,12 @@ use crate::format::pointer::Pointer;
 use crate::hash::Id;
 use crate::store::Store;
 
-/// An object some pointer needs that the store does not have.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// An object some pointer needs that the store does not have. Serialised
+/// as `verify --json` prints it, its fields in this (alphabetical) order.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Missing {
-    pub kind: ObjectKind,
     pub id: Id,
+    pub kind: ObjectKind,
     /// The tracked path (and file inside it) that needs the object.
     pub needed_by: String,
 }

@@ -23,14 +23,15 @@ use serde::Serialize;
 use crate::durable::write_atomic;
 use crate::engine::reach::Reach;
 use crate::engine::restore::Restore;
-use crate::engine::status::{read_pointer_or_skip, State, Status};
+use crate::engine::status::{State, Status};
 use crate::error::{Error, Result};
 use crate::format::pointer::{Pointer, SUFFIX};
 use crate::progress::Progress;
-use crate::repo::history::{filter, pointers_at, pointers_in_work_tree, Tracked};
+use crate::repo::history::Tracked;
 use crate::repo::stat_index::StatIndex;
 use crate::repo::workspace::Workspace;
 
+use super::select::{select_at, Selection};
 use super::Session;
 
 /// Who is asking, which decides what a change cairn has not recorded does.
@@ -214,14 +215,20 @@ fn plan(
     opts: &CheckoutOptions,
     progress: &dyn Progress,
 ) -> Result<(Vec<Step>, Vec<Tracked>)> {
-    let ws = s.workspace();
     let mut dropped = opts.gone.clone();
     let mut steps = Vec::new();
     match &opts.rev {
         Some(r) => {
-            let git = s.require_git()?;
-            let target = filter(pointers_at(git, r)?, &opts.paths);
-            let current = filter(pointers_in_work_tree(ws, progress)?, &opts.paths);
+            let target = Selection {
+                rev: Some(r.clone()),
+                paths: opts.paths.clone(),
+            }
+            .tracked(s, progress)?;
+            let current = Selection {
+                rev: None,
+                paths: opts.paths.clone(),
+            }
+            .tracked(s, progress)?;
             let wanted: HashMap<&str, ()> = target.iter().map(|(t, _)| (t.as_str(), ())).collect();
             for (rel, old) in current {
                 if !wanted.contains_key(rel.as_str()) {
@@ -236,18 +243,13 @@ fn plan(
             }));
         }
         None => {
-            let tracked = ws.find_tracked()?;
-            for (rel, only) in crate::repo::history::select_tracked_rel(ws, &tracked, &opts.paths)?
-            {
-                // A file that merely ends in .cairn is skipped, with a warning.
-                if let Some(ptr) = read_pointer_or_skip(ws, &rel, progress)? {
-                    steps.push(Step {
-                        rel,
-                        ptr,
-                        only,
-                        write_pointer: false,
-                    });
-                }
+            for (rel, ptr, only) in select_at(s, None, &opts.paths, progress)? {
+                steps.push(Step {
+                    rel,
+                    ptr,
+                    only,
+                    write_pointer: false,
+                });
             }
         }
     }

@@ -1,77 +1,25 @@
 //! `fetch [REV] [PATH…]`: download the data some pointers need into the
-//! cache, without touching the work tree; and the selection of pointers
-//! that `fetch`, `pull`, `push` and `get` share.
+//! cache, without touching the work tree.
 //!
 //! A fetch connects to a remote only when the cache lacks something, gets
 //! everything the remote has, and reports (rather than fails on) what is
 //! nowhere to be found, so `pull` can still restore every path whose data
 //! arrived.
 
-use std::path::Path;
-
 use serde::Serialize;
 
 use crate::engine::reach::{Missing, Reach};
-use crate::engine::status::read_pointer_or_skip;
 use crate::error::Result;
-use crate::format::pointer::Pointer;
 use crate::progress::Progress;
 use crate::repo::git::GitRepo;
-use crate::repo::history::{pointers_at, select_tracked_rel, split_rev};
+use crate::repo::history::pointers_at;
 use crate::repo::workspace::Workspace;
 
+// What a fetch works on is chosen in `select`, for every verb alike.
+pub use super::select::{select_at, Selected};
 use super::Session;
 use crate::store::Store;
 use crate::transfer::{self, Connection};
-
-/// Pointers a transfer works on: tracked path, pointer, and the sub-path
-/// inside a tracked directory when only part of it was asked for.
-pub type Selected = Vec<(String, Pointer, Option<String>)>;
-
-/// Resolve `REV|PATH…` words (relative to `cwd`) to pointers, at REV or in
-/// the work tree.
-pub fn select(
-    s: &Session,
-    cwd: &Path,
-    words: &[String],
-    progress: &dyn Progress,
-) -> Result<(Option<String>, Selected)> {
-    let (rev, paths) = split_rev(s.workspace(), s.git(), cwd, words)?;
-    let selected = select_at(s, rev.as_deref(), &paths, progress)?;
-    Ok((rev, selected))
-}
-
-/// The pointers of `rev` (or of the work tree) at or below `paths`.
-pub fn select_at(
-    s: &Session,
-    rev: Option<&str>,
-    paths: &[String],
-    progress: &dyn Progress,
-) -> Result<Selected> {
-    let ws = s.workspace();
-    let mut out = Vec::new();
-    match (rev, s.git()) {
-        (Some(r), Some(g)) => {
-            let at = pointers_at(g, r)?;
-            let rels: Vec<String> = at.iter().map(|(rel, _)| rel.clone()).collect();
-            for (rel, only) in select_tracked_rel(ws, &rels, paths)? {
-                if let Some((_, ptr)) = at.iter().find(|(t, _)| *t == rel) {
-                    out.push((rel, ptr.clone(), only));
-                }
-            }
-        }
-        _ => {
-            let tracked = ws.find_tracked()?;
-            for (rel, only) in select_tracked_rel(ws, &tracked, paths)? {
-                // A file that merely ends in .cairn is skipped, with a warning.
-                if let Some(ptr) = read_pointer_or_skip(ws, &rel, progress)? {
-                    out.push((rel, ptr, only));
-                }
-            }
-        }
-    }
-    Ok(out)
-}
 
 /// Everything `selected` reaches, against `store`.
 pub fn reach(store: &Store, selected: &Selected) -> Result<Reach> {

@@ -1,10 +1,11 @@
-//! Use cases: one function per verb that changes data, under a thin CLI.
+//! Use cases: one function per verb, under a thin CLI.
 //!
 //! Each operation takes typed options and a [`crate::progress::Progress`],
 //! does the whole job (locks, stores, git, the rules that keep user data
 //! safe) and returns a typed, serialisable report. It never prints; the CLI
 //! renders the report as text or JSON, and the hooks, tests and other
-//! programs call the same functions.
+//! programs call the same functions. Which revision and paths a command's
+//! words name is decided in one place, [`select`], for every verb.
 //!
 //! ```no_run
 //! use std::path::Path;
@@ -39,13 +40,18 @@
 
 pub mod add;
 pub mod checkout;
+pub mod diff;
 pub mod fetch;
 pub mod gc;
+pub mod get;
 pub mod hooks;
 pub mod init;
+pub mod log;
+pub mod ls;
 pub mod pull;
 pub mod push;
 pub mod remote;
+pub mod select;
 mod session;
 pub mod status;
 pub mod verify;

@@ -9,7 +9,8 @@
 use serde::Serialize;
 
 use super::checkout::{checkout, CheckoutOptions, CheckoutReport};
-use super::fetch::{fetch, select_at, FetchOutcome, RevisionNames};
+use super::fetch::{fetch, FetchOutcome, RevisionNames};
+use super::select::select_at;
 use super::Session;
 use crate::error::{MissingData, Result};
 use crate::progress::Progress;

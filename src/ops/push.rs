@@ -16,7 +16,8 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use super::fetch::{reach, select_at, Selected};
+use super::fetch::reach;
+use super::select::{select_at, Selected};
 use super::Requests;
 use super::Session;
 use crate::engine::reach::Missing;
@@ -25,7 +26,7 @@ use crate::format::pointer::Pointer;
 use crate::progress::Progress;
 use crate::remote;
 use crate::repo::git::{GitError, GitRepo};
-use crate::repo::history::{pointers_at, split_rev, Tracked};
+use crate::repo::history::{pointers_at, Tracked};
 use crate::store::Store;
 use crate::transfer::walked::Walked;
 use crate::transfer::{push as transfer_push, Connection};
@@ -79,23 +80,6 @@ pub struct PushReport {
     /// Damaged index files it could not restore: what they listed counted
     /// as absent, and was sent again.
     pub damaged_indexes: Vec<String>,
-}
-
-/// Split `REV… PATH…` words: leading words that name revisions (and no
-/// path), then paths.
-pub fn split_revs(s: &Session, cwd: &Path, words: &[String]) -> Result<(Vec<String>, Vec<String>)> {
-    let (ws, git) = (s.workspace(), s.git());
-    let mut revs = Vec::new();
-    let mut i = 0;
-    while i < words.len() {
-        match split_rev(ws, git, cwd, &words[i..=i])? {
-            (Some(r), _) => revs.push(r),
-            (None, _) => break,
-        }
-        i += 1;
-    }
-    let (_, paths) = split_rev(ws, git, cwd, &words[i..])?;
-    Ok((revs, paths))
 }
 
 /// Push as `opts` says.

@@ -6,7 +6,7 @@
 //! a pointer path from history is held to the same rules (no `..`, no
 //! absolute paths, nothing in `.git` or `.cairn`) as one on disk.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::error::{Error, Result};
 use crate::format::object::check_rel_path;
@@ -69,61 +69,10 @@ pub fn filter(tracked: Vec<Tracked>, prefixes: &[String]) -> Vec<Tracked> {
         .collect()
 }
 
-/// Split command-line words into an optional revision and paths, the way
-/// git does without `--`: the first word is a path if it exists in the work
-/// tree or names tracked data (even deleted data), and otherwise must be a
-/// revision.
-pub fn split_rev(
-    ws: &Workspace,
-    git: Option<&GitRepo>,
-    cwd: &Path,
-    words: &[String],
-) -> Result<(Option<String>, Vec<String>)> {
-    let Some(first) = words.first() else {
-        return Ok((None, Vec::new()));
-    };
-    let is_path = {
-        let p = cwd.join(first);
-        let on_disk = p.symlink_metadata().is_ok()
-            || Path::new(&format!("{}{SUFFIX}", p.display())).is_file();
-        on_disk
-            || match ws.rel_path(cwd, Path::new(first)) {
-                Ok(rel) => {
-                    let rel = rel.strip_suffix(SUFFIX).unwrap_or(&rel).to_string();
-                    ws.find_tracked()?.iter().any(|t| {
-                        *t == rel
-                            || t.starts_with(&format!("{rel}/"))
-                            || rel.starts_with(&format!("{t}/"))
-                    })
-                }
-                Err(_) => false,
-            }
-    };
-    let rest = |from: usize| -> Result<Vec<String>> {
-        words[from..]
-            .iter()
-            .map(|w| ws.rel_path(cwd, Path::new(w)))
-            .map(|r| r.map(|s| s.strip_suffix(SUFFIX).map(str::to_string).unwrap_or(s)))
-            .collect()
-    };
-    if !is_path {
-        if let Some(g) = git {
-            return match g.resolve(first) {
-                Ok(_) => Ok((Some(first.clone()), rest(1)?)),
-                Err(crate::repo::git::GitError::UnknownRevision { .. }) => {
-                    Err(Error::NotRevisionOrPath {
-                        word: first.clone(),
-                    })
-                }
-                Err(e) => Err(e.into()),
-            };
-        }
-    }
-    Ok((None, rest(0)?))
-}
-
-/// Like [`select_tracked`], for arguments already resolved to
-/// repository-relative paths.
+/// The tracked paths among `tracked` that the repository-relative `rels`
+/// select (all when empty), each with the part of it asked for when the
+/// argument is a path inside a tracked directory. An argument that selects
+/// nothing is [`Error::NotTracked`].
 pub fn select_tracked_rel(
     ws: &Workspace,
     tracked: &[String],
@@ -155,19 +104,4 @@ pub fn select_tracked_rel(
         }
     }
     Ok(out)
-}
-
-/// User path arguments (relative to `cwd`) as repository-relative paths of
-/// tracked data: a pointer file's name stands for its data.
-pub fn tracked_args(
-    ws: &Workspace,
-    cwd: &std::path::Path,
-    args: &[PathBuf],
-) -> Result<Vec<String>> {
-    args.iter()
-        .map(|arg| {
-            let a = ws.rel_path(cwd, arg)?;
-            Ok(a.strip_suffix(SUFFIX).map(str::to_string).unwrap_or(a))
-        })
-        .collect()
 }

@@ -29,6 +29,20 @@ pub struct Damage {
     pub reason: String,
 }
 
+/// As `verify --json` prints it: the blob's kind and id as fields of their
+/// own (null for a whole pack), keys in alphabetical order.
+impl serde::Serialize for Damage {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("Damage", 4)?;
+        st.serialize_field("id", &self.object.map(|(_, id)| id))?;
+        st.serialize_field("kind", &self.object.map(|(kind, _)| kind))?;
+        st.serialize_field("pack", &self.pack)?;
+        st.serialize_field("reason", &self.reason)?;
+        st.end()
+    }
+}
+
 impl Store {
     /// Re-read and check every blob in every pack. Returns what is damaged.
     pub fn verify(&self, progress: &dyn Progress) -> Vec<Damage> {

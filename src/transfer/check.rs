@@ -25,6 +25,21 @@ pub struct RemoteDamage {
     pub reason: String,
 }
 
+/// As `verify --remote --json` prints it: the blob's kind and id as fields
+/// of their own (null when no one blob is to blame), keys in alphabetical
+/// order.
+impl serde::Serialize for RemoteDamage {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("RemoteDamage", 4)?;
+        st.serialize_field("id", &self.blob.map(|(_, id)| id))?;
+        st.serialize_field("kind", &self.blob.map(|(kind, _)| kind))?;
+        st.serialize_field("object", &self.object)?;
+        st.serialize_field("reason", &self.reason)?;
+        st.end()
+    }
+}
+
 /// What verifying a remote found.
 #[derive(Debug, Default)]
 pub struct CheckReport {

@@ -44,6 +44,20 @@ pub struct Gap {
     pub fix: String,
 }
 
+/// As `verify --remote --json` prints it, keys in alphabetical order.
+impl serde::Serialize for Gap {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("Gap", 5)?;
+        st.serialize_field("fix", &self.fix)?;
+        st.serialize_field("id", &self.id)?;
+        st.serialize_field("kind", &self.kind)?;
+        st.serialize_field("path", &self.path)?;
+        st.serialize_field("revision", &self.revision)?;
+        st.end()
+    }
+}
+
 /// Every object `revisions` need that the remote lacks, each once (with
 /// the first revision and path needing it). `avoid` are damaged copies
 /// this run found (they never count as present).

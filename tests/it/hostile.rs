@@ -148,6 +148,51 @@ fn committed_cache_dir_is_ignored_with_a_warning() {
     assert!(elsewhere.join("packs").is_dir());
 }
 
+/// The ignored setting is said exactly once by every command that opens the
+/// repository, however many of its parts the command uses, and not by
+/// `get`, which works in a repository of its own.
+#[test]
+fn committed_cache_dir_warning_is_said_once_per_command() {
+    let repo = TestRepo::init();
+    let store = repo.base().join("store");
+    repo.cairn_ok(&["remote", "add", "origin", store.to_str().unwrap()]);
+    repo.write("a.bin", random_bytes("a", 300_000));
+    repo.cairn_ok(&["add", "a.bin"]);
+    repo.commit_all("a");
+    repo.git(&["tag", "v1"]);
+    repo.cairn_ok(&["push"]);
+    let config = repo.read_string(".cairn/config.toml");
+    repo.write(
+        ".cairn/config.toml",
+        format!("{config}\n[cache]\ndir = \"/nowhere\"\n"),
+    );
+    repo.commit_all("a committed cache.dir");
+    let said = |args: &[&str]| {
+        let out = repo.cairn(args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        (stderr.matches("ignoring cache.dir").count(), stderr)
+    };
+    for args in [
+        &["status"][..],
+        &["ls", "v1", "a.bin"],
+        &["log", "a.bin"],
+        &["diff", "v1"],
+        &["verify"],
+        &["fetch", "v1"],
+        &["checkout", "v1"],
+        &["pull"],
+        &["push", "v1"],
+        &["gc", "--dry-run"],
+        &["add", "a.bin"],
+    ] {
+        let (n, stderr) = said(args);
+        assert_eq!(n, 1, "{args:?}:\n{stderr}");
+    }
+    let (n, stderr) = said(&["get", repo.root.to_str().unwrap(), "a.bin", "-o", "copy"]);
+    assert_eq!(n, 0, "get:\n{stderr}");
+    assert!(repo.exists("copy"), "{stderr}");
+}
+
 // ---------------------------------------------------------------- item 5
 
 /// The one index file of a folder remote, decoded.
