@@ -8,29 +8,10 @@
 use std::io;
 use std::path::PathBuf;
 
+use crate::format::kind::ObjectKind;
 use crate::hash::Id;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
-
-/// What kind of stored object an error is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ObjectKind {
-    Chunk,
-    Segment,
-    Manifest,
-    Tree,
-}
-
-impl std::fmt::Display for ObjectKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            ObjectKind::Chunk => "chunk",
-            ObjectKind::Segment => "segment",
-            ObjectKind::Manifest => "file manifest",
-            ObjectKind::Tree => "directory listing",
-        })
-    }
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {

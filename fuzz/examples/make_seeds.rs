@@ -9,7 +9,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use cairn::format::codec::Codec;
-use cairn::error::ObjectKind;
+use cairn::format::kind::ObjectKind;
 use cairn::hash::Id;
 use cairn::format::object::{encode_segment, encode_tree, Form, Manifest, Mode, Piece, TreeEntry};
 use cairn::format::pack::PackWriter;

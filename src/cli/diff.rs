@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use super::ui::{human, Ui};
 use crate::engine::reach::Reach;
 use crate::engine::status::{diff_trees, Change};
-use crate::error::ObjectKind;
+use crate::format::kind::ObjectKind;
 use crate::format::object::{self, TreeEntry};
 use crate::format::pointer::Pointer;
 use crate::repo::git::GitRepo;

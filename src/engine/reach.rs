@@ -9,7 +9,8 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::error::{Error, ObjectKind, Result};
+use crate::error::{Error, Result};
+use crate::format::kind::ObjectKind;
 use crate::format::object::{self, Form, Manifest};
 use crate::format::pointer::Pointer;
 use crate::hash::Id;

@@ -25,7 +25,8 @@ use std::sync::{Arc, Mutex};
 use rayon::prelude::*;
 
 use crate::durable::{is_tmp_name, sweep_tmp};
-use crate::error::{Error, ObjectKind, Result};
+use crate::error::{Error, Result};
+use crate::format::kind::ObjectKind;
 use crate::format::object::{self, Form, Manifest, Mode, Piece, TreeEntry};
 use crate::format::pointer::Pointer;
 use crate::hash::{Hasher, Id};

@@ -13,7 +13,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::error::ObjectKind;
+use crate::format::kind::ObjectKind;
 use crate::format::pack::{self, Entry, ENTRY_LEN, HEADER_LEN, TRAILER_LEN};
 use crate::hash::Id;
 

@@ -15,7 +15,8 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 
 use super::{check_encoded, SealedPack, Store};
-use crate::error::{Error, ObjectKind, Result};
+use crate::error::{Error, Result};
+use crate::format::kind::ObjectKind;
 use crate::format::pack::Entry;
 use crate::hash::Id;
 

@@ -16,7 +16,8 @@ use super::packfile::{self, PackWriter};
 use super::{
     check_encoded, damaged_list, file_name, new_pack, publish, PackSlot, Store, PACK_TARGET,
 };
-use crate::error::{Error, ObjectKind, Result};
+use crate::error::{Error, Result};
+use crate::format::kind::ObjectKind;
 use crate::format::pack::{self, Entry};
 use crate::hash::Id;
 use crate::progress::Progress;

@@ -24,8 +24,9 @@ use std::thread::JoinHandle;
 
 use rayon::prelude::*;
 
-use crate::error::{Error, ObjectKind, Result};
+use crate::error::{Error, Result};
 use crate::format::codec::{self, Codec};
+use crate::format::kind::ObjectKind;
 use crate::format::object::Manifest;
 use crate::format::pack::Entry;
 use crate::hash::Id;

@@ -9,7 +9,8 @@ use futures::StreamExt;
 use rayon::prelude::*;
 
 use super::{Connection, UPLOADS};
-use crate::error::{Error, ObjectKind, Result};
+use crate::error::{Error, Result};
+use crate::format::kind::ObjectKind;
 use crate::format::pack;
 use crate::hash::Id;
 use crate::progress::Progress;

@@ -25,8 +25,9 @@ use std::time::{Duration, SystemTime};
 use futures::{StreamExt, TryStreamExt};
 
 use super::{stamp, Connection, IndexState, Listed, UPLOADS};
-use crate::error::{Error, ObjectKind, Result};
+use crate::error::{Error, Result};
 use crate::failpoint;
+use crate::format::kind::ObjectKind;
 use crate::format::pack::{Entry, PackBuilder};
 use crate::hash::Id;
 use crate::progress::Progress;

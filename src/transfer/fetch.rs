@@ -16,7 +16,8 @@ use rayon::prelude::*;
 
 use super::{Connection, DOWNLOADS};
 use crate::engine::reach::Missing;
-use crate::error::{Error, ObjectKind, Result};
+use crate::error::{Error, Result};
+use crate::format::kind::ObjectKind;
 use crate::format::pack::Entry;
 use crate::hash::Id;
 use crate::progress::Progress;

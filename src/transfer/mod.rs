@@ -67,7 +67,7 @@ fn is_note_or_index(path: &str) -> bool {
 }
 
 /// Damaged copies on a remote: a whole pack (`None`) or one blob in it.
-pub type DamageSet = std::collections::HashSet<(Id, Option<(crate::error::ObjectKind, Id)>)>;
+pub type DamageSet = std::collections::HashSet<(Id, Option<(crate::format::kind::ObjectKind, Id)>)>;
 
 /// What a remote's index files say, and which of them could not be read.
 #[derive(Debug, Default)]

@@ -15,7 +15,8 @@ use futures::{StreamExt, TryStreamExt};
 
 use super::{Connection, UPLOADS};
 use crate::engine::reach::Missing;
-use crate::error::{Error, ObjectKind, Result};
+use crate::error::{Error, Result};
+use crate::format::kind::ObjectKind;
 use crate::format::pack::{Entry, PackBuilder};
 use crate::hash::Id;
 use crate::progress::Progress;
