@@ -128,7 +128,9 @@ pub enum Error {
     #[error("this repository uses cairn format {found}; this cairn supports format {supported}")]
     UnsupportedFormat { found: i64, supported: u32 },
 
-    #[error(transparent)]
+    /// Shown as the git error itself, which is also its source, so the
+    /// error chain reaches it (and its hint; see [`Hint`]).
+    #[error("{0}")]
     Git(#[from] crate::repo::git::GitError),
 
     #[error("{word:?} is neither a git revision nor a path that cairn tracks")]
@@ -408,9 +410,19 @@ impl Error {
             source,
         }
     }
+}
 
-    /// The one thing the user should try next, when there is one.
-    pub fn hint(&self) -> Option<String> {
+/// The one thing a user should try next about an error, when there is one.
+///
+/// Each error type of the library answers for itself; the CLI asks every
+/// error in a chain (`crate::explain`), so an error that wraps another
+/// (such as [`Error::Git`]) need not know the inner one's hints.
+pub trait Hint {
+    fn hint(&self) -> Option<String>;
+}
+
+impl Hint for Error {
+    fn hint(&self) -> Option<String> {
         Some(match self {
             Error::NotGitRepo { .. } => "run `git init` first, or pass `-C DIR` to point at a git work tree".into(),
             Error::NotInitialized { .. } => "run `cairn init` in the repository first".into(),
@@ -436,7 +448,8 @@ impl Error {
             Error::NonUtf8Path { .. } => "rename the file so its name is valid UTF-8".into(),
             Error::ChangedWhileReading { .. } => "wait for whatever is writing the file to finish, then add it again".into(),
             Error::NotTracked { .. } => "track it first with `cairn add <path>`".into(),
-            Error::Git(e) => return e.hint().map(str::to_string),
+            // The git error is this one's source: its own hint answers.
+            Error::Git(_) => return None,
             Error::BadRemoteUrl { .. } => {
                 "examples: ../data-store, file:///srv/cairn, s3://bucket/prefix, gs://bucket, az://container, https://host/path".into()
             }

@@ -123,6 +123,12 @@ impl GitError {
     }
 }
 
+impl crate::error::Hint for GitError {
+    fn hint(&self) -> Option<String> {
+        GitError::hint(self).map(str::to_string)
+    }
+}
+
 /// One commit, as shown to users.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CommitInfo {
