@@ -6,10 +6,13 @@
 //! `hint:`; the library never formats for a terminal itself.
 
 use std::io;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::format::kind::ObjectKind;
 use crate::hash::Id;
+
+mod corruption;
+pub use corruption::Corruption;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -77,12 +80,15 @@ pub enum Error {
         path: PathBuf,
     },
 
-    #[error("{kind} {id} in pack {} is damaged: {reason}", pack.display())]
+    /// `pack` is the pack file the damaged copy was read from, when the
+    /// bytes came from one.
+    #[error("{kind} {id}{} is damaged: {cause}", in_pack(pack.as_deref()))]
     CorruptObject {
         kind: ObjectKind,
         id: Id,
-        pack: PathBuf,
-        reason: String,
+        pack: Option<PathBuf>,
+        #[source]
+        cause: Box<Corruption>,
     },
 
     #[error("pack {} is damaged: {reason}", path.display())]
@@ -239,13 +245,14 @@ pub enum Error {
         reason: String,
     },
 
-    #[error("remote {remote}: {kind} {id} in pack {pack} is damaged: {reason}")]
+    #[error("remote {remote}: {kind} {id} in pack {pack} is damaged: {cause}")]
     RemoteBlobCorrupt {
         remote: String,
         pack: Id,
         kind: ObjectKind,
         id: Id,
-        reason: String,
+        #[source]
+        cause: Box<Corruption>,
     },
 
     #[error("remote {remote}: pack {pack} is listed by an index but missing")]
@@ -281,6 +288,12 @@ pub enum IndexError {
 pub struct MissingData {
     pub path: String,
     pub rev: String,
+}
+
+/// ` in pack <file>` when the pack is known, else nothing.
+fn in_pack(pack: Option<&Path>) -> String {
+    pack.map(|p| format!(" in pack {}", p.display()))
+        .unwrap_or_default()
 }
 
 fn plural(n: usize, what: &str) -> String {

@@ -25,7 +25,7 @@ use std::sync::{Arc, Mutex};
 use rayon::prelude::*;
 
 use crate::durable::{is_tmp_name, sweep_tmp};
-use crate::error::{Error, Result};
+use crate::error::{Corruption, Error, Result};
 use crate::format::kind::ObjectKind;
 use crate::format::object::{self, Form, Manifest, Mode, Piece, TreeEntry};
 use crate::format::pointer::Pointer;
@@ -80,19 +80,14 @@ pub fn chunk_list(store: &Store, id: &Id, size: u64, path: &Path) -> Result<Vec<
     if size == 0 {
         return Ok(Vec::new());
     }
-    let corrupt = |reason: String| Error::CorruptObject {
-        kind: ObjectKind::Manifest,
-        id: *id,
-        pack: store.root().to_path_buf(),
-        reason,
-    };
     if let Some(raw) = store.read(ObjectKind::Manifest, id)? {
-        let m = Manifest::decode(&raw).map_err(|e| corrupt(e.to_string()))?;
+        let m = Manifest::decode(&raw).map_err(|e| store.corrupt(ObjectKind::Manifest, *id, e))?;
         if m.size != size {
-            return Err(corrupt(format!(
-                "describes {} bytes, pointer says {size}",
-                m.size
-            )));
+            let cause = Corruption::ManifestSize {
+                described: m.size,
+                pointer: size,
+            };
+            return Err(store.corrupt(ObjectKind::Manifest, *id, cause));
         }
         return match m.form {
             Form::Chunks => Ok(m.pieces),
@@ -100,12 +95,8 @@ pub fn chunk_list(store: &Store, id: &Id, size: u64, path: &Path) -> Result<Vec<
                 let mut out = Vec::new();
                 for s in &m.pieces {
                     let raw = require(store, ObjectKind::Segment, &s.id, path)?;
-                    let seg = object::decode_segment(&raw).map_err(|e| Error::CorruptObject {
-                        kind: ObjectKind::Segment,
-                        id: s.id,
-                        pack: store.root().to_path_buf(),
-                        reason: e.to_string(),
-                    })?;
+                    let seg = object::decode_segment(&raw)
+                        .map_err(|e| store.corrupt(ObjectKind::Segment, s.id, e))?;
                     out.extend(seg);
                 }
                 Ok(out)
@@ -204,12 +195,7 @@ impl<'a> Restore<'a> {
 
     /// A directory listing read from the store, decoded.
     fn decode_tree(&self, id: &Id, raw: &[u8]) -> Result<Vec<TreeEntry>> {
-        object::decode_tree(raw).map_err(|e| Error::CorruptObject {
-            kind: ObjectKind::Tree,
-            id: *id,
-            pack: self.store.root().to_path_buf(),
-            reason: e.to_string(),
-        })
+        object::decode_tree(raw).map_err(|e| self.store.corrupt(ObjectKind::Tree, *id, e))
     }
 
     /// The files of tracked directory `rel` (listed in `entries`) at or
@@ -511,12 +497,11 @@ impl<'a> Restore<'a> {
             .map(|c| {
                 let raw = require(self.store, ObjectKind::Chunk, &c.id, path)?;
                 if raw.len() as u64 != c.len {
-                    return Err(Error::CorruptObject {
-                        kind: ObjectKind::Chunk,
-                        id: c.id,
-                        pack: self.store.root().to_path_buf(),
-                        reason: format!("is {} bytes, the manifest says {}", raw.len(), c.len),
-                    });
+                    let cause = Corruption::ChunkLength {
+                        expected: c.len,
+                        actual: raw.len() as u64,
+                    };
+                    return Err(self.store.corrupt(ObjectKind::Chunk, c.id, cause));
                 }
                 Ok(raw)
             })

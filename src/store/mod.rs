@@ -24,7 +24,7 @@ use std::thread::JoinHandle;
 
 use rayon::prelude::*;
 
-use crate::error::{Error, Result};
+use crate::error::{Corruption, Error, Result};
 use crate::format::codec::{self, Codec};
 use crate::format::kind::ObjectKind;
 use crate::format::object::Manifest;
@@ -369,13 +369,13 @@ impl Store {
         if self.contains(kind, &id) {
             return Ok(Put::Existing);
         }
-        let checked = check_encoded(kind, &id, codec, stored, raw_len);
-        if let Err(reason) = checked {
+        if let Err(cause) = check_encoded(kind, &id, codec, stored, raw_len) {
+            // Not from any pack of the cache: the bytes arrived from elsewhere.
             return Err(Error::CorruptObject {
                 kind,
                 id,
-                pack: self.root.clone(),
-                reason,
+                pack: None,
+                cause: Box::new(cause),
             });
         }
         if !self.reserve(kind, id) {
@@ -552,12 +552,6 @@ impl Store {
                 Error::io("read pack", &path, e)
             }
         })?;
-        let corrupt = |reason: String| Error::CorruptObject {
-            kind,
-            id: *id,
-            pack: path.clone(),
-            reason,
-        };
         let decoded = match loc.codec {
             // Already the raw bytes: no second copy.
             Codec::Raw if stored.len() == loc.raw_len as usize => Ok(stored),
@@ -566,10 +560,34 @@ impl Store {
         let checked = decoded.and_then(|raw| check_blob(kind, id, &raw).map(|_| raw));
         match checked {
             Ok(raw) => Ok(Some(raw)),
-            Err(reason) => {
+            Err(cause) => {
                 self.mark_damaged(kind, id, &path);
-                Err(corrupt(reason))
+                Err(Error::CorruptObject {
+                    kind,
+                    id: *id,
+                    pack: Some(path),
+                    cause: Box::new(cause),
+                })
             }
+        }
+    }
+
+    /// The pack file that holds the indexed copy of a blob, if any.
+    pub fn pack_of(&self, kind: ObjectKind, id: &Id) -> Option<PathBuf> {
+        let (_, slot) = self.locate(kind, id)?;
+        let path = slot.path.read().expect("pack path lock poisoned").clone();
+        Some(path)
+    }
+
+    /// The error for a blob of this store found damaged after it was read
+    /// (a listing that does not parse, a chunk of the wrong length...),
+    /// naming the pack it was read from.
+    pub fn corrupt(&self, kind: ObjectKind, id: Id, cause: impl Into<Corruption>) -> Error {
+        Error::CorruptObject {
+            kind,
+            id,
+            pack: self.pack_of(kind, &id),
+            cause: Box::new(cause.into()),
         }
     }
 }
@@ -593,7 +611,12 @@ pub const MAX_LISTING: usize = 512 << 20;
 
 /// Decode stored bytes whose decoded length a footer or index claims,
 /// refusing claims beyond what the kind may hold before allocating.
-fn decode(kind: ObjectKind, codec: Codec, stored: &[u8], raw_len: u32) -> Result<Vec<u8>, String> {
+fn decode(
+    kind: ObjectKind,
+    codec: Codec,
+    stored: &[u8],
+    raw_len: u32,
+) -> Result<Vec<u8>, Corruption> {
     let limit = max_raw_len(kind);
     if raw_len as usize > limit {
         return Err(codec::DecodeError::TooLong {
@@ -601,9 +624,9 @@ fn decode(kind: ObjectKind, codec: Codec, stored: &[u8], raw_len: u32) -> Result
             claimed: raw_len as usize,
             limit,
         }
-        .to_string());
+        .into());
     }
-    codec::decompress(codec, stored, raw_len as usize).map_err(|e| e.to_string())
+    Ok(codec::decompress(codec, stored, raw_len as usize)?)
 }
 
 /// Decode a blob's stored bytes and check them against its id (or, for a
@@ -615,20 +638,26 @@ pub fn check_encoded(
     codec: Codec,
     stored: &[u8],
     raw_len: u32,
-) -> Result<(), String> {
+) -> Result<(), Corruption> {
     decode(kind, codec, stored, raw_len).and_then(|raw| check_blob(kind, id, &raw))
 }
 
-fn check_blob(kind: ObjectKind, id: &Id, raw: &[u8]) -> Result<(), String> {
+fn check_blob(kind: ObjectKind, id: &Id, raw: &[u8]) -> Result<(), Corruption> {
     match kind {
-        ObjectKind::Manifest => Manifest::decode(raw).map(|_| ()).map_err(|e| e.to_string()),
+        ObjectKind::Manifest => Ok(Manifest::decode(raw).map(|_| ())?),
         _ => {
             let actual = Id::of(raw);
             if actual == *id {
                 Ok(())
             } else {
-                Err(format!("content hashes to {actual}"))
+                Err(Corruption::HashMismatch {
+                    expected: *id,
+                    actual,
+                })
             }
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

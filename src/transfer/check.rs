@@ -242,10 +242,10 @@ fn check_pack(p: &PackRecord, bytes: &[u8]) -> Vec<RemoteDamage> {
             let start = e.offset as usize;
             let stored = bytes.get(start..start + e.stored_len as usize)?;
             let r = crate::store::check_encoded(e.kind, &e.id, e.codec, stored, e.raw_len);
-            r.err().map(|reason| RemoteDamage {
+            r.err().map(|cause| RemoteDamage {
                 object: object.clone(),
                 blob: Some((e.kind, e.id)),
-                reason,
+                reason: cause.to_string(),
             })
         })
         .collect();

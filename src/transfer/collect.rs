@@ -504,13 +504,13 @@ pub fn execute(conn: &Connection, plan: &RemotePlan, progress: &dyn Progress) ->
 }
 
 fn check(conn: &Connection, pack: Id, e: &Entry, stored: &[u8]) -> Result<()> {
-    crate::store::check_encoded(e.kind, &e.id, e.codec, stored, e.raw_len).map_err(|reason| {
+    crate::store::check_encoded(e.kind, &e.id, e.codec, stored, e.raw_len).map_err(|cause| {
         Error::RemoteBlobCorrupt {
             remote: conn.remote.name.clone(),
             pack,
             kind: e.kind,
             id: e.id,
-            reason,
+            cause: Box::new(cause),
         }
     })
 }
