@@ -12,7 +12,7 @@ use cairn::format::codec::Codec;
 use cairn::format::kind::ObjectKind;
 use cairn::hash::Id;
 use cairn::format::object::{encode_segment, encode_tree, Form, Manifest, Mode, Piece, TreeEntry};
-use cairn::format::pack::PackWriter;
+use cairn::store::packfile::PackWriter;
 use cairn::format::pointer::Pointer;
 use cairn::repo::stat_index::{Stat, StatIndex};
 

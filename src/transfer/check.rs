@@ -15,6 +15,7 @@ use crate::format::pack;
 use crate::hash::Id;
 use crate::progress::Progress;
 use crate::remote::index::{self, PackRecord};
+use crate::remote::notes;
 
 /// One problem found on a remote.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -156,7 +157,7 @@ pub fn check(conn: &Connection, progress: &dyn Progress) -> Result<CheckReport> 
     for d in &report.damage {
         if let Some(id) = index::pack_id_of(&d.object) {
             list.insert((id, d.blob));
-            notes.push(index::Note::new(
+            notes.push(notes::Note::new(
                 id,
                 listed.get(&id).map(|(_, t)| *t),
                 d.blob,

@@ -31,7 +31,8 @@ use crate::format::kind::ObjectKind;
 use crate::format::pack::{Entry, PackBuilder};
 use crate::hash::Id;
 use crate::progress::Progress;
-use crate::remote::index::{self, Condemned, PackRecord};
+use crate::remote::index::{self, PackRecord};
+use crate::remote::notes::{self, Condemned};
 
 /// A pack is rewritten when less than this share of its bytes is live: the
 /// retention rule of the cache, applied to remotes too.
@@ -95,7 +96,7 @@ pub struct RemotePlan {
     /// The condemnation notes read; replaced by one.
     pub old_condemned: Vec<String>,
     /// Noted damage that concerns packs that stay.
-    pub damage_left: Vec<index::Note>,
+    pub damage_left: Vec<notes::Note>,
     /// Indexed packs that are gone; the new index drops them, so their
     /// blobs count as absent and the next push sends them again.
     pub lost: usize,

@@ -25,6 +25,7 @@ use crate::hash::Id;
 use crate::progress::{Progress, Warning};
 use crate::remote::backend::{self, remote_error, Backend};
 use crate::remote::index::{self, RemoteIndex, INDEX_DIR};
+use crate::remote::notes;
 use crate::remote::ResolvedRemote;
 
 mod catalog;
@@ -62,8 +63,8 @@ pub fn stamp(t: SystemTime) -> u64 {
 /// Whether a path under `index/` is an index file or a note.
 fn is_note_or_index(path: &str) -> bool {
     index::index_id_of(path).is_some()
-        || index::damage_id_of(path).is_some()
-        || index::condemn_id_of(path).is_some()
+        || notes::damage_id_of(path).is_some()
+        || notes::condemn_id_of(path).is_some()
 }
 
 /// Damaged copies on a remote: a whole pack (`None`) or one blob in it.
@@ -78,7 +79,7 @@ pub struct IndexState {
     /// The damage notes listed (`index/<id>.dmg`).
     pub notes: Vec<Listed>,
     /// The noted damage that still applies.
-    pub notes_applying: Vec<index::Note>,
+    pub notes_applying: Vec<notes::Note>,
     /// Index files that are damaged (path, why); their packs are unknown.
     pub damaged: Vec<(String, index::IndexError)>,
     /// The packs each index file lists, by the file's path.
@@ -87,7 +88,7 @@ pub struct IndexState {
     pub condemn_notes: Vec<Listed>,
     /// Their entries, each `since` resolved (a `-` becomes its note's
     /// last-modified time). A pack may appear more than once.
-    pub condemned: Vec<index::Condemned>,
+    pub condemned: Vec<notes::Condemned>,
 }
 
 /// Requests made so far, split by whether they change the remote.
