@@ -7,7 +7,8 @@
 
 use std::path::PathBuf;
 
-/// Errors of [`GitRepo`]. Use [`GitError::hint`] for a suggestion to show the user.
+/// Errors of [`GitRepo`](super::GitRepo). Use [`GitError::hint`] for a suggestion to show the
+/// user.
 #[derive(Debug, thiserror::Error)]
 pub enum GitError {
     /// No git repository was found at `path` or any of its parents.
