@@ -22,6 +22,7 @@ pub mod cli;
 pub mod durable;
 pub mod engine;
 pub mod error;
+pub mod explain;
 pub mod failpoint;
 pub mod format;
 pub mod hash;

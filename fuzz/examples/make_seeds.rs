@@ -9,10 +9,10 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use cairn::format::codec::Codec;
-use cairn::error::ObjectKind;
+use cairn::format::kind::ObjectKind;
 use cairn::hash::Id;
 use cairn::format::object::{encode_segment, encode_tree, Form, Manifest, Mode, Piece, TreeEntry};
-use cairn::format::pack::PackWriter;
+use cairn::store::packfile::PackWriter;
 use cairn::format::pointer::Pointer;
 use cairn::repo::stat_index::{Stat, StatIndex};
 

@@ -3,7 +3,7 @@
 //! re-encode canonically, so equal notes keep equal names.
 #![no_main]
 
-use cairn::remote::index::{decode_condemned, encode_condemned};
+use cairn::remote::notes::{decode_condemned, encode_condemned};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -7,7 +7,8 @@
 #![no_main]
 
 use cairn::hash::Id;
-use cairn::remote::index::{decode, decode_notes, encode, encode_notes};
+use cairn::remote::index::{decode, encode};
+use cairn::remote::notes::{decode_notes, encode_notes};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -157,14 +157,11 @@ impl Progress for Bar<'_> {
 /// Print an error chain and the library's hint, if any.
 pub fn print_error(err: &anyhow::Error) {
     eprintln!("{} {err}", paint("1;31", "error:"));
-    for cause in err.chain().skip(1) {
+    let top: &(dyn std::error::Error + 'static) = &**err;
+    for cause in crate::explain::causes(top) {
         eprintln!("  {} {cause}", paint("1", "Caused by:"));
     }
-    let hint = err
-        .chain()
-        .find_map(|e| e.downcast_ref::<crate::Error>())
-        .and_then(crate::Error::hint);
-    if let Some(h) = hint {
+    if let Some(h) = crate::explain::hint(top) {
         eprintln!("{} {h}", paint("1;36", "hint:"));
     }
 }

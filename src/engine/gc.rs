@@ -13,7 +13,8 @@
 use std::collections::HashSet;
 use std::time::{Duration, SystemTime};
 
-use crate::error::{ObjectKind, Result};
+use crate::error::Result;
+use crate::format::kind::ObjectKind;
 use crate::format::pack::Entry;
 use crate::hash::Id;
 use crate::store::{SealedPack, Store};

@@ -20,8 +20,9 @@ use std::sync::Mutex;
 use rayon::prelude::*;
 
 use crate::durable::is_tmp_name;
-use crate::error::{Error, ObjectKind, Result};
+use crate::error::{Error, Result};
 use crate::format::chunking::Chunker;
+use crate::format::kind::ObjectKind;
 use crate::format::object::{self, Form, Manifest, Mode, Piece, TreeEntry};
 use crate::format::pointer::{Pointer, SUFFIX};
 use crate::hash::{Hasher, Id};

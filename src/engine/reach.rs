@@ -9,7 +9,8 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::error::{Error, ObjectKind, Result};
+use crate::error::{Error, Result};
+use crate::format::kind::ObjectKind;
 use crate::format::object::{self, Form, Manifest};
 use crate::format::pointer::Pointer;
 use crate::hash::Id;
@@ -65,7 +66,7 @@ impl Reach {
                     return Ok(());
                 };
                 let entries = object::decode_tree(&raw)
-                    .map_err(|e| corrupt(store, ObjectKind::Tree, id, e))?;
+                    .map_err(|e| store.corrupt(ObjectKind::Tree, *id, e))?;
                 let wanted = |p: &str| match only {
                     None => true,
                     Some(o) => p == o || p.strip_prefix(o).is_some_and(|r| r.starts_with('/')),
@@ -112,7 +113,7 @@ impl Reach {
             return Ok(());
         };
         self.objects.insert((ObjectKind::Manifest, *id));
-        let m = Manifest::decode(&raw).map_err(|e| corrupt(store, ObjectKind::Manifest, id, e))?;
+        let m = Manifest::decode(&raw).map_err(|e| store.corrupt(ObjectKind::Manifest, *id, e))?;
         let chunks = match m.form {
             Form::Chunks => m.pieces,
             Form::Segments => {
@@ -124,7 +125,7 @@ impl Reach {
                     match self.read(store, ObjectKind::Segment, &s.id)? {
                         Some(raw) => out.extend(
                             object::decode_segment(&raw)
-                                .map_err(|e| corrupt(store, ObjectKind::Segment, &s.id, e))?,
+                                .map_err(|e| store.corrupt(ObjectKind::Segment, s.id, e))?,
                         ),
                         None => self.miss(ObjectKind::Segment, &s.id, path),
                     }
@@ -160,14 +161,5 @@ impl Reach {
             Err(Error::CorruptObject { .. }) if self.refetch_damaged => Ok(None),
             r => r,
         }
-    }
-}
-
-fn corrupt(store: &Store, kind: ObjectKind, id: &Id, e: object::ObjectError) -> Error {
-    Error::CorruptObject {
-        kind,
-        id: *id,
-        pack: store.root().to_path_buf(),
-        reason: e.to_string(),
     }
 }

@@ -26,7 +26,8 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::durable::is_tmp_name;
-use crate::error::{Error, ObjectKind, Result};
+use crate::error::{Error, Result};
+use crate::format::kind::ObjectKind;
 use crate::format::object::{self, Mode, TreeEntry};
 use crate::format::pointer::Pointer;
 use crate::hash::{Hasher, Id};

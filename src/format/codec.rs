@@ -74,7 +74,7 @@ pub enum DecodeError {
     Length { expected: usize, actual: usize },
     #[error("claims {claimed} bytes, more than the {limit} a {kind} may hold")]
     TooLong {
-        kind: crate::error::ObjectKind,
+        kind: crate::format::kind::ObjectKind,
         claimed: usize,
         limit: usize,
     },

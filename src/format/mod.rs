@@ -1,4 +1,4 @@
-//! The pure encoders and decoders of docs/FORMAT.md: chunk boundaries,
+//! The pure encoders and decoders of docs/FORMAT.md: object kinds, chunk boundaries,
 //! compression, pointers, manifests, listings and the pack layout.
 //!
 //! Nothing here touches the filesystem, the network or async: every
@@ -9,6 +9,7 @@
 
 pub mod chunking;
 pub mod codec;
+pub mod kind;
 pub mod object;
 pub mod pack;
 pub mod pointer;

@@ -11,8 +11,9 @@
 
 use std::path::Path;
 
-use crate::error::{Error, ObjectKind, Result};
+use crate::error::{Error, Result};
 use crate::format::codec::Codec;
+use crate::format::kind::ObjectKind;
 use crate::hash::{Id, ID_LEN};
 
 pub const PACK_MAGIC: &[u8; 8] = b"CAIRNPK\x01";
@@ -21,26 +22,6 @@ pub const HEADER_LEN: u64 = 16;
 pub const ENTRY_LEN: usize = 52;
 pub const TRAILER_LEN: usize = 56;
 pub const FORMAT_VERSION: u32 = 1;
-
-impl ObjectKind {
-    pub fn to_u8(self) -> u8 {
-        match self {
-            ObjectKind::Chunk => 1,
-            ObjectKind::Segment => 2,
-            ObjectKind::Manifest => 3,
-            ObjectKind::Tree => 4,
-        }
-    }
-    pub fn from_u8(v: u8) -> Option<ObjectKind> {
-        Some(match v {
-            1 => ObjectKind::Chunk,
-            2 => ObjectKind::Segment,
-            3 => ObjectKind::Manifest,
-            4 => ObjectKind::Tree,
-            _ => return None,
-        })
-    }
-}
 
 /// One blob's record in a pack footer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -13,7 +13,8 @@ use serde::Serialize;
 
 use crate::engine::reach::Reach;
 use crate::engine::status::{self, diff_trees};
-use crate::error::{ObjectKind, Result};
+use crate::error::Result;
+use crate::format::kind::ObjectKind;
 use crate::format::object::{self, TreeEntry};
 use crate::format::pointer::Pointer;
 use crate::progress::Progress;

@@ -16,7 +16,8 @@ use serde::Serialize;
 use super::fetch::{reach, Selected};
 use super::Requests;
 use crate::engine::reach::Reach;
-use crate::error::{Error, GcRefusal, ObjectKind, Result};
+use crate::error::{Error, GcRefusal, Result};
+use crate::format::kind::ObjectKind;
 use crate::progress::Progress;
 use crate::repo::workspace::Workspace;
 

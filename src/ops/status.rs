@@ -12,7 +12,8 @@ use std::sync::atomic::Ordering;
 use serde::Serialize;
 
 use crate::engine::status::{read_pointer_or_skip, PathStatus, State, Status};
-use crate::error::{ObjectKind, Result};
+use crate::error::Result;
+use crate::format::kind::ObjectKind;
 use crate::format::pointer::Pointer;
 use crate::progress::Progress;
 use crate::remote::index::RemoteIndex;

@@ -187,7 +187,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::error::ObjectKind;
+    use crate::format::kind::ObjectKind;
     use crate::hash::Id;
     use crate::transfer::check::RemoteDamage;
 

@@ -8,8 +8,10 @@
 //! tables without disturbing anything else in the file (comments, order,
 //! other keys). [`settings`] resolves a remote across config layers,
 //! [`listing`] lists them all,
-//! [`backend`] connects to it through `object_store`, and [`index`] is the
-//! format of the remote's index files. Transfers live in `transfer`.
+//! [`backend`] connects to it through `object_store`, [`folder`] is the
+//! direct way to a folder remote, [`index`] is the format of the remote's
+//! index files and [`notes`] that of the notes beside them. Transfers live
+//! in `transfer`.
 
 use std::path::{Path, PathBuf};
 
@@ -25,8 +27,10 @@ pub const MULTIPART_MIN: u64 = 24 << 20;
 pub const PART: usize = 16 << 20;
 
 pub mod backend;
+pub mod folder;
 pub mod index;
 pub mod listing;
+pub mod notes;
 pub mod profile;
 pub mod settings;
 pub use crate::redact::redact;

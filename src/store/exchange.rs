@@ -15,7 +15,8 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 
 use super::{check_encoded, SealedPack, Store};
-use crate::error::{Error, ObjectKind, Result};
+use crate::error::{Error, Result};
+use crate::format::kind::ObjectKind;
 use crate::format::pack::Entry;
 use crate::hash::Id;
 
@@ -99,12 +100,12 @@ fn read_checked(file: &File, path: &Path, e: &Entry) -> Result<Vec<u8>> {
     let mut stored = vec![0u8; e.stored_len as usize];
     file.read_exact_at(&mut stored, e.offset)
         .map_err(|err| Error::io("read pack", path, err))?;
-    check_encoded(e.kind, &e.id, e.codec, &stored, e.raw_len).map_err(|reason| {
+    check_encoded(e.kind, &e.id, e.codec, &stored, e.raw_len).map_err(|cause| {
         Error::CorruptObject {
             kind: e.kind,
             id: e.id,
-            pack: path.to_path_buf(),
-            reason,
+            pack: Some(path.to_path_buf()),
+            cause: Box::new(cause),
         }
     })?;
     Ok(stored)

@@ -16,7 +16,8 @@ use super::packfile::{self, PackWriter};
 use super::{
     check_encoded, damaged_list, file_name, new_pack, publish, PackSlot, Store, PACK_TARGET,
 };
-use crate::error::{Error, ObjectKind, Result};
+use crate::error::{Error, Result};
+use crate::format::kind::ObjectKind;
 use crate::format::pack::{self, Entry};
 use crate::hash::Id;
 use crate::progress::Progress;
@@ -131,7 +132,9 @@ fn verify_pack(slot: &PackSlot, progress: &dyn Progress) -> PackCheck {
         let r = file
             .read_exact_at(&mut stored, e.offset)
             .map_err(|err| err.to_string())
-            .and_then(|_| check_encoded(e.kind, &e.id, e.codec, &stored, e.raw_len));
+            .and_then(|_| {
+                check_encoded(e.kind, &e.id, e.codec, &stored, e.raw_len).map_err(|c| c.to_string())
+            });
         match r {
             Ok(()) => ok.push((e.kind, e.id)),
             Err(reason) => out.push(damage(Some((e.kind, e.id)), reason)),
@@ -184,13 +187,12 @@ impl Store {
             let mut stored = vec![0u8; e.stored_len as usize];
             file.read_exact_at(&mut stored, e.offset)
                 .map_err(|err| Error::io("read pack", src, err))?;
-            let raw = check_encoded(e.kind, &e.id, e.codec, &stored, e.raw_len);
-            if let Err(reason) = raw {
+            if let Err(cause) = check_encoded(e.kind, &e.id, e.codec, &stored, e.raw_len) {
                 return Err(Error::CorruptObject {
                     kind: e.kind,
                     id: e.id,
-                    pack: src.clone(),
-                    reason,
+                    pack: Some(src.clone()),
+                    cause: Box::new(cause),
                 });
             }
             if writer.is_none() {

@@ -11,8 +11,9 @@
 //! * **Dedup.** A blob already present is never written again.
 //!
 //! The index is rebuilt at open from the footers of the packs, so there is no
-//! separate index file that could disagree with them. Checking and garbage
-//! collection support live in [`maintenance`].
+//! separate index file that could disagree with them. Writing lives in
+//! `write.rs`, the check every read applies in `check.rs`, and checking and
+//! garbage collection support in `maintenance.rs`.
 
 use std::collections::{HashMap, HashSet};
 use std::fs::{self, File};
@@ -24,19 +25,25 @@ use std::thread::JoinHandle;
 
 use rayon::prelude::*;
 
-use crate::error::{Error, ObjectKind, Result};
-use crate::format::codec::{self, Codec};
-use crate::format::object::Manifest;
+use crate::error::{Corruption, Error, Result};
+use crate::format::codec::Codec;
+use crate::format::kind::ObjectKind;
 use crate::format::pack::Entry;
 use crate::hash::Id;
 use crate::progress::{Progress, Warning};
 use packfile::PackWriter;
 
+mod check;
 mod exchange;
 mod maintenance;
 pub mod packfile;
+mod write;
+use check::{check_blob, decode};
+pub use check::{check_encoded, max_raw_len, MAX_LISTING};
 pub use exchange::ExportPlan;
 pub use maintenance::{Damage, SealedPack};
+pub use write::Put;
+use write::{new_pack, publish};
 
 /// A pack file opened at start-up, with its footer entries.
 type OpenPack = (File, Vec<Entry>);
@@ -88,13 +95,6 @@ pub struct CacheLock {
     _file: File,
 }
 
-/// What [`Store::put`] did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Put {
-    Existing,
-    Stored { stored_len: u64 },
-}
-
 fn pack_dir(root: &Path) -> PathBuf {
     root.join("packs")
 }
@@ -129,38 +129,6 @@ fn file_name(p: &Path) -> String {
         .and_then(|n| n.to_str())
         .unwrap_or_default()
         .to_string()
-}
-
-/// Start a pack under a fresh temporary name in `tmp/`.
-fn new_pack(root: &Path) -> Result<PackWriter> {
-    let dir = tmp_dir(root);
-    let tmp = tempfile::Builder::new()
-        .prefix("pack-")
-        .suffix(".tmp")
-        .tempfile_in(&dir)
-        .map_err(|e| Error::io("create pack in", &dir, e))?;
-    let (_, path) = tmp
-        .keep()
-        .map_err(|e| Error::io("create pack in", &dir, e.error))?;
-    PackWriter::create(path)
-}
-
-/// Finish a pack and publish it: footer, fsync, rename to
-/// `packs/xx/<id>.pack` (readable by all, so a cache can be shared), and
-/// fsync both directories so the new name survives a crash.
-fn publish(root: &Path, writer: PackWriter) -> Result<PathBuf> {
-    let (tmp, id, _entries) = writer.finish()?;
-    let hex = id.to_hex();
-    let dir = pack_dir(root);
-    let sub = dir.join(&hex[..2]);
-    fs::create_dir_all(&sub).map_err(|e| Error::io("create directory", &sub, e))?;
-    let dest = sub.join(format!("{hex}.pack"));
-    fs::set_permissions(&tmp, std::os::unix::fs::PermissionsExt::from_mode(0o644))
-        .map_err(|e| Error::io("set permissions of", &tmp, e))?;
-    fs::rename(&tmp, &dest).map_err(|e| Error::io("rename pack into", &dest, e))?;
-    crate::durable::sync_dir(&sub)?;
-    crate::durable::sync_dir(&dir)?;
-    Ok(dest)
 }
 
 impl Store {
@@ -331,188 +299,6 @@ impl Store {
         self.len() == 0
     }
 
-    /// Store `raw` as blob `(kind, id)` unless it is already present.
-    pub fn put(&self, kind: ObjectKind, id: Id, raw: &[u8]) -> Result<Put> {
-        if self.contains(kind, &id) {
-            return Ok(Put::Existing);
-        }
-        if raw.len() > max_raw_len(kind) {
-            return Err(Error::BlobTooLarge {
-                kind,
-                len: raw.len() as u64,
-                limit: max_raw_len(kind) as u64,
-            });
-        }
-        if !self.reserve(kind, id) {
-            return Ok(Put::Existing);
-        }
-        let packed = codec::compress(raw);
-        let r = match &packed {
-            Some(p) => self.append(kind, id, Codec::Zstd, p, raw.len()),
-            None => self.append(kind, id, Codec::Raw, raw, raw.len()),
-        };
-        self.settle(kind, id, r)
-    }
-
-    /// Store a blob that arrives already encoded (from a remote pack),
-    /// unless it is present. The bytes are decoded and checked against the
-    /// id first: nothing unverified enters the cache.
-    pub fn put_encoded(
-        &self,
-        kind: ObjectKind,
-        id: Id,
-        codec: Codec,
-        stored: &[u8],
-        raw_len: u32,
-    ) -> Result<Put> {
-        if self.contains(kind, &id) {
-            return Ok(Put::Existing);
-        }
-        let checked = check_encoded(kind, &id, codec, stored, raw_len);
-        if let Err(reason) = checked {
-            return Err(Error::CorruptObject {
-                kind,
-                id,
-                pack: self.root.clone(),
-                reason,
-            });
-        }
-        if !self.reserve(kind, id) {
-            return Ok(Put::Existing);
-        }
-        let r = self.append(kind, id, codec, stored, raw_len as usize);
-        self.settle(kind, id, r)
-    }
-
-    /// Claim `(kind, id)` for this thread; `false` if someone else has it.
-    fn reserve(&self, kind: ObjectKind, id: Id) -> bool {
-        let mut idx = self.index.write().expect("index lock poisoned");
-        if let Some(l) = idx.get(&(kind, id)) {
-            if l.pack == RESERVED || !self.is_known_bad(kind, &id) {
-                return false;
-            }
-        }
-        idx.insert(
-            (kind, id),
-            Loc {
-                pack: RESERVED,
-                codec: Codec::Raw,
-                offset: 0,
-                stored_len: 0,
-                raw_len: 0,
-            },
-        );
-        true
-    }
-
-    /// Drop the reservation of a write that failed.
-    fn settle(&self, kind: ObjectKind, id: Id, r: Result<Put>) -> Result<Put> {
-        if r.is_err() {
-            self.index
-                .write()
-                .expect("index lock poisoned")
-                .remove(&(kind, id));
-        }
-        r
-    }
-
-    fn append(
-        &self,
-        kind: ObjectKind,
-        id: Id,
-        codec: Codec,
-        stored: &[u8],
-        raw_len: usize,
-    ) -> Result<Put> {
-        let slot = rayon::current_thread_index()
-            .map_or(0, |i| i + 1)
-            .min(self.writers.len() - 1);
-        let mut w = self.writers[slot].lock().expect("writer lock poisoned");
-        if w.is_none() {
-            let writer = new_pack(&self.root)?;
-            let path = writer.path().to_path_buf();
-            let mut packs = self.packs.write().expect("packs lock poisoned");
-            packs.push(Arc::new(PackSlot {
-                path: RwLock::new(path),
-                file: OnceLock::new(),
-            }));
-            *w = Some(((packs.len() - 1) as u32, writer));
-        }
-        let (n, writer) = w.as_mut().expect("pack writer was just created");
-        let e = writer.add(kind, id, codec, stored, raw_len)?;
-        let loc = Loc {
-            pack: *n,
-            codec,
-            offset: e.offset,
-            stored_len: e.stored_len,
-            raw_len: e.raw_len,
-        };
-        self.index
-            .write()
-            .expect("index lock poisoned")
-            .insert((kind, id), loc);
-        if self.is_known_bad(kind, &id) {
-            self.known_bad
-                .write()
-                .expect("damage lock poisoned")
-                .remove(&(kind, id));
-        }
-        if writer.len() >= PACK_TARGET {
-            self.seal(w.take());
-        }
-        Ok(Put::Stored {
-            stored_len: stored.len() as u64,
-        })
-    }
-
-    /// Seal a pack in the background: footer, fsync, rename, dir fsync.
-    fn seal(&self, open: OpenWriter) {
-        let Some((n, writer)) = open else {
-            return;
-        };
-        let slot = self.packs.read().expect("packs lock poisoned")[n as usize].clone();
-        let root = self.root.clone();
-        let handle = std::thread::spawn(move || {
-            let dest = publish(&root, writer)?;
-            // Reached by every command that stores new blobs; `add` is the
-            // one whose crash matrix uses it.
-            crate::failpoint::hit("store.pack_sealed");
-            *slot.path.write().expect("pack path lock poisoned") = dest;
-            Ok(())
-        });
-        self.sealing
-            .lock()
-            .expect("sealing lock poisoned")
-            .push(handle);
-    }
-
-    /// Make every blob put so far durable. Pointers may reference them after
-    /// this returns `Ok`.
-    pub fn flush(&self) -> Result<()> {
-        for w in &self.writers {
-            let open = w.lock().expect("writer lock poisoned").take();
-            self.seal(open);
-        }
-        let handles = std::mem::take(&mut *self.sealing.lock().expect("sealing lock poisoned"));
-        let mut first_err = None;
-        for h in handles {
-            let r = h.join().unwrap_or_else(|_| {
-                Err(Error::io(
-                    "seal pack in",
-                    pack_dir(&self.root),
-                    std::io::Error::other("sealing thread panicked"),
-                ))
-            });
-            if let Err(e) = r {
-                first_err.get_or_insert(e);
-            }
-        }
-        match first_err {
-            Some(e) => Err(e),
-            None => Ok(()),
-        }
-    }
-
     fn locate(&self, kind: ObjectKind, id: &Id) -> Option<(Loc, Arc<PackSlot>)> {
         let loc = *self
             .index
@@ -551,12 +337,6 @@ impl Store {
                 Error::io("read pack", &path, e)
             }
         })?;
-        let corrupt = |reason: String| Error::CorruptObject {
-            kind,
-            id: *id,
-            pack: path.clone(),
-            reason,
-        };
         let decoded = match loc.codec {
             // Already the raw bytes: no second copy.
             Codec::Raw if stored.len() == loc.raw_len as usize => Ok(stored),
@@ -565,69 +345,37 @@ impl Store {
         let checked = decoded.and_then(|raw| check_blob(kind, id, &raw).map(|_| raw));
         match checked {
             Ok(raw) => Ok(Some(raw)),
-            Err(reason) => {
+            Err(cause) => {
                 self.mark_damaged(kind, id, &path);
-                Err(corrupt(reason))
+                Err(Error::CorruptObject {
+                    kind,
+                    id: *id,
+                    pack: Some(path),
+                    cause: Box::new(cause),
+                })
             }
         }
     }
-}
 
-/// The largest decoded size a blob of `kind` may have (FORMAT.md §6.3).
-/// A chunk is never longer than the chunker's maximum; a segment lists at
-/// most [`crate::format::object::SEGMENT_MAX`] chunks; manifests and listings are
-/// capped far above any real file or directory so that a number read from
-/// a pack or an index can never make a reader allocate gigabytes.
-pub fn max_raw_len(kind: ObjectKind) -> usize {
-    match kind {
-        ObjectKind::Chunk => crate::format::chunking::V1.max,
-        ObjectKind::Segment => 64 + crate::format::object::SEGMENT_MAX * 64,
-        ObjectKind::Manifest | ObjectKind::Tree => MAX_LISTING,
+    /// The pack file that holds the indexed copy of a blob, if any.
+    pub fn pack_of(&self, kind: ObjectKind, id: &Id) -> Option<PathBuf> {
+        let (_, slot) = self.locate(kind, id)?;
+        let path = slot.path.read().expect("pack path lock poisoned").clone();
+        Some(path)
     }
-}
 
-/// Cap on a manifest's or a directory listing's decoded size: about four
-/// million files in one tracked directory, or a file of petabytes.
-pub const MAX_LISTING: usize = 512 << 20;
-
-/// Decode stored bytes whose decoded length a footer or index claims,
-/// refusing claims beyond what the kind may hold before allocating.
-fn decode(kind: ObjectKind, codec: Codec, stored: &[u8], raw_len: u32) -> Result<Vec<u8>, String> {
-    let limit = max_raw_len(kind);
-    if raw_len as usize > limit {
-        return Err(codec::DecodeError::TooLong {
+    /// The error for a blob of this store found damaged after it was read
+    /// (a listing that does not parse, a chunk of the wrong length...),
+    /// naming the pack it was read from.
+    pub fn corrupt(&self, kind: ObjectKind, id: Id, cause: impl Into<Corruption>) -> Error {
+        Error::CorruptObject {
             kind,
-            claimed: raw_len as usize,
-            limit,
-        }
-        .to_string());
-    }
-    codec::decompress(codec, stored, raw_len as usize).map_err(|e| e.to_string())
-}
-
-/// Decode a blob's stored bytes and check them against its id (or, for a
-/// manifest, its checksum). The one check every reader applies, whether the
-/// bytes come from the cache or a remote.
-pub fn check_encoded(
-    kind: ObjectKind,
-    id: &Id,
-    codec: Codec,
-    stored: &[u8],
-    raw_len: u32,
-) -> Result<(), String> {
-    decode(kind, codec, stored, raw_len).and_then(|raw| check_blob(kind, id, &raw))
-}
-
-fn check_blob(kind: ObjectKind, id: &Id, raw: &[u8]) -> Result<(), String> {
-    match kind {
-        ObjectKind::Manifest => Manifest::decode(raw).map(|_| ()).map_err(|e| e.to_string()),
-        _ => {
-            let actual = Id::of(raw);
-            if actual == *id {
-                Ok(())
-            } else {
-                Err(format!("content hashes to {actual}"))
-            }
+            id,
+            pack: self.pack_of(kind, &id),
+            cause: Box::new(cause.into()),
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -12,8 +12,9 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use crate::durable::preallocate;
-use crate::error::{Error, ObjectKind, Result};
+use crate::error::{Error, Result};
 use crate::format::codec::Codec;
+use crate::format::kind::ObjectKind;
 use crate::format::pack::{encode_footer, header, pack_id, read_footer, Entry, HEADER_LEN};
 use crate::hash::Id;
 

@@ -13,6 +13,7 @@ use super::{stamp, Connection, DamageSet, IndexState, Listed, DOWNLOADS};
 use crate::error::{Error, Result};
 use crate::hash::Id;
 use crate::remote::index::{self, INDEX_DIR};
+use crate::remote::notes;
 
 impl Connection {
     /// The remote's index, from its index files and damage notes (both
@@ -32,10 +33,10 @@ impl Connection {
             if let Some(id) = index::index_id_of(&l.path) {
                 wanted.push((id, l.path.clone()));
                 state.files.push(l);
-            } else if let Some(id) = index::damage_id_of(&l.path) {
+            } else if let Some(id) = notes::damage_id_of(&l.path) {
                 wanted.push((id, l.path.clone()));
                 state.notes.push(l);
-            } else if let Some(id) = index::condemn_id_of(&l.path) {
+            } else if let Some(id) = notes::condemn_id_of(&l.path) {
                 wanted.push((id, l.path.clone()));
                 state.condemn_notes.push(l);
             }
@@ -43,8 +44,8 @@ impl Connection {
         let bodies = self.read_named(wanted, &state.files, &state.notes)?;
         let mut notes = Vec::new();
         for (id, path, bytes) in &bodies {
-            if index::damage_id_of(path).is_some() && Id::of(bytes) == *id {
-                notes.extend(index::decode_notes(&String::from_utf8_lossy(bytes)));
+            if notes::damage_id_of(path).is_some() && Id::of(bytes) == *id {
+                notes.extend(notes::decode_notes(&String::from_utf8_lossy(bytes)));
             }
         }
         let mut damage = extra.clone();
@@ -87,14 +88,14 @@ impl Connection {
     /// any index file is added (the index prefers other copies to theirs).
     fn read_condemned(&self, state: &mut IndexState, bodies: &[(Id, String, Vec<u8>)]) {
         for (id, path, bytes) in bodies {
-            if index::condemn_id_of(path).is_none() || Id::of(bytes) != *id {
+            if notes::condemn_id_of(path).is_none() || Id::of(bytes) != *id {
                 continue;
             }
             let Some(note) = state.condemn_notes.iter().find(|l| l.path == *path) else {
                 continue;
             };
             let written = stamp(note.modified);
-            for mut c in index::decode_condemned(&String::from_utf8_lossy(bytes)) {
+            for mut c in notes::decode_condemned(&String::from_utf8_lossy(bytes)) {
                 c.since = Some(c.since.unwrap_or(written));
                 state.index.condemned.insert(c.pack);
                 state.condemned.push(c);
@@ -256,10 +257,10 @@ impl Connection {
     /// Record damaged copies on the remote itself, as a damage note beside
     /// the index files, so every client avoids them and any clone with good
     /// data can repair them by pushing.
-    pub fn write_damage(&self, notes: &[index::Note]) -> Result<String> {
-        let text = index::encode_notes(notes);
+    pub fn write_damage(&self, notes: &[notes::Note]) -> Result<String> {
+        let text = notes::encode_notes(notes);
         let id = Id::of(text.as_bytes());
-        let rel = format!("{INDEX_DIR}/{}{}", id.to_hex(), index::DAMAGE_SUFFIX);
+        let rel = format!("{INDEX_DIR}/{}{}", id.to_hex(), notes::DAMAGE_SUFFIX);
         self.rt
             .block_on(self.put_async(&rel, text.clone().into_bytes()))?;
         self.sync_folder(std::slice::from_ref(&rel))?;
@@ -267,10 +268,10 @@ impl Connection {
     }
 
     /// Write a condemnation note; returns its remote path.
-    pub fn write_condemned(&self, entries: &[index::Condemned]) -> Result<String> {
-        let text = index::encode_condemned(entries);
+    pub fn write_condemned(&self, entries: &[notes::Condemned]) -> Result<String> {
+        let text = notes::encode_condemned(entries);
         let id = Id::of(text.as_bytes());
-        let rel = format!("{INDEX_DIR}/{}{}", id.to_hex(), index::CONDEMN_SUFFIX);
+        let rel = format!("{INDEX_DIR}/{}{}", id.to_hex(), notes::CONDEMN_SUFFIX);
         self.rt.block_on(self.put_async(&rel, text.into_bytes()))?;
         self.sync_folder(std::slice::from_ref(&rel))?;
         Ok(rel)

@@ -9,11 +9,13 @@ use futures::StreamExt;
 use rayon::prelude::*;
 
 use super::{Connection, UPLOADS};
-use crate::error::{Error, ObjectKind, Result};
+use crate::error::{Error, Result};
+use crate::format::kind::ObjectKind;
 use crate::format::pack;
 use crate::hash::Id;
 use crate::progress::Progress;
 use crate::remote::index::{self, PackRecord};
+use crate::remote::notes;
 
 /// One problem found on a remote.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -170,7 +172,7 @@ pub fn check(conn: &Connection, progress: &dyn Progress) -> Result<CheckReport> 
     for d in &report.damage {
         if let Some(id) = index::pack_id_of(&d.object) {
             list.insert((id, d.blob));
-            notes.push(index::Note::new(
+            notes.push(notes::Note::new(
                 id,
                 listed.get(&id).map(|(_, t)| *t),
                 d.blob,
@@ -256,10 +258,10 @@ fn check_pack(p: &PackRecord, bytes: &[u8]) -> Vec<RemoteDamage> {
             let start = e.offset as usize;
             let stored = bytes.get(start..start + e.stored_len as usize)?;
             let r = crate::store::check_encoded(e.kind, &e.id, e.codec, stored, e.raw_len);
-            r.err().map(|reason| RemoteDamage {
+            r.err().map(|cause| RemoteDamage {
                 object: object.clone(),
                 blob: Some((e.kind, e.id)),
-                reason,
+                reason: cause.to_string(),
             })
         })
         .collect();

@@ -11,7 +11,8 @@ use std::collections::HashSet;
 
 use super::{fetch, Connection, DamageSet};
 use crate::engine::reach::Reach;
-use crate::error::{ObjectKind, Result};
+use crate::error::Result;
+use crate::format::kind::ObjectKind;
 use crate::format::object;
 use crate::format::pointer::Pointer;
 use crate::hash::Id;

@@ -16,7 +16,8 @@ use rayon::prelude::*;
 
 use super::{Connection, DOWNLOADS};
 use crate::engine::reach::Missing;
-use crate::error::{Error, ObjectKind, Result};
+use crate::error::{Error, Result};
+use crate::format::kind::ObjectKind;
 use crate::format::pack::Entry;
 use crate::hash::Id;
 use crate::progress::Progress;
@@ -267,12 +268,12 @@ fn download(
                     let at = (e.offset - span.range.start) as usize;
                     let stored = &data[at..at + e.stored_len as usize];
                     match store.put_encoded(e.kind, e.id, e.codec, stored, e.raw_len) {
-                        Err(Error::CorruptObject { reason, .. }) => Err(Error::RemoteBlobCorrupt {
+                        Err(Error::CorruptObject { cause, .. }) => Err(Error::RemoteBlobCorrupt {
                             remote: conn.remote.name.clone(),
                             pack: span.pack,
                             kind: e.kind,
                             id: e.id,
-                            reason,
+                            cause,
                         }),
                         r => r.map(|_| ()),
                     }

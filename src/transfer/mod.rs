@@ -1,8 +1,9 @@
 //! Moving packs between the cache and a remote: `push`, `fetch`, remote
 //! verification and remote garbage collection.
 //!
-//! This is the only place (with `remote::backend`) that uses `object_store`
-//! and async. Callers see blocking functions; inside, a small tokio runtime
+//! This is the only place (with `remote::backend`, and `remote::folder` for
+//! folder remotes) that uses `object_store` and async. Callers see blocking
+//! functions; inside, a small tokio runtime
 //! runs a bounded number of requests at once, while hashing and
 //! (de)compression run on the calling thread and rayon. Memory is bounded
 //! by that concurrency times the part size, whatever the data size.
@@ -25,7 +26,8 @@ use crate::hash::Id;
 use crate::progress::{Progress, Warning};
 use crate::remote::backend::{self, remote_error, Backend};
 use crate::remote::index::{self, RemoteIndex, INDEX_DIR};
-use crate::remote::ResolvedRemote;
+use crate::remote::notes;
+use crate::remote::{folder, ResolvedRemote};
 
 mod catalog;
 pub use catalog::IndexRepair;
@@ -62,12 +64,12 @@ pub fn stamp(t: SystemTime) -> u64 {
 /// Whether a path under `index/` is an index file or a note.
 fn is_note_or_index(path: &str) -> bool {
     index::index_id_of(path).is_some()
-        || index::damage_id_of(path).is_some()
-        || index::condemn_id_of(path).is_some()
+        || notes::damage_id_of(path).is_some()
+        || notes::condemn_id_of(path).is_some()
 }
 
 /// Damaged copies on a remote: a whole pack (`None`) or one blob in it.
-pub type DamageSet = std::collections::HashSet<(Id, Option<(crate::error::ObjectKind, Id)>)>;
+pub type DamageSet = std::collections::HashSet<(Id, Option<(crate::format::kind::ObjectKind, Id)>)>;
 
 /// What a remote's index files say, and which of them could not be read.
 #[derive(Debug, Default)]
@@ -78,7 +80,7 @@ pub struct IndexState {
     /// The damage notes listed (`index/<id>.dmg`).
     pub notes: Vec<Listed>,
     /// The noted damage that still applies.
-    pub notes_applying: Vec<index::Note>,
+    pub notes_applying: Vec<notes::Note>,
     /// Index files that are damaged (path, why); their packs are unknown.
     pub damaged: Vec<(String, index::IndexError)>,
     /// The packs each index file lists, by the file's path.
@@ -87,7 +89,7 @@ pub struct IndexState {
     pub condemn_notes: Vec<Listed>,
     /// Their entries, each `since` resolved (a `-` becomes its note's
     /// last-modified time). A pack may appear more than once.
-    pub condemned: Vec<index::Condemned>,
+    pub condemned: Vec<notes::Condemned>,
 }
 
 /// Requests made so far, split by whether they change the remote.
@@ -323,26 +325,7 @@ impl Connection {
     async fn get_range_async(&self, rel: &str, range: Range<u64>) -> Result<Bytes> {
         self.read();
         if let Some(dir) = &self.backend.folder {
-            // A folder: one positioned read into one buffer, no staging.
-            use std::os::unix::fs::FileExt;
-            let path = dir.join(rel);
-            let file = match std::fs::File::open(&path) {
-                Ok(f) => f,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                    return Err(self.err(
-                        "download",
-                        object_store::Error::NotFound {
-                            path: rel.to_string(),
-                            source: Box::new(e),
-                        },
-                        false,
-                    ))
-                }
-                Err(e) => return Err(Error::io("read", &path, e)),
-            };
-            let mut buf = vec![0u8; (range.end - range.start) as usize];
-            file.read_exact_at(&mut buf, range.start)
-                .map_err(|e| Error::io("read", &path, e))?;
+            let buf = folder::read_range(&self.remote, dir, rel, range)?;
             return Ok(Bytes::from(buf));
         }
         let path = self.path(rel);
@@ -388,20 +371,8 @@ impl Connection {
     async fn put_file_async(&self, rel: &str, file: &Path, len: u64) -> Result<()> {
         use std::io::Read;
         if let Some(dir) = &self.backend.folder {
-            // A folder: an in-kernel copy under a temporary name, then a
-            // rename, so the pack appears whole or not at all.
             self.write();
-            let dest = dir.join(rel);
-            let parent = dest.parent().unwrap_or(dir);
-            std::fs::create_dir_all(parent).map_err(|e| Error::io("create", parent, e))?;
-            let tmp = tempfile::Builder::new()
-                .prefix(crate::durable::TMP_PREFIX)
-                .tempfile_in(parent)
-                .map_err(|e| Error::io("create a file in", parent, e))?;
-            std::fs::copy(file, tmp.path()).map_err(|e| Error::io("copy pack to", &dest, e))?;
-            tmp.persist(&dest)
-                .map_err(|e| Error::io("rename pack to", &dest, e.error))?;
-            return Ok(());
+            return folder::put_file(dir, rel, file);
         }
         let open = || std::fs::File::open(file).map_err(|e| Error::io("open pack", file, e));
         if len < MULTIPART_MIN {
@@ -461,32 +432,14 @@ impl Connection {
     /// Make finished files durable on a folder remote before anything
     /// refers to them (object stores are durable once a PUT returns).
     fn sync_folder(&self, rels: &[String]) -> Result<()> {
-        let Some(dir) = &self.backend.folder else {
-            return Ok(());
-        };
-        let mut dirs = std::collections::BTreeSet::new();
-        for rel in rels {
-            let p = dir.join(rel);
-            std::fs::File::open(&p)
-                .and_then(|f| f.sync_all())
-                .map_err(|e| Error::io("sync", &p, e))?;
-            if let Some(parent) = p.parent() {
-                dirs.insert(parent.to_path_buf());
-            }
+        match &self.backend.folder {
+            Some(dir) => folder::sync(dir, rels),
+            None => Ok(()),
         }
-        dirs.insert(dir.join(index::PACK_DIR));
-        for d in dirs {
-            if let Ok(f) = std::fs::File::open(&d) {
-                f.sync_all()
-                    .map_err(|e| Error::io("sync directory", &d, e))?;
-            }
-        }
-        Ok(())
     }
 
-    /// Partial uploads left in a folder remote by killed pushes (the local
-    /// backend stages multipart uploads as `<name>#<n>` beside the target),
-    /// older than `grace`: removed unless `dry_run`. Returns their count and
+    /// Partial uploads left in a folder remote by killed pushes, older
+    /// than `grace`: removed unless `dry_run`. Returns their count and
     /// bytes. Object stores keep such parts out of sight; on S3 a lifecycle
     /// rule (AbortIncompleteMultipartUpload) clears them.
     pub fn sweep_staging(
@@ -495,35 +448,9 @@ impl Connection {
         now: SystemTime,
         dry_run: bool,
     ) -> Result<(usize, u64)> {
-        let Some(dir) = &self.backend.folder else {
-            return Ok((0, 0));
-        };
-        let (mut n, mut bytes) = (0, 0);
-        let packs = dir.join(index::PACK_DIR);
-        for e in walkdir::WalkDir::new(&packs)
-            .into_iter()
-            .filter_map(|e| e.ok())
-        {
-            let name = e.file_name().to_string_lossy();
-            let partial = name.contains('#') || name.starts_with(crate::durable::TMP_PREFIX);
-            if !e.file_type().is_file() || !partial {
-                continue;
-            }
-            let Ok(meta) = e.metadata() else { continue };
-            let old = meta
-                .modified()
-                .ok()
-                .and_then(|m| now.duration_since(m).ok())
-                .is_some_and(|age| age >= grace);
-            if !old {
-                continue;
-            }
-            if !dry_run {
-                std::fs::remove_file(e.path()).map_err(|err| Error::io("remove", e.path(), err))?;
-            }
-            n += 1;
-            bytes += meta.len();
+        match &self.backend.folder {
+            Some(dir) => folder::sweep_staging(dir, grace, now, dry_run),
+            None => Ok((0, 0)),
         }
-        Ok((n, bytes))
     }
 }

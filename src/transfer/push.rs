@@ -15,7 +15,8 @@ use futures::{StreamExt, TryStreamExt};
 
 use super::{Connection, UPLOADS};
 use crate::engine::reach::Missing;
-use crate::error::{Error, ObjectKind, Result};
+use crate::error::{Corruption, Error, Result};
+use crate::format::kind::ObjectKind;
 use crate::format::pack::{Entry, PackBuilder};
 use crate::hash::Id;
 use crate::progress::Progress;
@@ -218,12 +219,7 @@ pub fn push(
         plan.loose.sort_by_key(|(_, e)| (e.kind.to_u8(), e.id));
     }
     if let Some((kind, id)) = plan.absent.first() {
-        return Err(Error::CorruptObject {
-            kind: *kind,
-            id: *id,
-            pack: store.root().to_path_buf(),
-            reason: "no intact copy is in the cache, so it cannot be pushed".into(),
-        });
+        return Err(store.corrupt(*kind, *id, Corruption::NoIntactCopy));
     }
     // Packs an interrupted push already completed.
     // A pack noted as damaged is not "there": sending it again under its

@@ -15,13 +15,14 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use cairn::error::ObjectKind;
 use cairn::format::codec::Codec;
+use cairn::format::kind::ObjectKind;
 use cairn::format::object::{self, Form, Manifest, Mode, Piece, TreeEntry};
 use cairn::format::pack::{read_footer, Entry, PackBuilder, HEADER_LEN};
 use cairn::format::pointer::Pointer;
 use cairn::hash::Id;
-use cairn::remote::index::{self, Condemned, PackRecord};
+use cairn::remote::index::{self, PackRecord};
+use cairn::remote::notes::{self, Condemned};
 use cairn::repo::stat_index::StatIndex;
 
 fn fixtures() -> PathBuf {
@@ -165,9 +166,9 @@ fn fixture_remote_index_and_notes_are_the_v1_encodings() {
         stamp: 1_700_000_000,
         since: None,
     }];
-    frozen("condemned.cnd", index::encode_condemned(&notes).as_bytes());
+    frozen("condemned.cnd", notes::encode_condemned(&notes).as_bytes());
     let text = fs::read_to_string(fixtures().join("format/condemned.cnd")).unwrap();
-    let back = index::decode_condemned(&text);
+    let back = notes::decode_condemned(&text);
     assert_eq!(back.len(), 1);
     assert_eq!(
         (back[0].pack, back[0].stamp, back[0].since),

@@ -2,9 +2,9 @@
 //! altered ids or layouts that existing repositories depend on: that needs a
 //! new format version (docs/FORMAT.md, "Versioning"), not a new vector.
 
-use cairn::error::ObjectKind;
 use cairn::format::chunking::{gear_table, Chunker};
 use cairn::format::codec::Codec;
+use cairn::format::kind::ObjectKind;
 use cairn::format::object::{self, Form, Manifest, Mode, Piece, TreeEntry};
 use cairn::format::pack::{encode_footer, pack_id, Entry};
 use cairn::hash::Id;

@@ -12,8 +12,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use cairn::error::ObjectKind;
 use cairn::format::codec::Codec;
+use cairn::format::kind::ObjectKind;
 use cairn::format::pack::PackBuilder;
 use cairn::hash::Id;
 use cairn::remote::index::{self, PackRecord};

@@ -347,7 +347,7 @@ fn pull_replaces_a_damaged_cached_manifest_from_the_remote() {
         })
         .unwrap();
         for e in entries {
-            if e.kind == cairn::error::ObjectKind::Manifest && e.id == manifest {
+            if e.kind == cairn::format::kind::ObjectKind::Manifest && e.id == manifest {
                 bytes[e.offset as usize + e.stored_len as usize / 2] ^= 0x55;
                 flipped += 1;
             }

@@ -16,112 +16,30 @@
 //! Pointer files are blobs whose file name ends in [`POINTER_SUFFIX`] (and is longer than it);
 //! anything below a directory named `.cairn` (cairn's own config) is never a pointer.
 //! Paths are repo-relative and `/`-separated; file names that are not UTF-8 are converted lossily.
+//!
+//! Revision names are resolved in `resolve.rs`, the walk over everything git keeps is in
+//! `reachable.rs`, and [`GitError`] with its hints is in `error.rs`.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use gix::bstr::{BStr, ByteSlice};
 use gix::objs::tree::EntryKind;
-use gix::objs::{CommitRefIter, Find, Kind, TagRefIter, TreeRefIter};
+use gix::objs::{CommitRefIter, Find, Kind, TreeRefIter};
 use gix::ObjectId;
 
+mod error;
 mod program;
+mod reachable;
+mod resolve;
+pub use error::GitError;
 pub use program::{global_config, set_global_config};
+use resolve::kind_name;
 
 /// File-name suffix of a cairn pointer file.
 pub const POINTER_SUFFIX: &str = ".cairn";
 /// Name of cairn's own directory, whose contents are never pointer files.
 const CAIRN_DIR: &[u8] = b".cairn";
-
-/// Errors of [`GitRepo`]. Use [`GitError::hint`] for a suggestion to show the user.
-#[derive(Debug, thiserror::Error)]
-pub enum GitError {
-    /// No git repository was found at `path` or any of its parents.
-    #[error("not a git repository (or any parent up to the root): {}", path.display())]
-    NotARepo {
-        path: PathBuf,
-        #[source]
-        source: Box<gix::Error>,
-    },
-    /// `HEAD` is unborn and no ref points anywhere: nothing was committed yet.
-    #[error("the git repository has no commits yet")]
-    NoCommits,
-    /// The revision does not name anything in this repository.
-    #[error("unknown revision '{rev}'")]
-    UnknownRevision {
-        rev: String,
-        #[source]
-        source: Option<Box<gix::Error>>,
-    },
-    /// The revision names something that is not a commit (e.g. `HEAD^{tree}`, a tag of a blob,
-    /// or the index forms `:path` / `:N:path`, which are refused so the index is never read).
-    #[error("revision '{rev}' names a {kind}, not a commit")]
-    NotACommit { rev: String, kind: &'static str },
-    /// Object `id` is a `found` where git's data says it must be an `expected`.
-    #[error("object {id} is a {found}, expected a {expected}: the repository is corrupt")]
-    WrongKind {
-        id: String,
-        expected: &'static str,
-        found: &'static str,
-    },
-    /// An object that `rev` needs is absent from a shallow clone.
-    #[error("revision '{rev}' is beyond the history of this shallow clone")]
-    Shallow { rev: String },
-    /// An object that `rev` needs is absent (repository is not shallow: partial clone or corruption).
-    #[error("object {id} needed by '{rev}' is missing from the repository")]
-    MissingObject { rev: String, id: String },
-    /// Reading a reflog failed.
-    #[error("could not read git data")]
-    Io(#[from] std::io::Error),
-    /// `git fetch` of another repository (for `cairn get`) failed.
-    #[error("could not fetch '{rev}' from {url}: {stderr}")]
-    FetchFailed {
-        url: String,
-        rev: String,
-        stderr: String,
-    },
-    /// A `git` command (`ls-files`, `rm --cached`, `config --global`) failed.
-    #[error("`git {what}` failed: {stderr}")]
-    CommandFailed { what: String, stderr: String },
-    /// Any other gix failure (corrupt object, unreadable ref, bad config …).
-    #[error("git operation failed")]
-    Gix(#[source] Box<gix::Error>),
-}
-
-impl From<gix::Error> for GitError {
-    fn from(e: gix::Error) -> Self {
-        GitError::Gix(Box::new(e))
-    }
-}
-
-impl GitError {
-    /// A short suggestion for the user, if there is one.
-    pub fn hint(&self) -> Option<&'static str> {
-        match self {
-            GitError::NotARepo { .. } => {
-                Some("run cairn inside a git work tree, or create one with `git init`")
-            }
-            GitError::NoCommits => Some("commit something first (`git commit`)"),
-            GitError::FetchFailed { .. } => Some(
-                "check the repository URL and that git can reach it (`git ls-remote URL`), and that the revision exists there",
-            ),
-            GitError::UnknownRevision { .. } => {
-                Some("use a commit id, branch, tag, or forms like HEAD~2 or main@{1}")
-            }
-            GitError::NotACommit { .. } => Some("name a commit, e.g. a branch, tag or commit id"),
-            GitError::Shallow { .. } => Some("fetch the full history with `git fetch --unshallow`"),
-            GitError::MissingObject { .. } => Some(
-                "fetch the missing history (`git fetch --unshallow` or `git fetch`); \
-                 `git fsck` checks for corruption",
-            ),
-            GitError::WrongKind { .. } => Some("`git fsck` checks the repository for corruption"),
-            GitError::CommandFailed { .. } => {
-                Some("check that `git` is installed and works in this repository")
-            }
-            GitError::Io(_) | GitError::Gix(_) => None,
-        }
-    }
-}
 
 /// One commit, as shown to users.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -317,109 +235,6 @@ impl GitRepo {
         Ok(out)
     }
 
-    /// The distinct contents of every pointer blob in every commit reachable from any ref
-    /// (branches, tags, remotes, `refs/stash`, notes …), from `HEAD` of the main and all linked
-    /// work trees, and from every entry of their reflogs (both old and new ids), like the
-    /// roots `git gc` keeps. The stash's index/untracked commits are parents of its commits and
-    /// are walked too. Each commit, tree and blob is read at most once. The index is not read.
-    pub fn reachable_pointer_blobs(&self) -> Result<Vec<Vec<u8>>> {
-        const CTX: &str = "reachable history";
-        let hash = self.repo.object_hash();
-        // (object, may be absent): reflog entries may name objects that were pruned.
-        let mut stack: Vec<(ObjectId, bool)> = Vec::new();
-        let add_reflog = |stack: &mut Vec<(ObjectId, bool)>,
-                          mut log: gix::refs::file::log::iter::Platform<'_, '_>|
-         -> Result<()> {
-            if let Some(lines) = log.all()? {
-                for line in lines {
-                    let line = line.map_err(|e| GitError::Io(std::io::Error::other(e)))?;
-                    for id in [line.previous_oid(), line.new_oid()] {
-                        if !id.is_null() {
-                            stack.push((id, true));
-                        }
-                    }
-                }
-            }
-            Ok(())
-        };
-        for reference in self.repo.references()?.all()? {
-            let reference = reference?;
-            if let Some(id) = reference.target().try_id() {
-                stack.push((id.to_owned(), false));
-            }
-            add_reflog(&mut stack, reference.log_iter())?;
-        }
-        let add_head = |stack: &mut Vec<(ObjectId, bool)>, head: gix::Head<'_>| -> Result<()> {
-            if let Some(id) = head.id() {
-                stack.push((id.detach(), false));
-            }
-            add_reflog(stack, head.log_iter())
-        };
-        add_head(&mut stack, self.repo.head()?)?;
-        for worktree in self.repo.worktrees()? {
-            let repo = worktree.into_repo_with_possibly_inaccessible_worktree()?;
-            add_head(&mut stack, repo.head()?)?;
-        }
-
-        let shallow = self.shallow_set()?;
-        let (mut commits, mut trees, mut blobs) = (HashSet::new(), HashSet::new(), HashSet::new());
-        let mut tree_stack = Vec::new();
-        let mut out = Vec::new();
-        let mut buf = Vec::new();
-        while let Some((id, may_be_absent)) = stack.pop() {
-            if commits.contains(&id) || trees.contains(&id) {
-                continue;
-            }
-            let Some(obj) = self.repo.objects.try_find(&id, &mut buf)? else {
-                if may_be_absent {
-                    continue;
-                }
-                return Err(self.missing(CTX, id));
-            };
-            match obj.kind {
-                Kind::Commit => {
-                    commits.insert(id);
-                    let mut iter = CommitRefIter::from_bytes(obj.data, hash);
-                    tree_stack.push(iter.tree_id()?);
-                    if !shallow.contains(&id) {
-                        stack.extend(iter.parent_ids().map(|p| (p, false)));
-                    }
-                }
-                Kind::Tag => {
-                    stack.push((TagRefIter::from_bytes(obj.data, hash).target_id()?, false))
-                }
-                Kind::Tree => tree_stack.push(id),
-                Kind::Blob => {}
-            }
-            while let Some(tree) = tree_stack.pop() {
-                if !trees.insert(tree) {
-                    continue;
-                }
-                let data = self.find(tree, Kind::Tree, CTX, &mut buf)?;
-                for entry in TreeRefIter::from_bytes(data, hash) {
-                    let entry = entry?;
-                    match entry.mode.kind() {
-                        EntryKind::Tree if entry.filename != CAIRN_DIR => {
-                            tree_stack.push(entry.oid.to_owned());
-                        }
-                        EntryKind::Blob | EntryKind::BlobExecutable
-                            if is_pointer_name(entry.filename) =>
-                        {
-                            blobs.insert(entry.oid.to_owned());
-                        }
-                        _ => {}
-                    }
-                }
-            }
-        }
-        let mut blobs: Vec<_> = blobs.into_iter().collect();
-        blobs.sort();
-        for id in blobs {
-            out.push(self.blob(id, CTX)?);
-        }
-        Ok(out)
-    }
-
     /// Full names of the refs under `prefix` (such as `refs/tags/` or `refs/heads/`) whose
     /// target peels to a commit, sorted. Refs that name something else (a tag of a tree) are
     /// skipped: they have no pointers to read.
@@ -449,120 +264,6 @@ impl GitRepo {
             return Ok(name.shorten().to_str_lossy().into_owned());
         }
         Ok(self.commit_info(head, "HEAD")?.short)
-    }
-
-    // ---- helpers ----
-
-    fn resolve_id(&self, rev: &str) -> Result<ObjectId> {
-        if rev.starts_with(':') && !rev.starts_with(":/") {
-            // `:path` and `:N:path` name index entries; `:/text` searches commit messages.
-            return Err(GitError::NotACommit {
-                rev: rev.to_owned(),
-                kind: "index entry",
-            });
-        }
-        let id = match self.repo.rev_parse_single(rev) {
-            Ok(id) => id.detach(),
-            Err(err) => return Err(self.classify_rev_error(rev, err)),
-        };
-        // Peel annotated tags (possibly nested) down to the commit.
-        let mut id = id;
-        let mut buf = Vec::new();
-        loop {
-            let Some(obj) = self.repo.objects.try_find(&id, &mut buf)? else {
-                return Err(self.missing(rev, id));
-            };
-            match obj.kind {
-                Kind::Commit => return Ok(id),
-                Kind::Tag => {
-                    id = TagRefIter::from_bytes(obj.data, self.repo.object_hash()).target_id()?
-                }
-                kind => {
-                    return Err(GitError::NotACommit {
-                        rev: rev.to_owned(),
-                        kind: kind_name(kind),
-                    })
-                }
-            }
-        }
-    }
-
-    fn classify_rev_error(&self, rev: &str, err: gix::Error) -> GitError {
-        let unborn = self.repo.head().map(|h| h.is_unborn()).unwrap_or(false);
-        if unborn && self.has_no_refs() {
-            return GitError::NoCommits;
-        }
-        if self.beyond_shallow_boundary(rev) {
-            return GitError::Shallow {
-                rev: rev.to_owned(),
-            };
-        }
-        GitError::UnknownRevision {
-            rev: rev.to_owned(),
-            source: Some(Box::new(err)),
-        }
-    }
-
-    /// In a shallow clone, whether `rev` may have failed for lack of history: it is a full object
-    /// id (not present), or navigates (`~`, `^`) from a commit whose ancestry reaches the boundary.
-    fn beyond_shallow_boundary(&self, rev: &str) -> bool {
-        let shallow = match self.shallow_set() {
-            Ok(set) if !set.is_empty() => set,
-            _ => return false,
-        };
-        if ObjectId::from_hex(rev.as_bytes()).is_ok() {
-            return true;
-        }
-        let Some(base) = rev.find(['~', '^']).map(|i| &rev[..i]) else {
-            return false;
-        };
-        let base = if base.is_empty() { "HEAD" } else { base };
-        let Ok(start) = self.resolve_id(base) else {
-            return false;
-        };
-        let (mut seen, mut stack, mut buf) = (HashSet::new(), vec![start], Vec::new());
-        while let Some(id) = stack.pop() {
-            if shallow.contains(&id) {
-                return true;
-            }
-            if seen.insert(id) {
-                if let Ok(Some(obj)) = self.repo.objects.try_find(&id, &mut buf) {
-                    stack.extend(
-                        CommitRefIter::from_bytes(obj.data, self.repo.object_hash()).parent_ids(),
-                    );
-                }
-            }
-        }
-        false
-    }
-
-    fn has_no_refs(&self) -> bool {
-        let refs = self
-            .repo
-            .references()
-            .and_then(|r| r.all().map(|mut i| i.next().is_none()));
-        refs.unwrap_or_default()
-    }
-
-    fn shallow_set(&self) -> Result<HashSet<ObjectId>> {
-        Ok(self
-            .repo
-            .shallow_commits()?
-            .map(|c| c.iter().copied().collect())
-            .unwrap_or_default())
-    }
-
-    fn missing(&self, rev: &str, id: ObjectId) -> GitError {
-        if self.repo.is_shallow().unwrap_or(false) {
-            GitError::Shallow {
-                rev: rev.to_owned(),
-            }
-        } else {
-            GitError::MissingObject {
-                rev: rev.to_owned(),
-                id: id.to_string(),
-            }
-        }
     }
 
     /// Read object `id`, which must exist and be of `kind`.
@@ -653,15 +354,6 @@ impl GitRepo {
             author: author.name.to_str_lossy().into_owned(),
             summary: commit.message().summary().to_str_lossy().into_owned(),
         })
-    }
-}
-
-fn kind_name(kind: Kind) -> &'static str {
-    match kind {
-        Kind::Commit => "commit",
-        Kind::Tree => "tree",
-        Kind::Blob => "blob",
-        Kind::Tag => "tag",
     }
 }
 

@@ -6,7 +6,10 @@ use std::time::{Duration, SystemTime};
 
 use super::*;
 use crate::format::codec::Codec;
+use crate::format::kind::ObjectKind;
 use crate::format::pack::{ENTRY_LEN, HEADER_LEN, TRAILER_LEN};
+use crate::remote::index;
+use crate::transfer::{stamp, IndexState, Listed};
 
 const DAY: Duration = Duration::from_secs(86_400);
 

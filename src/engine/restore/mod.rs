@@ -13,10 +13,13 @@
 //! cairn has not recorded (neither what cairn last wrote or added there,
 //! nor anything the cache holds), and files named in [`Restore::skip`] are
 //! left exactly as they are.
+//!
+//! This file plans a restore (which files, checked paths, stale files to
+//! drop); `conflict.rs` guards the user's work and `write.rs` writes one
+//! verified file.
 
 use std::collections::{HashMap, HashSet};
 use std::fs;
-use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -25,17 +28,19 @@ use std::sync::{Arc, Mutex};
 use rayon::prelude::*;
 
 use crate::durable::{is_tmp_name, sweep_tmp};
-use crate::error::{Error, ObjectKind, Result};
-use crate::format::object::{self, Form, Manifest, Mode, Piece, TreeEntry};
+use crate::error::{Error, Result};
+use crate::format::kind::ObjectKind;
+use crate::format::object::{self, Mode, TreeEntry};
 use crate::format::pointer::Pointer;
-use crate::hash::{Hasher, Id};
+use crate::hash::Id;
 use crate::progress::Progress;
 use crate::repo::stat_index::{Stat, StatIndex};
 use crate::repo::workspace::Workspace;
 use crate::store::Store;
 
-/// Chunks decoded ahead of the writer, per file.
-const BATCH_BYTES: u64 = 16 << 20;
+mod conflict;
+mod write;
+pub use write::{chunk_list, require};
 
 #[derive(Debug, Default)]
 pub struct Counters {
@@ -63,62 +68,6 @@ pub struct Restore<'a> {
     /// once for the conflict check and the restore: decoding a large
     /// listing and checking every path is not free.
     jobs: Mutex<HashMap<JobsKey, Arc<Vec<Job>>>>,
-}
-
-/// Read a blob that must exist, naming `path` if it does not.
-pub fn require(store: &Store, kind: ObjectKind, id: &Id, path: &Path) -> Result<Vec<u8>> {
-    store.read(kind, id)?.ok_or_else(|| Error::MissingObject {
-        kind,
-        id: *id,
-        path: path.to_path_buf(),
-    })
-}
-
-/// The ordered chunk list of file `id`.
-pub fn chunk_list(store: &Store, id: &Id, size: u64, path: &Path) -> Result<Vec<Piece>> {
-    if size == 0 {
-        return Ok(Vec::new());
-    }
-    let corrupt = |reason: String| Error::CorruptObject {
-        kind: ObjectKind::Manifest,
-        id: *id,
-        pack: store.root().to_path_buf(),
-        reason,
-    };
-    if let Some(raw) = store.read(ObjectKind::Manifest, id)? {
-        let m = Manifest::decode(&raw).map_err(|e| corrupt(e.to_string()))?;
-        if m.size != size {
-            return Err(corrupt(format!(
-                "describes {} bytes, pointer says {size}",
-                m.size
-            )));
-        }
-        return match m.form {
-            Form::Chunks => Ok(m.pieces),
-            Form::Segments => {
-                let mut out = Vec::new();
-                for s in &m.pieces {
-                    let raw = require(store, ObjectKind::Segment, &s.id, path)?;
-                    let seg = object::decode_segment(&raw).map_err(|e| Error::CorruptObject {
-                        kind: ObjectKind::Segment,
-                        id: s.id,
-                        pack: store.root().to_path_buf(),
-                        reason: e.to_string(),
-                    })?;
-                    out.extend(seg);
-                }
-                Ok(out)
-            }
-        };
-    }
-    if store.contains(ObjectKind::Chunk, id) {
-        return Ok(vec![Piece { id: *id, len: size }]);
-    }
-    Err(Error::MissingObject {
-        kind: ObjectKind::Manifest,
-        id: *id,
-        path: path.to_path_buf(),
-    })
 }
 
 /// A tracked directory and the sub-path a restore is limited to.
@@ -153,31 +102,6 @@ impl<'a> Restore<'a> {
         }
     }
 
-    /// The files that restoring `rel` to `ptr` (restricted to `only`) would
-    /// overwrite although cairn has not recorded their bytes: user edits
-    /// that were never added. Nothing is written. A directory listing that
-    /// the cache lacks yields no conflicts: nothing of it can be written.
-    pub fn conflicts(&self, rel: &str, ptr: &Pointer, only: Option<&str>) -> Result<Vec<String>> {
-        let jobs = match ptr {
-            Pointer::File { id, size, mode } => Arc::new(vec![Job {
-                rel: rel.to_string(),
-                abs: self.ws.safe_abs(rel)?,
-                id: *id,
-                size: *size,
-                mode: *mode,
-            }]),
-            Pointer::Dir { id, .. } => match self.listing_jobs(rel, id, only)? {
-                Some(jobs) => jobs,
-                None => return Ok(Vec::new()),
-            },
-        };
-        let found: Vec<Option<String>> = jobs
-            .par_iter()
-            .map(|j| self.conflict(j).map(|c| c.then(|| j.rel.clone())))
-            .collect::<Result<_>>()?;
-        Ok(found.into_iter().flatten().collect())
-    }
-
     /// The jobs of tracked directory `rel` (listing `id`) at or below
     /// `only`, built once per run; `None` when the cache lacks the listing.
     fn listing_jobs(
@@ -203,12 +127,7 @@ impl<'a> Restore<'a> {
 
     /// A directory listing read from the store, decoded.
     fn decode_tree(&self, id: &Id, raw: &[u8]) -> Result<Vec<TreeEntry>> {
-        object::decode_tree(raw).map_err(|e| Error::CorruptObject {
-            kind: ObjectKind::Tree,
-            id: *id,
-            pack: self.store.root().to_path_buf(),
-            reason: e.to_string(),
-        })
+        object::decode_tree(raw).map_err(|e| self.store.corrupt(ObjectKind::Tree, *id, e))
     }
 
     /// The files of tracked directory `rel` (listed in `entries`) at or
@@ -228,50 +147,6 @@ impl<'a> Restore<'a> {
                 })
             })
             .collect()
-    }
-
-    /// Whether writing `job` would replace bytes cairn has not recorded.
-    fn conflict(&self, job: &Job) -> Result<bool> {
-        let meta = match fs::symlink_metadata(&job.abs) {
-            Ok(m) => m,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
-            Err(e) => return Err(Error::io("stat", &job.abs, e)),
-        };
-        if meta.is_dir() {
-            // Never replaced: the restore itself refuses with its own error.
-            return Ok(false);
-        }
-        if !meta.is_file() {
-            // A symbolic link (or special file) holds no bytes of the
-            // user's: it is replaced, never written through.
-            return Ok(false);
-        }
-        let stat = Stat::of(&meta);
-        let (vouched, recorded) = {
-            let idx = self.index.lock().expect("index lock poisoned");
-            (idx.lookup(&job.rel, &stat), idx.get(&job.rel).map(|r| r.id))
-        };
-        if vouched.is_some() {
-            // Exactly the bytes cairn last wrote or added here.
-            return Ok(false);
-        }
-        let id = self.hash_once(&job.rel, &job.abs, stat)?;
-        Ok(id != job.id && Some(id) != recorded && !self.store.has_file(&id, stat.size))
-    }
-
-    /// The id of the file at `abs`, hashed at most once per run.
-    fn hash_once(&self, rel: &str, abs: &Path, stat: Stat) -> Result<Id> {
-        if let Some((s, id)) = self.hashed.lock().expect("hash memo poisoned").get(rel) {
-            if *s == stat {
-                return Ok(*id);
-            }
-        }
-        let id = hash_file(abs)?;
-        self.hashed
-            .lock()
-            .expect("hash memo poisoned")
-            .insert(rel.to_string(), (stat, id));
-        Ok(id)
     }
 
     /// Make tracked path `rel` match `ptr`. With `only`, restrict a
@@ -422,105 +297,6 @@ impl<'a> Restore<'a> {
             .insert(job.rel.clone(), stat, job.id);
         Ok(())
     }
-
-    fn write_file(&self, job: &Job) -> Result<Stat> {
-        let chunks = chunk_list(self.store, &job.id, job.size, &job.abs)?;
-        let dir = job.abs.parent().expect("a repository path has a parent");
-        fs::create_dir_all(dir).map_err(|e| Error::io("create directory", dir, e))?;
-        let mut tmp = tempfile::Builder::new()
-            .prefix(crate::durable::TMP_PREFIX)
-            .tempfile_in(dir)
-            .map_err(|e| Error::io("create temporary file in", dir, e))?;
-        crate::durable::preallocate(tmp.as_file(), job.size);
-        let mut hasher = Hasher::new();
-        let mut written = 0u64;
-        let mut batches = batches(&chunks).into_iter();
-        let mut cur = match batches.next() {
-            Some(b) => self.decode(b, &job.abs)?,
-            None => Vec::new(),
-        };
-        // A file of one chunk is that chunk, whose id was just verified; a
-        // longer one is hashed again as a whole, beside the write, so the
-        // final check costs no extra time on the writing thread.
-        let whole_hash = chunks.len() > 1;
-        loop {
-            let next_batch = batches.next();
-            let ((w, ()), next) = rayon::join(
-                || {
-                    rayon::join(
-                        || -> std::io::Result<()> {
-                            for c in &cur {
-                                tmp.write_all(c)?;
-                            }
-                            Ok(())
-                        },
-                        || {
-                            if whole_hash {
-                                cur.iter().for_each(|c| {
-                                    hasher.update(c);
-                                });
-                            }
-                        },
-                    )
-                },
-                || next_batch.map(|b| self.decode(b, &job.abs)),
-            );
-            w.map_err(|e| Error::io("write", tmp.path(), e))?;
-            let n: u64 = cur.iter().map(|c| c.len() as u64).sum();
-            written += n;
-            self.progress.advance(n);
-            match next {
-                Some(r) => cur = r?,
-                None => break,
-            }
-        }
-        let actual = if chunks.len() == 1 && written == job.size {
-            // A single verified chunk is the file: its id was just checked.
-            chunks[0].id
-        } else {
-            hasher.finalize()
-        };
-        if actual != job.id || written != job.size {
-            return Err(Error::ContentMismatch {
-                path: job.abs.clone(),
-                expected: job.id,
-                actual,
-            });
-        }
-        let perm = match job.mode {
-            Mode::Executable => 0o755,
-            Mode::Regular => 0o644,
-        };
-        tmp.as_file()
-            .set_permissions(fs::Permissions::from_mode(perm))
-            .map_err(|e| Error::io("set permissions of", tmp.path(), e))?;
-        let file = tmp
-            .persist(&job.abs)
-            .map_err(|e| Error::io("rename into place", &job.abs, e.error))?;
-        crate::failpoint::hit("checkout.file_written");
-        let meta = file
-            .metadata()
-            .map_err(|e| Error::io("stat", &job.abs, e))?;
-        Ok(Stat::of(&meta))
-    }
-
-    fn decode(&self, batch: &[Piece], path: &Path) -> Result<Vec<Vec<u8>>> {
-        batch
-            .par_iter()
-            .map(|c| {
-                let raw = require(self.store, ObjectKind::Chunk, &c.id, path)?;
-                if raw.len() as u64 != c.len {
-                    return Err(Error::CorruptObject {
-                        kind: ObjectKind::Chunk,
-                        id: c.id,
-                        pack: self.store.root().to_path_buf(),
-                        reason: format!("is {} bytes, the manifest says {}", raw.len(), c.len),
-                    });
-                }
-                Ok(raw)
-            })
-            .collect()
-    }
 }
 
 /// Whether `path` (inside a tracked directory) is at or below `only`.
@@ -529,36 +305,4 @@ fn within(path: &str, only: Option<&str>) -> bool {
         None => true,
         Some(o) => path == o || path.starts_with(&format!("{o}/")),
     }
-}
-
-/// BLAKE3 of a file's contents, read in pieces.
-fn hash_file(path: &Path) -> Result<Id> {
-    let mut f = fs::File::open(path).map_err(|e| Error::io("open", path, e))?;
-    let mut h = Hasher::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = std::io::Read::read(&mut f, &mut buf).map_err(|e| Error::io("read", path, e))?;
-        if n == 0 {
-            return Ok(h.finalize());
-        }
-        h.update(&buf[..n]);
-    }
-}
-
-fn batches(chunks: &[Piece]) -> Vec<&[Piece]> {
-    let mut out = Vec::new();
-    let mut start = 0;
-    let mut bytes = 0;
-    for (i, c) in chunks.iter().enumerate() {
-        bytes += c.len;
-        if bytes >= BATCH_BYTES {
-            out.push(&chunks[start..=i]);
-            start = i + 1;
-            bytes = 0;
-        }
-    }
-    if start < chunks.len() {
-        out.push(&chunks[start..]);
-    }
-    out
 }

@@ -1,0 +1,191 @@
+//! Writing one file from the store, verified, under a temporary name.
+//!
+//! A file's chunk list comes from its manifest (or is the one chunk named
+//! like the file). Chunks are decoded in batches ahead of the writer, each
+//! verified against its id as it is read and checked against the length
+//! its manifest gives; the whole file is hashed again beside the write and
+//! compared with the pointer's id before the temporary file is renamed
+//! over the target, so a failure leaves the old file (or nothing).
+
+use std::fs;
+use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+use rayon::prelude::*;
+
+use super::{Job, Restore};
+use crate::error::{Corruption, Error, Result};
+use crate::format::kind::ObjectKind;
+use crate::format::object::{self, Form, Manifest, Mode, Piece};
+use crate::hash::{Hasher, Id};
+use crate::repo::stat_index::Stat;
+use crate::store::Store;
+
+/// Chunks decoded ahead of the writer, per file.
+const BATCH_BYTES: u64 = 16 << 20;
+
+/// Read a blob that must exist, naming `path` if it does not.
+pub fn require(store: &Store, kind: ObjectKind, id: &Id, path: &Path) -> Result<Vec<u8>> {
+    store.read(kind, id)?.ok_or_else(|| Error::MissingObject {
+        kind,
+        id: *id,
+        path: path.to_path_buf(),
+    })
+}
+
+/// The ordered chunk list of file `id`.
+pub fn chunk_list(store: &Store, id: &Id, size: u64, path: &Path) -> Result<Vec<Piece>> {
+    if size == 0 {
+        return Ok(Vec::new());
+    }
+    if let Some(raw) = store.read(ObjectKind::Manifest, id)? {
+        let m = Manifest::decode(&raw).map_err(|e| store.corrupt(ObjectKind::Manifest, *id, e))?;
+        if m.size != size {
+            let cause = Corruption::ManifestSize {
+                described: m.size,
+                pointer: size,
+            };
+            return Err(store.corrupt(ObjectKind::Manifest, *id, cause));
+        }
+        return match m.form {
+            Form::Chunks => Ok(m.pieces),
+            Form::Segments => {
+                let mut out = Vec::new();
+                for s in &m.pieces {
+                    let raw = require(store, ObjectKind::Segment, &s.id, path)?;
+                    let seg = object::decode_segment(&raw)
+                        .map_err(|e| store.corrupt(ObjectKind::Segment, s.id, e))?;
+                    out.extend(seg);
+                }
+                Ok(out)
+            }
+        };
+    }
+    if store.contains(ObjectKind::Chunk, id) {
+        return Ok(vec![Piece { id: *id, len: size }]);
+    }
+    Err(Error::MissingObject {
+        kind: ObjectKind::Manifest,
+        id: *id,
+        path: path.to_path_buf(),
+    })
+}
+
+impl Restore<'_> {
+    pub(super) fn write_file(&self, job: &Job) -> Result<Stat> {
+        let chunks = chunk_list(self.store, &job.id, job.size, &job.abs)?;
+        let dir = job.abs.parent().expect("a repository path has a parent");
+        fs::create_dir_all(dir).map_err(|e| Error::io("create directory", dir, e))?;
+        let mut tmp = tempfile::Builder::new()
+            .prefix(crate::durable::TMP_PREFIX)
+            .tempfile_in(dir)
+            .map_err(|e| Error::io("create temporary file in", dir, e))?;
+        crate::durable::preallocate(tmp.as_file(), job.size);
+        let mut hasher = Hasher::new();
+        let mut written = 0u64;
+        let mut batches = batches(&chunks).into_iter();
+        let mut cur = match batches.next() {
+            Some(b) => self.decode(b, &job.abs)?,
+            None => Vec::new(),
+        };
+        // A file of one chunk is that chunk, whose id was just verified; a
+        // longer one is hashed again as a whole, beside the write, so the
+        // final check costs no extra time on the writing thread.
+        let whole_hash = chunks.len() > 1;
+        loop {
+            let next_batch = batches.next();
+            let ((w, ()), next) = rayon::join(
+                || {
+                    rayon::join(
+                        || -> std::io::Result<()> {
+                            for c in &cur {
+                                tmp.write_all(c)?;
+                            }
+                            Ok(())
+                        },
+                        || {
+                            if whole_hash {
+                                cur.iter().for_each(|c| {
+                                    hasher.update(c);
+                                });
+                            }
+                        },
+                    )
+                },
+                || next_batch.map(|b| self.decode(b, &job.abs)),
+            );
+            w.map_err(|e| Error::io("write", tmp.path(), e))?;
+            let n: u64 = cur.iter().map(|c| c.len() as u64).sum();
+            written += n;
+            self.progress.advance(n);
+            match next {
+                Some(r) => cur = r?,
+                None => break,
+            }
+        }
+        let actual = if chunks.len() == 1 && written == job.size {
+            // A single verified chunk is the file: its id was just checked.
+            chunks[0].id
+        } else {
+            hasher.finalize()
+        };
+        if actual != job.id || written != job.size {
+            return Err(Error::ContentMismatch {
+                path: job.abs.clone(),
+                expected: job.id,
+                actual,
+            });
+        }
+        let perm = match job.mode {
+            Mode::Executable => 0o755,
+            Mode::Regular => 0o644,
+        };
+        tmp.as_file()
+            .set_permissions(fs::Permissions::from_mode(perm))
+            .map_err(|e| Error::io("set permissions of", tmp.path(), e))?;
+        let file = tmp
+            .persist(&job.abs)
+            .map_err(|e| Error::io("rename into place", &job.abs, e.error))?;
+        crate::failpoint::hit("checkout.file_written");
+        let meta = file
+            .metadata()
+            .map_err(|e| Error::io("stat", &job.abs, e))?;
+        Ok(Stat::of(&meta))
+    }
+
+    fn decode(&self, batch: &[Piece], path: &Path) -> Result<Vec<Vec<u8>>> {
+        batch
+            .par_iter()
+            .map(|c| {
+                let raw = require(self.store, ObjectKind::Chunk, &c.id, path)?;
+                if raw.len() as u64 != c.len {
+                    let cause = Corruption::ChunkLength {
+                        expected: c.len,
+                        actual: raw.len() as u64,
+                    };
+                    return Err(self.store.corrupt(ObjectKind::Chunk, c.id, cause));
+                }
+                Ok(raw)
+            })
+            .collect()
+    }
+}
+
+fn batches(chunks: &[Piece]) -> Vec<&[Piece]> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut bytes = 0;
+    for (i, c) in chunks.iter().enumerate() {
+        bytes += c.len;
+        if bytes >= BATCH_BYTES {
+            out.push(&chunks[start..=i]);
+            start = i + 1;
+            bytes = 0;
+        }
+    }
+    if start < chunks.len() {
+        out.push(&chunks[start..]);
+    }
+    out
+}

@@ -1,0 +1,179 @@
+//! The hint of each [`Error`]: the one thing a user should try next.
+//!
+//! Only this error type's own hints live here. A wrapped error (git's)
+//! answers for itself through its own [`Hint`] impl, and `crate::explain`
+//! asks every error of a chain, so this file needs nothing from the
+//! modules whose errors cairn wraps.
+
+use std::io;
+
+use super::{Error, Hint};
+
+/// Whether an I/O error is, or wraps, "no space left on device" (or a
+/// quota). Layers such as temporary-file helpers wrap the OS error in one
+/// of their own, so the whole chain is searched.
+pub fn is_disk_full(e: &io::Error) -> bool {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        if let Some(io) = err.downcast_ref::<io::Error>() {
+            if io.kind() == io::ErrorKind::StorageFull
+                || io.kind() == io::ErrorKind::QuotaExceeded
+                || matches!(io.raw_os_error(), Some(libc::ENOSPC) | Some(libc::EDQUOT))
+            {
+                return true;
+            }
+            if let Some(inner) = io.get_ref() {
+                cur = Some(inner);
+                continue;
+            }
+        }
+        cur = err.source();
+    }
+    false
+}
+
+impl Hint for Error {
+    fn hint(&self) -> Option<String> {
+        Some(match self {
+            Error::NotGitRepo { .. } => "run `git init` first, or pass `-C DIR` to point at a git work tree".into(),
+            Error::NotInitialized { .. } => "run `cairn init` in the repository first".into(),
+            Error::Io { source, .. } if is_disk_full(source) => {
+                "the disk is full: free some space (`cairn gc` drops unreachable data) and run the command again".into()
+            }
+            Error::Io { source, .. } if source.kind() == io::ErrorKind::PermissionDenied => {
+                "check the permissions of that path".into()
+            }
+            Error::PointerSyntax { .. } => {
+                "restore the pointer with `git checkout -- <path>.cairn`, or re-create it with `cairn add <path>`".into()
+            }
+            Error::PointerVersion { .. } | Error::UnsupportedFormat { .. } => {
+                "upgrade cairn to a version that reads this format".into()
+            }
+            Error::BlobTooLarge { .. } => "split the directory into several tracked directories".into(),
+            Error::UnsafePath { .. } => {
+                "pointer files and listings may only name paths inside the work tree; check where this pointer came from".into()
+            }
+            Error::OutsideRepo { .. } => "cairn only tracks paths inside the current git work tree".into(),
+            Error::NoSuchPath { .. } => "check the path; `cairn status` lists what is tracked".into(),
+            Error::SymlinkNotTracked { .. } => "add the file or directory the link points to instead".into(),
+            Error::NonUtf8Path { .. } => "rename the file so its name is valid UTF-8".into(),
+            Error::ChangedWhileReading { .. } => "wait for whatever is writing the file to finish, then add it again".into(),
+            Error::NotTracked { .. } => "track it first with `cairn add <path>`".into(),
+            // The git error is this one's source: its own hint answers.
+            Error::Git(_) => return None,
+            Error::BadRemoteUrl { .. } => {
+                "examples: ../data-store, file:///srv/cairn, s3://bucket/prefix, gs://bucket, az://container, https://host/path".into()
+            }
+            Error::BadRemoteName { .. } => "for example `origin` or `team-s3`".into(),
+            Error::RemoteExists { .. } => "remove it first with `cairn remote remove <name>`, or pick another name".into(),
+            Error::UnknownRemote { .. } => "`cairn remote list` shows the configured remotes".into(),
+            Error::ConfigEdit { .. } => "fix the TOML syntax of the file, then run the command again".into(),
+            Error::PackNameCondemned { .. } => {
+                "wait until `cairn gc --remote` has deleted the condemned packs (one grace period), or add the data again with other files, then push".into()
+            }
+            Error::GcRefused { reason } => reason.hint().into(),
+            Error::NotRevisionOrPath { .. } => {
+                "give a commit id, branch or tag (see `git log`), or a path listed by `cairn ls`".into()
+            }
+            Error::CannotTrack { .. } => {
+                "move what is in the way (or track a different path), then run the command again".into()
+            }
+            Error::MissingObject { .. } => {
+                "`cairn pull` fetches it from the remote; if the data was added on this machine and the cache lost it, `cairn add` of the original stores it again".into()
+            }
+            Error::VerifyFailed {
+                damaged: 0,
+                missing: 0,
+                malformed_pointers,
+            } if !malformed_pointers.is_empty() => {
+                "restore each pointer with `git checkout -- <path>.cairn`, or re-create it with `cairn add <path>`".into()
+            }
+            Error::NotAPointer { .. } => {
+                "rename the file if it is not cairn's (names ending in .cairn are pointer files), or restore the pointer with `git checkout -- <path>.cairn`".into()
+            }
+            Error::CorruptObject { .. } | Error::CorruptPack { .. } | Error::VerifyFailed { .. } => {
+                "`cairn verify` lists every damaged object; `cairn add` of the original data stores a good copy that replaces it".into()
+            }
+            Error::ContentMismatch { .. } => "run `cairn verify`; the cache holds damaged data".into(),
+            Error::StatIndexCorrupt { path, .. } => format!(
+                "delete {} and re-run; it is only a cache and will be rebuilt",
+                path.display()
+            ),
+            Error::Config { .. } | Error::ConfigValue { .. } => "fix the file; docs/FORMAT.md lists the keys".into(),
+            Error::Locked { .. } => "wait for the other cairn command to finish, then run this one again".into(),
+            Error::UnrecordedChanges { .. } => {
+                "`cairn add <path>` records the changes (keep them); `--force` discards them".into()
+            }
+            Error::DataNotOnRemote { missing, .. } => {
+                let mut revs: Vec<&str> = missing.iter().map(|m| m.rev.as_str()).collect();
+                revs.sort();
+                revs.dedup();
+                format!(
+                    "run `cairn push {}` in a clone that has the data, then pull again; everything else was restored",
+                    revs.join(" ")
+                )
+            }
+            Error::NoRemote => "add one with `cairn remote add origin s3://bucket/prefix` (or a folder path), or pass `-r NAME`".into(),
+            Error::Remote { failure, remote, .. } => failure.hint(remote),
+            Error::TrackedByGit { path, .. } => format!(
+                "`git rm --cached -r {path}` removes it from git's index and keeps the file; or `cairn add --untrack-git {path}` does that for you"
+            ),
+            Error::TemplateDirTaken { current, ours } => format!(
+                "cairn does not replace another git template: copy the hooks from {} into {current}/hooks, or `git config --global --unset init.templateDir` and install again",
+                ours.join("hooks").display()
+            ),
+            Error::OutputExists { .. } => "choose another place with `-o OUT`, or move the existing one away".into(),
+            Error::NotTrackedAt { .. } => "`cairn ls REV` in a clone of that repository lists what it tracks".into(),
+            Error::ReadOnlyRemote { .. } => "push to an s3://, gs://, az:// or folder remote instead".into(),
+            Error::NotOnRemote { .. } => "push it from a clone that has the data (`cairn push`), or fetch from another remote with `-r NAME`".into(),
+            Error::RemoteIndexDamaged { remote, .. } => format!(
+                "run `cairn verify --remote {remote}` to see what the damaged index file hides, then `cairn push` from a clone that has the data: it repairs the index file or sends the data again"
+            ),
+            Error::RemoteCorrupt { remote, .. }
+            | Error::RemoteBlobCorrupt { remote, .. }
+            | Error::RemotePackMissing { remote, .. } => format!(
+                "run `cairn verify --remote {remote}`: it lists every damaged object and notes it on the remote, so that `cairn push` from any clone with good data sends it again"
+            ),
+            Error::RemoteVerifyFailed { remote, .. } => format!(
+                "the damaged copies are now noted on the remote: `cairn push -r {remote}` from any clone with the data sends them again"
+            ),
+            Error::Io { source, .. } if source.kind() == io::ErrorKind::NotFound => {
+                "check that the path exists, then run the command again".into()
+            }
+            Error::Io { .. } => "check that the path is accessible and the disk is healthy, then run the command again".into(),
+            _ => return None,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::GcRefusal;
+
+    #[test]
+    fn disk_full_gets_its_hint_even_when_wrapped() {
+        let plain = io::Error::from(io::ErrorKind::StorageFull);
+        let wrapped = io::Error::other(io::Error::from_raw_os_error(libc::ENOSPC));
+        let twice = io::Error::other(io::Error::other(plain));
+        for source in [wrapped, twice, io::Error::from_raw_os_error(libc::ENOSPC)] {
+            let e = Error::io("write pack", "/x", source);
+            assert!(e.hint().unwrap().contains("disk is full"), "{e:?}");
+        }
+        let other = Error::io("write pack", "/x", io::Error::other("boom"));
+        assert!(!other.hint().unwrap().contains("disk is full"));
+    }
+
+    #[test]
+    fn each_gc_refusal_has_its_own_hint() {
+        let shared = Error::GcRefused {
+            reason: GcRefusal::SharedCache,
+        };
+        let index = Error::GcRefused {
+            reason: GcRefusal::DamagedRemoteIndex,
+        };
+        assert!(shared.hint().unwrap().contains("--shared-cache"));
+        assert!(!index.hint().unwrap().contains("shared"));
+        assert!(index.hint().unwrap().contains("verify --remote"));
+    }
+}

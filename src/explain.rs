@@ -1,0 +1,104 @@
+//! How an error is explained to a person: its causes and the one hint.
+//!
+//! Errors nest (a git error inside cairn's, an I/O error inside both), and
+//! each library error type knows its own hint ([`Hint`]). This is the one
+//! place that walks a whole `source()` chain and asks each link by its
+//! concrete type, so the error types themselves never depend on one
+//! another for hints: `error.rs` knows nothing of git's.
+//!
+//! A message that already quotes its cause (`... is damaged: content hashes
+//! to X`, where the cause is also the typed `source()`) would otherwise be
+//! followed by that same text again; [`causes`] leaves such quoted causes
+//! out, so the report says each thing once.
+
+use std::error::Error as StdError;
+
+use crate::error::{Error, Hint};
+use crate::repo::git::GitError;
+
+/// The errors of a chain, outermost first.
+fn chain<'a>(
+    top: &'a (dyn StdError + 'static),
+) -> impl Iterator<Item = &'a (dyn StdError + 'static)> {
+    std::iter::successors(Some(top), |e: &&'a (dyn StdError + 'static)| (*e).source())
+}
+
+/// What to try next: the hint of the outermost error in the chain that has
+/// one.
+pub fn hint(top: &(dyn StdError + 'static)) -> Option<String> {
+    chain(top).find_map(hint_of)
+}
+
+fn hint_of(e: &(dyn StdError + 'static)) -> Option<String> {
+    if let Some(e) = e.downcast_ref::<Error>() {
+        return Hint::hint(e);
+    }
+    if let Some(e) = e.downcast_ref::<GitError>() {
+        return Hint::hint(e);
+    }
+    None
+}
+
+/// The causes below `top`'s own message worth a line each: every error of
+/// the chain after the first, except one whose text the error above it
+/// already ends with.
+pub fn causes(top: &(dyn StdError + 'static)) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut above = top.to_string();
+    for e in chain(top).skip(1) {
+        let text = e.to_string();
+        if text.is_empty() || !above.ends_with(&text) {
+            out.push(text.clone());
+        }
+        above = text;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_git_error_inside_cairns_gives_its_own_hint() {
+        let e = Error::from(GitError::NoCommits);
+        assert_eq!(
+            hint(&e).as_deref(),
+            Some("commit something first (`git commit`)")
+        );
+        // Once, although cairn's error shows the git error's text.
+        assert!(causes(&e).is_empty(), "{:?}", causes(&e));
+    }
+
+    #[test]
+    fn the_hint_is_found_below_a_context_without_one() {
+        let e = anyhow::Error::new(Error::NotInitialized { root: "/r".into() })
+            .context("while opening the repository");
+        let top: &(dyn StdError + 'static) = &*e;
+        assert_eq!(
+            hint(top).as_deref(),
+            Some("run `cairn init` in the repository first")
+        );
+        assert_eq!(causes(top), ["cairn is not initialised in /r"]);
+        assert_eq!(hint(&std::io::Error::other("plain")), None);
+    }
+
+    #[test]
+    fn the_outermost_hint_wins() {
+        let inner = std::io::Error::other(Error::NotInitialized { root: "/r".into() });
+        let e = Error::io("read", "/x", inner);
+        assert!(hint(&e).unwrap().contains("accessible"), "{:?}", hint(&e));
+    }
+
+    #[test]
+    fn only_causes_the_message_above_already_quotes_are_left_out() {
+        #[derive(Debug, thiserror::Error)]
+        #[error("outer: {0}")]
+        struct Quoting(#[source] std::io::Error);
+        let quoted = Quoting(std::io::Error::other("disk on fire"));
+        assert!(causes(&quoted).is_empty());
+
+        let plain = Error::io("read", "/x", std::io::Error::other("disk on fire"));
+        assert_eq!(causes(&plain), ["disk on fire"]);
+    }
+}

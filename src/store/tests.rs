@@ -1,0 +1,122 @@
+//! Damage as the store reports it: the pack a damaged copy was read from,
+//! and which check failed, as a typed cause.
+
+use std::error::Error as _;
+use std::fs;
+
+use super::*;
+use crate::error::Corruption;
+use crate::format::object::ObjectError;
+use crate::progress::Silent;
+
+/// Bytes zstd cannot shrink, so they are stored as they are.
+fn noise(n: usize) -> Vec<u8> {
+    let mut x = 0x9E37_79B9_7F4A_7C15u64;
+    (0..n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
+fn store_with(raw: &[u8]) -> (tempfile::TempDir, Id, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), &Silent).unwrap();
+    let id = Id::of(raw);
+    store.put(ObjectKind::Chunk, id, raw).unwrap();
+    store.flush().unwrap();
+    let pack = store.pack_of(ObjectKind::Chunk, &id).unwrap();
+    (dir, id, pack)
+}
+
+#[test]
+fn a_damaged_read_names_its_pack_and_the_failed_check() {
+    let raw = noise(4096);
+    let (dir, id, pack) = store_with(&raw);
+    assert_eq!(pack.extension().unwrap(), "pack");
+    let mut bytes = fs::read(&pack).unwrap();
+    bytes[crate::format::pack::HEADER_LEN as usize + 100] ^= 1;
+    fs::write(&pack, bytes).unwrap();
+
+    let store = Store::open(dir.path(), &Silent).unwrap();
+    let e = store.read(ObjectKind::Chunk, &id).unwrap_err();
+    match &e {
+        Error::CorruptObject {
+            kind: ObjectKind::Chunk,
+            id: got,
+            pack: Some(p),
+            cause,
+        } => {
+            assert_eq!(*got, id);
+            assert_eq!(*p, pack);
+            assert!(
+                matches!(**cause, Corruption::HashMismatch { expected, actual }
+                    if expected == id && actual != id),
+                "{cause:?}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    let text = e.to_string();
+    let want = format!("in pack {} is damaged: content hashes to", pack.display());
+    assert!(text.contains(&want), "{text}");
+    // The cause is the error's typed source, not only text.
+    let source = e.source().unwrap();
+    assert!(source.downcast_ref::<Box<Corruption>>().is_some());
+}
+
+#[test]
+fn damage_found_after_a_read_names_the_pack_read_from() {
+    let raw = noise(64);
+    let (dir, id, pack) = store_with(&raw);
+    let store = Store::open(dir.path(), &Silent).unwrap();
+    match store.corrupt(ObjectKind::Chunk, id, ObjectError::Magic) {
+        Error::CorruptObject {
+            pack: Some(p),
+            cause,
+            ..
+        } => {
+            assert_eq!(p, pack);
+            assert!(matches!(*cause, Corruption::Object(ObjectError::Magic)));
+        }
+        other => panic!("{other:?}"),
+    }
+    // A blob the store does not hold has no pack to name.
+    let absent = Id::of(b"absent");
+    let e = store.corrupt(ObjectKind::Tree, absent, ObjectError::Order);
+    assert_eq!(
+        e.to_string(),
+        format!("directory listing {absent} is damaged: unsorted or duplicate paths")
+    );
+}
+
+#[test]
+fn bytes_from_elsewhere_are_refused_without_naming_a_pack() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), &Silent).unwrap();
+    let raw = noise(64);
+    let claimed = Id::of(b"something else");
+    let e = store
+        .put_encoded(
+            ObjectKind::Chunk,
+            claimed,
+            Codec::Raw,
+            &raw,
+            raw.len() as u32,
+        )
+        .unwrap_err();
+    match e {
+        Error::CorruptObject {
+            pack: None, cause, ..
+        } => assert!(
+            matches!(*cause, Corruption::HashMismatch { expected, actual }
+                if expected == claimed && actual == Id::of(&raw)),
+            "{cause:?}"
+        ),
+        other => panic!("{other:?}"),
+    }
+    assert!(!store.contains(ObjectKind::Chunk, &claimed));
+}
