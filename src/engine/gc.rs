@@ -21,9 +21,23 @@ use crate::store::{SealedPack, Store};
 
 pub use crate::repo::config::parse_duration;
 
-/// Packs with less than this fraction of live bytes are rewritten, in the
-/// cache and on remotes (`transfer::collect`): one retention rule.
-pub const REWRITE_BELOW: f64 = 0.5;
+/// Packs with less than this fraction of live bytes are rewritten.
+const REWRITE_BELOW: f64 = 0.5;
+
+/// The retention rule, one for the cache and every remote
+/// (`transfer::collect`): a pack at least half of whose stored bytes are
+/// `useful` stays whole; below that, its useful blobs are copied into new
+/// packs and it goes (with none useful, it simply goes). Copying a mostly
+/// live pack would cost more I/O than the space it frees.
+pub fn keeps_whole(entries: &[Entry], useful: impl Fn(&Entry) -> bool) -> bool {
+    let total: u64 = entries.iter().map(|e| e.stored_len as u64).sum();
+    let kept: u64 = entries
+        .iter()
+        .filter(|e| useful(e))
+        .map(|e| e.stored_len as u64)
+        .sum();
+    total > 0 && kept as f64 >= REWRITE_BELOW * total as f64
+}
 
 /// What a collection will do.
 #[derive(Debug, Default)]
@@ -104,17 +118,9 @@ pub fn plan(
         }
     }
     // Decide mostly-live packs first: they stay, and their blobs need no copy.
-    let live_bytes = |p: &SealedPack| -> u64 {
-        p.entries
-            .iter()
-            .filter(|e| live.contains(&(e.kind, e.id)))
-            .map(|e| e.stored_len as u64)
-            .sum()
-    };
     let mut rest = Vec::new();
     for p in candidates {
-        let total: u64 = p.entries.iter().map(|e| e.stored_len as u64).sum();
-        if total > 0 && live_bytes(&p) as f64 >= REWRITE_BELOW * total as f64 {
+        if keeps_whole(&p.entries, |e| live.contains(&(e.kind, e.id))) {
             plan.kept += 1;
             keep_whole(&mut staying, &p);
         } else {

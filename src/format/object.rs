@@ -238,6 +238,10 @@ pub struct TreeEntry {
     pub id: Id,
 }
 
+/// The name of cairn's own directory at the root of a work tree
+/// (`.cairn/`): never data, never a pointer, never inside a listing.
+pub const CAIRN_DIR: &str = ".cairn";
+
 /// Check that a relative path cannot escape the directory it is joined to.
 pub fn check_rel_path(p: &str) -> Result<(), &'static str> {
     if p.is_empty() {
@@ -254,7 +258,7 @@ pub fn check_rel_path(p: &str) -> Result<(), &'static str> {
             "" => return Err("empty path component"),
             "." | ".." => return Err("`.` or `..` component"),
             // Case-insensitive: on macOS and Windows `.GIT` *is* `.git`.
-            c if c.eq_ignore_ascii_case(".git") || c.eq_ignore_ascii_case(".cairn") => {
+            c if c.eq_ignore_ascii_case(".git") || c.eq_ignore_ascii_case(CAIRN_DIR) => {
                 return Err("path inside .git or .cairn")
             }
             _ => {}

@@ -9,10 +9,9 @@
 
 use std::path::Path;
 
+use super::layers::{default_branch_layer, read_table, CommittedConfig, LayerTable};
 use super::parse_url;
-use super::settings::{
-    apply, default_branch_layer, read_table, CommittedConfig, Layer, LayerTable, Settings,
-};
+use super::settings::{apply, Layer, Settings};
 use crate::error::Error;
 use crate::repo::config::user_config_path;
 

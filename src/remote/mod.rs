@@ -29,12 +29,14 @@ pub const PART: usize = 16 << 20;
 pub mod backend;
 pub mod folder;
 pub mod index;
+pub mod layers;
 pub mod listing;
 pub mod notes;
 pub mod profile;
 pub mod settings;
 pub use crate::redact::redact;
-pub use settings::{resolve, CommittedConfig, NoHistory, ResolvedRemote, Settings};
+pub use layers::{CommittedConfig, NoHistory};
+pub use settings::{resolve, ResolvedRemote, Settings};
 
 /// Where a remote's objects live.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -14,9 +14,12 @@
 use std::path::Path;
 use std::time::Duration;
 
+use super::layers::{
+    committed_as_at_head, default_branch_layer, work_tree_layers, CommittedConfig, LayerTable,
+};
 use super::{parse_url, Location};
 use crate::error::{Error, Result};
-use crate::repo::config::{parse_duration, user_config_path};
+use crate::repo::config::parse_duration;
 
 /// How to reach a remote, beyond its URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -121,125 +124,10 @@ pub struct ResolvedRemote {
     pub branch: Option<String>,
 }
 
-/// One layer's `[remote]` table.
-#[derive(Debug, Clone)]
-pub struct LayerTable {
-    pub layer: Layer,
-    /// The file (or `BRANCH:.cairn/config.toml`) it was read from.
-    pub origin: String,
-    pub table: toml::Table,
-    /// The names in the file's order.
-    pub order: Vec<String>,
-}
-
-/// The `[remote]` tables of the user, committed and local config files,
-/// lowest precedence first.
-pub fn work_tree_layers(cairn_dir: &Path) -> Result<Vec<LayerTable>> {
-    let layers = [
-        (Layer::User, user_config_path()),
-        (Layer::Committed, Some(cairn_dir.join("config.toml"))),
-        (Layer::Local, Some(cairn_dir.join("config.local.toml"))),
-    ];
-    let mut out = Vec::new();
-    for (layer, p) in layers {
-        let Some(p) = p else { continue };
-        if let Some((t, order)) = read_table(&p)? {
-            if let Some(toml::Value::Table(r)) = t.get("remote") {
-                out.push(LayerTable {
-                    layer,
-                    origin: p.display().to_string(),
-                    table: r.clone(),
-                    order,
-                });
-            }
-        }
-    }
-    Ok(out)
-}
-
-/// What the repository's history says about the committed config, asked
-/// only when a remote cannot be resolved from the work tree alone. The
-/// caller answers from git; this layer never opens a repository itself.
-pub trait CommittedConfig {
-    /// `.cairn/config.toml` as `HEAD` commits it (`Some(None)`: HEAD has
-    /// no such file; `None`: there is no history to ask).
-    fn at_head(&self) -> Option<Option<Vec<u8>>>;
-    /// The default branch's name and its `.cairn/config.toml`, if both exist.
-    fn at_default_branch(&self) -> Result<Option<(String, Vec<u8>)>>;
-}
-
-/// No history: a repository git cannot open, or a caller outside one.
-pub struct NoHistory;
-
-impl CommittedConfig for NoHistory {
-    fn at_head(&self) -> Option<Option<Vec<u8>>> {
-        None
-    }
-    fn at_default_branch(&self) -> Result<Option<(String, Vec<u8>)>> {
-        Ok(None)
-    }
-}
-
-/// The `[remote]` table of `.cairn/config.toml` on the tip of the default
-/// branch, if there is one.
-pub fn default_branch_layer(history: &dyn CommittedConfig) -> Result<Option<LayerTable>> {
-    let Some((branch, bytes)) = history.at_default_branch()? else {
-        return Ok(None);
-    };
-    let origin = format!("{branch}:.cairn/config.toml");
-    let text = String::from_utf8_lossy(&bytes);
-    let Some((t, order)) = parse_table(&text, Path::new(&origin))? else {
-        return Ok(None);
-    };
-    Ok(match t.get("remote") {
-        Some(toml::Value::Table(r)) => Some(LayerTable {
-            layer: Layer::DefaultBranch,
-            origin: branch,
-            table: r.clone(),
-            order,
-        }),
-        _ => None,
-    })
-}
-
-/// Whether the work tree's `.cairn/config.toml` is the one `HEAD` commits
-/// (unedited), so that it speaks for a commit rather than for the user.
-fn committed_as_at_head(cairn_dir: &Path, history: &dyn CommittedConfig) -> bool {
-    let on_disk = std::fs::read(cairn_dir.join("config.toml")).ok();
-    history.at_head() == Some(on_disk)
-}
-
 /// Whether `-r VALUE` is a URL or path rather than a remote name: names
 /// never contain `/` or `:` (see `check_name`).
 pub fn is_url(value: &str) -> bool {
     value.contains('/') || value.contains(':') || value == "." || value == ".."
-}
-
-/// A config file's table and the order of its `[remote.*]` names (a
-/// `toml::Table` is sorted; listings keep the file's order).
-pub(super) fn read_table(path: &Path) -> Result<Option<(toml::Table, Vec<String>)>> {
-    match std::fs::read_to_string(path) {
-        Ok(t) => parse_table(&t, path),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(Error::io("read config", path, e)),
-    }
-}
-
-fn parse_table(text: &str, path: &Path) -> Result<Option<(toml::Table, Vec<String>)>> {
-    let table: toml::Table = toml::from_str(text).map_err(|e| Error::Config {
-        path: path.to_path_buf(),
-        source: Box::new(e),
-    })?;
-    let order = text
-        .parse::<toml_edit::DocumentMut>()
-        .ok()
-        .and_then(|d| {
-            d.get("remote")
-                .and_then(|r| r.as_table_like())
-                .map(|t| t.iter().map(|(k, _)| k.to_string()).collect())
-        })
-        .unwrap_or_default();
-    Ok(Some((table, order)))
 }
 
 fn bad(key: &'static str, value: &toml::Value, reason: &'static str) -> Error {
@@ -440,6 +328,7 @@ fn resolve_in(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::remote::NoHistory;
 
     #[test]
     fn a_url_given_as_remote_is_used_as_is_or_lends_a_configured_remotes_settings() {

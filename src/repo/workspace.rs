@@ -16,7 +16,7 @@ use crate::format::object::check_rel_path;
 use crate::format::pointer::{Pointer, SUFFIX};
 use crate::repo::config::{Config, INITIAL_CONFIG};
 
-pub const CAIRN_DIR: &str = ".cairn";
+pub use crate::format::object::CAIRN_DIR;
 
 const CAIRN_GITIGNORE: &str = "\
 # Local state of cairn; only config.toml is committed.

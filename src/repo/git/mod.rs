@@ -36,10 +36,9 @@ pub use error::GitError;
 pub use program::{global_config, set_global_config};
 use resolve::kind_name;
 
-/// File-name suffix of a cairn pointer file.
-pub const POINTER_SUFFIX: &str = ".cairn";
-/// Name of cairn's own directory, whose contents are never pointer files.
-const CAIRN_DIR: &[u8] = b".cairn";
+use crate::format::pointer::SUFFIX as POINTER_SUFFIX;
+/// Cairn's own directory, whose contents are never pointer files.
+const CAIRN_DIR: &[u8] = crate::format::object::CAIRN_DIR.as_bytes();
 
 /// One commit, as shown to users.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -32,10 +32,6 @@ mod plan;
 pub use execute::execute;
 pub use plan::plan;
 
-/// A pack is rewritten when less than this share of its bytes is live: the
-/// retention rule of the cache, applied to remotes too.
-pub use crate::engine::gc::REWRITE_BELOW;
-
 /// With nothing to delete, gc still merges index files once there are more
 /// than this many (each costs a download on a fresh clone).
 pub const MERGE_INDEXES_OVER: usize = 32;

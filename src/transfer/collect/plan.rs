@@ -9,7 +9,8 @@
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, SystemTime};
 
-use super::{Doomed, RemotePlan, REWRITE_BELOW};
+use super::{Doomed, RemotePlan};
+use crate::engine::gc::keeps_whole;
 use crate::error::{Error, Result};
 use crate::format::kind::ObjectKind;
 use crate::format::pack::Entry;
@@ -145,13 +146,6 @@ pub fn plan(
             candidates.push(p);
         }
     }
-    let live_bytes = |p: &PackRecord| -> u64 {
-        p.entries
-            .iter()
-            .filter(|e| live.contains(&(e.kind, e.id)))
-            .map(|e| e.stored_len as u64)
-            .sum()
-    };
     // Condemned packs come after the others and count only the live bytes
     // no staying pack holds: one whose live blobs were pushed again
     // elsewhere stays condemned instead of being kept as a duplicate.
@@ -164,17 +158,10 @@ pub fn plan(
         .map(|p| (p, false))
         .chain(condemned.into_iter().map(|p| (p, true)))
     {
-        let total: u64 = p.entries.iter().map(|e| e.stored_len as u64).sum();
-        let useful: u64 = if was_condemned {
-            p.entries
-                .iter()
-                .filter(|e| live.contains(&(e.kind, e.id)) && !staying.contains(&(e.kind, e.id)))
-                .map(|e| e.stored_len as u64)
-                .sum()
-        } else {
-            live_bytes(p)
+        let useful = |e: &Entry| {
+            live.contains(&(e.kind, e.id)) && !(was_condemned && staying.contains(&(e.kind, e.id)))
         };
-        if !damaged_pack(&p.id) && total > 0 && useful as f64 >= REWRITE_BELOW * total as f64 {
+        if !damaged_pack(&p.id) && keeps_whole(&p.entries, useful) {
             keep_whole(&mut plan, &mut staying, p);
         } else {
             rest.push(p);
