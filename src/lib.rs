@@ -1,18 +1,30 @@
 //! cairn versions large datasets and model files next to git.
 //!
-//! Files are cut into content-defined chunks ([`chunking`]), named by BLAKE3
-//! ([`hash`]), compressed ([`codec`]) and grouped into packs ([`pack`]) in a
-//! content store ([`store`]). Files and directories are described by
-//! manifests and listings ([`object`]) and referenced from small text
-//! pointer files ([`pointer`]) that git versions. The work tree side
-//! ([`workspace`], [`stat_index`]) finds pointers, keeps paths safe and avoids
-//! re-reading unchanged files. [`ingest`], [`restore`] and [`status`]
-//! implement `add`, `checkout` and `status`; [`git`] (the only user of
-//! `gix`) and [`history`] read pointers from past revisions; [`cli`] is the
-//! command line. [`remote`] names the places data is pushed to.
+//! **[`ops`] is the library's API**: one function per command (`add`,
+//! `status`, `checkout`, `push`, `pull`, `ls`, …), each taking an
+//! [`ops::Session`] (one repository, opened once), typed options and a
+//! [`progress::Progress`], and returning a serialisable report: the same
+//! calls the `cairn` command line, its git hooks and the tests make. See
+//! [`ops`] for an example.
 //!
-//! Dependencies point one way: `cli` → operations → store/objects → hashing.
-//! Only `cli` prints; everything else reports through [`progress::Progress`].
+//! Below it, by layer (docs/ARCHITECTURE.md draws them):
+//!
+//! * [`transfer`] moves packs between the cache and a remote, and
+//!   [`remote`] knows how to talk to one (the only users of `object_store`
+//!   and async);
+//! * [`engine`] stores files as chunks ([`engine::ingest`]), restores them
+//!   verified ([`engine::restore`]), compares the work tree with its
+//!   pointers ([`engine::status`]) and decides what the cache keeps
+//!   ([`engine::gc`]);
+//! * [`repo`] is the work tree, its pointer files, the stat index, config
+//!   and git (the only user of `gix`); [`store`] is the local content
+//!   store of packs;
+//! * [`format`](mod@format) holds the pure encoders and decoders of docs/FORMAT.md, and
+//!   [`durable`] the atomic-write, lock and fsync rules;
+//! * [`hash`], [`error`], [`explain`], [`progress`], [`failpoint`] and
+//!   [`redact`] are used by every layer.
+//!
+//! Dependencies point one way, down that list. Only [`cli`] prints.
 
 // Only the CLI prints: the library reports through `progress::Progress`
 // and returns typed reports.

@@ -152,7 +152,7 @@ pub fn read_footer(
 }
 
 /// Builds a whole pack in memory, for packs that are uploaded rather than
-/// kept (a push repacking loose blobs). Same layout as [`PackWriter`].
+/// kept (a push repacking loose blobs). Same layout as the cache's `store::packfile::PackWriter`.
 pub struct PackBuilder {
     buf: Vec<u8>,
     entries: Vec<Entry>,
