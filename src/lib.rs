@@ -7,22 +7,23 @@
 //! calls the `cairn` command line, its git hooks and the tests make. See
 //! [`ops`] for an example.
 //!
-//! Below it, by layer (docs/ARCHITECTURE.md draws them):
+//! Below it, by layer (docs/ARCHITECTURE.md draws them; the modules not
+//! linked here are internal, `pub(crate)`):
 //!
-//! * [`transfer`] moves packs between the cache and a remote, and
+//! * `transfer` moves packs between the cache and a remote, and
 //!   [`remote`] knows how to talk to one (the only users of `object_store`
 //!   and async);
-//! * [`engine`] stores files as chunks ([`engine::ingest`]), restores them
-//!   verified ([`engine::restore`]), compares the work tree with its
-//!   pointers ([`engine::status`]) and decides what the cache keeps
-//!   ([`engine::gc`]);
+//! * `engine` stores files as chunks (`engine::ingest`), restores them
+//!   verified (`engine::restore`), compares the work tree with its
+//!   pointers (`engine::status`) and decides what the cache keeps
+//!   (`engine::gc`);
 //! * [`repo`] is the work tree, its pointer files, the stat index, config
 //!   and git (the only user of `gix`); [`store`] is the local content
 //!   store of packs;
 //! * [`format`](mod@format) holds the pure encoders and decoders of docs/FORMAT.md, and
-//!   [`durable`] the atomic-write, lock and fsync rules;
-//! * [`hash`], [`error`], [`explain`], [`progress`], [`failpoint`] and
-//!   [`redact`] are used by every layer.
+//!   `durable` the atomic-write, lock and fsync rules;
+//! * [`hash`], [`error`], `explain`, [`progress`], `failpoint` and
+//!   `redact` are used by every layer.
 //!
 //! Dependencies point one way, down that list. Only [`cli`] prints.
 
@@ -31,19 +32,19 @@
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod cli;
-pub mod durable;
-pub mod engine;
+pub(crate) mod durable;
+pub(crate) mod engine;
 pub mod error;
-pub mod explain;
-pub mod failpoint;
+pub(crate) mod explain;
+pub(crate) mod failpoint;
 pub mod format;
 pub mod hash;
 pub mod ops;
 pub mod progress;
-pub mod redact;
+pub(crate) mod redact;
 pub mod remote;
 pub mod repo;
 pub mod store;
-pub mod transfer;
+pub(crate) mod transfer;
 
 pub use error::{Error, Result};

@@ -8,7 +8,7 @@
 
 use serde::Serialize;
 
-use crate::engine::reach::{Missing, Reach};
+use crate::engine::reach::Reach;
 use crate::error::Result;
 use crate::progress::Progress;
 use crate::repo::git::GitRepo;
@@ -20,6 +20,9 @@ pub use super::select::{select_at, Selected};
 use super::Session;
 use crate::store::Store;
 use crate::transfer::{self, Connection};
+
+/// What a fetch could not find, and the tracked path that needed it.
+pub use crate::engine::reach::Missing;
 
 /// Everything `selected` reaches, against `store`.
 pub fn reach(store: &Store, selected: &Selected) -> Result<Reach> {

@@ -1,7 +1,7 @@
 //! `gc [--remote NAME|URL]`: drop data that nothing reachable needs, in the
 //! cache or on a remote.
 //!
-//! Both sides start from the same root set, [`crate::engine::gc::live_pointers`]
+//! Both sides start from the same root set, `crate::engine::gc::live_pointers`
 //! (the work tree and every pointer git keeps), and the same grace period.
 //! Locally, unreachable blobs in packs older than the grace period go at
 //! once (`crate::engine::gc`); a shared cache, which may hold other repositories'

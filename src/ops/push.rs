@@ -184,7 +184,7 @@ fn named_versions(
 ///
 /// Optional pointers that an earlier push from here found complete on the
 /// remote are not walked again while that record stands (see
-/// [`crate::transfer::walked`]); when it does not, they are walked and
+/// `crate::transfer::walked`); when it does not, they are walked and
 /// pushed in a second round.
 pub fn push_selected(
     s: &Session,

@@ -11,7 +11,7 @@ use std::sync::atomic::Ordering;
 
 use serde::Serialize;
 
-use crate::engine::status::{read_pointer_or_skip, PathStatus, State, Status};
+use crate::engine::status::{read_pointer_or_skip, Status};
 use crate::error::Result;
 use crate::format::kind::ObjectKind;
 use crate::format::pointer::Pointer;
@@ -20,6 +20,9 @@ use crate::remote::index::RemoteIndex;
 use crate::repo::stat_index::StatIndex;
 
 use super::Session;
+
+/// The rows of a status report.
+pub use crate::engine::status::{Change, FileChange, PathStatus, State};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct StatusReport {

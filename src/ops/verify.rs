@@ -21,9 +21,13 @@ use crate::repo::history::{pointers_at, pointers_in_work_tree};
 
 use super::Session;
 use crate::store::Damage;
-use crate::transfer::check::CheckReport;
-use crate::transfer::coverage::{self, Gap, Revision};
+
+use crate::transfer::coverage::{self, Revision};
 use crate::transfer::Connection;
+
+/// The parts of a remote verification report.
+pub use crate::transfer::check::{CheckReport, RemoteDamage};
+pub use crate::transfer::coverage::Gap;
 
 /// What verifying the cache found. Serialised as `verify --json` prints
 /// it: keys in alphabetical order, as they have always been.

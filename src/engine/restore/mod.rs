@@ -40,7 +40,6 @@ use crate::store::Store;
 
 mod conflict;
 mod write;
-pub use write::{chunk_list, require};
 
 #[derive(Debug, Default)]
 pub struct Counters {
