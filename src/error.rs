@@ -149,7 +149,7 @@ pub enum Error {
     /// Shown as the git error itself, which is also its source, so the
     /// error chain reaches it (and its hint; see [`Hint`]).
     #[error("{0}")]
-    Git(#[from] crate::repo::git::GitError),
+    Git(#[from] crate::repo::git::error::GitError),
 
     #[error("{word:?} is neither a git revision nor a path that cairn tracks")]
     NotRevisionOrPath { word: String },

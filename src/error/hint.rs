@@ -146,6 +146,12 @@ impl Hint for Error {
     }
 }
 
+impl Hint for crate::repo::git::error::GitError {
+    fn hint(&self) -> Option<String> {
+        crate::repo::git::error::GitError::hint(self).map(str::to_string)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,9 +10,36 @@
 
 use std::path::Path;
 
-use super::settings::Layer;
 use crate::error::{Error, Result};
 use crate::repo::config::user_config_path;
+
+/// The config layer a remote's URL came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layer {
+    /// The user's `$XDG_CONFIG_HOME/cairn/config.toml`.
+    User,
+    /// The work tree's committed `.cairn/config.toml`.
+    Committed,
+    /// The uncommitted `.cairn/config.local.toml`.
+    Local,
+    /// `.cairn/config.toml` as committed on the tip of the default branch.
+    DefaultBranch,
+    /// A URL given on the command line (`-r URL`).
+    CommandLine,
+}
+
+impl Layer {
+    /// A short name for listings and JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            Layer::User => "user",
+            Layer::Committed => "committed",
+            Layer::Local => "local",
+            Layer::DefaultBranch => "default-branch",
+            Layer::CommandLine => "command-line",
+        }
+    }
+}
 
 /// One layer's `[remote]` table.
 #[derive(Debug, Clone)]

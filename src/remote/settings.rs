@@ -14,6 +14,7 @@
 use std::path::Path;
 use std::time::Duration;
 
+pub use super::layers::Layer;
 use super::layers::{
     committed_as_at_head, default_branch_layer, work_tree_layers, CommittedConfig, LayerTable,
 };
@@ -50,34 +51,6 @@ impl Default for Settings {
             connect_timeout: Duration::from_secs(5),
             request_timeout: Duration::from_secs(15),
             retries: 3,
-        }
-    }
-}
-
-/// The config layer a remote's URL came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Layer {
-    /// The user's `$XDG_CONFIG_HOME/cairn/config.toml`.
-    User,
-    /// The work tree's committed `.cairn/config.toml`.
-    Committed,
-    /// The uncommitted `.cairn/config.local.toml`.
-    Local,
-    /// `.cairn/config.toml` as committed on the tip of the default branch.
-    DefaultBranch,
-    /// A URL given on the command line (`-r URL`).
-    CommandLine,
-}
-
-impl Layer {
-    /// A short name for listings and JSON.
-    pub fn name(self) -> &'static str {
-        match self {
-            Layer::User => "user",
-            Layer::Committed => "committed",
-            Layer::Local => "local",
-            Layer::DefaultBranch => "default-branch",
-            Layer::CommandLine => "command-line",
         }
     }
 }

@@ -2,8 +2,9 @@
 //!
 //! Failures are told apart by what the user can do about them (an empty
 //! repository, a shallow clone, an unknown revision, a corrupt object);
-//! the hint of each lives beside it, and `crate::explain` finds it through
-//! [`crate::error::Hint`] wherever the error sits in a chain.
+//! the hint of each lives beside it (`crate::error` makes it a `Hint`, so
+//! `crate::explain` finds it wherever the error sits in a chain). This module
+//! depends on nothing else of cairn, so the error type can wrap it.
 
 use std::path::PathBuf;
 
@@ -95,11 +96,5 @@ impl GitError {
             }
             GitError::Io(_) | GitError::Gix(_) => None,
         }
-    }
-}
-
-impl crate::error::Hint for GitError {
-    fn hint(&self) -> Option<String> {
-        GitError::hint(self).map(str::to_string)
     }
 }

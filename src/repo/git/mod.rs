@@ -28,7 +28,7 @@ use gix::objs::tree::EntryKind;
 use gix::objs::{CommitRefIter, Find, Kind, TreeRefIter};
 use gix::ObjectId;
 
-mod error;
+pub mod error;
 mod program;
 mod reachable;
 mod resolve;
