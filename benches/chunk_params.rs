@@ -21,7 +21,9 @@ fn main() {
     // cargo passes `--bench` (and filters) to every bench binary.
     let args: Vec<String> = std::env::args().filter(|a| !a.starts_with("--")).collect();
     if args.len() != 3 {
-        eprintln!("chunk_params: skipped (usage: cargo bench --bench chunk_params -- ORIGINAL EDITED)");
+        eprintln!(
+            "chunk_params: skipped (usage: cargo bench --bench chunk_params -- ORIGINAL EDITED)"
+        );
         return;
     }
     let a = std::fs::read(&args[1]).expect("read ORIGINAL");
