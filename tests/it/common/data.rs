@@ -103,5 +103,6 @@ pub fn clone_beside(src: &TestRepo, url: &Path, name: &str) -> TestRepo {
         root,
         home: src.home.clone(),
         env: src.env.clone(),
+        remote_dirs: src.remote_dirs.clone(),
     }
 }

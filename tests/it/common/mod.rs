@@ -8,10 +8,12 @@
 #![allow(dead_code)]
 
 pub mod azure;
+pub mod builder;
 pub mod crash;
 pub mod data;
 pub mod gcs;
 pub mod s3;
+pub mod snap;
 pub mod story;
 
 use std::collections::BTreeMap;
@@ -38,6 +40,9 @@ pub struct TestRepo {
     /// Extra environment for every cairn and git command (see
     /// [`TestRepo::set_env`]).
     env: Vec<(String, String)>,
+    /// Folder remotes the [`builder`] made, by name (see
+    /// [`TestRepo::remote_dir`]).
+    remote_dirs: BTreeMap<String, PathBuf>,
 }
 
 impl TestRepo {
@@ -63,6 +68,7 @@ impl TestRepo {
             root,
             home,
             env: Vec::new(),
+            remote_dirs: BTreeMap::new(),
         }
     }
 
@@ -87,6 +93,23 @@ impl TestRepo {
         let repo = TestRepo::plain();
         repo.git(&["clone", "-q", src.root.to_str().unwrap(), "."]);
         repo
+    }
+
+    /// A `git clone` of this repository at `base()/name`, beside its work
+    /// tree, with the same home and environment but a cache of its own
+    /// ([`data::clone_beside`]): relative folder remotes (`../store`) name
+    /// the same folder from both.
+    pub fn clone_beside(&self, name: &str) -> TestRepo {
+        data::clone_beside(self, &self.root, name)
+    }
+
+    /// The folder of the folder remote `name` that [`TestRepo::builder`]
+    /// added.
+    pub fn remote_dir(&self, name: &str) -> PathBuf {
+        self.remote_dirs
+            .get(name)
+            .unwrap_or_else(|| panic!("no folder remote {name:?} made by the builder"))
+            .clone()
     }
 
     /// Set an environment variable for every later cairn and git command
