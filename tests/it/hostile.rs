@@ -238,13 +238,13 @@ fn plant_lying_chunk(store: &Path, id: Id, stored: &[u8], raw_len: u32) -> Id {
 /// to be one chunk, whose id is the file id. Returns the repository, the
 /// remote folder and that id.
 fn pushed_one_chunk_file() -> (TestRepo, std::path::PathBuf, Id) {
-    let a = TestRepo::init();
-    let store = a.base().join("remote-store");
-    a.cairn_ok(&["remote", "add", "origin", store.to_str().unwrap()]);
-    a.write("small.bin", random_bytes("small", 100_000));
-    a.cairn_ok(&["add", "small.bin"]);
-    a.commit_all("small");
-    a.cairn_ok(&["push"]);
+    let a = TestRepo::builder()
+        .folder_remote("origin", "remote-store")
+        .file("small.bin", random_bytes("small", 100_000))
+        .commit("small")
+        .push()
+        .build();
+    let store = a.remote_dir("origin");
     let id = Id::from_hex(&a.pointer("small.bin")["id"]).unwrap();
     (a, store, id)
 }
@@ -482,17 +482,18 @@ fn gc_crashed_at_any_durable_step_reruns_to_a_verified_store() {
     let big = random_bytes("big", 8_000_000);
     let kept: Files = vec![("big.bin", big[..2_000_000].to_vec())];
     let setup = || {
-        let repo = TestRepo::init();
-        repo.write("big.bin", &big);
-        repo.cairn_ok(&["add", "big.bin"]);
-        repo.write("gone.bin", random_bytes("gone", 1_000_000));
-        repo.cairn_ok(&["add", "gone.bin"]);
-        repo.commit_all("v1");
-        repo.write("big.bin", &kept[0].1);
-        repo.cairn_ok(&["add", "big.bin"]);
-        repo.remove("gone.bin");
-        repo.remove("gone.bin.cairn");
-        repo.commit_all("v2");
+        let repo = TestRepo::builder()
+            .file("big.bin", &big)
+            .add(&["big.bin"])
+            .file("gone.bin", random_bytes("gone", 1_000_000))
+            .add(&["gone.bin"])
+            .commit("v1")
+            .file("big.bin", &kept[0].1)
+            .add(&["big.bin"])
+            .remove("gone.bin")
+            .remove("gone.bin.cairn")
+            .commit("v2")
+            .build();
         // Only the current commit is kept: forget v1.
         let branch = repo.git(&["rev-parse", "--abbrev-ref", "HEAD"]);
         repo.git(&["checkout", "-q", "--orphan", "only"]);
@@ -682,14 +683,13 @@ fn remote_list_flags_a_url_with_credentials_and_lists_the_others() {
 
 #[test]
 fn gc_remote_refusing_a_damaged_index_says_why_without_the_shared_cache_hint() {
-    let repo = TestRepo::init();
-    let store = repo.base().join("store");
-    repo.cairn_ok(&["remote", "add", "origin", store.to_str().unwrap()]);
-    repo.write("a.bin", random_bytes("a", 50_000));
-    repo.cairn_ok(&["add", "a.bin"]);
-    repo.commit_all("a");
-    repo.cairn_ok(&["push"]);
-    let (index_file, _) = remote_index(&store);
+    let repo = TestRepo::builder()
+        .folder_remote("origin", "store")
+        .file("a.bin", random_bytes("a", 50_000))
+        .commit("a")
+        .push()
+        .build();
+    let (index_file, _) = remote_index(&repo.remote_dir("origin"));
     let mut bytes = fs::read(&index_file).unwrap();
     let mid = bytes.len() / 2;
     bytes[mid] ^= 0xff;

@@ -30,12 +30,12 @@ fn version(v: u8) -> Tree {
 
 /// A repository with folder remote `origin` and version `v` committed.
 fn repo_at_v1() -> (TestRepo, PathBuf) {
-    let a = TestRepo::init();
-    let store = a.base().join("remote-store");
-    a.cairn_ok(&["remote", "add", "origin", store.to_str().unwrap()]);
-    write_tree(&a, &version(1));
-    a.cairn_ok(&["add", "data", "model.bin"]);
-    a.commit_all("v1");
+    let a = TestRepo::builder()
+        .folder_remote("origin", "remote-store")
+        .tree(&version(1))
+        .commit("v1")
+        .build();
+    let store = a.remote_dir("origin");
     (a, store)
 }
 

@@ -6,7 +6,7 @@ use crate::common;
 
 use std::path::{Path, PathBuf};
 
-use common::data::{assert_same_tree, data_and_model, dataset, num, write_tree};
+use common::data::{assert_same_tree, data_and_model, dataset, num};
 use common::{assert_error_report, TestRepo};
 
 fn largest_pack(store: &Path) -> PathBuf {
@@ -45,18 +45,28 @@ fn remote_packs(store: &Path) -> Vec<PathBuf> {
 /// A repository with v1 and v2 of [`dataset`] committed (v1 tagged) and a
 /// folder remote `origin` (not pushed yet).
 fn two_versions() -> (TestRepo, PathBuf) {
-    let a = TestRepo::init();
-    let store = a.base().join("remote-store");
-    a.cairn_ok(&["remote", "add", "origin", store.to_str().unwrap()]);
-    write_tree(&a, &dataset(1));
-    a.cairn_ok(&["add", "data", "model.bin"]);
-    a.commit_all("v1");
-    a.git(&["tag", "v1"]);
-    a.remove("data");
-    write_tree(&a, &dataset(2));
-    a.cairn_ok(&["add", "data", "model.bin"]);
-    a.commit_all("v2");
+    let a = TestRepo::builder()
+        .folder_remote("origin", "remote-store")
+        .tree(&dataset(1))
+        .commit("v1")
+        .tag("v1")
+        .remove("data")
+        .tree(&dataset(2))
+        .commit("v2")
+        .build();
+    let store = a.remote_dir("origin");
     (a, store)
+}
+
+/// A repository with v1 of [`dataset`] committed and pushed to the folder
+/// remote `origin`.
+fn pushed_v1() -> TestRepo {
+    TestRepo::builder()
+        .folder_remote("origin", "remote-store")
+        .tree(&dataset(1))
+        .commit("v1")
+        .push()
+        .build()
 }
 
 /// A fresh clone gets v2, then v1, byte for byte.
@@ -137,13 +147,8 @@ fn a_lost_pack_is_reported_and_a_push_repairs_it() {
 /// the remote itself, so every clone knows it.
 #[test]
 fn a_push_from_another_clone_repairs_a_lost_pack() {
-    let a = TestRepo::init();
-    let store = a.base().join("remote-store");
-    a.cairn_ok(&["remote", "add", "origin", store.to_str().unwrap()]);
-    write_tree(&a, &dataset(1));
-    a.cairn_ok(&["add", "data", "model.bin"]);
-    a.commit_all("v1");
-    a.cairn_ok(&["push"]);
+    let a = pushed_v1();
+    let store = a.remote_dir("origin");
     let c = TestRepo::clone_of(&a);
     c.cairn_ok(&["pull"]);
 
@@ -166,13 +171,8 @@ fn a_push_from_another_clone_repairs_a_lost_pack() {
 /// once older than the grace period, and only then.
 #[test]
 fn gc_remote_sweeps_partial_uploads_left_in_a_folder() {
-    let a = TestRepo::init();
-    let store = a.base().join("remote-store");
-    a.cairn_ok(&["remote", "add", "origin", store.to_str().unwrap()]);
-    write_tree(&a, &dataset(1));
-    a.cairn_ok(&["add", "data", "model.bin"]);
-    a.commit_all("v1");
-    a.cairn_ok(&["push"]);
+    let a = pushed_v1();
+    let store = a.remote_dir("origin");
     let partial = store.join("packs/ab/abababab.pack#1");
     std::fs::create_dir_all(partial.parent().unwrap()).unwrap();
     std::fs::write(&partial, vec![7u8; 1000]).unwrap();
