@@ -298,8 +298,7 @@ fn a_damaged_remote_copy_is_skipped_for_a_good_one() {
     plant_lying_chunk(&store, id, &lie, 1 << 20);
     // Put the good index back beside the lying one: two copies listed.
     fs::write(&good_index, good).unwrap();
-    let b = TestRepo::clone_of(&a);
-    b.cairn_ok(&["pull"]);
+    let b = a.pulled_clone();
     assert_eq!(b.read("small.bin"), a.read("small.bin"));
 }
 

@@ -157,8 +157,7 @@ fn push_without_arguments_also_sends_heads_data() {
     repo.cairn_ok(&["checkout", "HEAD~1"]);
     assert_eq!(repo.read("data/a.bin"), vec![1u8; 100_000]);
     repo.cairn_ok(&["push"]);
-    let clone = TestRepo::clone_of(&repo);
-    clone.cairn_ok(&["pull"]);
+    let clone = repo.pulled_clone();
     assert_eq!(clone.read("data/a.bin"), vec![2u8; 100_000], "HEAD's data");
     clone.git(&["checkout", "-q", "HEAD~1"]);
     clone.cairn_ok(&["pull"]);

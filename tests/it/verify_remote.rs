@@ -71,8 +71,7 @@ fn pushed_v1() -> TestRepo {
 
 /// A fresh clone gets v2, then v1, byte for byte.
 fn clone_gets_both_versions(a: &TestRepo) {
-    let b = TestRepo::clone_of(a);
-    b.cairn_ok(&["pull"]);
+    let b = a.pulled_clone();
     assert_same_tree(&data_and_model(&b), &dataset(2), "v2 in a fresh clone");
     b.git(&["checkout", "-q", "v1"]);
     b.cairn_ok(&["pull"]);
@@ -149,8 +148,7 @@ fn a_lost_pack_is_reported_and_a_push_repairs_it() {
 fn a_push_from_another_clone_repairs_a_lost_pack() {
     let a = pushed_v1();
     let store = a.remote_dir("origin");
-    let c = TestRepo::clone_of(&a);
-    c.cairn_ok(&["pull"]);
+    let c = a.pulled_clone();
 
     std::fs::remove_dir_all(store.join("packs")).unwrap();
     let (_, stderr) = a.cairn_fail(&["verify", "--remote", "origin"]);
@@ -161,8 +159,7 @@ fn a_push_from_another_clone_repairs_a_lost_pack() {
         "the repair sent nothing: {repair}"
     );
     a.cairn_ok(&["verify", "--remote", "origin"]);
-    let b = TestRepo::clone_of(&a);
-    b.cairn_ok(&["pull"]);
+    let b = a.pulled_clone();
     assert_same_tree(&data_and_model(&b), &dataset(1), "data after the repair");
 }
 

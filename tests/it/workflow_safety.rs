@@ -216,8 +216,7 @@ fn stale_data_in_a_clone_without_hooks_is_out_of_date_not_modified() {
     repo.git(&["add", ".cairn/config.toml"]);
     repo.git(&["commit", "-qm", "remote"]);
     repo.cairn_ok(&["push"]);
-    let clone = TestRepo::clone_of(&repo);
-    clone.cairn_ok(&["pull"]);
+    let clone = repo.pulled_clone();
     clone.git(&["checkout", "-q", "v2"]);
     let out = clone.cairn(&["status"]).output().expect("run cairn");
     let text = format!(
