@@ -1,6 +1,6 @@
-//! Issue criterion 5: every failure exits 1 with `error:` and `hint:` lines
-//! on stderr, and leaves nothing half-written. Paths outside the work tree
-//! are refused, and so are symlink escapes.
+//! Failures: every one exits 1 with `error:` and `hint:` lines on stderr,
+//! and leaves nothing half-written. Paths outside the work tree are refused,
+//! and so are symlink escapes.
 
 use crate::common;
 

@@ -1,8 +1,8 @@
-//! `gc --remote` never destroys live data (issue 9): interrupted at any
-//! durable step it leaves a remote every clone can pull from, and run while
-//! another clone pushes data it reuses from old packs, it never deletes what
-//! that push needs. Deletion has two phases (FORMAT.md §15.6): a dead pack
-//! is condemned in `index/<id>.cnd`, and only a run a grace period later
+//! `gc --remote` never destroys live data: interrupted at any durable step
+//! it leaves a remote every clone can pull from, and run while another clone
+//! pushes data it reuses from old packs, it never deletes what that push
+//! needs. Deletion has two phases (FORMAT.md §15.6): a dead pack is
+//! condemned in `index/<id>.cnd`, and only a run a grace period later
 //! deletes it.
 //!
 //! Crash tests use the named failpoints of src/failpoint.rs, compiled in by

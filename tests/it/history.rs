@@ -1,5 +1,5 @@
-//! History through git (issue "cairn history"): `checkout REV`, `ls`, `log`
-//! over real repositories with tags, branches, a merge and detached HEAD.
+//! History through git: `checkout REV`, `ls`, `log` over real repositories
+//! with tags, branches, a merge and detached HEAD.
 
 use crate::common;
 

@@ -1,7 +1,7 @@
-//! Issue 9, items 4–8: a committed config cannot choose where cairn writes,
-//! a lying remote cannot exhaust memory, a hung remote cannot hang cairn,
-//! a closed stdout ends cairn quietly, and each failure gets its own
-//! message and hint. Also the crash matrices of `add` and `gc`.
+//! Hostile inputs and surroundings: a committed config cannot choose where
+//! cairn writes, a lying remote cannot exhaust memory, a hung remote cannot
+//! hang cairn, a closed stdout ends cairn quietly, and each failure gets its
+//! own message and hint. Also the crash matrices of `add` and `gc`.
 
 use crate::common;
 
@@ -19,7 +19,7 @@ use cairn::hash::Id;
 use cairn::remote::index::{self, PackRecord};
 use common::{assert_error_report, random_bytes, TestRepo};
 
-// ---------------------------------------------------------------- item 7
+// ------------------------------------ a closed stdout ends cairn quietly
 
 /// A repository whose `status`, `log data` and `diff v1 v2` print many lines.
 fn chatty_repo() -> TestRepo {
@@ -103,7 +103,7 @@ fn diff_piped_to_head_exits_quietly() {
     quiet_on_closed_pipe(&repo, &["diff", "v1", "v2"]);
 }
 
-// ---------------------------------------------------------------- item 4
+// ------------------- a committed config cannot choose where cairn writes
 
 #[test]
 fn committed_cache_dir_is_ignored_with_a_warning() {
@@ -193,7 +193,7 @@ fn committed_cache_dir_warning_is_said_once_per_command() {
     assert!(repo.exists("copy"), "{stderr}");
 }
 
-// ---------------------------------------------------------------- item 5
+// ---------------------------------- a lying remote cannot exhaust memory
 
 /// The one index file of a folder remote, decoded.
 fn remote_index(store: &Path) -> (PathBuf, Vec<PackRecord>) {
@@ -302,7 +302,7 @@ fn a_damaged_remote_copy_is_skipped_for_a_good_one() {
     assert_eq!(b.read("small.bin"), a.read("small.bin"));
 }
 
-// ---------------------------------------------------------------- item 6
+// --------------------------------------- a hung remote cannot hang cairn
 
 /// A repository with data to push to an S3 remote at `endpoint` (a local
 /// port), with dummy credentials.
@@ -527,7 +527,7 @@ fn gc_crashed_at_any_durable_step_reruns_to_a_verified_store() {
     );
 }
 
-// ---------------------------------------------------------------- item 8
+// ---------------------------- each failure gets its own message and hint
 
 #[test]
 fn verify_names_a_malformed_pointer_file() {

@@ -1,7 +1,6 @@
-//! `cairn push`, `fetch` and `pull` against real remotes (issue "cairn
-//! remotes"): a folder, and S3 through a local moto server (see
-//! `common::s3`). Failure messages are in `remote_errors.rs`, remote
-//! verification and repair in `verify_remote.rs`.
+//! `cairn push`, `fetch` and `pull` against real remotes: a folder, and S3
+//! through a local moto server (see `common::s3`). Failure messages are in
+//! `remote_errors.rs`, remote verification and repair in `verify_remote.rs`.
 
 use crate::common;
 

@@ -1,5 +1,5 @@
-//! `cairn remote add/list/remove` (issue "cairn remotes", first step):
-//! remotes live in the committed config, so a fresh clone knows them.
+//! `cairn remote add/list/remove`: remotes live in the committed config, so
+//! a fresh clone knows them.
 
 use crate::common;
 

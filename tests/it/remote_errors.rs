@@ -1,6 +1,6 @@
-//! How `push`, `fetch` and `pull` fail (issue "cairn remotes"): exit code
-//! 1, an `error:` line naming the remote and what went wrong, a `hint:`,
-//! never a secret, and never a hang on a dead endpoint.
+//! How `push`, `fetch` and `pull` fail: exit code 1, an `error:` line
+//! naming the remote and what went wrong, a `hint:`, never a secret, and
+//! never a hang on a dead endpoint.
 
 use crate::common;
 

@@ -1,7 +1,6 @@
-//! A remote read over plain HTTP (issue "cairn remotes": `http(s)://`
-//! read-only): a folder remote served by a static file server, which can
-//! neither list nor (here) serve ranges, is fetched from through the
-//! `index.list` that pushes keep, and cannot be pushed to.
+//! A read-only `http(s)://` remote: a folder remote served by a static file
+//! server, which can neither list nor (here) serve ranges, is fetched from
+//! through the `index.list` that pushes keep, and cannot be pushed to.
 
 use crate::common;
 

@@ -1,9 +1,9 @@
-//! A remote whose damage is never hidden (issue 9, items 2 and 3): a
-//! cached index file is trusted only while the remote still lists the same
-//! object, `verify --remote` reads every index file afresh and checks that
-//! the remote holds all the data of the work tree, HEAD and every tag, a
-//! push repairs a damaged index file from its verified copy, and push and
-//! pull survive a crash at every durable step.
+//! A remote whose damage is never hidden: a cached index file is trusted
+//! only while the remote still lists the same object, `verify --remote`
+//! reads every index file afresh and checks that the remote holds all the
+//! data of the work tree, HEAD and every tag, a push repairs a damaged index
+//! file from its verified copy, and push and pull survive a crash at every
+//! durable step.
 
 use crate::common;
 

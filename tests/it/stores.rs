@@ -1,8 +1,8 @@
-//! The stores and credentials teams really use (issue 9): the CI story on
-//! every backend (a folder, S3 through moto, Azure Blob through Azurite,
-//! Google Cloud Storage through fake-gcs-server), and S3 credentials from
-//! the AWS SDK's chain: `credential_process` helpers and roles assumed
-//! from a `source_profile`, against a moto server with authentication on.
+//! The stores and credentials teams really use: the CI story on every
+//! backend (a folder, S3 through moto, Azure Blob through Azurite, Google
+//! Cloud Storage through fake-gcs-server), and S3 credentials from the AWS
+//! SDK's chain: `credential_process` helpers and roles assumed from a
+//! `source_profile`, against a moto server with authentication on.
 
 use crate::common;
 

@@ -1,6 +1,6 @@
-//! `cairn verify --remote` (issue "cairn remotes"): every pack a remote's
-//! index lists is downloaded and re-hashed; damage and loss are reported,
-//! and a push from a clone with good data repairs them.
+//! `cairn verify --remote`: every pack a remote's index lists is downloaded
+//! and re-hashed; damage and loss are reported, and a push from a clone
+//! with good data repairs them.
 
 use crate::common;
 

@@ -1,7 +1,6 @@
-//! Everyday git workflows (issue 8): remotes at any commit and given as
-//! URLs, files written with the modes users expect, data git already
-//! tracks, clones that bring their data along, and the README's first
-//! session run as written.
+//! Everyday git workflows: remotes at any commit and given as URLs, files
+//! written with the modes users expect, data git already tracks, clones that
+//! bring their data along, and the README's first session run as written.
 
 use crate::common;
 

@@ -1,7 +1,7 @@
-//! Everyday git workflows never lose an edit and never strand a version
-//! (issue 8): the versioned-model story on a folder and on S3, edits that
-//! survive every command that writes data, stale data told apart from
-//! edits, and a pull that restores what it can.
+//! Everyday git workflows never lose an edit and never strand a version: the
+//! versioned-model story on a folder and on S3, edits that survive every
+//! command that writes data, stale data told apart from edits, and a pull
+//! that restores what it can.
 
 use crate::common;
 

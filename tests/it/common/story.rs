@@ -1,7 +1,6 @@
-//! The CI story every backend must pass (issue 9): push two tagged
-//! versions from one clone; a fresh clone pulls the newest, then fetches
-//! and checks out the older one, pulls again, and switches back — byte
-//! identical at each step.
+//! The CI story every backend must pass: push two tagged versions from one
+//! clone; a fresh clone pulls the newest, then fetches and checks out the
+//! older one, pulls again, and switches back — byte identical at each step.
 
 use super::data::{assert_same_tree, data_and_model, dataset, num};
 use super::TestRepo;
