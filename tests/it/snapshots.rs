@@ -7,6 +7,10 @@
 //! Every snapshot goes through the same filters ([`Transcript::settings`]):
 //! paths, content ids, commit ids, dates and pids are replaced; sizes and
 //! counts are literal, since the data is fixed.
+//!
+//! When output changes on purpose, `INSTA_UPDATE=always cargo test --test
+//! it snapshots` (or `cargo insta review`) rewrites the `.snap` files;
+//! review their diff like code. Under `CI=true` a mismatch only fails.
 
 use crate::common;
 
@@ -14,6 +18,23 @@ use common::builder::RepoBuilder;
 use common::data::Tree;
 use common::snap::{assert_transcript, indent_json, Transcript};
 use common::{csv_text, random_bytes, TestRepo};
+
+/// One worker thread for every cairn command here: the thread that stores
+/// an object picks the pack that holds it, so with more threads the number
+/// of packs in the cache (which `gc` reports) varies from run to run.
+const ONE_THREAD: [(&str, &str); 1] = [("RAYON_NUM_THREADS", "1")];
+
+/// [`TestRepo::builder`] with [`ONE_THREAD`], backdating the data it
+/// writes (so counts of files read do not depend on the test's speed).
+fn builder() -> RepoBuilder {
+    TestRepo::builder().envs(&ONE_THREAD).backdate_files()
+}
+
+/// `repo` with [`ONE_THREAD`].
+fn one_thread(mut repo: TestRepo) -> TestRepo {
+    repo.set_envs(&ONE_THREAD);
+    repo
+}
 
 /// Version 1 or 2 of a small dataset (a directory) and a model file.
 fn version(v: u8) -> Tree {
@@ -36,8 +57,7 @@ fn version(v: u8) -> Tree {
 /// v1 (tagged) and v2 (tagged, checked out), committed with the folder
 /// remote `origin` at `../store` (not pushed).
 fn two_versions() -> RepoBuilder {
-    TestRepo::builder()
-        .backdate_files()
+    builder()
         .relative_folder_remote("origin", "store")
         .tree(&version(1))
         .commit("v1")
@@ -117,8 +137,8 @@ fn indent_json_only_adds_whitespace_and_keeps_key_order() {
 
 #[test]
 fn init() {
-    let plain = TestRepo::plain();
-    let repo = TestRepo::new();
+    let plain = one_thread(TestRepo::plain());
+    let repo = one_thread(TestRepo::new());
     let mut t = Transcript::new(&repo).also(&plain, "PLAIN");
     t.ok(&repo, &["init"]);
     t.note("again");
@@ -130,10 +150,7 @@ fn init() {
 
 #[test]
 fn add() {
-    let repo = TestRepo::builder()
-        .backdate_files()
-        .tree(&version(1))
-        .build();
+    let repo = builder().tree(&version(1)).build();
     let mut t = Transcript::new(&repo);
     t.ok(&repo, &["add", "data", "model.bin"]);
     t.note("nothing changed");
@@ -317,12 +334,7 @@ fn gc() {
 
 #[test]
 fn push() {
-    let repo = TestRepo::builder()
-        .backdate_files()
-        .tree(&version(1))
-        .commit("v1")
-        .tag("v1")
-        .build();
+    let repo = builder().tree(&version(1)).commit("v1").tag("v1").build();
     let mut t = Transcript::new(&repo);
     t.note("no remote yet");
     t.expect(&repo, &["push"], 1);
@@ -340,6 +352,8 @@ fn push() {
     t.ok(&repo, &["push", "--json"]);
     t.ok(&repo, &["push", "v1"]);
     t.ok(&repo, &["push", "-r", "../elsewhere", "--all-commits"]);
+    let beside = repo.base().join("by-path");
+    t.ok(&repo, &["push", "-r", beside.to_str().unwrap(), "v1"]);
     t.note("data that is not in the cache");
     std::fs::remove_dir_all(repo.path(".cairn/cache")).unwrap();
     t.expect(&repo, &["push", "-r", "../third"], 1);
@@ -380,7 +394,7 @@ fn fetch_and_pull() {
 #[test]
 fn get() {
     let repo = two_versions().push().build();
-    let other = TestRepo::plain();
+    let other = one_thread(TestRepo::plain());
     let mut t = Transcript::new(&repo).also(&other, "OTHER");
     let url = repo.root.to_str().unwrap();
     t.ok(&other, &["get", url, "data"]);
@@ -398,7 +412,7 @@ fn get() {
 
 #[test]
 fn remote() {
-    let repo = TestRepo::init();
+    let repo = one_thread(TestRepo::init());
     let mut t = Transcript::new(&repo);
     t.ok(&repo, &["remote", "list"]);
     t.ok(&repo, &["remote", "list", "--json"]);
@@ -434,7 +448,7 @@ fn remote() {
 
 #[test]
 fn install_hooks() {
-    let repo = TestRepo::init();
+    let repo = one_thread(TestRepo::init());
     let mut t = Transcript::new(&repo);
     t.ok(&repo, &["install-hooks"]);
     t.ok(&repo, &["install-hooks"]);

@@ -72,10 +72,12 @@ impl<'a> Transcript<'a> {
         }
         let stdout = String::from_utf8(out.stdout.clone()).expect("stdout is UTF-8");
         let stderr = String::from_utf8(out.stderr.clone()).expect("stderr is UTF-8");
-        assert!(
-            !stderr.contains('\x1b') && !stderr.contains('\r'),
-            "no colour and no progress bar without a terminal:\n{stderr:?}"
-        );
+        for text in [&stdout, &stderr] {
+            assert!(
+                !text.contains('\x1b') && !text.contains('\r'),
+                "no colour and no progress bar without a terminal:\n{text:?}"
+            );
+        }
         self.stream("stdout", &stdout);
         self.stream("stderr", &stderr);
         out
