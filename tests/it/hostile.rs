@@ -153,14 +153,13 @@ fn committed_cache_dir_is_ignored_with_a_warning() {
 /// `get`, which works in a repository of its own.
 #[test]
 fn committed_cache_dir_warning_is_said_once_per_command() {
-    let repo = TestRepo::init();
-    let store = repo.base().join("store");
-    repo.cairn_ok(&["remote", "add", "origin", store.to_str().unwrap()]);
-    repo.write("a.bin", random_bytes("a", 300_000));
-    repo.cairn_ok(&["add", "a.bin"]);
-    repo.commit_all("a");
-    repo.git(&["tag", "v1"]);
-    repo.cairn_ok(&["push"]);
+    let repo = TestRepo::builder()
+        .folder_remote("origin", "store")
+        .file("a.bin", random_bytes("a", 300_000))
+        .commit("a")
+        .tag("v1")
+        .push()
+        .build();
     let config = repo.read_string(".cairn/config.toml");
     repo.write(
         ".cairn/config.toml",
