@@ -139,12 +139,19 @@ fn indent_json_only_adds_whitespace_and_keeps_key_order() {
 fn init() {
     let plain = one_thread(TestRepo::plain());
     let repo = one_thread(TestRepo::new());
-    let mut t = Transcript::new(&repo).also(&plain, "PLAIN");
+    let fresh = one_thread(TestRepo::new());
+    let mut t = Transcript::new(&repo)
+        .also(&plain, "PLAIN")
+        .also(&fresh, "FRESH");
     t.ok(&repo, &["init"]);
     t.note("again");
     t.ok(&repo, &["init"]);
     t.note("outside a git work tree");
     t.expect(&plain, &["init"], 1);
+    t.note("as JSON");
+    t.ok(&fresh, &["init", "--json"]);
+    t.ok(&fresh, &["init", "--json"]);
+    t.expect(&plain, &["init", "--json"], 1);
     assert_transcript!("init", t);
 }
 
@@ -443,6 +450,16 @@ fn remote() {
     t.ok(&repo, &["remote", "remove", "team"]);
     t.ok(&repo, &["remote", "remove", "mine"]);
     t.ok(&repo, &["remote", "list"]);
+    t.note("as JSON");
+    t.ok(&repo, &["remote", "add", "--json", "backup", "../backup"]);
+    t.ok(
+        &repo,
+        &["remote", "add", "--json", "--local", "here", "../here"],
+    );
+    t.expect(&repo, &["remote", "add", "--json", "backup", "../b"], 1);
+    t.ok(&repo, &["remote", "remove", "--json", "backup"]);
+    t.ok(&repo, &["remote", "remove", "--json", "here"]);
+    t.expect(&repo, &["remote", "remove", "--json", "nope"], 1);
     assert_transcript!("remote", t);
 }
 
@@ -462,6 +479,14 @@ fn install_hooks() {
     t.note("once per user");
     t.ok(&repo, &["install-hooks", "--global"]);
     t.ok(&repo, &["install-hooks", "--global", "--uninstall"]);
+    t.note("as JSON");
+    t.ok(&repo, &["install-hooks", "--json"]);
+    t.ok(&repo, &["install-hooks", "--json", "--uninstall"]);
+    t.ok(&repo, &["install-hooks", "--json", "--global"]);
+    t.ok(
+        &repo,
+        &["install-hooks", "--json", "--global", "--uninstall"],
+    );
     assert_transcript!("install_hooks", t);
 }
 
