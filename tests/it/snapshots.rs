@@ -16,7 +16,7 @@ use crate::common;
 
 use common::builder::RepoBuilder;
 use common::data::Tree;
-use common::snap::{assert_transcript, indent_json, Transcript};
+use common::snap::{assert_transcript, Transcript};
 use common::{csv_text, random_bytes, TestRepo};
 
 /// One worker thread for every cairn command here: the thread that stores
@@ -102,37 +102,6 @@ fn with_garbage() -> TestRepo {
         .remove("scratch.bin")
         .git(&["reflog", "expire", "--expire=now", "--all"])
         .build()
-}
-
-#[test]
-fn indent_json_only_adds_whitespace_and_keeps_key_order() {
-    let line = r#"{"z":1,"a":[],"m":{"k":"a,b:{c}[\"d\"]"},"l":[1,{"x":null}],"e":{}}"#;
-    let pretty = indent_json(line).unwrap();
-    assert!(pretty.find("\"z\"").unwrap() < pretty.find("\"a\"").unwrap());
-    assert!(pretty.contains(r#""k": "a,b:{c}[\"d\"]""#), "{pretty}");
-    let mut in_string = false;
-    let mut escaped = false;
-    let squeezed: String = pretty
-        .chars()
-        .filter(|&c| {
-            let keep = in_string || !c.is_whitespace();
-            if in_string {
-                match (escaped, c) {
-                    (true, _) => escaped = false,
-                    (false, '\\') => escaped = true,
-                    (false, '"') => in_string = false,
-                    _ => {}
-                }
-            } else if c == '"' {
-                in_string = true;
-            }
-            keep
-        })
-        .collect();
-    assert_eq!(squeezed, line);
-    assert_eq!(indent_json("not json"), None);
-    assert_eq!(indent_json(r#"{"a": 1}"#), None, "only compact JSON");
-    assert_eq!(indent_json("12"), None);
 }
 
 #[test]

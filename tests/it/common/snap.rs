@@ -25,6 +25,9 @@ pub struct Transcript<'a> {
     /// label its root gets (`ROOT` for the first).
     repos: Vec<(&'a TestRepo, &'static str)>,
     text: String,
+    /// Commit ids the repositories knew after each command (a commit
+    /// printed and then dropped, say by gc of a branch, stays filtered).
+    seen: BTreeSet<String>,
 }
 
 impl<'a> Transcript<'a> {
@@ -35,6 +38,7 @@ impl<'a> Transcript<'a> {
         Transcript {
             repos: vec![(repo, "ROOT")],
             text: String::new(),
+            seen: BTreeSet::new(),
         }
     }
 
@@ -58,6 +62,8 @@ impl<'a> Transcript<'a> {
     /// any further checks.
     pub fn run(&mut self, repo: &TestRepo, args: &[&str]) -> Output {
         let out = repo.cairn(args).output().expect("run cairn");
+        let known = self.commits();
+        self.seen.extend(known);
         if !self.text.is_empty() {
             self.text.push('\n');
         }
@@ -166,7 +172,7 @@ impl<'a> Transcript<'a> {
         // Git commit ids, full or abbreviated (at least 7 digits): exactly
         // the commits these repositories know, so no number or id that
         // merely looks like hex is touched.
-        for sha in self.commits() {
+        for sha in self.seen.union(&self.commits()) {
             s.add_filter(&format!(r"\b{}[0-9a-f]{{0,33}}\b", &sha[..7]), "[SHA]");
         }
         // Dates and times that come from the clock (commit dates).
@@ -285,3 +291,34 @@ macro_rules! assert_transcript {
     }};
 }
 pub(crate) use assert_transcript;
+
+#[test]
+fn indent_json_only_adds_whitespace_and_keeps_key_order() {
+    let line = r#"{"z":1,"a":[],"m":{"k":"a,b:{c}[\"d\"]"},"l":[1,{"x":null}],"e":{}}"#;
+    let pretty = indent_json(line).unwrap();
+    assert!(pretty.find("\"z\"").unwrap() < pretty.find("\"a\"").unwrap());
+    assert!(pretty.contains(r#""k": "a,b:{c}[\"d\"]""#), "{pretty}");
+    let mut in_string = false;
+    let mut escaped = false;
+    let squeezed: String = pretty
+        .chars()
+        .filter(|&c| {
+            let keep = in_string || !c.is_whitespace();
+            if in_string {
+                match (escaped, c) {
+                    (true, _) => escaped = false,
+                    (false, '\\') => escaped = true,
+                    (false, '"') => in_string = false,
+                    _ => {}
+                }
+            } else if c == '"' {
+                in_string = true;
+            }
+            keep
+        })
+        .collect();
+    assert_eq!(squeezed, line);
+    assert_eq!(indent_json("not json"), None);
+    assert_eq!(indent_json(r#"{"a": 1}"#), None, "only compact JSON");
+    assert_eq!(indent_json("12"), None);
+}
