@@ -1,5 +1,6 @@
-//! Issue criterion 1: add, commit the pointers, delete the data, check out,
-//! and get back every byte and the exec bit. Plus pointer text and dedup.
+//! `cairn add` round trip: add, commit the pointers, delete the data, check
+//! out, and get back every byte and the exec bit. Plus pointer text and
+//! dedup.
 
 use crate::common;
 

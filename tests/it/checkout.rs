@@ -6,13 +6,12 @@ use crate::common;
 use common::{csv_text, random_bytes, TestRepo};
 
 fn repo_with_data() -> TestRepo {
-    let repo = TestRepo::init();
-    repo.write("data/a.csv", csv_text(1, 20_000));
-    repo.write("data/b.csv", csv_text(2, 20_000));
-    repo.write("data/sub/c.bin", random_bytes("c", 100_000));
-    repo.cairn_ok(&["add", "data"]);
-    repo.commit_all("data v1");
-    repo
+    TestRepo::builder()
+        .file("data/a.csv", csv_text(1, 20_000))
+        .file("data/b.csv", csv_text(2, 20_000))
+        .file("data/sub/c.bin", random_bytes("c", 100_000))
+        .commit("data v1")
+        .build()
 }
 
 #[test]

@@ -1,4 +1,4 @@
-//! Issue criterion 6: `kill -9` at any moment leaves a store that a re-run
+//! Crash safety: `kill -9` at any moment leaves a store that a re-run
 //! completes and `cairn verify` passes, and the data still round-trips.
 
 use crate::common;

@@ -1,5 +1,5 @@
-//! Issue criterion 4: damaged packs are found by `verify`, and damaged bytes
-//! never reach the work tree.
+//! Damaged packs in the cache: `verify` finds them, and damaged bytes never
+//! reach the work tree.
 
 use crate::common;
 

@@ -1,6 +1,6 @@
-//! Issue criterion 5: every failure exits 1 with `error:` and `hint:` lines
-//! on stderr, and leaves nothing half-written. Paths outside the work tree
-//! are refused, and so are symlink escapes.
+//! Failures: every one exits 1 with `error:` and `hint:` lines on stderr,
+//! and leaves nothing half-written. Paths outside the work tree are refused,
+//! and so are symlink escapes.
 
 use crate::common;
 
@@ -233,12 +233,12 @@ fn add_through_a_symlinked_directory_is_refused() {
 /// way to the data point outside the work tree.
 #[test]
 fn checkout_never_writes_through_symlinks() {
-    let repo = TestRepo::init();
     let x = csv_text(5, 5_000);
-    repo.write("data/inner/x.csv", &x);
-    repo.write("data/top.csv", "1\n");
-    repo.cairn_ok(&["add", "data"]);
-    repo.commit_all("data");
+    let repo = TestRepo::builder()
+        .file("data/inner/x.csv", &x)
+        .file("data/top.csv", "1\n")
+        .commit("data")
+        .build();
     let outside = repo.base().join("outside");
     fs::create_dir_all(&outside).unwrap();
     let outside_is_empty = || fs::read_dir(&outside).unwrap().next().is_none();

@@ -1,8 +1,8 @@
-//! `gc --remote` never destroys live data (issue 9): interrupted at any
-//! durable step it leaves a remote every clone can pull from, and run while
-//! another clone pushes data it reuses from old packs, it never deletes what
-//! that push needs. Deletion has two phases (FORMAT.md §15.6): a dead pack
-//! is condemned in `index/<id>.cnd`, and only a run a grace period later
+//! `gc --remote` never destroys live data: interrupted at any durable step
+//! it leaves a remote every clone can pull from, and run while another clone
+//! pushes data it reuses from old packs, it never deletes what that push
+//! needs. Deletion has two phases (FORMAT.md §15.6): a dead pack is
+//! condemned in `index/<id>.cnd`, and only a run a grace period later
 //! deletes it.
 //!
 //! Crash tests use the named failpoints of src/failpoint.rs, compiled in by
@@ -91,7 +91,7 @@ fn gc_args(grace: &str) -> Vec<&str> {
 fn assert_whole(a: &TestRepo, want: &Files, clone_name: &str) {
     a.cairn_ok(&["verify"]);
     a.cairn_ok(&["verify", "--remote", "origin"]);
-    let c = common::data::clone_beside(a, &a.root, clone_name);
+    let c = a.clone_beside(clone_name);
     c.cairn_ok(&["pull"]);
     for (p, bytes) in want {
         assert!(c.read(p) == *bytes, "{clone_name}: {p} differs after pull");
@@ -296,13 +296,13 @@ fn deleted_count(gc_out: &str) -> usize {
 
 #[test]
 fn gc_remote_on_a_stale_clone_never_deletes_what_a_concurrent_push_reuses() {
-    let a = TestRepo::init();
-    a.cairn_ok(&["remote", "add", "origin", "../store"]);
-    a.write("data.bin", round_data(0));
-    a.cairn_ok(&["add", "data.bin"]);
-    a.commit_all("round 0");
-    a.cairn_ok(&["push"]);
-    let b = common::data::clone_beside(&a, &a.root, "b");
+    let a = TestRepo::builder()
+        .relative_folder_remote("origin", "store")
+        .file("data.bin", round_data(0))
+        .commit("round 0")
+        .push()
+        .build();
+    let b = a.clone_beside("b");
     let dir = store(&a);
     let (mut deleted, mut resent, mut reused) = (0, 0, 0);
     let rounds = 20;
@@ -355,7 +355,7 @@ fn gc_remote_on_a_stale_clone_never_deletes_what_a_concurrent_push_reuses() {
             resent += 1;
         }
         // The push's commit reaches git; a fresh clone gets the data.
-        let c = common::data::clone_beside(&a, &a.root, &format!("fresh-{r}"));
+        let c = a.clone_beside(&format!("fresh-{r}"));
         c.cairn_ok(&["pull"]);
         assert!(c.read("data.bin") == data, "round {r}: pulled data differs");
         std::fs::remove_dir_all(&c.root).unwrap();
@@ -375,9 +375,10 @@ fn gc_remote_on_a_stale_clone_never_deletes_what_a_concurrent_push_reuses() {
 
 #[test]
 fn push_resends_data_only_condemned_packs_hold_under_new_names() {
-    let a = TestRepo::init();
-    a.cairn_ok(&["remote", "add", "origin", "../store"]);
-    a.commit_all("remote");
+    let a = TestRepo::builder()
+        .relative_folder_remote("origin", "store")
+        .commit("remote")
+        .build();
     let dir = store(&a);
     // One pack of a single small chunk, one of several chunks.
     let files = [

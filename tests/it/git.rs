@@ -1,5 +1,5 @@
-//! Tests for the git module (`src/git.rs`) against real repositories built
-//! with the git CLI.
+//! The git layer (`src/repo/git/`) against real repositories built with
+//! the git CLI.
 
 use std::cell::Cell;
 use std::path::PathBuf;

@@ -1,5 +1,5 @@
-//! History through git (issue "cairn history"): `checkout REV`, `ls`, `log`
-//! over real repositories with tags, branches, a merge and detached HEAD.
+//! History through git: `checkout REV`, `ls`, `log` over real repositories
+//! with tags, branches, a merge and detached HEAD.
 
 use crate::common;
 
@@ -9,12 +9,6 @@ use std::os::unix::fs::MetadataExt;
 use common::{assert_error_report, csv_text, random_bytes, TestRepo};
 
 type Tree = BTreeMap<String, Vec<u8>>;
-
-fn write_all(repo: &TestRepo, files: &Tree) {
-    for (p, b) in files {
-        repo.write(p, b);
-    }
-}
 
 /// Every regular file under `dir`, relative to the repository.
 fn files_under(repo: &TestRepo, dir: &str) -> Tree {
@@ -54,30 +48,25 @@ fn v2() -> Tree {
 /// main: v1 (annotated tag) -> v2 (lightweight tag); branch `exp` from v1
 /// adds `extra.bin`; then `exp` is merged into main.
 fn history() -> TestRepo {
-    let repo = TestRepo::init();
-    write_all(&repo, &v1());
-    repo.write("model.bin", random_bytes("model-1", 700_000));
-    repo.cairn_ok(&["add", "data", "model.bin"]);
-    repo.commit_all("v1");
-    repo.git(&["tag", "-a", "v1", "-m", "version 1"]);
-    repo.git(&["branch", "exp"]);
-
-    repo.remove("data/b.csv");
-    write_all(&repo, &v2());
-    repo.write("model.bin", random_bytes("model-2", 900_000));
-    repo.cairn_ok(&["add", "data", "model.bin"]);
-    repo.commit_all("v2");
-    repo.git(&["tag", "v2"]);
-
-    repo.git(&["checkout", "-q", "exp"]);
-    repo.cairn_ok(&["checkout"]);
-    repo.write("extra.bin", random_bytes("extra", 100_000));
-    repo.cairn_ok(&["add", "extra.bin"]);
-    repo.commit_all("extra on exp");
-    repo.git(&["checkout", "-q", "-"]);
-    repo.git(&["merge", "-q", "--no-edit", "exp"]);
-    repo.cairn_ok(&["checkout"]);
-    repo
+    TestRepo::builder()
+        .tree(&v1())
+        .file("model.bin", random_bytes("model-1", 700_000))
+        .commit("v1")
+        .git(&["tag", "-a", "v1", "-m", "version 1"])
+        .git(&["branch", "exp"])
+        .remove("data/b.csv")
+        .tree(&v2())
+        .file("model.bin", random_bytes("model-2", 900_000))
+        .commit("v2")
+        .tag("v2")
+        .git(&["checkout", "-q", "exp"])
+        .cairn(&["checkout"])
+        .file("extra.bin", random_bytes("extra", 100_000))
+        .commit("extra on exp")
+        .git(&["checkout", "-q", "-"])
+        .git(&["merge", "-q", "--no-edit", "exp"])
+        .cairn(&["checkout"])
+        .build()
 }
 
 #[test]

@@ -1,7 +1,7 @@
-//! Issue 9, items 4–8: a committed config cannot choose where cairn writes,
-//! a lying remote cannot exhaust memory, a hung remote cannot hang cairn,
-//! a closed stdout ends cairn quietly, and each failure gets its own
-//! message and hint. Also the crash matrices of `add` and `gc`.
+//! Hostile inputs and surroundings: a committed config cannot choose where
+//! cairn writes, a lying remote cannot exhaust memory, a hung remote cannot
+//! hang cairn, a closed stdout ends cairn quietly, and each failure gets its
+//! own message and hint. Also the crash matrices of `add` and `gc`.
 
 use crate::common;
 
@@ -19,7 +19,7 @@ use cairn::hash::Id;
 use cairn::remote::index::{self, PackRecord};
 use common::{assert_error_report, random_bytes, TestRepo};
 
-// ---------------------------------------------------------------- item 7
+// ------------------------------------ a closed stdout ends cairn quietly
 
 /// A repository whose `status`, `log data` and `diff v1 v2` print many lines.
 fn chatty_repo() -> TestRepo {
@@ -103,7 +103,7 @@ fn diff_piped_to_head_exits_quietly() {
     quiet_on_closed_pipe(&repo, &["diff", "v1", "v2"]);
 }
 
-// ---------------------------------------------------------------- item 4
+// ------------------- a committed config cannot choose where cairn writes
 
 #[test]
 fn committed_cache_dir_is_ignored_with_a_warning() {
@@ -153,14 +153,13 @@ fn committed_cache_dir_is_ignored_with_a_warning() {
 /// `get`, which works in a repository of its own.
 #[test]
 fn committed_cache_dir_warning_is_said_once_per_command() {
-    let repo = TestRepo::init();
-    let store = repo.base().join("store");
-    repo.cairn_ok(&["remote", "add", "origin", store.to_str().unwrap()]);
-    repo.write("a.bin", random_bytes("a", 300_000));
-    repo.cairn_ok(&["add", "a.bin"]);
-    repo.commit_all("a");
-    repo.git(&["tag", "v1"]);
-    repo.cairn_ok(&["push"]);
+    let repo = TestRepo::builder()
+        .folder_remote("origin", "store")
+        .file("a.bin", random_bytes("a", 300_000))
+        .commit("a")
+        .tag("v1")
+        .push()
+        .build();
     let config = repo.read_string(".cairn/config.toml");
     repo.write(
         ".cairn/config.toml",
@@ -193,7 +192,7 @@ fn committed_cache_dir_warning_is_said_once_per_command() {
     assert!(repo.exists("copy"), "{stderr}");
 }
 
-// ---------------------------------------------------------------- item 5
+// ---------------------------------- a lying remote cannot exhaust memory
 
 /// The one index file of a folder remote, decoded.
 fn remote_index(store: &Path) -> (PathBuf, Vec<PackRecord>) {
@@ -238,13 +237,13 @@ fn plant_lying_chunk(store: &Path, id: Id, stored: &[u8], raw_len: u32) -> Id {
 /// to be one chunk, whose id is the file id. Returns the repository, the
 /// remote folder and that id.
 fn pushed_one_chunk_file() -> (TestRepo, std::path::PathBuf, Id) {
-    let a = TestRepo::init();
-    let store = a.base().join("remote-store");
-    a.cairn_ok(&["remote", "add", "origin", store.to_str().unwrap()]);
-    a.write("small.bin", random_bytes("small", 100_000));
-    a.cairn_ok(&["add", "small.bin"]);
-    a.commit_all("small");
-    a.cairn_ok(&["push"]);
+    let a = TestRepo::builder()
+        .folder_remote("origin", "remote-store")
+        .file("small.bin", random_bytes("small", 100_000))
+        .commit("small")
+        .push()
+        .build();
+    let store = a.remote_dir("origin");
     let id = Id::from_hex(&a.pointer("small.bin")["id"]).unwrap();
     (a, store, id)
 }
@@ -298,12 +297,11 @@ fn a_damaged_remote_copy_is_skipped_for_a_good_one() {
     plant_lying_chunk(&store, id, &lie, 1 << 20);
     // Put the good index back beside the lying one: two copies listed.
     fs::write(&good_index, good).unwrap();
-    let b = TestRepo::clone_of(&a);
-    b.cairn_ok(&["pull"]);
+    let b = a.pulled_clone();
     assert_eq!(b.read("small.bin"), a.read("small.bin"));
 }
 
-// ---------------------------------------------------------------- item 6
+// --------------------------------------- a hung remote cannot hang cairn
 
 /// A repository with data to push to an S3 remote at `endpoint` (a local
 /// port), with dummy credentials.
@@ -482,17 +480,18 @@ fn gc_crashed_at_any_durable_step_reruns_to_a_verified_store() {
     let big = random_bytes("big", 8_000_000);
     let kept: Files = vec![("big.bin", big[..2_000_000].to_vec())];
     let setup = || {
-        let repo = TestRepo::init();
-        repo.write("big.bin", &big);
-        repo.cairn_ok(&["add", "big.bin"]);
-        repo.write("gone.bin", random_bytes("gone", 1_000_000));
-        repo.cairn_ok(&["add", "gone.bin"]);
-        repo.commit_all("v1");
-        repo.write("big.bin", &kept[0].1);
-        repo.cairn_ok(&["add", "big.bin"]);
-        repo.remove("gone.bin");
-        repo.remove("gone.bin.cairn");
-        repo.commit_all("v2");
+        let repo = TestRepo::builder()
+            .file("big.bin", &big)
+            .add(&["big.bin"])
+            .file("gone.bin", random_bytes("gone", 1_000_000))
+            .add(&["gone.bin"])
+            .commit("v1")
+            .file("big.bin", &kept[0].1)
+            .add(&["big.bin"])
+            .remove("gone.bin")
+            .remove("gone.bin.cairn")
+            .commit("v2")
+            .build();
         // Only the current commit is kept: forget v1.
         let branch = repo.git(&["rev-parse", "--abbrev-ref", "HEAD"]);
         repo.git(&["checkout", "-q", "--orphan", "only"]);
@@ -527,7 +526,7 @@ fn gc_crashed_at_any_durable_step_reruns_to_a_verified_store() {
     );
 }
 
-// ---------------------------------------------------------------- item 8
+// ---------------------------- each failure gets its own message and hint
 
 #[test]
 fn verify_names_a_malformed_pointer_file() {
@@ -682,14 +681,13 @@ fn remote_list_flags_a_url_with_credentials_and_lists_the_others() {
 
 #[test]
 fn gc_remote_refusing_a_damaged_index_says_why_without_the_shared_cache_hint() {
-    let repo = TestRepo::init();
-    let store = repo.base().join("store");
-    repo.cairn_ok(&["remote", "add", "origin", store.to_str().unwrap()]);
-    repo.write("a.bin", random_bytes("a", 50_000));
-    repo.cairn_ok(&["add", "a.bin"]);
-    repo.commit_all("a");
-    repo.cairn_ok(&["push"]);
-    let (index_file, _) = remote_index(&store);
+    let repo = TestRepo::builder()
+        .folder_remote("origin", "store")
+        .file("a.bin", random_bytes("a", 50_000))
+        .commit("a")
+        .push()
+        .build();
+    let (index_file, _) = remote_index(&repo.remote_dir("origin"));
     let mut bytes = fs::read(&index_file).unwrap();
     let mid = bytes.len() / 2;
     bytes[mid] ^= 0xff;

@@ -22,6 +22,7 @@ mod remote_errors;
 mod remote_http;
 mod remote_trust;
 mod sharing;
+mod snapshots;
 mod status;
 mod stores;
 mod verify_remote;

@@ -1,11 +1,10 @@
-//! `cairn push`, `fetch` and `pull` against real remotes (issue "cairn
-//! remotes"): a folder, and S3 through a local moto server (see
-//! `common::s3`). Failure messages are in `remote_errors.rs`, remote
-//! verification and repair in `verify_remote.rs`.
+//! `cairn push`, `fetch` and `pull` against real remotes: a folder, and S3
+//! through a local moto server (see `common::s3`). Failure messages are in
+//! `remote_errors.rs`, remote verification and repair in `verify_remote.rs`.
 
 use crate::common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -18,17 +17,16 @@ use common::{b3, random_bytes, Rng, TestRepo};
 /// The CI story: push two tagged versions from A; a fresh clone B gets
 /// each one back byte for byte with `cairn pull`.
 fn ci_story(url: &str, env: &[(String, String)]) {
-    let mut a = TestRepo::init();
-    a.set_envs(env);
-    a.cairn_ok(&["remote", "add", "origin", url]);
-    write_tree(&a, &dataset(1));
-    a.cairn_ok(&["add", "data", "model.bin"]);
-    a.commit_all("v1");
-    a.git(&["tag", "v1"]);
-    a.remove("data");
-    write_tree(&a, &dataset(2));
-    a.cairn_ok(&["add", "data", "model.bin"]);
-    a.commit_all("v2");
+    let a = TestRepo::builder()
+        .envs(env)
+        .remote("origin", url)
+        .tree(&dataset(1))
+        .commit("v1")
+        .tag("v1")
+        .remove("data")
+        .tree(&dataset(2))
+        .commit("v2")
+        .build();
 
     let p1 = a.cairn_json(&["push", "v1", "--json"]);
     assert_eq!(p1["remote"], "origin", "{p1}");
@@ -334,9 +332,10 @@ fn interrupted_push(a: &TestRepo, env: &[(String, String)], landed: &dyn Fn() ->
 
 #[test]
 fn a_push_killed_part_way_to_a_folder_resumes_and_verifies() {
-    let a = TestRepo::init();
-    let store: PathBuf = a.base().join("remote-store");
-    a.cairn_ok(&["remote", "add", "origin", store.to_str().unwrap()]);
+    let a = TestRepo::builder()
+        .folder_remote("origin", "remote-store")
+        .build();
+    let store = a.remote_dir("origin");
     interrupted_push(&a, &[], &|| finished_packs(&store));
 }
 

@@ -1,5 +1,5 @@
-//! `cairn remote add/list/remove` (issue "cairn remotes", first step):
-//! remotes live in the committed config, so a fresh clone knows them.
+//! `cairn remote add/list/remove`: remotes live in the committed config, so
+//! a fresh clone knows them.
 
 use crate::common;
 
@@ -147,20 +147,17 @@ fn endpoint_settings_in_the_committed_config_reach_an_s3_compatible_server() {
 /// clone of HEAD can still pull.
 #[test]
 fn push_without_arguments_also_sends_heads_data() {
-    let repo = TestRepo::init();
-    let store = repo.base().join("remote-store");
-    repo.cairn_ok(&["remote", "add", "origin", store.to_str().unwrap()]);
-    repo.write("data/a.bin", vec![1u8; 100_000]);
-    repo.cairn_ok(&["add", "data"]);
-    repo.commit_all("v1");
-    repo.write("data/a.bin", vec![2u8; 100_000]);
-    repo.cairn_ok(&["add", "data"]);
-    repo.commit_all("v2");
+    let repo = TestRepo::builder()
+        .folder_remote("origin", "remote-store")
+        .file("data/a.bin", vec![1u8; 100_000])
+        .commit("v1")
+        .file("data/a.bin", vec![2u8; 100_000])
+        .commit("v2")
+        .build();
     repo.cairn_ok(&["checkout", "HEAD~1"]);
     assert_eq!(repo.read("data/a.bin"), vec![1u8; 100_000]);
     repo.cairn_ok(&["push"]);
-    let clone = TestRepo::clone_of(&repo);
-    clone.cairn_ok(&["pull"]);
+    let clone = repo.pulled_clone();
     assert_eq!(clone.read("data/a.bin"), vec![2u8; 100_000], "HEAD's data");
     clone.git(&["checkout", "-q", "HEAD~1"]);
     clone.cairn_ok(&["pull"]);

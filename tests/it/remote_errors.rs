@@ -1,6 +1,6 @@
-//! How `push`, `fetch` and `pull` fail (issue "cairn remotes"): exit code
-//! 1, an `error:` line naming the remote and what went wrong, a `hint:`,
-//! never a secret, and never a hang on a dead endpoint.
+//! How `push`, `fetch` and `pull` fail: exit code 1, an `error:` line
+//! naming the remote and what went wrong, a `hint:`, never a secret, and
+//! never a hang on a dead endpoint.
 
 use crate::common;
 
@@ -33,13 +33,12 @@ fn env_with_secret(endpoint: Option<&str>) -> Vec<(String, String)> {
 
 /// A repository with a little committed data, using `env`.
 fn repo_with_data(env: &[(String, String)]) -> TestRepo {
-    let mut repo = TestRepo::init();
-    repo.set_envs(env);
-    repo.write("data/a.bin", random_bytes("a", 300_000));
-    repo.write("data/b.txt", b"hello\n");
-    repo.cairn_ok(&["add", "data"]);
-    repo.commit_all("data");
-    repo
+    TestRepo::builder()
+        .envs(env)
+        .file("data/a.bin", random_bytes("a", 300_000))
+        .file("data/b.txt", b"hello\n")
+        .commit("data")
+        .build()
 }
 
 /// Run a command that must fail with exit 1 and a full error report that

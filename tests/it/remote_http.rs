@@ -1,7 +1,6 @@
-//! A remote read over plain HTTP (issue "cairn remotes": `http(s)://`
-//! read-only): a folder remote served by a static file server, which can
-//! neither list nor (here) serve ranges, is fetched from through the
-//! `index.list` that pushes keep, and cannot be pushed to.
+//! A read-only `http(s)://` remote: a folder remote served by a static file
+//! server, which can neither list nor (here) serve ranges, is fetched from
+//! through the `index.list` that pushes keep, and cannot be pushed to.
 
 use crate::common;
 
@@ -9,7 +8,7 @@ use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::data::{assert_same_tree, data_and_model, dataset, write_tree};
+use common::data::{assert_same_tree, data_and_model, dataset};
 use common::{assert_error_report, TestRepo};
 
 struct Server(Child);
@@ -54,13 +53,13 @@ fn serve(dir: &std::path::Path) -> (Server, String) {
 
 #[test]
 fn a_folder_remote_served_over_http_can_be_pulled_from_but_not_pushed_to() {
-    let a = TestRepo::init();
-    let store = a.base().join("remote-store");
-    a.cairn_ok(&["remote", "add", "origin", store.to_str().unwrap()]);
-    write_tree(&a, &dataset(1));
-    a.cairn_ok(&["add", "data", "model.bin"]);
-    a.commit_all("v1");
-    a.cairn_ok(&["push"]);
+    let a = TestRepo::builder()
+        .folder_remote("origin", "remote-store")
+        .tree(&dataset(1))
+        .commit("v1")
+        .push()
+        .build();
+    let store = a.remote_dir("origin");
     assert!(store.join("index.list").is_file(), "pushes keep index.list");
 
     let (_server, url) = serve(&store);

@@ -1,9 +1,9 @@
-//! A remote whose damage is never hidden (issue 9, items 2 and 3): a
-//! cached index file is trusted only while the remote still lists the same
-//! object, `verify --remote` reads every index file afresh and checks that
-//! the remote holds all the data of the work tree, HEAD and every tag, a
-//! push repairs a damaged index file from its verified copy, and push and
-//! pull survive a crash at every durable step.
+//! A remote whose damage is never hidden: a cached index file is trusted
+//! only while the remote still lists the same object, `verify --remote`
+//! reads every index file afresh and checks that the remote holds all the
+//! data of the work tree, HEAD and every tag, a push repairs a damaged index
+//! file from its verified copy, and push and pull survive a crash at every
+//! durable step.
 
 use crate::common;
 
@@ -30,12 +30,12 @@ fn version(v: u8) -> Tree {
 
 /// A repository with folder remote `origin` and version `v` committed.
 fn repo_at_v1() -> (TestRepo, PathBuf) {
-    let a = TestRepo::init();
-    let store = a.base().join("remote-store");
-    a.cairn_ok(&["remote", "add", "origin", store.to_str().unwrap()]);
-    write_tree(&a, &version(1));
-    a.cairn_ok(&["add", "data", "model.bin"]);
-    a.commit_all("v1");
+    let a = TestRepo::builder()
+        .folder_remote("origin", "remote-store")
+        .tree(&version(1))
+        .commit("v1")
+        .build();
+    let store = a.remote_dir("origin");
     (a, store)
 }
 
@@ -69,8 +69,7 @@ fn rel_of(p: &Path) -> String {
 
 /// A fresh clone pulls `expected` byte for byte.
 fn fresh_clone_pulls(a: &TestRepo, expected: &Tree, what: &str) {
-    let b = TestRepo::clone_of(a);
-    b.cairn_ok(&["pull"]);
+    let b = a.pulled_clone();
     assert_same_tree(&data_and_model(&b), expected, what);
 }
 
@@ -127,8 +126,7 @@ fn flipped_remote_index_byte_is_seen_by_the_clone_that_pushed() {
 fn a_damaged_index_file_without_a_good_copy_is_replaced_by_sending_the_data_again() {
     let (a, store) = repo_at_v1();
     a.cairn_ok(&["push"]);
-    let c = TestRepo::clone_of(&a);
-    c.cairn_ok(&["pull"]);
+    let c = a.pulled_clone();
     std::fs::remove_dir_all(a.path(".cairn/cache/remotes")).unwrap();
     let idx = index_files(&store)[0].clone();
     let mut bytes = std::fs::read(&idx).unwrap();
@@ -266,8 +264,7 @@ fn push_crash_matrix_a_rerun_completes_and_nothing_is_lost() {
         assert_listing_complete(&store, point);
         a.cairn_ok(&["verify"]);
         a.cairn_ok(&["verify", "--remote", "origin"]);
-        let b = TestRepo::clone_of(&a);
-        b.cairn_ok(&["pull"]);
+        let b = a.pulled_clone();
         let mut got = data_and_model(&b);
         got.insert("big.bin".into(), b.read("big.bin"));
         assert_same_tree(
@@ -330,8 +327,7 @@ fn fetch_crash_matrix_a_rerun_completes_and_nothing_is_lost() {
 fn pull_replaces_a_damaged_cached_manifest_from_the_remote() {
     let (a, _store) = repo_at_v1();
     a.cairn_ok(&["push"]);
-    let b = TestRepo::clone_of(&a);
-    b.cairn_ok(&["pull"]);
+    let b = a.pulled_clone();
     let want = data_and_model(&b);
     let manifest = cairn::hash::Id::from_hex(&b.pointer("model.bin")["id"]).unwrap();
     // Flip one byte of the model's manifest, wherever the cache holds it.

@@ -41,20 +41,19 @@ fn moved(t: &Tree, from: &str, to: &str) -> Tree {
 /// Repository A: the folder remote `origin` at `../store` (relative, in the
 /// committed config), tags v1 and v2 with different data, both pushed.
 fn tagged_repo() -> TestRepo {
-    let a = TestRepo::init();
-    a.cairn_ok(&["remote", "add", "origin", "../store"]);
-    a.commit_all("cairn and its remote");
-    for v in [1, 2] {
-        if a.exists("data") {
-            a.remove("data");
-        }
-        write_tree(&a, &version(v));
-        a.cairn_ok(&["add", "data", "model.bin"]);
-        a.commit_all(&format!("v{v}"));
-        a.git(&["tag", &format!("v{v}")]);
-        a.cairn_ok(&["push", &format!("v{v}")]);
-    }
-    a
+    TestRepo::builder()
+        .relative_folder_remote("origin", "store")
+        .commit("cairn and its remote")
+        .tree(&version(1))
+        .commit("v1")
+        .tag("v1")
+        .push_rev("v1")
+        .remove("data")
+        .tree(&version(2))
+        .commit("v2")
+        .tag("v2")
+        .push_rev("v2")
+        .build()
 }
 
 fn store(a: &TestRepo) -> PathBuf {
@@ -248,21 +247,6 @@ fn pack_bytes(files: &Files) -> u64 {
 #[test]
 fn gc_remote_drops_data_no_ref_reaches_and_keeps_the_rest() {
     const OLD: u64 = 1_000_000;
-    let a = TestRepo::init();
-    a.cairn_ok(&["remote", "add", "origin", "../store"]);
-    a.write("keep.bin", random_bytes("keep", 150_000));
-    a.cairn_ok(&["add", "keep.bin"]);
-    a.commit_all("base");
-    a.cairn_ok(&["push"]);
-    // v1 on a branch, pushed; then v2 on main, pushed.
-    a.git(&["checkout", "-q", "-b", "scratch"]);
-    a.write("data/big.bin", random_bytes("old", OLD as usize));
-    a.write("data/a.txt", "one\n");
-    a.cairn_ok(&["add", "data"]);
-    a.commit_all("v1");
-    a.cairn_ok(&["push"]);
-    a.git(&["checkout", "-q", "main"]);
-    a.remove("data");
     let v2: Tree = [
         ("data/big.bin", random_bytes("new", 400_000)),
         ("data/a.txt", b"two\n".to_vec()),
@@ -270,13 +254,26 @@ fn gc_remote_drops_data_no_ref_reaches_and_keeps_the_rest() {
     .into_iter()
     .map(|(p, b)| (p.to_string(), b))
     .collect();
-    write_tree(&a, &v2);
-    a.cairn_ok(&["add", "data"]);
-    a.commit_all("v2");
-    a.cairn_ok(&["push"]);
-    // Only v2 is reachable once the branch and every reflog are gone.
-    a.git(&["branch", "-D", "scratch"]);
-    a.git(&["reflog", "expire", "--expire=now", "--all"]);
+    let a = TestRepo::builder()
+        .relative_folder_remote("origin", "store")
+        .file("keep.bin", random_bytes("keep", 150_000))
+        .commit("base")
+        .push()
+        // v1 on a branch, pushed; then v2 on main, pushed.
+        .git(&["checkout", "-q", "-b", "scratch"])
+        .file("data/big.bin", random_bytes("old", OLD as usize))
+        .file("data/a.txt", "one\n")
+        .commit("v1")
+        .push()
+        .git(&["checkout", "-q", "main"])
+        .remove("data")
+        .tree(&v2)
+        .commit("v2")
+        .push()
+        // Only v2 is reachable once the branch and every reflog are gone.
+        .git(&["branch", "-D", "scratch"])
+        .git(&["reflog", "expire", "--expire=now", "--all"])
+        .build();
 
     let dir = store(&a);
     let before = remote_files(&dir);
@@ -339,7 +336,7 @@ fn gc_remote_drops_data_no_ref_reaches_and_keeps_the_rest() {
     a.cairn_ok(&["verify", "--remote", "origin"]);
 
     // A fresh clone gets v2 (and keep.bin) byte for byte.
-    let c = clone_beside(&a, &a.root, "clone");
+    let c = a.clone_beside("clone");
     c.cairn_ok(&["pull"]);
     assert_same_tree(&files_under(&c, "data"), &v2, "v2 after remote gc");
     assert_eq!(c.read("keep.bin"), random_bytes("keep", 150_000));
@@ -366,9 +363,10 @@ fn git_output(repo: &TestRepo, args: &[&str]) -> Output {
 
 #[test]
 fn pre_push_hook_sends_the_data_first_and_stops_git_when_it_cannot() {
-    let a = TestRepo::init();
-    a.cairn_ok(&["remote", "add", "origin", "../store"]);
-    a.commit_all("cairn");
+    let a = TestRepo::builder()
+        .relative_folder_remote("origin", "store")
+        .commit("cairn")
+        .build();
     let hub = a.base().join("hub.git");
     a.git(&["init", "-q", "--bare", hub.to_str().unwrap()]);
     a.git(&["remote", "add", "hub", hub.to_str().unwrap()]);
@@ -485,7 +483,7 @@ fn status_names_data_the_remote_lacks_until_it_is_pushed() {
 #[test]
 fn fetch_of_a_revision_fills_the_cache_only_and_checkout_then_works_offline() {
     let a = tagged_repo();
-    let c = clone_beside(&a, &a.root, "clone");
+    let c = a.clone_beside("clone");
     let pointers = c.read("data.cairn");
     let f = c.cairn_json(&["fetch", "v1", "--json"]);
     assert_eq!(f["remote"], "origin", "{f}");

@@ -1,6 +1,5 @@
-//! Issue criterion 3: `cairn status` reports clean, modified (with the
-//! changed files), missing and added data, and an unchanged tree costs no
-//! file reads.
+//! `cairn status` reports clean, modified (with the changed files), missing
+//! and added data, and an unchanged tree costs no file reads.
 
 use crate::common;
 

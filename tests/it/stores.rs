@@ -1,8 +1,8 @@
-//! The stores and credentials teams really use (issue 9): the CI story on
-//! every backend (a folder, S3 through moto, Azure Blob through Azurite,
-//! Google Cloud Storage through fake-gcs-server), and S3 credentials from
-//! the AWS SDK's chain: `credential_process` helpers and roles assumed
-//! from a `source_profile`, against a moto server with authentication on.
+//! The stores and credentials teams really use: the CI story on every
+//! backend (a folder, S3 through moto, Azure Blob through Azurite, Google
+//! Cloud Storage through fake-gcs-server), and S3 credentials from the AWS
+//! SDK's chain: `credential_process` helpers and roles assumed from a
+//! `source_profile`, against a moto server with authentication on.
 
 use crate::common;
 
@@ -96,21 +96,22 @@ fn ci_story_with_checkout_on_a_gcs_remote() {
 fn gcs_endpoint_from_the_config_reaches_the_emulator() {
     let server = GcsServer::shared();
     let bucket = server.bucket("endpoint");
-    let mut repo = TestRepo::init();
-    repo.set_env("GOOGLE_SERVICE_ACCOUNT_KEY", EMULATOR_KEY);
-    repo.cairn_ok(&[
-        "remote",
-        "add",
-        "origin",
-        &format!("gs://{bucket}"),
-        "--endpoint",
-        &server.url,
-        "--allow-http",
-    ]);
-    repo.write("data/a.bin", random_bytes("gcs", 300_000));
-    repo.cairn_ok(&["add", "data"]);
-    repo.commit_all("data");
-    repo.cairn_ok(&["push"]);
+    let url = format!("gs://{bucket}");
+    let repo = TestRepo::builder()
+        .env("GOOGLE_SERVICE_ACCOUNT_KEY", EMULATOR_KEY)
+        .cairn(&[
+            "remote",
+            "add",
+            "origin",
+            &url,
+            "--endpoint",
+            &server.url,
+            "--allow-http",
+        ])
+        .file("data/a.bin", random_bytes("gcs", 300_000))
+        .commit("data")
+        .push()
+        .build();
     assert!(server.list(&bucket).iter().any(|n| n.starts_with("packs/")));
     let mut clone = TestRepo::clone_of(&repo);
     clone.set_env("GOOGLE_SERVICE_ACCOUNT_KEY", EMULATOR_KEY);
@@ -149,18 +150,17 @@ fn auth_server() -> AuthServer {
 /// non-secret settings in its environment: the endpoint, plain HTTP, and
 /// no instance metadata lookups (a failure must not wait on them).
 fn repo_for(s: &AuthServer) -> TestRepo {
-    let mut repo = TestRepo::init();
-    repo.set_envs(&[
-        ("AWS_ENDPOINT", s.server.endpoint.as_str()),
-        ("AWS_ALLOW_HTTP", "true"),
-        ("AWS_REGION", REGION),
-        ("AWS_EC2_METADATA_DISABLED", "true"),
-    ]);
-    repo.cairn_ok(&["remote", "add", "origin", &format!("s3://{}/p", s.bucket)]);
-    repo.write("data/a.bin", random_bytes("chain", 300_000));
-    repo.cairn_ok(&["add", "data"]);
-    repo.commit_all("data");
-    repo
+    TestRepo::builder()
+        .envs(&[
+            ("AWS_ENDPOINT", s.server.endpoint.as_str()),
+            ("AWS_ALLOW_HTTP", "true"),
+            ("AWS_REGION", REGION),
+            ("AWS_EC2_METADATA_DISABLED", "true"),
+        ])
+        .remote("origin", &format!("s3://{}/p", s.bucket))
+        .file("data/a.bin", random_bytes("chain", 300_000))
+        .commit("data")
+        .build()
 }
 
 /// Run cairn; return (success, stdout + stderr).
@@ -391,12 +391,12 @@ fn azure_account_endpoint_and_allow_http_from_the_environment_are_used() {
         // Not the emulator switch (scripts/test exports it for everyone).
         ("AZURE_STORAGE_USE_EMULATOR", "false"),
     ];
-    let mut repo = TestRepo::init();
-    repo.set_envs(&env);
-    repo.cairn_ok(&["remote", "add", "origin", &format!("az://{container}/p")]);
-    repo.write("data/a.bin", random_bytes("azure-env", 200_000));
-    repo.cairn_ok(&["add", "data"]);
-    repo.commit_all("data");
+    let repo = TestRepo::builder()
+        .envs(&env)
+        .remote("origin", &format!("az://{container}/p"))
+        .file("data/a.bin", random_bytes("azure-env", 200_000))
+        .commit("data")
+        .build();
     let (ok, text) = run(&repo, &["push"]);
     assert!(ok, "{text}");
     let mut clone = TestRepo::clone_of(&repo);

@@ -1,12 +1,12 @@
-//! `cairn verify --remote` (issue "cairn remotes"): every pack a remote's
-//! index lists is downloaded and re-hashed; damage and loss are reported,
-//! and a push from a clone with good data repairs them.
+//! `cairn verify --remote`: every pack a remote's index lists is downloaded
+//! and re-hashed; damage and loss are reported, and a push from a clone
+//! with good data repairs them.
 
 use crate::common;
 
 use std::path::{Path, PathBuf};
 
-use common::data::{assert_same_tree, data_and_model, dataset, num, write_tree};
+use common::data::{assert_same_tree, data_and_model, dataset, num};
 use common::{assert_error_report, TestRepo};
 
 fn largest_pack(store: &Path) -> PathBuf {
@@ -45,24 +45,33 @@ fn remote_packs(store: &Path) -> Vec<PathBuf> {
 /// A repository with v1 and v2 of [`dataset`] committed (v1 tagged) and a
 /// folder remote `origin` (not pushed yet).
 fn two_versions() -> (TestRepo, PathBuf) {
-    let a = TestRepo::init();
-    let store = a.base().join("remote-store");
-    a.cairn_ok(&["remote", "add", "origin", store.to_str().unwrap()]);
-    write_tree(&a, &dataset(1));
-    a.cairn_ok(&["add", "data", "model.bin"]);
-    a.commit_all("v1");
-    a.git(&["tag", "v1"]);
-    a.remove("data");
-    write_tree(&a, &dataset(2));
-    a.cairn_ok(&["add", "data", "model.bin"]);
-    a.commit_all("v2");
+    let a = TestRepo::builder()
+        .folder_remote("origin", "remote-store")
+        .tree(&dataset(1))
+        .commit("v1")
+        .tag("v1")
+        .remove("data")
+        .tree(&dataset(2))
+        .commit("v2")
+        .build();
+    let store = a.remote_dir("origin");
     (a, store)
+}
+
+/// A repository with v1 of [`dataset`] committed and pushed to the folder
+/// remote `origin`.
+fn pushed_v1() -> TestRepo {
+    TestRepo::builder()
+        .folder_remote("origin", "remote-store")
+        .tree(&dataset(1))
+        .commit("v1")
+        .push()
+        .build()
 }
 
 /// A fresh clone gets v2, then v1, byte for byte.
 fn clone_gets_both_versions(a: &TestRepo) {
-    let b = TestRepo::clone_of(a);
-    b.cairn_ok(&["pull"]);
+    let b = a.pulled_clone();
     assert_same_tree(&data_and_model(&b), &dataset(2), "v2 in a fresh clone");
     b.git(&["checkout", "-q", "v1"]);
     b.cairn_ok(&["pull"]);
@@ -137,15 +146,9 @@ fn a_lost_pack_is_reported_and_a_push_repairs_it() {
 /// the remote itself, so every clone knows it.
 #[test]
 fn a_push_from_another_clone_repairs_a_lost_pack() {
-    let a = TestRepo::init();
-    let store = a.base().join("remote-store");
-    a.cairn_ok(&["remote", "add", "origin", store.to_str().unwrap()]);
-    write_tree(&a, &dataset(1));
-    a.cairn_ok(&["add", "data", "model.bin"]);
-    a.commit_all("v1");
-    a.cairn_ok(&["push"]);
-    let c = TestRepo::clone_of(&a);
-    c.cairn_ok(&["pull"]);
+    let a = pushed_v1();
+    let store = a.remote_dir("origin");
+    let c = a.pulled_clone();
 
     std::fs::remove_dir_all(store.join("packs")).unwrap();
     let (_, stderr) = a.cairn_fail(&["verify", "--remote", "origin"]);
@@ -156,8 +159,7 @@ fn a_push_from_another_clone_repairs_a_lost_pack() {
         "the repair sent nothing: {repair}"
     );
     a.cairn_ok(&["verify", "--remote", "origin"]);
-    let b = TestRepo::clone_of(&a);
-    b.cairn_ok(&["pull"]);
+    let b = a.pulled_clone();
     assert_same_tree(&data_and_model(&b), &dataset(1), "data after the repair");
 }
 
@@ -166,13 +168,8 @@ fn a_push_from_another_clone_repairs_a_lost_pack() {
 /// once older than the grace period, and only then.
 #[test]
 fn gc_remote_sweeps_partial_uploads_left_in_a_folder() {
-    let a = TestRepo::init();
-    let store = a.base().join("remote-store");
-    a.cairn_ok(&["remote", "add", "origin", store.to_str().unwrap()]);
-    write_tree(&a, &dataset(1));
-    a.cairn_ok(&["add", "data", "model.bin"]);
-    a.commit_all("v1");
-    a.cairn_ok(&["push"]);
+    let a = pushed_v1();
+    let store = a.remote_dir("origin");
     let partial = store.join("packs/ab/abababab.pack#1");
     std::fs::create_dir_all(partial.parent().unwrap()).unwrap();
     std::fs::write(&partial, vec![7u8; 1000]).unwrap();

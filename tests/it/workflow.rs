@@ -1,7 +1,6 @@
-//! Everyday git workflows (issue 8): remotes at any commit and given as
-//! URLs, files written with the modes users expect, data git already
-//! tracks, clones that bring their data along, and the README's first
-//! session run as written.
+//! Everyday git workflows: remotes at any commit and given as URLs, files
+//! written with the modes users expect, data git already tracks, clones that
+//! bring their data along, and the README's first session run as written.
 
 use crate::common;
 
@@ -45,15 +44,14 @@ fn mode_of(p: &Path) -> u32 {
 /// A repository with `data.bin` at v1 (tag v1), a folder remote `origin`
 /// at ../store added in a later commit, and everything pushed.
 fn repo_with_remote_added_later() -> TestRepo {
-    let a = TestRepo::init();
-    a.write("data.bin", random_bytes("v1", 200_000));
-    a.cairn_ok(&["add", "data.bin"]);
-    a.commit_all("v1");
-    a.git(&["tag", "v1"]);
-    a.cairn_ok(&["remote", "add", "origin", "../store"]);
-    a.commit_all("remote");
-    a.cairn_ok(&["push"]);
-    a
+    TestRepo::builder()
+        .file("data.bin", random_bytes("v1", 200_000))
+        .commit("v1")
+        .tag("v1")
+        .relative_folder_remote("origin", "store")
+        .commit("remote")
+        .push()
+        .build()
 }
 
 #[test]
@@ -240,8 +238,6 @@ fn written_files_keep_their_mode_and_new_ones_follow_the_umask() {
 
 #[test]
 fn get_works_for_every_tracked_path_shape() {
-    let a = TestRepo::init();
-    a.cairn_ok(&["remote", "add", "origin", "../store"]);
     let files = [
         ("root.bin", "r"),
         ("models/model.bin", "m"),
@@ -249,18 +245,20 @@ fn get_works_for_every_tracked_path_shape() {
         ("data/a.csv", "a"),
         ("data/sub/b.csv", "b"),
     ];
+    let mut a = TestRepo::builder().relative_folder_remote("origin", "store");
     for (p, seed) in files {
-        a.write(p, random_bytes(seed, 50_000));
+        a = a.file(p, random_bytes(seed, 50_000));
     }
-    a.cairn_ok(&[
-        "add",
-        "root.bin",
-        "models/model.bin",
-        "deep/er/weights.bin",
-        "data",
-    ]);
-    a.commit_all("data");
-    a.cairn_ok(&["push"]);
+    let a = a
+        .add(&[
+            "root.bin",
+            "models/model.bin",
+            "deep/er/weights.bin",
+            "data",
+        ])
+        .commit("data")
+        .push()
+        .build();
     let other = TestRepo::plain();
     let url = a.root.to_str().unwrap();
     let get = |args: &[&str]| {
@@ -326,17 +324,16 @@ fn global_git(a: &TestRepo, args: &[&str]) -> Output {
 
 #[test]
 fn after_global_install_hooks_a_fresh_clone_restores_data_on_git_checkout() {
-    let a = TestRepo::init();
-    a.cairn_ok(&["remote", "add", "origin", "../store"]);
-    a.write("data.bin", random_bytes("h1", 100_000));
-    a.cairn_ok(&["add", "data.bin"]);
-    a.commit_all("v1");
-    a.git(&["tag", "v1"]);
-    a.cairn_ok(&["push"]);
-    a.write("data.bin", random_bytes("h2", 100_000));
-    a.cairn_ok(&["add", "data.bin"]);
-    a.commit_all("v2");
-    a.cairn_ok(&["push"]);
+    let a = TestRepo::builder()
+        .relative_folder_remote("origin", "store")
+        .file("data.bin", random_bytes("h1", 100_000))
+        .commit("v1")
+        .tag("v1")
+        .push()
+        .file("data.bin", random_bytes("h2", 100_000))
+        .commit("v2")
+        .push()
+        .build();
 
     a.cairn_ok(&["install-hooks", "--global"]);
     let template = ok(

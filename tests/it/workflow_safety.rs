@@ -1,7 +1,7 @@
-//! Everyday git workflows never lose an edit and never strand a version
-//! (issue 8): the versioned-model story on a folder and on S3, edits that
-//! survive every command that writes data, stale data told apart from
-//! edits, and a pull that restores what it can.
+//! Everyday git workflows never lose an edit and never strand a version: the
+//! versioned-model story on a folder and on S3, edits that survive every
+//! command that writes data, stale data told apart from edits, and a pull
+//! that restores what it can.
 
 use crate::common;
 
@@ -36,15 +36,15 @@ fn model_versions() -> [Vec<u8>; 3] {
 
 /// A repository with model.bin committed and tagged v1, v2, v3.
 fn versioned_model() -> (TestRepo, [Vec<u8>; 3]) {
-    let repo = TestRepo::init();
     let versions = model_versions();
+    let mut repo = TestRepo::builder();
     for (i, v) in versions.iter().enumerate() {
-        repo.write("model.bin", v);
-        repo.cairn_ok(&["add", "model.bin"]);
-        repo.commit_all(&format!("model v{}", i + 1));
-        repo.git(&["tag", &format!("v{}", i + 1)]);
+        repo = repo
+            .file("model.bin", v)
+            .commit(&format!("model v{}", i + 1))
+            .tag(&format!("v{}", i + 1));
     }
-    (repo, versions)
+    (repo.build(), versions)
 }
 
 /// The story: versions tagged first, a remote added only after v3, one plain
@@ -216,8 +216,7 @@ fn stale_data_in_a_clone_without_hooks_is_out_of_date_not_modified() {
     repo.git(&["add", ".cairn/config.toml"]);
     repo.git(&["commit", "-qm", "remote"]);
     repo.cairn_ok(&["push"]);
-    let clone = TestRepo::clone_of(&repo);
-    clone.cairn_ok(&["pull"]);
+    let clone = repo.pulled_clone();
     clone.git(&["checkout", "-q", "v2"]);
     let out = clone.cairn(&["status"]).output().expect("run cairn");
     let text = format!(
@@ -252,13 +251,13 @@ fn stale_data_in_a_clone_without_hooks_is_out_of_date_not_modified() {
 
 #[test]
 fn pull_restores_what_the_remote_has_and_names_what_it_lacks() {
-    let repo = TestRepo::init();
-    let store = repo.base().join("store");
-    repo.cairn_ok(&["remote", "add", "origin", store.to_str().unwrap()]);
-    repo.write("data/a.csv", "a,b\n1,2\n".repeat(1000));
-    repo.cairn_ok(&["add", "data"]);
-    repo.commit_all("data");
-    repo.cairn_ok(&["push"]);
+    let repo = TestRepo::builder()
+        .folder_remote("origin", "store")
+        .file("data/a.csv", "a,b\n1,2\n".repeat(1000))
+        .commit("data")
+        .push()
+        .build();
+    let store = repo.remote_dir("origin");
     let before = files_under(&store);
     repo.write("model.bin", noise(9, MIB));
     repo.cairn_ok(&["add", "model.bin"]);

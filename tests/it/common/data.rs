@@ -1,13 +1,74 @@
-//! Test data and comparisons shared by the transfer tests: file trees,
+//! Test data and comparisons: deterministic bytes and text, file trees,
 //! a two-version dataset, JSON numbers.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use super::{b3, csv_text, random_bytes, Rng, TestRepo};
+use super::TestRepo;
 
 /// Repository-relative path -> contents.
 pub type Tree = BTreeMap<String, Vec<u8>>;
+
+/// `len` deterministic, incompressible bytes derived from `seed`.
+pub fn random_bytes(seed: &str, len: usize) -> Vec<u8> {
+    let mut out = vec![0u8; len];
+    blake3::Hasher::new()
+        .update(b"cairn test data\0")
+        .update(seed.as_bytes())
+        .finalize_xof()
+        .fill(&mut out);
+    out
+}
+
+/// A small xorshift generator for deterministic text.
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+    }
+    pub fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.0 = x;
+        x
+    }
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+/// Deterministic CSV-like text of about `approx_len` bytes: compressible
+/// but not trivially repetitive.
+pub fn csv_text(seed: u64, approx_len: usize) -> Vec<u8> {
+    const NAMES: [&str; 8] = [
+        "alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel",
+    ];
+    let mut rng = Rng::new(seed);
+    let mut out = Vec::with_capacity(approx_len + 100);
+    out.extend_from_slice(b"id,name,value,count,flag\n");
+    let mut i = 0u64;
+    while out.len() < approx_len {
+        let line = format!(
+            "{i},{},{}.{:04},{},{}\n",
+            NAMES[rng.below(8) as usize],
+            rng.below(100_000),
+            rng.below(10_000),
+            rng.below(1000),
+            rng.below(2) == 1
+        );
+        out.extend_from_slice(line.as_bytes());
+        i += 1;
+    }
+    out
+}
+
+/// BLAKE3 hex of some bytes (what `b3sum` prints).
+pub fn b3(bytes: &[u8]) -> String {
+    blake3::hash(bytes).to_hex().to_string()
+}
 
 pub fn write_tree(repo: &TestRepo, files: &Tree) {
     for (p, b) in files {
@@ -103,5 +164,6 @@ pub fn clone_beside(src: &TestRepo, url: &Path, name: &str) -> TestRepo {
         root,
         home: src.home.clone(),
         env: src.env.clone(),
+        remote_dirs: src.remote_dirs.clone(),
     }
 }

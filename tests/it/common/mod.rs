@@ -8,11 +8,15 @@
 #![allow(dead_code)]
 
 pub mod azure;
+pub mod builder;
 pub mod crash;
 pub mod data;
 pub mod gcs;
 pub mod s3;
+pub mod snap;
 pub mod story;
+
+pub use data::{b3, csv_text, random_bytes, Rng};
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -38,6 +42,9 @@ pub struct TestRepo {
     /// Extra environment for every cairn and git command (see
     /// [`TestRepo::set_env`]).
     env: Vec<(String, String)>,
+    /// Folder remotes the [`builder`] made, by name (see
+    /// [`TestRepo::remote_dir`]).
+    remote_dirs: BTreeMap<String, PathBuf>,
 }
 
 impl TestRepo {
@@ -63,6 +70,7 @@ impl TestRepo {
             root,
             home,
             env: Vec::new(),
+            remote_dirs: BTreeMap::new(),
         }
     }
 
@@ -87,6 +95,31 @@ impl TestRepo {
         let repo = TestRepo::plain();
         repo.git(&["clone", "-q", src.root.to_str().unwrap(), "."]);
         repo
+    }
+
+    /// [`TestRepo::clone_of`] this repository, then `cairn pull` there
+    /// (which must succeed): another machine that has the data.
+    pub fn pulled_clone(&self) -> TestRepo {
+        let clone = TestRepo::clone_of(self);
+        clone.cairn_ok(&["pull"]);
+        clone
+    }
+
+    /// A `git clone` of this repository at `base()/name`, beside its work
+    /// tree, with the same home and environment but a cache of its own
+    /// ([`data::clone_beside`]): relative folder remotes (`../store`) name
+    /// the same folder from both.
+    pub fn clone_beside(&self, name: &str) -> TestRepo {
+        data::clone_beside(self, &self.root, name)
+    }
+
+    /// The folder of the folder remote `name` that [`TestRepo::builder`]
+    /// added.
+    pub fn remote_dir(&self, name: &str) -> PathBuf {
+        self.remote_dirs
+            .get(name)
+            .unwrap_or_else(|| panic!("no folder remote {name:?} made by the builder"))
+            .clone()
     }
 
     /// Set an environment variable for every later cairn and git command
@@ -385,67 +418,6 @@ pub fn backdate(p: &Path) {
         let f = fs::File::options().write(true).open(p).unwrap();
         f.set_modified(when).unwrap();
     }
-}
-
-/// `len` deterministic, incompressible bytes derived from `seed`.
-pub fn random_bytes(seed: &str, len: usize) -> Vec<u8> {
-    let mut out = vec![0u8; len];
-    blake3::Hasher::new()
-        .update(b"cairn test data\0")
-        .update(seed.as_bytes())
-        .finalize_xof()
-        .fill(&mut out);
-    out
-}
-
-/// A small xorshift generator for deterministic text.
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Rng {
-        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
-    }
-    pub fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.0 = x;
-        x
-    }
-    pub fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
-
-/// Deterministic CSV-like text of about `approx_len` bytes: compressible
-/// but not trivially repetitive.
-pub fn csv_text(seed: u64, approx_len: usize) -> Vec<u8> {
-    const NAMES: [&str; 8] = [
-        "alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel",
-    ];
-    let mut rng = Rng::new(seed);
-    let mut out = Vec::with_capacity(approx_len + 100);
-    out.extend_from_slice(b"id,name,value,count,flag\n");
-    let mut i = 0u64;
-    while out.len() < approx_len {
-        let line = format!(
-            "{i},{},{}.{:04},{},{}\n",
-            NAMES[rng.below(8) as usize],
-            rng.below(100_000),
-            rng.below(10_000),
-            rng.below(1000),
-            rng.below(2) == 1
-        );
-        out.extend_from_slice(line.as_bytes());
-        i += 1;
-    }
-    out
-}
-
-/// BLAKE3 hex of some bytes (what `b3sum` prints).
-pub fn b3(bytes: &[u8]) -> String {
-    blake3::hash(bytes).to_hex().to_string()
 }
 
 /// Assert the uv-style error report: first line `error: …`, optional

@@ -1,27 +1,25 @@
-//! The CI story every backend must pass (issue 9): push two tagged
-//! versions from one clone; a fresh clone pulls the newest, then fetches
-//! and checks out the older one, pulls again, and switches back — byte
-//! identical at each step.
+//! The CI story every backend must pass: push two tagged versions from one
+//! clone; a fresh clone pulls the newest, then fetches and checks out the
+//! older one, pulls again, and switches back — byte identical at each step.
 
-use super::data::{assert_same_tree, data_and_model, dataset, num, write_tree};
+use super::data::{assert_same_tree, data_and_model, dataset, num};
 use super::TestRepo;
 
 /// Run the story against the remote at `url`, with `env` (endpoints,
 /// credentials) for every cairn command of both clones.
 pub fn ci_checkout_story(url: &str, env: &[(String, String)]) {
-    let mut a = TestRepo::init();
-    a.set_envs(env);
-    a.cairn_ok(&["remote", "add", "origin", url]);
-    write_tree(&a, &dataset(1));
-    a.cairn_ok(&["add", "data", "model.bin"]);
-    a.commit_all("v1");
-    a.git(&["tag", "v1"]);
-    a.cairn_ok(&["push"]);
-    a.remove("data");
-    write_tree(&a, &dataset(2));
-    a.cairn_ok(&["add", "data", "model.bin"]);
-    a.commit_all("v2");
-    a.cairn_ok(&["push"]);
+    let a = TestRepo::builder()
+        .envs(env)
+        .remote("origin", url)
+        .tree(&dataset(1))
+        .commit("v1")
+        .tag("v1")
+        .push()
+        .remove("data")
+        .tree(&dataset(2))
+        .commit("v2")
+        .push()
+        .build();
 
     let mut b = TestRepo::clone_of(&a);
     b.set_envs(env);
