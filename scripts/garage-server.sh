@@ -12,7 +12,7 @@
 #   scripts/garage-server.sh stop [PORT]    stop it
 #
 # `eval "$(scripts/garage-server.sh start)"` exports CAIRN_TEST_GARAGE_*
-# (endpoint, region, key id, secret, bucket), which tests/stores.rs uses.
+# (endpoint, region, key id, secret, bucket), which tests/it/stores.rs uses.
 set -euo pipefail
 
 VERSION=2.5.0
