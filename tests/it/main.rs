@@ -9,6 +9,7 @@ mod checkout;
 mod cli;
 mod crash;
 mod damage;
+mod docs;
 mod errors;
 mod fixtures;
 mod format;
