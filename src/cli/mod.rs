@@ -93,8 +93,8 @@ pub enum Command {
     Hook(hooks::HookArgs),
     /// Print a shell completion script.
     Completions(completions::CompletionsArgs),
-    /// Print the man page (roff).
-    Man,
+    /// Print a manual page (roff): the overview, or one command's.
+    Man(completions::ManArgs),
 }
 
 impl Cli {
@@ -136,6 +136,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::InstallHooks(a) => hooks::install(&ui, &cwd, a),
         Command::Hook(a) => hooks::run_hook(&ui, &cwd, a),
         Command::Completions(a) => completions::run(a),
-        Command::Man => completions::man(),
+        Command::Man(a) => completions::man(a),
     }
 }
