@@ -193,6 +193,9 @@ pub enum Error {
     #[error("{} already exists; cairn get never overwrites", path.display())]
     OutputExists { path: PathBuf },
 
+    #[error("{path} is not a file cairn tracks at {rev}")]
+    NoFileAt { path: String, rev: String },
+
     #[error("{path} is not tracked by cairn at {rev} in {url}")]
     NotTrackedAt {
         path: String,

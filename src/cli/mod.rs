@@ -13,6 +13,7 @@ use clap::{Args, CommandFactory, Parser, Subcommand};
 
 mod add;
 mod args;
+mod cat;
 pub(crate) mod checkout;
 mod completions;
 mod diff;
@@ -69,6 +70,8 @@ pub enum Command {
     Verify(verify::VerifyArgs),
     /// List tracked data at a revision (or in the work tree).
     Ls(ls::LsArgs),
+    /// Write one tracked file of any revision to stdout, fetching only its chunks.
+    Cat(cat::CatArgs),
     /// Show the commits where a tracked path changed.
     Log(log::LogArgs),
     /// Show tracked data that changed between two revisions.
@@ -121,6 +124,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Checkout(a) => checkout::run(&ui, &cwd, a),
         Command::Verify(a) => verify::run(&ui, &cwd, a),
         Command::Ls(a) => ls::run(&ui, &cwd, a),
+        Command::Cat(a) => cat::run(&ui, &cwd, a),
         Command::Log(a) => log::run(&ui, &cwd, a),
         Command::Diff(a) => diff::run(&ui, &cwd, a),
         Command::Gc(a) => gc::run(&ui, &cwd, a),

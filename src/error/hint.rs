@@ -123,6 +123,9 @@ impl Hint for Error {
                 ours.join("hooks").display()
             ),
             Error::OutputExists { .. } => "choose another place with `-o OUT`, or move the existing one away".into(),
+            Error::NoFileAt { .. } => {
+                "`cairn ls -R [REV]` lists the tracked files; a directory is read one file at a time (`cairn cat REV:dir/file`)".into()
+            }
             Error::NotTrackedAt { .. } => "`cairn ls REV` in a clone of that repository lists what it tracks".into(),
             Error::ReadOnlyRemote { .. } => "push to an s3://, gs://, az:// or folder remote instead".into(),
             Error::NotOnRemote { .. } => "push it from a clone that has the data (`cairn push`), or fetch from another remote with `-r NAME`".into(),

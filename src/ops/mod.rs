@@ -39,6 +39,7 @@
 //! ```
 
 pub mod add;
+pub mod cat;
 pub mod checkout;
 pub mod diff;
 pub mod fetch;

@@ -5,6 +5,7 @@
 mod common;
 
 mod add;
+mod cat;
 mod checkout;
 mod cli;
 mod crash;

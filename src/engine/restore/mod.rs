@@ -40,6 +40,7 @@ use crate::store::Store;
 
 mod conflict;
 mod write;
+pub(crate) use write::chunk_list;
 
 #[derive(Debug, Default)]
 pub struct Counters {
