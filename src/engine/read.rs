@@ -161,3 +161,87 @@ impl Seek for FileReader<'_> {
         Ok(target)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::object::{Form, Manifest};
+    use crate::progress::Silent;
+
+    fn bytes(seed: u8, n: usize) -> Vec<u8> {
+        (0..n).map(|i| (i as u8).wrapping_mul(31) ^ seed).collect()
+    }
+
+    /// A store holding three chunks and a manifest listing them in
+    /// `order`; returns the file (in the right order) and its id.
+    fn stored(order: [usize; 3]) -> (tempfile::TempDir, Store, Vec<u8>, Id) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), &Silent).unwrap();
+        let chunks = [bytes(1, 100), bytes(2, 200), bytes(3, 50)];
+        let file: Vec<u8> = chunks.concat();
+        let id = Id::of(&file);
+        for c in &chunks {
+            store.put(ObjectKind::Chunk, Id::of(c), c).unwrap();
+        }
+        let m = Manifest {
+            size: file.len() as u64,
+            form: Form::Chunks,
+            pieces: order
+                .iter()
+                .map(|&i| Piece {
+                    id: Id::of(&chunks[i]),
+                    len: chunks[i].len() as u64,
+                })
+                .collect(),
+        };
+        store.put(ObjectKind::Manifest, id, &m.encode()).unwrap();
+        store.flush().unwrap();
+        (dir, store, file, id)
+    }
+
+    #[test]
+    fn reads_in_order_and_after_seeks() {
+        let (_d, store, file, id) = stored([0, 1, 2]);
+        let mut r = FileReader::open(&store, id, file.len() as u64, "f".into()).unwrap();
+        let mut all = Vec::new();
+        r.read_to_end(&mut all).unwrap();
+        assert_eq!(all, file);
+        for (to, want) in [
+            (SeekFrom::Start(150), 150usize),
+            (SeekFrom::End(-10), file.len() - 10),
+            (SeekFrom::Start(99), 99),
+        ] {
+            let at = r.seek(to).unwrap();
+            assert_eq!(at as usize, want);
+            let mut buf = [0u8; 10];
+            let n = r.read(&mut buf).unwrap();
+            assert_eq!(&buf[..n], &file[want..want + n]);
+            assert!(n > 0);
+        }
+        assert!(r.seek(SeekFrom::Current(-1000)).is_err());
+        // Past the end reads nothing.
+        r.seek(SeekFrom::Start(10_000)).unwrap();
+        assert_eq!(r.read(&mut [0u8; 4]).unwrap(), 0);
+    }
+
+    #[test]
+    fn a_manifest_that_splices_valid_chunks_wrongly_fails_at_the_end() {
+        let (_d, store, file, id) = stored([1, 0, 2]);
+        let mut r = FileReader::open(&store, id, file.len() as u64, "f".into()).unwrap();
+        let mut all = Vec::new();
+        let e = r.read_to_end(&mut all).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::InvalidData);
+        let inner = e.get_ref().and_then(|r| r.downcast_ref::<Error>());
+        assert!(
+            matches!(inner, Some(Error::CorruptObject { .. })),
+            "{inner:?}"
+        );
+    }
+
+    #[test]
+    fn a_size_other_than_the_manifests_is_refused() {
+        let (_d, store, file, id) = stored([0, 1, 2]);
+        let r = FileReader::open(&store, id, file.len() as u64 + 1, "f".into());
+        assert!(r.is_err());
+    }
+}
