@@ -85,6 +85,19 @@ pub enum Error {
     #[error("{} is not tracked by cairn (no {}.cairn pointer)", path.display(), path.display())]
     NotTracked { path: PathBuf },
 
+    #[error("cannot read ignore rules in {}: {reason}", path.display())]
+    IgnoreFile { path: PathBuf, reason: String },
+
+    #[error("{} already exists", path.display())]
+    DestinationExists { path: PathBuf },
+
+    #[error("cannot move {} to {}: {reason}", from.display(), to.display())]
+    CannotMove {
+        from: PathBuf,
+        to: PathBuf,
+        reason: &'static str,
+    },
+
     #[error("{kind} {id} is not in the cache (needed for {})", path.display())]
     MissingObject {
         kind: ObjectKind,
