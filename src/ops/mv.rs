@@ -38,7 +38,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use super::rm::{kind_of, strip_pointer_suffix, to_stage};
+use super::rm::{kind_of, read_tracked, strip_pointer_suffix, to_stage};
 use super::Session;
 use crate::durable::write_atomic;
 use crate::engine::restore::remove_data;
@@ -46,7 +46,6 @@ use crate::error::{Error, Result};
 use crate::format::pointer::SUFFIX;
 use crate::progress::Progress;
 use crate::repo::stat_index::{Record, StatIndex};
-use crate::repo::workspace::read_pointer;
 
 #[derive(Debug, Clone)]
 pub struct MvOptions {
@@ -87,7 +86,7 @@ pub fn mv(s: &Session, opts: MvOptions, _progress: &dyn Progress) -> Result<MvRe
     let ws = s.workspace();
     s.lock()?;
     let from = strip_pointer_suffix(ws, opts.from);
-    let ptr = read_pointer(ws, &from)?;
+    let ptr = read_tracked(ws, &from)?;
     let src = ws.safe_abs(&from)?;
     let mut to = opts.to;
     let into = ws.safe_abs(&to)?;

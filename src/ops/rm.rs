@@ -85,7 +85,7 @@ pub fn rm(s: &Session, opts: RmOptions, progress: &dyn Progress) -> Result<RmRep
     // Check everything before changing anything.
     let mut tracked: Vec<(String, Pointer)> = Vec::new();
     for rel in rels {
-        let ptr = read_pointer(ws, &rel)?;
+        let ptr = read_tracked(ws, &rel)?;
         tracked.push((rel, ptr));
     }
     let mut index = StatIndex::load(&ws.stat_index_path())?;
@@ -143,6 +143,14 @@ pub fn rm(s: &Session, opts: RmOptions, progress: &dyn Progress) -> Result<RmRep
     index.save()?;
     report.to_commit = to_stage(s, tracked.iter().map(|(r, _)| r.as_str()))?;
     Ok(report)
+}
+
+/// The pointer of tracked path `rel`, for a verb that needs one.
+pub(super) fn read_tracked(ws: &Workspace, rel: &str) -> Result<Pointer> {
+    read_pointer(ws, rel).map_err(|e| match e {
+        Error::NotTracked { path } => Error::NotTrackedHere { path },
+        e => e,
+    })
 }
 
 /// `data.cairn` names the data beside it, when the pointer is a file.
