@@ -29,9 +29,19 @@ pub struct MvArgs {
 pub fn run(ui: &Ui, cwd: &Path, args: MvArgs) -> anyhow::Result<ExitCode> {
     let session = open_session(ui, cwd)?;
     let ws = session.workspace();
+    let from = ws.rel_path(cwd, &args.from)?;
+    // The work-tree root is no path to track, but a place to move into.
+    let to = match ws.rel_path(cwd, &args.to) {
+        Err(crate::Error::CannotTrack { .. })
+            if std::fs::canonicalize(cwd.join(&args.to)).ok().as_deref() == Some(ws.root()) =>
+        {
+            String::new()
+        }
+        r => r?,
+    };
     let opts = MvOptions {
         force: args.force,
-        ..MvOptions::new(ws.rel_path(cwd, &args.from)?, ws.rel_path(cwd, &args.to)?)
+        ..MvOptions::new(from, to)
     };
     let report = mv(&session, opts, &ui.progress())?;
     if args.format.json {

@@ -52,7 +52,7 @@ pub struct MvOptions {
     /// Repository-relative tracked path (or its pointer's name).
     pub from: String,
     /// Repository-relative destination, or an existing directory to move
-    /// into.
+    /// into (`""`: the work-tree root).
     pub to: String,
     /// Replace whatever is at the destination.
     pub force: bool,
@@ -89,11 +89,16 @@ pub fn mv(s: &Session, opts: MvOptions, _progress: &dyn Progress) -> Result<MvRe
     let ptr = read_tracked(ws, &from)?;
     let src = ws.safe_abs(&from)?;
     let mut to = opts.to;
-    let into = ws.safe_abs(&to)?;
-    let to_ptr_exists = |to: &str| ws.root().join(format!("{to}{SUFFIX}")).exists();
-    if into.is_dir() && !to_ptr_exists(&to) && to != from {
-        let name = from.rsplit('/').next().unwrap_or(&from);
-        to = format!("{to}/{name}");
+    let name = from.rsplit('/').next().unwrap_or(&from);
+    if to.is_empty() {
+        // The work-tree root: move to the top level.
+        to = name.to_string();
+    } else {
+        let into = ws.safe_abs(&to)?;
+        let to_ptr_exists = ws.root().join(format!("{to}{SUFFIX}")).exists();
+        if into.is_dir() && !to_ptr_exists && to != from {
+            to = format!("{to}/{name}");
+        }
     }
     let dst = ws.safe_abs(&to)?;
     let refuse = |reason| Error::CannotMove {

@@ -185,6 +185,18 @@ fn mv_keeps_status_clean_and_git_sees_a_rename() {
     );
     assert_eq!(porcelain(&repo), Vec::<String>::new());
 
+    // Back to the top, from inside a subdirectory: `.` is the root.
+    let out = repo
+        .cairn(&["mv", "model.bin", ".."])
+        .current_dir(repo.path("models"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert!(repo.exists("model.bin") && repo.exists("model.bin.cairn"));
+    assert!(!repo.exists("models/model.bin.cairn") && !repo.exists("models/.gitignore"));
+    assert_eq!(repo.read_string(".gitignore"), "*.log\n/data\n/model.bin\n");
+    all_clean(&repo);
+
     // A directory keeps its files' stat records: status reads nothing.
     let v = repo.cairn_json(&["mv", "--json", "data", "dataset"]);
     assert_eq!(v["from"], "data");
@@ -206,8 +218,12 @@ fn mv_keeps_status_clean_and_git_sees_a_rename() {
 fn mv_bad_inputs_change_nothing() {
     let repo = committed();
     repo.write("taken.bin", "someone else's");
+    let outside = repo.base().join("outside");
+    std::fs::create_dir(&outside).unwrap();
+    std::os::unix::fs::symlink(&outside, repo.path("out")).unwrap();
     let snap = repo.snapshot();
-    let cases: [(&[&str], &[&str]); 8] = [
+    let cases: [(&[&str], &[&str]); 9] = [
+        (&["mv", "model.bin", "out"], &["symbolic link"]),
         (
             &["mv", "model.bin", "taken.bin"],
             &["already exists", "--force"],
@@ -235,6 +251,7 @@ fn mv_bad_inputs_change_nothing() {
         assert_error_report(&stderr, mentions);
         assert_eq!(repo.snapshot(), snap, "{args:?} changed the tree");
     }
+    assert_eq!(std::fs::read_dir(&outside).unwrap().count(), 0);
     let out = repo.cairn(&["mv", "model.bin"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2), "DST is required");
 
