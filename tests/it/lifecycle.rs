@@ -212,6 +212,22 @@ fn mv_keeps_status_clean_and_git_sees_a_rename() {
         "{:?}",
         porcelain(&repo)
     );
+
+    // Directories on the way to DST are created.
+    repo.cairn_ok(&["mv", "dataset", "archive/2024/"]);
+    assert!(
+        !repo.exists("archive/2024/dataset"),
+        "2024 did not exist: a rename"
+    );
+    assert_eq!(repo.read_string("archive/.gitignore"), "/2024\n");
+    repo.cairn_ok(&["mv", "archive/2024", "old/2024/ds"]);
+    assert_eq!(repo.read_string("old/2024/.gitignore"), "/ds\n");
+    assert!(!repo.exists("archive/.gitignore"));
+    let rows = all_clean(&repo);
+    assert_eq!(
+        rows.keys().collect::<Vec<_>>(),
+        ["model.bin", "old/2024/ds"]
+    );
 }
 
 #[test]
