@@ -3,7 +3,7 @@
 //! The pointer file and the `.gitignore` line cairn wrote for each path go;
 //! the data stays in the work tree, now plain untracked files that git
 //! shows, unless `delete_data` asks for it to go too. Data is deleted only
-//! when checkout's rule would remove it (FORMAT.md §10.3): it holds nothing
+//! when checkout's rule would remove it (FORMAT.md §9.2): it holds nothing
 //! cairn has not recorded and the cache has it, so `git checkout` of an
 //! older commit and `cairn checkout` bring it back. `force` deletes it
 //! anyway. Every path is checked before anything is changed.
