@@ -25,9 +25,11 @@ mod hooks_global;
 mod init;
 mod log;
 mod ls;
+mod mv;
 mod pull;
 mod push;
 mod remote;
+mod rm;
 mod session;
 mod status;
 pub mod ui;
@@ -62,6 +64,11 @@ pub enum Command {
     Init(init::InitArgs),
     /// Chunk and store files or directories, and write their pointer files.
     Add(add::AddArgs),
+    /// Stop tracking paths: remove their pointers and .gitignore lines
+    /// (the data stays unless --delete-data).
+    Rm(rm::RmArgs),
+    /// Move or rename a tracked path: its data, pointer and .gitignore line.
+    Mv(mv::MvArgs),
     /// Show tracked data that is modified, missing or not in the cache.
     Status(status::StatusArgs),
     /// Make the work tree's data (and pointers) match REV, or the pointer files.
@@ -120,6 +127,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Init(a) => init::run(&ui, &cwd, a),
         Command::Add(a) => add::run(&ui, &cwd, a),
+        Command::Rm(a) => rm::run(&ui, &cwd, a),
+        Command::Mv(a) => mv::run(&ui, &cwd, a),
         Command::Status(a) => status::run(&ui, &cwd, a),
         Command::Checkout(a) => checkout::run(&ui, &cwd, a),
         Command::Verify(a) => verify::run(&ui, &cwd, a),

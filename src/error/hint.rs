@@ -59,6 +59,12 @@ impl Hint for Error {
             Error::NonUtf8Path { .. } => "rename the file so its name is valid UTF-8".into(),
             Error::ChangedWhileReading { .. } => "wait for whatever is writing the file to finish, then add it again".into(),
             Error::NotTracked { .. } => "track it first with `cairn add <path>`".into(),
+            Error::NotTrackedHere { .. } => {
+                "`cairn status` lists the tracked paths; a file inside a tracked directory is not tracked on its own".into()
+            }
+            Error::IgnoreFile { .. } => "fix the file; it uses .gitignore syntax (see `git help gitignore`)".into(),
+            Error::DestinationExists { .. } => "pick another name, or pass `--force` to replace it".into(),
+            Error::CannotMove { .. } => "pick a destination inside the work tree and outside tracked directories".into(),
             // The git error is this one's source: its own hint answers.
             Error::Git(_) => return None,
             Error::BadRemoteUrl { .. } => {

@@ -18,6 +18,7 @@ mod gc_remote;
 mod git;
 mod history;
 mod hostile;
+mod lifecycle;
 mod push_pull;
 mod remote_config;
 mod remote_errors;
