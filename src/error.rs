@@ -224,6 +224,12 @@ pub enum Error {
     #[error("no remote is configured")]
     NoRemote,
 
+    #[error("the listing of {path} is not in the cache, and no remote provided it")]
+    ListingNotCached { path: String },
+
+    #[error("{path} was never tracked by cairn in the history of HEAD")]
+    NeverTracked { path: String },
+
     #[error("{} would be overwritten or removed, but cairn has not recorded the changes in {}: {}", plural(paths.len(), "file"), if paths.len() == 1 { "it" } else { "them" }, list(paths))]
     UnrecordedChanges { paths: Vec<String> },
 

@@ -64,7 +64,7 @@ pub fn run(ui: &Ui, cwd: &Path, args: AddArgs) -> anyhow::Result<ExitCode> {
         ui.info(format!("added {} ({what}) -> {}{SUFFIX}", a.path, a.path));
     }
     ui.info(format!(
-        "{} new in the cache ({} objects); {} files read, {} unchanged",
+        "{} new in the cache (compressed, {} objects); {} files read, {} unchanged",
         human(report.bytes_stored),
         report.blobs_stored,
         report.files_read,

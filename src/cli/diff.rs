@@ -1,6 +1,6 @@
 //! `cairn diff [A] [B]`: data that changed between two revisions (default:
-//! HEAD and the work tree's pointers), with sizes and the bytes that are
-//! really new (`ops::diff`), as text or JSON.
+//! HEAD and the work tree, edits not yet added included), with sizes and
+//! the bytes of new data (`ops::diff`), as text or JSON.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -12,12 +12,21 @@ use super::session::open_session;
 use super::ui::{human, Ui};
 use crate::ops::diff::{diff, DiffOptions};
 
+/// Like `git diff HEAD` and `git diff REV`, a missing B means the work
+/// tree: its pointers and also the edits `cairn status` reports that were
+/// not added yet (marked "not added"; their files count whole as new data,
+/// as they are not chunked yet). "New data" is raw (uncompressed) bytes in
+/// chunks A does not have.
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Without B, the work tree is compared, edits not yet added included     (like `git diff REV`); `cairn diff A B` compares two commits."
+)]
 pub struct DiffArgs {
     /// The old revision (default: HEAD).
     #[arg(value_name = "A")]
     pub from: Option<String>,
-    /// The new revision (default: the work tree's pointers).
+    /// The new revision (default: the work tree, including edits not yet
+    /// added).
     #[arg(value_name = "B")]
     pub to: Option<String>,
     #[command(flatten)]
@@ -37,8 +46,9 @@ pub fn run(ui: &Ui, cwd: &Path, args: DiffArgs) -> anyhow::Result<ExitCode> {
     }
     let size = |s: Option<u64>| s.map(human).unwrap_or_else(|| "-".into());
     for p in &report.paths {
+        let note = if p.unadded { ", not added" } else { "" };
         println!(
-            "{:<8} {}  {} -> {}  ({} new)",
+            "{:<8} {}  {} -> {}  ({} of new data{note})",
             p.change,
             p.path,
             size(p.old_size),
@@ -58,7 +68,7 @@ pub fn run(ui: &Ui, cwd: &Path, args: DiffArgs) -> anyhow::Result<ExitCode> {
     if report.paths.is_empty() {
         println!("no tracked data differs");
     } else {
-        println!("{} new in total", human(report.new_bytes));
+        println!("{} of new data in total", human(report.new_bytes));
     }
     if !report.complete {
         ui.warn("some objects are not in the cache; new-byte counts may be low (fetch them, or add the data)");

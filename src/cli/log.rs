@@ -14,7 +14,10 @@ use crate::ops::select;
 
 #[derive(Debug, Args)]
 pub struct LogArgs {
-    /// The tracked file or directory (or its pointer file).
+    /// The tracked file or directory (or its pointer file), or a file
+    /// inside a tracked directory: then the commits where its entry in the
+    /// directory's listing changed (listings the cache lacks are fetched
+    /// from the default remote).
     #[arg(value_name = "PATH")]
     pub path: PathBuf,
     /// Show at most this many commits.
@@ -37,6 +40,13 @@ pub fn run(ui: &Ui, cwd: &Path, args: LogArgs) -> anyhow::Result<ExitCode> {
     }
     if report.commits.is_empty() {
         println!("no commits change {}", report.path);
+    }
+    if !report.unread.is_empty() {
+        ui.warn(&format!(
+            "the listing of the directory holding {} could not be read at {} (not in the cache, and no remote provided it); changes there are not shown",
+            report.path,
+            report.unread.join(", ")
+        ));
     }
     for c in &report.commits {
         let size = c.size.map_or("removed".to_string(), human);

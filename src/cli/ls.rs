@@ -1,5 +1,6 @@
 //! `cairn ls [REV] [PATH…]`: tracked data at a revision, or in the work
-//! tree (`ops::ls`), one line per tracked path or as JSON.
+//! tree (`ops::ls`), under a header with human sizes, or as JSON (raw
+//! byte counts); `-R` lists the files inside tracked directories too.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -8,7 +9,7 @@ use clap::Args;
 
 use super::args::{help, Format, RevPaths, REV_PATHS};
 use super::session::open_session;
-use super::ui::Ui;
+use super::ui::{human, Ui};
 use crate::ops::ls::{ls, LsOptions};
 use crate::ops::select::Selection;
 
@@ -22,6 +23,10 @@ const WORDS_HELP: &str =
 pub struct LsArgs {
     #[command(flatten)]
     pub select: RevPaths,
+    /// Also list the files inside tracked directories (their listings are
+    /// read from the cache, or fetched from the default remote).
+    #[arg(short = 'R', long)]
+    pub recursive: bool,
     #[command(flatten)]
     pub format: Format,
 }
@@ -29,15 +34,31 @@ pub struct LsArgs {
 pub fn run(ui: &Ui, cwd: &Path, args: LsArgs) -> anyhow::Result<ExitCode> {
     let session = open_session(ui, cwd)?;
     let Selection { rev, paths } = Selection::parse(&session, cwd, &args.select.words)?;
-    let report = ls(&session, LsOptions { rev, paths }, &ui.progress())?;
+    let opts = LsOptions {
+        rev,
+        paths,
+        recursive: args.recursive,
+    };
+    let report = ls(&session, opts, &ui.progress())?;
     if args.format.json {
         println!("{}", serde_json::to_string(&report)?);
         return Ok(ExitCode::SUCCESS);
     }
+    if report.paths.is_empty() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "{:<4} {:>10} {:>8} {:<64} path",
+        "kind", "size", "files", "id"
+    );
     for e in &report.paths {
         println!(
-            "{:<4} {:>14} {:>8} {} {}",
-            e.kind, e.size, e.files, e.id, e.path
+            "{:<4} {:>10} {:>8} {} {}",
+            e.kind,
+            human(e.size),
+            e.files,
+            e.id,
+            e.path
         );
     }
     Ok(ExitCode::SUCCESS)

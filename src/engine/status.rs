@@ -94,6 +94,14 @@ pub struct Status<'a> {
     pub counters: Counters,
 }
 
+/// The work tree's content at a tracked path (see [`Status::current`]).
+#[derive(Debug, Clone)]
+pub struct Current {
+    pub pointer: Pointer,
+    /// A directory's listing, sorted as a stored one is.
+    pub listing: Option<Vec<TreeEntry>>,
+}
+
 pub use crate::repo::workspace::{read_pointer, read_pointer_or_skip};
 
 impl<'a> Status<'a> {
@@ -190,6 +198,44 @@ impl<'a> Status<'a> {
             }
         }
         Ok(st)
+    }
+
+    /// What the work tree holds at tracked path `rel` now, described as
+    /// `add` would describe it but without storing anything: the pointer,
+    /// and a directory's listing. `None` when nothing is there, or a file
+    /// stands where a directory was tracked or the other way round.
+    pub fn current(&self, rel: &str, ptr: &Pointer) -> Result<Option<Current>> {
+        let abs = self.ws.safe_abs(rel)?;
+        let meta = match fs::symlink_metadata(&abs) {
+            Ok(m) => m,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(Error::io("stat", &abs, e)),
+        };
+        Ok(match ptr {
+            Pointer::File { .. } if meta.is_file() => {
+                let (id, _) = self.content_id(rel, &abs, &meta)?;
+                Some(Current {
+                    pointer: Pointer::File {
+                        id,
+                        size: meta.len(),
+                        mode: Mode::from_permissions(meta.permissions().mode()),
+                    },
+                    listing: None,
+                })
+            }
+            Pointer::Dir { .. } if meta.is_dir() => {
+                let (entries, _, _) = self.scan_dir(rel, &abs)?;
+                Some(Current {
+                    pointer: Pointer::Dir {
+                        id: Id::of(&object::encode_tree(&entries)),
+                        size: entries.iter().map(|e| e.size).sum(),
+                        files: entries.len() as u64,
+                    },
+                    listing: Some(entries),
+                })
+            }
+            _ => None,
+        })
     }
 
     /// The id of a file's content, and whether those are the bytes cairn

@@ -132,6 +132,8 @@ impl Hint for Error {
             Error::NoFileAt { .. } => {
                 "`cairn ls -R [REV]` lists the tracked files; a directory is read one file at a time (`cairn cat REV:dir/file`)".into()
             }
+            Error::ListingNotCached { .. } => "fetch it with `cairn fetch [REV] PATH`, from a remote that has it (`cairn remote add` configures one)".into(),
+            Error::NeverTracked { .. } => "`cairn ls -R` lists tracked data and the files inside tracked directories".into(),
             Error::NotTrackedAt { .. } => "`cairn ls REV` in a clone of that repository lists what it tracks".into(),
             Error::ReadOnlyRemote { .. } => "push to an s3://, gs://, az:// or folder remote instead".into(),
             Error::NotOnRemote { .. } => "push it from a clone that has the data (`cairn push`), or fetch from another remote with `-r NAME`".into(),

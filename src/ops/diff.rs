@@ -1,6 +1,7 @@
 //! `diff [A] [B]`: the tracked data that changed between two versions
-//! (default: HEAD and the work tree's pointers), with sizes, the files that
-//! changed inside directories, and the bytes that are really new.
+//! (default: HEAD and the work tree, including edits not yet added, as
+//! `git diff HEAD` compares), with sizes, the files that changed inside
+//! directories, and the bytes that are really new.
 //!
 //! "New" bytes are those in chunks that A does not have: what a push of B
 //! after A would send, and what B costs in the cache. Chunks and listings
@@ -12,12 +13,16 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::engine::reach::Reach;
-use crate::engine::status::{self, diff_trees};
+use crate::engine::status::{self, diff_trees, Current, State, Status};
 use crate::error::Result;
 use crate::format::kind::ObjectKind;
 use crate::format::object::{self, TreeEntry};
 use crate::format::pointer::Pointer;
+use crate::hash::Id;
 use crate::progress::Progress;
+use crate::repo::git::GitError;
+use crate::repo::history::Tracked;
+use crate::repo::stat_index::StatIndex;
 use crate::store::Store;
 
 use super::select::Selection;
@@ -28,7 +33,8 @@ use super::Session;
 pub struct DiffOptions {
     /// The old revision; `None`: HEAD.
     pub from: Option<String>,
-    /// The new revision; `None`: the work tree's pointers.
+    /// The new revision; `None`: the work tree, its pointers and the
+    /// edits not yet added (as `git diff REV` compares with the work tree).
     pub to: Option<String>,
 }
 
@@ -91,6 +97,9 @@ pub struct ChangedPath {
     pub new_size: Option<u64>,
     pub old_size: Option<u64>,
     pub path: String,
+    /// Whether B's side is edits in the work tree not yet added (its new
+    /// bytes are then the changed files the cache lacks, counted whole).
+    pub unadded: bool,
 }
 
 /// A file inside a tracked directory that changed (fields in alphabetical
@@ -126,22 +135,41 @@ pub struct ChangedFile {
 /// # Ok::<(), cairn::Error>(())
 /// ```
 pub fn diff(s: &Session, opts: DiffOptions, progress: &dyn Progress) -> Result<DiffReport> {
-    s.require_git()?;
-    let store = s.store(progress)?;
+    let git = s.require_git()?;
     let from = opts.from.unwrap_or_else(|| "HEAD".to_string());
+    // Resolved first so an unknown revision is one plain error: gix's own
+    // chain (a parse failure, then `NotFound`) says nothing more to a user.
+    for rev in std::iter::once(&from).chain(opts.to.as_ref()) {
+        git.resolve(rev).map_err(|e| match e {
+            GitError::UnknownRevision { rev, .. } => {
+                GitError::UnknownRevision { rev, source: None }
+            }
+            e => e,
+        })?;
+    }
+    let store = s.store(progress)?;
     let a = Selection::at(from.clone()).tracked(s, progress)?;
     let b = Selection {
         rev: opts.to.clone(),
         paths: Vec::new(),
     }
     .tracked(s, progress)?;
+    // Without B, the work tree: its pointers, and what was edited there
+    // but not added, as `status` sees it.
+    let edits = match opts.to {
+        None => unadded(s, store, &b, progress)?,
+        Some(_) => BTreeMap::new(),
+    };
     // Chunks A has, to tell which of B's bytes are new.
     let mut reach_a = Reach::default();
     for (rel, p) in &a {
         reach_a.add_pointer(store, rel, p)?;
     }
     let before: BTreeMap<&str, &Pointer> = a.iter().map(|(r, p)| (r.as_str(), p)).collect();
-    let after: BTreeMap<&str, &Pointer> = b.iter().map(|(r, p)| (r.as_str(), p)).collect();
+    let after: BTreeMap<&str, &Pointer> = b
+        .iter()
+        .map(|(r, p)| (r.as_str(), edits.get(r).map_or(p, |c| &c.pointer)))
+        .collect();
     let mut paths: Vec<&str> = before.keys().chain(after.keys()).copied().collect();
     paths.sort_unstable();
     paths.dedup();
@@ -158,8 +186,10 @@ pub fn diff(s: &Session, opts: DiffOptions, progress: &dyn Progress) -> Result<D
             (Some(o), None) => (Change::Removed, kind(o)),
             (None, None) => continue,
         };
-        let new_bytes = match new {
-            Some(n) => {
+        let edit = edits.get(rel);
+        let new_bytes = match (new, edit) {
+            (Some(_), Some(c)) => unadded_new_bytes(store, rel, c, &reach_a, &mut incomplete)?,
+            (Some(n), None) => {
                 let mut r = Reach::default();
                 r.add_pointer(store, rel, n)?;
                 incomplete |= !r.missing.is_empty();
@@ -169,17 +199,23 @@ pub fn diff(s: &Session, opts: DiffOptions, progress: &dyn Progress) -> Result<D
                     .map(|(_, len)| len)
                     .sum::<u64>()
             }
-            None => 0,
+            (None, _) => 0,
         };
         total_new += new_bytes;
+        let old_listing = old.and_then(|o| listing(store, o).ok().flatten());
+        let new_listing = match edit {
+            Some(c) => c.listing.clone(),
+            None => new.and_then(|n| listing(store, n).ok().flatten()),
+        };
         rows.push(ChangedPath {
             change,
-            files: changed_files(store, rel, old, new),
+            files: changed_files(rel, old_listing, new_listing),
             kind,
             new_bytes,
             new_size: new.map(Pointer::size),
             old_size: old.map(Pointer::size),
             path: rel.to_string(),
+            unadded: edit.is_some(),
         });
     }
     Ok(DiffReport {
@@ -191,18 +227,74 @@ pub fn diff(s: &Session, opts: DiffOptions, progress: &dyn Progress) -> Result<D
     })
 }
 
-/// The files that changed inside tracked directory `rel`, when both of its
-/// listings are in the cache and intact (otherwise none are named).
-fn changed_files(
+/// The work tree's content of each tracked path that holds edits not yet
+/// added (what `status` reports as modified; stale or missing data is not
+/// an edit, so there the pointer stands).
+fn unadded(
+    s: &Session,
+    store: &Store,
+    tracked: &[Tracked],
+    progress: &dyn Progress,
+) -> Result<BTreeMap<String, Current>> {
+    let ws = s.workspace();
+    let mut index = StatIndex::load(&ws.stat_index_path())?;
+    let st = Status::new(ws, store, &mut index, progress);
+    let mut out = BTreeMap::new();
+    for (rel, ptr) in tracked {
+        if st.path(rel, ptr)?.state != State::Modified {
+            continue;
+        }
+        if let Some(c) = st.current(rel, ptr)? {
+            out.insert(rel.clone(), c);
+        }
+    }
+    Ok(out)
+}
+
+/// New bytes of unadded content: the files the cache holds count by their
+/// chunks A lacks, as added data does; the others count whole, as they
+/// have not been chunked yet (so dedup within them is not seen).
+fn unadded_new_bytes(
     store: &Store,
     rel: &str,
-    old: Option<&Pointer>,
-    new: Option<&Pointer>,
+    c: &Current,
+    reach_a: &Reach,
+    incomplete: &mut bool,
+) -> Result<u64> {
+    let files: Vec<(String, Id, u64)> = match (&c.pointer, &c.listing) {
+        (_, Some(entries)) => entries
+            .iter()
+            .map(|e| (format!("{rel}/{}", e.path), e.id, e.size))
+            .collect(),
+        (p, None) => vec![(rel.to_string(), p.id(), p.size())],
+    };
+    let mut r = Reach::default();
+    let mut raw = 0;
+    for (path, id, size) in files {
+        if store.has_file(&id, size) {
+            r.add_file_at(store, &path, &id, size)?;
+        } else {
+            raw += size;
+        }
+    }
+    *incomplete |= !r.missing.is_empty();
+    let chunked: u64 = r
+        .chunk_len
+        .iter()
+        .filter(|(id, _)| !reach_a.chunk_len.contains_key(*id))
+        .map(|(_, len)| len)
+        .sum();
+    Ok(raw + chunked)
+}
+
+/// The files that changed inside tracked directory `rel`, when both of its
+/// listings are known (otherwise none are named).
+fn changed_files(
+    rel: &str,
+    old: Option<Vec<TreeEntry>>,
+    new: Option<Vec<TreeEntry>>,
 ) -> Vec<ChangedFile> {
-    let (Some(Ok(Some(o))), Some(Ok(Some(n)))) = (
-        old.map(|o| listing(store, o)),
-        new.map(|n| listing(store, n)),
-    ) else {
+    let (Some(o), Some(n)) = (old, new) else {
         return Vec::new();
     };
     let sizes_o: BTreeMap<&str, u64> = o.iter().map(|e| (e.path.as_str(), e.size)).collect();
@@ -272,6 +364,7 @@ mod tests {
                     new_size: Some(20),
                     old_size: Some(10),
                     path: "data".into(),
+                    unadded: true,
                 },
                 ChangedPath {
                     change: Change::Removed,
@@ -281,6 +374,7 @@ mod tests {
                     new_size: None,
                     old_size: Some(5),
                     path: "old.bin".into(),
+                    unadded: false,
                 },
             ],
             to: None,
@@ -309,6 +403,7 @@ mod tests {
                     "new_size": p.new_size,
                     "new_bytes": p.new_bytes,
                     "files": files,
+                    "unadded": p.unadded,
                 })
             })
             .collect();

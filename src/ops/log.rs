@@ -6,18 +6,28 @@
 //! needs neither the cache nor the data: a fresh clone can see how a
 //! dataset grew before fetching any of it. A pointer in history is held to
 //! the same rules as one on disk; a malformed one fails, naming the commit.
+//!
+//! A file inside a tracked directory has no pointer of its own: its
+//! history is that of the directory's pointer, keeping the commits where
+//! the file's entry in the directory's listing changed. That needs each
+//! commit's listing, from the cache or fetched from the default remote
+//! ([`super::listings`]); commits whose listing could not be read are
+//! named in the report rather than guessed about. A path with no history
+//! at all, tracked neither itself nor inside a directory, is
+//! [`Error::NeverTracked`].
 
 use std::path::Path;
 
 use serde::Serialize;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::format::pointer::{Pointer, SUFFIX};
 use crate::hash::Id;
 use crate::progress::Progress;
+use crate::repo::git::CommitInfo;
 
 use super::diff::Change;
-use super::Session;
+use super::{listings, Session};
 
 /// Whose history, and how much of it.
 #[derive(Debug, Clone, Default)]
@@ -36,6 +46,11 @@ pub struct LogReport {
     /// Newest first.
     pub commits: Vec<LogEntry>,
     pub path: String,
+    /// For a file inside a tracked directory: the commits (short ids)
+    /// whose listing of the directory could be read from neither the cache
+    /// nor a remote, so changes there may be missing.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unread: Vec<String>,
 }
 
 /// One commit that changed the path (fields in alphabetical order).
@@ -83,13 +98,46 @@ pub struct LogEntry {
 /// }
 /// # Ok::<(), cairn::Error>(())
 /// ```
-pub fn log(s: &Session, opts: LogOptions, _progress: &dyn Progress) -> Result<LogReport> {
+pub fn log(s: &Session, opts: LogOptions, progress: &dyn Progress) -> Result<LogReport> {
     let git = s.require_git()?;
     let ptr_path = format!("{}{SUFFIX}", opts.path);
     let history = git.log_path(&ptr_path, opts.max_count)?;
+    if history.is_empty() {
+        // A file inside a tracked directory: the nearest directory above
+        // it with a history.
+        let mut dir = opts.path.as_str();
+        while let Some((up, _)) = dir.rsplit_once('/') {
+            dir = up;
+            let h = git.log_path(&format!("{dir}{SUFFIX}"), None)?;
+            if !h.is_empty() {
+                return follow(s, opts.clone(), dir, h, progress);
+            }
+        }
+        // Added but never committed: no history yet, which is no error.
+        let pointer_here = s.workspace().safe_abs(&ptr_path).is_ok_and(|p| p.is_file());
+        if !pointer_here {
+            return Err(Error::NeverTracked { path: opts.path });
+        }
+    }
     // Sizes, oldest first, so each change can be given as a difference.
-    let mut commits = Vec::with_capacity(history.len());
-    let mut previous: Option<u64> = None;
+    let mut states = Vec::with_capacity(history.len());
+    for (info, ptr) in parse_history(&ptr_path, history)? {
+        let state = ptr.as_ref().map(|p| (p.id(), p.size()));
+        states.push((info, state));
+    }
+    Ok(LogReport {
+        commits: entries(states),
+        path: opts.path,
+        unread: Vec::new(),
+    })
+}
+
+/// The pointers of a pointer file's history, oldest first.
+fn parse_history(
+    ptr_path: &str,
+    history: Vec<(CommitInfo, Option<Vec<u8>>)>,
+) -> Result<Vec<(CommitInfo, Option<Pointer>)>> {
+    let mut out = Vec::with_capacity(history.len());
     for (info, blob) in history.into_iter().rev() {
         let ptr = match blob {
             Some(b) => Some(Pointer::parse(
@@ -98,14 +146,83 @@ pub fn log(s: &Session, opts: LogOptions, _progress: &dyn Progress) -> Result<Lo
             )?),
             None => None,
         };
-        let size = ptr.as_ref().map(Pointer::size);
+        out.push((info, ptr));
+    }
+    Ok(out)
+}
+
+/// The history of `opts.path`, a file inside the directory tracked at
+/// `dir` whose pointer's history is `history` (newest first).
+fn follow(
+    s: &Session,
+    opts: LogOptions,
+    dir: &str,
+    history: Vec<(CommitInfo, Option<Vec<u8>>)>,
+    progress: &dyn Progress,
+) -> Result<LogReport> {
+    let sub = &opts.path[dir.len() + 1..];
+    let pointers = parse_history(&format!("{dir}{SUFFIX}"), history)?;
+    let dirs: Vec<_> = pointers
+        .iter()
+        .filter_map(|(_, p)| match p {
+            Some(Pointer::Dir { id, .. }) => Some((*id, dir.to_string())),
+            _ => None,
+        })
+        .collect();
+    let read = listings::read(s, &dirs, progress)?;
+    let mut states = Vec::new();
+    let mut unread = Vec::new();
+    let mut last: Option<(Id, u64)> = None;
+    for (info, ptr) in pointers {
+        let now = match &ptr {
+            Some(Pointer::Dir { id, .. }) => match read.read.get(id) {
+                Some(entries) => entries
+                    .iter()
+                    .find(|e| e.path == sub)
+                    .map(|e| (e.id, e.size)),
+                None => {
+                    unread.push(info.short);
+                    continue;
+                }
+            },
+            // Removed, or tracked as a single file at that commit.
+            _ => None,
+        };
+        if now != last {
+            states.push((info, now));
+            last = now;
+        }
+    }
+    let mut commits = entries(states);
+    if let Some(n) = opts.max_count {
+        commits.truncate(n);
+    }
+    if commits.is_empty() && unread.is_empty() {
+        return Err(Error::NeverTracked { path: opts.path });
+    }
+    unread.reverse();
+    Ok(LogReport {
+        commits,
+        path: opts.path,
+        unread,
+    })
+}
+
+/// Log entries, newest first, from the state (id and size; `None`:
+/// absent) after each commit that changed it, given oldest first. The
+/// first state is compared with absence: there is no earlier history.
+fn entries(states: Vec<(CommitInfo, Option<(Id, u64)>)>) -> Vec<LogEntry> {
+    let mut commits = Vec::with_capacity(states.len());
+    let mut previous: Option<u64> = None;
+    for (info, state) in states {
+        let size = state.map(|(_, size)| size);
         let size_change = match (size, previous) {
             (Some(s), Some(p)) => Some(s as i64 - p as i64),
             (Some(s), None) => Some(s as i64),
             (None, Some(p)) => Some(-(p as i64)),
             (None, None) => None,
         };
-        let change = match (&ptr, previous) {
+        let change = match (size, previous) {
             (None, _) => Change::Removed,
             (Some(_), None) => Change::Added,
             (Some(_), Some(_)) => Change::Modified,
@@ -115,7 +232,7 @@ pub fn log(s: &Session, opts: LogOptions, _progress: &dyn Progress) -> Result<Lo
             author: info.author,
             change,
             commit: info.id,
-            id: ptr.as_ref().map(Pointer::id),
+            id: state.map(|(id, _)| id),
             short: info.short,
             size,
             size_change,
@@ -125,10 +242,7 @@ pub fn log(s: &Session, opts: LogOptions, _progress: &dyn Progress) -> Result<Lo
         previous = size;
     }
     commits.reverse();
-    Ok(LogReport {
-        commits,
-        path: opts.path,
-    })
+    commits
 }
 
 /// `YYYY-MM-DD` (UTC) of a Unix time, by the civil-from-days algorithm.
@@ -181,6 +295,7 @@ mod tests {
                 entry(Change::Added, Some(10), Some(10)),
             ],
             path: "data".into(),
+            unread: Vec::new(),
         };
         let rows: Vec<_> = report
             .commits

@@ -2,17 +2,22 @@
 //! as its pointers describe it.
 //!
 //! Listing reads pointers only (from git objects for a revision, from the
-//! pointer files otherwise), never the cache or the data, so it is instant
-//! and answers for data this clone has never fetched. A path that names no
+//! pointer files otherwise), never the data, so it is instant and answers
+//! for data this clone has never fetched. Listing into a tracked directory
+//! (`recursive`, or a path inside one) also reads the directory's listing
+//! through the store, fetching that one object from the default remote if
+//! the cache lacks it ([`super::listings`]); a listing that is nowhere to
+//! be had is [`crate::Error::ListingNotCached`]. A path that names no
 //! tracked data lists nothing rather than failing, like `git ls-files`.
 
 use serde::Serialize;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::format::pointer::Pointer;
 use crate::hash::Id;
 use crate::progress::Progress;
 
+use super::listings;
 use super::select::Selection;
 use super::Session;
 
@@ -23,6 +28,8 @@ pub struct LsOptions {
     pub rev: Option<String>,
     /// Repository-relative paths to limit it to; empty: all.
     pub paths: Vec<String>,
+    /// Also list the files inside tracked directories.
+    pub recursive: bool,
 }
 
 /// A listing. Serialised as `ls --json` prints it: keys in alphabetical
@@ -80,28 +87,89 @@ pub fn ls(s: &Session, opts: LsOptions, progress: &dyn Progress) -> Result<LsRep
         rev: opts.rev,
         paths: opts.paths,
     };
-    let paths = selection
-        .tracked(s, progress)?
-        .into_iter()
-        .map(|(path, p)| {
-            let (kind, files) = match p {
-                Pointer::File { .. } => ("file", 1),
-                Pointer::Dir { files, .. } => ("dir", files),
-            };
-            Listed {
-                files,
-                id: p.id(),
-                kind,
-                path,
-                size: p.size(),
-            }
-        })
+    let tracked = selection.tracked(s, progress)?;
+    // The directories to list into, each with the parts of it asked for
+    // (`None`: all of it).
+    let mut into: Vec<(usize, Option<Vec<String>>)> = Vec::new();
+    for (i, (rel, p)) in tracked.iter().enumerate() {
+        if !matches!(p, Pointer::Dir { .. }) {
+            continue;
+        }
+        let inside: Vec<String> = selection
+            .paths
+            .iter()
+            .filter_map(|a| a.strip_prefix(&format!("{rel}/")).map(str::to_string))
+            .collect();
+        let whole = selection.paths.is_empty()
+            || selection
+                .paths
+                .iter()
+                .any(|a| a == rel || rel.starts_with(&format!("{a}/")));
+        if whole && opts.recursive {
+            into.push((i, None));
+        } else if !whole && !inside.is_empty() {
+            into.push((i, Some(inside)));
+        }
+    }
+    let dirs: Vec<_> = into
+        .iter()
+        .map(|(i, _)| (tracked[*i].1.id(), tracked[*i].0.clone()))
         .collect();
+    let read = if dirs.is_empty() {
+        listings::Listings::default()
+    } else {
+        listings::read(s, &dirs, progress)?
+    };
+    if let Some((_, path)) = read.missing.first() {
+        return Err(Error::ListingNotCached { path: path.clone() });
+    }
+    let mut paths = Vec::new();
+    for (i, (rel, p)) in tracked.iter().enumerate() {
+        let only = into.iter().find(|(j, _)| *j == i).map(|(_, o)| o);
+        if !matches!(only, Some(Some(_))) {
+            paths.push(row(rel, p));
+        }
+        let Some(only) = only else { continue };
+        let Some(entries) = read.read.get(&p.id()) else {
+            continue;
+        };
+        let wanted = |path: &str| match only {
+            None => true,
+            Some(subs) => subs.iter().any(|o| {
+                path == o
+                    || path
+                        .strip_prefix(o.as_str())
+                        .is_some_and(|r| r.starts_with('/'))
+            }),
+        };
+        paths.extend(entries.iter().filter(|e| wanted(&e.path)).map(|e| Listed {
+            files: 1,
+            id: e.id,
+            kind: "file",
+            path: format!("{rel}/{}", e.path),
+            size: e.size,
+        }));
+    }
     Ok(LsReport {
         commit,
         paths,
         rev: selection.rev,
     })
+}
+
+/// The row of one tracked path.
+fn row(rel: &str, p: &Pointer) -> Listed {
+    let (kind, files) = match p {
+        Pointer::File { .. } => ("file", 1),
+        Pointer::Dir { files, .. } => ("dir", *files),
+    };
+    Listed {
+        files,
+        id: p.id(),
+        kind,
+        path: rel.to_string(),
+        size: p.size(),
+    }
 }
 
 #[cfg(test)]

@@ -47,6 +47,7 @@ pub mod gc;
 pub mod get;
 pub mod hooks;
 pub mod init;
+pub mod listings;
 pub mod log;
 pub mod ls;
 pub mod mv;
