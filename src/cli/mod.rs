@@ -17,6 +17,7 @@ mod cat;
 pub(crate) mod checkout;
 mod completions;
 mod diff;
+mod du;
 mod fetch;
 mod gc;
 mod get;
@@ -83,6 +84,8 @@ pub enum Command {
     Log(log::LogArgs),
     /// Show tracked data that changed between two revisions.
     Diff(diff::DiffArgs),
+    /// Show what tracked data costs: logical, unique, cached and remote bytes.
+    Du(du::DuArgs),
     /// Drop cached data that no ref, tag, reflog, stash or pointer reaches.
     Gc(gc::GcArgs),
     /// Send the data the pointers name to a remote (only what it lacks).
@@ -136,6 +139,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Cat(a) => cat::run(&ui, &cwd, a),
         Command::Log(a) => log::run(&ui, &cwd, a),
         Command::Diff(a) => diff::run(&ui, &cwd, a),
+        Command::Du(a) => du::run(&ui, &cwd, a),
         Command::Gc(a) => gc::run(&ui, &cwd, a),
         Command::Push(a) => push::run(&ui, &cwd, a),
         Command::Fetch(a) => fetch::run(&ui, &cwd, a),

@@ -42,6 +42,7 @@ pub mod add;
 pub mod cat;
 pub mod checkout;
 pub mod diff;
+pub mod du;
 pub mod fetch;
 pub mod gc;
 pub mod get;

@@ -290,6 +290,18 @@ impl Store {
         size == 0 || self.contains(ObjectKind::Manifest, id) || self.contains(ObjectKind::Chunk, id)
     }
 
+    /// The bytes blob `(kind, id)` takes in its pack (compressed, as
+    /// stored), if the cache holds a usable copy.
+    pub fn stored_len(&self, kind: ObjectKind, id: &Id) -> Option<u64> {
+        if self.is_known_bad(kind, id) {
+            return None;
+        }
+        let idx = self.index.read().expect("index lock poisoned");
+        idx.get(&(kind, *id))
+            .filter(|l| l.pack != RESERVED)
+            .map(|l| u64::from(l.stored_len))
+    }
+
     /// Number of blobs indexed.
     pub fn len(&self) -> usize {
         self.index.read().expect("index lock poisoned").len()
