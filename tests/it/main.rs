@@ -18,6 +18,7 @@ mod gc_remote;
 mod git;
 mod history;
 mod hostile;
+mod inspect;
 mod lifecycle;
 mod push_pull;
 mod remote_config;
