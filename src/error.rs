@@ -227,7 +227,7 @@ pub enum Error {
     #[error("the listing of {path} is not in the cache, and no remote provided it")]
     ListingNotCached { path: String },
 
-    #[error("{path} was never tracked by cairn in the history of HEAD")]
+    #[error("{path} is not tracked by cairn at any commit in HEAD's history")]
     NeverTracked { path: String },
 
     #[error("{} would be overwritten or removed, but cairn has not recorded the changes in {}: {}", plural(paths.len(), "file"), if paths.len() == 1 { "it" } else { "them" }, list(paths))]

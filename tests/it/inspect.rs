@@ -201,7 +201,10 @@ fn log_of_a_path_never_tracked_fails_with_a_hint() {
     for path in ["nosuch", "data/nosuch.txt", "data/sub/none"] {
         let out = repo.cairn(&["log", path]).assert().code(1);
         let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
-        assert_error_report(&stderr, &[path, "never tracked", "cairn ls -R"]);
+        assert_error_report(
+            &stderr,
+            &[path, "not tracked by cairn at any commit", "cairn ls -R"],
+        );
         assert_eq!(
             stderr.lines().count(),
             2,

@@ -288,11 +288,13 @@ fn ls_log_diff() {
     t.ok(&repo, &["ls", "v1"]);
     t.ok(&repo, &["ls", "--json", "v1", "data"]);
     t.expect(&repo, &["ls", "nope"], 1);
+    t.ok(&repo, &["ls", "-R", "v1"]);
+    t.ok(&repo, &["ls", "--json", "-R", "data"]);
     t.note("log");
     t.ok(&repo, &["log", "data"]);
     t.ok(&repo, &["log", "--json", "data"]);
     t.ok(&repo, &["log", "-n", "1", "model.bin.cairn"]);
-    t.ok(&repo, &["log", "nothing"]);
+    t.expect(&repo, &["log", "nothing"], 1);
     t.note("diff");
     t.ok(&repo, &["diff"]);
     t.ok(&repo, &["diff", "--json"]);
@@ -302,6 +304,11 @@ fn ls_log_diff() {
     repo.cairn_ok(&["add", "data"]);
     t.ok(&repo, &["diff"]);
     t.ok(&repo, &["diff", "--json", "v1"]);
+    repo.write("data/a.txt", "an edit not added yet\n");
+    t.ok(&repo, &["diff"]);
+    t.note("du");
+    t.ok(&repo, &["du"]);
+    t.ok(&repo, &["du", "--json", "v1"]);
     assert_transcript!("ls_log_diff", t);
 }
 
