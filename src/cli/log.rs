@@ -42,7 +42,7 @@ pub fn run(ui: &Ui, cwd: &Path, args: LogArgs) -> anyhow::Result<ExitCode> {
         println!("no commits change {}", report.path);
     }
     if !report.unread.is_empty() {
-        ui.warn(&format!(
+        ui.warn(format!(
             "the listing of the directory holding {} could not be read at {} (not in the cache, and no remote provided it); changes there are not shown",
             report.path,
             report.unread.join(", ")

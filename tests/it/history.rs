@@ -165,31 +165,46 @@ fn pointer_line(repo: &TestRepo, rel: &str) -> String {
         "1".into()
     };
     format!(
-        "{:<4} {:>14} {:>8} {} {rel}",
-        p["kind"], p["size"], files, p["id"]
+        "{:<4} {:>10} {:>8} {} {rel}",
+        p["kind"],
+        human(p["size"].parse().unwrap()),
+        files,
+        p["id"]
     )
 }
+
+/// Sizes as `ls` prints them: decimal units, one decimal above bytes.
+fn human(bytes: u64) -> String {
+    match bytes {
+        0..1_000 => format!("{bytes} B"),
+        1_000..1_000_000 => format!("{:.1} kB", bytes as f64 / 1e3),
+        _ => format!("{:.1} MB", bytes as f64 / 1e6),
+    }
+}
+
+/// The header line `ls` prints above its rows.
+const LS_HEADER: &str = "kind       size    files id                                                               path";
 
 #[test]
 fn ls_at_revisions_text_and_json() {
     let repo = history();
     repo.cairn_ok(&["checkout", "v1"]);
     let v1_lines = format!(
-        "{}\n{}\n",
+        "{LS_HEADER}\n{}\n{}\n",
         pointer_line(&repo, "data"),
         pointer_line(&repo, "model.bin")
     );
     repo.cairn_ok(&["checkout", "HEAD"]);
     assert_eq!(repo.cairn_ok(&["ls", "v1"]), v1_lines);
     let head = repo.cairn_ok(&["ls"]);
-    assert_eq!(head.lines().count(), 3, "{head}");
+    assert_eq!(head.lines().count(), 4, "a header and 3 rows:\n{head}");
     assert!(head.lines().any(|l| l.ends_with(" extra.bin")), "{head}");
     assert_eq!(
         repo.cairn_ok(&["ls", "HEAD"]),
         head,
         "work tree = HEAD here"
     );
-    assert_eq!(repo.cairn_ok(&["ls", "v1", "model.bin"]).lines().count(), 1);
+    assert_eq!(repo.cairn_ok(&["ls", "v1", "model.bin"]).lines().count(), 2);
     // Reflog syntax and short ids: the branch was at v2 before the merge.
     let branch = repo
         .git(&["rev-parse", "--abbrev-ref", "HEAD"])
@@ -394,7 +409,7 @@ fn diff_between_revisions_and_against_the_work_tree() {
         text.contains("    modified data/a.txt  20 B -> 24 B"),
         "{text}"
     );
-    assert!(text.ends_with("24 B new in total\n"), "{text}");
+    assert!(text.ends_with("24 B of new data in total\n"), "{text}");
     let added = repo.cairn_json(&["diff", "--json", "v1", "HEAD"]);
     let extra = added["paths"]
         .as_array()
