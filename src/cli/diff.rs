@@ -12,15 +12,17 @@ use super::session::open_session;
 use super::ui::{human, Ui};
 use crate::ops::diff::{diff, DiffOptions};
 
-/// Like `git diff HEAD` and `git diff REV`, a missing B means the work
-/// tree: its pointers and also the edits `cairn status` reports that were
-/// not added yet (marked "not added"; their files count whole as new data,
-/// as they are not chunked yet). "New data" is raw (uncompressed) bytes in
-/// chunks A does not have.
+/// `--help`'s closing text: what the versions default to, and what the
+/// byte counts mean.
+const AFTER_HELP: &str = "A defaults to HEAD and B to the work tree: its pointers (changes \
+    added) and also the edits `cairn status` reports that were not added yet (marked \
+    \"not added\"), as `git diff HEAD` and `git diff REV` compare with the work tree. \
+    `cairn diff A B` compares two commits and ignores the work tree. \
+    \"New data\" is raw (uncompressed) bytes in chunks A does not have; files not added yet \
+    count whole, as they are not chunked yet.";
+
 #[derive(Debug, Args)]
-#[command(
-    after_help = "Without B, the work tree is compared, edits not yet added included     (like `git diff REV`); `cairn diff A B` compares two commits."
-)]
+#[command(after_help = AFTER_HELP)]
 pub struct DiffArgs {
     /// The old revision (default: HEAD).
     #[arg(value_name = "A")]
