@@ -14,10 +14,10 @@ use crate::ops::select;
 
 #[derive(Debug, Args)]
 pub struct LogArgs {
-    /// The tracked file or directory (or its pointer file), or a file
-    /// inside a tracked directory: then the commits where its entry in the
-    /// directory's listing changed (listings the cache lacks are fetched
-    /// from the default remote).
+    /// The tracked file or directory (or its pointer file), or a file or
+    /// directory inside a tracked directory: then the commits where its
+    /// entries in the directory's listing changed (listings the cache lacks
+    /// are fetched from the default remote).
     #[arg(value_name = "PATH")]
     pub path: PathBuf,
     /// Show at most this many commits.

@@ -9,7 +9,8 @@
 //!
 //! A file inside a tracked directory has no pointer of its own: its
 //! history is that of the directory's pointer, keeping the commits where
-//! the file's entry in the directory's listing changed. That needs each
+//! the file's entry in the directory's listing changed (for a directory
+//! inside one, any entry below it). That needs each
 //! commit's listing, from the cache or fetched from the default remote
 //! ([`super::listings`]); commits whose listing could not be read are
 //! named in the report rather than guessed about. A path with no history
@@ -21,6 +22,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
+use crate::format::object::{self, TreeEntry};
 use crate::format::pointer::{Pointer, SUFFIX};
 use crate::hash::Id;
 use crate::progress::Progress;
@@ -176,10 +178,7 @@ fn follow(
     for (info, ptr) in pointers {
         let now = match &ptr {
             Some(Pointer::Dir { id, .. }) => match read.read.get(id) {
-                Some(entries) => entries
-                    .iter()
-                    .find(|e| e.path == sub)
-                    .map(|e| (e.id, e.size)),
+                Some(entries) => entry_at(entries, sub),
                 None => {
                     unread.push(info.short);
                     continue;
@@ -206,6 +205,31 @@ fn follow(
         path: opts.path,
         unread,
     })
+}
+
+/// The id and size of what a listing holds at `sub`: a file's own, or
+/// for a directory inside it the id its listing would have if it were
+/// tracked alone (so it changes exactly when a file below it does) and
+/// the sum of its files' sizes. `None`: nothing is there.
+fn entry_at(entries: &[TreeEntry], sub: &str) -> Option<(Id, u64)> {
+    if let Some(e) = entries.iter().find(|e| e.path == sub) {
+        return Some((e.id, e.size));
+    }
+    let below: Vec<TreeEntry> = entries
+        .iter()
+        .filter_map(|e| {
+            let rest = e.path.strip_prefix(sub)?.strip_prefix('/')?;
+            Some(TreeEntry {
+                path: rest.to_string(),
+                ..e.clone()
+            })
+        })
+        .collect();
+    if below.is_empty() {
+        return None;
+    }
+    let size = below.iter().map(|e| e.size).sum();
+    Some((Id::of(&object::encode_tree(&below)), size))
 }
 
 /// Log entries, newest first, from the state (id and size; `None`:

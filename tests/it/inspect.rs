@@ -167,6 +167,19 @@ fn log_follows_a_file_inside_a_tracked_directory() {
         changes("data/sub/c.bin"),
         [(s("v1"), s("added"), Some(300_000))]
     );
+    // A directory inside a tracked one: the commits where a file below it
+    // changed (none in v2 for sub/, whose only file is unchanged).
+    assert_eq!(changes("data/sub"), [(s("v1"), s("added"), Some(300_000))]);
+    repo.write("data/sub/more.txt", "more\n");
+    repo.cairn_ok(&["add", "data"]);
+    repo.commit_all("v3");
+    assert_eq!(
+        changes("data/sub"),
+        [
+            (s("v3"), s("modified"), Some(300_005)),
+            (s("v1"), s("added"), Some(300_000))
+        ]
+    );
     // -n counts the file's commits, not the directory's.
     let n1 = repo.cairn_json(&["log", "--json", "-n", "1", "data/a.txt"]);
     assert_eq!(n1["commits"].as_array().unwrap().len(), 1);
