@@ -397,3 +397,24 @@ fn du_says_when_the_cache_lacks_metadata() {
     let stderr = String::from_utf8_lossy(&text.get_output().stderr).to_string();
     assert!(stderr.contains("cairn fetch"), "{stderr}");
 }
+
+#[test]
+fn diff_ignores_what_cairnignore_excludes_as_status_does() {
+    let repo = TestRepo::init();
+    repo.write("ds/.cairnignore", "__pycache__/\n");
+    repo.write("ds/a.csv", "x\n");
+    repo.cairn_ok(&["add", "ds"]);
+    repo.commit_all("ds");
+    repo.write("ds/__pycache__/m.pyc", "bytecode");
+    assert!(diff_rows(&repo.cairn_json(&["diff", "--json"])).is_empty());
+    repo.write("ds/b.csv", "y\n");
+    let d = diff_rows(&repo.cairn_json(&["diff", "--json"]));
+    let files: Vec<&str> = d["ds"]["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(files, ["ds/b.csv"]);
+    assert_eq!(d["ds"]["new_bytes"], 2);
+}
