@@ -31,7 +31,7 @@ pub fn run(ui: &Ui, cwd: &Path, args: LsArgs) -> anyhow::Result<ExitCode> {
     let Selection { rev, paths } = Selection::parse(&session, cwd, &args.select.words)?;
     let report = ls(&session, LsOptions { rev, paths }, &ui.progress())?;
     if args.format.json {
-        println!("{}", serde_json::to_string(&report)?);
+        super::ui::print_json(&report)?;
         return Ok(ExitCode::SUCCESS);
     }
     for e in &report.paths {

@@ -160,6 +160,7 @@ fn collect_remote(
     let resolved = s.remote(Some(remote))?;
     let name = resolved.name.clone();
     let mut conn = Connection::open(resolved, &ws.cache_dir(), true)?;
+    conn.set_jobs(s.jobs());
     if let Some(w) = waits {
         conn.report_waits_to(w);
     }

@@ -139,6 +139,7 @@ pub fn verify_remote(
     let resolved = s.remote(Some(remote))?;
     let name = resolved.name.clone();
     let mut conn = Connection::open(resolved, &ws.cache_dir(), false)?;
+    conn.set_jobs(s.jobs());
     if let Some(w) = waits {
         conn.report_waits_to(w);
     }

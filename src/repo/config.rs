@@ -29,6 +29,9 @@ pub struct Config {
     /// How old an unreferenced pack must be before `gc` may delete it, as
     /// text like `1d` or `12h`. Default: one day.
     pub gc_grace: Option<String>,
+    /// Requests a transfer keeps in flight at once (`transfer.jobs`,
+    /// 1..=[`MAX_JOBS`]); default: 4 uploads and 8 downloads.
+    pub transfer_jobs: Option<usize>,
     /// A `cache.dir` found in the committed `.cairn/config.toml` and
     /// ignored: a committed file must not choose where a teammate's cairn
     /// writes.
@@ -63,7 +66,18 @@ struct Layer {
     cache: CacheLayer,
     #[serde(default)]
     gc: GcLayer,
+    #[serde(default)]
+    transfer: TransferLayer,
 }
+
+#[derive(Debug, Default, Deserialize)]
+struct TransferLayer {
+    jobs: Option<i64>,
+}
+
+/// The most requests in flight that `transfer.jobs` (and `-j`) may ask
+/// for: each holds up to one 16 MiB part in memory.
+pub const MAX_JOBS: usize = 64;
 
 #[derive(Debug, Default, Deserialize)]
 struct GcLayer {
@@ -128,6 +142,9 @@ impl Config {
                 if let Some(g) = layer.gc.grace {
                     cfg.gc_grace = Some(g);
                 }
+                if let Some(j) = layer.transfer.jobs {
+                    cfg.transfer_jobs = Some(jobs(j)?);
+                }
                 if let Some(d) = layer.cache.dir {
                     if path == committed {
                         cfg.ignored_cache_dir = Some(IgnoredSetting {
@@ -145,6 +162,18 @@ impl Config {
         }
         Ok(cfg)
     }
+}
+
+/// A `transfer.jobs` value, checked against 1..=[`MAX_JOBS`].
+fn jobs(value: i64) -> Result<usize> {
+    usize::try_from(value)
+        .ok()
+        .filter(|n| (1..=MAX_JOBS).contains(n))
+        .ok_or_else(|| Error::ConfigValue {
+            key: "transfer.jobs",
+            value: value.to_string(),
+            reason: "expected a number from 1 to 64",
+        })
 }
 
 /// The committed config written by `cairn init`.

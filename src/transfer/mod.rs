@@ -41,10 +41,44 @@ pub mod walked;
 pub use crate::remote::{MULTIPART_MIN, PART};
 /// Bodies above this go through the client for pack data.
 const PART_SMALL: usize = 1 << 20;
-/// Uploads in flight at once.
-pub const UPLOADS: usize = 4;
-/// Ranged downloads in flight at once.
-pub const DOWNLOADS: usize = 8;
+/// How many requests a transfer keeps in flight at once.
+///
+/// Each upload or download in flight holds at most one part ([`PART`],
+/// 16 MiB) in memory, so a transfer's buffers stay below `jobs × 16 MiB`;
+/// [`MAX_JOBS`] bounds that at 1 GiB.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Jobs {
+    /// Uploads (and deletions) in flight at once.
+    pub uploads: usize,
+    /// Ranged downloads in flight at once.
+    pub downloads: usize,
+}
+
+/// The most requests `-j` or `transfer.jobs` may ask for.
+pub use crate::repo::config::MAX_JOBS;
+
+impl Default for Jobs {
+    /// 4 uploads and 8 downloads: downloads are ranged reads of parts of
+    /// packs, smaller and more latency-bound than uploads of whole packs.
+    fn default() -> Jobs {
+        Jobs {
+            uploads: 4,
+            downloads: 8,
+        }
+    }
+}
+
+impl Jobs {
+    /// `n` uploads and `n` downloads (`-j N`, `transfer.jobs = N`); `n` is
+    /// clamped to 1..=[`MAX_JOBS`].
+    pub fn all(n: usize) -> Jobs {
+        let n = n.clamp(1, MAX_JOBS);
+        Jobs {
+            uploads: n,
+            downloads: n,
+        }
+    }
+}
 
 /// One object found by listing the remote.
 #[derive(Debug, Clone)]
@@ -118,6 +152,8 @@ pub struct Connection {
     unlisted: std::sync::atomic::AtomicBool,
     /// Told when a request has been waiting for an answer for a while.
     waits: Option<Box<dyn Progress + Send + Sync>>,
+    /// Requests in flight at once.
+    jobs: Jobs,
 }
 
 /// How often a request still waiting for the remote is reported.
@@ -151,7 +187,18 @@ impl Connection {
             written: Default::default(),
             unlisted: Default::default(),
             waits: None,
+            jobs: Jobs::default(),
         })
+    }
+
+    /// Keep `jobs` requests in flight at once from now on.
+    pub fn set_jobs(&mut self, jobs: Jobs) {
+        self.jobs = jobs;
+    }
+
+    /// The requests this connection keeps in flight at once.
+    pub fn jobs(&self) -> Jobs {
+        self.jobs
     }
 
     /// Report requests that wait long for an answer to `progress` (a
