@@ -62,6 +62,7 @@ pub struct PushReport {
     /// Objects the remote lacked.
     pub objects: usize,
     pub packs: usize,
+    #[serde(rename = "packs_resumed")]
     pub resumed_packs: usize,
     pub bytes: u64,
     pub requests: Requests,
