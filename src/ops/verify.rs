@@ -313,7 +313,7 @@ mod tests {
                     "kind": g.kind.to_string(),
                     "id": g.id.to_hex(),
                     "path": g.path,
-                    "revision": g.revision,
+                    "rev": g.revision,
                     "fix": g.fix,
                 })
             })

@@ -16,6 +16,7 @@ mod gc_remote;
 mod git;
 mod history;
 mod hostile;
+mod json_schema;
 mod push_pull;
 mod remote_config;
 mod remote_errors;
