@@ -252,6 +252,29 @@ mod tests {
     }
 
     #[test]
+    fn transfer_jobs_is_read_in_layers_and_bounded() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("config.toml"), "[transfer]\njobs = 2\n").unwrap();
+        assert_eq!(Config::load(dir.path()).unwrap().transfer_jobs, Some(2));
+        let local = dir.path().join("config.local.toml");
+        std::fs::write(&local, "[transfer]\njobs = 64\n").unwrap();
+        assert_eq!(Config::load(dir.path()).unwrap().transfer_jobs, Some(64));
+        for bad in ["0", "65", "-3"] {
+            std::fs::write(&local, format!("[transfer]\njobs = {bad}\n")).unwrap();
+            assert!(
+                matches!(
+                    Config::load(dir.path()),
+                    Err(Error::ConfigValue {
+                        key: "transfer.jobs",
+                        ..
+                    })
+                ),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
     fn durations() {
         assert_eq!(parse_duration("0"), Some(Duration::ZERO));
         assert_eq!(parse_duration("90"), Some(Duration::from_secs(90)));

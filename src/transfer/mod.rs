@@ -38,48 +38,12 @@ pub mod fetch;
 pub mod push;
 pub mod walked;
 
+mod jobs;
+pub use jobs::{Jobs, MAX_JOBS};
+
 pub use crate::remote::{MULTIPART_MIN, PART};
 /// Bodies above this go through the client for pack data.
 const PART_SMALL: usize = 1 << 20;
-/// How many requests a transfer keeps in flight at once.
-///
-/// Each upload or download in flight holds at most one part ([`PART`],
-/// 16 MiB) in memory, so a transfer's buffers stay below `jobs × 16 MiB`;
-/// [`MAX_JOBS`] bounds that at 1 GiB.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Jobs {
-    /// Uploads (and deletions) in flight at once.
-    pub uploads: usize,
-    /// Ranged downloads in flight at once.
-    pub downloads: usize,
-}
-
-/// The most requests `-j` or `transfer.jobs` may ask for.
-pub use crate::repo::config::MAX_JOBS;
-
-impl Default for Jobs {
-    /// 4 uploads and 8 downloads: downloads are ranged reads of parts of
-    /// packs, smaller and more latency-bound than uploads of whole packs.
-    fn default() -> Jobs {
-        Jobs {
-            uploads: 4,
-            downloads: 8,
-        }
-    }
-}
-
-impl Jobs {
-    /// `n` uploads and `n` downloads (`-j N`, `transfer.jobs = N`); `n` is
-    /// clamped to 1..=[`MAX_JOBS`].
-    pub fn all(n: usize) -> Jobs {
-        let n = n.clamp(1, MAX_JOBS);
-        Jobs {
-            uploads: n,
-            downloads: n,
-        }
-    }
-}
-
 /// One object found by listing the remote.
 #[derive(Debug, Clone)]
 pub struct Listed {

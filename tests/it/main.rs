@@ -5,6 +5,7 @@
 mod common;
 
 mod add;
+mod automation;
 mod checkout;
 mod cli;
 mod crash;
