@@ -15,7 +15,10 @@ fn main() -> ExitCode {
         Err(err) => err.exit(),
     };
     match cairn::cli::run(args) {
-        Ok(code) => code,
+        Ok(code) => {
+            cairn::cli::ui::finish_json();
+            code
+        }
         Err(err) => {
             if json {
                 cairn::cli::ui::print_error_json(&err);

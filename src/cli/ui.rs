@@ -176,15 +176,35 @@ struct Versioned<'a, T: Serialize + ?Sized> {
     report: &'a T,
 }
 
-/// Print `report` (a struct or map) as one line of JSON on stdout, with
-/// `"schema"` as its first field.
+/// The report `print_json` was given, printed when the command ends:
+/// alone on success, with the error added on failure, so stdout always
+/// carries exactly one JSON document.
+static PENDING: Mutex<Option<String>> = Mutex::new(None);
+
+/// Print `report` (a struct or map) as JSON on stdout, with `"schema"` as
+/// its first field: one line, when the command ends ([`finish_json`], or
+/// [`print_error_json`] with the error added).
 pub fn print_json<T: Serialize + ?Sized>(report: &T) -> anyhow::Result<()> {
     let line = serde_json::to_string(&Versioned {
         schema: JSON_SCHEMA,
         report,
     })?;
-    println!("{line}");
+    if let Some(earlier) = pending().replace(line) {
+        // Not done by any command; never lose a report if one does.
+        println!("{earlier}");
+    }
     Ok(())
+}
+
+fn pending() -> std::sync::MutexGuard<'static, Option<String>> {
+    PENDING.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Print the report of a command that succeeded, if it made one.
+pub fn finish_json() {
+    if let Some(line) = pending().take() {
+        println!("{line}");
+    }
 }
 
 /// An error as `--json` prints it (docs/JSON.md, "Errors").
@@ -196,8 +216,10 @@ struct ErrorReport {
     kind: String,
 }
 
-/// Print an error as one line of JSON on stdout, where a script reading
-/// `--json` output looks; the exit code is the same as without `--json`.
+/// Print an error as JSON on stdout, where a script reading `--json`
+/// output looks: as the `error` field of the report when the command made
+/// one before failing (what it did, and why it failed), else alone. The
+/// exit code is the same as without `--json`.
 pub fn print_error_json(err: &anyhow::Error) {
     let top: &(dyn std::error::Error + 'static) = &**err;
     print_error_value(ErrorReport {
@@ -232,18 +254,30 @@ pub fn print_usage_error_json(err: &clap::Error) {
 }
 
 fn print_error_value(error: ErrorReport) {
+    println!("{}", with_error(pending().take(), &error));
+}
+
+/// `report` (a JSON object, as `print_json` made it) with `"error"` added
+/// as its last field; without a report, `{"schema":1,"error":…}`.
+fn with_error(report: Option<String>, error: &ErrorReport) -> String {
     #[derive(Serialize)]
-    struct Wrapped {
-        error: ErrorReport,
+    struct Wrapped<'a> {
+        error: &'a ErrorReport,
     }
-    match serde_json::to_string(&Versioned {
+    // Strings and options only: serialising cannot fail.
+    let alone = serde_json::to_string(&Versioned {
         schema: JSON_SCHEMA,
         report: &Wrapped { error },
-    }) {
-        Ok(line) => println!("{line}"),
-        // Strings and options only: serialising cannot fail, but if it
-        // did, the plain report still says what went wrong.
-        Err(e) => eprintln!("{} {e}", paint("1;31", "error:")),
+    })
+    .unwrap_or_default();
+    match report.as_deref().and_then(|r| r.strip_suffix('}')) {
+        // `alone` is `{"schema":1,"error":{…}}`: its fields after the
+        // schema go on the end of the report's.
+        Some(open) => match alone.split_once(',') {
+            Some((_, rest)) => format!("{open},{rest}"),
+            None => alone,
+        },
+        None => alone,
     }
 }
 
@@ -303,6 +337,23 @@ mod tests {
             indicatif::DecimalBytes(1_500_000).to_string(),
             "1.50 MB",
             "the bars' unit"
+        );
+    }
+
+    #[test]
+    fn an_error_after_a_report_goes_into_it() {
+        let e = ErrorReport {
+            message: "m".into(),
+            causes: vec![],
+            hint: None,
+            kind: "k".into(),
+        };
+        let error = r#""error":{"message":"m","causes":[],"hint":null,"kind":"k"}"#;
+        assert_eq!(with_error(None, &e), format!(r#"{{"schema":1,{error}}}"#));
+        let report = r#"{"schema":1,"a":{"b":1}}"#.to_string();
+        assert_eq!(
+            with_error(Some(report), &e),
+            format!(r#"{{"schema":1,"a":{{"b":1}},{error}}}"#)
         );
     }
 

@@ -57,36 +57,35 @@ impl Checker {
         self.used.insert(def.to_string());
     }
 
-    /// Run `cairn ARGS` in `repo`: exit `code`; with 0, stdout is one
-    /// `def` document; otherwise its last line is an error (kind `kind`)
-    /// and any line before it a `def` report.
+    /// Run `cairn ARGS` in `repo`: exit `code`, and stdout one line of
+    /// JSON. On success it is a `def` report; on failure it has an error
+    /// of kind `kind`, alone (`$defs/error`) or in a `def` report of what
+    /// was done before the command failed.
     fn run(&mut self, repo: &TestRepo, args: &[&str], code: i32, def: &str, kind: &str) {
         let out = repo.cairn(args).output().expect("run cairn");
         let stdout = String::from_utf8(out.stdout).expect("UTF-8");
+        let stderr = String::from_utf8_lossy(&out.stderr);
         let what = format!("cairn {}", args.join(" "));
         assert_eq!(
             out.status.code(),
             Some(code),
-            "{what}\nstdout:\n{stdout}\nstderr:\n{}",
-            String::from_utf8_lossy(&out.stderr)
+            "{what}\nstdout:\n{stdout}\nstderr:\n{stderr}"
         );
-        let docs: Vec<Value> = stdout
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{what}: {e}: {l}")))
-            .collect();
-        let (last, before) = docs
-            .split_last()
-            .unwrap_or_else(|| panic!("{what}: no output"));
-        for d in before {
-            self.check(def, d, &what);
-        }
+        assert_eq!(stdout.lines().count(), 1, "{what}: one line\n{stdout}");
+        let doc: Value =
+            serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{what}: {e}: {stdout}"));
         if code == 0 || code == 3 {
-            assert!(before.is_empty(), "{what}: one document on success");
-            self.check(def, last, &what);
-        } else {
-            self.check("error", last, &what);
-            assert_eq!(last["error"]["kind"], kind, "{what}: {last}");
+            assert!(doc.get("error").is_none(), "{what}: {doc}");
+            self.check(def, &doc, &what);
+            return;
         }
+        assert_eq!(doc["error"]["kind"], kind, "{what}: {doc}");
+        assert!(
+            !stderr.contains("error:"),
+            "{what}: the error is on stdout\n{stderr}"
+        );
+        let alone = doc.as_object().is_some_and(|o| o.len() == 2);
+        self.check(if alone { "error" } else { def }, &doc, &what);
     }
 }
 
