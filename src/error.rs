@@ -85,6 +85,24 @@ pub enum Error {
     #[error("{} is not tracked by cairn (no {}.cairn pointer)", path.display(), path.display())]
     NotTracked { path: PathBuf },
 
+    /// `NotTracked`, met by a verb that works on tracked paths only
+    /// (`rm`, `mv`), where "track it first" is no answer.
+    #[error("{} is not tracked by cairn (no {}.cairn pointer)", path.display(), path.display())]
+    NotTrackedHere { path: PathBuf },
+
+    #[error("cannot read ignore rules in {}: {reason}", path.display())]
+    IgnoreFile { path: PathBuf, reason: String },
+
+    #[error("{} already exists", path.display())]
+    DestinationExists { path: PathBuf },
+
+    #[error("cannot move {} to {}: {reason}", from.display(), to.display())]
+    CannotMove {
+        from: PathBuf,
+        to: PathBuf,
+        reason: &'static str,
+    },
+
     #[error("{kind} {id} is not in the cache (needed for {})", path.display())]
     MissingObject {
         kind: ObjectKind,
@@ -192,6 +210,9 @@ pub enum Error {
 
     #[error("{} already exists; cairn get never overwrites", path.display())]
     OutputExists { path: PathBuf },
+
+    #[error("{path} is not a file cairn tracks at {rev}")]
+    NoFileAt { path: String, rev: String },
 
     #[error("{path} is not tracked by cairn at {rev} in {url}")]
     NotTrackedAt {

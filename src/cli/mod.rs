@@ -13,6 +13,7 @@ use clap::{Args, CommandFactory, Parser, Subcommand};
 
 mod add;
 mod args;
+mod cat;
 pub(crate) mod checkout;
 mod completions;
 mod diff;
@@ -24,9 +25,11 @@ mod hooks_global;
 mod init;
 mod log;
 mod ls;
+mod mv;
 mod pull;
 mod push;
 mod remote;
+mod rm;
 mod session;
 mod status;
 pub mod ui;
@@ -64,6 +67,11 @@ pub enum Command {
     Init(init::InitArgs),
     /// Chunk and store files or directories, and write their pointer files.
     Add(add::AddArgs),
+    /// Stop tracking paths: remove their pointers and .gitignore lines
+    /// (the data stays unless --delete-data).
+    Rm(rm::RmArgs),
+    /// Move or rename a tracked path: its data, pointer and .gitignore line.
+    Mv(mv::MvArgs),
     /// Show tracked data that is modified, missing or not in the cache.
     Status(status::StatusArgs),
     /// Make the work tree's data (and pointers) match REV, or the pointer files.
@@ -72,6 +80,8 @@ pub enum Command {
     Verify(verify::VerifyArgs),
     /// List tracked data at a revision (or in the work tree).
     Ls(ls::LsArgs),
+    /// Write one tracked file of any revision to stdout, fetching only its chunks.
+    Cat(cat::CatArgs),
     /// Show the commits where a tracked path changed.
     Log(log::LogArgs),
     /// Show tracked data that changed between two revisions.
@@ -96,8 +106,8 @@ pub enum Command {
     Hook(hooks::HookArgs),
     /// Print a shell completion script.
     Completions(completions::CompletionsArgs),
-    /// Print the man page (roff).
-    Man,
+    /// Print a manual page (roff): the overview, or one command's.
+    Man(completions::ManArgs),
 }
 
 impl Cli {
@@ -134,10 +144,13 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Init(a) => init::run(&ui, &cwd, a),
         Command::Add(a) => add::run(&ui, &cwd, a),
+        Command::Rm(a) => rm::run(&ui, &cwd, a),
+        Command::Mv(a) => mv::run(&ui, &cwd, a),
         Command::Status(a) => status::run(&ui, &cwd, a),
         Command::Checkout(a) => checkout::run(&ui, &cwd, a),
         Command::Verify(a) => verify::run(&ui, &cwd, a),
         Command::Ls(a) => ls::run(&ui, &cwd, a),
+        Command::Cat(a) => cat::run(&ui, &cwd, a),
         Command::Log(a) => log::run(&ui, &cwd, a),
         Command::Diff(a) => diff::run(&ui, &cwd, a),
         Command::Gc(a) => gc::run(&ui, &cwd, a),
@@ -153,6 +166,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::InstallHooks(a) => hooks::install(&ui, &cwd, a),
         Command::Hook(a) => hooks::run_hook(&ui, &cwd, a),
         Command::Completions(a) => completions::run(a),
-        Command::Man => completions::man(),
+        Command::Man(a) => completions::man(a),
     }
 }

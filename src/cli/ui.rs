@@ -181,6 +181,24 @@ struct Versioned<'a, T: Serialize + ?Sized> {
 /// carries exactly one JSON document.
 static PENDING: Mutex<Option<String>> = Mutex::new(None);
 
+/// Set by a command whose stdout carries data (`cat`): its JSON, report
+/// and errors alike, goes to stderr.
+static JSON_ON_STDERR: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Send this command's JSON to stderr (its stdout carries data).
+pub fn json_on_stderr() {
+    JSON_ON_STDERR.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Print one line of JSON where this command's JSON goes.
+fn emit(line: &str) {
+    if JSON_ON_STDERR.load(std::sync::atomic::Ordering::Relaxed) {
+        eprintln!("{line}");
+    } else {
+        println!("{line}");
+    }
+}
+
 /// Print `report` (a struct or map) as JSON on stdout, with `"schema"` as
 /// its first field: one line, when the command ends ([`finish_json`], or
 /// [`print_error_json`] with the error added).
@@ -191,7 +209,7 @@ pub fn print_json<T: Serialize + ?Sized>(report: &T) -> anyhow::Result<()> {
     })?;
     if let Some(earlier) = pending().replace(line) {
         // Not done by any command; never lose a report if one does.
-        println!("{earlier}");
+        emit(&earlier);
     }
     Ok(())
 }
@@ -203,7 +221,7 @@ fn pending() -> std::sync::MutexGuard<'static, Option<String>> {
 /// Print the report of a command that succeeded, if it made one.
 pub fn finish_json() {
     if let Some(line) = pending().take() {
-        println!("{line}");
+        emit(&line);
     }
 }
 
@@ -254,7 +272,7 @@ pub fn print_usage_error_json(err: &clap::Error) {
 }
 
 fn print_error_value(error: ErrorReport) {
-    println!("{}", with_error(pending().take(), &error));
+    emit(&with_error(pending().take(), &error));
 }
 
 /// `report` (a JSON object, as `print_json` made it) with `"error"` added

@@ -27,6 +27,7 @@ use crate::format::object::{self, Form, Manifest, Mode, Piece, TreeEntry};
 use crate::format::pointer::{Pointer, SUFFIX};
 use crate::hash::{Hasher, Id};
 use crate::progress::{Progress, Warning};
+use crate::repo::cairnignore::walk_dir;
 use crate::repo::stat_index::{Stat, StatIndex};
 use crate::repo::workspace::Workspace;
 use crate::store::{Put, Store};
@@ -143,11 +144,8 @@ impl<'a> Ingest<'a> {
 
     fn dir(&self, rel: &str, abs: &Path) -> Result<Pointer> {
         let mut files = Vec::new();
-        for entry in walkdir::WalkDir::new(abs).min_depth(1).follow_links(false) {
-            let entry = entry.map_err(|e| {
-                let p = e.path().unwrap_or(abs).to_path_buf();
-                Error::io("walk", p, e.into())
-            })?;
+        // Files `.cairnignore` excludes are not data: never stored.
+        for entry in walk_dir(self.ws.root(), rel, abs)?.0 {
             let ft = entry.file_type();
             if ft.is_dir() || is_tmp_name(entry.file_name()) {
                 continue;

@@ -9,5 +9,6 @@
 pub mod gc;
 pub mod ingest;
 pub mod reach;
+pub mod read;
 pub mod restore;
 pub mod status;

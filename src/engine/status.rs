@@ -32,6 +32,7 @@ use crate::format::object::{self, Mode, TreeEntry};
 use crate::format::pointer::Pointer;
 use crate::hash::{Hasher, Id};
 use crate::progress::Progress;
+use crate::repo::cairnignore::{walk_dir, CairnIgnore};
 use crate::repo::stat_index::{Stat, StatIndex};
 use crate::repo::workspace::Workspace;
 use crate::store::Store;
@@ -155,8 +156,10 @@ impl<'a> Status<'a> {
                     st.state = State::Modified;
                     return Ok(st);
                 }
-                let (current, all_recorded) = self.scan_dir(rel, &abs)?;
-                if Id::of(&object::encode_tree(&current)) != *id {
+                let (current, all_recorded, ignore) = self.scan_dir(rel, &abs)?;
+                if Id::of(&object::encode_tree(&current)) != *id
+                    && !self.same_but_ignored(rel, id, &current, &ignore)?
+                {
                     // Stale only if every file is cairn's own and no file
                     // cairn wrote has been deleted since.
                     let deleted = {
@@ -169,7 +172,7 @@ impl<'a> Status<'a> {
                         let gone = idx
                             .paths_under(rel)
                             .filter(|p| p.starts_with(&prefix))
-                            .any(|p| !present.contains(p));
+                            .any(|p| !present.contains(p) && !ignore.is_ignored_in(rel, p));
                         gone
                     };
                     st.state = if all_recorded && !deleted {
@@ -178,7 +181,10 @@ impl<'a> Status<'a> {
                         State::Modified
                     };
                     if let Some(raw) = self.store.read(ObjectKind::Tree, id)? {
-                        if let Ok(old) = object::decode_tree(&raw) {
+                        if let Ok(mut old) = object::decode_tree(&raw) {
+                            old.retain(|e| {
+                                !ignore.is_ignored_in(rel, &format!("{rel}/{}", e.path))
+                            });
                             st.changes = diff_trees(rel, &old, &current);
                         }
                     }
@@ -223,13 +229,38 @@ impl<'a> Status<'a> {
         Ok((id, recorded))
     }
 
-    /// The current listing of a tracked directory, and whether every file in
-    /// it holds bytes cairn recorded.
-    fn scan_dir(&self, rel: &str, abs: &Path) -> Result<(Vec<TreeEntry>, bool)> {
+    /// Whether the stored listing `id`, without the files `.cairnignore`
+    /// now excludes, is `current`: a listing stored before a rule was
+    /// added still names those files, and their presence or absence is no
+    /// change (FORMAT.md §11). Needs the listing in the cache.
+    fn same_but_ignored(
+        &self,
+        rel: &str,
+        id: &Id,
+        current: &[TreeEntry],
+        ignore: &CairnIgnore,
+    ) -> Result<bool> {
+        let Some(raw) = self.store.read(ObjectKind::Tree, id)? else {
+            return Ok(false);
+        };
+        let Ok(old) = object::decode_tree(&raw) else {
+            return Ok(false);
+        };
+        let kept: Vec<&TreeEntry> = old
+            .iter()
+            .filter(|e| !ignore.is_ignored_in(rel, &format!("{rel}/{}", e.path)))
+            .collect();
+        Ok(kept.len() != old.len()
+            && kept.len() == current.len()
+            && kept.iter().zip(current).all(|(a, b)| *a == b))
+    }
+
+    /// The current listing of a tracked directory, whether every file in
+    /// it holds bytes cairn recorded, and the ignore rules it was read by.
+    fn scan_dir(&self, rel: &str, abs: &Path) -> Result<(Vec<TreeEntry>, bool, CairnIgnore)> {
         let mut files = Vec::new();
-        for entry in walkdir::WalkDir::new(abs).min_depth(1).follow_links(false) {
-            let entry = entry
-                .map_err(|e| Error::io("walk", e.path().unwrap_or(abs).to_path_buf(), e.into()))?;
+        let (entries, ignore) = walk_dir(self.ws.root(), rel, abs)?;
+        for entry in entries {
             if !entry.file_type().is_file() || is_tmp_name(entry.file_name()) {
                 continue;
             }
@@ -259,7 +290,11 @@ impl<'a> Status<'a> {
             })
             .collect::<Result<_>>()?;
         let all_recorded = scanned.iter().all(|(_, r)| *r);
-        Ok((scanned.into_iter().map(|(e, _)| e).collect(), all_recorded))
+        Ok((
+            scanned.into_iter().map(|(e, _)| e).collect(),
+            all_recorded,
+            ignore,
+        ))
     }
 }
 

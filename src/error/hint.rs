@@ -59,6 +59,12 @@ impl Hint for Error {
             Error::NonUtf8Path { .. } => "rename the file so its name is valid UTF-8".into(),
             Error::ChangedWhileReading { .. } => "wait for whatever is writing the file to finish, then add it again".into(),
             Error::NotTracked { .. } => "track it first with `cairn add <path>`".into(),
+            Error::NotTrackedHere { .. } => {
+                "`cairn status` lists the tracked paths; a file inside a tracked directory is not tracked on its own".into()
+            }
+            Error::IgnoreFile { .. } => "fix the file; it uses .gitignore syntax (see `git help gitignore`)".into(),
+            Error::DestinationExists { .. } => "pick another name, or pass `--force` to replace it".into(),
+            Error::CannotMove { .. } => "pick a destination inside the work tree and outside tracked directories".into(),
             // The git error is this one's source: its own hint answers.
             Error::Git(_) => return None,
             Error::BadRemoteUrl { .. } => {
@@ -123,6 +129,9 @@ impl Hint for Error {
                 ours.join("hooks").display()
             ),
             Error::OutputExists { .. } => "choose another place with `-o OUT`, or move the existing one away".into(),
+            Error::NoFileAt { .. } => {
+                "`cairn ls -R [REV]` lists the tracked files; a directory is read one file at a time (`cairn cat REV:dir/file`)".into()
+            }
             Error::NotTrackedAt { .. } => "`cairn ls REV` in a clone of that repository lists what it tracks".into(),
             Error::ReadOnlyRemote { .. } => "push to an s3://, gs://, az:// or folder remote instead".into(),
             Error::NotOnRemote { .. } => "push it from a clone that has the data (`cairn push`), or fetch from another remote with `-r NAME`".into(),

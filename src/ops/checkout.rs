@@ -267,13 +267,7 @@ fn remove_dropped(
     report: &mut CheckoutReport,
 ) -> Result<()> {
     for (rel, _) in dropped {
-        let data = ws.safe_abs(rel)?;
-        if let Ok(meta) = std::fs::symlink_metadata(&data) {
-            if meta.is_dir() {
-                std::fs::remove_dir_all(&data).map_err(|e| Error::io("remove", &data, e))?;
-            } else {
-                std::fs::remove_file(&data).map_err(|e| Error::io("remove", &data, e))?;
-            }
+        if crate::engine::restore::remove_data(ws, rel)? {
             report.files_removed += 1;
         }
         index.remove_tree(rel);

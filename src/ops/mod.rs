@@ -39,6 +39,7 @@
 //! ```
 
 pub mod add;
+pub mod cat;
 pub mod checkout;
 pub mod diff;
 pub mod fetch;
@@ -48,9 +49,11 @@ pub mod hooks;
 pub mod init;
 pub mod log;
 pub mod ls;
+pub mod mv;
 pub mod pull;
 pub mod push;
 pub mod remote;
+pub mod rm;
 pub mod select;
 mod session;
 pub mod status;

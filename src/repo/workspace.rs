@@ -265,6 +265,48 @@ impl Workspace {
     }
 }
 
+impl Workspace {
+    /// The `.gitignore` that holds the line [`Self::ensure_ignored`] writes
+    /// for `rel`, as a repository-relative path.
+    pub fn gitignore_of(rel: &str) -> String {
+        match rel.rsplit_once('/') {
+            Some((parent, _)) => format!("{parent}/.gitignore"),
+            None => ".gitignore".to_string(),
+        }
+    }
+
+    /// Take out the line [`Self::ensure_ignored`] wrote for `rel`, exactly
+    /// that line: every other byte and the file's mode stay. A file left
+    /// empty held nothing but cairn's lines and is deleted. What happened:
+    /// `None` (no such line), `Some(false)` (edited), `Some(true)` (deleted).
+    pub fn remove_ignored(&self, rel: &str) -> Result<Option<bool>> {
+        let (parent, name) = match rel.rsplit_once('/') {
+            Some((p, n)) => (self.safe_abs(p)?, n),
+            None => (self.root.clone(), rel),
+        };
+        let line = format!("/{}", gitignore_escape(name));
+        let path = parent.join(".gitignore");
+        let existing = match fs::read_to_string(&path) {
+            Ok(s) => s,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(Error::io("read", &path, e)),
+        };
+        let kept: String = existing
+            .split_inclusive('\n')
+            .filter(|l| l.trim_end_matches(['\n', '\r']) != line)
+            .collect();
+        if kept.len() == existing.len() {
+            return Ok(None);
+        }
+        if kept.is_empty() {
+            fs::remove_file(&path).map_err(|e| Error::io("remove", &path, e))?;
+            return Ok(Some(true));
+        }
+        write_atomic(&path, kept.as_bytes())?;
+        Ok(Some(false))
+    }
+}
+
 /// Escape a file name so a `.gitignore` line matches it literally.
 pub fn gitignore_escape(name: &str) -> String {
     let mut out = String::with_capacity(name.len());
@@ -328,6 +370,30 @@ pub fn read_pointer_or_skip(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn remove_ignored_takes_out_exactly_cairns_line() {
+        use std::os::unix::fs::PermissionsExt;
+        let d = tempfile::tempdir().unwrap();
+        std::fs::create_dir(d.path().join(".git")).unwrap();
+        Workspace::init(d.path()).unwrap();
+        let ws = Workspace::open(d.path()).unwrap();
+        let gi = d.path().join(".gitignore");
+        std::fs::write(&gi, "# mine\r\n/data\r\n/data2\n*.tmp").unwrap();
+        std::fs::set_permissions(&gi, std::fs::Permissions::from_mode(0o600)).unwrap();
+        assert_eq!(ws.remove_ignored("data").unwrap(), Some(false));
+        assert_eq!(
+            std::fs::read_to_string(&gi).unwrap(),
+            "# mine\r\n/data2\n*.tmp"
+        );
+        let mode = std::fs::metadata(&gi).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        assert_eq!(ws.remove_ignored("data").unwrap(), None);
+        std::fs::write(&gi, "/data2\n").unwrap();
+        assert_eq!(ws.remove_ignored("data2").unwrap(), Some(true));
+        assert!(!gi.exists());
+        assert_eq!(ws.remove_ignored("data2").unwrap(), None);
+    }
 
     #[test]
     fn gitignore_escaping() {

@@ -68,6 +68,53 @@ fn man_page_is_roff() {
 }
 
 #[test]
+fn every_command_has_its_own_man_page() {
+    let repo = TestRepo::plain();
+    let add = repo.cairn_ok(&["man", "add"]);
+    assert!(
+        add.lines().any(|l| l.starts_with(".TH cairn-add 1")),
+        "{add}"
+    );
+    assert!(
+        add.contains("untrack"),
+        "the page documents add's flags: {add}"
+    );
+    // A typo is a usage error naming the commands.
+    repo.cairn(&["man", "ad"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("no command named `ad`"));
+    // --out-dir writes the overview and one page per listed command.
+    let dir = repo.base().join("man");
+    repo.cairn_ok(&["man", "--out-dir", dir.to_str().unwrap()]);
+    let mut pages: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    pages.sort();
+    assert!(pages.contains(&"cairn.1".to_string()), "{pages:?}");
+    let help = repo.cairn_ok(&["--help"]);
+    let commands = help
+        .split("Commands:")
+        .nth(1)
+        .unwrap()
+        .split("Options:")
+        .next()
+        .unwrap();
+    for verb in commands
+        .lines()
+        .filter_map(|l| l.strip_prefix("  ").filter(|l| !l.starts_with(' ')))
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|v| *v != "help")
+    {
+        assert!(
+            pages.contains(&format!("cairn-{verb}.1")),
+            "no page for {verb}: {pages:?}"
+        );
+    }
+}
+
+#[test]
 fn usage_errors_exit_2() {
     let repo = TestRepo::init();
     repo.cairn(&["frobnicate"])

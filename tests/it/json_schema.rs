@@ -63,8 +63,15 @@ impl Checker {
     /// was done before the command failed.
     fn run(&mut self, repo: &TestRepo, args: &[&str], code: i32, def: &str, kind: &str) {
         let out = repo.cairn(args).output().expect("run cairn");
-        let stdout = String::from_utf8(out.stdout).expect("UTF-8");
-        let stderr = String::from_utf8_lossy(&out.stderr);
+        // `cat` writes the file on stdout, and its JSON on stderr.
+        let (stdout, stderr) = if args[0] == "cat" {
+            (String::from_utf8(out.stderr).expect("UTF-8"), String::new())
+        } else {
+            (
+                String::from_utf8(out.stdout).expect("UTF-8"),
+                String::from_utf8_lossy(&out.stderr).into_owned(),
+            )
+        };
         let what = format!("cairn {}", args.join(" "));
         assert_eq!(
             out.status.code(),
@@ -117,6 +124,38 @@ fn every_json_output_matches_the_schema() {
 
     repo.write("extra.bin", random_bytes("x", 5_000));
     c.run(&repo, &["add", "--json", "extra.bin"], 0, "add", "");
+    repo.write("junk.bin", random_bytes("junk", 1_000));
+    repo.cairn_ok(&["add", "junk.bin"]);
+    c.run(&repo, &["rm", "--json", "junk.bin"], 0, "rm", "");
+    c.run(
+        &repo,
+        &["rm", "--json", "nosuch.bin"],
+        1,
+        "rm",
+        "not_tracked_here",
+    );
+    c.run(
+        &repo,
+        &["mv", "--json", "extra.bin", "extra2.bin"],
+        0,
+        "mv",
+        "",
+    );
+    c.run(
+        &repo,
+        &["mv", "--json", "nosuch.bin", "x.bin"],
+        1,
+        "mv",
+        "not_tracked_here",
+    );
+    c.run(&repo, &["cat", "--json", "v1:model.bin"], 0, "cat", "");
+    c.run(
+        &repo,
+        &["cat", "--json", "v1:nosuch.bin"],
+        1,
+        "cat",
+        "no_file_at",
+    );
     c.run(
         &repo,
         &["add", "--json", "nothing.bin"],

@@ -218,6 +218,44 @@ fn checkout() {
 }
 
 #[test]
+fn rm() {
+    let repo = two_versions().build();
+    let mut t = Transcript::new(&repo);
+    t.ok(&repo, &["rm", "model.bin"]);
+    t.note("the pointer's name works too; the data is deleted");
+    t.ok(&repo, &["rm", "--json", "--delete-data", "data.cairn"]);
+    t.note("not tracked (any more)");
+    t.expect(&repo, &["rm", "model.bin"], 1);
+    t.expect(&repo, &["rm", "--json", "data"], 1);
+    t.note("data holding an edit that was never added is not deleted");
+    repo.cairn_ok(&["checkout", "--force", "v1"]);
+    repo.write("model.bin", "an edit\n");
+    t.expect(&repo, &["rm", "--delete-data", "model.bin"], 1);
+    t.ok(&repo, &["rm", "--delete-data", "--force", "model.bin"]);
+    t.note("--force alone");
+    t.expect(&repo, &["rm", "--force", "data"], 2);
+    assert_transcript!("rm", t);
+}
+
+#[test]
+fn mv() {
+    let repo = two_versions().build();
+    let mut t = Transcript::new(&repo);
+    repo.write("models/README", "models go here\n");
+    t.ok(&repo, &["mv", "model.bin", "models"]);
+    t.ok(&repo, &["mv", "--json", "data", "dataset"]);
+    t.ok(&repo, &["status"]);
+    t.note("refused");
+    t.expect(&repo, &["mv", "dataset", "models/README"], 1);
+    t.expect(&repo, &["mv", "--json", "dataset", "models/README"], 1);
+    t.expect(&repo, &["mv", "dataset", "../elsewhere"], 1);
+    t.expect(&repo, &["mv", "models/model.bin", "dataset/sub"], 1);
+    t.expect(&repo, &["mv", "nothing", "x"], 1);
+    t.expect(&repo, &["mv", "dataset"], 2);
+    assert_transcript!("mv", t);
+}
+
+#[test]
 fn verify() {
     let repo = two_versions().push().build();
     let mut t = Transcript::new(&repo);

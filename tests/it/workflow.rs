@@ -434,59 +434,19 @@ fn readme_first_session() -> Vec<String> {
     rest[open..open + len].lines().map(str::to_string).collect()
 }
 
-/// Run `lines` one by one in one bash (so `cd` carries over) in a fresh
-/// directory with an isolated home and this build's cairn first on PATH.
-/// Any line that exits non-zero stops the run, and stderr names it.
-fn run_session(lines: &[String]) -> Output {
-    let t = TestRepo::plain();
-    let mut script = String::new();
-    for (i, line) in lines.iter().enumerate() {
-        if line.trim().is_empty() || line.trim_start().starts_with('#') {
-            continue;
-        }
-        script.push_str(line);
-        let quoted = line.replace('\'', "'\\''");
-        script.push_str(&format!(
-            "\nrc=$?; if [ $rc -ne 0 ]; then echo 'line {}: {quoted}' >&2; echo \"exit $rc\" >&2; exit 1; fi\n",
-            i + 1
-        ));
-    }
-    let bin_dir = common::cairn_bin().parent().unwrap();
-    let path = format!(
-        "{}:{}",
-        bin_dir.display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
-    let work = t.base().join("session");
-    std::fs::create_dir_all(&work).unwrap();
-    let proto = t.cairn_std(&[]);
-    let mut cmd = Command::new("bash");
-    for (k, v) in proto.get_envs() {
-        match v {
-            Some(v) => cmd.env(k, v),
-            None => cmd.env_remove(k),
-        };
-    }
-    cmd.current_dir(&work)
-        .env("PATH", path)
-        .args(["--noprofile", "--norc", "-c", &script])
-        .output()
-        .expect("run bash")
-}
-
 #[test]
 fn readme_first_session_runs_as_written() {
     // The harness itself stops at a failing line, even inside `&&`.
     let bad: Vec<String> = ["true", "cd / && false  # comment", "true"]
         .map(String::from)
         .to_vec();
-    let out = run_session(&bad);
+    let out = common::shell::run_session(&bad);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("line 2: cd / && false"));
 
     let lines = readme_first_session();
     assert!(lines.iter().any(|l| l.contains("cairn ")), "{lines:?}");
-    let out = run_session(&lines);
+    let out = common::shell::run_session(&lines);
     assert!(
         out.status.success(),
         "the README session failed\nstderr:\n{}\nstdout:\n{}",

@@ -34,12 +34,17 @@ use crate::format::object::{self, Mode, TreeEntry};
 use crate::format::pointer::Pointer;
 use crate::hash::Id;
 use crate::progress::Progress;
+use crate::repo::cairnignore::walk_dir;
 use crate::repo::stat_index::{Stat, StatIndex};
 use crate::repo::workspace::Workspace;
 use crate::store::Store;
 
 mod conflict;
+mod remove;
 mod write;
+pub(crate) use write::chunk_list;
+
+pub use remove::remove_data;
 
 #[derive(Debug, Default)]
 pub struct Counters {
@@ -214,10 +219,19 @@ impl<'a> Restore<'a> {
         // them, but only if they are unmodified since and their content is in
         // the store, so neither a user edit nor a never-added file is lost.
         let wanted: std::collections::HashSet<&str> = jobs.iter().map(|j| j.rel.as_str()).collect();
+        // A file `.cairnignore` excludes is not data: never removed, even
+        // if cairn wrote it from an older listing (read only when needed).
+        let rules = std::cell::OnceCell::new();
+        let ignored = |p: &str| match rules.get_or_init(|| walk_dir(self.ws.root(), rel, abs)) {
+            Ok((_, ig)) => ig.is_ignored_in(rel, p),
+            // Unreadable rules: the walks of add and status report them.
+            Err(_) => true,
+        };
         let stale: Vec<String> = {
             let idx = self.index.lock().expect("index lock poisoned");
             idx.paths_under(rel)
                 .filter(|p| !wanted.contains(p))
+                .filter(|p| !ignored(p))
                 .filter(|p| match p.get(rel.len() + 1..) {
                     Some(sub) => within(sub, only),
                     None => only.is_none(),

@@ -13,6 +13,7 @@ pub mod crash;
 pub mod data;
 pub mod gcs;
 pub mod s3;
+pub mod shell;
 pub mod snap;
 pub mod story;
 
