@@ -39,6 +39,52 @@ fn hint_of(e: &(dyn StdError + 'static)) -> Option<String> {
     None
 }
 
+/// A stable snake_case name for what went wrong, for `--json` errors: the
+/// variant of the outermost cairn error in the chain (`not_initialized`,
+/// `data_not_on_remote`, `git_not_found`), else `other`.
+pub fn kind(top: &(dyn StdError + 'static)) -> String {
+    chain(top)
+        .find_map(|e| {
+            // The derived `Debug` of an enum starts with the variant's
+            // name, which is the name the code gives the case.
+            let debug = if let Some(e) = e.downcast_ref::<Error>() {
+                if matches!(e, Error::Git(_)) {
+                    // Its source, next in the chain, says which.
+                    return None;
+                }
+                format!("{e:?}")
+            } else if let Some(e) = e.downcast_ref::<GitError>() {
+                format!("git_{e:?}")
+            } else {
+                return None;
+            };
+            Some(snake_case(
+                debug
+                    .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+                    .next()
+                    .unwrap_or_default(),
+            ))
+        })
+        .filter(|k| !k.is_empty())
+        .unwrap_or_else(|| "other".to_string())
+}
+
+/// `NotInitialized` → `not_initialized`.
+fn snake_case(name: &str) -> String {
+    let mut out = String::new();
+    for c in name.chars() {
+        if c.is_ascii_uppercase() {
+            if !out.is_empty() && !out.ends_with('_') {
+                out.push('_');
+            }
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// The causes below `top`'s own message worth a line each: every error of
 /// the chain after the first, except one whose text the error above it
 /// already ends with.
@@ -81,6 +127,15 @@ mod tests {
         );
         assert_eq!(causes(top), ["cairn is not initialised in /r"]);
         assert_eq!(hint(&std::io::Error::other("plain")), None);
+    }
+
+    #[test]
+    fn the_kind_is_the_outermost_cairn_variant_in_snake_case() {
+        let e = anyhow::Error::new(Error::NotInitialized { root: "/r".into() })
+            .context("while opening the repository");
+        assert_eq!(kind(&*e), "not_initialized");
+        assert_eq!(kind(&Error::from(GitError::NoCommits)), "git_no_commits");
+        assert_eq!(kind(&std::io::Error::other("plain")), "other");
     }
 
     #[test]

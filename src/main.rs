@@ -4,11 +4,27 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     restore_sigpipe();
-    let args = cairn::cli::Cli::parse_from_env();
+    let json = cairn::cli::json_requested(std::env::args_os());
+    let args = match cairn::cli::Cli::try_parse_from_env() {
+        Ok(args) => args,
+        // A usage error: exit 2, as clap does, in JSON when asked for.
+        Err(err) if json && err.use_stderr() => {
+            cairn::cli::ui::print_usage_error_json(&err);
+            return ExitCode::from(2);
+        }
+        Err(err) => err.exit(),
+    };
     match cairn::cli::run(args) {
-        Ok(code) => code,
+        Ok(code) => {
+            cairn::cli::ui::finish_json();
+            code
+        }
         Err(err) => {
-            cairn::cli::ui::print_error(&err);
+            if json {
+                cairn::cli::ui::print_error_json(&err);
+            } else {
+                cairn::cli::ui::print_error(&err);
+            }
             ExitCode::FAILURE
         }
     }

@@ -48,7 +48,7 @@ pub fn run(ui: &Ui, cwd: &Path, args: AddArgs) -> anyhow::Result<ExitCode> {
         ));
     }
     if args.format.json {
-        println!("{}", serde_json::to_string(&report)?);
+        super::ui::print_json(&report)?;
     }
     for a in &report.paths {
         let what = if a.kind == "dir" {

@@ -41,12 +41,55 @@ pub struct Remote {
     pub remote: Option<String>,
 }
 
+/// `-j/--jobs N`: requests a transfer keeps in flight at once.
+#[derive(Debug, Clone, Args)]
+pub struct Jobs {
+    /// Requests to keep in flight at once, 1 to 64 (default:
+    /// `transfer.jobs` from the config, else 4 uploads and 8 downloads).
+    /// Each holds up to 16 MiB in memory.
+    #[arg(short, long, value_name = "N",
+          value_parser = clap::value_parser!(u16).range(1..=crate::transfer::MAX_JOBS as i64))]
+    pub jobs: Option<u16>,
+}
+
+impl Jobs {
+    /// The count, for `Session::set_jobs`.
+    pub fn get(&self) -> Option<usize> {
+        self.jobs.map(usize::from)
+    }
+}
+
 /// `--json`: the report as JSON on stdout instead of text.
 #[derive(Debug, Clone, Args)]
 pub struct Format {
     /// Print the result as JSON on stdout.
     #[arg(long)]
     pub json: bool,
+}
+
+/// `--exit-code`: say through the exit code whether anything differs.
+#[derive(Debug, Clone, Args)]
+pub struct ExitCodeFlag {
+    /// Exit with 3 when something differs, 0 when nothing does (errors
+    /// still exit 1, usage errors 2), as `git diff --exit-code` but with a
+    /// code of its own, so a script can tell a difference from a failure.
+    #[arg(long)]
+    pub exit_code: bool,
+}
+
+/// The exit code of `--exit-code` when something differs. Distinct from
+/// errors (1) and usage errors (2); see the README's "Exit codes".
+pub const DIFFERS: u8 = 3;
+
+impl ExitCodeFlag {
+    /// The exit code for a successful run that found `differs`.
+    pub fn code(&self, differs: bool) -> std::process::ExitCode {
+        if self.exit_code && differs {
+            std::process::ExitCode::from(DIFFERS)
+        } else {
+            std::process::ExitCode::SUCCESS
+        }
+    }
 }
 
 #[cfg(test)]

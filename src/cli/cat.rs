@@ -27,12 +27,16 @@ pub struct CatArgs {
     pub file: String,
     #[command(flatten)]
     pub remote: Remote,
-    /// Print what was done as JSON, on stderr (stdout carries the file).
+    /// Print what was done as JSON, on stderr (stdout carries the file);
+    /// an error too.
     #[arg(long)]
     pub json: bool,
 }
 
 pub fn run(ui: &Ui, cwd: &Path, args: CatArgs) -> anyhow::Result<ExitCode> {
+    if args.json {
+        super::ui::json_on_stderr();
+    }
     let session = open_session(ui, cwd)?;
     let (rev, path) = match args.file.split_once(':') {
         Some((rev, path)) if !rev.is_empty() => (Some(rev.to_string()), path.to_string()),
@@ -59,7 +63,7 @@ pub fn run(ui: &Ui, cwd: &Path, args: CatArgs) -> anyhow::Result<ExitCode> {
     };
     out.flush()?;
     if args.json {
-        eprintln!("{}", serde_json::to_string(&report)?);
+        super::ui::print_json(&report)?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -42,7 +42,7 @@ pub fn run(ui: &Ui, cwd: &Path, args: CheckoutArgs) -> anyhow::Result<ExitCode> 
     let bar = ui.progress();
     let report = checkout(&session, opts, &bar)?;
     if args.format.json {
-        println!("{}", serde_json::to_string(&report)?);
+        super::ui::print_json(&report)?;
     } else {
         print_report(ui, &report);
     }

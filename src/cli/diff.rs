@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 
-use super::args::Format;
+use super::args::{ExitCodeFlag, Format};
 use super::session::open_session;
 use super::ui::{human, Ui};
 use crate::ops::diff::{diff, DiffOptions};
@@ -33,6 +33,8 @@ pub struct DiffArgs {
     pub to: Option<String>,
     #[command(flatten)]
     pub format: Format,
+    #[command(flatten)]
+    pub exit_code: ExitCodeFlag,
 }
 
 pub fn run(ui: &Ui, cwd: &Path, args: DiffArgs) -> anyhow::Result<ExitCode> {
@@ -42,9 +44,10 @@ pub fn run(ui: &Ui, cwd: &Path, args: DiffArgs) -> anyhow::Result<ExitCode> {
         to: args.to,
     };
     let report = diff(&session, opts, &ui.progress())?;
+    let code = args.exit_code.code(!report.paths.is_empty());
     if args.format.json {
-        println!("{}", serde_json::to_string(&report)?);
-        return Ok(ExitCode::SUCCESS);
+        super::ui::print_json(&report)?;
+        return Ok(code);
     }
     let size = |s: Option<u64>| s.map(human).unwrap_or_else(|| "-".into());
     for p in &report.paths {
@@ -75,5 +78,5 @@ pub fn run(ui: &Ui, cwd: &Path, args: DiffArgs) -> anyhow::Result<ExitCode> {
     if !report.complete {
         ui.warn("some objects are not in the cache; new-byte counts may be low (fetch them, or add the data)");
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(code)
 }

@@ -50,7 +50,7 @@ pub fn run(ui: &Ui, cwd: &Path, args: DuArgs) -> anyhow::Result<ExitCode> {
     };
     let report = du(&session, opts, &ui.progress())?;
     if args.format.json {
-        println!("{}", serde_json::to_string(&report)?);
+        super::ui::print_json(&report)?;
         return Ok(ExitCode::SUCCESS);
     }
     let remote = report.remote.is_some();

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 
-use super::args::{help, Format, Remote, RevPaths, REMOTE, REV_PATHS};
+use super::args::{help, Format, Jobs, Remote, RevPaths, REMOTE, REV_PATHS};
 use super::session::open_session;
 use super::ui::{human, Ui};
 use crate::ops::fetch::{fetch, missing_data, FetchOutcome, RevisionNames};
@@ -30,6 +30,8 @@ pub struct FetchArgs {
     #[command(flatten)]
     pub remote: Remote,
     #[command(flatten)]
+    pub jobs: Jobs,
+    #[command(flatten)]
     pub format: Format,
 }
 
@@ -46,7 +48,8 @@ pub(crate) fn print_fetched(ui: &Ui, f: &FetchOutcome) {
 }
 
 pub fn run(ui: &Ui, cwd: &Path, args: FetchArgs) -> anyhow::Result<ExitCode> {
-    let session = open_session(ui, cwd)?;
+    let mut session = open_session(ui, cwd)?;
+    session.set_jobs(args.jobs.get());
     let ws = session.workspace();
     let bar = ui.progress();
     let selection = Selection::parse(&session, cwd, &args.select.words)?;
@@ -59,7 +62,7 @@ pub fn run(ui: &Ui, cwd: &Path, args: FetchArgs) -> anyhow::Result<ExitCode> {
         Some(ui.waits()),
     )?;
     if args.format.json {
-        println!("{}", serde_json::to_string(&f)?);
+        super::ui::print_json(&f)?;
     } else {
         print_fetched(ui, &f);
     }

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 
-use super::args::Format;
+use super::args::{Format, Jobs};
 use super::session::open_session;
 use super::ui::{human, Ui};
 use crate::ops::gc::{gc, GcOptions, GcReport, RemoteGc};
@@ -18,7 +18,7 @@ pub struct GcArgs {
     pub dry_run: bool,
     /// Keep every pack younger than this (e.g. 0, 30m, 12h, 1d, 2w);
     /// default: `gc.grace` from the config, else 1d.
-    #[arg(long, value_name = "DURATION")]
+    #[arg(long, value_name = "DURATION", value_parser = duration)]
     pub grace: Option<String>,
     /// Collect even though the cache is configured elsewhere (`cache.dir`)
     /// and may hold data of other repositories, which this one cannot see.
@@ -32,11 +32,27 @@ pub struct GcArgs {
     #[arg(long, value_name = "NAME|URL")]
     pub remote: Option<String>,
     #[command(flatten)]
+    pub jobs: Jobs,
+    #[command(flatten)]
     pub format: Format,
 }
 
+/// `--grace`'s value, checked as clap parses it so that a bad one is a
+/// usage error (exit 2) that names the flag; kept as text, which the
+/// report repeats.
+fn duration(text: &str) -> Result<String, String> {
+    match crate::repo::config::parse_duration(text) {
+        Some(_) => Ok(text.to_string()),
+        None => Err(
+            "expected a number with an optional unit s, m, h, d or w (e.g. 0, 30m, 12h, 1d, 2w)"
+                .into(),
+        ),
+    }
+}
+
 pub fn run(ui: &Ui, cwd: &Path, args: GcArgs) -> anyhow::Result<ExitCode> {
-    let session = open_session(ui, cwd)?;
+    let mut session = open_session(ui, cwd)?;
+    session.set_jobs(args.jobs.get());
     if let Some(r) = &args.remote {
         // `-v` names the remote and the config layer it came from.
         super::remote::resolve(ui, &session, Some(r))?;
@@ -49,7 +65,7 @@ pub fn run(ui: &Ui, cwd: &Path, args: GcArgs) -> anyhow::Result<ExitCode> {
     };
     let report = gc(&session, opts, &ui.progress(), Some(ui.waits()))?;
     if args.format.json {
-        println!("{}", serde_json::to_string(&report)?);
+        super::ui::print_json(&report)?;
         return Ok(ExitCode::SUCCESS);
     }
     match report {

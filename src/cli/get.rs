@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 
-use super::args::{help, Remote, REMOTE};
+use super::args::{help, Format, Jobs, Remote, REMOTE};
 use super::fetch::print_fetched;
 use super::ui::{human, Ui};
 use crate::ops::get::{get, GetOptions};
@@ -33,6 +33,10 @@ pub struct GetArgs {
     pub out: Option<PathBuf>,
     #[command(flatten)]
     pub remote: Remote,
+    #[command(flatten)]
+    pub jobs: Jobs,
+    #[command(flatten)]
+    pub format: Format,
 }
 
 pub fn run(ui: &Ui, cwd: &Path, args: GetArgs) -> anyhow::Result<ExitCode> {
@@ -43,11 +47,19 @@ pub fn run(ui: &Ui, cwd: &Path, args: GetArgs) -> anyhow::Result<ExitCode> {
         out: args.out,
         remote: args.remote.remote,
         cwd: cwd.to_path_buf(),
+        jobs: args.jobs.get(),
     };
     let report = get(opts, &ui.progress(), Some(ui.waits()))?;
-    print_fetched(ui, &report.fetch);
+    if args.format.json {
+        super::ui::print_json(&report)?;
+    } else {
+        print_fetched(ui, &report.fetch);
+    }
     if let Some(e) = report.failure() {
         return Err(e.into());
+    }
+    if args.format.json {
+        return Ok(ExitCode::SUCCESS);
     }
     ui.info(format!(
         "got {} ({}) at {} from {} into {}",

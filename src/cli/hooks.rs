@@ -55,14 +55,14 @@ pub fn install(ui: &Ui, cwd: &Path, args: InstallHooksArgs) -> anyhow::Result<Ex
     if args.uninstall {
         let r = hooks::uninstall(&session)?;
         if args.json {
-            println!("{}", serde_json::to_string(&r)?);
+            super::ui::print_json(&r)?;
         } else {
             ui.info(format!("removed cairn's hooks from {}", r.dir.display()));
         }
     } else {
         let r = hooks::install(&session, &current_exe()?)?;
         if args.json {
-            println!("{}", serde_json::to_string(&r)?);
+            super::ui::print_json(&r)?;
         } else {
             ui.info(format!(
                 "installed {} in {}: data follows `git checkout` and `git merge`",
@@ -81,6 +81,7 @@ pub fn run_hook(ui: &Ui, cwd: &Path, args: HookArgs) -> anyhow::Result<ExitCode>
         dir: None,
         quiet: false,
         verbose: false,
+        no_progress: false,
     });
     if args.name == "pre-push" {
         return pre_push(&ui, &session);

@@ -13,7 +13,7 @@ pub fn install(ui: &Ui, args: InstallHooksArgs) -> anyhow::Result<ExitCode> {
     if args.uninstall {
         let r = hooks::uninstall_global()?;
         if args.json {
-            println!("{}", serde_json::to_string(&r)?);
+            super::ui::print_json(&r)?;
             return Ok(ExitCode::SUCCESS);
         }
         ui.info(format!(
@@ -28,7 +28,7 @@ pub fn install(ui: &Ui, args: InstallHooksArgs) -> anyhow::Result<ExitCode> {
     }
     let r = hooks::install_global(&current_exe()?)?;
     if args.json {
-        println!("{}", serde_json::to_string(&r)?);
+        super::ui::print_json(&r)?;
     } else {
         ui.info(format!(
             "installed {} in {} and set init.templateDir in your global git config: every new clone and `git init` gets them (they do nothing in repositories without cairn)",

@@ -18,7 +18,7 @@ pub struct InitArgs {
 pub fn run(ui: &Ui, cwd: &Path, args: InitArgs) -> anyhow::Result<ExitCode> {
     let r = init(cwd)?;
     if args.json {
-        println!("{}", serde_json::to_string(&r)?);
+        super::ui::print_json(&r)?;
     } else if r.created {
         ui.info(format!(
             "Initialised cairn in {}; commit .cairn/config.toml and .cairn/.gitignore",

@@ -35,7 +35,7 @@ pub fn run(ui: &Ui, cwd: &Path, args: LogArgs) -> anyhow::Result<ExitCode> {
     };
     let report = log(&session, opts, &ui.progress())?;
     if args.format.json {
-        println!("{}", serde_json::to_string(&report)?);
+        super::ui::print_json(&report)?;
         return Ok(ExitCode::SUCCESS);
     }
     if report.commits.is_empty() {

@@ -57,6 +57,9 @@ pub struct Global {
     /// Print more detail.
     #[arg(short, long, global = true)]
     pub verbose: bool,
+    /// Draw no progress bars (messages stay; `-q` silences both).
+    #[arg(long, global = true)]
+    pub no_progress: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -115,9 +118,23 @@ impl Cli {
         Cli::parse()
     }
 
+    /// The command line, or the usage error it makes.
+    pub fn try_parse_from_env() -> Result<Cli, clap::Error> {
+        Cli::try_parse()
+    }
+
     pub fn command() -> clap::Command {
         <Cli as CommandFactory>::command()
     }
+}
+
+/// Whether the command line asks for `--json` (before a `--`), read from
+/// the raw words so that an error is JSON too, even one in the arguments.
+pub fn json_requested(args: impl IntoIterator<Item = std::ffi::OsString>) -> bool {
+    args.into_iter()
+        .skip(1)
+        .take_while(|a| a != "--")
+        .any(|a| a == "--json")
 }
 
 /// Run a parsed command line.

@@ -45,7 +45,7 @@ pub fn run(ui: &Ui, cwd: &Path, args: MvArgs) -> anyhow::Result<ExitCode> {
     };
     let report = mv(&session, opts, &ui.progress())?;
     if args.format.json {
-        println!("{}", serde_json::to_string(&report)?);
+        super::ui::print_json(&report)?;
         return Ok(ExitCode::SUCCESS);
     }
     ui.info(format!("moved {} -> {}", report.from, report.to));

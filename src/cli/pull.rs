@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 
-use super::args::{help, Format, Remote, RevPaths, REMOTE, REV_PATHS};
+use super::args::{help, Format, Jobs, Remote, RevPaths, REMOTE, REV_PATHS};
 use super::session::open_session;
 use super::ui::Ui;
 use crate::ops::pull::{pull, PullOptions};
@@ -33,11 +33,14 @@ pub struct PullArgs {
     #[arg(short, long)]
     pub force: bool,
     #[command(flatten)]
+    pub jobs: Jobs,
+    #[command(flatten)]
     pub format: Format,
 }
 
 pub fn run(ui: &Ui, cwd: &Path, args: PullArgs) -> anyhow::Result<ExitCode> {
-    let session = open_session(ui, cwd)?;
+    let mut session = open_session(ui, cwd)?;
+    session.set_jobs(args.jobs.get());
     let Selection { rev, paths } = Selection::parse(&session, cwd, &args.select.words)?;
     let opts = PullOptions {
         rev,
@@ -48,7 +51,7 @@ pub fn run(ui: &Ui, cwd: &Path, args: PullArgs) -> anyhow::Result<ExitCode> {
     let bar = ui.progress();
     let report = pull(&session, opts, &bar, Some(ui.waits()))?;
     if args.format.json {
-        println!("{}", serde_json::to_string(&report)?);
+        super::ui::print_json(&report)?;
     } else {
         super::fetch::print_fetched(ui, &report.fetch);
         super::checkout::print_report(ui, &report.checkout);

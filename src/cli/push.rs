@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 
-use super::args::{help, Format, Remote, RevPaths, REMOTE, REV_PATHS};
+use super::args::{help, Format, Jobs, Remote, RevPaths, REMOTE, REV_PATHS};
 use super::session::open_session;
 use super::ui::{human, Ui};
 use crate::ops::push::{push, PushOptions, PushReport, Scope};
@@ -37,11 +37,14 @@ pub struct PushArgs {
     #[command(flatten)]
     pub remote: Remote,
     #[command(flatten)]
+    pub jobs: Jobs,
+    #[command(flatten)]
     pub format: Format,
 }
 
 pub fn run(ui: &Ui, cwd: &Path, args: PushArgs) -> anyhow::Result<ExitCode> {
-    let session = open_session(ui, cwd)?;
+    let mut session = open_session(ui, cwd)?;
+    session.set_jobs(args.jobs.get());
     let Revisions { revs, paths } = Revisions::parse(&session, cwd, &args.select.words)?;
     let scope = if args.all_commits {
         Scope::AllCommits
@@ -76,7 +79,7 @@ pub(crate) fn render(ui: &Ui, report: &PushReport, json_out: bool) -> anyhow::Re
         ));
     }
     if json_out {
-        println!("{}", serde_json::to_string(report)?);
+        super::ui::print_json(report)?;
     } else if report.objects == 0 {
         ui.info(format!(
             "{} is up to date ({} request(s))",

@@ -118,7 +118,7 @@ pub fn run(ui: &Ui, cwd: &Path, args: RemoteArgs) -> anyhow::Result<ExitCode> {
             };
             let r = remote::add(&session, opts)?;
             if json {
-                println!("{}", serde_json::to_string(&r)?);
+                super::ui::print_json(&r)?;
                 return Ok(ExitCode::SUCCESS);
             }
             let (name, url) = (&r.name, &r.url);
@@ -136,7 +136,7 @@ pub fn run(ui: &Ui, cwd: &Path, args: RemoteArgs) -> anyhow::Result<ExitCode> {
         RemoteAction::List { json } => {
             let list = remote::list(&session);
             if json {
-                println!("{}", serde_json::to_string(&list)?);
+                super::ui::print_json(&list)?;
             } else {
                 print_list(&list);
             }
@@ -149,7 +149,7 @@ pub fn run(ui: &Ui, cwd: &Path, args: RemoteArgs) -> anyhow::Result<ExitCode> {
         RemoteAction::Remove { name, json } => {
             let r = remote::remove(&session, &name)?;
             if json {
-                println!("{}", serde_json::to_string(&r)?);
+                super::ui::print_json(&r)?;
             } else {
                 ui.info(format!("removed remote {}", r.name));
             }

@@ -44,7 +44,7 @@ pub fn run(ui: &Ui, cwd: &Path, args: RmArgs) -> anyhow::Result<ExitCode> {
     };
     let report = rm(&session, opts, &ui.progress())?;
     if args.format.json {
-        println!("{}", serde_json::to_string(&report)?);
+        super::ui::print_json(&report)?;
         return Ok(ExitCode::SUCCESS);
     }
     for r in &report.paths {

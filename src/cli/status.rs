@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 
-use super::args::Format;
+use super::args::{ExitCodeFlag, Format};
 use super::session::open_session;
 use super::ui::Ui;
 use crate::engine::status::State;
@@ -20,6 +20,8 @@ pub struct StatusArgs {
     pub paths: Vec<PathBuf>,
     #[command(flatten)]
     pub format: Format,
+    #[command(flatten)]
+    pub exit_code: ExitCodeFlag,
 }
 
 pub fn run(ui: &Ui, cwd: &Path, args: StatusArgs) -> anyhow::Result<ExitCode> {
@@ -27,9 +29,17 @@ pub fn run(ui: &Ui, cwd: &Path, args: StatusArgs) -> anyhow::Result<ExitCode> {
     let rels = select::paths(&session, cwd, &args.paths)?;
     let bar = ui.progress();
     let report = status(&session, &rels, &bar)?;
+    // Everything status lists counts: data that differs from its pointer
+    // or is not in the cache, and data the remote lacks.
+    let differs = report
+        .paths
+        .iter()
+        .any(|r| r.state != State::Clean || !r.stored)
+        || report.not_pushed.as_ref().is_some_and(|p| !p.is_empty());
+    let code = args.exit_code.code(differs);
     if args.format.json {
-        println!("{}", serde_json::to_string(&report)?);
-        return Ok(ExitCode::SUCCESS);
+        super::ui::print_json(&report)?;
+        return Ok(code);
     }
     let rows = &report.paths;
     let not_pushed = report.not_pushed.clone().unwrap_or_default();
@@ -97,5 +107,5 @@ pub fn run(ui: &Ui, cwd: &Path, args: StatusArgs) -> anyhow::Result<ExitCode> {
     ui.detail(format!(
         "{hashed} file(s) read, {stat_only} vouched for by the stat index"
     ));
-    Ok(ExitCode::SUCCESS)
+    Ok(code)
 }

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 
-use super::args::Format;
+use super::args::{Format, Jobs};
 use super::session::open_session;
 use super::ui::Ui;
 use crate::ops::verify::{verify_cache, CacheVerify, RemoteVerify};
@@ -20,18 +20,21 @@ pub struct VerifyArgs {
     #[arg(long, value_name = "NAME|URL")]
     pub remote: Option<String>,
     #[command(flatten)]
+    pub jobs: Jobs,
+    #[command(flatten)]
     pub format: Format,
 }
 
 pub fn run(ui: &Ui, cwd: &Path, args: VerifyArgs) -> anyhow::Result<ExitCode> {
-    let session = open_session(ui, cwd)?;
+    let mut session = open_session(ui, cwd)?;
+    session.set_jobs(args.jobs.get());
     if let Some(name) = &args.remote {
         return verify_remote(ui, &session, name, args.format.json);
     }
     let bar = ui.progress();
     let report = verify_cache(&session, &bar)?;
     if args.format.json {
-        println!("{}", serde_json::to_string(&report)?);
+        super::ui::print_json(&report)?;
     } else {
         for d in &report.damage {
             match d.object {
@@ -80,7 +83,7 @@ fn verify_remote(
     super::remote::resolve(ui, session, Some(name))?;
     let v = crate::ops::verify::verify_remote(session, name, &ui.progress(), Some(ui.waits()))?;
     if json_out {
-        println!("{}", serde_json::to_string(&v)?);
+        super::ui::print_json(&v)?;
     } else {
         for d in &v.check.damage {
             match d.blob {

@@ -57,6 +57,8 @@ pub enum State {
 pub enum Change {
     Added,
     Modified,
+    /// `removed` in JSON, the word `diff` and `log` use.
+    #[serde(rename = "removed")]
     Deleted,
 }
 

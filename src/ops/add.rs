@@ -46,6 +46,7 @@ pub struct AddReport {
     pub files_read: u64,
     pub files_unchanged: u64,
     pub bytes_read: u64,
+    #[serde(rename = "objects_stored")]
     pub blobs_stored: u64,
     /// Bytes new in the cache (compressed, as stored).
     pub bytes_stored: u64,

@@ -80,7 +80,9 @@ impl CheckoutOptions {
 #[derive(Debug, Default, Clone, Serialize)]
 pub struct CheckoutReport {
     pub rev: Option<String>,
-    /// Tracked paths restored (in full or in part).
+    /// Tracked paths restored (in full or in part). `paths_restored` in
+    /// JSON: `paths` is a list in every other report.
+    #[serde(rename = "paths_restored")]
     pub paths: usize,
     pub files_written: u64,
     pub files_unchanged: u64,

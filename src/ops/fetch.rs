@@ -73,6 +73,7 @@ pub fn fetch(
     let resolved = s.remote(remote_name)?;
     let name = resolved.name.clone();
     let mut conn = Connection::open(resolved, &ws.cache_dir(), false)?;
+    conn.set_jobs(s.jobs());
     if let Some(w) = waits {
         conn.report_waits_to(w);
     }

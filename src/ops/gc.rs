@@ -49,6 +49,7 @@ pub enum GcReport {
 pub struct CacheGc {
     pub dry_run: bool,
     pub grace: String,
+    #[serde(rename = "bytes_freed")]
     pub freed_bytes: u64,
     pub objects_dropped: usize,
     pub packs_deleted: usize,
@@ -62,6 +63,7 @@ pub struct RemoteGc {
     pub dry_run: bool,
     pub grace: String,
     pub remote: String,
+    #[serde(rename = "bytes_freed")]
     pub freed_bytes: u64,
     pub packs_deleted: usize,
     pub packs_rewritten: usize,
@@ -83,6 +85,7 @@ pub struct RemoteGc {
     pub packs_lost: usize,
     /// Partial uploads of interrupted pushes removed (folder remotes).
     pub partial_uploads: usize,
+    #[serde(rename = "bytes_partial_uploads")]
     pub partial_bytes: u64,
     pub requests: Requests,
 }
@@ -160,6 +163,7 @@ fn collect_remote(
     let resolved = s.remote(Some(remote))?;
     let name = resolved.name.clone();
     let mut conn = Connection::open(resolved, &ws.cache_dir(), true)?;
+    conn.set_jobs(s.jobs());
     if let Some(w) = waits {
         conn.report_waits_to(w);
     }

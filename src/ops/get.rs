@@ -46,6 +46,9 @@ pub struct GetOptions {
     pub remote: Option<String>,
     /// The directory the user is in.
     pub cwd: PathBuf,
+    /// Requests in flight at once (`-j`); `None`: `transfer.jobs` or the
+    /// default.
+    pub jobs: Option<usize>,
 }
 
 impl GetOptions {
@@ -59,6 +62,7 @@ impl GetOptions {
             out: None,
             remote: None,
             cwd: cwd.into(),
+            jobs: None,
         }
     }
 }
@@ -150,7 +154,8 @@ pub fn get(opts: GetOptions, progress: &dyn Progress, waits: super::Waits) -> Re
     let tmp = scratch.path();
     let url = crate::remote::redact(&opts.url);
 
-    let session = scratch_repository(&opts, tmp)?;
+    let mut session = scratch_repository(&opts, tmp)?;
+    session.set_jobs(opts.jobs);
     let ws = session.workspace();
     let head = Selection {
         rev: Some("FETCH_HEAD".into()),

@@ -62,6 +62,7 @@ pub struct PushReport {
     /// Objects the remote lacked.
     pub objects: usize,
     pub packs: usize,
+    #[serde(rename = "packs_resumed")]
     pub resumed_packs: usize,
     pub bytes: u64,
     pub requests: Requests,
@@ -207,6 +208,7 @@ pub fn push_selected(
         .filter(|(_, (rel, ptr))| seen.insert((rel.clone(), ptr.encode())))
         .partition(|(_, (_, ptr))| walked.contains(&ptr.id()));
     let mut conn = Connection::open(resolved, &ws.cache_dir(), true)?;
+    conn.set_jobs(s.jobs());
     if let Some(w) = waits {
         conn.report_waits_to(w);
     }

@@ -26,6 +26,8 @@ pub struct Session {
     store: OnceCell<Store>,
     lock: OnceCell<RepoLock>,
     cache_lock: OnceCell<CacheLock>,
+    /// `-j N`, which wins over `transfer.jobs`.
+    jobs: Option<usize>,
 }
 
 impl Session {
@@ -42,6 +44,22 @@ impl Session {
             store: OnceCell::new(),
             lock: OnceCell::new(),
             cache_lock: OnceCell::new(),
+            jobs: None,
+        }
+    }
+
+    /// Keep `jobs` requests in flight in this session's transfers (`-j`),
+    /// whatever `transfer.jobs` says; `None` leaves the config's choice.
+    pub fn set_jobs(&mut self, jobs: Option<usize>) {
+        self.jobs = jobs;
+    }
+
+    /// The requests a transfer keeps in flight: `-j`, else
+    /// `transfer.jobs`, else the default.
+    pub fn jobs(&self) -> crate::transfer::Jobs {
+        match self.jobs.or(self.ws.config().transfer_jobs) {
+            Some(n) => crate::transfer::Jobs::all(n),
+            None => crate::transfer::Jobs::default(),
         }
     }
 

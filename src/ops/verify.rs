@@ -79,9 +79,9 @@ impl Serialize for RemoteVerify {
         st.serialize_field("noted", &c.noted)?;
         st.serialize_field("objects", &c.blobs)?;
         st.serialize_field("packs", &c.packs)?;
+        st.serialize_field("packs_unindexed", &c.unindexed)?;
         st.serialize_field("remote", &self.remote)?;
         st.serialize_field("requests", &self.requests)?;
-        st.serialize_field("unindexed_packs", &c.unindexed)?;
         st.end()
     }
 }
@@ -139,6 +139,7 @@ pub fn verify_remote(
     let resolved = s.remote(Some(remote))?;
     let name = resolved.name.clone();
     let mut conn = Connection::open(resolved, &ws.cache_dir(), false)?;
+    conn.set_jobs(s.jobs());
     if let Some(w) = waits {
         conn.report_waits_to(w);
     }
@@ -312,7 +313,7 @@ mod tests {
                     "kind": g.kind.to_string(),
                     "id": g.id.to_hex(),
                     "path": g.path,
-                    "revision": g.revision,
+                    "rev": g.revision,
                     "fix": g.fix,
                 })
             })
@@ -323,7 +324,7 @@ mod tests {
             "packs": c.packs,
             "objects": c.blobs,
             "bytes": c.bytes,
-            "unindexed_packs": c.unindexed,
+            "packs_unindexed": c.unindexed,
             "damaged_with_intact_copies": c.repaired,
             "noted": c.noted,
             "damaged": damaged,

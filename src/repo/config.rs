@@ -29,6 +29,9 @@ pub struct Config {
     /// How old an unreferenced pack must be before `gc` may delete it, as
     /// text like `1d` or `12h`. Default: one day.
     pub gc_grace: Option<String>,
+    /// Requests a transfer keeps in flight at once (`transfer.jobs`,
+    /// 1..=[`MAX_JOBS`]); default: 4 uploads and 8 downloads.
+    pub transfer_jobs: Option<usize>,
     /// A `cache.dir` found in the committed `.cairn/config.toml` and
     /// ignored: a committed file must not choose where a teammate's cairn
     /// writes.
@@ -63,7 +66,18 @@ struct Layer {
     cache: CacheLayer,
     #[serde(default)]
     gc: GcLayer,
+    #[serde(default)]
+    transfer: TransferLayer,
 }
+
+#[derive(Debug, Default, Deserialize)]
+struct TransferLayer {
+    jobs: Option<i64>,
+}
+
+/// The most requests in flight that `transfer.jobs` (and `-j`) may ask
+/// for: each holds up to one 16 MiB part in memory.
+pub const MAX_JOBS: usize = 64;
 
 #[derive(Debug, Default, Deserialize)]
 struct GcLayer {
@@ -128,6 +142,9 @@ impl Config {
                 if let Some(g) = layer.gc.grace {
                     cfg.gc_grace = Some(g);
                 }
+                if let Some(j) = layer.transfer.jobs {
+                    cfg.transfer_jobs = Some(jobs(j)?);
+                }
                 if let Some(d) = layer.cache.dir {
                     if path == committed {
                         cfg.ignored_cache_dir = Some(IgnoredSetting {
@@ -145,6 +162,18 @@ impl Config {
         }
         Ok(cfg)
     }
+}
+
+/// A `transfer.jobs` value, checked against 1..=[`MAX_JOBS`].
+fn jobs(value: i64) -> Result<usize> {
+    usize::try_from(value)
+        .ok()
+        .filter(|n| (1..=MAX_JOBS).contains(n))
+        .ok_or_else(|| Error::ConfigValue {
+            key: "transfer.jobs",
+            value: value.to_string(),
+            reason: "expected a number from 1 to 64",
+        })
 }
 
 /// The committed config written by `cairn init`.
@@ -220,6 +249,29 @@ mod tests {
             Config::load(dir.path()).unwrap().cache_dir,
             Some(PathBuf::from("/mine"))
         );
+    }
+
+    #[test]
+    fn transfer_jobs_is_read_in_layers_and_bounded() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("config.toml"), "[transfer]\njobs = 2\n").unwrap();
+        assert_eq!(Config::load(dir.path()).unwrap().transfer_jobs, Some(2));
+        let local = dir.path().join("config.local.toml");
+        std::fs::write(&local, "[transfer]\njobs = 64\n").unwrap();
+        assert_eq!(Config::load(dir.path()).unwrap().transfer_jobs, Some(64));
+        for bad in ["0", "65", "-3"] {
+            std::fs::write(&local, format!("[transfer]\njobs = {bad}\n")).unwrap();
+            assert!(
+                matches!(
+                    Config::load(dir.path()),
+                    Err(Error::ConfigValue {
+                        key: "transfer.jobs",
+                        ..
+                    })
+                ),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

@@ -9,7 +9,7 @@ use std::sync::atomic::Ordering;
 use bytes::Bytes;
 use futures::TryStreamExt;
 
-use super::{stamp, Connection, DamageSet, IndexState, Listed, DOWNLOADS};
+use super::{stamp, Connection, DamageSet, IndexState, Listed};
 use crate::error::{Error, Result};
 use crate::hash::Id;
 use crate::remote::index::{self, INDEX_DIR};
@@ -147,7 +147,7 @@ impl Connection {
                     let b = self.get_async(&path).await?;
                     Ok::<_, Error>((id, path, cached, listing, b))
                 })
-                .buffer_unordered(DOWNLOADS)
+                .buffer_unordered(self.jobs().downloads)
                 .try_collect()
                 .await
         })?;

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use futures::StreamExt;
 use rayon::prelude::*;
 
-use super::{Connection, UPLOADS};
+use super::Connection;
 use crate::error::{Error, Result};
 use crate::format::kind::ObjectKind;
 use crate::format::pack;
@@ -127,7 +127,7 @@ pub fn check(conn: &Connection, progress: &dyn Progress) -> Result<CheckReport> 
                         let bytes = conn.get_async(&index::pack_path(&p.id)).await;
                         (p, bytes)
                     })
-                    .buffer_unordered(UPLOADS);
+                    .buffer_unordered(conn.jobs().uploads);
                 while let Some(item) = stream.next().await {
                     if tx.send(item).await.is_err() {
                         break;

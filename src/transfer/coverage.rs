@@ -54,7 +54,7 @@ impl serde::Serialize for Gap {
         st.serialize_field("id", &self.id)?;
         st.serialize_field("kind", &self.kind)?;
         st.serialize_field("path", &self.path)?;
-        st.serialize_field("revision", &self.revision)?;
+        st.serialize_field("rev", &self.revision)?;
         st.end()
     }
 }

@@ -14,7 +14,7 @@ use std::ops::Range;
 use futures::StreamExt;
 use rayon::prelude::*;
 
-use super::{Connection, DOWNLOADS};
+use super::Connection;
 use crate::engine::reach::Missing;
 use crate::error::{Error, Result};
 use crate::format::kind::ObjectKind;
@@ -242,7 +242,7 @@ fn download(
                         };
                         Ok::<_, Error>((span, bytes))
                     })
-                    .buffer_unordered(DOWNLOADS);
+                    .buffer_unordered(conn.jobs().downloads);
                 while let Some(item) = stream.next().await {
                     let stop = item.is_err();
                     if tx.send(item).await.is_err() || stop {

@@ -38,14 +38,12 @@ pub mod fetch;
 pub mod push;
 pub mod walked;
 
+mod jobs;
+pub use jobs::{Jobs, MAX_JOBS};
+
 pub use crate::remote::{MULTIPART_MIN, PART};
 /// Bodies above this go through the client for pack data.
 const PART_SMALL: usize = 1 << 20;
-/// Uploads in flight at once.
-pub const UPLOADS: usize = 4;
-/// Ranged downloads in flight at once.
-pub const DOWNLOADS: usize = 8;
-
 /// One object found by listing the remote.
 #[derive(Debug, Clone)]
 pub struct Listed {
@@ -118,6 +116,8 @@ pub struct Connection {
     unlisted: std::sync::atomic::AtomicBool,
     /// Told when a request has been waiting for an answer for a while.
     waits: Option<Box<dyn Progress + Send + Sync>>,
+    /// Requests in flight at once.
+    jobs: Jobs,
 }
 
 /// How often a request still waiting for the remote is reported.
@@ -151,7 +151,18 @@ impl Connection {
             written: Default::default(),
             unlisted: Default::default(),
             waits: None,
+            jobs: Jobs::default(),
         })
+    }
+
+    /// Keep `jobs` requests in flight at once from now on.
+    pub fn set_jobs(&mut self, jobs: Jobs) {
+        self.jobs = jobs;
+    }
+
+    /// The requests this connection keeps in flight at once.
+    pub fn jobs(&self) -> Jobs {
+        self.jobs
     }
 
     /// Report requests that wait long for an answer to `progress` (a

@@ -13,7 +13,7 @@ use std::path::PathBuf;
 
 use futures::{StreamExt, TryStreamExt};
 
-use super::{Connection, UPLOADS};
+use super::Connection;
 use crate::engine::reach::Missing;
 use crate::error::{Corruption, Error, Result};
 use crate::format::kind::ObjectKind;
@@ -310,7 +310,7 @@ pub fn push(
                     progress.advance(record.len);
                     Ok::<_, Error>((record, sent))
                 })
-                .buffer_unordered(UPLOADS)
+                .buffer_unordered(conn.jobs().uploads)
                 .try_collect::<Vec<_>>()
                 .await
         });

@@ -194,7 +194,7 @@ fn identical_copies_store_no_new_data() {
         let copy = repo.cairn_json(&["add", "--json", &format!("copy-of-{name}.bin")]);
         assert_eq!(copy["files_read"], 1, "{name}: {copy}");
         assert_eq!(copy["bytes_stored"], 0, "{name}: {copy}");
-        assert_eq!(copy["blobs_stored"], 0, "{name}: {copy}");
+        assert_eq!(copy["objects_stored"], 0, "{name}: {copy}");
         assert_eq!(copy["paths"][0]["id"], first["paths"][0]["id"]);
     }
     // Identical files inside one add (processed in parallel) are stored once.

@@ -231,12 +231,13 @@ fn init_remote_and_install_hooks_describe_what_they_did_in_json() {
     assert_eq!(v["local"], true);
     let local = repo.path(".cairn/config.local.toml");
     assert_eq!(v["config"], local.to_str().unwrap());
-    // The listing keeps the exact shape and key order it always had.
+    // The listing keeps the exact shape and key order it always had,
+    // after the schema version every output starts with.
     let committed = repo.path(".cairn/config.toml");
     assert_eq!(
         repo.cairn_ok(&["remote", "list", "--json"]),
         format!(
-            "{{\"remotes\":[\
+            "{{\"schema\":1,\"remotes\":[\
              {{\"default\":true,\"error\":null,\"layer\":\"committed\",\"name\":\"origin\",\"source\":\"{}\",\"url\":\"../store\"}},\
              {{\"default\":false,\"error\":null,\"layer\":\"local\",\"name\":\"mine\",\"source\":\"{}\",\"url\":\"../mine\"}}\
              ]}}\n",

@@ -5,6 +5,7 @@
 mod common;
 
 mod add;
+mod automation;
 mod cat;
 mod checkout;
 mod cli;
@@ -19,6 +20,7 @@ mod git;
 mod history;
 mod hostile;
 mod inspect;
+mod json_schema;
 mod lifecycle;
 mod push_pull;
 mod remote_config;

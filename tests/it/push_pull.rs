@@ -305,7 +305,7 @@ fn interrupted_push(a: &TestRepo, env: &[(String, String)], landed: &dyn Fn() ->
             // A request already sent when the push died may still complete
             // on the server, so more packs than counted may be there.
             assert!(
-                num(&again, "resumed_packs") >= n as u64,
+                num(&again, "packs_resumed") >= n as u64,
                 "{n} pack(s) were on the remote after the kill: {again}"
             );
         }

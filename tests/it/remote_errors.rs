@@ -96,13 +96,26 @@ fn unknown_remote_and_no_remote_configured() {
 
     repo.cairn_ok(&["remote", "add", "origin", "s3://some-bucket/p"]);
     repo.commit_all("remote");
-    let (stderr, _) = fails(
-        &repo,
-        &["push", "-r", "nope", "--json"],
-        &["no remote named"],
-        &[],
+    // With --json the same report is JSON on stdout, and stderr is quiet.
+    let (stdout, stderr) = repo.cairn_fail(&["push", "-r", "nope", "--json"]);
+    assert!(stderr.is_empty(), "{stderr}");
+    let v: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    let error = &v["error"];
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains("no remote named"),
+        "{v}"
     );
-    assert!(stderr.contains("cairn remote list"), "{stderr}");
+    assert!(
+        error["hint"]
+            .as_str()
+            .unwrap()
+            .contains("cairn remote list"),
+        "{v}"
+    );
+    assert!(!stdout.contains(SECRET), "{stdout}");
 
     // A clone lacks the data, so fetch and pull need a remote.
     let mut clone = TestRepo::clone_of(&repo);

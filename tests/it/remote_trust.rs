@@ -171,7 +171,7 @@ fn verify_remote_reports_data_head_needs_that_the_remote_lacks() {
     let json: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
     let missing = json["missing"].as_array().unwrap();
     assert!(!missing.is_empty(), "{json}");
-    assert!(missing.iter().all(|m| m["revision"] == "v1"), "{json}");
+    assert!(missing.iter().all(|m| m["rev"] == "v1"), "{json}");
     assert_eq!(json["damaged"], serde_json::json!([]), "packs are intact");
     a.cairn_ok(&["push", "v1"]);
     a.cairn_ok(&["verify", "--remote", "origin"]);

@@ -325,7 +325,9 @@ fn gc() {
     t.ok(&repo, &["gc", "--json", "--dry-run", "--grace", "0"]);
     t.ok(&repo, &["gc", "--grace", "0"]);
     t.ok(&repo, &["gc", "--json", "--grace", "0"]);
-    t.expect(&repo, &["gc", "--grace", "soon"], 1);
+    t.note("a bad flag value is a usage error that names the flag");
+    t.expect(&repo, &["gc", "--grace", "soon"], 2);
+    t.expect(&repo, &["gc", "--json", "--grace", "soon"], 2);
     t.note("the remote: condemned first, deleted by a later run");
     t.ok(&repo, &["gc", "--remote", "origin"]);
     t.ok(

@@ -102,7 +102,7 @@ fn deleted_and_added_files_are_listed() {
         changes(&rows["data"]),
         [
             ("data/new.csv".to_string(), "added".to_string()),
-            ("data/sub/c.csv".to_string(), "deleted".to_string()),
+            ("data/sub/c.csv".to_string(), "removed".to_string()),
         ]
     );
     let human = repo.cairn_ok(&["status"]);

@@ -20,7 +20,7 @@ use crate::hash::Id;
 use crate::progress::Progress;
 use crate::remote::index::{self, PackRecord};
 use crate::remote::notes::Condemned;
-use crate::transfer::{stamp, Connection, UPLOADS};
+use crate::transfer::{stamp, Connection};
 
 /// Carry out a plan.
 pub fn execute(conn: &Connection, plan: &RemotePlan, progress: &dyn Progress) -> Result<Collected> {
@@ -61,7 +61,7 @@ pub fn execute(conn: &Connection, plan: &RemotePlan, progress: &dyn Progress) ->
                 progress.advance(old.len);
                 Ok::<_, Error>(record)
             })
-            .buffer_unordered(UPLOADS)
+            .buffer_unordered(conn.jobs().uploads)
             .try_collect()
             .await
     })?;
@@ -155,7 +155,7 @@ pub fn execute(conn: &Connection, plan: &RemotePlan, progress: &dyn Progress) ->
                     failpoint::hit("gc_remote.pack_deleted");
                     Ok::<_, Error>(())
                 })
-                .buffer_unordered(UPLOADS)
+                .buffer_unordered(conn.jobs().uploads)
                 .try_collect::<Vec<()>>()
                 .await
         })?;
