@@ -11,7 +11,11 @@
 //!   N-th time (default the first) that `name` is reached;
 //! * `CAIRN_FAILPOINTS_LOG=FILE` appends the name of every point reached,
 //!   one per line, so a test can list the points a command passes through
-//!   and then crash it at each one in turn.
+//!   and then crash it at each one in turn;
+//! * `CAIRN_FAILPOINTS_RUN=name=SHELL COMMAND` runs the command (with
+//!   `sh -c`, waiting for it) the first time `name` is reached, so a test
+//!   can make another process act at an exact moment (a concurrent gc
+//!   deleting a file between a listing and a read).
 //!
 //! The names are part of the test contract, not of the user interface.
 
@@ -78,6 +82,17 @@ mod enabled {
         }
         if st.armed.get(name) == Some(&n) {
             std::process::abort();
+        }
+        if n == 1 {
+            if let Some((point, cmd)) = std::env::var("CAIRN_FAILPOINTS_RUN")
+                .ok()
+                .as_deref()
+                .and_then(|v| v.split_once('='))
+            {
+                if point == name {
+                    let _ = std::process::Command::new("sh").args(["-c", cmd]).status();
+                }
+            }
         }
     }
 }

@@ -15,6 +15,9 @@ use crate::hash::Id;
 use crate::remote::index::{self, INDEX_DIR};
 use crate::remote::notes;
 
+/// Times a load lists `index/` again after a listed file vanished.
+const VANISHED_RETRIES: usize = 3;
+
 impl Connection {
     /// The remote's index, from its index files and damage notes (both
     /// cached locally by name). A damaged index file is left out and
@@ -27,9 +30,28 @@ impl Connection {
     /// [`Connection::load_index`], also avoiding the copies in `extra`
     /// (damage this process found and could not record on the remote).
     pub fn load_index_with(&self, extra: &DamageSet) -> Result<IndexState> {
+        // A file listed a moment ago can be gone when it is read: a
+        // concurrent `gc --remote` merges index files (writing the merged
+        // one first) and drops superseded notes. A fresh listing then shows
+        // what replaced it, so list again, a few times, before giving up.
+        let mut tries = 0;
+        loop {
+            match self.load_index_once(extra) {
+                Err(Error::Remote {
+                    failure: crate::error::RemoteFailure::NotFound,
+                    ..
+                }) if tries < VANISHED_RETRIES => tries += 1,
+                other => return other,
+            }
+        }
+    }
+
+    fn load_index_once(&self, extra: &DamageSet) -> Result<IndexState> {
         let mut state = IndexState::default();
         let mut wanted = Vec::new();
-        for l in self.list(INDEX_DIR)? {
+        let listed = self.list(INDEX_DIR)?;
+        crate::failpoint::hit("index.listed");
+        for l in listed {
             if let Some(id) = index::index_id_of(&l.path) {
                 wanted.push((id, l.path.clone()));
                 state.files.push(l);

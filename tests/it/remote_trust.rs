@@ -413,3 +413,47 @@ fn pull_after_verify_restores_data_whose_every_cached_pack_is_damaged() {
         assert_same_tree(&data_and_model(&b), &want, &format!("seed {seed}"));
     }
 }
+
+/// A concurrent `gc --remote` deletes the condemnation notes it
+/// supersedes (and index files it merged); one can go between a command's
+/// listing of `index/` and its read of that file. The command lists again
+/// and goes on, instead of failing with "the remote is missing data its
+/// index lists" (seen as a rare failure of
+/// `gc_remote_on_a_stale_clone_never_deletes_what_a_concurrent_push_reuses`).
+#[test]
+fn a_note_that_vanishes_between_listing_and_reading_is_listed_again() {
+    let (a, store) = repo_at_v1();
+    a.cairn_ok(&["push"]);
+    // Data nothing will reach any more, condemned by a remote gc.
+    a.write("junk.bin", random_bytes("vanishing-junk", 300_000));
+    a.cairn_ok(&["add", "junk.bin"]);
+    a.commit_all("junk");
+    a.cairn_ok(&["push"]);
+    a.git(&["reset", "-q", "--hard", "HEAD~1"]);
+    a.git(&["reflog", "expire", "--expire=now", "--all"]);
+    a.cairn_ok(&["gc", "--remote", "origin", "--grace", "0s"]);
+    let notes = |ext: &str| -> usize {
+        std::fs::read_dir(store.join("index"))
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .path()
+                    .extension()
+                    .is_some_and(|x| x == ext)
+            })
+            .count()
+    };
+    assert!(notes("cnd") > 0, "gc condemned the junk's pack");
+    let want = data_and_model(&a);
+    // A fresh clone (nothing cached): right after its pull lists index/,
+    // the condemnation notes go, as a concurrent gc would drop them.
+    let mut b = TestRepo::clone_of(&a);
+    b.set_env(
+        "CAIRN_FAILPOINTS_RUN",
+        &format!("index.listed=rm -f '{}'/index/*.cnd", store.display()),
+    );
+    b.cairn_ok(&["pull"]);
+    assert_eq!(notes("cnd"), 0, "the notes went during the pull");
+    assert_same_tree(&data_and_model(&b), &want, "the pull");
+}
