@@ -252,7 +252,8 @@ fn entries(states: Vec<(CommitInfo, Option<(Id, u64)>)>) -> Vec<LogEntry> {
             (Some(_), Some(_)) => Change::Modified,
         };
         commits.push(LogEntry {
-            date: date(info.time),
+            // The author's calendar day, as `git log` shows it.
+            date: date(info.time + i64::from(info.offset)),
             author: info.author,
             change,
             commit: info.id,
@@ -269,7 +270,8 @@ fn entries(states: Vec<(CommitInfo, Option<(Id, u64)>)>) -> Vec<LogEntry> {
     commits
 }
 
-/// `YYYY-MM-DD` (UTC) of a Unix time, by the civil-from-days algorithm.
+/// `YYYY-MM-DD` of a Unix time (shifted by the caller to the author's
+/// offset), by the civil-from-days algorithm.
 fn date(secs: i64) -> String {
     let z = secs.div_euclid(86_400) + 719_468;
     let era = z.div_euclid(146_097);

@@ -580,3 +580,19 @@ fn gc_keeps_the_good_copy_when_another_copy_is_damaged() {
         "keep.bin must come back intact"
     );
 }
+
+/// `log` dates a commit on the author's calendar, as `git log` does: a
+/// commit made at 23:30 in New York is on the 1st there, though it is
+/// already the 2nd in UTC.
+#[test]
+fn log_dates_commits_in_the_authors_offset() {
+    let mut repo = TestRepo::init();
+    repo.write("model.bin", random_bytes("offset-model", 1000));
+    repo.cairn_ok(&["add", "model.bin"]);
+    repo.set_env("GIT_AUTHOR_DATE", "2026-01-01T23:30:00-05:00");
+    repo.commit_all("late in New York");
+    let log = repo.cairn_json(&["log", "--json", "model.bin"]);
+    assert_eq!(log["commits"][0]["date"], "2026-01-01", "{log}");
+    // 2026-01-02T04:30:00Z
+    assert_eq!(log["commits"][0]["time"], 1_767_328_200, "{log}");
+}

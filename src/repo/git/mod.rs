@@ -49,6 +49,8 @@ pub struct CommitInfo {
     pub short: String,
     /// Author time, seconds since the Unix epoch.
     pub time: i64,
+    /// The author's UTC offset at that time, in seconds east of UTC.
+    pub offset: i32,
     /// Author name.
     pub author: String,
     /// First line of the commit message.
@@ -350,6 +352,7 @@ impl GitRepo {
             id: id.to_string(),
             short,
             time: author.seconds(),
+            offset: author.time().map(|t| t.offset).unwrap_or(0),
             author: author.name.to_str_lossy().into_owned(),
             summary: commit.message().summary().to_str_lossy().into_owned(),
         })
