@@ -10,7 +10,7 @@ use clap::Args;
 use super::args::{help, Format, RevPaths, REV_PATHS};
 use super::session::open_session;
 use super::ui::{human, Ui};
-use crate::ops::ls::{ls, LsOptions};
+use crate::ops::ls::{ls, ls_url, LsOptions};
 use crate::ops::select::Selection;
 
 /// `--help` for the `REV|PATH` words.
@@ -27,19 +27,38 @@ pub struct LsArgs {
     /// read from the cache, or fetched from the default remote).
     #[arg(short = 'R', long)]
     pub recursive: bool,
+    /// List another repository's data, without cloning it: any URL git
+    /// understands, or a path. The words are then paths in it.
+    #[arg(long, value_name = "URL")]
+    pub repo: Option<String>,
+    /// With --repo: the revision to list (branch, tag or commit id).
+    #[arg(long, value_name = "REV", requires = "repo", default_value = "HEAD")]
+    pub rev: String,
     #[command(flatten)]
     pub format: Format,
 }
 
 pub fn run(ui: &Ui, cwd: &Path, args: LsArgs) -> anyhow::Result<ExitCode> {
-    let session = open_session(ui, cwd)?;
-    let Selection { rev, paths } = Selection::parse(&session, cwd, &args.select.words)?;
-    let opts = LsOptions {
-        rev,
-        paths,
-        recursive: args.recursive,
+    let report = match &args.repo {
+        Some(url) => {
+            let opts = LsOptions {
+                rev: None,
+                paths: args.select.words.clone(),
+                recursive: args.recursive,
+            };
+            ls_url(cwd, url, &args.rev, opts, &ui.progress())?
+        }
+        None => {
+            let session = open_session(ui, cwd)?;
+            let Selection { rev, paths } = Selection::parse(&session, cwd, &args.select.words)?;
+            let opts = LsOptions {
+                rev,
+                paths,
+                recursive: args.recursive,
+            };
+            ls(&session, opts, &ui.progress())?
+        }
     };
-    let report = ls(&session, opts, &ui.progress())?;
     if args.format.json {
         super::ui::print_json(&report)?;
         return Ok(ExitCode::SUCCESS);

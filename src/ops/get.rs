@@ -221,7 +221,7 @@ pub fn get(opts: GetOptions, progress: &dyn Progress, waits: super::Waits) -> Re
 /// repository there: its committed config, plus local settings that point
 /// folder remotes named relative to that repository at the right place and,
 /// when run inside a cairn repository, share that repository's cache.
-fn scratch_repository(opts: &GetOptions, tmp: &Path) -> Result<Session> {
+pub(super) fn scratch_repository(opts: &GetOptions, tmp: &Path) -> Result<Session> {
     // A local repository may be named relative to here, or by file://.
     let named = Path::new(opts.url.strip_prefix("file://").unwrap_or(&opts.url));
     let source_dir = std::fs::canonicalize(opts.cwd.join(named))

@@ -10,6 +10,8 @@
 //! be had is [`crate::Error::ListingNotCached`]. A path that names no
 //! tracked data lists nothing rather than failing, like `git ls-files`.
 
+use std::path::Path;
+
 use serde::Serialize;
 
 use crate::error::{Error, Result};
@@ -155,6 +157,44 @@ pub fn ls(s: &Session, opts: LsOptions, progress: &dyn Progress) -> Result<LsRep
         paths,
         rev: selection.rev,
     })
+}
+
+/// [`ls`] of another repository, without cloning it: one commit of `url`
+/// at `rev` is fetched (history depth 1, no large blobs) into a scratch
+/// directory, its pointers listed (with `recursive`, the listings fetched
+/// from that repository's default remote), and the directory removed. The
+/// scratch directory is made inside `.cairn/` when `cwd` is in a cairn
+/// repository (whose cache then serves and keeps the listings), else in
+/// the system's temporary directory.
+pub fn ls_url(
+    cwd: &Path,
+    url: &str,
+    rev: &str,
+    opts: LsOptions,
+    progress: &dyn Progress,
+) -> Result<LsReport> {
+    let here = Session::open(cwd).ok();
+    let parent = match &here {
+        Some(s) => s.workspace().cairn_dir(),
+        None => std::env::temp_dir(),
+    };
+    let scratch = tempfile::Builder::new()
+        .prefix(crate::durable::TMP_PREFIX)
+        .tempdir_in(&parent)
+        .map_err(|e| Error::io("create a scratch directory in", &parent, e))?;
+    let mut get = super::get::GetOptions::new(cwd, url, ".");
+    get.rev = rev.to_string();
+    let session = super::get::scratch_repository(&get, scratch.path())?;
+    let mut report = ls(
+        &session,
+        LsOptions {
+            rev: Some("FETCH_HEAD".into()),
+            ..opts
+        },
+        progress,
+    )?;
+    report.rev = Some(rev.to_string());
+    Ok(report)
 }
 
 /// The row of one tracked path.

@@ -503,3 +503,55 @@ fn fetch_of_a_revision_fills_the_cache_only_and_checkout_then_works_offline() {
     assert_same_tree(&data_and_model(&c), &version(1), "v1 offline");
     c.cairn_ok(&["verify"]);
 }
+
+/// `ls --repo URL --rev TAG` lists another repository's data without a
+/// clone: its pointers at that tag, with `-R` the files inside directories
+/// (listings fetched from its remote), and no scratch left behind.
+#[test]
+fn ls_of_another_repository_at_a_tag_needs_no_clone() {
+    let a = tagged_repo();
+    let here = TestRepo::init();
+    let url = a.root.to_str().unwrap();
+    let v1 = here.cairn_json(&["ls", "--json", "--repo", url, "--rev", "v1", "-R"]);
+    assert_eq!(v1["rev"], "v1", "{v1}");
+    let rows: BTreeMap<String, u64> = v1["paths"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["path"].as_str().unwrap().to_string(),
+                r["size"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let want: BTreeMap<String, u64> = version(1)
+        .iter()
+        .map(|(p, b)| (p.clone(), b.len() as u64))
+        .chain([(
+            "data".to_string(),
+            version(1)
+                .iter()
+                .filter(|(p, _)| p.starts_with("data/"))
+                .map(|(_, b)| b.len() as u64)
+                .sum(),
+        )])
+        .collect();
+    assert_eq!(rows, want);
+    // Another tag lists other data; a path limits it.
+    let v2 = here.cairn_json(&["ls", "--json", "--repo", url, "--rev", "v2", "model.bin"]);
+    let only: Vec<&str> = v2["paths"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(only, ["model.bin"]);
+    assert_eq!(v2["paths"][0]["size"], 200_000);
+    // An unknown tag: one error and a hint, nothing left behind.
+    let (_, stderr) = here.cairn_fail(&["ls", "--repo", url, "--rev", "nosuch"]);
+    assert_error_report(&stderr, &["nosuch"]);
+    assert!(scratch_in(&here.path(".cairn")).is_empty());
+    assert!(scratch_in(&here.root).is_empty());
+    assert!(!here.exists("data") && !here.exists("model.bin.cairn"));
+}
