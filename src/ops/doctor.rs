@@ -32,7 +32,7 @@ use crate::error::Result;
 use crate::progress::{Progress, Warning};
 use crate::remote::index::INDEX_DIR;
 use crate::remote::listing::Listed;
-use crate::repo::config_edit::Entry;
+use crate::repo::config_edit::{Entry, Files};
 use crate::transfer::Connection;
 
 /// What `cairn doctor` found (and `--json` prints).
@@ -66,7 +66,8 @@ pub struct RemoteCheck {
     pub url: Option<String>,
     /// The config layer that defines it.
     pub layer: &'static str,
-    /// The file (or branch) it was read from.
+    /// The file (relative to the work tree when inside it) or branch it
+    /// was read from.
     pub source: String,
     pub default: bool,
     /// Whether a listing of its index files succeeded.
@@ -109,7 +110,7 @@ pub fn doctor(s: &Session) -> Result<DoctorReport> {
     let cfg = ws.config();
     problems.extend(cfg.ignored_cache_dir.iter().map(|i| i.to_string()));
     problems.extend(cfg.unknown_keys.iter().map(|u| u.to_string()));
-    let remotes = check_remotes(s);
+    let remotes = check_remotes(s, &files);
     for r in &remotes {
         if let Some(e) = &r.error {
             problems.push(match r.name.as_str() {
@@ -138,7 +139,7 @@ pub fn doctor(s: &Session) -> Result<DoctorReport> {
     })
 }
 
-fn check_remotes(s: &Session) -> Vec<RemoteCheck> {
+fn check_remotes(s: &Session, files: &Files) -> Vec<RemoteCheck> {
     let rows = s.remotes();
     // One row per name: the one naming its URL (or its problem) in the
     // layer that wins, not a later layer's override of one setting.
@@ -153,14 +154,14 @@ fn check_remotes(s: &Session) -> Vec<RemoteCheck> {
     for r in rows.iter().filter(|r| r.name.is_empty()).chain(
         names.iter().filter(|n| !n.is_empty()).filter_map(|n| {
             let same = || rows.iter().filter(move |r| r.name == *n);
-            same().filter(speaks).last().or_else(|| same().last())
+            same().rfind(speaks).or_else(|| same().next_back())
         }),
     ) {
         let mut check = RemoteCheck {
             name: r.name.clone(),
             url: r.url.clone(),
             layer: r.layer.name(),
-            source: r.origin.clone(),
+            source: files.shown(std::path::Path::new(&r.origin)),
             default: r.default,
             reachable: false,
             error: r.problem.clone(),
