@@ -15,7 +15,8 @@ use super::session::open_session;
 use super::ui::Ui;
 use crate::ops::config::{self, EditReport};
 use crate::ops::Session;
-use crate::repo::config_edit::{Entry, Scope};
+use crate::repo::config_edit::{Entry, Files, Scope};
+use crate::repo::workspace::find_git_root;
 
 #[derive(Debug, Args)]
 #[command(group(ArgGroup::new("what").required(true).args(["key", "list", "unset"])))]
@@ -55,8 +56,7 @@ pub fn run(ui: &Ui, cwd: &Path, args: ConfigArgs) -> anyhow::Result<ExitCode> {
         None
     };
     let reading = args.value.is_none() && args.unset.is_none();
-    let session = session(ui, cwd, args.user || (reading && !args.local))?;
-    let files = config::files(session.as_ref());
+    let (session, files) = open(ui, cwd, args.user || (reading && !args.local))?;
     if session.is_none() {
         // No session said the user file's warnings: say them here.
         for u in files.unknown_keys()? {
@@ -109,14 +109,25 @@ pub fn run(ui: &Ui, cwd: &Path, args: ConfigArgs) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// The repository's session; with `optional`, none outside a repository.
-fn session(ui: &Ui, cwd: &Path, optional: bool) -> crate::Result<Option<Session>> {
+/// The repository's session and config files; with `optional`, the user
+/// file alone outside a repository. A repository whose config does not
+/// load (a known key with the wrong type) is still edited, without a
+/// session: `config` is how the value gets fixed.
+fn open(ui: &Ui, cwd: &Path, optional: bool) -> anyhow::Result<(Option<Session>, Files)> {
     match open_session(ui, cwd) {
-        Ok(s) => Ok(Some(s)),
-        Err(crate::Error::NotGitRepo { .. } | crate::Error::NotInitialized { .. }) if optional => {
-            Ok(None)
+        Ok(s) => {
+            let files = config::files(Some(&s));
+            Ok((Some(s), files))
         }
-        Err(e) => Err(e),
+        Err(crate::Error::NotGitRepo { .. } | crate::Error::NotInitialized { .. }) if optional => {
+            Ok((None, config::files(None)))
+        }
+        Err(e @ crate::Error::Config { .. }) => {
+            let root = find_git_root(cwd)?;
+            ui.warn(&e);
+            Ok((None, config::files_at(&root)))
+        }
+        Err(e) => Err(e.into()),
     }
 }
 

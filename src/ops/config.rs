@@ -45,6 +45,15 @@ pub fn files(session: Option<&Session>) -> Files {
     }
 }
 
+/// The config files of the repository at `root`, for a caller that cannot
+/// open a session on it (its config does not load).
+pub fn files_at(root: &std::path::Path) -> Files {
+    Files {
+        cairn_dir: Some(root.join(crate::repo::workspace::CAIRN_DIR)),
+        root: Some(root.to_path_buf()),
+    }
+}
+
 /// One key's value (what `config KEY --json` prints).
 #[derive(Debug, Clone, Serialize)]
 pub struct GetReport {

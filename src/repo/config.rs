@@ -253,6 +253,7 @@ mod tests {
         std::fs::write(dir.path().join("config.toml"), "[cache]\ndir = \"/evil\"\n").unwrap();
         let cfg = Config::load(dir.path()).unwrap();
         assert_eq!(cfg.cache_dir, None);
+        assert!(cfg.unknown_keys.is_empty());
         let ignored = cfg.ignored_cache_dir.expect("reported");
         assert_eq!(ignored.value, PathBuf::from("/evil"));
         assert!(ignored.to_string().contains("config.local.toml"));
@@ -288,6 +289,23 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn unknown_keys_are_reported_with_their_file_and_the_rest_still_loads() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("config.local.toml"),
+            "[gc]\ngrase = \"2d\"\n[cache]\ndir = \"/x\"\n",
+        )
+        .unwrap();
+        let cfg = Config::load(dir.path()).unwrap();
+        assert_eq!(cfg.cache_dir, Some(PathBuf::from("/x")));
+        assert_eq!(cfg.unknown_keys.len(), 1);
+        let u = &cfg.unknown_keys[0];
+        assert_eq!(u.file, dir.path().join("config.local.toml"));
+        assert_eq!(u.unknown.suggestion.as_deref(), Some("gc.grace"));
+        assert!(u.to_string().contains("did you mean `gc.grace`?"));
     }
 
     #[test]

@@ -322,3 +322,20 @@ fn snapshot_config_list_and_doctor() {
     t.expect(&repo, &["doctor", "--json"], 1);
     assert_transcript!("config_doctor", t);
 }
+
+#[test]
+fn a_value_of_the_wrong_type_is_fixed_with_config_itself() {
+    let repo = TestRepo::init();
+    let local = repo.root.join(".cairn/config.local.toml");
+    fs::write(&local, "# mine\n[gc]\ngrace = 3\n").unwrap();
+    let (_, err) = repo.cairn_fail(&["status"]);
+    assert!(err.contains("invalid config file"), "{err}");
+    let (code, _, err) = stderr_of(&repo, &["config", "--local", "gc.grace", "3d"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.starts_with("warning: invalid config file"), "{err}");
+    assert_eq!(
+        fs::read_to_string(&local).unwrap(),
+        "# mine\n[gc]\ngrace = \"3d\"\n"
+    );
+    repo.cairn_ok(&["status"]);
+}
