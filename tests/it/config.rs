@@ -339,3 +339,58 @@ fn a_value_of_the_wrong_type_is_fixed_with_config_itself() {
     );
     repo.cairn_ok(&["status"]);
 }
+
+/// A local address that accepts no connection: a listener whose accept
+/// queue (backlog 0) is already full, so a connect hangs until its timeout.
+fn blackhole() -> (std::net::TcpListener, Vec<std::net::TcpStream>, u16) {
+    use std::os::fd::AsRawFd;
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    // SAFETY: listen(2) on a socket we own, to shrink its backlog.
+    assert_eq!(unsafe { libc::listen(l.as_raw_fd(), 0) }, 0);
+    let addr = l.local_addr().unwrap();
+    let mut fill = Vec::new();
+    for _ in 0..4 {
+        if let Ok(s) =
+            std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_millis(200))
+        {
+            fill.push(s);
+        }
+    }
+    (l, fill, addr.port())
+}
+
+#[test]
+fn doctor_gives_a_silent_endpoint_seconds_whatever_the_config_allows() {
+    let (_listener, _queued, port) = blackhole();
+    let mut repo = TestRepo::init();
+    repo.set_envs(&[
+        ("AWS_ACCESS_KEY_ID", "AKIATESTTESTTESTTEST"),
+        ("AWS_SECRET_ACCESS_KEY", "not-a-secret"),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+    ]);
+    repo.cairn_ok(&[
+        "remote",
+        "add",
+        "origin",
+        "s3://bucket/p",
+        "--endpoint",
+        &format!("http://127.0.0.1:{port}"),
+        "--allow-http",
+    ]);
+    repo.cairn_ok(&["config", "remote.origin.connect_timeout", "60s"]);
+    repo.cairn_ok(&["config", "remote.origin.retries", "10"]);
+    let started = std::time::Instant::now();
+    let out = repo.cairn(&["doctor", "--json"]).output().unwrap();
+    let took = started.elapsed();
+    assert_eq!(out.status.code(), Some(1));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["remotes"][0]["reachable"], false);
+    assert!(
+        json["problems"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("remote origin"),
+        "{json}"
+    );
+    assert!(took < std::time::Duration::from_secs(12), "took {took:?}");
+}
