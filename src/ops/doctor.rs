@@ -6,8 +6,9 @@
 //! It reads and asks, and never changes anything but the cache directory
 //! it opens. Each remote gets one cheap request (a listing of its index
 //! files) with short time limits and no retries; an unreachable remote, a
-//! broken config entry or a damaged pack is a finding in the report (its
-//! `problems`), not an error, so every other check still runs.
+//! broken config entry, a cache that cannot be opened or a damaged pack is
+//! a finding in the report (its `problems`), not an error, so every other
+//! check still runs.
 //!
 //! ```no_run
 //! use std::path::Path;
@@ -120,7 +121,17 @@ pub fn doctor(s: &Session) -> Result<DoctorReport> {
             });
         }
     }
-    let cache = check_cache(s)?;
+    // A cache that cannot be opened is a finding like any other.
+    let cache = check_cache(s).unwrap_or_else(|e| {
+        problems.push(format!("cache: {}", describe(&e)));
+        CacheCheck {
+            dir: ws.cache_dir(),
+            bytes: 0,
+            packs: 0,
+            objects: 0,
+            damaged_packs: Vec::new(),
+        }
+    });
     for d in &cache.damaged_packs {
         problems.push(format!(
             "damaged pack {}: {} (`cairn verify` says more)",

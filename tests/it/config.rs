@@ -281,6 +281,19 @@ fn doctor_is_healthy_then_finds_an_unreachable_remote_and_a_damaged_pack() {
         .contains("remote gone"));
     repo.cairn_ok(&["remote", "remove", "gone"]);
 
+    // A cache that cannot be opened (its directory would be below a file).
+    let blocker = repo.base().join("a-file");
+    fs::write(&blocker, "x").unwrap();
+    let mut elsewhere = TestRepo::clone_of(&repo);
+    elsewhere.set_env("CAIRN_CACHE_DIR", blocker.join("cache").to_str().unwrap());
+    let out = elsewhere.cairn(&["doctor", "--json"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        json["problems"][0].as_str().unwrap().starts_with("cache: "),
+        "{json}"
+    );
+
     damage_a_pack(&repo);
     let out = repo.cairn(&["doctor", "--json"]).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
