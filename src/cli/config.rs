@@ -67,7 +67,7 @@ pub fn run(ui: &Ui, cwd: &Path, args: ConfigArgs) -> anyhow::Result<ExitCode> {
     if args.list {
         let report = config::list(&files, scope)?;
         if json {
-            println!("{}", serde_json::to_string(&report)?);
+            super::ui::print_json(&report)?;
         } else {
             for e in &report.entries {
                 println!("{}", line(e, args.show_origin, true));
@@ -90,7 +90,7 @@ pub fn run(ui: &Ui, cwd: &Path, args: ConfigArgs) -> anyhow::Result<ExitCode> {
     }
     let report = config::get(&files, key, scope)?;
     if json {
-        println!("{}", serde_json::to_string(&report)?);
+        super::ui::print_json(&report)?;
     }
     match (report.value, report.origin) {
         (Some(value), Some(origin)) => {
@@ -146,7 +146,7 @@ fn line(e: &Entry, origin: bool, with_key: bool) -> String {
 
 fn edited(ui: &Ui, r: &EditReport, json: bool) -> anyhow::Result<ExitCode> {
     if json {
-        println!("{}", serde_json::to_string(r)?);
+        super::ui::print_json(&r)?;
     } else {
         match &r.value {
             Some(v) => ui.info(format!("set {} = {v} in {}", r.key, r.file)),

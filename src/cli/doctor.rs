@@ -23,7 +23,7 @@ pub fn run(_ui: &Ui, cwd: &Path, args: DoctorArgs) -> anyhow::Result<ExitCode> {
     let session = Session::open(cwd)?;
     let report = doctor(&session)?;
     if args.format.json {
-        println!("{}", serde_json::to_string(&report)?);
+        super::ui::print_json(&report)?;
     } else {
         print!("{}", render(&report));
     }

@@ -52,6 +52,13 @@ pub const KEYS: &[KeySpec] = &[
     key("core.format", Kind::Int { min: 1, max: 1 }),
     key("cache.dir", Kind::Path),
     key("gc.grace", Kind::Duration),
+    key(
+        "transfer.jobs",
+        Kind::Int {
+            min: 1,
+            max: super::config::MAX_JOBS as i64,
+        },
+    ),
     key("remote.default", Kind::Text),
 ];
 
@@ -263,6 +270,9 @@ mod tests {
         assert!(parse_value(&lookup("remote.o.allow_http").unwrap(), "yes").is_err());
         assert!(parse_value(&lookup("remote.o.endpoint").unwrap(), "ftp://x").is_err());
         assert!(parse_value(&lookup("core.format").unwrap(), "2").is_err());
+        let jobs = lookup("transfer.jobs").unwrap();
+        assert!(parse_value(&jobs, "64").is_ok());
+        assert!(parse_value(&jobs, "65").is_err());
     }
 
     #[test]
