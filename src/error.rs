@@ -308,6 +308,33 @@ pub enum Error {
 
     #[error("remote {remote}: {count} damaged or missing object(s)")]
     RemoteVerifyFailed { remote: String, count: usize },
+
+    #[error("unknown config key `{key}`")]
+    UnknownConfigKey {
+        key: String,
+        suggestion: Option<String>,
+    },
+
+    #[error("config {key} = {value:?} is invalid: {reason}")]
+    BadConfigValue {
+        key: String,
+        value: String,
+        reason: String,
+    },
+
+    #[error("cairn config does not {action} {key}: {reason}")]
+    ConfigKeyRefused {
+        key: String,
+        action: &'static str,
+        reason: &'static str,
+        hint: &'static str,
+    },
+
+    #[error("{key} is not set in {file}")]
+    ConfigNotSet { key: String, file: String },
+
+    #[error("cairn doctor found {problems} problem(s)")]
+    Unhealthy { problems: usize },
 }
 
 impl Error {

@@ -16,7 +16,9 @@ mod args;
 mod cat;
 pub(crate) mod checkout;
 mod completions;
+mod config;
 mod diff;
+mod doctor;
 mod du;
 mod fetch;
 mod gc;
@@ -102,6 +104,10 @@ pub enum Command {
     Get(get::GetArgs),
     /// Add, list or remove remotes (kept in the committed .cairn/config.toml).
     Remote(remote::RemoteArgs),
+    /// Get, set, unset or list configuration keys, and where each comes from.
+    Config(config::ConfigArgs),
+    /// Check the configuration, remotes, cache and hooks, and say what is wrong.
+    Doctor(doctor::DoctorArgs),
     /// Install git hooks so data follows git checkout and merge.
     InstallHooks(hooks::InstallHooksArgs),
     /// Run by the installed git hooks.
@@ -163,6 +169,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Pull(a) => pull::run(&ui, &cwd, a),
         Command::Get(a) => get::run(&ui, &cwd, a),
         Command::Remote(a) => remote::run(&ui, &cwd, a),
+        Command::Config(a) => config::run(&ui, &cwd, a),
+        Command::Doctor(a) => doctor::run(&ui, &cwd, a),
         Command::InstallHooks(a) if a.global => {
             session::warn_if_in_repository(&ui, &cwd);
             hooks_global::install(&ui, a)

@@ -1,7 +1,7 @@
 //! Opening the repository a command works on: the one place in the CLI
 //! that does, so every verb gets the same session and the same warnings.
 //!
-//! The library reports committed settings it ignored (in
+//! The library reports committed settings it ignored and unknown keys (in
 //! [`crate::repo::config::Config`]) instead of printing them; they are said
 //! here, once per command, as the repository is opened. Commands that do
 //! not open the repository (`init`, `get`, `completions`, `man`) never say
@@ -16,8 +16,12 @@ use crate::ops::Session;
 /// the committed settings it ignores.
 pub(crate) fn open_session(ui: &Ui, cwd: &Path) -> crate::Result<Session> {
     let session = Session::open(cwd)?;
-    if let Some(ignored) = &session.workspace().config().ignored_cache_dir {
+    let config = session.workspace().config();
+    if let Some(ignored) = &config.ignored_cache_dir {
         ui.warn(ignored);
+    }
+    for unknown in &config.unknown_keys {
+        ui.warn(unknown);
     }
     Ok(session)
 }

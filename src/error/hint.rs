@@ -106,6 +106,13 @@ impl Hint for Error {
                 path.display()
             ),
             Error::Config { .. } | Error::ConfigValue { .. } => "fix the file; docs/FORMAT.md lists the keys".into(),
+            Error::UnknownConfigKey { suggestion: Some(s), .. } => format!("did you mean `{s}`?"),
+            Error::UnknownConfigKey { .. } | Error::BadConfigValue { .. } => {
+                "docs/FORMAT.md §8.1 lists every key and its type".into()
+            }
+            Error::ConfigKeyRefused { hint, .. } => (*hint).into(),
+            Error::ConfigNotSet { .. } => "`cairn config --list --show-origin` shows where each key is set".into(),
+            Error::Unhealthy { .. } => "the lines marked `problem:` above say what is wrong".into(),
             Error::Locked { .. } => "wait for the other cairn command to finish, then run this one again".into(),
             Error::UnrecordedChanges { .. } => {
                 "`cairn add <path>` records the changes (keep them); `--force` discards them".into()

@@ -41,7 +41,9 @@
 pub mod add;
 pub mod cat;
 pub mod checkout;
+pub mod config;
 pub mod diff;
+pub mod doctor;
 pub mod du;
 pub mod fetch;
 pub mod gc;

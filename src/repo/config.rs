@@ -4,7 +4,7 @@
 //! (`$XDG_CONFIG_HOME/cairn/config.toml`), the committed repository file
 //! (`.cairn/config.toml`), the uncommitted local file
 //! (`.cairn/config.local.toml`), then environment variables. Flags are
-//! applied by the CLI on top. Unknown keys are ignored so that a repository
+//! applied by the CLI on top. Unknown keys are ignored (and reported in [`Config::unknown_keys`]) so that a repository
 //! configured by a newer cairn still opens; wrong types are errors.
 //!
 //! `cache.dir` decides where cairn writes packs and takes a lock, so it is
@@ -18,6 +18,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use super::config_edit::FileUnknown;
+use super::config_keys::unknown_in;
 use crate::error::{Error, Result};
 
 /// The settings cairn reads today.
@@ -36,6 +38,10 @@ pub struct Config {
     /// ignored: a committed file must not choose where a teammate's cairn
     /// writes.
     pub ignored_cache_dir: Option<IgnoredSetting>,
+    /// Keys of any file that cairn does not know (typos, or a newer
+    /// cairn's), each with the known key it most likely meant. They are
+    /// ignored; the CLI warns about them once per command.
+    pub unknown_keys: Vec<FileUnknown>,
 }
 
 /// A setting that was present but deliberately not applied.
@@ -97,16 +103,25 @@ struct CacheLayer {
     dir: Option<PathBuf>,
 }
 
-fn read_layer(path: &Path) -> Result<Option<Layer>> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(Error::io("read config", path, e)),
+/// A file's known settings and its unknown keys.
+fn read_layer(path: &Path) -> Result<Option<(Layer, Vec<FileUnknown>)>> {
+    let Some(table) = super::config_edit::read(path)? else {
+        return Ok(None);
     };
-    toml::from_str(&text).map(Some).map_err(|e| Error::Config {
-        path: path.to_path_buf(),
-        source: Box::new(e),
-    })
+    let unknown = unknown_in(&table)
+        .into_iter()
+        .map(|unknown| FileUnknown {
+            file: path.to_path_buf(),
+            unknown,
+        })
+        .collect();
+    let layer = toml::Value::Table(table)
+        .try_into()
+        .map_err(|e| Error::Config {
+            path: path.to_path_buf(),
+            source: Box::new(e),
+        })?;
+    Ok(Some((layer, unknown)))
 }
 
 /// The user-level config file, if a home or XDG directory is known.
@@ -130,7 +145,8 @@ impl Config {
             Some(cairn_dir.join("config.local.toml")),
         ];
         for path in files.into_iter().flatten() {
-            if let Some(layer) = read_layer(&path)? {
+            if let Some((layer, unknown)) = read_layer(&path)? {
+                cfg.unknown_keys.extend(unknown);
                 if let Some(f) = layer.core.format {
                     if f != FORMAT as i64 {
                         return Err(Error::UnsupportedFormat {
@@ -237,6 +253,7 @@ mod tests {
         std::fs::write(dir.path().join("config.toml"), "[cache]\ndir = \"/evil\"\n").unwrap();
         let cfg = Config::load(dir.path()).unwrap();
         assert_eq!(cfg.cache_dir, None);
+        assert!(cfg.unknown_keys.is_empty());
         let ignored = cfg.ignored_cache_dir.expect("reported");
         assert_eq!(ignored.value, PathBuf::from("/evil"));
         assert!(ignored.to_string().contains("config.local.toml"));
@@ -272,6 +289,23 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn unknown_keys_are_reported_with_their_file_and_the_rest_still_loads() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("config.local.toml"),
+            "[gc]\ngrase = \"2d\"\n[cache]\ndir = \"/x\"\n",
+        )
+        .unwrap();
+        let cfg = Config::load(dir.path()).unwrap();
+        assert_eq!(cfg.cache_dir, Some(PathBuf::from("/x")));
+        assert_eq!(cfg.unknown_keys.len(), 1);
+        let u = &cfg.unknown_keys[0];
+        assert_eq!(u.file, dir.path().join("config.local.toml"));
+        assert_eq!(u.unknown.suggestion.as_deref(), Some("gc.grace"));
+        assert!(u.to_string().contains("did you mean `gc.grace`?"));
     }
 
     #[test]

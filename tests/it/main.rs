@@ -9,6 +9,7 @@ mod automation;
 mod cat;
 mod checkout;
 mod cli;
+mod config;
 mod crash;
 mod damage;
 mod docs;
