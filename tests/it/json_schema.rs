@@ -362,6 +362,39 @@ fn every_json_output_matches_the_schema() {
     let un = ["install-hooks", "--json", "--global", "--uninstall"];
     c.run(&repo, &un, 0, "uninstall_hooks_global", "");
 
+    let list = ["config", "--list", "--show-origin", "--json"];
+    c.run(&repo, &list, 0, "config_list", "");
+    c.run(
+        &repo,
+        &["config", "gc.grace", "2d", "--json"],
+        0,
+        "config_set",
+        "",
+    );
+    c.run(
+        &repo,
+        &["config", "gc.grace", "--json"],
+        0,
+        "config_get",
+        "",
+    );
+    c.run(
+        &repo,
+        &["config", "--unset", "gc.grace", "--json"],
+        0,
+        "config_set",
+        "",
+    );
+    c.run(
+        &repo,
+        &["config", "gc.graze", "--json"],
+        1,
+        "config_get",
+        "unknown_config_key",
+    );
+    c.run(&repo, &["doctor", "--json"], 0, "doctor", "");
+    c.run(&plain, &["doctor", "--json"], 1, "doctor", "not_git_repo");
+
     // Every command's definition was matched by some output, and the
     // error definition too: none is left untested.
     let defs: BTreeSet<String> = c.schema["oneOf"]
