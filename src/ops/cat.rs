@@ -4,7 +4,7 @@
 //! Only what that file needs is fetched (the directory listing, the file's
 //! manifest and its chunks), into the cache; nothing in the work tree is
 //! written or read, so it works at any revision without a checkout. The
-//! bytes come through [`crate::engine::read::FileReader`]: every chunk is
+//! bytes come through `engine::read::FileReader`: every chunk is
 //! verified, memory holds one chunk, and the whole file's hash is checked
 //! at the end.
 
