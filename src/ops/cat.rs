@@ -2,7 +2,7 @@
 //! directory, streamed to a writer (what `git show REV:path` is for git).
 //!
 //! Only what that file needs is fetched (the directory listing, the file's
-//! manifest and its chunks), into the cache; nothing in the work tree is
+//! manifest and its chunks), into the cache; no data in the work tree is
 //! written or read, so it works at any revision without a checkout. The
 //! bytes come through `engine::read::FileReader`: every chunk is
 //! verified, memory holds one chunk, and the whole file's hash is checked
