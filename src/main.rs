@@ -4,6 +4,10 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     restore_sigpipe();
+    // Answers the shell when it asks for completions (`COMPLETE=<shell>`
+    // in the environment), then exits; otherwise does nothing.
+    clap_complete::CompleteEnv::with_factory(<cairn::cli::Cli as clap::CommandFactory>::command)
+        .complete();
     let json = cairn::cli::json_requested(std::env::args_os());
     let args = match cairn::cli::Cli::try_parse_from_env() {
         Ok(args) => args,

@@ -7,6 +7,7 @@
 //! itself with `#[command(mut_args(help(ID, "…")))]`, by the ids below.
 
 use clap::{Arg, Args};
+use clap_complete::engine::ArgValueCandidates;
 
 /// The id of [`RevPaths`]'s words, for [`help`].
 pub const REV_PATHS: &str = "args";
@@ -30,14 +31,24 @@ pub fn help(id: &'static str, text: &'static str) -> impl FnMut(Arg) -> Arg {
 /// with `ops::select`.
 #[derive(Debug, Clone, Args)]
 pub struct RevPaths {
-    #[arg(id = REV_PATHS, value_name = "REV|PATH")]
+    #[arg(
+        id = REV_PATHS,
+        value_name = "REV|PATH",
+        add = ArgValueCandidates::new(super::complete::revisions_and_paths)
+    )]
     pub words: Vec<String>,
 }
 
 /// `-r/--remote NAME|URL`: the remote a transfer uses.
 #[derive(Debug, Clone, Args)]
 pub struct Remote {
-    #[arg(id = REMOTE, short, long, value_name = "NAME|URL")]
+    #[arg(
+        id = REMOTE,
+        short,
+        long,
+        value_name = "NAME|URL",
+        add = ArgValueCandidates::new(super::complete::remotes)
+    )]
     pub remote: Option<String>,
 }
 

@@ -15,6 +15,7 @@ mod add;
 mod args;
 mod cat;
 pub(crate) mod checkout;
+mod complete;
 mod completions;
 mod config;
 mod diff;

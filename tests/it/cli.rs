@@ -277,3 +277,44 @@ fn init_remote_and_install_hooks_describe_what_they_did_in_json() {
     assert_eq!(v["other_template"], serde_json::Value::Null);
     assert!(!template.exists());
 }
+
+/// `COMPLETE=<shell> cairn` completes what only the repository knows:
+/// remote names after `-r`, and revisions (HEAD, branches, tags) and
+/// tracked paths where a command takes `[REV] [PATH…]`.
+#[test]
+fn dynamic_completions_offer_remotes_revisions_and_tracked_paths() {
+    let mut repo = TestRepo::init();
+    repo.write("data/a.csv", "a\n");
+    repo.write("model.bin", random_bytes("complete-model", 1000));
+    repo.cairn_ok(&["add", "data", "model.bin"]);
+    repo.cairn_ok(&["remote", "add", "origin", "../store"]);
+    repo.cairn_ok(&["remote", "add", "backup", "../backup", "--local"]);
+    repo.commit_all("v1");
+    repo.git(&["tag", "v1"]);
+    repo.git(&["branch", "experiment"]);
+    repo.set_env("COMPLETE", "fish");
+    let words = |args: &[&str]| -> Vec<String> {
+        let mut all = vec!["--", "cairn"];
+        all.extend_from_slice(args);
+        repo.cairn_ok(&all)
+            .lines()
+            .map(|l| l.split('\t').next().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(words(&["push", "-r", ""]), ["backup", "origin"]);
+    let revs = words(&["checkout", ""]);
+    for want in ["HEAD", "experiment", "v1", "data", "model.bin"] {
+        assert!(revs.iter().any(|w| w == want), "{want} not in {revs:?}");
+    }
+    let pull = words(&["pull", "v"]);
+    assert!(pull.contains(&"v1".to_string()), "{pull:?}");
+    // Outside a repository: the flags, and no error.
+    let plain = TestRepo::plain();
+    let out = plain
+        .cairn(&["--", "cairn", "push", "-r", ""])
+        .env("COMPLETE", "fish")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(out.stdout.is_empty(), "{}", String::from_utf8_lossy(&out.stdout));
+}
