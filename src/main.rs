@@ -29,7 +29,11 @@ fn main() -> ExitCode {
             } else {
                 cairn::cli::ui::print_error(&err);
             }
-            ExitCode::FAILURE
+            if err.downcast_ref::<cairn::cli::BadFlagValue>().is_some() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
 }

@@ -39,6 +39,13 @@ mod status;
 pub mod ui;
 mod verify;
 
+/// A flag's value that the argument parser cannot check without echoing a
+/// secret (a URL with credentials): reported like any error, with the
+/// library's redacted message and hint, but it exits 2, as usage errors do.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct BadFlagValue(#[source] pub crate::Error);
+
 /// Version large datasets and model files next to git.
 #[derive(Debug, Parser)]
 #[command(name = "cairn", version, about, propagate_version = true)]

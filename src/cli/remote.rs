@@ -95,6 +95,14 @@ pub(crate) fn describe(r: &ResolvedRemote) -> String {
 }
 
 pub fn run(ui: &Ui, cwd: &Path, args: RemoteArgs) -> anyhow::Result<ExitCode> {
+    // A bad --endpoint is a usage error (exit 2), checked here rather than
+    // by clap, whose message would echo the value, credentials and all.
+    if let RemoteAction::Add {
+        endpoint: Some(e), ..
+    } = &args.action
+    {
+        crate::remote::check_endpoint(e).map_err(super::BadFlagValue)?;
+    }
     let session = open_session(ui, cwd)?;
     match args.action {
         RemoteAction::Add {

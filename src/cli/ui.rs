@@ -244,7 +244,11 @@ pub fn print_error_json(err: &anyhow::Error) {
         message: err.to_string(),
         causes: crate::explain::causes(top),
         hint: crate::explain::hint(top),
-        kind: crate::explain::kind(top),
+        kind: if err.downcast_ref::<super::BadFlagValue>().is_some() {
+            "usage".to_string()
+        } else {
+            crate::explain::kind(top)
+        },
     });
 }
 

@@ -129,17 +129,23 @@ fn endpoint_settings_in_the_committed_config_reach_an_s3_compatible_server() {
     clone.cairn_ok(&["pull"]);
     assert_eq!(clone.read("data/a.bin"), vec![3u8; 300_000]);
 
-    // An endpoint with credentials in it is refused, and not echoed.
-    let (_, stderr) = repo.cairn_fail(&[
-        "remote",
-        "add",
-        "other",
-        "s3://b",
-        "--endpoint",
+    // An endpoint with credentials in it is refused, and not echoed; a
+    // bad flag value is a usage error (exit 2), and the config is as it was.
+    let config = repo.read(".cairn/config.toml");
+    for endpoint in [
         "https://me:SuperSecret-DoNotPrint-123@minio.example",
-    ]);
-    assert_error_report(&stderr, &["credentials"]);
-    assert!(!stderr.contains("SuperSecret-DoNotPrint-123"), "{stderr}");
+        "banana",
+    ] {
+        let out = repo
+            .cairn(&["remote", "add", "other", "s3://b", "--endpoint", endpoint])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{endpoint}: {stderr}");
+        assert_error_report(&stderr, &["remote URL"]);
+        assert!(!stderr.contains("SuperSecret-DoNotPrint-123"), "{stderr}");
+        assert_eq!(repo.read(".cairn/config.toml"), config);
+    }
 }
 
 /// `cairn push` with no arguments sends HEAD's data as well as the work
