@@ -39,6 +39,20 @@ pub fn keeps_whole(entries: &[Entry], useful: impl Fn(&Entry) -> bool) -> bool {
     total > 0 && kept as f64 >= REWRITE_BELOW * total as f64
 }
 
+/// The blobs of a pack that goes which must be copied out first: the live
+/// ones no staying pack already holds.
+pub fn blobs_to_copy(
+    entries: &[Entry],
+    live: &HashSet<(ObjectKind, Id)>,
+    staying: &HashSet<(ObjectKind, Id)>,
+) -> Vec<Entry> {
+    entries
+        .iter()
+        .filter(|e| live.contains(&(e.kind, e.id)) && !staying.contains(&(e.kind, e.id)))
+        .copied()
+        .collect()
+}
+
 /// What a collection will do.
 #[derive(Debug, Default)]
 pub struct Plan {
@@ -128,12 +142,7 @@ pub fn plan(
         }
     }
     for p in rest {
-        let needed: Vec<Entry> = p
-            .entries
-            .iter()
-            .filter(|e| live.contains(&(e.kind, e.id)) && !staying.contains(&(e.kind, e.id)))
-            .copied()
-            .collect();
+        let needed = blobs_to_copy(&p.entries, live, &staying);
         // A live blob whose copy here is damaged cannot be copied; the pack
         // stays whole until the damage is repaired, rather than turning a
         // damaged object into a missing one.

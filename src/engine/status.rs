@@ -94,6 +94,10 @@ pub struct Status<'a> {
     pub index: Mutex<&'a mut StatIndex>,
     pub progress: &'a dyn Progress,
     pub counters: Counters,
+    /// Files hashed by this status (repository-relative), with the stat
+    /// they had: a second question about the same unchanged file (`diff`
+    /// asks for the state, then the content) reads it once.
+    hashed: Mutex<HashMap<String, (Stat, Id)>>,
 }
 
 /// The work tree's content at a tracked path (see [`Status::current`]).
@@ -119,6 +123,7 @@ impl<'a> Status<'a> {
             index: Mutex::new(index),
             progress,
             counters: Counters::default(),
+            hashed: Mutex::new(HashMap::new()),
         }
     }
 
@@ -256,6 +261,21 @@ impl<'a> Status<'a> {
                 .fetch_add(1, Ordering::Relaxed);
             return Ok((id, true));
         }
+        let memo = self
+            .hashed
+            .lock()
+            .expect("hash memo poisoned")
+            .get(rel)
+            .copied();
+        if let Some((_, id)) = memo.filter(|(seen, _)| *seen == stat) {
+            let recorded = self
+                .index
+                .lock()
+                .expect("index lock poisoned")
+                .get(rel)
+                .is_some_and(|r| r.id == id);
+            return Ok((id, recorded));
+        }
         let mut f = fs::File::open(abs).map_err(|e| Error::io("open", abs, e))?;
         let mut h = Hasher::new();
         std::io::copy(&mut f, &mut HashWriter(&mut h)).map_err(|e| Error::io("read", abs, e))?;
@@ -271,6 +291,12 @@ impl<'a> Status<'a> {
         let recorded = idx.get(rel).is_some_and(|r| r.id == id);
         if recorded && Stat::of(&after) == stat {
             idx.insert(rel.to_string(), stat, id);
+        }
+        if Stat::of(&after) == stat {
+            self.hashed
+                .lock()
+                .expect("hash memo poisoned")
+                .insert(rel.to_string(), (stat, id));
         }
         Ok((id, recorded))
     }

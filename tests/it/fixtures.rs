@@ -44,14 +44,14 @@ fn frozen(name: &str, bytes: &[u8]) {
     );
 }
 
-fn piece(s: &str, len: u64) -> Piece {
+pub(crate) fn piece(s: &str, len: u64) -> Piece {
     Piece {
         id: Id::of(s.as_bytes()),
         len,
     }
 }
 
-fn sample_manifest() -> Manifest {
+pub(crate) fn sample_manifest() -> Manifest {
     Manifest {
         size: 30,
         form: Form::Chunks,
@@ -59,7 +59,7 @@ fn sample_manifest() -> Manifest {
     }
 }
 
-fn sample_tree() -> Vec<TreeEntry> {
+pub(crate) fn sample_tree() -> Vec<TreeEntry> {
     vec![
         TreeEntry {
             path: "a b/ü.csv".into(),

@@ -5,7 +5,7 @@
 use cairn::format::chunking::{gear_table, Chunker};
 use cairn::format::codec::Codec;
 use cairn::format::kind::ObjectKind;
-use cairn::format::object::{self, Form, Manifest, Mode, Piece, TreeEntry};
+use cairn::format::object;
 use cairn::format::pack::{encode_footer, pack_id, Entry};
 use cairn::hash::Id;
 
@@ -42,34 +42,14 @@ fn chunk_boundaries_v1() {
 
 #[test]
 fn object_encodings_v1() {
-    let p = |s: &str, len| Piece {
-        id: Id::of(s.as_bytes()),
-        len,
-    };
-    let m = Manifest {
-        size: 30,
-        form: Form::Chunks,
-        pieces: vec![p("a", 10), p("b", 20)],
-    };
-    assert_eq!(digest(&m.encode()), MANIFEST_DIGEST);
+    // The same values as the byte-exact files in fixtures/format/.
+    use crate::fixtures::{piece, sample_manifest, sample_tree};
+    assert_eq!(digest(&sample_manifest().encode()), MANIFEST_DIGEST);
     assert_eq!(
-        digest(&object::encode_segment(&[p("a", 10), p("b", 20)])),
+        digest(&object::encode_segment(&[piece("a", 10), piece("b", 20)])),
         SEGMENT_DIGEST
     );
-    let tree = object::encode_tree(&[
-        TreeEntry {
-            path: "a b/ü.csv".into(),
-            mode: Mode::Regular,
-            size: 3,
-            id: Id::of(b"x"),
-        },
-        TreeEntry {
-            path: "run.sh".into(),
-            mode: Mode::Executable,
-            size: 0,
-            id: Id::of(b""),
-        },
-    ]);
+    let tree = object::encode_tree(&sample_tree());
     assert_eq!(Id::of(&tree).to_hex(), TREE_ID);
 }
 

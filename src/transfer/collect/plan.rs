@@ -10,7 +10,7 @@ use std::collections::{HashMap, HashSet};
 use std::time::{Duration, SystemTime};
 
 use super::{Doomed, RemotePlan};
-use crate::engine::gc::keeps_whole;
+use crate::engine::gc::{blobs_to_copy, keeps_whole};
 use crate::error::{Error, Result};
 use crate::format::kind::ObjectKind;
 use crate::format::pack::Entry;
@@ -168,12 +168,7 @@ pub fn plan(
         }
     }
     for p in rest {
-        let needed: Vec<Entry> = p
-            .entries
-            .iter()
-            .filter(|e| live.contains(&(e.kind, e.id)) && !staying.contains(&(e.kind, e.id)))
-            .copied()
-            .collect();
+        let needed = blobs_to_copy(&p.entries, live, &staying);
         if needed.iter().any(|e| !good(p, e)) {
             // Never turn a damaged object into a missing one.
             keep_whole(&mut plan, &mut staying, p);
