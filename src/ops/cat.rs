@@ -82,7 +82,11 @@ pub fn cat(
         std::slice::from_ref(&opts.path),
         progress,
     )
-    .map_err(|_| not_tracked())?;
+    .map_err(|e| match e {
+        // An unknown revision, or no git, is its own error.
+        Error::NotTracked { .. } => not_tracked(),
+        e => e,
+    })?;
     let [(rel, ptr, only)] = selected.as_slice() else {
         return Err(not_tracked());
     };

@@ -76,7 +76,7 @@ fn cat_of_what_is_not_a_tracked_file_fails_with_a_hint() {
         assert_error_report(&stderr, &["not a file cairn tracks"]);
     }
     let (_, stderr) = repo.cairn_fail(&["cat", "nosuchrev:model.bin"]);
-    assert!(stderr.starts_with("error: "), "{stderr}");
+    assert_error_report(&stderr, &["unknown revision 'nosuchrev'"]);
 }
 
 #[test]
