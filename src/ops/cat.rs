@@ -1,26 +1,24 @@
 //! `cat [REV:]PATH`: one tracked file, or one file inside a tracked
 //! directory, streamed to a writer (what `git show REV:path` is for git).
 //!
-//! Only what that file needs is fetched (the directory listing, the file's
-//! manifest and its chunks), into the cache; no data in the work tree is
-//! written or read, so it works at any revision without a checkout. The
-//! bytes come through `engine::read::FileReader`: every chunk is
-//! verified, memory holds one chunk, and the whole file's hash is checked
-//! at the end.
+//! Only the metadata that file needs (the directory listing, the file's
+//! manifest) is fetched into the cache; chunks the cache lacks are read
+//! from the remote by range as the stream goes (`ops::open`), never
+//! written to disk. No data in the work tree is written or read, so it
+//! works at any revision without a checkout. The bytes come through
+//! `engine::read::FileReader`: every chunk is verified, memory holds a
+//! window of a few MiB, and the whole file's hash is checked at the end.
 
 use std::io::Write;
 use std::path::PathBuf;
 
 use serde::Serialize;
 
-use super::fetch::{fetch, missing_data, FetchOutcome, RevisionNames};
-use super::select::select_at;
+use super::fetch::FetchOutcome;
+use super::open::prepare;
 use super::Session;
 use crate::engine::read::FileReader;
 use crate::error::{Error, Result};
-use crate::format::kind::ObjectKind;
-use crate::format::object;
-use crate::format::pointer::Pointer;
 use crate::progress::Progress;
 
 #[derive(Debug, Clone, Default)]
@@ -42,7 +40,8 @@ pub struct CatReport {
     pub rev: Option<String>,
     /// Bytes written.
     pub size: u64,
-    /// What had to be fetched first (nothing when the cache had it).
+    /// What was fetched: metadata into the cache, chunks read from the
+    /// remote (nothing when the cache had it all).
     pub fetch: FetchOutcome,
 }
 
@@ -72,55 +71,23 @@ pub fn cat(
     progress: &dyn Progress,
     waits: super::Waits,
 ) -> Result<CatReport> {
-    let not_tracked = || Error::NoFileAt {
-        path: opts.path.clone(),
-        rev: opts.rev.clone().unwrap_or_else(|| "the work tree".into()),
-    };
-    let selected = select_at(
+    let prepared = prepare(
         s,
         opts.rev.as_deref(),
-        std::slice::from_ref(&opts.path),
+        opts.rev.as_deref(),
+        &opts.path,
+        opts.remote.as_deref(),
         progress,
-    )
-    .map_err(|e| match e {
-        // An unknown revision, or no git, is its own error.
-        Error::NotTracked { .. } => not_tracked(),
-        e => e,
-    })?;
-    let [(rel, ptr, only)] = selected.as_slice() else {
-        return Err(not_tracked());
-    };
-    let fetched = fetch(s, &selected, opts.remote.as_deref(), progress, waits)?;
-    if !fetched.absent.is_empty() {
-        let names = RevisionNames::new(s.git(), opts.rev.as_deref());
-        return Err(Error::DataNotOnRemote {
-            remote: fetched.remote.clone().unwrap_or_default(),
-            missing: missing_data(s.workspace(), &fetched, &selected, &names),
-        });
-    }
+        waits,
+    )?;
     let store = s.store(progress)?;
-    let (id, size) = match (ptr, only) {
-        (Pointer::File { id, size, .. }, None) => (*id, *size),
-        (Pointer::Dir { id, .. }, Some(inside)) => {
-            let raw = store
-                .read(ObjectKind::Tree, id)?
-                .ok_or_else(|| Error::MissingObject {
-                    kind: ObjectKind::Tree,
-                    id: *id,
-                    path: PathBuf::from(rel),
-                })?;
-            let entries =
-                object::decode_tree(&raw).map_err(|e| store.corrupt(ObjectKind::Tree, *id, e))?;
-            let entry = entries
-                .iter()
-                .find(|e| e.path == *inside)
-                .ok_or_else(not_tracked)?;
-            (entry.id, entry.size)
-        }
-        // A whole directory is not one file.
-        _ => return Err(not_tracked()),
-    };
-    let mut reader = FileReader::open(store, id, size, PathBuf::from(&opts.path))?;
+    let mut reader = FileReader::open(
+        store,
+        prepared.id,
+        prepared.size,
+        PathBuf::from(&opts.path),
+        prepared.source(),
+    )?;
     if let Err(e) = std::io::copy(&mut reader, out) {
         // The reader's own failures (a damaged or missing chunk) travel
         // inside the io::Error; anything else is the writer's.
@@ -139,7 +106,7 @@ pub fn cat(
     Ok(CatReport {
         path: opts.path,
         rev: opts.rev,
-        size,
-        fetch: fetched,
+        size: prepared.size,
+        fetch: prepared.outcome(),
     })
 }

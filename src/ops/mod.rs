@@ -54,6 +54,7 @@ pub mod listings;
 pub mod log;
 pub mod ls;
 pub mod mv;
+pub mod open;
 pub mod pull;
 pub mod push;
 pub mod remote;

@@ -99,6 +99,17 @@ impl Session {
         Ok(self.store.get_or_init(|| s))
     }
 
+    /// The cache, opened if it is not yet, for use after the session ends
+    /// (a reader that outlives the command); the session's locks are
+    /// released.
+    pub fn into_store(self, progress: &dyn Progress) -> Result<Store> {
+        let Session { ws, store, .. } = self;
+        match store.into_inner() {
+            Some(s) => Ok(s),
+            None => Store::open(&ws.cache_dir(), progress),
+        }
+    }
+
     /// The cache with its write lock, held for the rest of the session.
     pub fn store_locked(&self, progress: &dyn Progress) -> Result<(&Store, &CacheLock)> {
         let store = self.store(progress)?;

@@ -63,6 +63,21 @@ pub fn check_encoded(
     decode(kind, codec, stored, raw_len).and_then(|raw| check_blob(kind, id, &raw))
 }
 
+/// Decode a blob's stored bytes, check them as [`check_encoded`] does, and
+/// return the raw bytes: for a reader that serves blobs it does not keep
+/// (ranged reads of a remote pack).
+pub fn decode_checked(
+    kind: ObjectKind,
+    id: &Id,
+    codec: Codec,
+    stored: &[u8],
+    raw_len: u32,
+) -> Result<Vec<u8>, Corruption> {
+    let raw = decode(kind, codec, stored, raw_len)?;
+    check_blob(kind, id, &raw)?;
+    Ok(raw)
+}
+
 pub(super) fn check_blob(kind: ObjectKind, id: &Id, raw: &[u8]) -> Result<(), Corruption> {
     match kind {
         ObjectKind::Manifest => Ok(Manifest::decode(raw).map(|_| ())?),

@@ -39,7 +39,7 @@ mod maintenance;
 pub mod packfile;
 mod write;
 use check::{check_blob, decode};
-pub use check::{check_encoded, max_raw_len, MAX_LISTING};
+pub use check::{check_encoded, decode_checked, max_raw_len, MAX_LISTING};
 pub use exchange::ExportPlan;
 pub use maintenance::{Damage, SealedPack};
 pub use write::Put;

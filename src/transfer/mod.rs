@@ -36,6 +36,7 @@ pub mod collect;
 pub mod coverage;
 pub mod fetch;
 pub mod push;
+pub mod ranged;
 pub mod walked;
 
 mod jobs;

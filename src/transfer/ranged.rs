@@ -1,0 +1,273 @@
+//! Chunks read straight from a remote's packs by byte range, for a reader
+//! that streams one file (`engine::read::FileReader`) without fetching it
+//! into the cache first.
+//!
+//! The remote's index (read once, through the cached index files as a
+//! fetch reads it) says which pack holds each chunk and where. The chunks
+//! of one request are grouped per pack into ranges, neighbours closer than
+//! [`GAP`] sharing one ranged read, and the ranges are read concurrently.
+//! Every chunk is decoded and checked against its id before it is handed
+//! over; a damaged copy is an error naming the pack, never bytes. Nothing
+//! is written to the cache: what a reader reads once is not worth keeping,
+//! and a file read this way costs no disk.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use futures::{StreamExt, TryStreamExt};
+use rayon::prelude::*;
+
+use super::fetch::Span;
+use super::Connection;
+use crate::engine::read::ChunkFetch;
+use crate::error::{Error, RemoteFailure, Result};
+use crate::format::kind::ObjectKind;
+use crate::format::object::Piece;
+use crate::format::pack::Entry;
+use crate::hash::Id;
+use crate::remote::index::{self, RemoteIndex};
+
+/// Chunks closer than this in a pack are read in one request. Smaller than
+/// a fetch's gap: a reader that seeks wants few bytes it did not ask for.
+pub const GAP: u64 = 32 << 10;
+
+/// A ranged read covers at most this many bytes.
+const MAX_RANGE: u64 = super::fetch::MAX_RANGE;
+
+/// The index, once read, and the damaged index files it could not use.
+struct Loaded {
+    index: RemoteIndex,
+    damaged: Vec<(String, index::IndexError)>,
+}
+
+/// Chunks of one remote, read by range.
+pub struct RangedChunks {
+    conn: Connection,
+    loaded: Mutex<Option<Arc<Loaded>>>,
+    /// The tracked path being read, for errors.
+    needed_by: String,
+    objects: AtomicU64,
+    bytes: AtomicU64,
+}
+
+impl RangedChunks {
+    /// Read chunks of `needed_by` (a tracked path, for messages) from the
+    /// remote `conn` is connected to.
+    pub fn new(conn: Connection, needed_by: impl Into<String>) -> RangedChunks {
+        RangedChunks {
+            conn,
+            loaded: Mutex::new(None),
+            needed_by: needed_by.into(),
+            objects: AtomicU64::new(0),
+            bytes: AtomicU64::new(0),
+        }
+    }
+
+    /// The connection, for other transfers on the same remote.
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// Chunks handed over so far, and the bytes downloaded for them.
+    pub fn downloaded(&self) -> (u64, u64) {
+        (
+            self.objects.load(Ordering::Relaxed),
+            self.bytes.load(Ordering::Relaxed),
+        )
+    }
+
+    fn index(&self) -> Result<Arc<Loaded>> {
+        let mut slot = self.loaded.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(l) = &*slot {
+            return Ok(Arc::clone(l));
+        }
+        let state = self.conn.load_index()?;
+        let l = Arc::new(Loaded {
+            index: state.index,
+            damaged: state.damaged,
+        });
+        *slot = Some(Arc::clone(&l));
+        Ok(l)
+    }
+
+    /// Where each of `pieces` is, grouped into ranged reads.
+    fn plan(&self, loaded: &Loaded, pieces: &[Piece]) -> Result<Vec<Span>> {
+        let mut by_pack: HashMap<Id, Vec<Entry>> = HashMap::new();
+        let mut seen = HashSet::new();
+        for p in pieces {
+            if !seen.insert(p.id) {
+                continue;
+            }
+            let Some((pack, e)) = loaded.index.blobs.get(&(ObjectKind::Chunk, p.id)) else {
+                if let Some((file, why)) = loaded.damaged.first() {
+                    return Err(Error::RemoteIndexDamaged {
+                        kind: ObjectKind::Chunk,
+                        id: p.id,
+                        remote: self.conn.remote.name.clone(),
+                        path: self.needed_by.clone().into(),
+                        index: file.clone(),
+                        reason: *why,
+                    });
+                }
+                return Err(Error::NotOnRemote {
+                    kind: ObjectKind::Chunk,
+                    id: p.id,
+                    remote: self.conn.remote.name.clone(),
+                    path: self.needed_by.clone().into(),
+                });
+            };
+            by_pack.entry(*pack).or_default().push(*e);
+        }
+        let mut spans: Vec<Span> = by_pack
+            .into_iter()
+            .flat_map(|(pack, blobs)| coalesce(pack, blobs, GAP))
+            .collect();
+        spans.sort_by_key(|s| (s.pack, s.range.start));
+        Ok(spans)
+    }
+
+    /// Download `spans` concurrently and decode and check every blob in
+    /// them, by id.
+    fn download(&self, spans: Vec<Span>) -> Result<HashMap<Id, Vec<u8>>> {
+        let conn = &self.conn;
+        let got: Vec<(Span, bytes::Bytes)> = conn.rt.block_on(
+            futures::stream::iter(spans)
+                .map(|span| async move {
+                    let rel = index::pack_path(&span.pack);
+                    match conn.get_range_async(&rel, span.range.clone()).await {
+                        Ok(b) => Ok((span, b)),
+                        Err(Error::Remote {
+                            failure: RemoteFailure::NotFound,
+                            ..
+                        }) => Err(Error::RemotePackMissing {
+                            remote: conn.remote.name.clone(),
+                            pack: span.pack,
+                        }),
+                        Err(e) => Err(e),
+                    }
+                })
+                .buffer_unordered(conn.jobs().downloads)
+                .try_collect(),
+        )?;
+        let mut out = HashMap::new();
+        for (span, data) in got {
+            let len = span.range.end - span.range.start;
+            if data.len() as u64 != len {
+                return Err(Error::RemoteCorrupt {
+                    remote: conn.remote.name.clone(),
+                    object: index::pack_path(&span.pack),
+                    reason: format!("a read of {len} bytes returned {}", data.len()),
+                });
+            }
+            self.bytes.fetch_add(len, Ordering::Relaxed);
+            let decoded: Vec<(Id, Vec<u8>)> = span
+                .blobs
+                .par_iter()
+                .map(|e| {
+                    let at = (e.offset - span.range.start) as usize;
+                    let stored = &data[at..at + e.stored_len as usize];
+                    crate::store::decode_checked(e.kind, &e.id, e.codec, stored, e.raw_len)
+                        .map(|raw| (e.id, raw))
+                        .map_err(|cause| Error::RemoteBlobCorrupt {
+                            remote: conn.remote.name.clone(),
+                            pack: span.pack,
+                            kind: e.kind,
+                            id: e.id,
+                            cause: Box::new(cause),
+                        })
+                })
+                .collect::<Result<_>>()?;
+            out.extend(decoded);
+        }
+        Ok(out)
+    }
+}
+
+impl ChunkFetch for RangedChunks {
+    fn fetch(&self, pieces: &[Piece]) -> Result<Vec<Vec<u8>>> {
+        let loaded = self.index()?;
+        let spans = self.plan(&loaded, pieces)?;
+        let mut raw = self.download(spans)?;
+        let mut out = Vec::with_capacity(pieces.len());
+        for (k, p) in pieces.iter().enumerate() {
+            // A chunk the file repeats is handed over once per place.
+            let again = pieces[k + 1..].iter().any(|q| q.id == p.id);
+            let bytes = if again {
+                raw.get(&p.id).cloned()
+            } else {
+                raw.remove(&p.id)
+            };
+            let bytes = bytes.ok_or_else(|| Error::MissingObject {
+                kind: ObjectKind::Chunk,
+                id: p.id,
+                path: self.needed_by.clone().into(),
+            })?;
+            out.push(bytes);
+        }
+        self.objects.fetch_add(out.len() as u64, Ordering::Relaxed);
+        Ok(out)
+    }
+}
+
+/// Group the chunks of one pack into ranges: neighbours at most `gap`
+/// bytes apart share one, up to [`MAX_RANGE`] bytes. Only the chunks asked
+/// for are decoded; the bytes between them are skipped.
+pub fn coalesce(pack: Id, mut blobs: Vec<Entry>, gap: u64) -> Vec<Span> {
+    blobs.sort_by_key(|e| e.offset);
+    let mut out: Vec<Span> = Vec::new();
+    for e in blobs {
+        let end = e.offset + e.stored_len as u64;
+        match out.last_mut() {
+            Some(s)
+                if e.offset >= s.range.end
+                    && e.offset - s.range.end <= gap
+                    && end - s.range.start <= MAX_RANGE =>
+            {
+                s.range.end = end;
+                s.blobs.push(e);
+            }
+            _ => out.push(Span {
+                pack,
+                range: e.offset..end,
+                blobs: vec![e],
+            }),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::codec::Codec;
+
+    fn e(offset: u64, len: u32) -> Entry {
+        Entry {
+            id: Id::of(&offset.to_le_bytes()),
+            kind: ObjectKind::Chunk,
+            codec: Codec::Raw,
+            offset,
+            stored_len: len,
+            raw_len: len,
+        }
+    }
+
+    #[test]
+    fn only_close_neighbours_share_a_read() {
+        let p = Id::of(b"p");
+        let spans = coalesce(
+            p,
+            vec![e(16 + 100 + GAP + 1, 10), e(16, 100), e(116, 50)],
+            GAP,
+        );
+        assert_eq!(spans.len(), 2);
+        assert_eq!(spans[0].range, 16..166);
+        assert_eq!(spans[0].blobs.len(), 2);
+        assert_eq!(spans[1].blobs.len(), 1);
+        let big: Vec<Entry> = (0..20).map(|i| e(16 + i * (1 << 20), 1 << 20)).collect();
+        assert!(coalesce(p, big, GAP)
+            .iter()
+            .all(|s| s.range.end - s.range.start <= MAX_RANGE));
+    }
+}
