@@ -35,7 +35,7 @@ pub mod cli;
 pub(crate) mod durable;
 pub(crate) mod engine;
 pub mod error;
-pub(crate) mod explain;
+pub mod explain;
 pub(crate) mod failpoint;
 pub mod format;
 pub mod hash;
