@@ -48,53 +48,23 @@ __version__ = _cairn.__version__
 
 PathLike = Union[str, "os.PathLike[str]"]
 
-#: Read buffer of the file objects :func:`open` returns.
-BUFFER_SIZE = 1 << 20
+class CairnFile(io.RawIOBase):
+    """A tracked file open for reading: ``read``, ``readinto``, ``readline``,
+    ``seek``, ``tell``, iteration over lines and ``with``, as any binary
+    file. Returned by :func:`open`.
 
-
-class _Raw(io.RawIOBase):
-    """The unbuffered stream under :class:`CairnFile`."""
-
-    def __init__(self, reader: Any, name: str):
-        super().__init__()
-        self._r = reader
-        self.name = name
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def readinto(self, b: Any) -> int:
-        return self._r.readinto(memoryview(b).cast("B"))
-
-    def readall(self) -> bytes:
-        return self._r.read(-1)
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        return self._r.seek(offset, whence)
-
-    def tell(self) -> int:
-        return self._r.tell()
-
-    def close(self) -> None:
-        if not self.closed:
-            self._r.close()
-        super().close()
-
-
-class CairnFile(io.BufferedReader):
-    """A tracked file open for reading: ``read``, ``readinto``, ``seek``,
-    ``tell``, ``readline``, iteration and ``with``, as any binary file.
-
-    Returned by :func:`open`. ``size`` is the file's length; ``report()``
-    says what was fetched so far (the same fields as ``cairn cat --json``).
+    Reads are exact: ``read(n)`` fetches the chunks under those ``n`` bytes
+    and no more (what random access into a large remote file needs), while
+    reading in order reads ahead a few MiB in the background, so small
+    sequential reads need no extra buffering. ``size`` is the file's
+    length; ``report()`` says what was fetched so far (the fields of
+    ``cairn cat --json``).
     """
 
     def __init__(self, reader: Any, name: str):
-        super().__init__(_Raw(reader, name), buffer_size=BUFFER_SIZE)
+        super().__init__()
         self._native = reader
+        self.name = name
 
     @property
     def size(self) -> int:
@@ -103,8 +73,49 @@ class CairnFile(io.BufferedReader):
 
     def report(self) -> Dict[str, Any]:
         """What is read and what has been fetched: metadata into the cache,
-        chunks (and bytes) read from the remote, requests made."""
+        chunks (and their bytes) read from the remote, requests made."""
         return json.loads(self._native.report())
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def readinto(self, b: Any) -> int:
+        self._check()
+        return self._native.readinto(memoryview(b).cast("B"))
+
+    def read(self, size: Optional[int] = -1) -> bytes:
+        self._check()
+        return self._native.read(-1 if size is None else size)
+
+    def readall(self) -> bytes:
+        return self.read(-1)
+
+    def readline(self, size: Optional[int] = -1) -> bytes:
+        self._check()
+        return self._native.readline(-1 if size is None else size)
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        self._check()
+        return self._native.seek(offset, whence)
+
+    def tell(self) -> int:
+        self._check()
+        return self._native.tell()
+
+    def close(self) -> None:
+        if not self.closed:
+            self._native.close()
+        super().close()
+
+    def _check(self) -> None:
+        if self.closed:
+            raise ValueError("I/O operation on closed file")
+
+    def __repr__(self) -> str:
+        return f"<cairn.CairnFile name={self.name!r} size={self.size}>"
 
 
 def _path(p: PathLike) -> str:
@@ -230,6 +241,13 @@ class Repo:
 
     def __init__(self, path: PathLike = "."):
         self._r = _cairn.Repo(_path(path))
+
+    @classmethod
+    def init(cls, path: PathLike = ".") -> "Repo":
+        """Set up cairn in the git work tree at ``path`` (``cairn init``;
+        nothing changes where it already is) and open it."""
+        _cairn.Repo.init(_path(path))
+        return cls(path)
 
     @property
     def root(self) -> str:

@@ -159,6 +159,34 @@ impl Reader {
         Ok(PyBytes::new(py, &bytes))
     }
 
+    /// Read up to and including the next newline (at most `size` bytes
+    /// when `size` is not negative).
+    #[pyo3(signature = (size = -1))]
+    fn readline<'py>(&self, py: Python<'py>, size: i64) -> PyResult<Bound<'py, PyBytes>> {
+        let line = self.with(py, move |r| {
+            let limit = u64::try_from(size).unwrap_or(u64::MAX);
+            let mut out = Vec::new();
+            let mut buf = [0u8; 8192];
+            while (out.len() as u64) < limit {
+                let want = (limit - out.len() as u64).min(buf.len() as u64) as usize;
+                let n = r.read(&mut buf[..want])?;
+                if n == 0 {
+                    break;
+                }
+                if let Some(k) = buf[..n].iter().position(|&b| b == b'\n') {
+                    out.extend_from_slice(&buf[..=k]);
+                    // Give back what followed the newline; it is still in
+                    // the reader's window, so nothing is fetched again.
+                    r.seek(SeekFrom::Current(-((n - k - 1) as i64)))?;
+                    break;
+                }
+                out.extend_from_slice(&buf[..n]);
+            }
+            Ok(out)
+        })?;
+        Ok(PyBytes::new(py, &line))
+    }
+
     /// Move the read position; `whence` as for `io.IOBase.seek`.
     #[pyo3(signature = (offset, whence = 0))]
     fn seek(&self, py: Python<'_>, offset: i64, whence: i32) -> PyResult<u64> {
@@ -338,6 +366,16 @@ impl Repo {
             .detach(|| Session::open(&dir).map(|s| s.workspace().root().to_path_buf()))
             .map_err(|e| lib_err(py, e))?;
         Ok(Repo { root })
+    }
+
+    /// Set up cairn in the git work tree at `path` (`cairn init --json`).
+    #[staticmethod]
+    fn init(py: Python<'_>, path: String) -> PyResult<String> {
+        let dir = cwd().join(path);
+        let report = py
+            .detach(|| cairn::ops::init::init(&dir))
+            .map_err(|e| lib_err(py, e))?;
+        to_json(&report)
     }
 
     /// The repository's root directory.

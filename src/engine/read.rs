@@ -253,11 +253,7 @@ impl<S: Deref<Target = Store>> FileReader<S> {
     /// The bytes of pieces `range`: those in `remote` (already verified)
     /// and the rest from the store; every length checked against the
     /// manifest.
-    fn fill(
-        &self,
-        range: std::ops::Range<usize>,
-        remote: Fetched,
-    ) -> Result<Vec<Vec<u8>>> {
+    fn fill(&self, range: std::ops::Range<usize>, remote: Fetched) -> Result<Vec<Vec<u8>>> {
         let mut remote = remote.into_iter().peekable();
         let mut out = Vec::with_capacity(range.len());
         for j in range {

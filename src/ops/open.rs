@@ -138,7 +138,7 @@ pub(super) fn prepare(
         // A whole directory is not one file.
         return Err(not_tracked());
     }
-    let (store, _) = s.store_locked(progress)?;
+    let store = s.store(progress)?;
     let mut waits = waits;
     let mut chunks: Option<Arc<RangedChunks>> = None;
     let mut connect = |waits: &mut super::Waits| -> Result<Arc<RangedChunks>> {
@@ -159,6 +159,7 @@ pub(super) fn prepare(
     let mut fetched = FetchOutcome::default();
     if !needs(store)?.is_empty() {
         let c = connect(&mut waits)?;
+        lock_cache(s, progress)?;
         let report = transfer::fetch::fetch(c.connection(), store, &mut needs, progress)?;
         if !report.absent.is_empty() {
             fetched.absent = report.absent;
@@ -186,6 +187,26 @@ pub(super) fn prepare(
         chunks,
         fetched,
     })
+}
+
+/// How long a reader waits for another cairn (or another reader of this
+/// process) that is writing to the cache before giving up.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Take the cache's write lock for the session, waiting while someone
+/// else holds it: many readers opened at once (a data loader's workers)
+/// each fetch a little metadata, and should take turns rather than fail.
+fn lock_cache(s: &Session, progress: &dyn Progress) -> Result<()> {
+    let start = std::time::Instant::now();
+    loop {
+        match s.store_locked(progress) {
+            Ok(_) => return Ok(()),
+            Err(Error::Locked { .. }) if start.elapsed() < LOCK_WAIT => {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 /// The id and size of the file `rel` (with `only` inside it) names;
