@@ -148,11 +148,24 @@ impl Reader {
     #[pyo3(signature = (size = -1))]
     fn read<'py>(&self, py: Python<'py>, size: i64) -> PyResult<Bound<'py, PyBytes>> {
         let bytes = self.with(py, move |r| {
-            let mut out = Vec::new();
+            let left = r.size().saturating_sub(r.position());
+            let want = u64::try_from(size).map_or(left, |n| n.min(left));
+            // One buffer for the whole request, so the reader sees how much
+            // is wanted and fetches exactly those chunks (a read in small
+            // steps would look sequential and read a window ahead).
+            let mut out = vec![0u8; usize::try_from(want).unwrap_or(usize::MAX)];
+            let mut done = 0;
+            while done < out.len() {
+                match r.read(&mut out[done..])? {
+                    0 => break,
+                    n => done += n,
+                }
+            }
+            out.truncate(done);
             if size < 0 {
-                r.read_to_end(&mut out)?;
-            } else {
-                r.take(size as u64).read_to_end(&mut out)?;
+                // At the end: let the reader finish (and check the whole
+                // file's hash when it was read in order).
+                r.read(&mut [0u8; 1])?;
             }
             Ok(out)
         })?;
