@@ -24,6 +24,7 @@ mod inspect;
 mod json_schema;
 mod lifecycle;
 mod push_pull;
+mod read;
 mod remote_config;
 mod remote_errors;
 mod remote_http;
