@@ -38,3 +38,8 @@ def test_the_filesystem_lists_and_describes(versions):
         fs.open("model.bin", "wb")
     with fsspec.open("cairn://data/train.csv", "rt", rev="v2", repo=str(versions.path)) as f:
         assert f.read() == versions.csv["v2"]
+    # pyarrow on the filesystem object: the footer, then one column.
+    import pyarrow.parquet as pq
+
+    table = pq.read_table("data/train.parquet", filesystem=fs, columns=["label"])
+    assert table.column_names == ["label"] and table.num_rows == 2
