@@ -283,8 +283,10 @@ fn ls(
     let report = py.detach(|| -> cairn::Result<_> {
         let here = cwd();
         let dir = here.join(&repo);
-        let local = dir.is_dir() && Session::open(&dir).is_ok();
-        if local {
+        // As `cairn.open` takes it: a directory is a work tree unless it is
+        // a bare git repository, read like a URL.
+        let bare = dir.join("HEAD").is_file() && dir.join("objects").is_dir();
+        if dir.is_dir() && !bare {
             let s = Session::open(&dir)?;
             let paths = rel_paths(&s, &paths)?;
             ls(

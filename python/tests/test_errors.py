@@ -41,6 +41,9 @@ def test_missing_remote(versions, tmp_path):
 def test_not_a_repository(tmp_path):
     with pytest.raises(cairn.CairnError):
         cairn.Repo(tmp_path)
+    with pytest.raises(cairn.CairnError) as e:
+        cairn.open("x.bin", repo=str(tmp_path))
+    assert e.value.kind in ("not_git_repo", "not_initialized", "git_not_a_repo"), e.value
 
 
 def damage_packs(packs):

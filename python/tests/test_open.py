@@ -8,7 +8,7 @@ import pytest
 
 import cairn
 
-from conftest import cache_bytes
+from conftest import cache_bytes, git
 
 
 def test_open_reads_seeks_and_tells_from_the_local_cache(versions):
@@ -93,6 +93,12 @@ def test_open_of_a_git_url_needs_no_clone(pushed, tmp_path):
     assert cairn.read("model.bin", rev="v1", repo=url) == pushed.model["v1"]
     with cairn.open("data/train.csv", rev="v2", repo=url) as f:
         assert f.read().decode() == pushed.csv["v2"]
+    # A bare repository's path is read the same way.
+    bare = tmp_path / "bare.git"
+    git(tmp_path, "clone", "-q", "--bare", str(pushed.path), str(bare))
+    assert cairn.read("model.bin", rev="v2", repo=str(bare)) == pushed.model["v2"]
+    assert {r["path"] for r in cairn.ls(rev="v1", repo=str(bare))["paths"]} == {
+        "model.bin", "data"}
 
 
 def test_readers_in_threads_read_concurrently(versions):

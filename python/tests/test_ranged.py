@@ -94,6 +94,9 @@ def test_100_random_reads_of_a_512_mib_file_download_under_5_percent(
             assert f.read(READ) == data[at:at + READ]
         report = f.report()
     got = downloaded(log)
+    gets = sum(1 for line in log.read_text().splitlines() if line.startswith("GET "))
+    print(f"{READS} random reads of {READ} bytes: {got} bytes downloaded "
+          f"({100 * got / SIZE:.2f}% of the file) in {gets} GET requests")
     assert got > READS * READ, "the reads went through the proxy"
     assert got < SIZE * 5 // 100, f"downloaded {got} bytes of {SIZE} ({report})"
     # What the library counted agrees with the server (within the index

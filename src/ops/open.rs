@@ -353,8 +353,10 @@ impl Seek for DataReader {
 pub fn open(opts: OpenOptions, progress: &dyn Progress) -> Result<DataReader> {
     let path = opts.path.trim_matches('/').to_string();
     let dir = opts.cwd.join(&opts.repo);
-    let local = dir.is_dir() && crate::repo::workspace::Workspace::open(&dir).is_ok();
-    let (session, rev, scratch) = if local {
+    // A directory is a work tree (or inside one), unless it is a bare git
+    // repository, which is read like a URL; anything else is a URL.
+    let bare = dir.join("HEAD").is_file() && dir.join("objects").is_dir();
+    let (session, rev, scratch) = if dir.is_dir() && !bare {
         (Session::open(&dir)?, opts.rev.clone(), None)
     } else {
         let tmp = tempfile::Builder::new()
