@@ -256,11 +256,7 @@ mod tests {
     #[test]
     fn only_close_neighbours_share_a_read() {
         let p = Id::of(b"p");
-        let spans = coalesce(
-            p,
-            vec![e(16 + 100 + GAP + 1, 10), e(16, 100), e(116, 50)],
-            GAP,
-        );
+        let spans = coalesce(p, vec![e(166 + GAP + 1, 10), e(16, 100), e(116, 50)], GAP);
         assert_eq!(spans.len(), 2);
         assert_eq!(spans[0].range, 16..166);
         assert_eq!(spans[0].blobs.len(), 2);
