@@ -115,3 +115,21 @@ def test_readers_in_threads_read_concurrently(versions):
     with concurrent.futures.ThreadPoolExecutor(4) as ex:
         for k, got in ex.map(part, range(12)):
             assert got == want[k * 100_000:k * 100_000 + 150_000]
+
+
+def test_readers_opened_at_once_in_a_fresh_clone_take_turns_fetching_metadata(pushed):
+    import concurrent.futures
+
+    want = pushed.model["v1"]
+    clone = str(pushed.clone)
+
+    def part(k):
+        # Each open fetches the manifest into the empty cache under its
+        # lock; the others wait for it instead of failing.
+        with cairn.open("model.bin", rev="v1", repo=clone) as f:
+            f.seek(k * 200_000)
+            return k, f.read(100_000)
+
+    with concurrent.futures.ThreadPoolExecutor(6) as ex:
+        for k, got in ex.map(part, range(12)):
+            assert got == want[k * 200_000:k * 200_000 + 100_000]
