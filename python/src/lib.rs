@@ -165,7 +165,12 @@ impl Reader {
             if size < 0 {
                 // At the end: let the reader finish (and check the whole
                 // file's hash when it was read in order).
-                r.read(&mut [0u8; 1])?;
+                if r.read(&mut [0u8; 1])? != 0 {
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::InvalidData,
+                        "the file is longer than its recorded size",
+                    ));
+                }
             }
             Ok(out)
         })?;
