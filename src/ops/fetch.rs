@@ -77,7 +77,9 @@ pub fn fetch(
     if let Some(w) = waits {
         conn.report_waits_to(w);
     }
-    let report = transfer::fetch::fetch(&conn, store, &mut needs, progress)?;
+    // Each pointer's locator first; the index files only for the rest.
+    let roots: Vec<crate::hash::Id> = selected.iter().map(|(_, ptr, _)| ptr.id()).collect();
+    let report = transfer::fetch::fetch_roots(&conn, store, &roots, &mut needs, progress)?;
     Ok(FetchOutcome {
         remote: Some(name),
         objects: report.objects,

@@ -160,7 +160,8 @@ impl Locator {
             let mut pid = [0u8; 32];
             pid.copy_from_slice(&head[..32]);
             let id = Id(pid);
-            let len = u64::from_le_bytes(head[32..40].try_into().map_err(|_| LocatorError::Length)?);
+            let len =
+                u64::from_le_bytes(head[32..40].try_into().map_err(|_| LocatorError::Length)?);
             let footer_entries = u32_at(at + 40)?;
             let m = u32_at(at + 44)? as usize;
             at += RECORD_HEAD;
@@ -246,7 +247,10 @@ mod tests {
     fn round_trip_is_canonical() {
         let l = sample();
         let bytes = l.encode();
-        assert_eq!(bytes.len(), HEAD_LEN + 2 * RECORD_HEAD + 3 * ENTRY_LEN + SUM_LEN);
+        assert_eq!(
+            bytes.len(),
+            HEAD_LEN + 2 * RECORD_HEAD + 3 * ENTRY_LEN + SUM_LEN
+        );
         let back = Locator::decode(&l.root, &bytes).unwrap();
         assert!(back.packs.windows(2).all(|w| w[0].id < w[1].id));
         assert_eq!(back.blobs(), 3);
@@ -263,7 +267,10 @@ mod tests {
             assert!(Locator::decode(&l.root, &b).is_err(), "flip at {i}");
         }
         for cut in [0, 10, 47, 80, bytes.len() - 1] {
-            assert!(Locator::decode(&l.root, &bytes[..cut]).is_err(), "cut {cut}");
+            assert!(
+                Locator::decode(&l.root, &bytes[..cut]).is_err(),
+                "cut {cut}"
+            );
         }
         assert_eq!(
             Locator::decode(&Id::of(b"other"), &bytes),
@@ -286,7 +293,10 @@ mod tests {
         // A count far beyond what the bytes hold.
         let mut b = good.clone();
         b[12..16].copy_from_slice(&u32::MAX.to_le_bytes());
-        assert_eq!(Locator::decode(&l.root, &reseal(b)), Err(LocatorError::Length));
+        assert_eq!(
+            Locator::decode(&l.root, &reseal(b)),
+            Err(LocatorError::Length)
+        );
         // More entries used than the pack has.
         let mut bad = sample();
         bad.packs[0].footer_entries = 0;
@@ -317,7 +327,10 @@ mod tests {
         rec(&first, &mut b);
         rec(&second, &mut b);
         b.extend_from_slice(&[0; SUM_LEN]);
-        assert_eq!(Locator::decode(&l.root, &reseal(b)), Err(LocatorError::Order));
+        assert_eq!(
+            Locator::decode(&l.root, &reseal(b)),
+            Err(LocatorError::Order)
+        );
     }
 
     #[test]
