@@ -36,6 +36,7 @@ pub mod locator;
 pub mod notes;
 pub mod profile;
 pub mod settings;
+pub mod synth;
 pub use crate::redact::redact;
 pub use layers::{CommittedConfig, NoHistory};
 pub use settings::{resolve, ResolvedRemote, Settings};

@@ -26,7 +26,7 @@ use crate::format::pack::Entry;
 use crate::format::pointer::Pointer;
 use crate::hash::Id;
 use crate::remote::index::{PackRecord, RemoteIndex};
-use crate::remote::locator::{locator_path, LocatedPack, Locator};
+use crate::remote::locator::{locator_path, locator_root_of, LocatedPack, Locator, LOCATOR_DIR};
 use crate::store::Store;
 
 /// Every blob pointer `ptr` needs, by walking the metadata in `store`;
@@ -155,6 +155,60 @@ pub fn write_for<'a>(
     };
     Located::save(cache_root, location, view, kept.into_iter().chain(written));
     Ok(count)
+}
+
+/// What gc did to the remote's locators.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Refreshed {
+    pub rewritten: usize,
+    pub deleted: usize,
+}
+
+/// After `gc --remote` has written its new index (`idx`: the packs that
+/// stay, condemned ones marked) and before it deletes any pack: every
+/// locator naming a pack outside `good` (the packs that stay and are not
+/// condemned) is rewritten from `idx` when its root is live (`live` gives
+/// the blobs a live root needs, `None` for a root gc does not know), and
+/// deleted otherwise, as are malformed ones. Readers fall back to the
+/// index files for a root without a locator, so deleting is always safe.
+pub fn refresh_after_gc(
+    conn: &Connection,
+    good: &HashSet<Id>,
+    idx: &RemoteIndex,
+    live: &dyn Fn(&Id) -> Option<Vec<(ObjectKind, Id)>>,
+) -> Result<Refreshed> {
+    let roots: Vec<Id> = conn
+        .list(LOCATOR_DIR)?
+        .iter()
+        .filter_map(|l| locator_root_of(&l.path))
+        .collect();
+    let found: HashMap<Id, Locator> = conn
+        .read_locators(&roots)
+        .into_iter()
+        .map(|l| (l.root, l))
+        .collect();
+    let mut rewrite = Vec::new();
+    let mut delete = Vec::new();
+    for root in roots {
+        let stale = found
+            .get(&root)
+            .is_none_or(|l| l.packs.iter().any(|p| !good.contains(&p.id)));
+        if !stale {
+            continue;
+        }
+        match live(&root).and_then(|blobs| build(root, &blobs, idx)) {
+            Some(l) => rewrite.push(l),
+            None => delete.push(root),
+        }
+    }
+    let done = Refreshed {
+        rewritten: rewrite.len(),
+        deleted: delete.len(),
+    };
+    conn.write_locators(rewrite)?;
+    conn.delete_locators(&delete)?;
+    crate::failpoint::hit("gc_remote.locators_refreshed");
+    Ok(done)
 }
 
 impl Connection {
