@@ -157,6 +157,10 @@ pub fn write_for<'a>(
     Ok(count)
 }
 
+/// Which blobs a live pointer (by top id) needs; `None` for one gc does
+/// not know (its locator is then deleted rather than rewritten).
+pub type LiveRoots<'a> = &'a dyn Fn(&Id) -> Option<Vec<(ObjectKind, Id)>>;
+
 /// What gc did to the remote's locators.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Refreshed {
@@ -175,7 +179,7 @@ pub fn refresh_after_gc(
     conn: &Connection,
     good: &HashSet<Id>,
     idx: &RemoteIndex,
-    live: &dyn Fn(&Id) -> Option<Vec<(ObjectKind, Id)>>,
+    live: LiveRoots,
 ) -> Result<Refreshed> {
     let roots: Vec<Id> = conn
         .list(LOCATOR_DIR)?

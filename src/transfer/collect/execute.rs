@@ -16,7 +16,6 @@ use futures::{StreamExt, TryStreamExt};
 use super::{Collected, Doomed, RemotePlan};
 use crate::error::{Error, Result};
 use crate::failpoint;
-use crate::format::kind::ObjectKind;
 use crate::format::pack::{Entry, PackBuilder};
 use crate::hash::Id;
 use crate::progress::Progress;
@@ -25,15 +24,11 @@ use crate::remote::notes::Condemned;
 use crate::transfer::locate;
 use crate::transfer::{stamp, Connection};
 
-/// Which blobs a live pointer (by top id) needs; `None` for one gc does
-/// not know (its locator is then deleted rather than rewritten).
-pub type LiveRoots<'a> = &'a dyn Fn(&Id) -> Option<Vec<(ObjectKind, Id)>>;
-
 /// Carry out a plan.
 pub fn execute(
     conn: &Connection,
     plan: &RemotePlan,
-    live: LiveRoots,
+    live: locate::LiveRoots,
     progress: &dyn Progress,
 ) -> Result<Collected> {
     if plan.is_noop() {
