@@ -30,10 +30,10 @@ use crate::remote::locator::{locator_path, locator_root_of, LocatedPack, Locator
 use crate::store::Store;
 
 /// Every blob pointer `ptr` needs, by walking the metadata in `store`;
-/// `None` if some listing, manifest or segment it needs is not in the
-/// cache (what it names is then unknown here). A needed manifest absent
-/// here may be a one-chunk file's chunk: it is returned as a manifest, and
-/// [`build`] also looks it up as a chunk.
+/// `None` if a listing or segment it needs is not in the cache (what it
+/// names is then unknown here). A file whose manifest is not in the cache
+/// is taken for a one-chunk file, stored as that chunk: if it is not one,
+/// the remote has no such chunk and [`build`] writes no locator.
 pub fn root_blobs(
     store: &Store,
     rel: &str,
@@ -44,7 +44,7 @@ pub fn root_blobs(
     let mut out: Vec<(ObjectKind, Id)> = r.objects.into_iter().collect();
     for m in r.missing {
         match m.kind {
-            ObjectKind::Chunk | ObjectKind::Manifest => out.push((m.kind, m.id)),
+            ObjectKind::Chunk | ObjectKind::Manifest => out.push((ObjectKind::Chunk, m.id)),
             _ => return Ok(None),
         }
     }
@@ -55,17 +55,11 @@ pub fn root_blobs(
 
 /// The locator of `root`, whose blobs are `blobs`, from what `idx` says the
 /// remote keeps; `None` unless every blob has a kept copy (in a pack that
-/// is neither condemned nor damaged) or if a missing manifest turns out to
-/// be a real one (its chunks are then unknown).
+/// is neither condemned nor damaged): a locator is complete or absent.
 pub fn build(root: Id, blobs: &[(ObjectKind, Id)], idx: &RemoteIndex) -> Option<Locator> {
     let mut by_pack: HashMap<Id, Vec<Entry>> = HashMap::new();
     for (kind, id) in blobs {
-        let copy = idx.blobs.get(&(*kind, *id)).or_else(|| {
-            (*kind == ObjectKind::Manifest)
-                .then(|| idx.blobs.get(&(ObjectKind::Chunk, *id)))
-                .flatten()
-        });
-        let (pack, e) = copy?;
+        let (pack, e) = idx.blobs.get(&(*kind, *id))?;
         if idx.condemned.contains(pack) {
             return None;
         }
@@ -299,8 +293,7 @@ mod tests {
         let blobs = vec![
             (ObjectKind::Chunk, a.entries[2].id),
             (ObjectKind::Chunk, a.entries[0].id),
-            // A one-chunk file: wanted as a manifest, stored as a chunk.
-            (ObjectKind::Manifest, b.entries[1].id),
+            (ObjectKind::Chunk, b.entries[1].id),
         ];
         let l = build(Id::of(b"r"), &blobs, &idx).unwrap();
         assert_eq!(l.blobs(), 3);
@@ -312,6 +305,9 @@ mod tests {
         // A blob the remote lacks, or keeps only in a condemned pack: none.
         let absent = [(ObjectKind::Chunk, Id::of(b"nowhere"))];
         assert!(build(Id::of(b"r"), &absent, &idx).is_none());
+        // A manifest the remote holds as a chunk is not that manifest.
+        let as_manifest = [(ObjectKind::Manifest, a.entries[0].id)];
+        assert!(build(Id::of(b"r"), &as_manifest, &idx).is_none());
         idx.condemned.insert(b.id);
         assert!(build(Id::of(b"r"), &blobs, &idx).is_none());
     }
