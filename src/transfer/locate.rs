@@ -96,16 +96,17 @@ pub fn merge(locators: Vec<Locator>) -> RemoteIndex {
                 len: p.len,
                 entries: Vec::new(),
             });
-            if record.len != p.len {
-                continue;
+            if record.len == p.len {
+                record.entries.extend(p.entries);
             }
-            for e in p.entries {
-                if record.entries.iter().any(|o| o.offset == e.offset) {
-                    continue;
-                }
-                record.entries.push(e);
-                idx.blobs.entry((e.kind, e.id)).or_insert((p.id, e));
-            }
+        }
+    }
+    for record in idx.packs.values_mut() {
+        // Stable: of two claims on one offset, the first stays.
+        record.entries.sort_by_key(|e| e.offset);
+        record.entries.dedup_by_key(|e| e.offset);
+        for e in &record.entries {
+            idx.blobs.entry((e.kind, e.id)).or_insert((record.id, *e));
         }
     }
     idx

@@ -393,3 +393,34 @@ fn a_fresh_pull_reads_little_metadata_from_a_remote_describing_100_gib() {
         "{without} bytes read, the index holds {described}"
     );
 }
+
+/// Killed after its index, before its locators: nothing names a pack that
+/// is not there, a fresh clone pulls through the index, and the next push
+/// writes the locators (its record was never saved).
+#[test]
+#[cfg_attr(
+    not(feature = "failpoints"),
+    ignore = "needs --features failpoints (scripts/test)"
+)]
+fn a_push_killed_before_its_locators_writes_them_next_time() {
+    let mut repo = TestRepo::init();
+    let want = dataset(&repo, 4, 30_000);
+    repo.cairn_ok(&["add", "data", "model.bin"]);
+    repo.cairn_ok(&["remote", "add", "origin", "../store"]);
+    repo.commit_all("data");
+    repo.set_env("CAIRN_FAILPOINTS", "push.listing_written");
+    let out = repo.cairn(&["push"]).output().unwrap();
+    assert!(!out.status.success(), "the push was to be killed");
+    repo.set_env("CAIRN_FAILPOINTS", "");
+    let store = repo.base().join("store");
+    assert!(locators(&store).is_empty());
+    let c = repo.clone_beside("killed");
+    c.cairn_ok(&["pull"]);
+    assert_same(&c, &want, "after the killed push");
+    let again = repo.cairn_json(&["push", "--json"]);
+    assert_eq!(again["objects"], 0, "{again}");
+    assert_eq!(again["locators"], 2, "{again}");
+    let c = repo.clone_beside("located");
+    c.cairn_ok(&["pull"]);
+    assert_same(&c, &want, "after the next push");
+}
