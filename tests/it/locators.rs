@@ -285,6 +285,22 @@ impl Proxy {
         std::fs::write(&self.log, b"").unwrap();
     }
 
+    /// (requests, response bytes) of listings since the last reset (for
+    /// the report: they are part of the metadata `counts` gives).
+    fn listings(&self) -> (u64, u64) {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        text.lines()
+            .filter(|l| l.split(' ').nth(1).is_some_and(|p| p.contains("list-type")))
+            .fold((0, 0), |(n, b), l| {
+                let out: u64 = l
+                    .split(' ')
+                    .nth(3)
+                    .and_then(|b| b.parse().ok())
+                    .unwrap_or(0);
+                (n + 1, b + out)
+            })
+    }
+
     /// (requests, response bytes) since the last reset: of pack reads, and
     /// of everything else (listings, index files, locators, notes).
     fn counts(&self) -> ((u64, u64), (u64, u64)) {
@@ -350,8 +366,10 @@ fn a_fresh_pull_reads_little_metadata_from_a_remote_describing_100_gib() {
         assert_same(&c, &want, name);
         let counts = proxy.counts();
         eprintln!(
-            "{name}: packs {:?}, metadata {:?}: {out}",
-            counts.0, counts.1
+            "{name}: packs {:?}, metadata {:?} (of which listings {:?}): {out}",
+            counts.0,
+            counts.1,
+            proxy.listings()
         );
         counts
     };
