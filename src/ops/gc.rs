@@ -87,6 +87,10 @@ pub struct RemoteGc {
     pub partial_uploads: usize,
     #[serde(rename = "bytes_partial_uploads")]
     pub partial_bytes: u64,
+    /// Locators (FORMAT.md §15.8) that named packs this run condemned or
+    /// deleted: rewritten for live pointers, deleted for the others.
+    pub locators_rewritten: usize,
+    pub locators_deleted: usize,
     pub requests: Requests,
 }
 
@@ -240,6 +244,8 @@ fn collect_remote(
         packs_lost: plan.lost,
         partial_uploads: partial,
         partial_bytes,
+        locators_rewritten: done.locators.rewritten,
+        locators_deleted: done.locators.deleted,
         requests: Requests {
             reads: conn.reads(),
             writes: conn.writes(),

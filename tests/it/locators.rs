@@ -202,7 +202,12 @@ fn gc_keeps_locators_true_and_a_stale_one_still_pulls() {
 
     // Condemning run: the rewritten pack's locators follow the copy.
     common::backdate(&store);
-    a.cairn_ok(&["gc", "--remote", "origin", "--grace", "1h"]);
+    let out = a.cairn_json(&["gc", "--remote", "origin", "--grace", "1h", "--json"]);
+    assert_eq!(
+        out["locators_rewritten"], 1,
+        "live.bin's follows the copy: {out}"
+    );
+    assert_eq!(out["locators_deleted"], 1, "dead.bin's goes: {out}");
     let check = |when: &str| {
         let locs = locators(&store);
         assert_eq!(locs.len(), 2, "{when}: only the live ones stay: {locs:?}");
