@@ -159,6 +159,29 @@ fn main() {
     put("stat_index", "three", &b);
     put("stat_index", "three-body", &b[..b.len() - 32]);
 
+    // locator: one root in two packs (one of them the three-blob pack).
+    use cairn::format::pack::Entry;
+    use cairn::remote::locator::{LocatedPack, Locator};
+    let entry = |i: u64| Entry {
+        id: Id::of(&i.to_le_bytes()),
+        kind: ObjectKind::Chunk,
+        codec: Codec::Zstd,
+        offset: 16 + 100 * i,
+        stored_len: 100,
+        raw_len: 250,
+    };
+    let located = |seed: &[u8], used: &[u64]| LocatedPack {
+        id: Id::of(seed),
+        len: 16 + 100 * 4 + 4 * 52 + 56,
+        footer_entries: 4,
+        entries: used.iter().map(|&i| entry(i)).collect(),
+    };
+    let l = Locator {
+        root: Id::of(b"root"),
+        packs: vec![located(b"p1", &[0, 2, 3]), located(b"p2", &[1])],
+    };
+    put("locator", "two-packs", &l.encode());
+
     println!(
         "seeds written to {}",
         Path::new(env!("CARGO_MANIFEST_DIR"))

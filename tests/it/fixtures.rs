@@ -22,6 +22,7 @@ use cairn::format::pack::{read_footer, Entry, PackBuilder, HEADER_LEN};
 use cairn::format::pointer::Pointer;
 use cairn::hash::Id;
 use cairn::remote::index::{self, PackRecord};
+use cairn::remote::locator::{LocatedPack, Locator};
 use cairn::remote::notes::{self, Condemned};
 use cairn::repo::stat_index::StatIndex;
 
@@ -176,6 +177,39 @@ fn fixture_remote_index_and_notes_are_the_v1_encodings() {
     );
 }
 
+/// The sample locator: the root that is the sample tree, located in the
+/// sample pack (its tree and its chunk).
+pub(crate) fn sample_locator() -> Locator {
+    let (id, bytes, entries) = sample_pack();
+    Locator {
+        root: Id::of(&object::encode_tree(&sample_tree())),
+        packs: vec![LocatedPack {
+            id,
+            len: bytes.len() as u64,
+            footer_entries: entries.len() as u32,
+            entries,
+        }],
+    }
+}
+
+#[test]
+fn fixture_locator_is_the_v1_encoding() {
+    let l = sample_locator();
+    frozen("locator.bin", &l.encode());
+    let on_disk = fs::read(fixtures().join("format/locator.bin")).unwrap();
+    assert_eq!(Locator::decode(&l.root, &on_disk).unwrap(), l);
+}
+
+/// The root a locator says it is for (bytes 16..48), so hostile inputs
+/// reach the checks past that one.
+fn locator_root(bytes: &[u8]) -> Id {
+    let mut root = [0u8; 32];
+    if let Some(b) = bytes.get(16..48) {
+        root.copy_from_slice(b);
+    }
+    Id(root)
+}
+
 /// Feed one hostile input to the parser its name starts with. `Ok(true)`:
 /// the parser accepted it.
 fn parse_hostile(name: &str, bytes: &[u8]) -> bool {
@@ -216,6 +250,7 @@ fn parse_hostile(name: &str, bytes: &[u8]) -> bool {
         "segment" => object::decode_segment(bytes).is_ok(),
         "tree" => object::decode_tree(bytes).is_ok(),
         "remote_index" => index::decode(&Id::of(bytes), bytes).is_ok(),
+        "locator" => Locator::decode(&locator_root(bytes), bytes).is_ok(),
         other => panic!("fixtures/hostile/{name}: no parser named {other}"),
     }
 }
@@ -306,6 +341,19 @@ fn handwritten() -> Vec<(&'static str, Vec<u8>)> {
         ("pack_footer-empty", Vec::new()),
         ("remote_index-truncated", idx[..idx.len() - 1].to_vec()),
         ("stat_index-truncated", b"CSTX\x01\x00".to_vec()),
+        ("locator-truncated", {
+            let l = sample_locator().encode();
+            l[..l.len() - 1].to_vec()
+        }),
+        ("locator-huge-count", {
+            // Well summed, but claiming more packs than it holds.
+            let mut l = sample_locator().encode();
+            l[12..16].copy_from_slice(&u32::MAX.to_le_bytes());
+            l.truncate(l.len() - 32);
+            let sum = *blake3::hash(&l).as_bytes();
+            l.extend_from_slice(&sum);
+            l
+        }),
     ]
 }
 

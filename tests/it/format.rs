@@ -77,6 +77,16 @@ fn pack_footer_v1() {
     assert_eq!(pack_id(&entries).to_hex(), PACK_ID);
 }
 
+#[test]
+fn locator_v1() {
+    let l = crate::fixtures::sample_locator();
+    let bytes = l.encode();
+    assert_eq!(bytes.len(), LOCATOR_LEN);
+    assert_eq!(digest(&bytes), LOCATOR_DIGEST);
+}
+
+const LOCATOR_LEN: usize = 232;
+const LOCATOR_DIGEST: &str = "1d801df0aa5511e769db112ae507dcfa078b2f09c6fb44f1de65ba3b9d0fb84d";
 const GEAR_ENDS: &str = "e55eafb71843abb6 71c1751988a618fa";
 const GEAR_DIGEST: &str = "a0c037f216e8da806205b67d4cf628c96ba6eaeecb47e5aab6c7ee9e7157615c";
 const CUTS: &str = "[80861, 161169, 244495, 266408, 353041, 390295, 472538, 543725, 621667, 705501, 812122, 859796, 945312, 1013020, 1082175, 1135590, 1202465, 1276907, 1345407, 1425564, 1500359, 1600623, 1672628, 1709264, 1777820, 1861308, 1934972, 2032948, 2097152]";
