@@ -19,7 +19,7 @@ pub const SUFFIX: &str = ".cairn";
 /// Version 1 is every pointer v1 wrote and, still, every file pointer and
 /// every directory whose listing is one `CTR1` blob (byte-identical to
 /// v1). Version 2 is a directory whose listing has `CTN2` nodes
-/// (FORMAT.md §5.5), so that a v1 reader stops with "upgrade cairn"
+/// (FORMAT.md §5.6), so that a v1 reader stops with "upgrade cairn"
 /// instead of reporting the listing as damaged.
 pub const VERSION: u32 = 2;
 /// Pointers are tiny; anything larger is not one.

@@ -170,7 +170,7 @@ fn fixture_pointers_are_the_v1_text() {
         files: 2,
         layered: false,
     };
-    // A directory whose listing has `CTN2` nodes (format v2, FORMAT.md §5.5).
+    // A directory whose listing has `CTN2` nodes (format v2, FORMAT.md §5.6).
     let layered = Pointer::Dir {
         id: Id::of(&listing::encode_inner(&sample_node())),
         size: 46,

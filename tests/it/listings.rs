@@ -1,4 +1,4 @@
-//! Format-v2 directory listings (docs/FORMAT.md §5.5): a big directory's
+//! Format-v2 directory listings (docs/FORMAT.md §5.6): a big directory's
 //! listing is a tree of `CTR1` leaves under `CTN2` nodes, so an edit
 //! stores a few nodes instead of a new flat listing; small directories
 //! keep their v1 id and pointer; the tree is a function of the entries

@@ -8,7 +8,7 @@
 //! nodes) until one node remains: the root, whose BLAKE3 is the directory
 //! id. An edit then changes one leaf and the nodes above it.
 //!
-//! Guarantees (docs/FORMAT.md §5.5):
+//! Guarantees (docs/FORMAT.md §5.6):
 //! * the tree is a pure function of the sorted entry set, so the same
 //!   entries always give the same id, whatever the history;
 //! * a listing of at most [`FLAT_MAX`] entries is never cut: it is one
