@@ -473,6 +473,18 @@ fn every_verb_reads_a_layered_listing() {
     a.cairn_ok(&["push", "HEAD~1"]);
     a.cairn_ok(&["gc", "--remote", "origin", "--grace", "0"]);
     a.cairn_ok(&["verify", "--remote", "origin"]);
+    // A clone without the data: ls -R fetches the listing's nodes alone,
+    // level by level; cat then fetches one file.
+    let c = a.clone_beside("c");
+    let ls = c.cairn_json(&["ls", "-R", "--json"]);
+    assert_eq!(
+        ls.to_string().matches("data/d").count(),
+        5000,
+        "ls -R in a clone"
+    );
+    assert_eq!(c.cairn_ok(&["cat", "data/d003/f003333.bin"]), "00003333");
+    assert!(!c.exists("data"));
+
     let b = a.clone_beside("b");
     b.cairn_ok(&["pull"]);
     common::data::assert_same_tree(&common::data::files_under(&b, "data"), &want, "pull");
@@ -484,4 +496,44 @@ fn every_verb_reads_a_layered_listing() {
     b.cairn_ok(&["verify"]);
     let st = b.cairn_json(&["status", "--json"]);
     assert_eq!(common::status_rows(&st)["data"]["state"], "clean", "{st}");
+}
+
+/// `changed` reads only the leaves two listings do not share, and a walk
+/// below a path only the nodes that can hold it.
+#[test]
+fn comparing_and_looking_up_read_only_what_they_need() {
+    let a = plain(20_000);
+    let mut b = a.clone();
+    b[12_345].id = Id::of(b"edited");
+    let (ta, tb) = (listing::build(&a), listing::build(&b));
+    let (na, nb) = (map_of(&ta), map_of(&tb));
+    let leaves = ta.nodes.len() - 1;
+    assert!(leaves > 20, "{leaves} leaves");
+    let mut loads = 0;
+    let mut load_a = |id: &Id| {
+        loads += 1;
+        Ok::<_, ()>(na.get(id).cloned())
+    };
+    let mut load_b = |id: &Id| Ok::<_, ()>(nb.get(id).cloned());
+    let (old, new) = listing::changed(&ta.root, &mut load_a, &tb.root, &mut load_b).unwrap();
+    // The roots (twice: their ids, then the walk) and one leaf.
+    assert_eq!(loads, 3, "reads of the old listing");
+    assert_eq!(old.entries.len(), new.entries.len());
+    let diff: Vec<&str> = old
+        .entries
+        .iter()
+        .zip(&new.entries)
+        .filter(|(x, y)| x != y)
+        .map(|(x, _)| x.path.as_str())
+        .collect();
+    assert_eq!(diff, ["p/12345"]);
+
+    let mut loads = 0;
+    let mut load = |id: &Id| {
+        loads += 1;
+        Ok::<_, ()>(na.get(id).cloned())
+    };
+    let w = listing::walk(&ta.root, &mut load, Some("p/12345")).unwrap();
+    assert_eq!(w.entries.len(), 1);
+    assert!(loads <= 3, "{loads} nodes read to find one path");
 }
