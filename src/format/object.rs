@@ -43,7 +43,7 @@ pub enum ObjectError {
     Order,
     #[error("invalid path in listing")]
     Path,
-    #[error("unknown manifest form or mode")]
+    #[error("unknown manifest form, file mode, or listing node level or flags")]
     Unknown,
     #[error("a listing node's counts or totals do not match what it holds")]
     Totals,
