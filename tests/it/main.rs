@@ -23,6 +23,7 @@ mod hostile;
 mod inspect;
 mod json_schema;
 mod lifecycle;
+mod listing_tree;
 mod listings;
 mod push_pull;
 mod remote_config;
