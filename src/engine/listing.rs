@@ -45,13 +45,6 @@ pub fn walk(store: &Store, root: &Id, within: Option<&str>, refetch: bool) -> Re
     Ok(w)
 }
 
-/// Every entry of listing `root`, checked; `None` when the store lacks
-/// one of its nodes.
-pub fn read(store: &Store, root: &Id) -> Result<Option<Vec<TreeEntry>>> {
-    let w = walk(store, root, None, false)?;
-    Ok(w.absent.is_empty().then_some(w.entries))
-}
-
 /// The entries of listing `root` at or below `within` (all without it);
 /// a node the store lacks is an error naming `path`, the tracked path.
 pub fn read_at(

@@ -238,6 +238,12 @@ fn every_verb_reads_a_layered_listing() {
     );
     assert_eq!(c.cairn_ok(&["cat", "data/d003/f003333.bin"]), "00003333");
     assert!(!c.exists("data"));
+    // A path inside the directory: only the nodes that hold it are fetched,
+    // and that is enough to check it out.
+    c.cairn_ok(&["pull", "data/d004"]);
+    let got = common::data::files_under(&c, "data");
+    assert_eq!(got.len(), 1000, "only data/d004");
+    assert_eq!(got["data/d004/f004321.bin"], b"00004321");
 
     let b = a.clone_beside("b");
     b.cairn_ok(&["pull"]);

@@ -119,10 +119,13 @@ impl<'a> Restore<'a> {
         if let Some(jobs) = self.jobs.lock().expect("jobs lock poisoned").get(&key) {
             return Ok(Some(jobs.clone()));
         }
-        let Some(entries) = listing::read(self.store, id)? else {
+        // Below `only`, just the nodes that can hold it: a fetch of that
+        // path brought no others.
+        let walk = listing::walk(self.store, id, only, false)?;
+        if !walk.absent.is_empty() {
             return Ok(None);
-        };
-        let jobs = Arc::new(self.dir_jobs(rel, &entries, only)?);
+        }
+        let jobs = Arc::new(self.dir_jobs(rel, &walk.entries, only)?);
         self.jobs
             .lock()
             .expect("jobs lock poisoned")
