@@ -306,3 +306,48 @@ fn comparing_and_looking_up_read_only_what_they_need() {
     assert_eq!(w.entries.len(), 1);
     assert!(loads <= 3, "{loads} nodes read to find one path");
 }
+
+/// A hostile tree that names one child many times at every level costs
+/// one read per node, not one per path through it.
+#[test]
+fn a_node_named_many_times_is_read_once() {
+    let mut nodes = HashMap::new();
+    let leaf = plain(1);
+    let leaf_raw = object::encode_tree(&leaf);
+    let mut child = Id::of(&leaf_raw);
+    nodes.insert(child, leaf_raw);
+    for level in 1..=4u8 {
+        let children: Vec<Child> = (0..64)
+            .map(|i| Child {
+                id: child,
+                files: 1,
+                bytes: 0,
+                last: format!("p/{i:05}"),
+            })
+            .collect();
+        child = put_inner(
+            Inner {
+                level,
+                files: 64,
+                bytes: 0,
+                children,
+            },
+            &mut nodes,
+        );
+    }
+    let other = listing::build(&plain(3000));
+    let other_nodes = map_of(&other);
+    let mut loads = 0;
+    let mut load = |id: &Id| {
+        loads += 1;
+        Ok::<_, ()>(nodes.get(id).cloned())
+    };
+    let mut load_other = memory(&other_nodes);
+    let r = listing::changed(&child, &mut load, &other.root, &mut load_other);
+    assert!(
+        matches!(r, Err(WalkError::Damaged { .. })),
+        "refused: {r:?}"
+    );
+    assert!(loads < 20, "{loads} reads");
+    assert!(walk_all(&child, &nodes).is_err());
+}

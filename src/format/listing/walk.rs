@@ -194,8 +194,9 @@ fn named_ids<E>(root: &Id, load: &mut Load<'_, E>) -> Result<HashSet<Id>, WalkEr
             decode_node(&raw).map_err(|cause| WalkError::Damaged { id, cause })?
         {
             for c in n.children {
-                out.insert(c.id);
-                if n.level > 1 {
+                // Each node once: a hostile node may name one child many
+                // times, and levels of that would read it exponentially often.
+                if out.insert(c.id) && n.level > 1 {
                     queue.push(c.id);
                 }
             }
