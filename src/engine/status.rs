@@ -32,7 +32,7 @@ use crate::engine::listing::Unshared;
 use crate::error::{Error, Result};
 use crate::format::kind::ObjectKind;
 use crate::format::listing::{self, Built};
-use crate::format::object::{Mode, TreeEntry};
+use crate::format::object::{self, Mode, TreeEntry};
 use crate::format::pointer::Pointer;
 use crate::hash::{Hasher, Id};
 use crate::progress::Progress;
@@ -175,13 +175,18 @@ impl<'a> Status<'a> {
                 }
                 let (current, all_recorded, ignore) = self.scan_dir(rel, &abs)?;
                 let built = listing::build(&current);
+                // The same files under a listing version 1 wrote flat (more
+                // than 1,024 of them, which version 2 would layer) are no
+                // change: only `add` rewrites that pointer.
+                let same = built.root == *id
+                    || (built.layered() && Id::of(&object::encode_tree(&current)) == *id);
                 // Only the leaves the two listings do not share are read.
-                let parts = if built.root == *id {
+                let parts = if same {
                     None
                 } else {
                     self.unshared(id, &built)?
                 };
-                if built.root != *id && !same_but_ignored(rel, parts.as_ref(), &ignore) {
+                if !same && !same_but_ignored(rel, parts.as_ref(), &ignore) {
                     // Stale only if every file is cairn's own and no file
                     // cairn wrote has been deleted since.
                     let deleted = {

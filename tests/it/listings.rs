@@ -257,3 +257,75 @@ fn every_verb_reads_a_layered_listing() {
     let st = b.cairn_json(&["status", "--json"]);
     assert_eq!(common::status_rows(&st)["data"]["state"], "clean", "{st}");
 }
+
+/// A repository from version 1: a directory of 3,000 files under one flat
+/// listing. Every verb still reads it, `status` calls it clean (the files
+/// did not change, only the way a new `add` would list them), and `add`
+/// moves it to a layered listing once, naming no changed file.
+#[test]
+fn a_flat_listing_from_version_1_still_works() {
+    let repo = TestRepo::init();
+    write_files(&repo, "old", 3000);
+    let entries: Vec<TreeEntry> = (0..3000)
+        .map(|i| TreeEntry {
+            path: format!("d{:03}/f{i:06}.bin", i / 1000),
+            mode: Mode::Regular,
+            size: 8,
+            id: Id::of(format!("{i:08}").as_bytes()),
+        })
+        .collect();
+    let flat = object::encode_tree(&entries);
+    let flat_id = Id::of(&flat);
+    assert_ne!(flat_id, listing::root_id(&entries), "version 2 layers it");
+    let store =
+        cairn::store::Store::open(&repo.path(".cairn/cache"), &cairn::progress::Silent).unwrap();
+    for i in 0..3000 {
+        let bytes = format!("{i:08}");
+        store
+            .put(
+                ObjectKind::Chunk,
+                Id::of(bytes.as_bytes()),
+                bytes.as_bytes(),
+            )
+            .unwrap();
+    }
+    store.put(ObjectKind::Tree, flat_id, &flat).unwrap();
+    store.flush().unwrap();
+    drop(store);
+    let v1 = format!("cairn-pointer 1\nkind dir\nid {flat_id}\nsize 24000\nfiles 3000\n");
+    repo.write("old.cairn", &v1);
+    repo.write(".gitignore", "/old\n");
+    repo.commit_all("from version 1");
+
+    let clean = |what: &str| {
+        let st = repo.cairn_json(&["status", "--json"]);
+        assert_eq!(
+            common::status_rows(&st)["old"]["state"],
+            "clean",
+            "{what}: {st}"
+        );
+    };
+    clean("as version 1 left it");
+    repo.cairn_ok(&["verify"]);
+    let want = common::data::files_under(&repo, "old");
+    fs::remove_dir_all(repo.path("old")).unwrap();
+    repo.cairn_ok(&["checkout", "old"]);
+    common::data::assert_same_tree(&common::data::files_under(&repo, "old"), &want, "checkout");
+    clean("checked out");
+    assert_eq!(repo.cairn_ok(&["cat", "old/d002/f002999.bin"]), "00002999");
+
+    repo.cairn_ok(&["add", "old"]);
+    assert!(repo
+        .read_string("old.cairn")
+        .starts_with("cairn-pointer 2\n"));
+    clean("re-added");
+    let d = repo.cairn_json(&["diff", "--json"]);
+    assert_eq!(d["paths"][0]["path"], "old", "{d}");
+    assert_eq!(
+        d["paths"][0]["files"],
+        serde_json::json!([]),
+        "no file changed: {d}"
+    );
+    repo.git(&["checkout", "--", "old.cairn"]);
+    clean("back at the version-1 pointer");
+}
