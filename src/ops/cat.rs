@@ -16,10 +16,9 @@ use serde::Serialize;
 use super::fetch::{fetch, missing_data, FetchOutcome, RevisionNames};
 use super::select::select_at;
 use super::Session;
+use crate::engine::listing;
 use crate::engine::read::FileReader;
 use crate::error::{Error, Result};
-use crate::format::kind::ObjectKind;
-use crate::format::object;
 use crate::format::pointer::Pointer;
 use crate::progress::Progress;
 
@@ -102,15 +101,8 @@ pub fn cat(
     let (id, size) = match (ptr, only) {
         (Pointer::File { id, size, .. }, None) => (*id, *size),
         (Pointer::Dir { id, .. }, Some(inside)) => {
-            let raw = store
-                .read(ObjectKind::Tree, id)?
-                .ok_or_else(|| Error::MissingObject {
-                    kind: ObjectKind::Tree,
-                    id: *id,
-                    path: PathBuf::from(rel),
-                })?;
-            let entries =
-                object::decode_tree(&raw).map_err(|e| store.corrupt(ObjectKind::Tree, *id, e))?;
+            // Only the nodes that can hold `inside` are read.
+            let entries = listing::read_at(store, id, Some(inside), &PathBuf::from(rel))?;
             let entry = entries
                 .iter()
                 .find(|e| e.path == *inside)

@@ -23,6 +23,8 @@ mod hostile;
 mod inspect;
 mod json_schema;
 mod lifecycle;
+mod listing_tree;
+mod listings;
 mod locators;
 mod push_pull;
 mod remote_config;
