@@ -9,6 +9,11 @@ fn main() -> ExitCode {
     clap_complete::CompleteEnv::with_factory(<cairn::cli::Cli as clap::CommandFactory>::command)
         .complete();
     let json = cairn::cli::json_requested(std::env::args_os());
+    // `cat` keeps stdout for the file's bytes: its JSON, an error in its
+    // arguments included, goes to stderr.
+    if json && cairn::cli::verb_requested(std::env::args_os()).as_deref() == Some("cat") {
+        cairn::cli::ui::json_on_stderr();
+    }
     let args = match cairn::cli::Cli::try_parse_from_env() {
         Ok(args) => args,
         // A usage error: exit 2, as clap does, in JSON when asked for.

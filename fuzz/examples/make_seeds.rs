@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use cairn::format::codec::Codec;
 use cairn::format::kind::ObjectKind;
+use cairn::format::listing::{encode_inner, Child, Inner};
 use cairn::hash::Id;
 use cairn::format::object::{encode_segment, encode_tree, Form, Manifest, Mode, Piece, TreeEntry};
 use cairn::store::packfile::PackWriter;
@@ -64,6 +65,19 @@ fn main() {
             id,
             size: u64::MAX,
             files: 20_000,
+            layered: false,
+        }
+        .encode()
+        .as_bytes(),
+    );
+    put(
+        "pointer",
+        "dir-v2",
+        Pointer::Dir {
+            id,
+            size: 1 << 40,
+            files: 2_000_000,
+            layered: true,
         }
         .encode()
         .as_bytes(),
@@ -118,6 +132,30 @@ fn main() {
     );
     put("tree", "empty", &encode_tree(&[]));
 
+    // node: a level-1 node over two leaves, and a level-2 node.
+    let child = |last: &str, files, bytes| Child {
+        id: Id::of(last.as_bytes()),
+        files,
+        bytes,
+        last: last.into(),
+    };
+    let node = |level, children: Vec<Child>| Inner {
+        level,
+        files: children.iter().map(|c| c.files).sum(),
+        bytes: children.iter().map(|c| c.bytes).sum(),
+        children,
+    };
+    put(
+        "node",
+        "leaves",
+        &encode_inner(&node(1, vec![child("a/x.csv", 600, 1 << 30), child("b/ü.bin", 424, 7)])),
+    );
+    put(
+        "node",
+        "nodes",
+        &encode_inner(&node(2, vec![child("m", 300_000, 12), child("z/z", 1, 0)])),
+    );
+
     // pack_footer: a real pack with a chunk, a segment and a manifest.
     let tmp = std::env::temp_dir().join(format!("cairn-make-seeds-{}", std::process::id()));
     let mut w = PackWriter::create(tmp.clone()).unwrap();
@@ -158,6 +196,29 @@ fn main() {
     fs::remove_file(&idx_path).unwrap();
     put("stat_index", "three", &b);
     put("stat_index", "three-body", &b[..b.len() - 32]);
+
+    // locator: one root in two packs (one of them the three-blob pack).
+    use cairn::format::pack::Entry;
+    use cairn::remote::locator::{LocatedPack, Locator};
+    let entry = |i: u64| Entry {
+        id: Id::of(&i.to_le_bytes()),
+        kind: ObjectKind::Chunk,
+        codec: Codec::Zstd,
+        offset: 16 + 100 * i,
+        stored_len: 100,
+        raw_len: 250,
+    };
+    let located = |seed: &[u8], used: &[u64]| LocatedPack {
+        id: Id::of(seed),
+        len: 16 + 100 * 4 + 4 * 52 + 56,
+        footer_entries: 4,
+        entries: used.iter().map(|&i| entry(i)).collect(),
+    };
+    let l = Locator {
+        root: Id::of(b"root"),
+        packs: vec![located(b"p1", &[0, 2, 3]), located(b"p2", &[1])],
+    };
+    put("locator", "two-packs", &l.encode());
 
     println!(
         "seeds written to {}",

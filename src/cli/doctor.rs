@@ -8,7 +8,7 @@ use clap::Args;
 
 use super::args::Format;
 use super::ui::{human, Ui};
-use crate::ops::doctor::{doctor, DoctorReport};
+use crate::ops::doctor::{doctor, doctor_outside, DoctorReport};
 use crate::ops::Session;
 
 #[derive(Debug, Args)]
@@ -20,8 +20,14 @@ pub struct DoctorArgs {
 pub fn run(_ui: &Ui, cwd: &Path, args: DoctorArgs) -> anyhow::Result<ExitCode> {
     // Not `open_session`: the config warnings it would print are findings
     // of the report, said once there.
-    let session = Session::open(cwd)?;
-    let report = doctor(&session)?;
+    let report = match Session::open(cwd) {
+        Ok(session) => doctor(&session)?,
+        // Outside a repository there is still an installation to check.
+        Err(e @ (crate::Error::NotGitRepo { .. } | crate::Error::NotInitialized { .. })) => {
+            doctor_outside(&e)?
+        }
+        Err(e) => return Err(e.into()),
+    };
     if args.format.json {
         super::ui::print_json(&report)?;
     } else {
@@ -37,13 +43,24 @@ pub fn run(_ui: &Ui, cwd: &Path, args: DoctorArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn render(r: &DoctorReport) -> String {
-    let mut out = format!("cairn {}\nrepository: {}\n", r.version, r.root.display());
+    let mut out = format!("cairn {}\n", r.version);
+    match (&r.root, &r.no_repository) {
+        (Some(root), _) => out.push_str(&format!("repository: {}\n", root.display())),
+        (None, why) => out.push_str(&format!(
+            "repository: none ({})\n",
+            why.as_deref().unwrap_or("not inside one")
+        )),
+    }
     out.push_str("config:\n");
     if r.config.is_empty() {
         out.push_str("  (nothing set)\n");
     }
     for e in &r.config {
         out.push_str(&format!("  {} = {}  ({})\n", e.key, e.text(), e.origin));
+    }
+    if r.root.is_none() {
+        out.push_str("remotes and cache: see inside a repository\nno problems found\n");
+        return out;
     }
     out.push_str("remotes:\n");
     if r.remotes.is_empty() {
@@ -53,7 +70,10 @@ fn render(r: &DoctorReport) -> String {
         let default = if rem.default { ", default" } else { "" };
         let state = match (&rem.error, rem.reachable) {
             (Some(e), _) => format!("unreachable: {e}"),
-            (None, true) => "reachable".into(),
+            (None, true) => match &rem.note {
+                Some(n) => format!("reachable ({n})"),
+                None => "reachable".into(),
+            },
             (None, false) => "not checked".into(),
         };
         out.push_str(&format!(
@@ -64,15 +84,16 @@ fn render(r: &DoctorReport) -> String {
             rem.source,
         ));
     }
-    let c = &r.cache;
-    out.push_str(&format!(
-        "cache: {}\n  {} pack(s), {} object(s), {} ({} bytes)\n",
-        c.dir.display(),
-        c.packs,
-        c.objects,
-        human(c.bytes),
-        c.bytes
-    ));
+    if let Some(c) = &r.cache {
+        out.push_str(&format!(
+            "cache: {}\n  {} pack(s), {} object(s), {} ({} bytes)\n",
+            c.dir.display(),
+            c.packs,
+            c.objects,
+            human(c.bytes),
+            c.bytes
+        ));
+    }
     out.push_str(if r.hooks_installed {
         "hooks: installed\n"
     } else {

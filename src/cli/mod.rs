@@ -151,6 +151,27 @@ pub fn json_requested(args: impl IntoIterator<Item = std::ffi::OsString>) -> boo
         .any(|a| a == "--json")
 }
 
+/// The subcommand named on the raw command line: the first word that is
+/// not an option, skipping `-C DIR` (the one global option with a value).
+/// Lets an error in the arguments go where that command's JSON goes.
+pub fn verb_requested(args: impl IntoIterator<Item = std::ffi::OsString>) -> Option<String> {
+    let mut words = args.into_iter().skip(1);
+    while let Some(w) = words.next() {
+        if w == "--" {
+            return None;
+        }
+        if w == "-C" {
+            words.next();
+            continue;
+        }
+        let text = w.to_string_lossy();
+        if !text.starts_with('-') {
+            return Some(text.into_owned());
+        }
+    }
+    None
+}
+
 /// Run a parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let ui = ui::Ui::new(&cli.global);

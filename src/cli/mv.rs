@@ -39,8 +39,17 @@ pub fn run(ui: &Ui, cwd: &Path, args: MvArgs) -> anyhow::Result<ExitCode> {
         }
         r => r?,
     };
+    // `DST/` means "into the directory DST", whatever the path
+    // normalisation above dropped.
+    let into_dir = args
+        .to
+        .as_os_str()
+        .to_string_lossy()
+        .ends_with(std::path::MAIN_SEPARATOR)
+        || args.to.as_os_str().to_string_lossy().ends_with('/');
     let opts = MvOptions {
         force: args.force,
+        into_dir,
         ..MvOptions::new(from, to)
     };
     let report = mv(&session, opts, &ui.progress())?;

@@ -23,6 +23,7 @@ use crate::durable::is_tmp_name;
 use crate::error::{Error, Result};
 use crate::format::chunking::Chunker;
 use crate::format::kind::ObjectKind;
+use crate::format::listing;
 use crate::format::object::{self, Form, Manifest, Mode, Piece, TreeEntry};
 use crate::format::pointer::{Pointer, SUFFIX};
 use crate::hash::{Hasher, Id};
@@ -211,14 +212,15 @@ impl<'a> Ingest<'a> {
             .collect();
         self.progress.end();
         let entries = entries?;
-        let listing = object::encode_tree(&entries);
-        let id = Id::of(&listing);
-        self.counters
-            .stored(self.store.put(ObjectKind::Tree, id, &listing)?);
+        let built = listing::build(&entries);
+        for put in crate::engine::listing::put(self.store, &built)? {
+            self.counters.stored(put);
+        }
         Ok(Pointer::Dir {
-            id,
-            size: entries.iter().map(|e| e.size).sum(),
-            files: entries.len() as u64,
+            id: built.root,
+            size: built.bytes,
+            files: built.files,
+            layered: built.layered(),
         })
     }
 

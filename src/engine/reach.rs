@@ -1,6 +1,7 @@
 //! Which stored objects a pointer needs.
 //!
-//! A pointer names a file or a directory listing; through listings,
+//! A pointer names a file or a directory listing; through listing nodes
+//! (a v2 listing's `CTN2` nodes name their children),
 //! manifests and segments it reaches a set of chunks. Walking that graph is
 //! how `verify` finds objects that are referenced but absent, and how
 //! garbage collection will decide what must be kept. Every object read on
@@ -9,6 +10,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+use crate::engine::listing;
 use crate::error::{Error, Result};
 use crate::format::kind::ObjectKind;
 use crate::format::object::{self, Form, Manifest};
@@ -58,20 +60,23 @@ impl Reach {
         match ptr {
             Pointer::File { id, size, .. } => self.add_file(store, rel, id, *size),
             Pointer::Dir { id, .. } => {
-                if !self.objects.insert((ObjectKind::Tree, *id)) && only.is_none() {
+                if self.objects.contains(&(ObjectKind::Tree, *id)) && only.is_none() {
                     return Ok(());
                 }
-                let Some(raw) = self.read(store, ObjectKind::Tree, id)? else {
-                    self.miss(ObjectKind::Tree, id, rel);
-                    return Ok(());
-                };
-                let entries = object::decode_tree(&raw)
-                    .map_err(|e| store.corrupt(ObjectKind::Tree, *id, e))?;
-                let wanted = |p: &str| match only {
-                    None => true,
-                    Some(o) => p == o || p.strip_prefix(o).is_some_and(|r| r.starts_with('/')),
-                };
-                for e in entries.iter().filter(|e| wanted(&e.path)) {
+                // Every node of the listing (below `only`: those that can
+                // hold it) is needed; an absent one is missing, and its
+                // files are found once a fetch brings it.
+                let walk = listing::walk(store, id, only, self.refetch_damaged)?;
+                self.objects.insert((ObjectKind::Tree, *id));
+                for node in &walk.nodes {
+                    self.objects.insert((ObjectKind::Tree, *node));
+                }
+                for node in &walk.absent {
+                    if self.objects.insert((ObjectKind::Tree, *node)) || node == id {
+                        self.miss(ObjectKind::Tree, node, rel);
+                    }
+                }
+                for e in &walk.entries {
                     self.add_file(store, &format!("{rel}/{}", e.path), &e.id, e.size)?;
                 }
                 Ok(())

@@ -4,7 +4,9 @@
 //! The content id is taken from the stat index whenever the file's stat
 //! still matches, so an unchanged tree costs one `lstat` per file and no
 //! reads. For a directory, the listing is rebuilt from the work tree and
-//! hashed; that needs no stored objects, so status works even for data the
+//! hashed (its v2 tree, FORMAT.md §5.6, built in memory); when it differs,
+//! only the leaves the stored listing does not share are read to name the
+//! changed files; that needs no stored objects, so status works even for data the
 //! cache does not hold.
 //!
 //! Data that differs from its pointer is told apart by whose bytes it holds.
@@ -26,8 +28,10 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::durable::is_tmp_name;
+use crate::engine::listing::Unshared;
 use crate::error::{Error, Result};
 use crate::format::kind::ObjectKind;
+use crate::format::listing::{self, Built};
 use crate::format::object::{self, Mode, TreeEntry};
 use crate::format::pointer::Pointer;
 use crate::hash::{Hasher, Id};
@@ -170,9 +174,19 @@ impl<'a> Status<'a> {
                     return Ok(st);
                 }
                 let (current, all_recorded, ignore) = self.scan_dir(rel, &abs)?;
-                if Id::of(&object::encode_tree(&current)) != *id
-                    && !self.same_but_ignored(rel, id, &current, &ignore)?
-                {
+                let built = listing::build(&current);
+                // The same files under a listing version 1 wrote flat (more
+                // than 1,024 of them, which version 2 would layer) are no
+                // change: only `add` rewrites that pointer.
+                let same = built.root == *id
+                    || (built.layered() && Id::of(&object::encode_tree(&current)) == *id);
+                // Only the leaves the two listings do not share are read.
+                let parts = if same {
+                    None
+                } else {
+                    self.unshared(id, &built)?
+                };
+                if !same && !same_but_ignored(rel, parts.as_ref(), &ignore) {
                     // Stale only if every file is cairn's own and no file
                     // cairn wrote has been deleted since.
                     let deleted = {
@@ -193,13 +207,9 @@ impl<'a> Status<'a> {
                     } else {
                         State::Modified
                     };
-                    if let Some(raw) = self.store.read(ObjectKind::Tree, id)? {
-                        if let Ok(mut old) = object::decode_tree(&raw) {
-                            old.retain(|e| {
-                                !ignore.is_ignored_in(rel, &format!("{rel}/{}", e.path))
-                            });
-                            st.changes = diff_trees(rel, &old, &current);
-                        }
+                    if let Some((mut old, new)) = parts {
+                        old.retain(|e| !ignore.is_ignored_in(rel, &format!("{rel}/{}", e.path)));
+                        st.changes = diff_trees(rel, &old, &new);
                     }
                 }
             }
@@ -232,11 +242,13 @@ impl<'a> Status<'a> {
             }
             Pointer::Dir { .. } if meta.is_dir() => {
                 let (entries, _, _) = self.scan_dir(rel, &abs)?;
+                let built = listing::build(&entries);
                 Some(Current {
                     pointer: Pointer::Dir {
-                        id: Id::of(&object::encode_tree(&entries)),
-                        size: entries.iter().map(|e| e.size).sum(),
-                        files: entries.len() as u64,
+                        id: built.root,
+                        size: built.bytes,
+                        files: built.files,
+                        layered: built.layered(),
                     },
                     listing: Some(entries),
                 })
@@ -301,30 +313,14 @@ impl<'a> Status<'a> {
         Ok((id, recorded))
     }
 
-    /// Whether the stored listing `id`, without the files `.cairnignore`
-    /// now excludes, is `current`: a listing stored before a rule was
-    /// added still names those files, and their presence or absence is no
-    /// change (FORMAT.md §11). Needs the listing in the cache.
-    fn same_but_ignored(
-        &self,
-        rel: &str,
-        id: &Id,
-        current: &[TreeEntry],
-        ignore: &CairnIgnore,
-    ) -> Result<bool> {
-        let Some(raw) = self.store.read(ObjectKind::Tree, id)? else {
-            return Ok(false);
-        };
-        let Ok(old) = object::decode_tree(&raw) else {
-            return Ok(false);
-        };
-        let kept: Vec<&TreeEntry> = old
-            .iter()
-            .filter(|e| !ignore.is_ignored_in(rel, &format!("{rel}/{}", e.path)))
-            .collect();
-        Ok(kept.len() != old.len()
-            && kept.len() == current.len()
-            && kept.iter().zip(current).all(|(a, b)| *a == b))
+    /// The entries of stored listing `id` and of the work tree's listing
+    /// `built` outside the subtrees they share; `None` when the cache lacks
+    /// the stored listing or holds it damaged (then no file is named).
+    fn unshared(&self, id: &Id, built: &Built) -> Result<Option<Unshared>> {
+        match crate::engine::listing::changed(self.store, id, &built.root, Some(built)) {
+            Err(Error::CorruptObject { .. }) => Ok(None),
+            r => r,
+        }
     }
 
     /// The current listing of a tracked directory, whether every file in
@@ -380,6 +376,25 @@ impl std::io::Write for HashWriter<'_> {
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
     }
+}
+
+/// Whether the stored listing, without the files `.cairnignore` now
+/// excludes, is the current one: a listing stored before a rule was added
+/// still names those files, and their presence or absence is no change
+/// (FORMAT.md §11). `parts` are the entries of the stored and the current
+/// listing outside the subtrees they share (the shared ones are current,
+/// so not ignored); `None`: the stored listing is not in the cache.
+fn same_but_ignored(rel: &str, parts: Option<&Unshared>, ignore: &CairnIgnore) -> bool {
+    let Some((old, current)) = parts else {
+        return false;
+    };
+    let kept: Vec<&TreeEntry> = old
+        .iter()
+        .filter(|e| !ignore.is_ignored_in(rel, &format!("{rel}/{}", e.path)))
+        .collect();
+    kept.len() != old.len()
+        && kept.len() == current.len()
+        && kept.iter().zip(current).all(|(a, b)| *a == b)
 }
 
 /// File-level differences between a stored listing and the current one.

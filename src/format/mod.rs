@@ -1,5 +1,5 @@
 //! The pure encoders and decoders of docs/FORMAT.md: object kinds, chunk boundaries,
-//! compression, pointers, manifests, listings and the pack layout.
+//! compression, pointers, manifests, listings (flat and layered) and the pack layout.
 //!
 //! Nothing here touches the filesystem, the network or async: every
 //! function maps bytes to values and back, so the fuzz targets, the
@@ -10,6 +10,7 @@
 pub mod chunking;
 pub mod codec;
 pub mod kind;
+pub mod listing;
 pub mod object;
 pub mod pack;
 pub mod pointer;

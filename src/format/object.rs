@@ -43,8 +43,12 @@ pub enum ObjectError {
     Order,
     #[error("invalid path in listing")]
     Path,
-    #[error("unknown manifest form or mode")]
+    #[error("unknown manifest form, file mode, or listing node level or flags")]
     Unknown,
+    #[error("a listing node's counts or totals do not match what it holds")]
+    Totals,
+    #[error("not the canonical listing of its entries (cut points, levels or node shape)")]
+    NonCanonical,
 }
 
 /// One piece of a file: a chunk, or a segment of chunks.
@@ -311,9 +315,15 @@ pub fn decode_tree(b: &[u8]) -> Result<Vec<TreeEntry>, ObjectError> {
     if !r.b.is_empty() {
         return Err(ObjectError::Truncated);
     }
-    // A path cannot be both a file and a directory (`a` and `a/b`).
-    let files: std::collections::HashSet<&str> = out.iter().map(|e| e.path.as_str()).collect();
-    for e in &out {
+    check_no_file_dir_clash(&out)?;
+    Ok(out)
+}
+
+/// A path cannot be both a file and a directory (`a` and `a/b`) in one
+/// listing; a v2 listing checks this across all its leaves.
+pub fn check_no_file_dir_clash(entries: &[TreeEntry]) -> Result<(), ObjectError> {
+    let files: std::collections::HashSet<&str> = entries.iter().map(|e| e.path.as_str()).collect();
+    for e in entries {
         let mut p = e.path.as_str();
         while let Some((parent, _)) = p.rsplit_once('/') {
             if files.contains(parent) {
@@ -322,7 +332,7 @@ pub fn decode_tree(b: &[u8]) -> Result<Vec<TreeEntry>, ObjectError> {
             p = parent;
         }
     }
-    Ok(out)
+    Ok(())
 }
 
 #[cfg(test)]

@@ -15,15 +15,30 @@ use crate::hash::Id;
 
 /// Suffix that marks a pointer file.
 pub const SUFFIX: &str = ".cairn";
-/// Pointer format version written and read by this build.
-pub const VERSION: u32 = 1;
+/// The newest pointer format version this build reads and writes.
+/// Version 1 is every pointer v1 wrote and, still, every file pointer and
+/// every directory whose listing is one `CTR1` blob (byte-identical to
+/// v1). Version 2 is a directory whose listing has `CTN2` nodes
+/// (FORMAT.md §5.6), so that a v1 reader stops with "upgrade cairn"
+/// instead of reporting the listing as damaged.
+pub const VERSION: u32 = 2;
 /// Pointers are tiny; anything larger is not one.
 pub const MAX_LEN: usize = 1024;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Pointer {
-    File { id: Id, size: u64, mode: Mode },
-    Dir { id: Id, size: u64, files: u64 },
+    File {
+        id: Id,
+        size: u64,
+        mode: Mode,
+    },
+    /// `layered`: the listing's root is a `CTN2` node (pointer version 2).
+    Dir {
+        id: Id,
+        size: u64,
+        files: u64,
+        layered: bool,
+    },
 }
 
 impl Pointer {
@@ -42,11 +57,17 @@ impl Pointer {
     pub fn encode(&self) -> String {
         match self {
             Pointer::File { id, size, mode } => format!(
-                "cairn-pointer {VERSION}\nkind file\nid {id}\nsize {size}\nmode {:o}\n",
+                "cairn-pointer 1\nkind file\nid {id}\nsize {size}\nmode {:o}\n",
                 mode.octal()
             ),
-            Pointer::Dir { id, size, files } => {
-                format!("cairn-pointer {VERSION}\nkind dir\nid {id}\nsize {size}\nfiles {files}\n")
+            Pointer::Dir {
+                id,
+                size,
+                files,
+                layered,
+            } => {
+                let v = if *layered { 2 } else { 1 };
+                format!("cairn-pointer {v}\nkind dir\nid {id}\nsize {size}\nfiles {files}\n")
             }
         }
     }
@@ -89,7 +110,8 @@ impl Pointer {
         let version = first
             .strip_prefix("cairn-pointer ")
             .ok_or_else(|| err(1, "first line must be `cairn-pointer <version>`"))?;
-        if version != VERSION.to_string() {
+        let layered = version == "2";
+        if version != "1" && !layered {
             return Err(Error::PointerVersion {
                 path: path.to_path_buf(),
                 found: version.chars().take(20).collect(),
@@ -127,6 +149,7 @@ impl Pointer {
             Id::from_hex(id).ok_or_else(|| err(id_line, "id is not 64 lowercase hex digits"))?;
         let size = number(next("size")?)?;
         let p = match kind {
+            "file" if layered => return Err(err(1, "version 2 is only written for directories")),
             "file" => {
                 let (line, m) = next("mode")?;
                 let mode = match m {
@@ -140,6 +163,7 @@ impl Pointer {
                 id,
                 size,
                 files: number(next("files")?)?,
+                layered,
             },
             _ => return Err(err(kind_line, "kind must be `file` or `dir`")),
         };
@@ -178,6 +202,7 @@ mod tests {
             id: Id::of(b"d"),
             size: 10,
             files: 2,
+            layered: false,
         }
         .encode();
         assert!(Pointer::parse(p(), good.as_bytes()).is_ok());
@@ -202,19 +227,36 @@ mod tests {
                 "{c:?}"
             );
         }
+        let v3 = good.replace("cairn-pointer 1", "cairn-pointer 3");
+        assert!(matches!(
+            Pointer::parse(p(), v3.as_bytes()),
+            Err(Error::PointerVersion { .. })
+        ));
+        // Version 2 names a layered directory listing, never a file.
         let v2 = good.replace("cairn-pointer 1", "cairn-pointer 2");
         assert!(matches!(
             Pointer::parse(p(), v2.as_bytes()),
-            Err(Error::PointerVersion { .. })
+            Ok(Pointer::Dir { layered: true, .. })
+        ));
+        let file = Pointer::File {
+            id: Id::of(b"f"),
+            size: 1,
+            mode: Mode::Regular,
+        }
+        .encode()
+        .replace("cairn-pointer 1", "cairn-pointer 2");
+        assert!(matches!(
+            Pointer::parse(p(), file.as_bytes()),
+            Err(Error::PointerSyntax { .. })
         ));
     }
 
     proptest! {
         #[test]
-        fn round_trip(seed in any::<u64>(), size in any::<u64>(), files in any::<u64>(), exec in any::<bool>()) {
+        fn round_trip(seed in any::<u64>(), size in any::<u64>(), files in any::<u64>(), exec in any::<bool>(), layered in any::<bool>()) {
             let id = Id::of(&seed.to_le_bytes());
             let mode = if exec { Mode::Executable } else { Mode::Regular };
-            for ptr in [Pointer::File { id, size, mode }, Pointer::Dir { id, size, files }] {
+            for ptr in [Pointer::File { id, size, mode }, Pointer::Dir { id, size, files, layered }] {
                 prop_assert_eq!(Pointer::parse(p(), ptr.encode().as_bytes()).unwrap(), ptr);
             }
         }

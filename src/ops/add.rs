@@ -145,7 +145,9 @@ pub fn add(s: &Session, opts: AddOptions, progress: &dyn Progress) -> Result<Add
     for (rel, p) in &added {
         let (kind, id, size, files) = match p {
             Pointer::File { id, size, .. } => ("file", id, *size, 1),
-            Pointer::Dir { id, size, files } => ("dir", id, *size, *files),
+            Pointer::Dir {
+                id, size, files, ..
+            } => ("dir", id, *size, *files),
         };
         report.paths.push(Added {
             path: rel.clone(),

@@ -12,11 +12,11 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::engine::listing::{self as engine_listing, Unshared};
 use crate::engine::reach::Reach;
 use crate::engine::status::{self, diff_trees, Current, State, Status};
-use crate::error::Result;
-use crate::format::kind::ObjectKind;
-use crate::format::object::{self, TreeEntry};
+use crate::error::{Error, Result};
+use crate::format::listing;
 use crate::format::pointer::Pointer;
 use crate::hash::Id;
 use crate::progress::Progress;
@@ -202,14 +202,13 @@ pub fn diff(s: &Session, opts: DiffOptions, progress: &dyn Progress) -> Result<D
             (None, _) => 0,
         };
         total_new += new_bytes;
-        let old_listing = old.and_then(|o| listing(store, o).ok().flatten());
-        let new_listing = match edit {
-            Some(c) => c.listing.clone(),
-            None => new.and_then(|n| listing(store, n).ok().flatten()),
+        let files = match (old, new) {
+            (Some(o), Some(n)) => changed_files(rel, unshared(store, o, n, edit)?),
+            _ => Vec::new(),
         };
         rows.push(ChangedPath {
             change,
-            files: changed_files(rel, old_listing, new_listing),
+            files,
             kind,
             new_bytes,
             new_size: new.map(Pointer::size),
@@ -288,13 +287,10 @@ fn unadded_new_bytes(
 }
 
 /// The files that changed inside tracked directory `rel`, when both of its
-/// listings are known (otherwise none are named).
-fn changed_files(
-    rel: &str,
-    old: Option<Vec<TreeEntry>>,
-    new: Option<Vec<TreeEntry>>,
-) -> Vec<ChangedFile> {
-    let (Some(o), Some(n)) = (old, new) else {
+/// listings are known (otherwise none are named). `parts` are the entries
+/// of both outside the subtrees they share, which hold every change.
+fn changed_files(rel: &str, parts: Option<Unshared>) -> Vec<ChangedFile> {
+    let Some((o, n)) = parts else {
         return Vec::new();
     };
     let sizes_o: BTreeMap<&str, u64> = o.iter().map(|e| (e.path.as_str(), e.size)).collect();
@@ -313,14 +309,23 @@ fn changed_files(
         .collect()
 }
 
-/// A directory pointer's listing, if the cache has it and it decodes.
-fn listing(store: &Store, ptr: &Pointer) -> Result<Option<Vec<TreeEntry>>> {
-    let Pointer::Dir { id, .. } = ptr else {
+/// The entries of two directory pointers' listings outside the subtrees
+/// they share (the new one from the work tree when `edit` holds it), if
+/// the cache has both and they decode; `None` otherwise, or when either
+/// is not a directory.
+fn unshared(
+    store: &Store,
+    old: &Pointer,
+    new: &Pointer,
+    edit: Option<&Current>,
+) -> Result<Option<Unshared>> {
+    let (Pointer::Dir { id: a, .. }, Pointer::Dir { id: b, .. }) = (old, new) else {
         return Ok(None);
     };
-    match store.read(ObjectKind::Tree, id)? {
-        Some(raw) => Ok(object::decode_tree(&raw).ok()),
-        None => Ok(None),
+    let built = edit.and_then(|c| c.listing.as_deref()).map(listing::build);
+    match engine_listing::changed(store, a, b, built.as_ref()) {
+        Err(Error::CorruptObject { .. }) => Ok(None),
+        r => r,
     }
 }
 

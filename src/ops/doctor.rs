@@ -4,7 +4,9 @@
 //! size, and whether the git hooks are installed.
 //!
 //! It reads and asks, and never changes anything but the cache directory
-//! it opens. Each remote gets one cheap request (a listing of its index
+//! it opens. Outside a repository it still reports what it can (the
+//! version, the user's and the environment's configuration), as
+//! `git lfs env` does, so it can check an installation anywhere. Each remote gets one cheap request (a listing of its index
 //! files) with short time limits and no retries; an unreachable remote, a
 //! broken config entry, a cache that cannot be opened or a damaged pack is
 //! a finding in the report (its `problems`), not an error, so every other
@@ -33,6 +35,7 @@ use crate::error::Result;
 use crate::progress::{Progress, Warning};
 use crate::remote::index::INDEX_DIR;
 use crate::remote::listing::Listed;
+use crate::remote::Location;
 use crate::repo::config_edit::{Entry, Files};
 use crate::transfer::Connection;
 
@@ -41,12 +44,15 @@ use crate::transfer::Connection;
 pub struct DoctorReport {
     /// The version of this cairn.
     pub version: String,
-    /// The work tree.
-    pub root: PathBuf,
+    /// The work tree; `None` when run outside a cairn repository.
+    pub root: Option<PathBuf>,
+    /// Why there is no repository here, when `root` is `None`.
+    pub no_repository: Option<String>,
     /// The effective configuration, sorted by key.
     pub config: Vec<Entry>,
     pub remotes: Vec<RemoteCheck>,
-    pub cache: CacheCheck,
+    /// The cache; `None` outside a repository.
+    pub cache: Option<CacheCheck>,
     /// Whether cairn's git hooks are installed in this repository.
     pub hooks_installed: bool,
     /// What is wrong, one sentence each; empty when all is well.
@@ -75,6 +81,9 @@ pub struct RemoteCheck {
     pub reachable: bool,
     /// Why it cannot be used or reached.
     pub error: Option<String>,
+    /// Something worth knowing that is not a problem, such as a folder
+    /// remote that the first push will create.
+    pub note: Option<String>,
 }
 
 /// The local cache.
@@ -141,12 +150,30 @@ pub fn doctor(s: &Session) -> Result<DoctorReport> {
     }
     Ok(DoctorReport {
         version: env!("CARGO_PKG_VERSION").to_string(),
-        root: ws.root().to_path_buf(),
+        root: Some(ws.root().to_path_buf()),
+        no_repository: None,
         config: files.entries(None)?,
         remotes,
-        cache,
+        cache: Some(cache),
         hooks_installed: super::hooks::installed(s),
         problems,
+    })
+}
+
+/// What can be checked where there is no repository (`why` says why
+/// not): the version and the configuration of the user and the
+/// environment. Remotes and the cache belong to a repository.
+pub fn doctor_outside(why: &crate::Error) -> Result<DoctorReport> {
+    let files = super::config::files(None);
+    Ok(DoctorReport {
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        root: None,
+        no_repository: Some(why.to_string()),
+        config: files.entries(None)?,
+        remotes: Vec::new(),
+        cache: None,
+        hooks_installed: false,
+        problems: Vec::new(),
     })
 }
 
@@ -176,10 +203,18 @@ fn check_remotes(s: &Session, files: &Files) -> Vec<RemoteCheck> {
             default: r.default,
             reachable: false,
             error: r.problem.clone(),
+            note: None,
         };
         if check.error.is_none() && !r.name.is_empty() {
             match reach(s, &r.name) {
-                Ok(()) => check.reachable = true,
+                Ok(Reach::Answered) => check.reachable = true,
+                Ok(Reach::NotCreatedYet(dir)) => {
+                    check.reachable = true;
+                    check.note = Some(format!(
+                        "nothing pushed yet: the first push creates {}",
+                        dir.display()
+                    ));
+                }
                 Err(e) => check.error = Some(describe(&e)),
             }
         }
@@ -198,15 +233,61 @@ fn describe(e: &crate::Error) -> String {
     text
 }
 
+/// How a remote answered.
+enum Reach {
+    Answered,
+    /// A folder remote whose directory does not exist yet, below a
+    /// directory a push can create it in.
+    NotCreatedYet(PathBuf),
+}
+
 /// One listing of the remote's index files, with short limits.
-fn reach(s: &Session, name: &str) -> Result<()> {
+fn reach(s: &Session, name: &str) -> Result<Reach> {
     let mut r = s.remote(Some(name))?;
+    if let Location::Folder(dir) = &r.location {
+        if !dir.exists() && creatable(dir) {
+            return Ok(Reach::NotCreatedYet(dir.clone()));
+        }
+    }
     r.settings.connect_timeout = r.settings.connect_timeout.min(CONNECT_LIMIT);
     r.settings.request_timeout = r.settings.request_timeout.min(REQUEST_LIMIT);
     r.settings.retries = 0;
     let conn = Connection::open(r, &s.workspace().cache_dir(), false)?;
     conn.list(INDEX_DIR)?;
-    Ok(())
+    Ok(Reach::Answered)
+}
+
+/// Whether `create_dir_all(dir)` can succeed: its nearest existing
+/// ancestor is a directory this process may write in.
+fn creatable(dir: &std::path::Path) -> bool {
+    let Some(mut up) = dir.parent() else {
+        return false;
+    };
+    loop {
+        match std::fs::metadata(up) {
+            Ok(m) => return m.is_dir() && writable(up),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => match up.parent() {
+                Some(p) => up = p,
+                None => return false,
+            },
+            Err(_) => return false,
+        }
+    }
+}
+
+#[cfg(unix)]
+fn writable(dir: &std::path::Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(c) = std::ffi::CString::new(dir.as_os_str().as_bytes()) else {
+        return false;
+    };
+    // SAFETY: `c` is a valid NUL-terminated path that outlives the call.
+    unsafe { libc::access(c.as_ptr(), libc::W_OK | libc::X_OK) == 0 }
+}
+
+#[cfg(not(unix))]
+fn writable(dir: &std::path::Path) -> bool {
+    std::fs::metadata(dir).is_ok_and(|m| !m.permissions().readonly())
 }
 
 /// Collects the damaged packs the store reports as it opens.

@@ -67,7 +67,8 @@ pub fn fetch(
         }
         Ok(r.missing)
     };
-    if needs(store)?.is_empty() {
+    let first = needs(store)?;
+    if first.is_empty() {
         return Ok(FetchOutcome::default());
     }
     let resolved = s.remote(remote_name)?;
@@ -77,7 +78,23 @@ pub fn fetch(
     if let Some(w) = waits {
         conn.report_waits_to(w);
     }
-    let report = transfer::fetch::fetch(&conn, store, &mut needs, progress)?;
+    // The locator of each pointer that needs something first; the index
+    // files only for the rest.
+    let mut roots: Vec<crate::hash::Id> = selected
+        .iter()
+        .filter(|(rel, _, _)| {
+            first.iter().any(|m| {
+                m.needed_by == *rel
+                    || m.needed_by
+                        .strip_prefix(rel.as_str())
+                        .is_some_and(|r| r.starts_with('/'))
+            })
+        })
+        .map(|(_, ptr, _)| ptr.id())
+        .collect();
+    roots.sort();
+    roots.dedup();
+    let report = transfer::fetch::fetch_roots(&conn, store, &roots, &mut needs, progress)?;
     Ok(FetchOutcome {
         remote: Some(name),
         objects: report.objects,

@@ -87,6 +87,10 @@ pub struct RemoteGc {
     pub partial_uploads: usize,
     #[serde(rename = "bytes_partial_uploads")]
     pub partial_bytes: u64,
+    /// Locators (FORMAT.md §15.8) that named packs this run condemned or
+    /// deleted: rewritten for live pointers, deleted for the others.
+    pub locators_rewritten: usize,
+    pub locators_deleted: usize,
     pub requests: Requests,
 }
 
@@ -200,9 +204,25 @@ fn collect_remote(
             deleted: plan.delete.len(),
             deleted_bytes: plan.due_bytes(),
             spared: 0,
+            locators: Default::default(),
         }
     } else {
-        collect::execute(&conn, &plan, progress)?
+        // A live pointer's blobs, for rewriting its locator: walked in the
+        // cache, which now holds every live listing, manifest and segment.
+        let by_root: std::collections::HashMap<
+            crate::hash::Id,
+            (&String, &crate::format::pointer::Pointer),
+        > = selected
+            .iter()
+            .map(|(rel, ptr, _)| (ptr.id(), (rel, ptr)))
+            .collect();
+        let live_root = |root: &crate::hash::Id| {
+            let (rel, ptr) = by_root.get(root)?;
+            crate::transfer::locate::root_blobs(store, rel, ptr)
+                .ok()
+                .flatten()
+        };
+        collect::execute(&conn, &plan, &live_root, progress)?
     };
     let (partial, partial_bytes) = conn.sweep_staging(grace, SystemTime::now(), opts.dry_run)?;
     Ok(RemoteGc {
@@ -224,6 +244,8 @@ fn collect_remote(
         packs_lost: plan.lost,
         partial_uploads: partial,
         partial_bytes,
+        locators_rewritten: done.locators.rewritten,
+        locators_deleted: done.locators.deleted,
         requests: Requests {
             reads: conn.reads(),
             writes: conn.writes(),

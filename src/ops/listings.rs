@@ -4,16 +4,17 @@
 //! A directory pointer names only its listing; what it holds is in the
 //! listing object. Reading one goes through the store, so every listing
 //! returned has been checked against its id. A listing the cache lacks is
-//! fetched from the default remote, that object alone (metadata, never the
+//! fetched from the default remote, its nodes alone (metadata, never the
 //! files' chunks), when a remote is configured; what can still not be read
 //! is returned as missing so the caller can name it instead of guessing.
 
 use std::collections::HashMap;
 
+use crate::engine::listing;
 use crate::engine::reach::Missing;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::format::kind::ObjectKind;
-use crate::format::object::{self, TreeEntry};
+use crate::format::object::TreeEntry;
 use crate::hash::Id;
 use crate::progress::Progress;
 use crate::store::Store;
@@ -71,13 +72,8 @@ pub fn read(s: &Session, dirs: &[(Id, String)], progress: &dyn Progress) -> Resu
 /// A listing from the cache, verified and decoded; `None` if it is not
 /// there (a damaged copy counts as absent, so a fetch can replace it).
 fn cached(store: &Store, id: &Id) -> Result<Option<Vec<TreeEntry>>> {
-    match store.read(ObjectKind::Tree, id) {
-        Ok(Some(raw)) => object::decode_tree(&raw)
-            .map(Some)
-            .map_err(|e| store.corrupt(ObjectKind::Tree, *id, e)),
-        Ok(None) | Err(Error::CorruptObject { .. }) => Ok(None),
-        Err(e) => Err(e),
-    }
+    let w = listing::walk(store, id, None, true)?;
+    Ok(w.absent.is_empty().then_some(w.entries))
 }
 
 /// Fetch just the listing objects `wanted` from the default remote.
@@ -85,16 +81,19 @@ fn fetch_listings(s: &Session, wanted: &[(Id, String)], progress: &dyn Progress)
     let (store, _lock) = s.store_locked(progress)?;
     let resolved = s.remote(None)?;
     let conn = Connection::open(resolved, &s.workspace().cache_dir(), false)?;
+    // Level by level: a fetched `CTN2` node names the nodes below it.
     let mut needs = |st: &Store| -> Result<Vec<Missing>> {
-        Ok(wanted
-            .iter()
-            .filter(|(id, _)| !st.contains(ObjectKind::Tree, id))
-            .map(|(id, rel)| Missing {
-                id: *id,
-                kind: ObjectKind::Tree,
-                needed_by: rel.clone(),
-            })
-            .collect())
+        let mut out = Vec::new();
+        for (id, rel) in wanted {
+            for node in listing::walk(st, id, None, true)?.absent {
+                out.push(Missing {
+                    id: node,
+                    kind: ObjectKind::Tree,
+                    needed_by: rel.clone(),
+                });
+            }
+        }
+        Ok(out)
     };
     transfer::fetch::fetch(&conn, store, &mut needs, progress)?;
     Ok(())

@@ -22,7 +22,8 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::format::object::{self, TreeEntry};
+use crate::format::listing;
+use crate::format::object::TreeEntry;
 use crate::format::pointer::{Pointer, SUFFIX};
 use crate::hash::Id;
 use crate::progress::Progress;
@@ -229,7 +230,7 @@ fn entry_at(entries: &[TreeEntry], sub: &str) -> Option<(Id, u64)> {
         return None;
     }
     let size = below.iter().map(|e| e.size).sum();
-    Some((Id::of(&object::encode_tree(&below)), size))
+    Some((listing::root_id(&below), size))
 }
 
 /// Log entries, newest first, from the state (id and size; `None`:

@@ -56,6 +56,11 @@ pub struct MvOptions {
     pub to: String,
     /// Replace whatever is at the destination.
     pub force: bool,
+    /// The destination was written as a directory (`DST/`). A tracked file
+    /// then moves into it, and is refused when it is no directory, as
+    /// coreutils' `mv` does, rather than renamed to `DST`; a tracked
+    /// directory may still be renamed to it.
+    pub into_dir: bool,
 }
 
 impl MvOptions {
@@ -64,6 +69,7 @@ impl MvOptions {
             from,
             to,
             force: false,
+            into_dir: false,
         }
     }
 }
@@ -96,6 +102,13 @@ pub fn mv(s: &Session, opts: MvOptions, _progress: &dyn Progress) -> Result<MvRe
     } else {
         let into = ws.safe_abs(&to)?;
         let to_ptr_exists = ws.root().join(format!("{to}{SUFFIX}")).exists();
+        if opts.into_dir && !into.is_dir() && kind_of(&ptr) == "file" {
+            return Err(Error::CannotMove {
+                from: src.clone(),
+                to: into,
+                reason: "the destination, given as a directory (a trailing `/`), is none",
+            });
+        }
         if into.is_dir() && !to_ptr_exists && to != from {
             to = format!("{to}/{name}");
         }

@@ -20,12 +20,13 @@ use serde::Serialize;
 use super::fetch::{missing_data, FetchOutcome, RevisionNames};
 use super::select::select_at;
 use super::Session;
+use crate::engine::listing;
 use crate::engine::reach::Missing;
 use crate::engine::read::{ChunkFetch, FileReader};
 use crate::engine::restore::chunk_list;
 use crate::error::{Error, Result};
 use crate::format::kind::ObjectKind;
-use crate::format::object::{self, Form, Manifest};
+use crate::format::object::{Form, Manifest};
 use crate::format::pointer::Pointer;
 use crate::hash::Id;
 use crate::progress::Progress;
@@ -210,7 +211,9 @@ fn lock_cache(s: &Session, progress: &dyn Progress) -> Result<()> {
 }
 
 /// The id and size of the file `rel` (with `only` inside it) names;
-/// fails with `MissingObject` when a directory's listing is not cached.
+/// fails with `MissingObject` naming the first node of a directory's
+/// listing that is not cached (a layered listing is fetched level by
+/// level, each round asking again).
 fn file_of(
     store: &Store,
     rel: &str,
@@ -221,15 +224,9 @@ fn file_of(
     match (ptr, only) {
         (Pointer::File { id, size, .. }, None) => Ok((*id, *size)),
         (Pointer::Dir { id, .. }, Some(inside)) => {
-            let raw = store
-                .read(ObjectKind::Tree, id)?
-                .ok_or_else(|| Error::MissingObject {
-                    kind: ObjectKind::Tree,
-                    id: *id,
-                    path: PathBuf::from(rel),
-                })?;
-            let entries =
-                object::decode_tree(&raw).map_err(|e| store.corrupt(ObjectKind::Tree, *id, e))?;
+            // Only the nodes that can hold `inside` are read; the first one
+            // the store lacks is a `MissingObject` naming it.
+            let entries = listing::read_at(store, id, Some(inside), &PathBuf::from(rel))?;
             let entry = entries
                 .iter()
                 .find(|e| e.path == inside)

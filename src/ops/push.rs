@@ -30,7 +30,7 @@ use crate::repo::git::{GitError, GitRepo};
 use crate::repo::history::{pointers_at, Tracked};
 use crate::store::Store;
 use crate::transfer::walked::Walked;
-use crate::transfer::{push as transfer_push, Connection};
+use crate::transfer::{locate as transfer_locate, push as transfer_push, Connection};
 
 /// Which versions a push without revisions sends, beyond the work tree.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -82,6 +82,9 @@ pub struct PushReport {
     /// Damaged index files it could not restore: what they listed counted
     /// as absent, and was sent again.
     pub damaged_indexes: Vec<String>,
+    /// Locators written (FORMAT.md §15.8): one per pointer whose data is
+    /// complete on the remote and whose locator this clone had not written.
+    pub locators: usize,
 }
 
 /// Push as `opts` says.
@@ -247,12 +250,31 @@ pub fn push_selected(
     }
     // Everything pushed is now complete on the remote, and so is what the
     // record vouched for if it still stands.
-    let complete = required
+    let complete: Vec<crate::hash::Id> = required
         .iter()
         .filter(|(_, _, only)| only.is_none())
         .map(|(_, ptr, _)| ptr.id())
         .chain(optional.iter().map(|(_, (_, ptr))| ptr.id()))
-        .filter(|id| !incomplete.contains(id));
+        .filter(|id| !incomplete.contains(id))
+        .collect();
+    // Locators for the complete pointers walked here, written after the
+    // index that names their packs, and before the walk record (so a
+    // failure leaves them to the next push).
+    let walked_now = required
+        .iter()
+        .filter(|(_, _, only)| only.is_none())
+        .map(|(rel, ptr, _)| (rel, ptr))
+        .chain(
+            fresh
+                .iter()
+                .chain(if pointers_known == 0 { &known[..] } else { &[] })
+                .map(|(_, (rel, ptr))| (rel, ptr)),
+        )
+        .filter(|(_, ptr)| !incomplete.contains(&ptr.id()));
+    let index = rounds.last().map(|r| &r.index);
+    let locators = index.map_or(Ok(0), |idx| {
+        transfer_locate::write_for(&conn, store, &ws.cache_dir(), &view, walked_now, idx)
+    })?;
     Walked::save(&ws.cache_dir(), &location, &view, complete);
     let mut report = PushReport {
         remote: name,
@@ -264,6 +286,7 @@ pub fn push_selected(
         pointers_walked,
         pointers_known,
         unavailable,
+        locators,
         ..PushReport::default()
     };
     for r in rounds {
@@ -288,6 +311,8 @@ struct Round {
     /// Optional pointers that need objects the cache lacks, with those
     /// objects: complete only if the remote has them.
     needs_remote: Vec<(String, Tracked, Vec<Missing>)>,
+    /// The remote's index after this round (for locators).
+    index: remote::index::RemoteIndex,
 }
 
 fn round(
@@ -317,9 +342,10 @@ fn round(
     r.missing.truncate(strict);
     r.objects
         .retain(|(k, id)| required_missing.contains(&(*k, *id)) || store.contains(*k, id));
-    let pushed = transfer_push::push(conn, store, &r.objects, &r.missing, progress)?;
+    let (pushed, index) = transfer_push::push(conn, store, &r.objects, &r.missing, progress)?;
     Ok(Round {
         pushed,
         needs_remote,
+        index,
     })
 }

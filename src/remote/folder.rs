@@ -86,7 +86,8 @@ pub fn sync(dir: &Path, rels: &[String]) -> Result<()> {
     Ok(())
 }
 
-/// Partial uploads left in folder remote `dir` by killed pushes (the local
+/// Partial uploads (of packs and locators) left in folder remote `dir` by
+/// killed pushes (the local
 /// backend stages multipart uploads as `<name>#<n>` beside the target, and
 /// [`put_file`] copies under a temporary name), older than `grace`:
 /// removed unless `dry_run`. Returns their count and bytes.
@@ -97,10 +98,12 @@ pub fn sweep_staging(
     dry_run: bool,
 ) -> Result<(usize, u64)> {
     let (mut n, mut bytes) = (0, 0);
-    let packs = dir.join(PACK_DIR);
-    for e in walkdir::WalkDir::new(&packs)
-        .into_iter()
-        .filter_map(|e| e.ok())
+    // Locators are written the same way, so a killed writer can leave
+    // their staging files too.
+    let staged = [PACK_DIR, super::locator::LOCATOR_DIR].map(|d| dir.join(d));
+    for e in staged
+        .iter()
+        .flat_map(|d| walkdir::WalkDir::new(d).into_iter().filter_map(|e| e.ok()))
     {
         let name = e.file_name().to_string_lossy();
         let partial = name.contains('#') || name.starts_with(crate::durable::TMP_PREFIX);
@@ -182,6 +185,10 @@ mod tests {
         std::fs::write(packs.join("x.pack#1"), b"part").unwrap();
         let tmp = format!("{}y", crate::durable::TMP_PREFIX);
         std::fs::write(packs.join(&tmp), b"copy").unwrap();
+        let locs = dir.path().join("loc").join("cd");
+        std::fs::create_dir_all(&locs).unwrap();
+        std::fs::write(locs.join("z.loc"), b"whole").unwrap();
+        std::fs::write(locs.join("z.loc#3"), b"part").unwrap();
         let hour = Duration::from_secs(3600);
         let now = SystemTime::now();
         // Too young to be abandoned.
@@ -189,14 +196,15 @@ mod tests {
         let later = now + 2 * hour;
         assert_eq!(
             sweep_staging(dir.path(), hour, later, true).unwrap(),
-            (2, 8)
+            (3, 12)
         );
         assert!(packs.join("x.pack#1").exists(), "a dry run removes nothing");
         assert_eq!(
             sweep_staging(dir.path(), hour, later, false).unwrap(),
-            (2, 8)
+            (3, 12)
         );
         assert!(!packs.join("x.pack#1").exists());
+        assert!(!locs.join("z.loc#3").exists() && locs.join("z.loc").exists());
         assert!(!packs.join(&tmp).exists());
         assert!(packs.join("x.pack").exists(), "finished packs stay");
     }

@@ -10,7 +10,8 @@
 //! [`listing`] lists them all,
 //! [`backend`] connects to it through `object_store`, [`folder`] is the
 //! direct way to a folder remote, [`index`] is the format of the remote's
-//! index files and [`notes`] that of the notes beside them. Transfers live
+//! index files, [`locator`] that of per-root locators and [`notes`] that
+//! of the notes beside the index files. Transfers live
 //! in `transfer`.
 
 use std::path::{Path, PathBuf};
@@ -31,9 +32,11 @@ pub mod folder;
 pub mod index;
 pub mod layers;
 pub mod listing;
+pub mod locator;
 pub mod notes;
 pub mod profile;
 pub mod settings;
+pub mod synth;
 pub use crate::redact::redact;
 pub use layers::{CommittedConfig, NoHistory};
 pub use settings::{resolve, ResolvedRemote, Settings};

@@ -10,10 +10,10 @@
 use std::collections::HashSet;
 
 use super::{fetch, Connection, DamageSet};
+use crate::engine::listing;
 use crate::engine::reach::Reach;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::format::kind::ObjectKind;
-use crate::format::object;
 use crate::format::pointer::Pointer;
 use crate::hash::Id;
 use crate::progress::Progress;
@@ -154,13 +154,18 @@ fn per_file(store: &Store, rel: &str, ptr: &Pointer) -> Result<Vec<(String, Obje
             out.push((rel.to_string(), needed(r)));
         }
         Pointer::Dir { id, .. } => {
-            out.push((rel.to_string(), HashSet::from([(ObjectKind::Tree, *id)])));
-            // A listing that is absent or unreadable was reported as such.
-            let raw = store.read(ObjectKind::Tree, id)?;
-            let entries = raw
-                .and_then(|raw| object::decode_tree(&raw).ok())
-                .unwrap_or_default();
-            for e in entries {
+            // Every node of the listing counts for the directory itself. A
+            // listing that is absent or unreadable was reported as such.
+            let walk = match listing::walk(store, id, None, false) {
+                Err(Error::CorruptObject { .. }) => Default::default(),
+                r => r?,
+            };
+            let nodes = std::iter::once(*id)
+                .chain(walk.nodes)
+                .chain(walk.absent)
+                .map(|n| (ObjectKind::Tree, n));
+            out.push((rel.to_string(), nodes.collect()));
+            for e in walk.entries {
                 let path = format!("{rel}/{}", e.path);
                 let mut r = Reach::default();
                 r.add_file_at(store, &path, &e.id, e.size)?;

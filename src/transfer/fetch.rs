@@ -79,15 +79,36 @@ pub fn coalesce(pack: Id, mut blobs: Vec<Entry>) -> Vec<Span> {
 }
 
 /// Fetch until `needs` reports nothing missing. `needs` walks the wanted
-/// pointers against the store and lists what is absent.
+/// pointers against the store and lists what is absent. Blobs are located
+/// through the remote's index files.
 pub fn fetch(
     conn: &Connection,
     store: &Store,
     needs: &mut dyn FnMut(&Store) -> Result<Vec<Missing>>,
     progress: &dyn Progress,
 ) -> Result<FetchReport> {
+    fetch_roots(conn, store, &[], needs, progress)
+}
+
+/// [`fetch`], for pointers whose top ids are `roots`: their locators
+/// (FORMAT.md §15.8) are read first, and the index files only when
+/// something needed is in no usable locator. Blobs read through a locator
+/// are checked like any other; if reading them fails in any way (a pack
+/// gone, a blob that does not match, a range the pack does not have),
+/// locators are dropped for the rest of the fetch and what is still
+/// missing is located through the index files.
+pub fn fetch_roots(
+    conn: &Connection,
+    store: &Store,
+    roots: &[Id],
+    needs: &mut dyn FnMut(&Store) -> Result<Vec<Missing>>,
+    progress: &dyn Progress,
+) -> Result<FetchReport> {
     let mut report = FetchReport::default();
     let mut remote: Option<RemoteIndex> = None;
+    // What the locators say (untrusted), read at the first round.
+    let mut located: Option<RemoteIndex> = None;
+    let mut locators_read = roots.is_empty();
     let mut seen: HashSet<(ObjectKind, Id)> = HashSet::new();
     let mut repairs = 0;
     // Damaged or lost copies met on the way: read other copies instead.
@@ -104,6 +125,50 @@ pub fn fetch(
         missing.retain(|m| !absent.contains(&(m.kind, m.id)));
         if missing.is_empty() {
             return Ok(report);
+        }
+        if !locators_read {
+            locators_read = true;
+            let found = conn.read_locators(roots);
+            if !found.is_empty() {
+                located = Some(super::locate::merge(found));
+            }
+        }
+        if let Some(loc) = &located {
+            let (spans, rest) = through_locators(loc, &missing, &seen);
+            let rest: Vec<Missing> = rest.into_iter().cloned().collect();
+            if !spans.is_empty() {
+                seen.extend(
+                    spans
+                        .iter()
+                        .flat_map(|s| s.blobs.iter().map(|e| (e.kind, e.id))),
+                );
+                let total: u64 = spans.iter().map(|s| s.range.end - s.range.start).sum();
+                progress.begin("fetching", Some(total));
+                let r = download(conn, store, spans, progress);
+                progress.end();
+                match r {
+                    Ok((objects, bytes)) => {
+                        report.objects += objects;
+                        report.bytes += bytes;
+                        store.flush()?;
+                        crate::failpoint::hit("fetch.round_flushed");
+                        if rest.is_empty() {
+                            continue;
+                        }
+                        // The rest, in no locator, through the index.
+                        missing = rest;
+                    }
+                    Err(_) => {
+                        // Stale or lying: whatever it was, the index
+                        // files decide from here (they report real
+                        // failures).
+                        located = None;
+                        seen.clear();
+                        store.flush()?;
+                        continue;
+                    }
+                }
+            }
         }
         let idx = match &remote {
             Some(i) => i,
@@ -161,23 +226,7 @@ pub fn fetch(
             });
         }
         seen.extend(want.iter().copied());
-        let mut spans: Vec<Span> = Vec::new();
-        for (pack, blobs) in by_pack {
-            let mut all = idx.packs[&pack].entries.clone();
-            all.sort_by_key(|e| e.offset);
-            for mut span in coalesce(pack, blobs) {
-                // Keep every blob the range covers: the bytes arrive anyway,
-                // and a later round would otherwise download them again.
-                let from = all.partition_point(|e| e.offset < span.range.start);
-                span.blobs = all[from..]
-                    .iter()
-                    .take_while(|e| e.offset + e.stored_len as u64 <= span.range.end)
-                    .copied()
-                    .collect();
-                spans.push(span);
-            }
-        }
-        spans.sort_by_key(|s| (s.pack, s.range.start));
+        let spans = spans_of(idx, by_pack);
         let total: u64 = spans.iter().map(|s| s.range.end - s.range.start).sum();
         progress.begin("fetching", Some(total));
         let r = download(conn, store, spans, progress);
@@ -212,6 +261,60 @@ pub fn fetch(
         store.flush()?;
         crate::failpoint::hit("fetch.round_flushed");
     }
+}
+
+/// The spans that fetch the `missing` blobs `loc` (what locators say)
+/// locates and no earlier round fetched, and the missing blobs it does
+/// not locate.
+fn through_locators<'a>(
+    loc: &RemoteIndex,
+    missing: &'a [Missing],
+    seen: &HashSet<(ObjectKind, Id)>,
+) -> (Vec<Span>, Vec<&'a Missing>) {
+    let mut by_pack: HashMap<Id, Vec<Entry>> = HashMap::new();
+    let mut want: HashSet<(ObjectKind, Id)> = HashSet::new();
+    let mut rest = Vec::new();
+    for m in missing {
+        let found = loc.blobs.get(&(m.kind, m.id)).or_else(|| {
+            (m.kind == ObjectKind::Manifest)
+                .then(|| loc.blobs.get(&(ObjectKind::Chunk, m.id)))
+                .flatten()
+        });
+        match found {
+            Some((pack, e)) if !seen.contains(&(e.kind, e.id)) => {
+                if want.insert((e.kind, e.id)) {
+                    by_pack.entry(*pack).or_default().push(*e);
+                }
+            }
+            _ => rest.push(m),
+        }
+    }
+    (spans_of(loc, by_pack), rest)
+}
+
+/// Coalesced spans for the blobs wanted from each pack, each keeping every
+/// blob `idx` knows inside its range (the bytes arrive anyway, and a later
+/// round would otherwise download them again).
+fn spans_of(idx: &RemoteIndex, by_pack: HashMap<Id, Vec<Entry>>) -> Vec<Span> {
+    let mut spans: Vec<Span> = Vec::new();
+    for (pack, blobs) in by_pack {
+        let mut all = idx
+            .packs
+            .get(&pack)
+            .map_or_else(|| blobs.clone(), |p| p.entries.clone());
+        all.sort_by_key(|e| e.offset);
+        for mut span in coalesce(pack, blobs) {
+            let from = all.partition_point(|e| e.offset < span.range.start);
+            span.blobs = all[from..]
+                .iter()
+                .take_while(|e| e.offset + e.stored_len as u64 <= span.range.end)
+                .copied()
+                .collect();
+            spans.push(span);
+        }
+    }
+    spans.sort_by_key(|s| (s.pack, s.range.start));
+    spans
 }
 
 /// Download `spans` with bounded concurrency and store their blobs.

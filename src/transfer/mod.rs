@@ -35,6 +35,7 @@ pub mod check;
 pub mod collect;
 pub mod coverage;
 pub mod fetch;
+pub mod locate;
 pub mod push;
 pub mod ranged;
 pub mod walked;

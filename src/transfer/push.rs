@@ -20,7 +20,7 @@ use crate::format::kind::ObjectKind;
 use crate::format::pack::{Entry, PackBuilder};
 use crate::hash::Id;
 use crate::progress::Progress;
-use crate::remote::index::{self, PackRecord};
+use crate::remote::index::{self, PackRecord, RemoteIndex};
 use crate::store::Store;
 
 /// Local packs at least this large, all of whose blobs the remote lacks,
@@ -149,14 +149,16 @@ fn other_encodings(e: &Entry, stored: &[u8]) -> Vec<(Entry, Vec<u8>)> {
 
 /// Send `wanted` (every object the pushed pointers reach) to the remote.
 /// `missing` lists what the pointers need that the cache lacks: fine when
-/// the remote has it already, an error otherwise.
+/// the remote has it already, an error otherwise. Returns, with the
+/// report, the remote's index as it stands after the push (what it read,
+/// plus the packs this push indexed): what locators are built from.
 pub fn push(
     conn: &Connection,
     store: &Store,
     wanted: &HashSet<(ObjectKind, Id)>,
     missing: &[Missing],
     progress: &dyn Progress,
-) -> Result<PushReport> {
+) -> Result<(PushReport, RemoteIndex)> {
     let mut state = conn.load_index()?;
     let mut indexes = super::IndexRepair::default();
     if !state.damaged.is_empty() {
@@ -168,7 +170,7 @@ pub fn push(
             || !state.notes_applying.is_empty()
             || !state.condemned.is_empty(),
     };
-    let remote_index = state.index;
+    let mut remote_index = state.index;
     // A blob only condemned packs hold counts as absent, like a damaged
     // copy: the pack may be deleted before this push's commit reaches the
     // clone that runs gc (FORMAT.md §15.6).
@@ -201,10 +203,10 @@ pub fn push(
             // and names what a crashed push wrote in `index.list`.
             conn.publish_listing()?;
         }
-        return Ok(report);
+        return Ok((report, remote_index));
     }
     let mut plan = store.plan_export(&todo, MIN_WHOLE);
-    let condemned = &remote_index.condemned;
+    let condemned = &remote_index.condemned.clone();
     // Never send a pack under a condemned name: gc may delete that name
     // whatever it then holds. Such a local pack is repacked instead.
     let (whole, repack): (Vec<_>, Vec<_>) = std::mem::take(&mut plan.whole)
@@ -350,7 +352,8 @@ pub fn push(
     crate::failpoint::hit("push.index_written");
     conn.publish_listing()?;
     crate::failpoint::hit("push.listing_written");
-    Ok(report)
+    remote_index.add(list);
+    Ok((report, remote_index))
 }
 
 /// Every pack on the remote with its length.

@@ -15,6 +15,13 @@
 //! The file is `cache/remotes/<key>/walked` (FORMAT.md §15.3): UTF-8 lines,
 //! `cairn-walked 1`, then `index <path>` lines, then `complete <id hex>`
 //! lines. Anything unreadable is an empty record.
+//!
+//! [`Located`] is the same kind of record for locators (FORMAT.md §15.8):
+//! the roots whose locator this clone wrote, in `located` (header
+//! `cairn-located 1`). A locator stays true until gc moves the blobs it
+//! names, and gc replaces the index files when it does, so the record
+//! stands under the same rule, and a push rewrites the locators of the
+//! roots it walks once it does not.
 
 use std::collections::{BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
@@ -25,6 +32,8 @@ use crate::remote::Location;
 
 const HEADER: &str = "cairn-walked 1";
 const FILE: &str = "walked";
+const LOCATED_HEADER: &str = "cairn-located 1";
+const LOCATED_FILE: &str = "located";
 
 /// What a push saw of the remote's catalogue, enough to tell whether a
 /// record written earlier still stands.
@@ -48,19 +57,62 @@ fn path(cache_root: &Path, location: &Location) -> PathBuf {
     index::cache_dir(cache_root, location).join(FILE)
 }
 
+/// Roots whose locator this clone wrote to one remote.
+#[derive(Debug, Default)]
+pub struct Located(Walked);
+
+impl Located {
+    /// The record for the remote at `location`; empty when there is none
+    /// or it cannot be read.
+    pub fn load(cache_root: &Path, location: &Location) -> Located {
+        let file = index::cache_dir(cache_root, location).join(LOCATED_FILE);
+        Located(Walked::load_from(&file, LOCATED_HEADER))
+    }
+
+    /// Whether the record still stands against what the remote lists now.
+    pub fn stands(&self, now: &RemoteView) -> bool {
+        self.0.stands(now)
+    }
+
+    /// Whether this clone wrote the locator of `root`.
+    pub fn contains(&self, root: &Id) -> bool {
+        self.0.contains(root)
+    }
+
+    /// The roots recorded.
+    pub fn roots(&self) -> impl Iterator<Item = Id> + '_ {
+        self.0.complete.iter().copied()
+    }
+
+    /// Record `roots` as located as of `view` (best effort).
+    pub fn save(
+        cache_root: &Path,
+        location: &Location,
+        view: &RemoteView,
+        roots: impl IntoIterator<Item = Id>,
+    ) {
+        let file = index::cache_dir(cache_root, location).join(LOCATED_FILE);
+        Walked::save_to(&file, LOCATED_HEADER, view, roots);
+    }
+}
+
 impl Walked {
     /// The record for the remote at `location`; empty when there is none
     /// or it cannot be read.
     pub fn load(cache_root: &Path, location: &Location) -> Walked {
-        let Ok(text) = std::fs::read_to_string(path(cache_root, location)) else {
-            return Walked::default();
-        };
-        Walked::parse(&text).unwrap_or_default()
+        Walked::load_from(&path(cache_root, location), HEADER)
     }
 
-    fn parse(text: &str) -> Option<Walked> {
+    fn load_from(file: &Path, header: &str) -> Walked {
+        let Ok(text) = std::fs::read_to_string(file) else {
+            return Walked::default();
+        };
+        Walked::parse(&text, header).unwrap_or_default()
+    }
+
+    fn parse(text: &str, header: &str) -> Option<Walked> {
         let mut lines = text.lines();
-        if lines.next()? != HEADER {
+        if lines.next()? != header {
             return None;
         }
         let mut w = Walked::default();
@@ -96,10 +148,19 @@ impl Walked {
         view: &RemoteView,
         complete: impl IntoIterator<Item = Id>,
     ) {
+        Walked::save_to(&path(cache_root, location), HEADER, view, complete);
+    }
+
+    fn save_to(
+        file: &Path,
+        header: &str,
+        view: &RemoteView,
+        complete: impl IntoIterator<Item = Id>,
+    ) {
         let mut ids: Vec<String> = complete.into_iter().map(|id| id.to_hex()).collect();
         ids.sort();
         ids.dedup();
-        let mut text = format!("{HEADER}\n");
+        let mut text = format!("{header}\n");
         let mut names = view.indexes.clone();
         names.sort();
         for n in names {
@@ -108,8 +169,7 @@ impl Walked {
         for id in ids {
             text.push_str(&format!("complete {id}\n"));
         }
-        let file = path(cache_root, location);
-        let _ = crate::durable::write_atomic(&file, text.as_bytes());
+        let _ = crate::durable::write_atomic(file, text.as_bytes());
     }
 }
 
@@ -144,5 +204,27 @@ mod tests {
         assert!(!w.stands(&troubled));
         std::fs::write(path(dir.path(), &loc), "cairn-walked 1\ncomplete zz\n").unwrap();
         assert!(!Walked::load(dir.path(), &loc).contains(&Id::of(b"x")));
+    }
+
+    #[test]
+    fn the_located_record_is_its_own() {
+        let dir = tempfile::tempdir().unwrap();
+        let loc = Location::Folder(dir.path().join("store"));
+        let view = RemoteView {
+            indexes: vec!["index/a.idx".into()],
+            troubled: false,
+        };
+        Walked::save(dir.path(), &loc, &view, [Id::of(b"w")]);
+        Located::save(dir.path(), &loc, &view, [Id::of(b"l")]);
+        let l = Located::load(dir.path(), &loc);
+        assert!(l.contains(&Id::of(b"l")) && !l.contains(&Id::of(b"w")));
+        assert!(l.stands(&view));
+        assert_eq!(l.roots().collect::<Vec<_>>(), vec![Id::of(b"l")]);
+        assert!(Walked::load(dir.path(), &loc).contains(&Id::of(b"w")));
+        let merged = RemoteView {
+            indexes: vec!["index/b.idx".into()],
+            troubled: false,
+        };
+        assert!(!l.stands(&merged), "gc replaced the index files");
     }
 }

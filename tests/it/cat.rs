@@ -68,6 +68,29 @@ fn cat_writes_a_file_of_any_revision_byte_for_byte() {
 }
 
 #[test]
+fn cat_json_usage_error_goes_to_stderr_keeping_stdout_for_file_bytes() {
+    let (repo, _, _) = two_versions();
+    for args in [
+        &["cat", "--json", "--no-such-flag", "model.bin"][..],
+        &["-C", ".", "cat", "--json"][..],
+    ] {
+        let out = repo.cairn(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(out.stdout.is_empty(), "{args:?}: stdout must stay clean");
+        let report: serde_json::Value = serde_json::from_slice(&out.stderr).unwrap();
+        assert_eq!(report["error"]["kind"], "usage", "{report}");
+    }
+    // Other verbs keep their JSON on stdout.
+    let out = repo
+        .cairn(&["ls", "--json", "--no-such-flag"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["error"]["kind"], "usage");
+}
+
+#[test]
 fn cat_of_what_is_not_a_tracked_file_fails_with_a_hint() {
     let (repo, _, _) = two_versions();
     for spec in ["v1:nosuch.bin", "v1:data", "data/nosuch.csv", "v1:data/sub"] {

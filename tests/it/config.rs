@@ -267,7 +267,10 @@ fn doctor_is_healthy_then_finds_an_unreachable_remote_and_a_damaged_pack() {
     assert!(json["cache"]["bytes"].as_u64().unwrap() > 0);
     assert!(repo.cairn_ok(&["doctor"]).contains("no problems found"));
 
-    repo.cairn_ok(&["remote", "add", "gone", "/nonexistent/cairn-store"]);
+    // A folder below a file can never be created: unreachable.
+    fs::write(repo.base().join("not-a-dir"), "x").unwrap();
+    let gone = repo.base().join("not-a-dir/cairn-store");
+    repo.cairn_ok(&["remote", "add", "gone", gone.to_str().unwrap()]);
     let (_, err) = repo.cairn_fail(&["doctor"]);
     assert!(err.contains("cairn doctor found 1 problem(s)"), "{err}");
     let out = repo.cairn(&["doctor", "--json"]).output().unwrap();
@@ -306,6 +309,53 @@ fn doctor_is_healthy_then_finds_an_unreachable_remote_and_a_damaged_pack() {
 }
 
 #[test]
+fn doctor_calls_a_never_pushed_folder_remote_reachable_with_a_note() {
+    let repo = TestRepo::init();
+    let store = repo.base().join("stores/not-yet");
+    repo.cairn_ok(&["remote", "add", "origin", store.to_str().unwrap()]);
+    let json = repo.cairn_json(&["doctor", "--json"]);
+    assert_eq!(json["problems"], serde_json::json!([]), "{json}");
+    assert_eq!(json["remotes"][0]["reachable"], true);
+    let note = json["remotes"][0]["note"].as_str().unwrap();
+    assert!(note.contains("first push creates"), "{note}");
+    // Doctor created nothing; the first push does.
+    assert!(!store.exists());
+    assert!(repo.cairn_ok(&["doctor"]).contains("nothing pushed yet"));
+}
+
+#[test]
+fn doctor_outside_a_repository_reports_the_installation_and_succeeds() {
+    let repo = TestRepo::init();
+    let outside = repo.base().join("outside");
+    fs::create_dir_all(&outside).unwrap();
+    let out = repo
+        .cairn(&["-C", outside.to_str().unwrap(), "doctor", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["root"], serde_json::Value::Null);
+    assert!(json["no_repository"]
+        .as_str()
+        .unwrap()
+        .contains("not inside a git work tree"));
+    assert_eq!(json["version"], env!("CARGO_PKG_VERSION"));
+    let text = repo.cairn_ok(&["-C", outside.to_str().unwrap(), "doctor"]);
+    assert!(text.contains("repository: none"), "{text}");
+    // A git repository without `cairn init` says so, too.
+    let git_only = repo.base().join("git-only");
+    fs::create_dir_all(&git_only).unwrap();
+    let st = std::process::Command::new("git")
+        .args(["init", "-q"])
+        .current_dir(&git_only)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let text = repo.cairn_ok(&["-C", git_only.to_str().unwrap(), "doctor"]);
+    assert!(text.contains("not initialised"), "{text}");
+}
+
+#[test]
 fn snapshot_config_list_and_doctor() {
     let mut repo = TestRepo::builder()
         .envs(&[("RAYON_NUM_THREADS", "1")])
@@ -329,7 +379,9 @@ fn snapshot_config_list_and_doctor() {
         "[remote.origin]\nconect_timeout = \"2s\"\n",
     )
     .unwrap();
-    repo.cairn_ok(&["remote", "add", "gone", "../nowhere"]);
+    // Below a file: no push could ever create it.
+    fs::write(repo.root.join("a-file"), "x").unwrap();
+    repo.cairn_ok(&["remote", "add", "gone", "a-file/nowhere"]);
     t.expect(&repo, &["config", "--list", "--show-origin"], 0);
     t.expect(&repo, &["doctor"], 1);
     t.expect(&repo, &["doctor", "--json"], 1);

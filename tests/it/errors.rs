@@ -119,10 +119,11 @@ fn unknown_pointer_format_version() {
     let data = random_bytes("v2", 10_000);
     repo.write("v.bin", &data);
     repo.cairn_ok(&["add", "v.bin"]);
-    let v2 = repo
+    // Version 2 exists (directories with layered listings); 3 does not.
+    let v3 = repo
         .read_string("v.bin.cairn")
-        .replace("cairn-pointer 1", "cairn-pointer 2");
-    repo.write("v.bin.cairn", &v2);
+        .replace("cairn-pointer 1", "cairn-pointer 3");
+    repo.write("v.bin.cairn", &v3);
     repo.remove("v.bin");
     let before = repo.snapshot();
     for cmd in ["status", "checkout"] {
@@ -130,7 +131,7 @@ fn unknown_pointer_format_version() {
         assert_eq!(stdout, "");
         assert_error_report(
             &stderr,
-            &["format version 2", "v.bin.cairn", "upgrade cairn"],
+            &["format version 3", "v.bin.cairn", "upgrade cairn"],
         );
         assert_eq!(repo.snapshot(), before);
     }

@@ -4,8 +4,9 @@
 //! that once crashed a parser or were written to probe one.
 //!
 //! `fixtures/format/` files are compared byte for byte with what the
-//! encoders produce from fixed values, and decoded back to those values. If
-//! one differs, format v1 changed: that needs a new format version
+//! encoders produce from fixed values, and decoded back to those values
+//! (`node.bin` and `dir-v2.cairn` are format v2's listing node and pointer).
+//! If one differs, the format changed: that needs a new format version
 //! (docs/FORMAT.md §13), not a rewritten fixture. `CAIRN_BLESS=1` writes
 //! missing fixtures; it never overwrites one that exists.
 //!
@@ -17,11 +18,13 @@ use std::path::{Path, PathBuf};
 
 use cairn::format::codec::Codec;
 use cairn::format::kind::ObjectKind;
+use cairn::format::listing::{self, Child, Inner};
 use cairn::format::object::{self, Form, Manifest, Mode, Piece, TreeEntry};
 use cairn::format::pack::{read_footer, Entry, PackBuilder, HEADER_LEN};
 use cairn::format::pointer::Pointer;
 use cairn::hash::Id;
 use cairn::remote::index::{self, PackRecord};
+use cairn::remote::locator::{LocatedPack, Locator};
 use cairn::remote::notes::{self, Condemned};
 use cairn::repo::stat_index::StatIndex;
 
@@ -107,6 +110,35 @@ fn fixture_objects_are_the_v1_encodings() {
     frozen("tree.bin", &object::encode_tree(&sample_tree()));
     let bytes = fs::read(fixtures().join("format/tree.bin")).unwrap();
     assert_eq!(object::decode_tree(&bytes).unwrap(), sample_tree());
+
+    // Format v2: an internal listing node.
+    frozen("node.bin", &listing::encode_inner(&sample_node()));
+    let bytes = fs::read(fixtures().join("format/node.bin")).unwrap();
+    assert_eq!(listing::decode_inner(&bytes).unwrap(), sample_node());
+}
+
+/// A level-1 `CTN2` node over two leaves (the values need not name real
+/// leaves: the node is checked on its own).
+pub(crate) fn sample_node() -> Inner {
+    Inner {
+        level: 1,
+        files: 2049,
+        bytes: 46,
+        children: vec![
+            Child {
+                id: Id::of(b"leaf one"),
+                files: 1025,
+                bytes: 40,
+                last: "a b/ü.csv".into(),
+            },
+            Child {
+                id: Id::of(b"leaf two"),
+                files: 1024,
+                bytes: 6,
+                last: "run.sh".into(),
+            },
+        ],
+    }
 }
 
 #[test]
@@ -137,8 +169,20 @@ fn fixture_pointers_are_the_v1_text() {
         id: Id::of(&object::encode_tree(&sample_tree())),
         size: 3,
         files: 2,
+        layered: false,
     };
-    for (name, p) in [("file.cairn", file), ("dir.cairn", dir)] {
+    // A directory whose listing has `CTN2` nodes (format v2, FORMAT.md §5.6).
+    let layered = Pointer::Dir {
+        id: Id::of(&listing::encode_inner(&sample_node())),
+        size: 46,
+        files: 2049,
+        layered: true,
+    };
+    for (name, p) in [
+        ("file.cairn", file),
+        ("dir.cairn", dir),
+        ("dir-v2.cairn", layered),
+    ] {
         frozen(name, p.encode().as_bytes());
         let text = fs::read(fixtures().join("format").join(name)).unwrap();
         assert_eq!(Pointer::parse(Path::new(name), &text).unwrap(), p);
@@ -174,6 +218,39 @@ fn fixture_remote_index_and_notes_are_the_v1_encodings() {
         (back[0].pack, back[0].stamp, back[0].since),
         (id, 1_700_000_000, None)
     );
+}
+
+/// The sample locator: the root that is the sample tree, located in the
+/// sample pack (its tree and its chunk).
+pub(crate) fn sample_locator() -> Locator {
+    let (id, bytes, entries) = sample_pack();
+    Locator {
+        root: Id::of(&object::encode_tree(&sample_tree())),
+        packs: vec![LocatedPack {
+            id,
+            len: bytes.len() as u64,
+            footer_entries: entries.len() as u32,
+            entries,
+        }],
+    }
+}
+
+#[test]
+fn fixture_locator_is_the_v1_encoding() {
+    let l = sample_locator();
+    frozen("locator.bin", &l.encode());
+    let on_disk = fs::read(fixtures().join("format/locator.bin")).unwrap();
+    assert_eq!(Locator::decode(&l.root, &on_disk).unwrap(), l);
+}
+
+/// The root a locator says it is for (bytes 16..48), so hostile inputs
+/// reach the checks past that one.
+fn locator_root(bytes: &[u8]) -> Id {
+    let mut root = [0u8; 32];
+    if let Some(b) = bytes.get(16..48) {
+        root.copy_from_slice(b);
+    }
+    Id(root)
 }
 
 /// Feed one hostile input to the parser its name starts with. `Ok(true)`:
@@ -215,7 +292,9 @@ fn parse_hostile(name: &str, bytes: &[u8]) -> bool {
         "manifest" => Manifest::decode(bytes).is_ok(),
         "segment" => object::decode_segment(bytes).is_ok(),
         "tree" => object::decode_tree(bytes).is_ok(),
+        "node" => listing::decode_inner(bytes).is_ok(),
         "remote_index" => index::decode(&Id::of(bytes), bytes).is_ok(),
+        "locator" => Locator::decode(&locator_root(bytes), bytes).is_ok(),
         other => panic!("fixtures/hostile/{name}: no parser named {other}"),
     }
 }
@@ -274,6 +353,49 @@ fn handwritten() -> Vec<(&'static str, Vec<u8>)> {
             t[4..8].copy_from_slice(&u32::MAX.to_le_bytes());
             t
         }),
+        ("node-truncated", {
+            let mut n = listing::encode_inner(&sample_node());
+            n.pop();
+            n
+        }),
+        ("node-unsorted", {
+            let mut n = sample_node();
+            n.children.swap(0, 1);
+            listing::encode_inner(&n)
+        }),
+        (
+            "node-wrong-totals",
+            listing::encode_inner(&Inner {
+                files: 2050,
+                ..sample_node()
+            }),
+        ),
+        (
+            "node-level-zero",
+            listing::encode_inner(&Inner {
+                level: 0,
+                ..sample_node()
+            }),
+        ),
+        (
+            "node-no-children",
+            listing::encode_inner(&Inner {
+                files: 0,
+                bytes: 0,
+                children: Vec::new(),
+                ..sample_node()
+            }),
+        ),
+        ("node-escaping-path", {
+            let mut n = sample_node();
+            n.children[1].last = "../run.sh".into();
+            listing::encode_inner(&n)
+        }),
+        ("node-huge-count", {
+            let mut n = listing::encode_inner(&sample_node());
+            n[8..12].copy_from_slice(&u32::MAX.to_le_bytes());
+            n
+        }),
         ("manifest-bad-checksum", bad_sum),
         ("manifest-size-mismatch", sealed_wrong_size),
         ("segment-truncated", {
@@ -306,6 +428,19 @@ fn handwritten() -> Vec<(&'static str, Vec<u8>)> {
         ("pack_footer-empty", Vec::new()),
         ("remote_index-truncated", idx[..idx.len() - 1].to_vec()),
         ("stat_index-truncated", b"CSTX\x01\x00".to_vec()),
+        ("locator-truncated", {
+            let l = sample_locator().encode();
+            l[..l.len() - 1].to_vec()
+        }),
+        ("locator-huge-count", {
+            // Well summed, but claiming more packs than it holds.
+            let mut l = sample_locator().encode();
+            l[12..16].copy_from_slice(&u32::MAX.to_le_bytes());
+            l.truncate(l.len() - 32);
+            let sum = *blake3::hash(&l).as_bytes();
+            l.extend_from_slice(&sum);
+            l
+        }),
     ]
 }
 

@@ -1,4 +1,4 @@
-//! Fixed vectors that freeze format v1. If one of these fails, a change has
+//! Fixed vectors that freeze format v1 (and v2's layered listings). If one of these fails, a change has
 //! altered ids or layouts that existing repositories depend on: that needs a
 //! new format version (docs/FORMAT.md, "Versioning"), not a new vector.
 
@@ -77,6 +77,16 @@ fn pack_footer_v1() {
     assert_eq!(pack_id(&entries).to_hex(), PACK_ID);
 }
 
+#[test]
+fn locator_v1() {
+    let l = crate::fixtures::sample_locator();
+    let bytes = l.encode();
+    assert_eq!(bytes.len(), LOCATOR_LEN);
+    assert_eq!(digest(&bytes), LOCATOR_DIGEST);
+}
+
+const LOCATOR_LEN: usize = 232;
+const LOCATOR_DIGEST: &str = "1d801df0aa5511e769db112ae507dcfa078b2f09c6fb44f1de65ba3b9d0fb84d";
 const GEAR_ENDS: &str = "e55eafb71843abb6 71c1751988a618fa";
 const GEAR_DIGEST: &str = "a0c037f216e8da806205b67d4cf628c96ba6eaeecb47e5aab6c7ee9e7157615c";
 const CUTS: &str = "[80861, 161169, 244495, 266408, 353041, 390295, 472538, 543725, 621667, 705501, 812122, 859796, 945312, 1013020, 1082175, 1135590, 1202465, 1276907, 1345407, 1425564, 1500359, 1600623, 1672628, 1709264, 1777820, 1861308, 1934972, 2032948, 2097152]";
@@ -85,3 +95,55 @@ const SEGMENT_DIGEST: &str = "5bdb792aceb5b3551052dc389f1d85f172cead0b2ae80487e4
 const TREE_ID: &str = "c95e03c9390f9533765ae3027ac3b17b487ae9f72f63752881360eb1daeb6498";
 const FOOTER_DIGEST: &str = "948706220b5c58862becbc1d67b1a81f89cc8bed3b45131155295acd8a2a45f6";
 const PACK_ID: &str = "1a3a0052c62e9fd07b9a5d2d6f55c74542123730fbb72af169040959f7393a3a";
+
+/// The v2 listing vector of docs/FORMAT.md Appendix A: entries `v/00000`
+/// to `v/04999`, mode 0o100644, size i, id `BLAKE3(decimal i)`.
+fn v2_entries(n: usize) -> Vec<object::TreeEntry> {
+    (0..n)
+        .map(|i| object::TreeEntry {
+            path: format!("v/{i:05}"),
+            mode: object::Mode::Regular,
+            size: i as u64,
+            id: Id::of(i.to_string().as_bytes()),
+        })
+        .collect()
+}
+
+#[test]
+fn listing_cuts_v2() {
+    use cairn::format::listing;
+    let ends: Vec<usize> = (0..5000)
+        .filter(|i| listing::is_cut(0, &format!("v/{i:05}")))
+        .take(5)
+        .collect();
+    assert_eq!(format!("{ends:?}"), V2_LEAF_CUTS);
+    let built = listing::build(&v2_entries(5000));
+    let leaves: Vec<usize> = built
+        .nodes
+        .iter()
+        .filter_map(|(_, b)| object::decode_tree(b).ok().map(|e| e.len()))
+        .collect();
+    assert_eq!(format!("{leaves:?}"), V2_LEAVES);
+    assert_eq!(built.root.to_hex(), V2_ROOT);
+    assert_eq!(built.nodes.len(), leaves.len() + 1, "one level-1 root");
+    // The sample node of fixtures/format/node.bin.
+    let node = listing::encode_inner(&crate::fixtures::sample_node());
+    assert_eq!(
+        (node.len(), Id::of(&node).to_hex()),
+        (V2_NODE_LEN, V2_NODE_ID.into())
+    );
+    // Up to 1,024 entries: one v1 tree, the v1 id.
+    let small = v2_entries(1024);
+    assert_eq!(
+        listing::root_id(&small),
+        Id::of(&object::encode_tree(&small))
+    );
+    assert_eq!(listing::root_id(&small).to_hex(), V2_FLAT_1024);
+}
+
+const V2_LEAF_CUTS: &str = "[2985, 2992, 3432]";
+const V2_LEAVES: &str = "[2986, 7, 440, 1567]";
+const V2_ROOT: &str = "622ce0972c625e93d1a008b239ec315cb1f547e9885815c1abaff9c8c650ffd4";
+const V2_NODE_LEN: usize = 144;
+const V2_NODE_ID: &str = "5d9aa10d7e03ab391a8e3cb63095263a6f0e876f7cfa544adb48f4f8b09ba30b";
+const V2_FLAT_1024: &str = "4dfbfac8f9d2fd19fca2eac0fa89586b6bc7e1ffb0de141b19174e282e08c534";

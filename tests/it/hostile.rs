@@ -227,6 +227,9 @@ fn plant_lying_chunk(store: &Path, id: Id, stored: &[u8], raw_len: u32) -> Id {
     fs::remove_file(old_index).unwrap();
     fs::write(store.join(format!("index/{}.idx", iid.to_hex())), ibytes).unwrap();
     let _ = fs::remove_file(store.join(index::LISTING));
+    // The locators still name the old copy: without them, the planted one
+    // is the only copy any reader is told of.
+    let _ = fs::remove_dir_all(store.join("loc"));
     pack
 }
 

@@ -393,7 +393,7 @@ fn every_json_output_matches_the_schema() {
         "unknown_config_key",
     );
     c.run(&repo, &["doctor", "--json"], 0, "doctor", "");
-    c.run(&plain, &["doctor", "--json"], 1, "doctor", "not_git_repo");
+    c.run(&plain, &["doctor", "--json"], 0, "doctor", "");
 
     // Every command's definition was matched by some output, and the
     // error definition too: none is left untested.

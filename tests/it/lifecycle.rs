@@ -238,8 +238,11 @@ fn mv_bad_inputs_change_nothing() {
     std::fs::create_dir(&outside).unwrap();
     std::os::unix::fs::symlink(&outside, repo.path("out")).unwrap();
     let snap = repo.snapshot();
-    let cases: [(&[&str], &[&str]); 9] = [
+    let cases: [(&[&str], &[&str]); 10] = [
         (&["mv", "model.bin", "out"], &["symbolic link"]),
+        // `DST/` that is no directory is refused, as coreutils' mv does,
+        // not taken as a rename to `DST`.
+        (&["mv", "model.bin", "newdir/"], &["trailing `/`"]),
         (
             &["mv", "model.bin", "taken.bin"],
             &["already exists", "--force"],

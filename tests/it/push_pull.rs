@@ -119,6 +119,7 @@ fn check_layout(names: &[String]) {
     let is_hex = |s: &str| s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit());
     let mut packs = 0;
     let mut indexes = 0;
+    let mut locators = 0;
     for n in names {
         let parts: Vec<&str> = n.split('/').collect();
         match parts.as_slice() {
@@ -133,10 +134,17 @@ fn check_layout(names: &[String]) {
             }
             // The listing kept for plain-HTTP readers (FORMAT.md §15.1).
             ["index.list"] => {}
+            // Per-pointer locators (FORMAT.md §15.8).
+            ["loc", xx, file] if file.ends_with(".loc") => {
+                let id = file.trim_end_matches(".loc");
+                assert!(is_hex(id) && id.starts_with(xx), "{n}");
+                locators += 1;
+            }
             _ => panic!("unexpected file on the remote: {n} (all: {names:?})"),
         }
     }
     assert!(packs >= 2 && indexes == 2, "two pushes: {names:?}");
+    assert!(locators >= 1, "pushed pointers have locators: {names:?}");
 }
 
 #[test]

@@ -93,9 +93,22 @@ fn flipped_remote_index_byte_is_seen_by_the_clone_that_pushed() {
         "what the index hid is named: {stdout}"
     );
 
-    // A fresh clone's pull names the damaged index file and what to do.
+    // A fresh clone's pull needs no index file: the pointers' locators
+    // say where their data is (FORMAT.md §15.8), and every blob is checked.
+    let b = TestRepo::clone_of(&a);
+    b.cairn_ok(&["pull"]);
+    assert_same_tree(
+        &data_and_model(&b),
+        &data_and_model(&a),
+        "pulled by locators",
+    );
+    // Without them, its pull names the damaged index file and what to do.
+    let locators = store.join("loc");
+    let aside = store.with_extension("loc-aside");
+    std::fs::rename(&locators, &aside).unwrap();
     let b = TestRepo::clone_of(&a);
     let (_, stderr) = b.cairn_fail(&["pull"]);
+    std::fs::rename(&aside, &locators).unwrap();
     assert_error_report(
         &stderr,
         &[&rel, "damaged", "verify --remote origin", "push"],
@@ -281,26 +294,33 @@ fn push_crash_matrix_a_rerun_completes_and_nothing_is_lost() {
 
 #[test]
 fn fetch_crash_matrix_a_rerun_completes_and_nothing_is_lost() {
-    let (a, _store) = repo_at_v1();
+    let (a, store) = repo_at_v1();
     a.git(&["tag", "v1"]);
     a.cairn_ok(&["push"]);
     commit_v2(&a);
     a.cairn_ok(&["push"]);
-    let points = {
-        let b = TestRepo::clone_of(&a);
-        common::crash::points(&b, &["pull"])
-    };
-    common::crash::assert_reached(
-        &points,
+    // Through locators first, then through the index files alone.
+    crash_matrix(&a, &["fetch.span_stored", "fetch.round_flushed"]);
+    std::fs::remove_dir_all(store.join("loc")).unwrap();
+    crash_matrix(
+        &a,
         &[
             "fetch.index_cached",
             "fetch.span_stored",
             "fetch.round_flushed",
         ],
     );
+}
+
+fn crash_matrix(a: &TestRepo, must_reach: &[&str]) {
+    let points = {
+        let b = TestRepo::clone_of(a);
+        common::crash::points(&b, &["pull"])
+    };
+    common::crash::assert_reached(&points, must_reach);
     let mut crashed = 0;
     for point in &points {
-        let b = TestRepo::clone_of(&a);
+        let b = TestRepo::clone_of(a);
         crashed += usize::from(common::crash::crash_at(&b, &["pull"], point));
         b.cairn_ok(&["pull"]);
         b.cairn_ok(&["verify"]);
@@ -446,8 +466,10 @@ fn a_note_that_vanishes_between_listing_and_reading_is_listed_again() {
     };
     assert!(notes("cnd") > 0, "gc condemned the junk's pack");
     let want = data_and_model(&a);
-    // A fresh clone (nothing cached): right after its pull lists index/,
-    // the condemnation notes go, as a concurrent gc would drop them.
+    // A fresh clone (nothing cached, and no locators to go by, so it reads
+    // the index): right after its pull lists index/, the condemnation
+    // notes go, as a concurrent gc would drop them.
+    std::fs::remove_dir_all(store.join("loc")).unwrap();
     let mut b = TestRepo::clone_of(&a);
     b.set_env(
         "CAIRN_FAILPOINTS_RUN",

@@ -327,7 +327,11 @@ fn gc_remote_drops_data_no_ref_reaches_and_keeps_the_rest() {
     let idx = names.iter().filter(|n| n.ends_with(".idx")).count();
     let odd: Vec<_> = names
         .iter()
-        .filter(|n| !n.starts_with("packs/") && !n.starts_with("index/"))
+        .filter(|n| {
+            !["packs/", "index/", "loc/"]
+                .iter()
+                .any(|d| n.starts_with(d))
+        })
         .filter(|n| **n != "index.list")
         .collect();
     assert!(idx == 1 && odd.is_empty(), "{names:?}");

@@ -83,7 +83,10 @@ fn ci_story_with_checkout_on_a_gcs_remote() {
             .strip_prefix("team/datasets/")
             .unwrap_or_else(|| panic!("{n} is outside the remote's prefix"));
         assert!(
-            rel.starts_with("packs/") || rel.starts_with("index/") || rel == "index.list",
+            rel.starts_with("packs/")
+                || rel.starts_with("index/")
+                || rel.starts_with("loc/")
+                || rel == "index.list",
             "unexpected object {n}"
         );
     }

@@ -28,9 +28,10 @@ use std::sync::{Arc, Mutex};
 use rayon::prelude::*;
 
 use crate::durable::{is_tmp_name, sweep_tmp};
+use crate::engine::listing;
 use crate::error::{Error, Result};
 use crate::format::kind::ObjectKind;
-use crate::format::object::{self, Mode, TreeEntry};
+use crate::format::object::{Mode, TreeEntry};
 use crate::format::pointer::Pointer;
 use crate::hash::Id;
 use crate::progress::Progress;
@@ -118,20 +119,18 @@ impl<'a> Restore<'a> {
         if let Some(jobs) = self.jobs.lock().expect("jobs lock poisoned").get(&key) {
             return Ok(Some(jobs.clone()));
         }
-        let Some(raw) = self.store.read(ObjectKind::Tree, id)? else {
+        // Below `only`, just the nodes that can hold it: a fetch of that
+        // path brought no others.
+        let walk = listing::walk(self.store, id, only, false)?;
+        if !walk.absent.is_empty() {
             return Ok(None);
-        };
-        let jobs = Arc::new(self.dir_jobs(rel, &self.decode_tree(id, &raw)?, only)?);
+        }
+        let jobs = Arc::new(self.dir_jobs(rel, &walk.entries, only)?);
         self.jobs
             .lock()
             .expect("jobs lock poisoned")
             .insert(key, jobs.clone());
         Ok(Some(jobs))
-    }
-
-    /// A directory listing read from the store, decoded.
-    fn decode_tree(&self, id: &Id, raw: &[u8]) -> Result<Vec<TreeEntry>> {
-        object::decode_tree(raw).map_err(|e| self.store.corrupt(ObjectKind::Tree, *id, e))
     }
 
     /// The files of tracked directory `rel` (listed in `entries`) at or

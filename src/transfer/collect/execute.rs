@@ -4,7 +4,8 @@
 //! Live blobs are copied out of mostly-dead packs (verified, never
 //! recompressed) and uploaded first; then one index lists every pack not
 //! deleted now, then one condemnation note names the pending packs, then
-//! the files read are removed, and only then are the packs due deleted,
+//! the files read are removed, then locators naming packs that go are
+//! rewritten or deleted, and only then are the packs due deleted,
 //! each only if it is still the object that was condemned and no index
 //! just written lists it.
 
@@ -18,12 +19,18 @@ use crate::failpoint;
 use crate::format::pack::{Entry, PackBuilder};
 use crate::hash::Id;
 use crate::progress::Progress;
-use crate::remote::index::{self, PackRecord};
+use crate::remote::index::{self, PackRecord, RemoteIndex};
 use crate::remote::notes::Condemned;
+use crate::transfer::locate;
 use crate::transfer::{stamp, Connection};
 
 /// Carry out a plan.
-pub fn execute(conn: &Connection, plan: &RemotePlan, progress: &dyn Progress) -> Result<Collected> {
+pub fn execute(
+    conn: &Connection,
+    plan: &RemotePlan,
+    live: locate::LiveRoots,
+    progress: &dyn Progress,
+) -> Result<Collected> {
     if plan.is_noop() {
         return Ok(Collected::default());
     }
@@ -101,6 +108,7 @@ pub fn execute(conn: &Connection, plan: &RemotePlan, progress: &dyn Progress) ->
         failpoint::hit("gc_remote.condemned_written");
         Some(rel)
     };
+    let mut done = Collected::default();
     // 4. Drop the files read, except any just written again.
     let written = [Some(&new_index), new_note.as_ref(), new_condemned.as_ref()];
     let old: Vec<&String> = plan
@@ -120,8 +128,28 @@ pub fn execute(conn: &Connection, plan: &RemotePlan, progress: &dyn Progress) ->
         })?;
         failpoint::hit("gc_remote.notes_deleted");
     }
-    // 5. Delete the packs due, if each is still the object condemned.
-    let mut done = Collected::default();
+    // 5. Locators naming a pack that goes, or is condemned, are rewritten
+    // (live roots) or deleted, before any pack is: a reader never follows
+    // one to a deleted pack while gc could have said better (and one that
+    // does only falls back to the index).
+    let pending_ids: HashSet<Id> = pending.iter().map(|d| d.id).collect();
+    let mut now_index = RemoteIndex {
+        condemned: pending_ids.clone(),
+        damaged: plan
+            .damage_left
+            .iter()
+            .map(|n| (n.pack, n.blob()))
+            .collect(),
+        ..RemoteIndex::default()
+    };
+    now_index.add(records.clone());
+    let good: HashSet<Id> = records
+        .iter()
+        .map(|r| r.id)
+        .filter(|id| !pending_ids.contains(id))
+        .collect();
+    done.locators = locate::refresh_after_gc(conn, &good, &now_index, live)?;
+    // 6. Delete the packs due, if each is still the object condemned.
     if !plan.delete.is_empty() {
         let now: HashMap<Id, u64> = conn
             .list(index::PACK_DIR)?

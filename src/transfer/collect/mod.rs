@@ -103,6 +103,8 @@ pub struct Collected {
     pub deleted_bytes: u64,
     /// Due packs left alone because they changed since they were listed.
     pub spared: usize,
+    /// Locators rewritten or deleted because they named packs that go.
+    pub locators: crate::transfer::locate::Refreshed,
 }
 
 impl RemotePlan {
