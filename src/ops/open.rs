@@ -152,7 +152,7 @@ pub(super) fn prepare(
         if let Some(w) = waits.take() {
             conn.report_waits_to(w);
         }
-        let c = Arc::new(RangedChunks::new(conn, path));
+        let c = Arc::new(RangedChunks::new(conn, path, vec![ptr.id()]));
         chunks = Some(Arc::clone(&c));
         Ok(c)
     };
@@ -161,7 +161,9 @@ pub(super) fn prepare(
     if !needs(store)?.is_empty() {
         let c = connect(&mut waits)?;
         lock_cache(s, progress)?;
-        let report = transfer::fetch::fetch(c.connection(), store, &mut needs, progress)?;
+        // The pointer's locator first, the index files for what it lacks.
+        let report =
+            transfer::fetch::fetch_roots(c.connection(), store, &[ptr.id()], &mut needs, progress)?;
         if !report.absent.is_empty() {
             fetched.absent = report.absent;
             fetched.remote = Some(c.connection().remote.name.clone());

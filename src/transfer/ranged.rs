@@ -2,8 +2,11 @@
 //! that streams one file (`engine::read::FileReader`) without fetching it
 //! into the cache first.
 //!
-//! The remote's index (read once, through the cached index files as a
-//! fetch reads it) says which pack holds each chunk and where. The chunks
+//! The pointer's locator (FORMAT.md §15.8), when the remote has one, says
+//! which pack holds each chunk and where; otherwise, or when the locator
+//! fails in any way (a chunk it lacks, a pack gone, bytes that do not
+//! match), the remote's index files do (read once, through their local
+//! cache, as a fetch reads them). The chunks
 //! of one request are grouped per pack into ranges, neighbours closer than
 //! [`GAP`] sharing one ranged read, and the ranges are read concurrently.
 //! Every chunk is decoded and checked against its id before it is handed
@@ -45,6 +48,11 @@ struct Loaded {
 pub struct RangedChunks {
     conn: Connection,
     loaded: Mutex<Option<Arc<Loaded>>>,
+    /// The roots whose locators are tried first.
+    roots: Vec<Id>,
+    /// What the locators say (untrusted): `None` until read, then
+    /// `Some(None)` once there are none or one failed.
+    located: Mutex<Option<Option<Arc<RemoteIndex>>>>,
     /// The tracked path being read, for errors.
     needed_by: String,
     objects: AtomicU64,
@@ -53,11 +61,14 @@ pub struct RangedChunks {
 
 impl RangedChunks {
     /// Read chunks of `needed_by` (a tracked path, for messages) from the
-    /// remote `conn` is connected to.
-    pub fn new(conn: Connection, needed_by: impl Into<String>) -> RangedChunks {
+    /// remote `conn` is connected to, through the locators of `roots` (the
+    /// pointer's id) first.
+    pub fn new(conn: Connection, needed_by: impl Into<String>, roots: Vec<Id>) -> RangedChunks {
         RangedChunks {
             conn,
             loaded: Mutex::new(None),
+            roots,
+            located: Mutex::new(None),
             needed_by: needed_by.into(),
             objects: AtomicU64::new(0),
             bytes: AtomicU64::new(0),
@@ -89,6 +100,50 @@ impl RangedChunks {
         });
         *slot = Some(Arc::clone(&l));
         Ok(l)
+    }
+
+    /// The locators' index, read at the first call.
+    fn located(&self) -> Option<Arc<RemoteIndex>> {
+        let mut slot = self.located.lock().unwrap_or_else(|p| p.into_inner());
+        if slot.is_none() {
+            let found = if self.roots.is_empty() {
+                Vec::new()
+            } else {
+                self.conn.read_locators(&self.roots)
+            };
+            *slot = Some((!found.is_empty()).then(|| Arc::new(super::locate::merge(found))));
+        }
+        slot.clone().flatten()
+    }
+
+    /// Stop trusting the locators for the rest of this reader's life.
+    fn drop_locators(&self) {
+        *self.located.lock().unwrap_or_else(|p| p.into_inner()) = Some(None);
+    }
+
+    /// `pieces` through the locators, when they place every one; `None`
+    /// when they do not, or fail (the index files decide then).
+    fn through_locators(&self, pieces: &[Piece]) -> Option<HashMap<Id, Vec<u8>>> {
+        let loc = self.located()?;
+        let mut by_pack: HashMap<Id, Vec<Entry>> = HashMap::new();
+        let mut seen = HashSet::new();
+        for p in pieces {
+            if seen.insert(p.id) {
+                let (pack, e) = loc.blobs.get(&(ObjectKind::Chunk, p.id))?;
+                by_pack.entry(*pack).or_default().push(*e);
+            }
+        }
+        let spans = by_pack
+            .into_iter()
+            .flat_map(|(pack, blobs)| coalesce(pack, blobs, GAP))
+            .collect();
+        match self.download(spans) {
+            Ok(raw) => Some(raw),
+            Err(_) => {
+                self.drop_locators();
+                None
+            }
+        }
     }
 
     /// Where each of `pieces` is, grouped into ranged reads.
@@ -186,9 +241,14 @@ impl RangedChunks {
 
 impl ChunkFetch for RangedChunks {
     fn fetch(&self, pieces: &[Piece]) -> Result<Vec<Vec<u8>>> {
-        let loaded = self.index()?;
-        let spans = self.plan(&loaded, pieces)?;
-        let mut raw = self.download(spans)?;
+        let mut raw = match self.through_locators(pieces) {
+            Some(raw) => raw,
+            None => {
+                let loaded = self.index()?;
+                let spans = self.plan(&loaded, pieces)?;
+                self.download(spans)?
+            }
+        };
         let mut out = Vec::with_capacity(pieces.len());
         for (k, p) in pieces.iter().enumerate() {
             // A chunk the file repeats is handed over once per place.

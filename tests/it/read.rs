@@ -226,3 +226,28 @@ fn cat_in_a_fresh_clone_reads_chunks_without_caching_them() {
     let cached = cache_pack_bytes(&b);
     assert!(cached < 100_000, "{cached} bytes cached for a 6 MiB file");
 }
+
+#[test]
+fn a_remote_is_read_through_the_pointers_locator_or_else_its_index() {
+    let (a, _b, v1, _) = pushed(1_500_000);
+    let store = a.remote_dir("origin");
+    assert!(store.join("loc").is_dir(), "the push wrote locators");
+    let read_all = || {
+        let b = TestRepo::clone_of(&a);
+        let mut r = open_at(&b.root, Some("v1"), "model.bin")?;
+        let mut all = Vec::new();
+        r.read_to_end(&mut all)
+            .map_err(|e| cairn::Error::io("read", "model.bin", e))?;
+        Ok::<_, cairn::Error>(all)
+    };
+    // Without the index files, the locator alone places every chunk.
+    std::fs::rename(store.join("index"), store.join("index.away")).unwrap();
+    assert!(read_all().unwrap() == v1);
+    // Without locators, the index files do.
+    std::fs::rename(store.join("index.away"), store.join("index")).unwrap();
+    std::fs::rename(store.join("loc"), store.join("loc.away")).unwrap();
+    assert!(read_all().unwrap() == v1);
+    // With neither, the chunks are nowhere: an error, not bytes.
+    std::fs::rename(store.join("index"), store.join("index.away")).unwrap();
+    assert!(read_all().is_err());
+}
