@@ -52,7 +52,7 @@ impl Spec {
         self.bytes.div_ceil(per_pack.max(1))
     }
 
-    /// How many index files [`Spec::files`] yields.
+    /// How many index files [`files`] yields for this spec.
     pub fn index_files(&self) -> u64 {
         self.packs().div_ceil(self.packs_per_index.max(1) as u64)
     }
