@@ -146,7 +146,10 @@ pub fn load_map(root: &Path, git: Option<&GitRepo>) -> Result<Option<ImportMap>>
     let bytes = match std::fs::read(&path) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            match git.map(|g| g.file_at_default_branch(MAP_PATH)).transpose()? {
+            match git
+                .map(|g| g.file_at_default_branch(MAP_PATH))
+                .transpose()?
+            {
                 Some(Some((_, b))) => b,
                 _ => return Ok(None),
             }
@@ -205,25 +208,26 @@ pub fn extend_at(git: &GitRepo, rev: &str, out: &mut Vec<Tracked>) -> Result<()>
     Ok(())
 }
 
-/// Add the work tree's foreign pointers to `out`: those of `HEAD`'s
-/// commit, for a work tree checked out at a revision from before the
-/// import (a `.dvc` file deleted from the work tree no longer counts).
-pub fn extend_work_tree(root: &Path, out: &mut Vec<Tracked>) -> Result<()> {
+/// The work tree's foreign pointers, leaving out the paths in `have`:
+/// those of `HEAD`'s commit, for a work tree checked out at a revision
+/// from before the import (a `.dvc` file deleted from the work tree no
+/// longer counts). Sorted by path.
+pub fn in_work_tree(root: &Path, have: &[String]) -> Result<Vec<Tracked>> {
     let Ok(git) = GitRepo::open(root) else {
-        return Ok(());
+        return Ok(Vec::new());
     };
-    let map = load_map(root, Some(&git))?;
-    let Some(map) = map.filter(|m| !m.is_empty()) else {
-        return Ok(());
+    let Some(map) = load_map(root, Some(&git))?.filter(|m| !m.is_empty()) else {
+        return Ok(Vec::new());
     };
     let blobs = match git.foreign_at("HEAD", want(&map)) {
         Ok(b) => b,
-        Err(crate::repo::git::GitError::NoCommits) => return Ok(()),
+        Err(crate::repo::git::GitError::NoCommits) => return Ok(Vec::new()),
         Err(e) => return Err(e.into()),
     };
     let (outs, _) = outs_of(&blobs);
+    let mut out = Vec::new();
     for o in outs {
-        if out.iter().any(|(p, _)| *p == o.path) {
+        if have.contains(&o.path) {
             continue;
         }
         if matches!(o.old, Old::Dvc(_)) && !root.join(&o.from).is_file() {
@@ -233,6 +237,13 @@ pub fn extend_work_tree(root: &Path, out: &mut Vec<Tracked>) -> Result<()> {
             out.push((o.path, p));
         }
     }
+    Ok(out)
+}
+
+/// Add the work tree's foreign pointers ([`in_work_tree`]) to `out`.
+pub fn extend_work_tree(root: &Path, out: &mut Vec<Tracked>) -> Result<()> {
+    let have: Vec<String> = out.iter().map(|(p, _)| p.clone()).collect();
+    out.extend(in_work_tree(root, &have)?);
     out.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(())
 }

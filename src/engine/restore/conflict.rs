@@ -99,8 +99,7 @@ impl Restore<'_> {
 
 /// BLAKE3 of a file's contents, read in pieces.
 fn is_lfs_pointer(path: &Path) -> bool {
-    fs::read(path)
-        .is_ok_and(|b| crate::format::foreign::parse_lfs_pointer(&b).is_ok())
+    fs::read(path).is_ok_and(|b| crate::format::foreign::parse_lfs_pointer(&b).is_ok())
 }
 
 fn hash_file(path: &Path) -> Result<Id> {
