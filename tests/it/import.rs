@@ -154,7 +154,7 @@ fn dvc_story_with_the_real_tool() {
     repo.commit_all("cairn remote");
     repo.cairn_ok(&["push"]);
 
-    std::fs::remove_dir_all(&dvc_store).unwrap();
+    std::fs::remove_dir_all(dvc_store).unwrap();
     let clone = TestRepo::clone_of(&repo);
     clone.cairn_ok(&["pull"]);
     assert_same_tree(&data_of(&clone), &versions[2], "HEAD in the clone");

@@ -146,7 +146,7 @@ pub fn import(s: &Session, opts: ImportOptions, progress: &dyn Progress) -> Resu
     let scratch = tempfile::Builder::new()
         .prefix(&format!("{TMP_PREFIX}import-"))
         .tempdir_in(ws.cairn_dir())
-        .map_err(|e| Error::io("create a scratch directory in", &ws.cairn_dir(), e))?;
+        .map_err(|e| Error::io("create a scratch directory in", ws.cairn_dir(), e))?;
     let mut map = load_map(ws.root(), None)?.unwrap_or_default();
     let before = map.clone();
     let mut report = ImportReport {

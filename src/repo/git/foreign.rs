@@ -73,7 +73,7 @@ impl GitRepo {
                     let header = self
                         .repo
                         .find_header(id)
-                        .map_err(|e| super::GitError::Gix(Box::new(e.into())))?;
+                        .map_err(|e| super::GitError::Gix(Box::new(e)))?;
                     if header.size() > MAX_LFS_POINTER as u64 {
                         continue;
                     }
