@@ -109,9 +109,13 @@ pub fn run(ui: &Ui, cwd: &Path, args: ImportArgs) -> anyhow::Result<ExitCode> {
             report.map_entries,
             report.map_entries_added
         ));
-        if !report.to_commit.is_empty() {
+        let changed =
+            !report.paths.is_empty() || !report.removed.is_empty() || report.map_entries_added > 0;
+        if changed {
             ui.info(format!("staged: {}", report.to_commit.join(" ")));
             ui.info("next: git commit -m 'Move data to cairn' && cairn push");
+        } else if report.problems.is_empty() {
+            ui.info("nothing left to import");
         }
     }
     if !report.problems.is_empty() {

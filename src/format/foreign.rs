@@ -107,7 +107,8 @@ impl DvcOut {
 /// remote root.
 pub fn object_path(md5: &str, dir: bool) -> String {
     let suffix = if dir { ".dir" } else { "" };
-    format!("files/md5/{}/{}{suffix}", &md5[..2], &md5[2..])
+    let (head, rest) = md5.split_at(md5.len().min(2));
+    format!("files/md5/{head}/{rest}{suffix}")
 }
 
 #[derive(Deserialize)]
@@ -117,6 +118,8 @@ struct RawOut {
     hash: Option<String>,
     size: Option<u64>,
     nfiles: Option<u64>,
+    /// `cache: false`: DVC does not store this output; git versions it.
+    cache: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -165,7 +168,11 @@ pub fn parse_dvc_file(bytes: &[u8]) -> Result<Vec<DvcOut>, ForeignError> {
     limit(bytes, MAX_DVC_FILE)?;
     let raw: RawDvcFile =
         serde_norway::from_slice(bytes).map_err(|e| ForeignError::Syntax(e.to_string()))?;
-    raw.outs.into_iter().map(out).collect()
+    raw.outs
+        .into_iter()
+        .filter(|o| o.cache != Some(false))
+        .map(out)
+        .collect()
 }
 
 #[derive(Deserialize)]
@@ -188,7 +195,7 @@ pub fn parse_dvc_lock(bytes: &[u8]) -> Result<Vec<(String, DvcOut)>, ForeignErro
         serde_norway::from_slice(bytes).map_err(|e| ForeignError::Syntax(e.to_string()))?;
     let mut outs = Vec::new();
     for (stage, s) in raw.stages {
-        for o in s.outs {
+        for o in s.outs.into_iter().filter(|o| o.cache != Some(false)) {
             outs.push((stage.clone(), out(o)?));
         }
     }
@@ -305,8 +312,16 @@ impl LfsPointer {
 
     /// Where git-lfs keeps the object below `.git/lfs/objects/`.
     pub fn object_path(&self) -> String {
-        format!("{}/{}/{}", &self.oid[..2], &self.oid[2..4], self.oid)
+        lfs_object_path(&self.oid)
     }
+}
+
+/// Where git-lfs keeps the object with SHA-256 `oid` (hex) below
+/// `.git/lfs/objects/`: `<2>/<2>/<oid>`.
+pub fn lfs_object_path(oid: &str) -> String {
+    let a = oid.get(..2).unwrap_or("");
+    let b = oid.get(2..4).unwrap_or("");
+    format!("{a}/{b}/{oid}")
 }
 
 /// Whether `bytes` start like a Git LFS pointer (cheap; [`parse_lfs_pointer`]

@@ -84,6 +84,16 @@ fn a_yaml_alias_bomb_is_refused_not_expanded() {
 }
 
 #[test]
+fn outputs_dvc_does_not_cache_are_not_data_to_import() {
+    let file = format!(
+        "outs:\n- md5: {MD5}\n  hash: md5\n  path: metrics.json\n  cache: false\n- md5: {MD5}\n  hash: md5\n  path: data\n"
+    );
+    let outs = parse_dvc_file(file.as_bytes()).unwrap();
+    assert_eq!(outs.len(), 1);
+    assert_eq!(outs[0].path, "data");
+}
+
+#[test]
 fn reads_dvc_lock_outputs() {
     let lock = format!(
         "schema: '2.0'\nstages:\n  train:\n    cmd: python train.py\n    deps:\n    - path: data.csv\n      hash: md5\n      md5: {MD5}\n      size: 0\n    outs:\n    - path: model.pkl\n      hash: md5\n      md5: {MD5}\n      size: 0\n"

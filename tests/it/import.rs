@@ -451,3 +451,45 @@ fn a_pre_import_revision_restores_through_the_map_and_gc_keeps_its_data() {
     let ls = repo.cairn_ok(&["ls"]);
     assert!(ls.contains("good.csv"), "{ls}");
 }
+
+#[test]
+fn dvc_lock_outputs_are_imported_and_the_pipeline_is_left_alone() {
+    let repo = hand_made();
+    let model = random_bytes("model", 3000);
+    let md5 = cache_object(&repo, &model);
+    repo.write("dvc.yaml", "stages:\n  train:\n    cmd: python train.py\n    outs:\n    - models/m.bin\n    - metrics.json:\n        cache: false\n");
+    let metrics = b"{\"acc\": 1}\n";
+    repo.write(
+        "dvc.lock",
+        format!(
+            "schema: '2.0'\nstages:\n  train:\n    cmd: python train.py\n    outs:\n    - path: models/m.bin\n      hash: md5\n      md5: {md5}\n      size: 3000\n    - path: metrics.json\n      hash: md5\n      md5: {}\n      size: {}\n",
+            md5_hex(metrics),
+            metrics.len()
+        ),
+    );
+    repo.write("metrics.json", metrics);
+    repo.write("models/.gitignore", "/m.bin\n");
+    repo.commit_all("pipeline");
+    let r = repo.cairn_json(&["import", "dvc", "--json"]);
+    let paths: Vec<&str> = r["paths"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(paths, ["fetched.csv", "good.csv", "models/m.bin"], "{r}");
+    assert_eq!(repo.read("models/m.bin"), model);
+    assert!(repo.exists("models/m.bin.cairn"));
+    // The pipeline stays DVC's; the output git versions stays git's.
+    assert!(repo.exists("dvc.yaml") && repo.exists("dvc.lock"));
+    assert!(!repo.exists("metrics.json.cairn"));
+    let notes = r["notes"].to_string();
+    assert!(
+        notes.contains("dvc.yaml and dvc.lock are left alone"),
+        "{notes}"
+    );
+    assert!(
+        notes.contains("metrics.json is versioned by git"),
+        "{notes}"
+    );
+}

@@ -42,9 +42,7 @@ impl Objects for LfsObjects<'_> {
     fn fetch(&self, want: &Expect, _dir: bool, dest: &Path) -> Result<Fetch> {
         let src = self
             .dir
-            .join(&want.hex[..2])
-            .join(&want.hex[2..4])
-            .join(&want.hex);
+            .join(crate::format::foreign::lfs_object_path(&want.hex));
         let mut got = copy_file_verified(&src, dest, want)?;
         if got == Copied::Absent && !self.fetched.replace(true) {
             if let Err(e) = self.git.lfs_fetch(self.all) {

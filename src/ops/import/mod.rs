@@ -29,7 +29,11 @@ use crate::repo::stat_index::StatIndex;
 pub mod dvc;
 pub mod lfs;
 mod place;
+mod revs;
+mod select;
 pub mod source;
+
+use select::Selector;
 
 use source::Expect;
 
@@ -143,6 +147,7 @@ pub fn import(s: &Session, opts: ImportOptions, progress: &dyn Progress) -> Resu
     let (store, cache_lock) = s.store_locked(progress)?;
     store.clean_tmp(cache_lock)?;
     crate::durable::sweep_tmp(&ws.cairn_dir())?;
+    sweep_scratch(&ws.cairn_dir())?;
     let scratch = tempfile::Builder::new()
         .prefix(&format!("{TMP_PREFIX}import-"))
         .tempdir_in(ws.cairn_dir())
@@ -162,7 +167,7 @@ pub fn import(s: &Session, opts: ImportOptions, progress: &dyn Progress) -> Resu
         notes: Vec::new(),
         to_commit: Vec::new(),
     };
-    let revs = revisions(git, &opts)?;
+    let revs = revs::revisions(git, &opts)?;
     let dvc_objects;
     let lfs_objects;
     let objects: &dyn Objects = match opts.tool {
@@ -238,7 +243,7 @@ pub fn import(s: &Session, opts: ImportOptions, progress: &dyn Progress) -> Resu
         let mut index = StatIndex::load(&scratch.path().join("index"))?;
         let ingest = Ingest::new(&sws, store, &mut index, progress);
         for (rev, commit) in &revs {
-            let row = import_rev(
+            let row = revs::import_rev(
                 git,
                 rev,
                 commit,
@@ -291,6 +296,24 @@ pub fn import(s: &Session, opts: ImportOptions, progress: &dyn Progress) -> Resu
     Ok(report)
 }
 
+/// Remove scratch directories a killed import left in `.cairn/` (the
+/// repository lock is held).
+fn sweep_scratch(cairn_dir: &Path) -> Result<()> {
+    let Ok(entries) = std::fs::read_dir(cairn_dir) else {
+        return Ok(());
+    };
+    let prefix = format!("{TMP_PREFIX}import-");
+    for e in entries.flatten() {
+        if e.file_name().to_string_lossy().starts_with(&prefix)
+            && e.file_type().is_ok_and(|t| t.is_dir())
+        {
+            let p = e.path();
+            std::fs::remove_dir_all(&p).map_err(|err| Error::io("remove", &p, err))?;
+        }
+    }
+    Ok(())
+}
+
 /// The selected outputs of the work tree, and (for LFS) every LFS path of
 /// HEAD, which decides which `.gitattributes` lines may go.
 fn work_tree_outputs(
@@ -328,9 +351,24 @@ fn work_tree_outputs(
         }
     }
     let lfs_paths = outs.iter().map(|o| o.path.clone()).collect();
+    // An output git tracks itself (DVC's `cache: false`, metrics and
+    // plots) is git's to version: left alone.
+    let in_git = if opts.tool == Tool::Dvc && !outs.is_empty() {
+        let paths: Vec<String> = outs.iter().map(|o| o.path.clone()).collect();
+        git.indexed(&paths)?
+    } else {
+        Vec::new()
+    };
     let mut keep = Vec::new();
     for o in outs {
         if !select.out(&o) {
+            continue;
+        }
+        if in_git.contains(&o.path) {
+            report.notes.push(format!(
+                "{} is versioned by git itself (a `cache: false` output); left alone",
+                o.path
+            ));
             continue;
         }
         // Imported by an earlier run whose commit is still to come.
@@ -341,154 +379,6 @@ fn work_tree_outputs(
         keep.push(o);
     }
     Ok((keep, lfs_paths))
-}
-
-/// The revisions to import besides the work tree: `--rev`, every tag with
-/// `--all-tags`, and then HEAD's commit (the last one before the import).
-fn revisions(git: &GitRepo, opts: &ImportOptions) -> Result<Vec<(String, String)>> {
-    let mut names: Vec<String> = opts.revs.clone();
-    if opts.all_tags {
-        for t in git.refs_under("refs/tags/")? {
-            names.push(t.trim_start_matches("refs/tags/").to_string());
-        }
-    }
-    if names.is_empty() {
-        return Ok(Vec::new());
-    }
-    if git.resolve("HEAD").is_ok() {
-        names.push("HEAD".into());
-    }
-    let mut out: Vec<(String, String)> = Vec::new();
-    for n in names {
-        let commit = git.resolve(&n)?.id;
-        if !out.iter().any(|(_, c)| *c == commit) {
-            out.push((n, commit));
-        }
-    }
-    Ok(out)
-}
-
-#[allow(clippy::too_many_arguments)]
-fn import_rev(
-    git: &GitRepo,
-    rev: &str,
-    commit: &str,
-    objects: &dyn Objects,
-    ingest: &Ingest,
-    select: &Selector,
-    map: &mut ImportMap,
-    report: &mut ImportReport,
-    scratch: &Path,
-) -> Result<ImportedRev> {
-    let want = Want {
-        dvc: select.tool == Tool::Dvc,
-        lfs: select.tool == Tool::Lfs,
-    };
-    let blobs = git.foreign_at(commit, want)?;
-    let (outs, bad) = outs_of(&blobs);
-    for (path, e) in bad {
-        if select.file(&path) {
-            report.problems.push(Problem {
-                path,
-                rev: rev.to_string(),
-                problem: "unreadable",
-                detail: e.to_string(),
-            });
-        }
-    }
-    let mut row = ImportedRev {
-        rev: rev.to_string(),
-        commit: commit.to_string(),
-        outputs: 0,
-        imported: 0,
-        already_imported: 0,
-    };
-    let root = ingest.ws.root().to_path_buf();
-    for out in outs.iter().filter(|o| select.out(o)) {
-        row.outputs += 1;
-        if map.get(out.scheme(), &out.key(), out.size()).is_some() {
-            row.already_imported += 1;
-            continue;
-        }
-        let dest = ingest.ws.safe_abs(&out.path)?;
-        let placed = place::place(objects, out, &dest, false, scratch)?;
-        let result = match placed {
-            Ok(_) => ingest.add_path(&out.path).map(Some),
-            Err((problem, detail)) => {
-                report.problems.push(Problem {
-                    path: out.path.clone(),
-                    rev: rev.to_string(),
-                    problem,
-                    detail,
-                });
-                Ok(None)
-            }
-        };
-        // The scratch copy is not needed once stored.
-        let top = out.path.split('/').next().unwrap_or(&out.path);
-        let _ = std::fs::remove_dir_all(root.join(top))
-            .or_else(|_| std::fs::remove_file(root.join(top)));
-        let Some(ptr) = result? else { continue };
-        let (size, target) = match ptr {
-            Pointer::File { id, size, .. } => (size, Target::File(id)),
-            Pointer::Dir { id, size, files } => (size, Target::Dir { id, files }),
-        };
-        map.insert(out.scheme(), out.key(), Mapped { size, target });
-        row.imported += 1;
-    }
-    Ok(row)
-}
-
-/// Which outputs the command's words select.
-struct Selector {
-    tool: Tool,
-    words: Vec<String>,
-    lfs: Box<dyn Fn(&str) -> bool>,
-}
-
-impl Selector {
-    fn new(root: &Path, opts: &ImportOptions) -> Result<Selector> {
-        let lfs: Box<dyn Fn(&str) -> bool> = match opts.tool {
-            Tool::Lfs => Box::new(lfs::selector(root, &opts.paths)?),
-            Tool::Dvc => Box::new(|_: &str| true),
-        };
-        Ok(Selector {
-            tool: opts.tool,
-            words: opts.paths.clone(),
-            lfs,
-        })
-    }
-
-    fn under(a: &str, b: &str) -> bool {
-        a == b || a.starts_with(&format!("{b}/"))
-    }
-
-    /// Whether a foreign file (a `.dvc` file, an LFS pointer) is selected.
-    fn file(&self, path: &str) -> bool {
-        match self.tool {
-            Tool::Lfs => (self.lfs)(path),
-            Tool::Dvc => {
-                self.words.is_empty()
-                    || self.words.iter().any(|w| {
-                        Self::under(path, w)
-                            || path.strip_suffix(".dvc").is_some_and(|d| Self::under(w, d))
-                    })
-            }
-        }
-    }
-
-    fn out(&self, o: &ForeignOut) -> bool {
-        match self.tool {
-            Tool::Lfs => (self.lfs)(&o.path),
-            Tool::Dvc => {
-                self.words.is_empty()
-                    || self
-                        .words
-                        .iter()
-                        .any(|w| Self::under(&o.path, w) || Self::under(w, &o.path) || *w == o.from)
-            }
-        }
-    }
 }
 
 /// Remove each `.dvc` file all of whose outputs are now in cairn. DVC's
@@ -544,6 +434,11 @@ fn notes(root: &Path, tool: Tool, report: &mut ImportReport) {
                     .into(),
             );
         }
+    }
+    if tool == Tool::Lfs && !report.paths.is_empty() {
+        report.notes.push(
+            "once nothing uses Git LFS any more, `git lfs uninstall --local` removes its hooks and filter settings".into(),
+        );
     }
     if report.revs.is_empty() && !report.paths.is_empty() {
         report.notes.push(

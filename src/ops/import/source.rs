@@ -242,6 +242,7 @@ mod tests {
             .unwrap()
             .map(|e| e.unwrap().file_name())
             .collect();
-        assert_eq!(left.len(), 3, "{left:?}");
+        assert_eq!(left.len(), 2, "src and sub/: {left:?}");
+        assert_eq!(fs::read_dir(dir.path().join("sub")).unwrap().count(), 1);
     }
 }
