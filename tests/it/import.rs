@@ -493,3 +493,75 @@ fn dvc_lock_outputs_are_imported_and_the_pipeline_is_left_alone() {
         "{notes}"
     );
 }
+
+/// A DVC remote on S3 (moto): objects are read through cairn's own S3
+/// client, with cairn's credentials, and checked like any other.
+#[test]
+fn objects_come_from_a_dvc_remote_on_s3() {
+    use crate::common::s3::S3Server;
+    let server = S3Server::shared();
+    let bucket = server.bucket("dvc-import");
+    let put = |key: &str, body: &[u8]| {
+        let (status, _) = server.request("PUT", &format!("/{bucket}/store/{key}"), body);
+        assert_eq!(status, 200, "PUT {key}");
+    };
+    let mut repo = TestRepo::new();
+    repo.set_envs(&server.env());
+    let file = random_bytes("s3 file", 5000);
+    let md5 = md5_hex(&file);
+    put(&format!("files/md5/{}/{}", &md5[..2], &md5[2..]), &file);
+    let (a, b) = (b"first\n".to_vec(), random_bytes("s3 dir", 3000));
+    for body in [&a, &b] {
+        let m = md5_hex(body);
+        put(&format!("files/md5/{}/{}", &m[..2], &m[2..]), body);
+    }
+    let listing = format!(
+        r#"[{{"md5": "{}", "relpath": "a.txt"}}, {{"md5": "{}", "relpath": "sub/b.bin"}}]"#,
+        md5_hex(&a),
+        md5_hex(&b)
+    );
+    let dir_md5 = md5_hex(listing.as_bytes());
+    put(
+        &format!("files/md5/{}/{}.dir", &dir_md5[..2], &dir_md5[2..]),
+        listing.as_bytes(),
+    );
+    let bad = b"recorded\n";
+    let bad_md5 = md5_hex(bad);
+    put(
+        &format!("files/md5/{}/{}", &bad_md5[..2], &bad_md5[2..]),
+        b"tampered\n",
+    );
+    repo.write(
+        ".dvc/config",
+        format!("[core]\n    remote = s3\n['remote \"s3\"']\n    url = s3://{bucket}/store\n"),
+    );
+    repo.write("model.bin.dvc", dvc_file(&md5, file.len(), "model.bin"));
+    repo.write(
+        "data.dvc",
+        format!(
+            "outs:\n- md5: {dir_md5}.dir\n  size: 3006\n  nfiles: 2\n  hash: md5\n  path: data\n"
+        ),
+    );
+    repo.write("bad.txt.dvc", dvc_file(&bad_md5, bad.len(), "bad.txt"));
+    repo.commit_all("dvc on s3");
+    repo.cairn_ok(&["init"]);
+    let out = repo.cairn(&["import", "dvc", "--json"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let sources: Vec<(&str, &str)> = r["paths"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["path"].as_str().unwrap(), p["source"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        sources,
+        [("data", "DVC remote"), ("model.bin", "DVC remote")],
+        "{r}"
+    );
+    assert_eq!(r["problems"][0]["path"], "bad.txt", "{r}");
+    assert_eq!(r["problems"][0]["problem"], "corrupt", "{r}");
+    assert_eq!(repo.read("model.bin"), file);
+    assert_eq!(repo.read("data/sub/b.bin"), b);
+    assert!(!repo.exists("bad.txt"));
+}
