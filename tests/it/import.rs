@@ -450,6 +450,9 @@ fn a_pre_import_revision_restores_through_the_map_and_gc_keeps_its_data() {
     assert_eq!(repo.read("good.csv"), b"old version\n");
     let ls = repo.cairn_ok(&["ls"]);
     assert!(ls.contains("good.csv"), "{ls}");
+    let st = repo.cairn_json(&["status", "--json"]);
+    assert_eq!(st["paths"].as_array().unwrap().len(), 2, "{st}");
+    assert!(st["paths"].to_string().contains("\"clean\""), "{st}");
 }
 
 #[test]
