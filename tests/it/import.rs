@@ -568,3 +568,74 @@ fn objects_come_from_a_dvc_remote_on_s3() {
     assert_eq!(repo.read("data/sub/b.bin"), b);
     assert!(!repo.exists("bad.txt"));
 }
+
+/// Nothing is lost on error: killed at every durable step, the import
+/// leaves each output described by its old pointer or by a cairn pointer
+/// whose data is stored, and running it again finishes the job with the
+/// same result as an uninterrupted run.
+#[test]
+#[cfg_attr(
+    not(feature = "failpoints"),
+    ignore = "needs the failpoints feature (scripts/test)"
+)]
+fn an_import_killed_at_any_durable_step_reruns_to_the_same_result() {
+    let setup = || {
+        let repo = hand_made();
+        let old = cache_object(&repo, b"old good\n");
+        repo.git(&["tag", "v0"]);
+        repo.write("good.csv.dvc", dvc_file(&old, 9, "good.csv"));
+        repo.git(&["commit", "-qam", "old"]);
+        repo.git(&["tag", "v1"]);
+        repo.git(&["checkout", "-q", "v0", "--", "good.csv.dvc"]);
+        repo.git(&["commit", "-qm", "back"]);
+        repo
+    };
+    const ARGS: &[&str] = &["import", "dvc", "--all-tags"];
+    let clean = setup();
+    let points = crate::common::crash::points(&clean, ARGS);
+    crate::common::crash::assert_reached(
+        &points,
+        &[
+            "add.packs_durable",
+            "add.pointer_written",
+            "import.revisions_durable",
+            "import.map_written",
+            "import.old_pointer_removed",
+        ],
+    );
+    let want = clean.snapshot();
+    let want_staged = clean.git(&["diff", "--cached", "--name-status"]);
+    for point in &points {
+        let repo = setup();
+        crate::common::crash::crash_at(&repo, ARGS, point);
+        // Every output is still described, and the data stays restorable.
+        for out in ["good.csv", "fetched.csv"] {
+            assert!(
+                repo.exists(&format!("{out}.dvc")) || repo.exists(&format!("{out}.cairn")),
+                "{out} lost its pointer after a crash at {point}"
+            );
+        }
+        repo.cairn_ok(ARGS);
+        assert_eq!(
+            repo.git(&["diff", "--cached", "--name-status"]),
+            want_staged,
+            "after a crash at {point}"
+        );
+        let got = repo.snapshot();
+        let pick = |s: &std::collections::BTreeMap<String, crate::common::Snap>| {
+            s.iter()
+                .filter(|(k, _)| !k.starts_with(".cairn/cache/"))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(pick(&got), pick(&want), "after a crash at {point}");
+        repo.cairn_ok(&["verify"]);
+        std::fs::remove_dir_all(repo.path(".dvc/cache")).unwrap();
+        repo.cairn_ok(&["checkout", "v1"]);
+        assert_eq!(
+            repo.read("good.csv"),
+            b"old good\n",
+            "after a crash at {point}"
+        );
+    }
+}

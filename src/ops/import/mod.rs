@@ -183,7 +183,15 @@ pub fn import(s: &Session, opts: ImportOptions, progress: &dyn Progress) -> Resu
     let select = Selector::new(ws.root(), &opts)?;
 
     // The work tree first: its outputs become cairn pointers.
-    let (head, lfs_paths) = work_tree_outputs(s, git, &opts, &select, &map, &mut report)?;
+    let (head, done, lfs_paths) = work_tree_outputs(s, git, &opts, &select, &map, &mut report)?;
+    // Imported by an earlier run that stopped before the old pointers went:
+    // only the steps after the map remain for them.
+    for o in &done {
+        report.to_commit.push(format!("{}{SUFFIX}", o.path));
+        report
+            .to_commit
+            .push(crate::repo::workspace::Workspace::gitignore_of(&o.path));
+    }
     let mut ready: Vec<(ForeignOut, &'static str)> = Vec::new();
     for out in head {
         let dest = ws.safe_abs(&out.path)?;
@@ -257,6 +265,7 @@ pub fn import(s: &Session, opts: ImportOptions, progress: &dyn Progress) -> Resu
             report.revs.push(row);
         }
         store.flush()?;
+        crate::failpoint::hit("import.revisions_durable");
         let c = &ingest.counters;
         report.objects_stored += c.blobs_stored.load(std::sync::atomic::Ordering::Relaxed);
         report.bytes_stored += c.bytes_stored.load(std::sync::atomic::Ordering::Relaxed);
@@ -276,6 +285,7 @@ pub fn import(s: &Session, opts: ImportOptions, progress: &dyn Progress) -> Resu
         .iter()
         .filter(|(o, _)| report.paths.iter().any(|p| p.path == o.path))
         .map(|(o, _)| o)
+        .chain(done.iter())
         .collect();
     match opts.tool {
         Tool::Dvc => remove_dvc_files(ws.root(), &imported, &mut report)?,
@@ -290,6 +300,9 @@ pub fn import(s: &Session, opts: ImportOptions, progress: &dyn Progress) -> Resu
                     .push(format!("kept {k}: other LFS files still use it"));
             }
         }
+    }
+    if opts.tool == Tool::Dvc {
+        removed_earlier(git, ws.root(), &mut report)?;
     }
     notes(ws.root(), opts.tool, &mut report);
     stage(git, ws.root(), &mut report)?;
@@ -314,8 +327,10 @@ fn sweep_scratch(cairn_dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// The selected outputs of the work tree, and (for LFS) every LFS path of
-/// HEAD, which decides which `.gitattributes` lines may go.
+/// The selected outputs of the work tree still to import, those an
+/// earlier run imported already (map entry and pointer in place), and
+/// (for LFS) every LFS path of HEAD, which decides which `.gitattributes`
+/// lines may go.
 fn work_tree_outputs(
     s: &Session,
     git: &GitRepo,
@@ -323,7 +338,7 @@ fn work_tree_outputs(
     select: &Selector,
     map: &ImportMap,
     report: &mut ImportReport,
-) -> Result<(Vec<ForeignOut>, Vec<String>)> {
+) -> Result<(Vec<ForeignOut>, Vec<ForeignOut>, Vec<String>)> {
     let root = s.workspace().root();
     let blobs = match opts.tool {
         Tool::Dvc => dvc::work_tree_files(root)?,
@@ -359,7 +374,7 @@ fn work_tree_outputs(
     } else {
         Vec::new()
     };
-    let mut keep = Vec::new();
+    let (mut keep, mut done) = (Vec::new(), Vec::new());
     for o in outs {
         if !select.out(&o) {
             continue;
@@ -374,11 +389,12 @@ fn work_tree_outputs(
         // Imported by an earlier run whose commit is still to come.
         let ptr = root.join(format!("{}{SUFFIX}", o.path));
         if map.get(o.scheme(), &o.key(), o.size()).is_some() && ptr.is_file() {
+            done.push(o);
             continue;
         }
         keep.push(o);
     }
-    Ok((keep, lfs_paths))
+    Ok((keep, done, lfs_paths))
 }
 
 /// Remove each `.dvc` file all of whose outputs are now in cairn. DVC's
@@ -413,8 +429,39 @@ fn remove_dvc_files(
             continue;
         }
         std::fs::remove_file(&path).map_err(|e| Error::io("remove", &path, e))?;
+        crate::failpoint::hit("import.old_pointer_removed");
         report.removed.push(f.to_string());
         report.to_commit.push(f.to_string());
+    }
+    Ok(())
+}
+
+/// The `.dvc` files of HEAD that an earlier run removed (their outputs
+/// have cairn pointers now) but did not get to stage: staged with this
+/// run's change.
+fn removed_earlier(git: &GitRepo, root: &Path, report: &mut ImportReport) -> Result<()> {
+    let blobs = match git.foreign_at(
+        "HEAD",
+        Want {
+            dvc: true,
+            lfs: false,
+        },
+    ) {
+        Ok(b) => b,
+        Err(crate::repo::git::GitError::NoCommits) => return Ok(()),
+        Err(e) => return Err(e.into()),
+    };
+    for o in outs_of(&blobs).0 {
+        if o.from.ends_with(".dvc")
+            && !root.join(&o.from).exists()
+            && root.join(format!("{}{SUFFIX}", o.path)).is_file()
+        {
+            report.to_commit.push(o.from.clone());
+            report.to_commit.push(format!("{}{SUFFIX}", o.path));
+            report
+                .to_commit
+                .push(crate::repo::workspace::Workspace::gitignore_of(&o.path));
+        }
     }
     Ok(())
 }
