@@ -335,6 +335,24 @@ pub enum Error {
 
     #[error("cairn doctor found {problems} problem(s)")]
     Unhealthy { problems: usize },
+
+    #[error("malformed import map {} (line {line}): {reason}", path.display())]
+    ImportMapSyntax {
+        path: PathBuf,
+        line: usize,
+        reason: &'static str,
+    },
+
+    #[error("cannot read {path} (from {tool}): {source}")]
+    Foreign {
+        path: String,
+        tool: &'static str,
+        #[source]
+        source: crate::format::foreign::ForeignError,
+    },
+
+    #[error("{count} path(s) could not be imported; everything else was")]
+    ImportIncomplete { count: usize },
 }
 
 impl Error {

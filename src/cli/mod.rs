@@ -26,6 +26,7 @@ mod gc;
 mod get;
 mod hooks;
 mod hooks_global;
+mod import;
 mod init;
 mod log;
 mod ls;
@@ -112,6 +113,8 @@ pub enum Command {
     Get(get::GetArgs),
     /// Add, list or remove remotes (kept in the committed .cairn/config.toml).
     Remote(remote::RemoteArgs),
+    /// Move data from DVC or Git LFS to cairn, keeping old revisions restorable.
+    Import(import::ImportArgs),
     /// Get, set, unset or list configuration keys, and where each comes from.
     Config(config::ConfigArgs),
     /// Check the configuration, remotes, cache and hooks, and say what is wrong.
@@ -194,6 +197,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Du(a) => du::run(&ui, &cwd, a),
         Command::Gc(a) => gc::run(&ui, &cwd, a),
         Command::Push(a) => push::run(&ui, &cwd, a),
+        Command::Import(a) => import::run(&ui, &cwd, a),
         Command::Fetch(a) => fetch::run(&ui, &cwd, a),
         Command::Pull(a) => pull::run(&ui, &cwd, a),
         Command::Get(a) => get::run(&ui, &cwd, a),

@@ -191,6 +191,9 @@ pub fn live_pointers(
     progress: &dyn crate::progress::Progress,
 ) -> Result<Vec<crate::repo::history::Tracked>> {
     let mut out = crate::repo::history::pointers_in_work_tree(ws, progress)?;
+    // Data imported from DVC or Git LFS for old revisions stays while the
+    // import map names it.
+    out.extend(crate::repo::foreign::map_roots(ws.root(), Some(git))?);
     let blobs = match git.reachable_pointer_blobs() {
         Ok(b) => b,
         Err(crate::repo::git::GitError::NoCommits) => Vec::new(),

@@ -159,6 +159,15 @@ impl Hint for Error {
                 "check that the path exists, then run the command again".into()
             }
             Error::Io { .. } => "check that the path is accessible and the disk is healthy, then run the command again".into(),
+            Error::ImportMapSyntax { .. } => {
+                "restore it with `git checkout -- .cairn/import-map`, or run `cairn import` again to rebuild it".into()
+            }
+            Error::Foreign { .. } => {
+                "fix or remove that file; cairn imports DVC 3 (`hash: md5`) and Git LFS spec v1 pointers".into()
+            }
+            Error::ImportIncomplete { .. } => {
+                "make the missing objects available (`dvc fetch`, `git lfs fetch --all`) and run the same `cairn import` again; it only adds what is still missing".into()
+            }
             _ => return None,
         })
     }

@@ -9,6 +9,8 @@
 
 pub mod chunking;
 pub mod codec;
+pub mod foreign;
+pub mod import_map;
 pub mod kind;
 pub mod listing;
 pub mod object;

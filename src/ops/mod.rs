@@ -49,6 +49,7 @@ pub mod fetch;
 pub mod gc;
 pub mod get;
 pub mod hooks;
+pub mod import;
 pub mod init;
 pub mod listings;
 pub mod log;

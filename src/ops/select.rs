@@ -191,9 +191,15 @@ pub fn select_at(
             }
         }
         None => {
-            let tracked = ws.find_tracked()?;
+            let mut tracked = ws.find_tracked()?;
+            // A work tree at a revision from before `cairn import`.
+            let foreign = crate::repo::foreign::in_work_tree(ws.root(), &tracked)?;
+            tracked.extend(foreign.iter().map(|(p, _)| p.clone()));
+            tracked.sort();
             for (rel, only) in select_tracked_rel(ws, &tracked, paths)? {
-                if let Some(ptr) = read_pointer_or_skip(ws, &rel, progress)? {
+                if let Some((_, ptr)) = foreign.iter().find(|(p, _)| *p == rel) {
+                    out.push((rel, ptr.clone(), only));
+                } else if let Some(ptr) = read_pointer_or_skip(ws, &rel, progress)? {
                     out.push((rel, ptr, only));
                 }
             }

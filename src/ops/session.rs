@@ -32,8 +32,24 @@ pub struct Session {
 
 impl Session {
     /// Open the cairn repository that contains `dir`.
+    /// A work tree that git checked out at a revision from before `cairn
+    /// import` has no `.cairn/config.toml`; it is still opened when the
+    /// default branch holds an import map, so `cairn pull` restores that
+    /// revision's data (FORMAT.md §16).
     pub fn open(dir: &Path) -> Result<Session> {
-        Ok(Session::new(Workspace::open(dir)?))
+        match Workspace::open(dir) {
+            Err(crate::Error::NotInitialized { root }) => {
+                let imported = GitRepo::open(&root).is_ok_and(|g| {
+                    g.file_at_default_branch(crate::format::import_map::PATH)
+                        .is_ok_and(|f| f.is_some())
+                });
+                if !imported {
+                    return Err(crate::Error::NotInitialized { root });
+                }
+                Ok(Session::new(Workspace::open_before_init(&root)?))
+            }
+            other => Ok(Session::new(other?)),
+        }
     }
 
     /// A session on a workspace opened elsewhere.

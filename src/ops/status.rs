@@ -43,15 +43,23 @@ pub fn status(s: &Session, rels: &[String], progress: &dyn Progress) -> Result<S
     let ws = s.workspace();
     let store = s.store(progress)?;
     let mut index = StatIndex::load(&ws.stat_index_path())?;
-    let tracked = ws.find_tracked()?;
+    let mut tracked = ws.find_tracked()?;
+    // A work tree at a revision from before `cairn import`.
+    let foreign = crate::repo::foreign::in_work_tree(ws.root(), &tracked)?;
+    tracked.extend(foreign.iter().map(|(p, _)| p.clone()));
+    tracked.sort();
     let selected = crate::repo::history::select_tracked_rel(ws, &tracked, rels)?;
     let st = Status::new(ws, store, &mut index, progress);
     let mut rows = Vec::new();
     let mut pointers = Vec::new();
     for (rel, _) in &selected {
-        // A file that merely ends in .cairn is skipped, with a warning.
-        let Some(ptr) = read_pointer_or_skip(ws, rel, progress)? else {
-            continue;
+        let ptr = match foreign.iter().find(|(p, _)| p == rel) {
+            Some((_, p)) => p.clone(),
+            // A file that merely ends in .cairn is skipped, with a warning.
+            None => match read_pointer_or_skip(ws, rel, progress)? {
+                Some(p) => p,
+                None => continue,
+            },
         };
         rows.push(st.path(rel, &ptr)?);
         pointers.push(ptr);

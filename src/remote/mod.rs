@@ -29,6 +29,7 @@ pub const PART: usize = 16 << 20;
 
 pub mod backend;
 pub mod folder;
+pub mod foreign_store;
 pub mod index;
 pub mod layers;
 pub mod listing;

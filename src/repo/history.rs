@@ -19,7 +19,8 @@ use crate::repo::workspace::Workspace;
 /// A tracked path and its pointer.
 pub type Tracked = (String, Pointer);
 
-/// The pointers of revision `rev`, read from git objects, sorted by path.
+/// The pointers of revision `rev`, read from git objects, sorted by path
+/// (with the foreign pointers the import map resolves, `repo::foreign`).
 pub fn pointers_at(git: &GitRepo, rev: &str) -> Result<Vec<Tracked>> {
     let mut out = Vec::new();
     for (ptr_path, bytes) in git.pointers_at(rev)? {
@@ -34,6 +35,9 @@ pub fn pointers_at(git: &GitRepo, rev: &str) -> Result<Vec<Tracked>> {
         let ptr = Pointer::parse(Path::new(&format!("{rev}:{ptr_path}")), &bytes)?;
         out.push((rel, ptr));
     }
+    // A revision from before `cairn import` names its data with `.dvc`
+    // files or LFS pointers; the import map turns them into pointers.
+    crate::repo::foreign::extend_at(git, rev, &mut out)?;
     Ok(out)
 }
 
@@ -51,6 +55,7 @@ pub fn pointers_in_work_tree(ws: &Workspace, progress: &dyn Progress) -> Result<
             Err(e) => return Err(e),
         }
     }
+    crate::repo::foreign::extend_work_tree(ws.root(), &mut out)?;
     Ok(out)
 }
 

@@ -9,6 +9,7 @@ pub mod cairnignore;
 pub mod config;
 pub mod config_edit;
 pub mod config_keys;
+pub mod foreign;
 pub mod git;
 pub mod history;
 pub mod stat_index;

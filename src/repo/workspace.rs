@@ -77,6 +77,30 @@ impl Workspace {
         Ok(Workspace { root, config })
     }
 
+    /// Open a work tree that git checked out at a revision from before
+    /// cairn was set up in it (so `.cairn/config.toml` is gone), when the
+    /// caller knows the repository uses cairn on its default branch: the
+    /// settings come from the other layers and remotes from that branch's
+    /// committed config. `.cairn/` is created for the cache and the lock;
+    /// nothing git tracks is written.
+    pub fn open_before_init(start: &Path) -> Result<Workspace> {
+        let root = find_git_root(start)?;
+        let dir = root.join(CAIRN_DIR);
+        fs::create_dir_all(&dir).map_err(|e| Error::io("create directory", &dir, e))?;
+        let config = Config::load(&dir)?;
+        Ok(Workspace { root, config })
+    }
+
+    /// A view of this repository rooted at `root`, with the same
+    /// settings: for storing data that is not in the work tree (an old
+    /// revision's, laid out in a scratch directory by `cairn import`).
+    pub fn with_root(&self, root: PathBuf) -> Workspace {
+        Workspace {
+            root,
+            config: self.config.clone(),
+        }
+    }
+
     pub fn root(&self) -> &Path {
         &self.root
     }

@@ -17,6 +17,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use cairn::format::codec::Codec;
+use cairn::format::foreign;
+use cairn::format::import_map::{ImportMap, Mapped, Scheme, Target};
 use cairn::format::kind::ObjectKind;
 use cairn::format::listing::{self, Child, Inner};
 use cairn::format::object::{self, Form, Manifest, Mode, Piece, TreeEntry};
@@ -251,6 +253,46 @@ fn locator_root(bytes: &[u8]) -> Id {
         root.copy_from_slice(b);
     }
     Id(root)
+/// The import map of FORMAT.md Appendix A.
+pub(crate) fn sample_import_map() -> ImportMap {
+    let mut m = ImportMap::default();
+    let md5 = "0f".repeat(16);
+    m.insert(
+        Scheme::Md5,
+        md5.clone(),
+        Mapped {
+            size: 7,
+            target: Target::File(Id::of(b"file")),
+        },
+    );
+    m.insert(
+        Scheme::Md5,
+        format!("{md5}.dir"),
+        Mapped {
+            size: 20,
+            target: Target::Dir {
+                id: Id::of(b"dir"),
+                files: 2,
+            },
+        },
+    );
+    m.insert(
+        Scheme::Sha256,
+        "ab".repeat(32),
+        Mapped {
+            size: 5,
+            target: Target::File(Id::of(b"lfs")),
+        },
+    );
+    m
+}
+
+#[test]
+fn fixture_import_map_is_the_v1_text() {
+    let m = sample_import_map();
+    frozen("import-map.txt", m.encode().as_bytes());
+    let text = fs::read(fixtures().join("format/import-map.txt")).unwrap();
+    assert_eq!(ImportMap::decode(&text).unwrap(), m);
 }
 
 /// Feed one hostile input to the parser its name starts with. `Ok(true)`:
@@ -295,6 +337,11 @@ fn parse_hostile(name: &str, bytes: &[u8]) -> bool {
         "node" => listing::decode_inner(bytes).is_ok(),
         "remote_index" => index::decode(&Id::of(bytes), bytes).is_ok(),
         "locator" => Locator::decode(&locator_root(bytes), bytes).is_ok(),
+        "import_map" => ImportMap::decode(bytes).is_ok(),
+        "dvc_file" => foreign::parse_dvc_file(bytes).is_ok(),
+        "dvc_lock" => foreign::parse_dvc_lock(bytes).is_ok(),
+        "dir_listing" => foreign::parse_dir_listing(bytes).is_ok(),
+        "lfs_pointer" => foreign::parse_lfs_pointer(bytes).is_ok(),
         other => panic!("fixtures/hostile/{name}: no parser named {other}"),
     }
 }
@@ -441,6 +488,36 @@ fn handwritten() -> Vec<(&'static str, Vec<u8>)> {
             l.extend_from_slice(&sum);
             l
         }),
+        ("import_map-unsorted", {
+            let text = sample_import_map().encode();
+            let mut lines: Vec<&str> = text.lines().collect();
+            lines.swap(1, 3);
+            (lines.join("\n") + "\n").into_bytes()
+        }),
+        (
+            "import_map-dir-without-files",
+            format!("cairn-import-map 1\nmd5 {}.dir 1 dir {id}\n", "0f".repeat(16)).into_bytes(),
+        ),
+        (
+            "dvc_file-parent-escape",
+            format!("outs:\n- md5: {}\n  hash: md5\n  path: ../../etc/passwd\n", "0f".repeat(16)).into_bytes(),
+        ),
+        (
+            "dvc_file-unsupported-hash",
+            format!("outs:\n- md5: {}\n  path: data.csv\n", "0f".repeat(16)).into_bytes(),
+        ),
+        (
+            "dvc_lock-absolute-out",
+            format!("schema: '2.0'\nstages:\n  s:\n    outs:\n    - path: /etc/x\n      hash: md5\n      md5: {}\n", "0f".repeat(16)).into_bytes(),
+        ),
+        (
+            "dir_listing-duplicate",
+            format!(r#"[{{"md5":"{0}","relpath":"a"}},{{"md5":"{0}","relpath":"a"}}]"#, "0f".repeat(16)).into_bytes(),
+        ),
+        (
+            "lfs_pointer-extension",
+            format!("{}\next-0-foo sha256:{id}\noid sha256:{id}\nsize 1\n", foreign::LFS_VERSION).into_bytes(),
+        ),
     ]
 }
 

@@ -87,6 +87,14 @@ fn locator_v1() {
 
 const LOCATOR_LEN: usize = 232;
 const LOCATOR_DIGEST: &str = "1d801df0aa5511e769db112ae507dcfa078b2f09c6fb44f1de65ba3b9d0fb84d";
+fn import_map_v1() {
+    let text = crate::fixtures::sample_import_map().encode();
+    assert_eq!(text.len(), IMPORT_MAP_LEN);
+    assert_eq!(digest(text.as_bytes()), IMPORT_MAP_DIGEST);
+}
+
+const IMPORT_MAP_LEN: usize = 387;
+const IMPORT_MAP_DIGEST: &str = "dc42b14cbb5d7a9eb4e9e93ff085c1be7a4957bddb316b9573adaec394321c87";
 const GEAR_ENDS: &str = "e55eafb71843abb6 71c1751988a618fa";
 const GEAR_DIGEST: &str = "a0c037f216e8da806205b67d4cf628c96ba6eaeecb47e5aab6c7ee9e7157615c";
 const CUTS: &str = "[80861, 161169, 244495, 266408, 353041, 390295, 472538, 543725, 621667, 705501, 812122, 859796, 945312, 1013020, 1082175, 1135590, 1202465, 1276907, 1345407, 1425564, 1500359, 1600623, 1672628, 1709264, 1777820, 1861308, 1934972, 2032948, 2097152]";

@@ -393,6 +393,31 @@ fn every_json_output_matches_the_schema() {
         "unknown_config_key",
     );
     c.run(&repo, &["doctor", "--json"], 0, "doctor", "");
+
+    let dvc = TestRepo::init();
+    let body = b"a,b\n";
+    let md5: String = md5::Digest::finalize(<md5::Md5 as md5::Digest>::new_with_prefix(body))
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    dvc.write(
+        &format!(".dvc/cache/files/md5/{}/{}", &md5[..2], &md5[2..]),
+        body,
+    );
+    let out = |md5: &str, path: &str| {
+        format!("outs:\n- md5: {md5}\n  size: 4\n  hash: md5\n  path: {path}\n")
+    };
+    dvc.write("t.csv.dvc", out(&md5, "t.csv"));
+    dvc.write("gone.csv.dvc", out(&"0".repeat(32), "gone.csv"));
+    dvc.commit_all("dvc");
+    c.run(&dvc, &["import", "dvc", "--json", "t.csv"], 0, "import", "");
+    c.run(
+        &dvc,
+        &["import", "dvc", "--json", "--all-tags"],
+        1,
+        "import",
+        "import_incomplete",
+    );
     c.run(&plain, &["doctor", "--json"], 0, "doctor", "");
 
     // Every command's definition was matched by some output, and the

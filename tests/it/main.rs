@@ -20,6 +20,7 @@ mod gc_remote;
 mod git;
 mod history;
 mod hostile;
+mod import;
 mod inspect;
 mod json_schema;
 mod lifecycle;

@@ -4,9 +4,9 @@
 //! unless cairn can vouch for its bytes: the stat index says cairn wrote or
 //! added exactly these bytes there, they are what the pointer wants
 //! already, or the cache holds them (so nothing is lost by replacing
-//! them). Directories and symbolic links are never conflicts: the restore
-//! refuses the first with its own error and replaces the second without
-//! writing through it. Each file is hashed at most once per run; the
+//! them), or they are a Git LFS pointer, which git holds. Directories
+//! and symbolic links are never conflicts: the restore refuses the first
+//! with its own error and replaces the second without writing through it. Each file is hashed at most once per run; the
 //! restore reuses the ids found here.
 
 use std::fs;
@@ -72,6 +72,11 @@ impl Restore<'_> {
             // Exactly the bytes cairn last wrote or added here.
             return Ok(false);
         }
+        if stat.size <= crate::format::foreign::MAX_LFS_POINTER as u64 && is_lfs_pointer(&job.abs) {
+            // A Git LFS pointer that a checkout of a revision from before
+            // `cairn import lfs` left in place: git holds these bytes.
+            return Ok(false);
+        }
         let id = self.hash_once(&job.rel, &job.abs, stat)?;
         Ok(id != job.id && Some(id) != recorded && !self.store.has_file(&id, stat.size))
     }
@@ -93,6 +98,10 @@ impl Restore<'_> {
 }
 
 /// BLAKE3 of a file's contents, read in pieces.
+fn is_lfs_pointer(path: &Path) -> bool {
+    fs::read(path).is_ok_and(|b| crate::format::foreign::parse_lfs_pointer(&b).is_ok())
+}
+
 fn hash_file(path: &Path) -> Result<Id> {
     let mut f = fs::File::open(path).map_err(|e| Error::io("open", path, e))?;
     let mut h = Hasher::new();

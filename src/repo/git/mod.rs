@@ -29,10 +29,12 @@ use gix::objs::{CommitRefIter, Find, Kind, TreeRefIter};
 use gix::ObjectId;
 
 pub mod error;
+mod foreign;
 mod program;
 mod reachable;
 mod resolve;
 pub use error::GitError;
+pub use foreign::{ForeignBlob, Want};
 pub use program::{global_config, set_global_config};
 use resolve::kind_name;
 

@@ -82,6 +82,38 @@ impl GitRepo {
     }
 }
 
+impl GitRepo {
+    /// Stage `paths` as they are in the work tree, removals included
+    /// (`git add -A --`), for `cairn import`, which leaves its whole change
+    /// staged for one commit. Paths git ignores are skipped, not refused.
+    pub fn stage(&self, paths: &[String]) -> Result<()> {
+        let Some(dir) = self.repo.workdir() else {
+            return Ok(());
+        };
+        if paths.is_empty() {
+            return Ok(());
+        }
+        let mut args = vec!["add", "-A", "--ignore-errors", "--"];
+        args.extend(paths.iter().map(|p| p.as_str()));
+        run_git(Some(dir), &args).map(|_| ())
+    }
+
+    /// Download Git LFS objects into `.git/lfs/objects` with the installed
+    /// `git lfs` (`git lfs fetch`, or `--all` for every ref), for `cairn
+    /// import lfs` when an object is not there yet.
+    pub fn lfs_fetch(&self, all: bool) -> Result<()> {
+        let Some(dir) = self.repo.workdir() else {
+            return Ok(());
+        };
+        let args: &[&str] = if all {
+            &["lfs", "fetch", "--all"]
+        } else {
+            &["lfs", "fetch"]
+        };
+        run_git(Some(dir), args).map(|_| ())
+    }
+}
+
 /// Run `git ARGS` (in `dir` when given) and return its stdout; a failure carries git's first
 /// error line.
 fn run_git(dir: Option<&Path>, args: &[&str]) -> Result<Vec<u8>> {
