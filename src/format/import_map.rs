@@ -77,10 +77,14 @@ impl Mapped {
                 size: self.size,
                 mode,
             },
+            // `layered` only chooses the version a pointer file is written
+            // with (§7); a pointer read through the map is never written,
+            // and every reader tells a layered listing by its root's magic.
             Target::Dir { id, files } => Pointer::Dir {
                 id,
                 size: self.size,
                 files,
+                layered: false,
             },
         }
     }

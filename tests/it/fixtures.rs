@@ -253,6 +253,8 @@ fn locator_root(bytes: &[u8]) -> Id {
         root.copy_from_slice(b);
     }
     Id(root)
+}
+
 /// The import map of FORMAT.md Appendix A.
 pub(crate) fn sample_import_map() -> ImportMap {
     let mut m = ImportMap::default();

@@ -87,6 +87,8 @@ fn locator_v1() {
 
 const LOCATOR_LEN: usize = 232;
 const LOCATOR_DIGEST: &str = "1d801df0aa5511e769db112ae507dcfa078b2f09c6fb44f1de65ba3b9d0fb84d";
+
+#[test]
 fn import_map_v1() {
     let text = crate::fixtures::sample_import_map().encode();
     assert_eq!(text.len(), IMPORT_MAP_LEN);

@@ -103,7 +103,9 @@ pub(super) fn import_rev(
         let Some(ptr) = result? else { continue };
         let (size, target) = match ptr {
             Pointer::File { id, size, .. } => (size, Target::File(id)),
-            Pointer::Dir { id, size, files } => (size, Target::Dir { id, files }),
+            Pointer::Dir {
+                id, size, files, ..
+            } => (size, Target::Dir { id, files }),
         };
         map.insert(out.scheme(), out.key(), Mapped { size, target });
         row.imported += 1;
