@@ -221,14 +221,24 @@ pub fn push_selected(
     let mut pointers_walked = required.len() + fresh.len();
     let mut pointers_known = known.len();
     if !known.is_empty() && !walked.stands(&view) {
-        // The remote may have lost data since the record was written.
+        // The remote may have lost data since the record was written. The
+        // next round reads the remote's index again: drop this one first,
+        // so that one copy of it (hundreds of bytes per remote blob) is
+        // held at a time.
+        if let Some(r) = rounds.last_mut() {
+            r.index = remote::index::RemoteIndex::default();
+        }
         rounds.push(round(&conn, store, &Vec::new(), &known, progress)?);
         pointers_walked += known.len();
         pointers_known = 0;
     }
     // Versions whose data is neither here nor (as the remote's index files
-    // just read say) there: reported, never silently skipped.
-    let idx = remote::index::cached(&ws.cache_dir(), &location).unwrap_or_default();
+    // just read say) there: reported, never silently skipped. The last
+    // round's index is the remote's as listed now, this push included; a
+    // second copy read from the cache would double the memory a push
+    // needs against a large remote.
+    let empty = remote::index::RemoteIndex::default();
+    let idx = rounds.last().map_or(&empty, |r| &r.index);
     let mut unavailable: Vec<MissingData> = Vec::new();
     let mut incomplete: HashSet<crate::hash::Id> = HashSet::new();
     for (version, (rel, ptr), missing) in rounds.iter().flat_map(|r| &r.needs_remote) {
