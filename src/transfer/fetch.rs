@@ -53,8 +53,11 @@ pub struct Span {
     pub blobs: Vec<Entry>,
 }
 
-/// Group the needed blobs of one pack into coalesced ranges.
-pub fn coalesce(pack: Id, mut blobs: Vec<Entry>) -> Vec<Span> {
+/// Group the needed blobs of one pack into coalesced ranges: neighbours
+/// at most `gap` bytes apart share one, up to [`MAX_RANGE`] bytes. A fetch
+/// joins across [`COALESCE_GAP`] (it keeps what lies between); a streaming
+/// read, which keeps nothing, across much less.
+pub fn coalesce(pack: Id, mut blobs: Vec<Entry>, gap: u64) -> Vec<Span> {
     blobs.sort_by_key(|e| e.offset);
     let mut out: Vec<Span> = Vec::new();
     for e in blobs {
@@ -62,7 +65,7 @@ pub fn coalesce(pack: Id, mut blobs: Vec<Entry>) -> Vec<Span> {
         match out.last_mut() {
             Some(s)
                 if e.offset >= s.range.end
-                    && e.offset - s.range.end <= COALESCE_GAP
+                    && e.offset - s.range.end <= gap
                     && end - s.range.start <= MAX_RANGE =>
             {
                 s.range.end = end;
@@ -303,7 +306,7 @@ fn spans_of(idx: &RemoteIndex, by_pack: HashMap<Id, Vec<Entry>>) -> Vec<Span> {
             .get(&pack)
             .map_or_else(|| blobs.clone(), |p| p.entries.clone());
         all.sort_by_key(|e| e.offset);
-        for mut span in coalesce(pack, blobs) {
+        for mut span in coalesce(pack, blobs, COALESCE_GAP) {
             let from = all.partition_point(|e| e.offset < span.range.start);
             span.blobs = all[from..]
                 .iter()
@@ -417,7 +420,11 @@ mod tests {
     #[test]
     fn neighbours_coalesce_and_far_blobs_do_not() {
         let p = Id::of(b"p");
-        let spans = coalesce(p, vec![e(16 + 200, 100), e(16, 100), e(16 + 10_000_000, 5)]);
+        let spans = coalesce(
+            p,
+            vec![e(16 + 200, 100), e(16, 100), e(16 + 10_000_000, 5)],
+            COALESCE_GAP,
+        );
         assert_eq!(spans.len(), 2);
         assert_eq!(spans[0].range, 16..316);
         assert_eq!(spans[0].blobs.len(), 2);
@@ -428,7 +435,7 @@ mod tests {
     fn ranges_stay_bounded() {
         let p = Id::of(b"p");
         let blobs: Vec<Entry> = (0..100).map(|i| e(16 + i * (1 << 20), 1 << 20)).collect();
-        let spans = coalesce(p, blobs);
+        let spans = coalesce(p, blobs, COALESCE_GAP);
         assert!(spans
             .iter()
             .all(|s| s.range.end - s.range.start <= MAX_RANGE));

@@ -21,7 +21,7 @@ use std::sync::{Arc, Mutex};
 use futures::{StreamExt, TryStreamExt};
 use rayon::prelude::*;
 
-use super::fetch::Span;
+use super::fetch::{coalesce, Span};
 use super::Connection;
 use crate::engine::read::ChunkFetch;
 use crate::error::{Error, RemoteFailure, Result};
@@ -34,9 +34,6 @@ use crate::remote::index::{self, RemoteIndex};
 /// Chunks closer than this in a pack are read in one request. Smaller than
 /// a fetch's gap: a reader that seeks wants few bytes it did not ask for.
 pub const GAP: u64 = 32 << 10;
-
-/// A ranged read covers at most this many bytes.
-const MAX_RANGE: u64 = super::fetch::MAX_RANGE;
 
 /// The index, once read, and the damaged index files it could not use.
 struct Loaded {
@@ -270,33 +267,6 @@ impl ChunkFetch for RangedChunks {
     }
 }
 
-/// Group the chunks of one pack into ranges: neighbours at most `gap`
-/// bytes apart share one, up to [`MAX_RANGE`] bytes. Only the chunks asked
-/// for are decoded; the bytes between them are skipped.
-pub fn coalesce(pack: Id, mut blobs: Vec<Entry>, gap: u64) -> Vec<Span> {
-    blobs.sort_by_key(|e| e.offset);
-    let mut out: Vec<Span> = Vec::new();
-    for e in blobs {
-        let end = e.offset + e.stored_len as u64;
-        match out.last_mut() {
-            Some(s)
-                if e.offset >= s.range.end
-                    && e.offset - s.range.end <= gap
-                    && end - s.range.start <= MAX_RANGE =>
-            {
-                s.range.end = end;
-                s.blobs.push(e);
-            }
-            _ => out.push(Span {
-                pack,
-                range: e.offset..end,
-                blobs: vec![e],
-            }),
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -324,6 +294,6 @@ mod tests {
         let big: Vec<Entry> = (0..20).map(|i| e(16 + i * (1 << 20), 1 << 20)).collect();
         assert!(coalesce(p, big, GAP)
             .iter()
-            .all(|s| s.range.end - s.range.start <= MAX_RANGE));
+            .all(|s| s.range.end - s.range.start <= super::super::fetch::MAX_RANGE));
     }
 }
