@@ -29,11 +29,7 @@ pub struct AddArgs {
 pub fn run(ui: &Ui, cwd: &Path, args: AddArgs) -> anyhow::Result<ExitCode> {
     let session = open_session(ui, cwd)?;
     let ws = session.workspace();
-    let paths = args
-        .paths
-        .iter()
-        .map(|p| ws.rel_path(cwd, p))
-        .collect::<crate::Result<Vec<String>>>()?;
+    let paths = ws.rel_paths(cwd, &args.paths)?;
     let what = paths.join(", ");
     let opts = AddOptions {
         paths,

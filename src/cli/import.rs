@@ -58,13 +58,7 @@ pub fn run(ui: &Ui, cwd: &Path, args: ImportArgs) -> anyhow::Result<ExitCode> {
     let session = open_session(ui, cwd)?;
     let ws = session.workspace();
     let (tool, paths, common) = match args.from {
-        From::Dvc { paths, common } => {
-            let rels = paths
-                .iter()
-                .map(|p| ws.rel_path(cwd, p))
-                .collect::<crate::Result<Vec<String>>>()?;
-            (Tool::Dvc, rels, common)
-        }
+        From::Dvc { paths, common } => (Tool::Dvc, ws.rel_paths(cwd, &paths)?, common),
         From::Lfs { patterns, common } => (Tool::Lfs, patterns, common),
     };
     let opts = ImportOptions {

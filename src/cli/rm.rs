@@ -32,11 +32,7 @@ pub struct RmArgs {
 pub fn run(ui: &Ui, cwd: &Path, args: RmArgs) -> anyhow::Result<ExitCode> {
     let session = open_session(ui, cwd)?;
     let ws = session.workspace();
-    let paths = args
-        .paths
-        .iter()
-        .map(|p| ws.rel_path(cwd, p))
-        .collect::<crate::Result<Vec<String>>>()?;
+    let paths = ws.rel_paths(cwd, &args.paths)?;
     let opts = RmOptions {
         paths,
         delete_data: args.delete_data,

@@ -137,6 +137,11 @@ impl Workspace {
         })
     }
 
+    /// [`Self::rel_path`] for each of `args`.
+    pub fn rel_paths(&self, cwd: &Path, args: &[PathBuf]) -> Result<Vec<String>> {
+        args.iter().map(|a| self.rel_path(cwd, a)).collect()
+    }
+
     /// Resolve a user-supplied path (relative to `cwd`) to a repository-
     /// relative, `/`-separated path, refusing anything outside the work tree.
     pub fn rel_path(&self, cwd: &Path, arg: &Path) -> Result<String> {
@@ -262,15 +267,23 @@ impl Workspace {
         Ok(out)
     }
 
-    /// Make sure git ignores the data path `rel`, through the `.gitignore`
-    /// in its parent directory. Written atomically; existing lines are kept.
-    pub fn ensure_ignored(&self, rel: &str) -> Result<()> {
+    /// The `.gitignore` (absolute) that ignores the data path `rel`, and
+    /// the line in it that does.
+    fn ignore_line(&self, rel: &str) -> Result<(PathBuf, String)> {
         let (parent, name) = match rel.rsplit_once('/') {
             Some((p, n)) => (self.safe_abs(p)?, n),
             None => (self.root.clone(), rel),
         };
-        let line = format!("/{}", gitignore_escape(name));
-        let path = parent.join(".gitignore");
+        Ok((
+            parent.join(".gitignore"),
+            format!("/{}", gitignore_escape(name)),
+        ))
+    }
+
+    /// Make sure git ignores the data path `rel`, through the `.gitignore`
+    /// in its parent directory. Written atomically; existing lines are kept.
+    pub fn ensure_ignored(&self, rel: &str) -> Result<()> {
+        let (path, line) = self.ignore_line(rel)?;
         let existing = match fs::read_to_string(&path) {
             Ok(s) => s,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
@@ -304,12 +317,7 @@ impl Workspace {
     /// empty held nothing but cairn's lines and is deleted. What happened:
     /// `None` (no such line), `Some(false)` (edited), `Some(true)` (deleted).
     pub fn remove_ignored(&self, rel: &str) -> Result<Option<bool>> {
-        let (parent, name) = match rel.rsplit_once('/') {
-            Some((p, n)) => (self.safe_abs(p)?, n),
-            None => (self.root.clone(), rel),
-        };
-        let line = format!("/{}", gitignore_escape(name));
-        let path = parent.join(".gitignore");
+        let (path, line) = self.ignore_line(rel)?;
         let existing = match fs::read_to_string(&path) {
             Ok(s) => s,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
