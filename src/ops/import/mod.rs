@@ -327,6 +327,28 @@ fn sweep_scratch(cairn_dir: &Path) -> Result<()> {
     Ok(())
 }
 
+impl ImportReport {
+    /// Report each old pointer of `rev` that could not be read and that the
+    /// selection asks for.
+    fn unreadable<E: std::fmt::Display>(
+        &mut self,
+        select: &Selector,
+        bad: impl IntoIterator<Item = (String, E)>,
+        rev: &str,
+    ) {
+        for (path, e) in bad {
+            if select.file(&path) {
+                self.problems.push(Problem {
+                    path,
+                    rev: rev.to_string(),
+                    problem: "unreadable",
+                    detail: e.to_string(),
+                });
+            }
+        }
+    }
+}
+
 /// The selected outputs of the work tree still to import, those an
 /// earlier run imported already (map entry and pointer in place), and
 /// (for LFS) every LFS path of HEAD, which decides which `.gitattributes`
@@ -355,16 +377,7 @@ fn work_tree_outputs(
         },
     };
     let (outs, bad) = outs_of(&blobs);
-    for (path, e) in bad {
-        if select.file(&path) {
-            report.problems.push(Problem {
-                path,
-                rev: WORK_TREE.into(),
-                problem: "unreadable",
-                detail: e.to_string(),
-            });
-        }
-    }
+    report.unreadable(select, bad, WORK_TREE);
     let lfs_paths = outs.iter().map(|o| o.path.clone()).collect();
     // An output git tracks itself (DVC's `cache: false`, metrics and
     // plots) is git's to version: left alone.

@@ -58,16 +58,7 @@ pub(super) fn import_rev(
     };
     let blobs = git.foreign_at(commit, want)?;
     let (outs, bad) = outs_of(&blobs);
-    for (path, e) in bad {
-        if select.file(&path) {
-            report.problems.push(Problem {
-                path,
-                rev: rev.to_string(),
-                problem: "unreadable",
-                detail: e.to_string(),
-            });
-        }
-    }
+    report.unreadable(select, bad, rev);
     let mut row = ImportedRev {
         rev: rev.to_string(),
         commit: commit.to_string(),
