@@ -64,6 +64,11 @@ impl Hint for Error {
             }
             Error::IgnoreFile { .. } => "fix the file; it uses .gitignore syntax (see `git help gitignore`)".into(),
             Error::DestinationExists { .. } => "pick another name, or pass `--force` to replace it".into(),
+            Error::CannotMove { reason, to, .. } if reason.contains("trailing") => format!(
+                "create the directory first (`mkdir -p {}`), or give the new name without the `/`",
+                to.display()
+            )
+            .into(),
             Error::CannotMove { .. } => "pick a destination inside the work tree and outside tracked directories".into(),
             // The git error is this one's source: its own hint answers.
             Error::Git(_) => return None,

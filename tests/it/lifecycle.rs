@@ -280,6 +280,14 @@ fn mv_bad_inputs_change_nothing() {
     all_clean(&repo);
 }
 
+#[test]
+fn mv_into_a_missing_directory_hints_at_mkdir() {
+    let repo = committed();
+    let (_, stderr) = repo.cairn_fail(&["mv", "model.bin", "newdir/"]);
+    assert_error_report(&stderr, &["trailing `/`", "mkdir -p"]);
+    assert!(!repo.exists("newdir"));
+}
+
 #[cfg(feature = "failpoints")]
 #[test]
 fn a_killed_mv_or_rm_is_finished_by_a_re_run() {
