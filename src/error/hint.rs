@@ -67,8 +67,7 @@ impl Hint for Error {
             Error::CannotMove { reason, to, .. } if reason.contains("trailing") => format!(
                 "create the directory first (`mkdir -p {}`), or give the new name without the `/`",
                 to.display()
-            )
-            .into(),
+            ),
             Error::CannotMove { .. } => "pick a destination inside the work tree and outside tracked directories".into(),
             // The git error is this one's source: its own hint answers.
             Error::Git(_) => return None,
