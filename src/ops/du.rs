@@ -153,8 +153,7 @@ pub fn du(s: &Session, opts: DuOptions, progress: &dyn Progress) -> Result<DuRep
             .sum();
         let stored = |o: &(ObjectKind, Id)| store.stored_len(o.0, &o.1).unwrap_or(0);
         let on_remote = |idx: &RemoteIndex, o: &(ObjectKind, Id)| {
-            idx.blobs
-                .get(o)
+            idx.get(o.0, &o.1)
                 .filter(|_| idx.keeps(o.0, &o.1))
                 .map_or(0, |(_, e)| u64::from(e.stored_len))
         };

@@ -132,11 +132,30 @@ pub fn decode(id: &Id, bytes: &[u8]) -> Result<Vec<PackRecord>, IndexError> {
     Ok(packs)
 }
 
-/// Where each blob lives on a remote, merged from all its index files.
+/// Where one blob is: the pack's number in [`RemoteIndex`]'s order of
+/// packs, and the entry's number in that pack's record. Eight bytes per
+/// remote blob instead of a copied pack id and footer entry (88 bytes):
+/// a push or gc against a large remote holds one of these per blob.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Slot {
+    pack: u32,
+    entry: u32,
+}
+
+/// Where each blob lives on a remote, merged from all its index files (or,
+/// for a push that reads only part of them, from what it read and the
+/// locators it trusted: see [`RemoteIndex::add_located`]).
 #[derive(Debug, Default)]
 pub struct RemoteIndex {
+    /// The packs known, by id. A pack learnt from locators only holds the
+    /// entries they named (its footer count is in `footers`).
     pub packs: HashMap<Id, PackRecord>,
-    pub blobs: HashMap<(ObjectKind, Id), (Id, Entry)>,
+    /// Pack numbers (as [`Slot`] holds them) to pack ids.
+    order: Vec<Id>,
+    blobs: HashMap<(ObjectKind, Id), Slot>,
+    /// Footer entry counts of the packs whose record is partial (learnt
+    /// from locators, which list only the entries a root uses).
+    footers: HashMap<Id, u32>,
     /// Copies `verify --remote` found damaged: a whole pack (`None`) or one
     /// blob in it. They never count as the remote having the blob, so a
     /// push sends a good copy and a fetch reads that one.
@@ -149,34 +168,120 @@ pub struct RemoteIndex {
 }
 
 impl RemoteIndex {
+    /// Add whole pack records (from index files, or packs a push sent).
+    /// The first record of a pack wins, except over a partial one learnt
+    /// from locators, which the whole record replaces.
     pub fn add(&mut self, records: Vec<PackRecord>) {
         for p in records {
             if self.packs.contains_key(&p.id) {
-                continue;
-            }
-            let whole_bad = self.damaged.contains(&(p.id, None));
-            for e in &p.entries {
-                if whole_bad || self.damaged.contains(&(p.id, Some((e.kind, e.id)))) {
+                if self.footers.remove(&p.id).is_none() {
                     continue;
                 }
-                let safe = !self.condemned.contains(&p.id);
-                match self.blobs.entry((e.kind, e.id)) {
-                    std::collections::hash_map::Entry::Vacant(v) => {
-                        v.insert((p.id, *e));
-                    }
-                    std::collections::hash_map::Entry::Occupied(mut o) => {
-                        if safe && self.condemned.contains(&o.get().0) {
-                            o.insert((p.id, *e));
-                        }
+                self.forget(&p.id);
+            }
+            self.insert(p);
+        }
+    }
+
+    /// Add what a locator says about one pack: `entries` of a pack of
+    /// `len` bytes whose footer holds `footer_entries`. Entries merge into
+    /// a partial record (by offset; the first claim stays); a pack already
+    /// known whole, or claimed with another length, is left as it is.
+    /// Callers decide whether to trust a locator at all (a push does only
+    /// for packs neither condemned nor damaged).
+    pub fn add_located(&mut self, id: Id, len: u64, footer_entries: u32, entries: &[Entry]) {
+        let Some(record) = self.packs.get(&id) else {
+            self.footers.insert(id, footer_entries);
+            let mut entries = entries.to_vec();
+            entries.sort_by_key(|e| e.offset);
+            entries.dedup_by_key(|e| e.offset);
+            self.insert(PackRecord { id, len, entries });
+            return;
+        };
+        if !self.footers.contains_key(&id) || record.len != len {
+            return;
+        }
+        let mut merged = record.entries.clone();
+        let known: HashSet<u64> = merged.iter().map(|e| e.offset).collect();
+        merged.extend(entries.iter().filter(|e| !known.contains(&e.offset)));
+        merged.sort_by_key(|e| e.offset);
+        merged.dedup_by_key(|e| e.offset);
+        self.forget(&id);
+        self.insert(PackRecord {
+            id,
+            len,
+            entries: merged,
+        });
+    }
+
+    /// Record pack `p` (not yet known) and its blobs.
+    fn insert(&mut self, p: PackRecord) {
+        let number = self.order.len() as u32;
+        let whole_bad = self.damaged.contains(&(p.id, None));
+        let safe = !self.condemned.contains(&p.id);
+        for (n, e) in p.entries.iter().enumerate() {
+            if whole_bad || self.damaged.contains(&(p.id, Some((e.kind, e.id)))) {
+                continue;
+            }
+            let slot = Slot {
+                pack: number,
+                entry: n as u32,
+            };
+            match self.blobs.entry((e.kind, e.id)) {
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    v.insert(slot);
+                }
+                std::collections::hash_map::Entry::Occupied(mut o) => {
+                    let held = self.order[o.get().pack as usize];
+                    if safe && self.condemned.contains(&held) {
+                        o.insert(slot);
                     }
                 }
             }
-            self.packs.insert(p.id, p);
+        }
+        self.order.push(p.id);
+        self.packs.insert(p.id, p);
+    }
+
+    /// Drop pack `id` and the blobs it holds (to record it again). Its
+    /// number stays taken, pointing at nothing.
+    fn forget(&mut self, id: &Id) {
+        let Some(p) = self.packs.remove(id) else {
+            return;
+        };
+        for e in &p.entries {
+            if let Some(slot) = self.blobs.get(&(e.kind, e.id)) {
+                if self.order[slot.pack as usize] == *id {
+                    self.blobs.remove(&(e.kind, e.id));
+                }
+            }
         }
     }
 
     pub fn contains(&self, kind: ObjectKind, id: &Id) -> bool {
         self.blobs.contains_key(&(kind, *id))
+    }
+
+    /// The copy of a blob this index prefers: its pack and footer entry.
+    pub fn get(&self, kind: ObjectKind, id: &Id) -> Option<(Id, Entry)> {
+        let slot = self.blobs.get(&(kind, *id))?;
+        let pack = self.order.get(slot.pack as usize)?;
+        let e = self.packs.get(pack)?.entries.get(slot.entry as usize)?;
+        Some((*pack, *e))
+    }
+
+    /// How many blobs the index knows.
+    pub fn blob_count(&self) -> usize {
+        self.blobs.len()
+    }
+
+    /// How many entries the footer of pack `id` has (for a partial record,
+    /// what the locator said; else the record's own count).
+    pub fn footer_entries(&self, id: &Id) -> Option<u32> {
+        match self.footers.get(id) {
+            Some(n) => Some(*n),
+            None => self.packs.get(id).map(|p| p.entries.len() as u32),
+        }
     }
 
     /// Whether the remote keeps a good copy of the blob: one in a pack that
@@ -186,7 +291,7 @@ impl RemoteIndex {
     pub fn keeps(&self, kind: ObjectKind, id: &Id) -> bool {
         self.blobs
             .get(&(kind, *id))
-            .is_some_and(|(p, _)| !self.condemned.contains(p))
+            .is_some_and(|s| !self.condemned.contains(&self.order[s.pack as usize]))
     }
 }
 
@@ -291,7 +396,35 @@ mod tests {
         assert!(idx.contains(ObjectKind::Chunk, &a.entries[0].id));
         assert!(!idx.keeps(ObjectKind::Chunk, &a.entries[0].id));
         assert!(idx.keeps(ObjectKind::Chunk, &a.entries[1].id));
-        assert_eq!(idx.blobs[&(ObjectKind::Chunk, a.entries[1].id)].0, b.id);
+        assert_eq!(idx.get(ObjectKind::Chunk, &a.entries[1].id).unwrap().0, b.id);
+    }
+
+    #[test]
+    fn located_packs_are_partial_until_a_whole_record_comes() {
+        let a = record(b"a", 4);
+        let mut idx = RemoteIndex::default();
+        idx.add_located(a.id, a.len, 4, &a.entries[2..3]);
+        idx.add_located(a.id, a.len, 4, &a.entries[0..1]);
+        // Another length for the same pack is a lie: ignored.
+        idx.add_located(a.id, a.len + 1, 4, &a.entries[1..2]);
+        assert_eq!(idx.blob_count(), 2);
+        assert_eq!(idx.footer_entries(&a.id), Some(4));
+        assert_eq!(idx.packs[&a.id].entries.len(), 2);
+        assert_eq!(
+            idx.get(ObjectKind::Chunk, &a.entries[2].id),
+            Some((a.id, a.entries[2]))
+        );
+        assert!(!idx.contains(ObjectKind::Chunk, &a.entries[1].id));
+        // The index file's record replaces what locators said.
+        idx.add(vec![a.clone()]);
+        assert_eq!(idx.blob_count(), 4);
+        assert_eq!(idx.packs[&a.id], a);
+        for e in &a.entries {
+            assert_eq!(idx.get(ObjectKind::Chunk, &e.id), Some((a.id, *e)));
+        }
+        // A whole record is never replaced by a locator's claim.
+        idx.add_located(a.id, a.len, 9, &a.entries[..1]);
+        assert_eq!(idx.footer_entries(&a.id), Some(4));
     }
 
     #[test]

@@ -185,9 +185,9 @@ pub fn fetch_roots(
         let mut want: HashSet<(ObjectKind, Id)> = HashSet::new();
         for m in &missing {
             // A file of one chunk has no manifest: the chunk has its id.
-            let found = idx.blobs.get(&(m.kind, m.id)).or_else(|| {
+            let found = idx.get(m.kind, &m.id).or_else(|| {
                 (m.kind == ObjectKind::Manifest)
-                    .then(|| idx.blobs.get(&(ObjectKind::Chunk, m.id)))
+                    .then(|| idx.get(ObjectKind::Chunk, &m.id))
                     .flatten()
             });
             let Some((pack, e)) = found else {
@@ -213,7 +213,7 @@ pub fn fetch_roots(
                 continue;
             };
             if want.insert((e.kind, e.id)) {
-                by_pack.entry(*pack).or_default().push(*e);
+                by_pack.entry(pack).or_default().push(e);
             }
         }
         if want.is_empty() {
@@ -278,15 +278,15 @@ fn through_locators<'a>(
     let mut want: HashSet<(ObjectKind, Id)> = HashSet::new();
     let mut rest = Vec::new();
     for m in missing {
-        let found = loc.blobs.get(&(m.kind, m.id)).or_else(|| {
+        let found = loc.get(m.kind, &m.id).or_else(|| {
             (m.kind == ObjectKind::Manifest)
-                .then(|| loc.blobs.get(&(ObjectKind::Chunk, m.id)))
+                .then(|| loc.get(ObjectKind::Chunk, &m.id))
                 .flatten()
         });
         match found {
             Some((pack, e)) if !seen.contains(&(e.kind, e.id)) => {
                 if want.insert((e.kind, e.id)) {
-                    by_pack.entry(*pack).or_default().push(*e);
+                    by_pack.entry(pack).or_default().push(e);
                 }
             }
             _ => rest.push(m),

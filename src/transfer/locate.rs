@@ -25,7 +25,7 @@ use crate::format::kind::ObjectKind;
 use crate::format::pack::Entry;
 use crate::format::pointer::Pointer;
 use crate::hash::Id;
-use crate::remote::index::{PackRecord, RemoteIndex};
+use crate::remote::index::RemoteIndex;
 use crate::remote::locator::{locator_path, locator_root_of, LocatedPack, Locator, LOCATOR_DIR};
 use crate::store::Store;
 
@@ -59,11 +59,11 @@ pub fn root_blobs(
 pub fn build(root: Id, blobs: &[(ObjectKind, Id)], idx: &RemoteIndex) -> Option<Locator> {
     let mut by_pack: HashMap<Id, Vec<Entry>> = HashMap::new();
     for (kind, id) in blobs {
-        let (pack, e) = idx.blobs.get(&(*kind, *id))?;
-        if idx.condemned.contains(pack) {
+        let (pack, e) = idx.get(*kind, id)?;
+        if idx.condemned.contains(&pack) {
             return None;
         }
-        by_pack.entry(*pack).or_default().push(*e);
+        by_pack.entry(pack).or_default().push(e);
     }
     if by_pack.is_empty() {
         return None;
@@ -76,7 +76,7 @@ pub fn build(root: Id, blobs: &[(ObjectKind, Id)], idx: &RemoteIndex) -> Option<
         packs.push(LocatedPack {
             id,
             len: record.len,
-            footer_entries: record.entries.len() as u32,
+            footer_entries: idx.footer_entries(&id)?,
             entries,
         });
     }
@@ -91,22 +91,7 @@ pub fn merge(locators: Vec<Locator>) -> RemoteIndex {
     let mut idx = RemoteIndex::default();
     for l in locators {
         for p in l.packs {
-            let record = idx.packs.entry(p.id).or_insert_with(|| PackRecord {
-                id: p.id,
-                len: p.len,
-                entries: Vec::new(),
-            });
-            if record.len == p.len {
-                record.entries.extend(p.entries);
-            }
-        }
-    }
-    for record in idx.packs.values_mut() {
-        // Stable: of two claims on one offset, the first stays.
-        record.entries.sort_by_key(|e| e.offset);
-        record.entries.dedup_by_key(|e| e.offset);
-        for e in &record.entries {
-            idx.blobs.entry((e.kind, e.id)).or_insert((record.id, *e));
+            idx.add_located(p.id, p.len, p.footer_entries, &p.entries);
         }
     }
     idx
@@ -267,6 +252,7 @@ mod tests {
     use super::*;
     use crate::format::codec::Codec;
     use crate::format::pack::{pack_id, ENTRY_LEN, HEADER_LEN, TRAILER_LEN};
+    use crate::remote::index::PackRecord;
 
     fn record(seed: &str, n: u64) -> PackRecord {
         let entries: Vec<Entry> = (0..n)

@@ -126,8 +126,8 @@ impl RangedChunks {
         let mut seen = HashSet::new();
         for p in pieces {
             if seen.insert(p.id) {
-                let (pack, e) = loc.blobs.get(&(ObjectKind::Chunk, p.id))?;
-                by_pack.entry(*pack).or_default().push(*e);
+                let (pack, e) = loc.get(ObjectKind::Chunk, &p.id)?;
+                by_pack.entry(pack).or_default().push(e);
             }
         }
         let spans = by_pack
@@ -151,7 +151,7 @@ impl RangedChunks {
             if !seen.insert(p.id) {
                 continue;
             }
-            let Some((pack, e)) = loaded.index.blobs.get(&(ObjectKind::Chunk, p.id)) else {
+            let Some((pack, e)) = loaded.index.get(ObjectKind::Chunk, &p.id) else {
                 if let Some((file, why)) = loaded.damaged.first() {
                     return Err(Error::RemoteIndexDamaged {
                         kind: ObjectKind::Chunk,
@@ -169,7 +169,7 @@ impl RangedChunks {
                     path: self.needed_by.clone().into(),
                 });
             };
-            by_pack.entry(*pack).or_default().push(*e);
+            by_pack.entry(pack).or_default().push(e);
         }
         let mut spans: Vec<Span> = by_pack
             .into_iter()

@@ -133,15 +133,13 @@ pub fn execute(
     // one to a deleted pack while gc could have said better (and one that
     // does only falls back to the index).
     let pending_ids: HashSet<Id> = pending.iter().map(|d| d.id).collect();
-    let mut now_index = RemoteIndex {
-        condemned: pending_ids.clone(),
-        damaged: plan
-            .damage_left
-            .iter()
-            .map(|n| (n.pack, n.blob()))
-            .collect(),
-        ..RemoteIndex::default()
-    };
+    let mut now_index = RemoteIndex::default();
+    now_index.condemned = pending_ids.clone();
+    now_index.damaged = plan
+        .damage_left
+        .iter()
+        .map(|n| (n.pack, n.blob()))
+        .collect();
     now_index.add(records.clone());
     let good: HashSet<Id> = records
         .iter()
