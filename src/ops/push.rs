@@ -215,7 +215,20 @@ pub fn push_selected(
     if let Some(w) = waits {
         conn.report_waits_to(w);
     }
-    let first = round(&conn, store, required, &fresh, progress)?;
+    // Roots whose locators may say what the remote already has, when its
+    // index is too large to read whole: the pushed pointers, then earlier
+    // versions of the pushed paths (edits share most of their chunks).
+    let mut hints: Vec<crate::hash::Id> = required
+        .iter()
+        .map(|(_, ptr, _)| ptr.id())
+        .chain(optional.iter().map(|(_, (_, ptr))| ptr.id()))
+        .collect();
+    if let Some(g) = s.git() {
+        hints.extend(earlier_versions(g, required));
+    }
+    let mut seen_hint = HashSet::new();
+    hints.retain(|id| seen_hint.insert(*id));
+    let first = round(&conn, store, required, &fresh, &hints, progress)?;
     let view = first.pushed.view.clone();
     let mut rounds = vec![first];
     let mut pointers_walked = required.len() + fresh.len();
@@ -228,7 +241,7 @@ pub fn push_selected(
         if let Some(r) = rounds.last_mut() {
             r.index = remote::index::RemoteIndex::default();
         }
-        rounds.push(round(&conn, store, &Vec::new(), &known, progress)?);
+        rounds.push(round(&conn, store, &Vec::new(), &known, &hints, progress)?);
         pointers_walked += known.len();
         pointers_known = 0;
     }
@@ -239,13 +252,27 @@ pub fn push_selected(
     // needs against a large remote.
     let empty = remote::index::RemoteIndex::default();
     let idx = rounds.last().map_or(&empty, |r| &r.index);
+    let on_remote = |idx: &remote::index::RemoteIndex, m: &Missing| {
+        idx.contains(m.kind, &m.id)
+            || (m.kind == ObjectKind::Manifest && idx.contains(ObjectKind::Chunk, &m.id))
+    };
+    let partial = rounds.last().is_some_and(|r| r.pushed.partial);
+    let unproven = rounds
+        .iter()
+        .flat_map(|r| &r.needs_remote)
+        .any(|(_, _, missing)| !missing.iter().all(|m| on_remote(idx, m)));
+    // A push that read only part of the remote's index reports data as
+    // unavailable only once the whole index says so.
+    let whole = if partial && unproven {
+        Some(conn.load_index()?.index)
+    } else {
+        None
+    };
+    let idx = whole.as_ref().unwrap_or(idx);
     let mut unavailable: Vec<MissingData> = Vec::new();
     let mut incomplete: HashSet<crate::hash::Id> = HashSet::new();
     for (version, (rel, ptr), missing) in rounds.iter().flat_map(|r| &r.needs_remote) {
-        let there = missing.iter().all(|m| {
-            idx.contains(m.kind, &m.id)
-                || (m.kind == ObjectKind::Manifest && idx.contains(ObjectKind::Chunk, &m.id))
-        });
+        let there = missing.iter().all(|m| on_remote(idx, m));
         if there {
             continue;
         }
@@ -281,9 +308,13 @@ pub fn push_selected(
                 .map(|(_, (rel, ptr))| (rel, ptr)),
         )
         .filter(|(_, ptr)| !incomplete.contains(&ptr.id()));
+    let found: HashSet<crate::hash::Id> = rounds
+        .iter()
+        .flat_map(|r| r.pushed.located.iter().copied())
+        .collect();
     let index = rounds.last().map(|r| &r.index);
     let locators = index.map_or(Ok(0), |idx| {
-        transfer_locate::write_for(&conn, store, &ws.cache_dir(), &view, walked_now, idx)
+        transfer_locate::write_for(&conn, store, &ws.cache_dir(), &view, walked_now, idx, &found)
     })?;
     Walked::save(&ws.cache_dir(), &location, &view, complete);
     let mut report = PushReport {
@@ -325,11 +356,32 @@ struct Round {
     index: remote::index::RemoteIndex,
 }
 
+/// At most this many pushed paths have their earlier versions looked up,
+/// in at most this many revisions each (`repo::history::recent_revisions`):
+/// the lookups stay cheap whatever the history or the number of pointers.
+const EARLIER_PATHS: usize = 256;
+const EARLIER_REVS: usize = 8;
+
+/// The top ids of earlier versions of the paths `required` pushes, from
+/// recent first-parent commits and the remote-tracking refs.
+fn earlier_versions(git: &GitRepo, required: &Selected) -> Vec<crate::hash::Id> {
+    let revs = crate::repo::history::recent_revisions(git, EARLIER_REVS);
+    let mut paths: Vec<&String> = required.iter().map(|(rel, _, _)| rel).collect();
+    paths.dedup();
+    paths
+        .into_iter()
+        .take(EARLIER_PATHS)
+        .flat_map(|rel| crate::repo::history::pointers_of_path(git, rel, &revs))
+        .map(|p| p.id())
+        .collect()
+}
+
 fn round(
     conn: &Connection,
     store: &Store,
     required: &Selected,
     optional: &[&Version],
+    hints: &[crate::hash::Id],
     progress: &dyn Progress,
 ) -> Result<Round> {
     let mut r = reach(store, required)?;
@@ -352,7 +404,8 @@ fn round(
     r.missing.truncate(strict);
     r.objects
         .retain(|(k, id)| required_missing.contains(&(*k, *id)) || store.contains(*k, id));
-    let (pushed, index) = transfer_push::push(conn, store, &r.objects, &r.missing, progress)?;
+    let (pushed, index) =
+        transfer_push::push(conn, store, &r.objects, &r.missing, hints, progress)?;
     Ok(Round {
         pushed,
         needs_remote,

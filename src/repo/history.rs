@@ -59,6 +59,46 @@ pub fn pointers_in_work_tree(ws: &Workspace, progress: &dyn Progress) -> Result<
     Ok(out)
 }
 
+/// Revisions whose pointers a push reads the locators of, to find on the
+/// remote what earlier versions of the pushed paths already sent (edits
+/// share most chunks with the version before): `HEAD` and its first `k - 1`
+/// first-parent ancestors, then the tips of up to `k` remote-tracking
+/// refs. Bounded, so the cost does not grow with history. Empty before
+/// the first commit.
+pub fn recent_revisions(git: &GitRepo, k: usize) -> Vec<String> {
+    let mut out = Vec::new();
+    for i in 0..k {
+        let rev = format!("HEAD~{i}");
+        if git.resolve(&rev).is_err() {
+            break;
+        }
+        out.push(rev);
+    }
+    // A repository whose refs cannot be read just gives no hints here.
+    let remotes = git.refs_under("refs/remotes/").unwrap_or_default();
+    out.extend(remotes.into_iter().filter(|r| !r.ends_with("/HEAD")).take(k));
+    out
+}
+
+/// The distinct pointers at data path `rel` in `revs` (a revision without
+/// one, or whose pointer does not parse, gives none): what earlier
+/// versions of `rel` were.
+pub fn pointers_of_path(git: &GitRepo, rel: &str, revs: &[String]) -> Vec<Pointer> {
+    let path = format!("{rel}{SUFFIX}");
+    let mut out: Vec<Pointer> = Vec::new();
+    for rev in revs {
+        let Ok(Some(bytes)) = git.file_at(rev, &path) else {
+            continue;
+        };
+        if let Ok(ptr) = Pointer::parse(Path::new(&format!("{rev}:{path}")), &bytes) {
+            if !out.iter().any(|p| p.id() == ptr.id()) {
+                out.push(ptr);
+            }
+        }
+    }
+    out
+}
+
 /// Keep the entries at or below any of `prefixes` (all when empty).
 pub fn filter(tracked: Vec<Tracked>, prefixes: &[String]) -> Vec<Tracked> {
     if prefixes.is_empty() {

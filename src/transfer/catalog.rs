@@ -30,13 +30,29 @@ impl Connection {
     /// [`Connection::load_index`], also avoiding the copies in `extra`
     /// (damage this process found and could not record on the remote).
     pub fn load_index_with(&self, extra: &DamageSet) -> Result<IndexState> {
+        self.load_index_within(extra, None)
+    }
+
+    /// [`Connection::load_index`], reading at most `budget` bytes of index
+    /// files that this clone has no copy of, newest first (by the
+    /// listing's last-modified time); the rest are named in
+    /// [`IndexState::unread`]. Index files it has a copy of (valid or not),
+    /// damage notes and condemnation notes are always read. For a push:
+    /// what it learns this way is exact, the recent pushes are the likeliest
+    /// to share data with this one, and the cost no longer grows with the
+    /// remote (FORMAT.md §15.3).
+    pub fn load_index_bounded(&self, budget: u64) -> Result<IndexState> {
+        self.load_index_within(&DamageSet::new(), Some(budget))
+    }
+
+    fn load_index_within(&self, extra: &DamageSet, budget: Option<u64>) -> Result<IndexState> {
         // A file listed a moment ago can be gone when it is read: a
         // concurrent `gc --remote` merges index files (writing the merged
         // one first) and drops superseded notes. A fresh listing then shows
         // what replaced it, so list again, a few times, before giving up.
         let mut tries = 0;
         loop {
-            match self.load_index_once(extra) {
+            match self.load_index_once(extra, budget) {
                 Err(Error::Remote {
                     failure: crate::error::RemoteFailure::NotFound,
                     ..
@@ -46,7 +62,7 @@ impl Connection {
         }
     }
 
-    fn load_index_once(&self, extra: &DamageSet) -> Result<IndexState> {
+    fn load_index_once(&self, extra: &DamageSet, budget: Option<u64>) -> Result<IndexState> {
         let mut state = IndexState::default();
         let mut wanted = Vec::new();
         let listed = self.list(INDEX_DIR)?;
@@ -62,6 +78,16 @@ impl Connection {
                 wanted.push((id, l.path.clone()));
                 state.condemn_notes.push(l);
             }
+        }
+        if let Some(budget) = budget {
+            let unread = self.over_budget(&state.files, budget);
+            wanted.retain(|(_, path)| !unread.contains(path));
+            state.unread = state
+                .files
+                .iter()
+                .filter(|l| unread.contains(&l.path))
+                .cloned()
+                .collect();
         }
         let bodies = self.read_named(wanted, &state.files, &state.notes)?;
         let mut notes = Vec::new();
@@ -104,6 +130,30 @@ impl Connection {
             }
         }
         Ok(state)
+    }
+
+    /// The index files (paths) of `files` left unread under `budget`: of
+    /// those without a local copy, newest first, every one from the first
+    /// that would take the bytes read past it. (So what is read is exactly
+    /// the latest pushes, a window that older files cannot widen.)
+    fn over_budget(&self, files: &[Listed], budget: u64) -> std::collections::HashSet<String> {
+        let mut uncached: Vec<&Listed> = files
+            .iter()
+            .filter(|l| {
+                let name = l.path.rsplit('/').next().unwrap_or_default();
+                !self.index_cache.join(name).exists()
+            })
+            .collect();
+        uncached.sort_by_key(|l| std::cmp::Reverse(l.modified));
+        let mut spent = 0u64;
+        let mut unread = std::collections::HashSet::new();
+        for l in uncached {
+            spent = spent.saturating_add(l.size);
+            if spent > budget {
+                unread.insert(l.path.clone());
+            }
+        }
+        unread
     }
 
     /// Fill in the condemned packs from the condemnation notes read, before

@@ -100,7 +100,8 @@ pub fn merge(locators: Vec<Locator>) -> RemoteIndex {
 /// After a push: write the locators of `roots` (pointers whose data is
 /// complete on the remote; `idx` is the remote's index after the push),
 /// except those this clone wrote while its record (`walked::Located`)
-/// still stands against `view`. Returns how many were written.
+/// still stands against `view`, and those in `found` (the push read their
+/// locator and it named only kept packs). Returns how many were written.
 pub fn write_for<'a>(
     conn: &Connection,
     store: &Store,
@@ -108,6 +109,7 @@ pub fn write_for<'a>(
     view: &RemoteView,
     roots: impl Iterator<Item = (&'a String, &'a Pointer)>,
     idx: &RemoteIndex,
+    found: &HashSet<Id>,
 ) -> Result<usize> {
     let location = &conn.remote.location;
     let record = Located::load(cache_root, location);
@@ -116,7 +118,7 @@ pub fn write_for<'a>(
     let mut todo = Vec::new();
     for (rel, ptr) in roots {
         let root = ptr.id();
-        if !seen.insert(root) || (stands && record.contains(&root)) {
+        if !seen.insert(root) || (stands && record.contains(&root)) || found.contains(&root) {
             continue;
         }
         if let Some(blobs) = root_blobs(store, rel, ptr)? {

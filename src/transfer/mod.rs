@@ -90,6 +90,9 @@ pub struct IndexState {
     /// Their entries, each `since` resolved (a `-` becomes its note's
     /// last-modified time). A pack may appear more than once.
     pub condemned: Vec<notes::Condemned>,
+    /// Index files listed but not read (a bounded load,
+    /// [`Connection::load_index_bounded`]): `index` is then partial.
+    pub unread: Vec<Listed>,
 }
 
 /// Requests made so far, split by whether they change the remote.

@@ -28,6 +28,12 @@ use crate::store::Store;
 pub const MIN_WHOLE: u64 = 16 << 20;
 /// Repacked packs are cut at this many bytes (built in memory).
 pub const REPACK_TARGET: u64 = 16 << 20;
+/// Bytes of index files this clone has no copy of that a push reads,
+/// newest first, to learn what the remote holds (FORMAT.md §15.3). A
+/// remote whose uncached index files fit is read whole, as before; past
+/// it, what the pushed roots' and their earlier versions' locators say
+/// stands in for the rest.
+pub const INDEX_BUDGET: u64 = 512 << 10;
 
 /// What a push did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -44,6 +50,13 @@ pub struct PushReport {
     pub indexes: super::IndexRepair,
     /// What the remote's catalogue looked like (for the walk record).
     pub view: super::walked::RemoteView,
+    /// Whether some index files were left unread (the remote's index is
+    /// larger than [`INDEX_BUDGET`]): the index returned is then partial.
+    pub partial: bool,
+    /// Roots whose locator on the remote was read, was well formed and
+    /// named only packs neither condemned nor damaged: no need to write it
+    /// again.
+    pub located: Vec<Id>,
 }
 
 enum Upload {
@@ -147,19 +160,63 @@ fn other_encodings(e: &Entry, stored: &[u8]) -> Vec<(Entry, Vec<u8>)> {
         .collect()
 }
 
+/// What the remote holds, as far as a push needs to know: every index file
+/// when they fit in [`INDEX_BUDGET`] (or this clone has them cached); else
+/// the newest that fit, plus what the locators of `roots` say. A locator
+/// counts only when well formed and naming no condemned or damaged pack
+/// (a blob only a condemned pack holds is absent, FORMAT.md §15.6): any
+/// other is ignored, and what it would have placed is sent again. Returns
+/// the state and the roots whose locators counted.
+fn learn(conn: &Connection, roots: &[Id]) -> Result<(super::IndexState, Vec<Id>)> {
+    let mut state = conn.load_index_bounded(INDEX_BUDGET)?;
+    let mut located = Vec::new();
+    if state.unread.is_empty() {
+        return Ok((state, located));
+    }
+    let idx = &mut state.index;
+    let untrusted: HashSet<Id> = idx
+        .condemned
+        .iter()
+        .copied()
+        .chain(idx.damaged.iter().map(|(p, _)| *p))
+        .collect();
+    for l in conn.read_locators(roots) {
+        if l.packs.iter().all(|p| !untrusted.contains(&p.id)) {
+            located.push(l.root);
+        }
+        for p in l.packs.iter().filter(|p| !untrusted.contains(&p.id)) {
+            idx.add_located(p.id, p.len, p.footer_entries, &p.entries);
+        }
+    }
+    Ok((state, located))
+}
+
 /// Send `wanted` (every object the pushed pointers reach) to the remote.
 /// `missing` lists what the pointers need that the cache lacks: fine when
-/// the remote has it already, an error otherwise. Returns, with the
-/// report, the remote's index as it stands after the push (what it read,
-/// plus the packs this push indexed): what locators are built from.
+/// the remote has it already, an error otherwise. `roots` are the pointers
+/// (top ids) whose locators may say what the remote has, when its index
+/// is too large to read (the pushed ones and their earlier versions).
+/// Returns, with the report, the remote's index as far as this push read
+/// it, plus the packs this push indexed: enough to build the locators of
+/// the pushed roots, since each of their blobs was found there or sent.
 pub fn push(
     conn: &Connection,
     store: &Store,
     wanted: &HashSet<(ObjectKind, Id)>,
     missing: &[Missing],
+    roots: &[Id],
     progress: &dyn Progress,
 ) -> Result<(PushReport, RemoteIndex)> {
-    let mut state = conn.load_index()?;
+    let (mut state, mut located) = learn(conn, roots)?;
+    let found = |idx: &RemoteIndex, k: ObjectKind, id: &Id| {
+        idx.keeps(k, id) || (k == ObjectKind::Manifest && idx.keeps(ObjectKind::Chunk, id))
+    };
+    if !state.unread.is_empty() && missing.iter().any(|m| !found(&state.index, m.kind, &m.id)) {
+        // Data this clone lacks must be proven to be on the remote before
+        // the push counts it there: rare, so the whole index decides.
+        state = conn.load_index()?;
+        located.clear();
+    }
     let mut indexes = super::IndexRepair::default();
     if !state.damaged.is_empty() {
         indexes = conn.repair_indexes(&mut state, &pack_lengths(conn)?)?;
@@ -170,6 +227,7 @@ pub fn push(
             || !state.notes_applying.is_empty()
             || !state.condemned.is_empty(),
     };
+    let partial = !state.unread.is_empty();
     let mut remote_index = state.index;
     // A blob only condemned packs hold counts as absent, like a damaged
     // copy: the pack may be deleted before this push's commit reaches the
@@ -195,6 +253,8 @@ pub fn push(
         objects: todo.len(),
         indexes,
         view,
+        partial,
+        located,
         ..PushReport::default()
     };
     if todo.is_empty() {

@@ -243,15 +243,15 @@ fn gc_keeps_locators_true_and_a_stale_one_still_pulls() {
 
 /// `scripts/count-proxy.py` in front of an S3 server: every request, with
 /// its response bytes, in a log.
-struct Proxy {
-    endpoint: String,
+pub(crate) struct Proxy {
+    pub(crate) endpoint: String,
     log: PathBuf,
     child: Child,
     _dir: tempfile::TempDir,
 }
 
 impl Proxy {
-    fn start(upstream: &str) -> Proxy {
+    pub(crate) fn start(upstream: &str) -> Proxy {
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("requests.log");
         let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -286,7 +286,7 @@ impl Proxy {
     }
 
     /// Forget what was counted so far.
-    fn reset(&self) {
+    pub(crate) fn reset(&self) {
         std::fs::write(&self.log, b"").unwrap();
     }
 
@@ -308,7 +308,7 @@ impl Proxy {
 
     /// (requests, response bytes) since the last reset: of pack reads, and
     /// of everything else (listings, index files, locators, notes).
-    fn counts(&self) -> ((u64, u64), (u64, u64)) {
+    pub(crate) fn counts(&self) -> ((u64, u64), (u64, u64)) {
         let text = std::fs::read_to_string(&self.log).unwrap_or_default();
         let (mut packs, mut meta) = ((0, 0), (0, 0));
         for line in text.lines() {
