@@ -314,7 +314,15 @@ pub fn push_selected(
         .collect();
     let index = rounds.last().map(|r| &r.index);
     let locators = index.map_or(Ok(0), |idx| {
-        transfer_locate::write_for(&conn, store, &ws.cache_dir(), &view, walked_now, idx, &found)
+        transfer_locate::write_for(
+            &conn,
+            store,
+            &ws.cache_dir(),
+            &view,
+            walked_now,
+            idx,
+            &found,
+        )
     })?;
     Walked::save(&ws.cache_dir(), &location, &view, complete);
     let mut report = PushReport {
@@ -404,8 +412,14 @@ fn round(
     r.missing.truncate(strict);
     r.objects
         .retain(|(k, id)| required_missing.contains(&(*k, *id)) || store.contains(*k, id));
-    let (pushed, index) =
-        transfer_push::push(conn, store, &r.objects, &r.missing, hints, progress)?;
+    let (pushed, index) = transfer_push::push(
+        conn,
+        store,
+        std::mem::take(&mut r.objects),
+        &r.missing,
+        hints,
+        progress,
+    )?;
     Ok(Round {
         pushed,
         needs_remote,

@@ -396,7 +396,10 @@ mod tests {
         assert!(idx.contains(ObjectKind::Chunk, &a.entries[0].id));
         assert!(!idx.keeps(ObjectKind::Chunk, &a.entries[0].id));
         assert!(idx.keeps(ObjectKind::Chunk, &a.entries[1].id));
-        assert_eq!(idx.get(ObjectKind::Chunk, &a.entries[1].id).unwrap().0, b.id);
+        assert_eq!(
+            idx.get(ObjectKind::Chunk, &a.entries[1].id).unwrap().0,
+            b.id
+        );
     }
 
     #[test]

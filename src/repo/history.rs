@@ -76,7 +76,12 @@ pub fn recent_revisions(git: &GitRepo, k: usize) -> Vec<String> {
     }
     // A repository whose refs cannot be read just gives no hints here.
     let remotes = git.refs_under("refs/remotes/").unwrap_or_default();
-    out.extend(remotes.into_iter().filter(|r| !r.ends_with("/HEAD")).take(k));
+    out.extend(
+        remotes
+            .into_iter()
+            .filter(|r| !r.ends_with("/HEAD"))
+            .take(k),
+    );
     out
 }
 
