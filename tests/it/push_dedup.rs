@@ -120,10 +120,13 @@ fn a_locator_naming_a_condemned_pack_is_not_trusted_by_a_push() {
         .map(|p| p.id)
         .collect();
 
-    // Trusted while its packs are kept: only the edit goes.
+    // Trusted while its packs are kept: only the edit goes. Committed
+    // first, so the first version is found in history (HEAD~1), not as a
+    // version the push sends.
     let control = repo.clone_beside("control");
     control.write("data.bin", edited(&data, 1_000_000, 1_000, "control"));
     control.cairn_ok(&["add", "data.bin"]);
+    control.commit_all("edit");
     let out = control.cairn_json(&["push", "--json"]);
     let sent = out["bytes"].as_u64().unwrap();
     assert!(sent < 600_000, "uploaded {sent} of a 2 MB file: {out}");
