@@ -324,6 +324,20 @@ impl Connection {
         self.sync_folder(&[index::LISTING.to_string()])
     }
 
+    /// The size of the object at `rel`, `None` if there is none (one HEAD).
+    async fn size_async(&self, rel: &str) -> Result<Option<u64>> {
+        self.read();
+        let p = self.path(rel);
+        match self
+            .watched("download", self.small_limit(), self.backend.store.head(&p))
+            .await
+        {
+            Ok(m) => Ok(Some(m.size)),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(self.err("download", e, false)),
+        }
+    }
+
     async fn get_async(&self, rel: &str) -> Result<Bytes> {
         self.read();
         let p = self.path(rel);

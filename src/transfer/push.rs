@@ -287,13 +287,25 @@ pub fn push(
     // A pack noted as damaged is not "there": sending it again under its
     // content name replaces the damaged object (and retires the note). A
     // condemned one is never adopted (nor sent again, see above).
-    let present: HashMap<Id, u64> = conn
-        .list(index::PACK_DIR)?
-        .into_iter()
-        .filter_map(|l| index::pack_id_of(&l.path).map(|id| (id, l.size)))
-        .filter(|(id, _)| !remote_index.damaged.iter().any(|(p, _)| p == id))
-        .filter(|(id, _)| !condemned.contains(id))
+    let unusable: HashSet<Id> = remote_index
+        .damaged
+        .iter()
+        .map(|(p, _)| *p)
+        .chain(condemned.iter().copied())
         .collect();
+    let present = if partial {
+        // Listing `packs/` would cost as much as the index this push did
+        // not read: ask for each pack it sends instead.
+        Present::Asked(unusable)
+    } else {
+        Present::Listed(
+            conn.list(index::PACK_DIR)?
+                .into_iter()
+                .filter_map(|l| index::pack_id_of(&l.path).map(|id| (id, l.size)))
+                .filter(|(id, _)| !unusable.contains(id))
+                .collect(),
+        )
+    };
 
     progress.begin("pushing", Some(plan.bytes()));
     let mut groups: Vec<Vec<(PathBuf, Entry)>> = Vec::new();
@@ -319,7 +331,7 @@ pub fn push(
                     len: pack.len,
                     entries: pack.entries.clone(),
                 };
-                if present.get(&record.id) != Some(&record.len) {
+                if present.known(&record) != Some(true) {
                     store.check_pack(pack)?;
                 }
                 let up = Upload::File {
@@ -353,7 +365,7 @@ pub fn push(
                     let (record, sent) = match up {
                         Upload::File { path, record } => {
                             let rel = index::pack_path(&record.id);
-                            let sent = present.get(&record.id) != Some(&record.len);
+                            let sent = !present.there(conn, &record).await?;
                             if sent {
                                 conn.put_file_async(&rel, &path, record.len).await?;
                                 crate::failpoint::hit("push.pack_uploaded");
@@ -362,7 +374,7 @@ pub fn push(
                         }
                         Upload::Bytes { bytes, record } => {
                             let rel = index::pack_path(&record.id);
-                            let sent = present.get(&record.id) != Some(&record.len);
+                            let sent = !present.there(conn, &record).await?;
                             if sent {
                                 conn.put_async(&rel, bytes).await?;
                                 crate::failpoint::hit("push.pack_uploaded");
@@ -415,6 +427,36 @@ pub fn push(
     crate::failpoint::hit("push.listing_written");
     remote_index.add(list);
     Ok((report, remote_index))
+}
+
+/// Which packs an interrupted earlier push already completed: a pack
+/// there with the expected length is not sent again. A pack noted as
+/// damaged is not "there" (sending it again under its content name
+/// replaces the damaged object and retires the note); a condemned one is
+/// never adopted (nor sent again: see `build_avoiding`).
+enum Present {
+    /// From one listing of `packs/` (pack id to length), the usable ones.
+    Listed(HashMap<Id, u64>),
+    /// Asked pack by pack (one HEAD each); the packs never adopted.
+    Asked(HashSet<Id>),
+}
+
+impl Present {
+    /// Whether `record`'s pack is there, if known without a request.
+    fn known(&self, record: &PackRecord) -> Option<bool> {
+        match self {
+            Present::Listed(m) => Some(m.get(&record.id) == Some(&record.len)),
+            Present::Asked(unusable) => unusable.contains(&record.id).then_some(false),
+        }
+    }
+
+    async fn there(&self, conn: &Connection, record: &PackRecord) -> Result<bool> {
+        if let Some(known) = self.known(record) {
+            return Ok(known);
+        }
+        let size = conn.size_async(&index::pack_path(&record.id)).await?;
+        Ok(size == Some(record.len))
+    }
 }
 
 /// Every pack on the remote with its length.

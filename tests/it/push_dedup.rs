@@ -165,3 +165,38 @@ fn a_locator_naming_a_condemned_pack_is_not_trusted_by_a_push() {
         "the new locator names a condemned pack"
     );
 }
+
+/// A push against a remote too large to read (its packs are then asked
+/// for one by one, not listed) killed after its first pack: the re-run
+/// finds that pack with one request, sends the rest, and a fresh clone
+/// pulls everything.
+#[test]
+#[cfg_attr(
+    not(feature = "failpoints"),
+    ignore = "needs --features failpoints (scripts/test)"
+)]
+fn a_push_to_a_large_remote_killed_after_a_pack_resumes() {
+    let repo = TestRepo::init();
+    // Two repacked packs (they are cut at 16 MiB).
+    let data = random_bytes("twenty megabytes", 20 << 20);
+    repo.write("big.bin", &data);
+    repo.cairn_ok(&["add", "big.bin"]);
+    repo.cairn_ok(&["remote", "add", "origin", "../store"]);
+    repo.commit_all("big");
+    let store = repo.base().join("store");
+    for (path, bytes) in synth_files(&Spec::of_size(1 << 30, "other data")) {
+        let path = store.join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, bytes).unwrap();
+    }
+    assert!(
+        common::crash::crash_at(&repo, &["push"], "push.pack_uploaded@1"),
+        "the push reached its first pack"
+    );
+    let out = repo.cairn_json(&["push", "--json"]);
+    assert_eq!(out["packs_resumed"], 1, "{out}");
+    assert_eq!(out["packs"], 1, "{out}");
+    let c = repo.clone_beside("fresh");
+    c.cairn_ok(&["pull"]);
+    assert!(c.read("big.bin") == data, "the data pulls back whole");
+}
