@@ -32,10 +32,24 @@ rm -rf "$WORK" && mkdir -p "$WORK/data" && cd "$WORK"
 measure() { # LABEL DIR STORE BINARY: push from DIR to STORE, one line of figures
   local label=$1 dir=$2 store=$3 bin=$4 json
   json=$(cd "$dir" && CAIRN_REMOTE="$WORK/$store" /usr/bin/time -v -o "$WORK/$label.time" \
-    strace -f -qq -e trace=openat -o "$WORK/$label.trace" "$bin" push --json)
+    strace -ff -qq -e trace=openat -o "$WORK/$label.trace" "$bin" push --json)
   local meta wall rss
-  meta=$(grep -o "$store/\(index\|loc\)/[^\"]*" "$WORK/$label.trace" | sort -u |
-    while read -r f; do stat -c %s "$WORK/$f" 2>/dev/null || true; done | awk '{s+=$1} END {print s+0}')
+  # Bytes of the index files and locators the push opened and did not
+  # write itself (it reopens what it wrote to fsync it).
+  meta=$(python3 -c '
+import os, re, sys
+store, trace = sys.argv[1], sys.argv[2]
+made, read = set(), set()
+import glob
+lines = (l for f in glob.glob(trace + ".*") for l in open(f))
+for line in lines:
+    m = re.search(r"openat\(AT_FDCWD, \"([^\"]*/" + re.escape(store) + r"/(?:index|loc)/[^\"]*)\", ([A-Z_|]+).*= (-?\d+)", line)
+    if not m or "O_DIRECTORY" in m.group(2) or int(m.group(3)) < 0:
+        continue
+    path = re.sub(r"#\d+$", "", m.group(1))
+    (made if "O_CREAT" in m.group(2) else read).add(path)
+print(sum(os.path.getsize(p) for p in read - made if os.path.isfile(p)))
+' "$store" "$WORK/$label.trace")
   wall=$(awk -F': ' '/Elapsed/ {print $2}' "$WORK/$label.time")
   rss=$(awk -F': ' '/Maximum resident/ {printf "%.1f", $2/1024}' "$WORK/$label.time")
   python3 -c '
@@ -43,7 +57,8 @@ import json, sys
 label, wall, rss, meta = sys.argv[1:]
 r = json.load(sys.stdin)
 req = r["requests"]["reads"] + r["requests"]["writes"]
-print(f"{label:14} wall {wall:>8}  peak RSS {rss:>8} MB  requests {req:4}  metadata read {int(meta):>11,} B  uploaded {r[\"bytes\"]:>10,} B in {r[\"objects\"]} objects")
+up, n = r["bytes"], r["objects"]
+print(f"{label:14} wall {wall:>8}  peak RSS {rss:>8} MB  requests {req:4}  metadata read {int(meta):>11,} B  uploaded {up:>10,} B in {n} objects")
 ' "$label" "$wall" "$rss" "$meta" <<<"$json"
 }
 
@@ -56,9 +71,10 @@ run() { # NAME BINARY
   "$bin" add -q data && "$bin" remote add origin "../store-$name" >/dev/null 2>&1
   git add -A && git commit -qm data
   cd ..
-  measure "$name/first" "src-$name" "store-$name" "$bin"
+  measure "$name-first" "src-$name" "store-$name" "$bin"
   # Other pushes since: their index files are newer than the dataset's.
-  sleep 1 && touch "store-$name"/index/*.idx
+  sleep 1
+  for f in synth/index/*.idx; do touch "store-$name/index/${f##*/}"; done
   git clone -q "src-$name" "clone-$name"
   (cd "clone-$name" && "$bin" pull -q && python3 -c '
 import os
@@ -66,7 +82,7 @@ with open("data/part-07.bin", "r+b") as f:
     f.seek(200_000)
     f.write(os.urandom(100_000))
 ' && "$bin" add -q data)
-  measure "$name/edit" "clone-$name" "store-$name" "$bin"
+  measure "$name-edit" "clone-$name" "store-$name" "$bin"
 }
 if [[ ${REF:-0} == 1 ]]; then
   # The reference edit case: text/data.csv (1 GiB) pushed, then the edit
@@ -85,7 +101,7 @@ if [[ ${REF:-0} == 1 ]]; then
     cp -al store "store-$1"
     git clone -q src "clone-$1"
     (cd "clone-$1" && cp "$DATA/edit/data.csv" data.csv && "$2" add -q data.csv)
-    measure "$1/ref-edit" "clone-$1" "store-$1" "$2"
+    measure "$1-ref-edit" "clone-$1" "store-$1" "$2"
     rm -rf "clone-$1"
   }
   ref after "$B"

@@ -10,7 +10,8 @@
 use std::collections::HashSet;
 use std::fs::File;
 use std::os::unix::fs::FileExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
+use std::sync::Arc;
 
 use rayon::prelude::*;
 
@@ -26,8 +27,9 @@ pub struct ExportPlan {
     /// Local packs to upload as they are: every blob in them is wanted.
     pub whole: Vec<SealedPack>,
     /// Wanted blobs that share their pack with other data (or sit in small
-    /// packs): repacked for upload.
-    pub loose: Vec<(PathBuf, Entry)>,
+    /// packs): repacked for upload. The path is shared by the blobs of one
+    /// pack (a million tiny files would otherwise cost a million copies).
+    pub loose: Vec<(Arc<Path>, Entry)>,
     /// Wanted blobs with no intact copy in the cache.
     pub absent: Vec<(ObjectKind, Id)>,
 }
@@ -61,10 +63,11 @@ impl Store {
                 plan.whole.push(pack);
                 continue;
             }
+            let path: Arc<Path> = Arc::from(pack.path.as_path());
             for e in &pack.entries {
                 if usable(&taken, e) {
                     taken.insert((e.kind, e.id));
-                    plan.loose.push((pack.path.clone(), *e));
+                    plan.loose.push((Arc::clone(&path), *e));
                 }
             }
         }

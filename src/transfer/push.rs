@@ -247,7 +247,6 @@ pub fn push(
     // MB more at the push's peak.
     let mut todo = wanted;
     todo.retain(|(k, id)| !on_remote(*k, id));
-    todo.shrink_to_fit();
     let repaired = !indexes.repaired.is_empty();
     let mut report = PushReport {
         objects: todo.len(),
@@ -275,8 +274,9 @@ pub fn push(
     plan.whole = whole;
     if !repack.is_empty() {
         for p in repack {
+            let path: std::sync::Arc<std::path::Path> = std::sync::Arc::from(p.path.as_path());
             plan.loose
-                .extend(p.entries.iter().map(|e| (p.path.clone(), *e)));
+                .extend(p.entries.iter().map(|e| (std::sync::Arc::clone(&path), *e)));
         }
         plan.loose.sort_by_key(|(_, e)| (e.kind.to_u8(), e.id));
     }
@@ -308,7 +308,7 @@ pub fn push(
     };
 
     progress.begin("pushing", Some(plan.bytes()));
-    let mut groups: Vec<Vec<(PathBuf, Entry)>> = Vec::new();
+    let mut groups: Vec<Vec<(std::sync::Arc<std::path::Path>, Entry)>> = Vec::new();
     let mut size = 0u64;
     // Moved, not copied: each loose blob carries its pack's path.
     for blob in std::mem::take(&mut plan.loose) {
