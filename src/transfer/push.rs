@@ -265,6 +265,8 @@ pub fn push(
         return Ok((report, remote_index));
     }
     let mut plan = store.plan_export(&todo, MIN_WHOLE);
+    // The plan names every blob to send: the set is not needed again.
+    drop(todo);
     let condemned = &remote_index.condemned.clone();
     // Never send a pack under a condemned name: gc may delete that name
     // whatever it then holds. Such a local pack is repacked instead.
@@ -308,16 +310,19 @@ pub fn push(
     };
 
     progress.begin("pushing", Some(plan.bytes()));
-    let mut groups: Vec<Vec<(std::sync::Arc<std::path::Path>, Entry)>> = Vec::new();
+    // Repacked packs as runs of the loose blobs (not copies of them: at a
+    // million tiny files a copy is tens of MB at the push's peak).
+    let mut groups: Vec<std::ops::Range<usize>> = Vec::new();
     let mut size = 0u64;
-    // Moved, not copied: each loose blob carries its pack's path.
-    for blob in std::mem::take(&mut plan.loose) {
-        if groups.is_empty() || size >= REPACK_TARGET {
-            groups.push(Vec::new());
-            size = 0;
+    for (i, (_, e)) in plan.loose.iter().enumerate() {
+        match groups.last_mut() {
+            Some(g) if size < REPACK_TARGET => g.end = i + 1,
+            _ => {
+                groups.push(i..i + 1);
+                size = 0;
+            }
         }
-        size += blob.1.stored_len as u64;
-        groups.last_mut().expect("just pushed").push(blob);
+        size += e.stored_len as u64;
     }
 
     let present = &present;
@@ -344,7 +349,7 @@ pub fn push(
             }
             for group in groups {
                 let mut blobs = Vec::with_capacity(group.len());
-                for (path, e) in &group {
+                for (path, e) in &plan.loose[group] {
                     blobs.push((*e, store.read_encoded(path, e)?));
                 }
                 let (id, bytes, entries) = build_avoiding(&conn.remote.name, blobs, condemned)?;
