@@ -32,6 +32,12 @@ pub struct PullArgs {
     /// added (they are lost).
     #[arg(short, long)]
     pub force: bool,
+    /// Restore straight from the remote, writing the data once, into the
+    /// work tree only: every chunk is still checked and every file hashed
+    /// before it replaces anything, but only metadata enters the cache, so
+    /// a later checkout or push needs the remote again (for CI).
+    #[arg(long)]
+    pub no_cache: bool,
     #[command(flatten)]
     pub jobs: Jobs,
     #[command(flatten)]
@@ -47,6 +53,7 @@ pub fn run(ui: &Ui, cwd: &Path, args: PullArgs) -> anyhow::Result<ExitCode> {
         paths,
         remote: args.remote.remote,
         force: args.force,
+        no_cache: args.no_cache,
     };
     let bar = ui.progress();
     let report = pull(&session, opts, &bar, Some(ui.waits()))?;
