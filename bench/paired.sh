@@ -7,7 +7,8 @@
 # `cp` of the dataset to the filesystem the step writes to (the cache, the
 # work tree, the folder remote, the clone), then the step itself: add,
 # checkout after `rm`, push to a folder remote, pull into a fresh clone, and
-# pull --no-cache into another. Both are timed the same way (GNU time, after
+# pull --no-cache into another (the disk holds at most four copies of the
+# dataset at once). Both are timed the same way (GNU time, after
 # a `sync`), back to back, so the ratio step / copy holds on a machine whose
 # write speed swings with page-cache pressure. Prints a markdown table; raw
 # rows go to $OUT/paired.tsv. Called by bench/peers.sh (PAIRED=1).
@@ -65,7 +66,11 @@ for ds in $DATASETS; do
   rm -f "$T"
   pair "$ds" checkout "$SRC" "$w/repo/$T.copy" "$w/repo/$T" "$SRC" -- "$OURS_BIN" checkout -q
   pair "$ds" push "$SRC" "$w/remote/copy.tmp" "" "" -- "$OURS_BIN" push -q
-  for mode in pull pull-nc; do
+  # The clones need only the commit and the remote: free the disk first.
+  rm -rf "${w:?}/repo/$T" "$w/repo/.cairn/cache"
+  modes=(pull)
+  "$OURS_BIN" pull --help 2>/dev/null | grep -q -- --no-cache && modes+=(pull-nc)
+  for mode in "${modes[@]}"; do
     c=$w/clone-$mode
     rm -rf "$c" && git clone -q "$w/repo" "$c"
     extra=(); [[ $mode == pull-nc ]] && extra=(--no-cache)

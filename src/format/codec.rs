@@ -86,7 +86,7 @@ pub fn compress(raw: &[u8]) -> Option<Vec<u8>> {
         };
         feed(c, &mut dst, rest, ZSTD_EndDirective::ZSTD_e_end)?;
         let n = dst.pos();
-        drop(dst);
+        // The buffer's length follows every write (zstd_safe's `WriteBuf`).
         debug_assert_eq!(out.len(), n);
         shrinks_enough(raw.len(), out.len()).then_some(out)
     })

@@ -104,7 +104,12 @@ fn pull_no_cache_of_damaged_remote_chunks_writes_nothing() {
     assert!(flipped > 10, "{flipped}");
     let (_, err) = b.cairn_fail(&["pull", "--no-cache"]);
     assert!(err.contains("damaged"), "{err}");
-    for gone in ["model.bin", "data/table.csv", "data/a.txt", "data/sub/b.bin"] {
+    for gone in [
+        "model.bin",
+        "data/table.csv",
+        "data/a.txt",
+        "data/sub/b.bin",
+    ] {
         assert!(!b.exists(gone), "{gone} was written: {err}");
     }
     let leftovers: Vec<_> = walkdir::WalkDir::new(&b.root)
