@@ -2,12 +2,17 @@
 //! writing each byte once, for CI runs and other one-off clones that would
 //! never read the cache again.
 //!
-//! Only metadata enters the cache (directory listings, manifests and
-//! segments, a few kilobytes per file; the same objects `ls` and `cat`
-//! fetch). Chunks are read from the remote's packs by range
-//! (`transfer::ranged`), decoded and checked against their ids before a
-//! byte of them is written, and go to the work tree only: no data pack is
-//! written to the cache. Everything else is a normal pull: the same plan,
+//! The chunks of every file of more than one chunk (over 16 KiB, nearly
+//! always; every file over 256 KiB) are read from the remote's packs by
+//! range (`transfer::ranged`), decoded and checked against their ids
+//! before a byte of them is written, and go to the work tree only. Into
+//! the cache go the metadata (directory listings, manifests and segments,
+//! the objects `ls` and `cat` fetch) and the files of one chunk, which have
+//! no manifest and are stored as that chunk: fetched with the metadata, in
+//! a few coalesced reads, as a normal pull fetches them, instead of one
+//! request per file (a directory of 20,000 small files would otherwise
+//! cost 20,000 requests). The data of large files thus never touches the
+//! cache, which is what saves writing a large dataset twice. Everything else is a normal pull: the same plan,
 //! the same guard (an un-added edit stops it before anything is written,
 //! unless `force`), and the same restore (each file written under a
 //! temporary name beside its target, hashed whole against its pointer,
@@ -60,25 +65,18 @@ pub fn pull_direct(
         _ => "the pulled paths".to_string(),
     };
     let source = Arc::new(RangedChunks::new(conn, needed_by, roots.clone()));
-    // Metadata only: a chunk, and the one chunk a file without a manifest
-    // is stored as, are read later, by range, straight into the work tree.
+    // The chunks manifests list are read later, by range, straight into
+    // the work tree; everything else (metadata, and one-chunk files, which
+    // a missing manifest stands for) is fetched now.
     let mut needs = |st: &Store| -> Result<Vec<Missing>> {
         let mut r = Reach::for_fetch();
         for (rel, ptr, only) in &selected {
             r.add_pointer_only(st, rel, ptr, only.as_deref())?;
         }
-        let mut out = Vec::new();
-        for m in r.missing {
-            let data = match m.kind {
-                ObjectKind::Chunk => true,
-                ObjectKind::Manifest => source.has_chunk(&m.id)?,
-                _ => false,
-            };
-            if !data {
-                out.push(m);
-            }
-        }
-        Ok(out)
+        Ok(r.missing
+            .into_iter()
+            .filter(|m| m.kind != ObjectKind::Chunk)
+            .collect())
     };
     let mut fetched = FetchOutcome {
         remote: Some(name),
