@@ -32,10 +32,11 @@ pub struct PullArgs {
     /// added (they are lost).
     #[arg(short, long)]
     pub force: bool,
-    /// Restore straight from the remote, writing the data once, into the
-    /// work tree only: every chunk is still checked and every file hashed
-    /// before it replaces anything, but only metadata enters the cache, so
-    /// a later checkout or push needs the remote again (for CI).
+    /// Restore files larger than one chunk straight from the remote into the
+    /// work tree, writing their data once: every chunk is still checked and
+    /// every file hashed before it replaces anything, but their data never
+    /// enters the cache, so a later checkout or push needs the remote again
+    /// (for CI).
     #[arg(long)]
     pub no_cache: bool,
     #[command(flatten)]
