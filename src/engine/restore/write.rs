@@ -1,19 +1,18 @@
 //! Writing one file from the store, verified, under a temporary name.
 //!
 //! A file's chunk list comes from its manifest (or is the one chunk named
-//! like the file). Chunks are decoded and written in batches, both cores
-//! decoding and writing the chunks of a batch at their offsets at once
-//! (so checkout of compressible data is not bound by one core's
-//! decompression), each chunk verified against its id as it is read and
-//! checked against the length its manifest gives; the whole file is hashed
-//! again, in order, beside the next batch and compared with the pointer's
-//! id before the temporary file is renamed over the target, so a failure
-//! leaves the old file (or nothing). Chunks the store lacks may come from a
+//! like the file). Chunks are decoded in batches ahead of the writer, on
+//! every core, each verified against its id as it is read and checked
+//! against the length its manifest gives; the whole file is hashed again
+//! beside the write and compared with the pointer's id before the
+//! temporary file is renamed over the target, so a failure leaves the old
+//! file (or nothing). Chunks the store lacks may come from a
 //! remote chunk source ([`Restore::chunks`], `pull --no-cache`), which
 //! checks them the same way.
 
 use std::fs;
-use std::os::unix::fs::{FileExt, PermissionsExt};
+use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use rayon::prelude::*;
@@ -99,43 +98,57 @@ impl Restore<'_> {
         let chunks = self.job_chunks(job)?;
         let dir = job.abs.parent().expect("a repository path has a parent");
         fs::create_dir_all(dir).map_err(|e| Error::io("create directory", dir, e))?;
-        let tmp = tempfile::Builder::new()
+        let mut tmp = tempfile::Builder::new()
             .prefix(crate::durable::TMP_PREFIX)
             .tempfile_in(dir)
             .map_err(|e| Error::io("create temporary file in", dir, e))?;
         crate::durable::preallocate(tmp.as_file(), job.size);
         let mut hasher = Hasher::new();
-        // Each batch is decoded and written at its offset by every core at
-        // once (positioned writes need no order); the whole-file hash, which
-        // must see the bytes in order, runs over the batch just written
-        // beside the decoding and writing of the next one.
-        let whole_hash = chunks.len() > 1;
         let mut written = 0u64;
-        let mut at = 0u64;
-        let mut cur: Vec<Vec<u8>> = Vec::new();
-        for batch in batches(&chunks) {
-            let (next, ()) = rayon::join(
-                || self.decode_write(batch, at, tmp.as_file(), tmp.path(), &job.abs),
+        let mut batches = batches(&chunks).into_iter();
+        let mut cur = match batches.next() {
+            Some(b) => self.decode(b, &job.abs)?,
+            None => Vec::new(),
+        };
+        // A file of one chunk is that chunk, whose id was just verified; a
+        // longer one is hashed again as a whole, beside the write, so the
+        // final check costs no extra time on the writing thread.
+        let whole_hash = chunks.len() > 1;
+        loop {
+            let next_batch = batches.next();
+            // One writer, in order: buffered writes to one file serialise
+            // on its inode lock anyway, and measured no faster spread over
+            // both cores (bench/RESULTS.md, 2026-12-01 perf-io); the cores
+            // decode the next batch meanwhile.
+            let ((w, ()), next) = rayon::join(
                 || {
-                    if whole_hash {
-                        cur.iter().for_each(|c| {
-                            hasher.update(c);
-                        });
-                    }
+                    rayon::join(
+                        || -> std::io::Result<()> {
+                            for c in &cur {
+                                tmp.write_all(c)?;
+                            }
+                            Ok(())
+                        },
+                        || {
+                            if whole_hash {
+                                cur.iter().for_each(|c| {
+                                    hasher.update(c);
+                                });
+                            }
+                        },
+                    )
                 },
+                || next_batch.map(|b| self.decode(b, &job.abs)),
             );
-            cur = next?;
-            let n: u64 = batch.iter().map(|c| c.len).sum();
-            at += n;
+            w.map_err(|e| Error::io("write", tmp.path(), e))?;
+            let n: u64 = cur.iter().map(|c| c.len() as u64).sum();
             written += n;
             self.progress.advance(n);
+            match next {
+                Some(r) => cur = r?,
+                None => break,
+            }
         }
-        if whole_hash {
-            cur.iter().for_each(|c| {
-                hasher.update(c);
-            });
-        }
-        drop(cur);
         let actual = if chunks.len() == 1 && written == job.size {
             // A single verified chunk is the file: its id was just checked.
             chunks[0].id
@@ -166,18 +179,10 @@ impl Restore<'_> {
         Ok(Stat::of(&meta))
     }
 
-    /// Decode `batch` (the chunks from file offset `at` on), each checked
-    /// against its id and listed length, and write each at its offset in
-    /// `file`, in parallel; returns the chunks, in order, for the hash.
-    /// Chunks the store lacks come from the remote chunk source, if any.
-    fn decode_write(
-        &self,
-        batch: &[Piece],
-        at: u64,
-        file: &fs::File,
-        tmp: &Path,
-        path: &Path,
-    ) -> Result<Vec<Vec<u8>>> {
+    /// Decode `batch`, each chunk checked against its id and listed
+    /// length, in parallel. Chunks the store lacks come from the remote
+    /// chunk source, if any (which checks them against their ids).
+    fn decode(&self, batch: &[Piece], path: &Path) -> Result<Vec<Vec<u8>>> {
         let mut remote: Vec<Option<Vec<u8>>> = vec![None; batch.len()];
         if let Some(source) = &self.chunks {
             let absent: Vec<usize> = (0..batch.len())
@@ -190,17 +195,10 @@ impl Restore<'_> {
                 }
             }
         }
-        let mut offsets = Vec::with_capacity(batch.len());
-        let mut off = at;
-        for c in batch {
-            offsets.push(off);
-            off += c.len;
-        }
         batch
             .par_iter()
             .zip(remote.into_par_iter())
-            .zip(offsets.par_iter())
-            .map(|((c, fetched), &off)| {
+            .map(|(c, fetched)| {
                 let raw = match fetched {
                     Some(raw) => raw,
                     None => require(self.store, ObjectKind::Chunk, &c.id, path)?,
@@ -212,8 +210,6 @@ impl Restore<'_> {
                     };
                     return Err(self.store.corrupt(ObjectKind::Chunk, c.id, cause));
                 }
-                file.write_all_at(&raw, off)
-                    .map_err(|e| Error::io("write", tmp, e))?;
                 Ok(raw)
             })
             .collect()
