@@ -272,6 +272,11 @@ pull_step() {  # pull_step TOOL REMOTE DS [STEP [EXTRA-ARGS]]: STEP pull-nc = ca
   local extra=(); [[ $step == pull-nc ]] && extra=(--no-cache)
   rm -rf "$c"
   git clone -q "$W/$tool-$ds" "$c" && cd "$c" || return 1
+  # DVC keeps Garage's key in the uncommitted config, which a clone lacks.
+  if [[ $tool == dvc && $r == garage ]]; then
+    "$DVC" remote modify --local "$r" access_key_id "$CAIRN_TEST_GARAGE_KEY_ID" &&
+      "$DVC" remote modify --local "$r" secret_access_key "$CAIRN_TEST_GARAGE_SECRET" || return 1
+  fi
   [[ $r != folder ]] && from=$(wc -l <"$(plog "$r")")
   P_READS='' P_WRITES='' P_IN='' P_OUT=''
   # shellcheck disable=SC2046
