@@ -457,6 +457,7 @@ impl Repo {
                 paths: rel_paths(s, &paths)?,
                 remote,
                 force,
+                no_cache: false,
             };
             let report = cairn::ops::pull::pull(s, opts, &Silent, None)?;
             if !report.missing.is_empty() {

@@ -32,6 +32,13 @@ pub struct PullArgs {
     /// added (they are lost).
     #[arg(short, long)]
     pub force: bool,
+    /// Restore files larger than one chunk straight from the remote into the
+    /// work tree, writing their data once: every chunk is still checked and
+    /// every file hashed before it replaces anything, but their data never
+    /// enters the cache, so a later checkout or push needs the remote again
+    /// (for CI).
+    #[arg(long)]
+    pub no_cache: bool,
     #[command(flatten)]
     pub jobs: Jobs,
     #[command(flatten)]
@@ -47,6 +54,7 @@ pub fn run(ui: &Ui, cwd: &Path, args: PullArgs) -> anyhow::Result<ExitCode> {
         paths,
         remote: args.remote.remote,
         force: args.force,
+        no_cache: args.no_cache,
     };
     let bar = ui.progress();
     let report = pull(&session, opts, &bar, Some(ui.waits()))?;

@@ -39,6 +39,24 @@ pub trait ChunkFetch: Send + Sync {
     /// id; any failure (a chunk nowhere to be found, a damaged copy) is an
     /// error, never a wrong chunk.
     fn fetch(&self, pieces: &[Piece]) -> Result<Vec<Vec<u8>>>;
+
+    /// Whether [`ChunkFetch::fetch`] can be counted on for chunk `id`,
+    /// before anything is read: how a restore that takes its chunks from
+    /// here (`pull --no-cache`) tells a path it can restore from one whose
+    /// data is nowhere. A source that cannot tell says no.
+    fn has_chunk(&self, _id: &Id) -> Result<bool> {
+        Ok(false)
+    }
+}
+
+/// A [`ChunkFetch`] to hand around in options (which print with `Debug`).
+#[derive(Clone)]
+pub struct ChunkSource(pub Arc<dyn ChunkFetch>);
+
+impl std::fmt::Debug for ChunkSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ChunkSource")
+    }
 }
 
 /// Chunks fetched from a remote, with their indices in the file.

@@ -22,6 +22,7 @@ use serde::Serialize;
 
 use crate::durable::write_atomic;
 use crate::engine::reach::Reach;
+use crate::engine::read::ChunkSource;
 use crate::engine::restore::Restore;
 use crate::engine::status::{State, Status};
 use crate::error::{Error, Result};
@@ -61,6 +62,9 @@ pub struct CheckoutOptions {
     /// instead of failing on the first: what `pull` does after a fetch that
     /// could not find everything.
     pub only_complete: bool,
+    /// Where chunks the cache lacks come from (`pull --no-cache`); a path
+    /// counts as complete when this source has the chunks the cache lacks.
+    pub chunks: Option<ChunkSource>,
 }
 
 impl CheckoutOptions {
@@ -72,6 +76,7 @@ impl CheckoutOptions {
             caller: Caller::Command,
             gone: Vec::new(),
             only_complete: false,
+            chunks: None,
         }
     }
 }
@@ -125,7 +130,7 @@ pub fn checkout(
             let mut r = Reach::default();
             let complete = r
                 .add_pointer_only(store, &s.rel, &s.ptr, s.only.as_deref())
-                .is_ok_and(|_| r.missing.is_empty());
+                .is_ok_and(|_| r.missing.iter().all(|m| supplied(opts.chunks.as_ref(), m)));
             if !complete {
                 report.incomplete.push(s.rel.clone());
             }
@@ -153,6 +158,7 @@ pub fn checkout(
         }
     }
     let mut restore = Restore::new(ws, store, &mut index, progress);
+    restore.chunks = opts.chunks.as_ref().map(|c| c.0.clone());
     let mut unrecorded: Vec<String> = Vec::new();
     if !opts.force {
         for s in &plan {
@@ -209,6 +215,16 @@ pub fn checkout(
     result?;
     report.kept.sort();
     Ok(report)
+}
+
+/// Whether `source` supplies what the cache lacks: a chunk, or the one
+/// chunk a file without a manifest is stored as.
+fn supplied(source: Option<&ChunkSource>, m: &crate::engine::reach::Missing) -> bool {
+    use crate::format::kind::ObjectKind;
+    source.is_some_and(|c| {
+        matches!(m.kind, ObjectKind::Chunk | ObjectKind::Manifest)
+            && c.0.has_chunk(&m.id).unwrap_or(false)
+    })
 }
 
 /// What to restore, and the tracked paths REV no longer has.

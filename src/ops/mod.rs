@@ -57,6 +57,7 @@ pub mod ls;
 pub mod mv;
 pub mod open;
 pub mod pull;
+pub mod pull_direct;
 pub mod push;
 pub mod remote;
 pub mod rm;

@@ -24,6 +24,9 @@ pub struct PullOptions {
     pub remote: Option<String>,
     /// Overwrite changes cairn has not recorded.
     pub force: bool,
+    /// Restore straight from the remote without storing data in the cache
+    /// (`--no-cache`, for CI): see [`super::pull_direct`].
+    pub no_cache: bool,
 }
 
 #[derive(Debug, Default, Clone, Serialize)]
@@ -40,6 +43,9 @@ pub fn pull(
     progress: &dyn Progress,
     waits: super::Waits,
 ) -> Result<PullReport> {
+    if opts.no_cache {
+        return super::pull_direct::pull_direct(s, opts, progress, waits);
+    }
     let ws = s.workspace();
     let selected = select_at(s, opts.rev.as_deref(), &opts.paths, progress)?;
     let fetched = fetch(s, &selected, opts.remote.as_deref(), progress, waits)?;

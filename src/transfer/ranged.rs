@@ -237,6 +237,16 @@ impl RangedChunks {
 }
 
 impl ChunkFetch for RangedChunks {
+    /// By the remote's index files (read once), which a locator, a hint
+    /// only, cannot replace here.
+    fn has_chunk(&self, id: &Id) -> Result<bool> {
+        Ok(self
+            .index()?
+            .index
+            .blobs
+            .contains_key(&(ObjectKind::Chunk, *id)))
+    }
+
     fn fetch(&self, pieces: &[Piece]) -> Result<Vec<Vec<u8>>> {
         let mut raw = match self.through_locators(pieces) {
             Some(raw) => raw,

@@ -27,6 +27,7 @@ mod lifecycle;
 mod listing_tree;
 mod listings;
 mod locators;
+mod pull_direct;
 mod push_dedup;
 mod push_pull;
 mod read;

@@ -29,6 +29,7 @@ use rayon::prelude::*;
 
 use crate::durable::{is_tmp_name, sweep_tmp};
 use crate::engine::listing;
+use crate::engine::read::ChunkFetch;
 use crate::error::{Error, Result};
 use crate::format::kind::ObjectKind;
 use crate::format::object::{Mode, TreeEntry};
@@ -66,6 +67,10 @@ pub struct Restore<'a> {
     /// Files (repository-relative) to leave untouched: changes a hook found
     /// that cairn has not recorded.
     pub skip: HashSet<String>,
+    /// Where chunks the store lacks come from (`pull --no-cache`: a remote,
+    /// read by ranges, each chunk checked); `None`: the store must have
+    /// them all.
+    pub chunks: Option<Arc<dyn ChunkFetch>>,
     /// Ids hashed while looking for conflicts, by path, with the stat they
     /// were hashed at, so a restore does not read the same file twice.
     hashed: Mutex<HashMap<String, (Stat, Id)>>,
@@ -102,6 +107,7 @@ impl<'a> Restore<'a> {
             progress,
             counters: Counters::default(),
             skip: HashSet::new(),
+            chunks: None,
             hashed: Mutex::new(HashMap::new()),
             jobs: Mutex::new(HashMap::new()),
         }

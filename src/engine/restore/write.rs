@@ -1,11 +1,14 @@
 //! Writing one file from the store, verified, under a temporary name.
 //!
 //! A file's chunk list comes from its manifest (or is the one chunk named
-//! like the file). Chunks are decoded in batches ahead of the writer, each
-//! verified against its id as it is read and checked against the length
-//! its manifest gives; the whole file is hashed again beside the write and
-//! compared with the pointer's id before the temporary file is renamed
-//! over the target, so a failure leaves the old file (or nothing).
+//! like the file). Chunks are decoded in batches ahead of the writer, on
+//! every core, each verified against its id as it is read and checked
+//! against the length its manifest gives; the whole file is hashed again
+//! beside the write and compared with the pointer's id before the
+//! temporary file is renamed over the target, so a failure leaves the old
+//! file (or nothing). Chunks the store lacks may come from a
+//! remote chunk source ([`Restore::chunks`], `pull --no-cache`), which
+//! checks them the same way.
 
 use std::fs;
 use std::io::Write;
@@ -73,8 +76,26 @@ pub fn chunk_list(store: &Store, id: &Id, size: u64, path: &Path) -> Result<Vec<
 }
 
 impl Restore<'_> {
+    /// The chunk list of `job`; with a remote chunk source, a file whose
+    /// manifest is not cached is its one chunk, which the source must
+    /// then have (and checks against the file's id).
+    fn job_chunks(&self, job: &Job) -> Result<Vec<Piece>> {
+        match chunk_list(self.store, &job.id, job.size, &job.abs) {
+            Err(Error::MissingObject {
+                kind: ObjectKind::Manifest,
+                ..
+            }) if self.chunks.is_some() && !self.store.contains(ObjectKind::Manifest, &job.id) => {
+                Ok(vec![Piece {
+                    id: job.id,
+                    len: job.size,
+                }])
+            }
+            r => r,
+        }
+    }
+
     pub(super) fn write_file(&self, job: &Job) -> Result<Stat> {
-        let chunks = chunk_list(self.store, &job.id, job.size, &job.abs)?;
+        let chunks = self.job_chunks(job)?;
         let dir = job.abs.parent().expect("a repository path has a parent");
         fs::create_dir_all(dir).map_err(|e| Error::io("create directory", dir, e))?;
         let mut tmp = tempfile::Builder::new()
@@ -95,6 +116,10 @@ impl Restore<'_> {
         let whole_hash = chunks.len() > 1;
         loop {
             let next_batch = batches.next();
+            // One writer, in order: buffered writes to one file serialise
+            // on its inode lock anyway, and measured no faster spread over
+            // both cores (bench/RESULTS.md, 2026-12-01 perf-io); the cores
+            // decode the next batch meanwhile.
             let ((w, ()), next) = rayon::join(
                 || {
                     rayon::join(
@@ -154,11 +179,30 @@ impl Restore<'_> {
         Ok(Stat::of(&meta))
     }
 
+    /// Decode `batch`, each chunk checked against its id and listed
+    /// length, in parallel. Chunks the store lacks come from the remote
+    /// chunk source, if any (which checks them against their ids).
     fn decode(&self, batch: &[Piece], path: &Path) -> Result<Vec<Vec<u8>>> {
+        let mut remote: Vec<Option<Vec<u8>>> = vec![None; batch.len()];
+        if let Some(source) = &self.chunks {
+            let absent: Vec<usize> = (0..batch.len())
+                .filter(|&i| !self.store.contains(ObjectKind::Chunk, &batch[i].id))
+                .collect();
+            if !absent.is_empty() {
+                let wanted: Vec<Piece> = absent.iter().map(|&i| batch[i]).collect();
+                for (i, bytes) in absent.into_iter().zip(source.fetch(&wanted)?) {
+                    remote[i] = Some(bytes);
+                }
+            }
+        }
         batch
             .par_iter()
-            .map(|c| {
-                let raw = require(self.store, ObjectKind::Chunk, &c.id, path)?;
+            .zip(remote.into_par_iter())
+            .map(|(c, fetched)| {
+                let raw = match fetched {
+                    Some(raw) => raw,
+                    None => require(self.store, ObjectKind::Chunk, &c.id, path)?,
+                };
                 if raw.len() as u64 != c.len {
                     let cause = Corruption::ChunkLength {
                         expected: c.len,

@@ -1,0 +1,156 @@
+//! `cairn pull --no-cache`: restored straight from the remote, byte for
+//! byte, with no chunk of a file of several chunks written to the cache
+//! (files of one chunk are fetched with the metadata); a damaged remote chunk fails
+//! the pull with nothing written in the work tree; an edit that was never
+//! added stops it unless `--force`, as it stops a normal pull.
+
+use std::path::Path;
+
+use cairn::format::kind::ObjectKind;
+use cairn::format::pack::{read_footer, Entry};
+
+use crate::common::data::{assert_same_tree, files_under, num};
+use crate::common::{b3, csv_text, random_bytes, TestRepo};
+
+/// The footer entries of every pack under `dir`, with the pack's path.
+fn entries(dir: &Path) -> Vec<(std::path::PathBuf, Entry)> {
+    let mut out = Vec::new();
+    for pack in walkdir::WalkDir::new(dir)
+        .into_iter()
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "pack"))
+    {
+        let bytes = std::fs::read(pack.path()).unwrap();
+        let found = read_footer(pack.path(), bytes.len() as u64, |at, n| {
+            Ok(bytes[at as usize..at as usize + n].to_vec())
+        })
+        .unwrap();
+        out.extend(found.into_iter().map(|e| (pack.path().to_path_buf(), e)));
+    }
+    out
+}
+
+/// How many of the cached `entries` are chunks of a file of several chunks
+/// (the model at either version or the CSV): chunks bigger than the
+/// largest small file, or any chunk the small files do not consist of.
+fn large_chunks_in(b: &TestRepo, entries: &[(std::path::PathBuf, Entry)]) -> usize {
+    let small: Vec<cairn::hash::Id> = ["data/a.txt", "data/sub/b.bin"]
+        .iter()
+        .filter(|p| b.exists(p))
+        .map(|p| cairn::hash::Id::of(&b.read(p)))
+        .collect();
+    entries
+        .iter()
+        .filter(|(_, e)| e.kind == ObjectKind::Chunk && !small.contains(&e.id))
+        .count()
+}
+
+/// A repository with a multi-chunk model, a CSV and small files (one chunk
+/// each, no manifest) at v1 and a new model at v2, pushed to a folder
+/// remote; and a fresh clone of it.
+fn pushed() -> (TestRepo, TestRepo) {
+    let mut b = TestRepo::builder()
+        .folder_remote("origin", "store")
+        .file("model.bin", random_bytes("direct-v1", 3 << 20))
+        .file("data/table.csv", csv_text(7, 2 << 20))
+        .file("data/a.txt", "a\n")
+        .file("data/sub/b.bin", random_bytes("direct-b", 40_000))
+        .file("data/empty", "")
+        .commit("v1")
+        .tag("v1")
+        .file("model.bin", random_bytes("direct-v2", 2 << 20))
+        .commit("v2");
+    b = b.push_rev("v1").push();
+    let a = b.build();
+    let clone = TestRepo::clone_of(&a);
+    (a, clone)
+}
+
+#[test]
+fn pull_no_cache_restores_every_byte_and_caches_no_chunk() {
+    let (a, b) = pushed();
+    let r = b.cairn_json(&["pull", "--no-cache", "--json"]);
+    assert_eq!(r["fetch"]["remote"], "origin", "{r}");
+    assert!(num(&r["checkout"], "files_written") >= 5, "{r}");
+    assert!(r["missing"].as_array().unwrap().is_empty(), "{r}");
+    assert_eq!(b3(&b.read("model.bin")), b3(&a.read("model.bin")));
+    assert_same_tree(&files_under(&b, "data"), &files_under(&a, "data"), "data");
+    let cached = entries(&b.path(".cairn/cache/packs"));
+    assert_eq!(large_chunks_in(&b, &cached), 0, "{cached:?}");
+    // Metadata and the small files came through the cache: far less than
+    // the data.
+    let cached_bytes: u64 = cached.iter().map(|(_, e)| u64::from(e.stored_len)).sum();
+    assert!(cached_bytes < 96 << 10, "{cached_bytes} bytes cached");
+    assert!(num(&r["fetch"], "bytes") > 2 << 20, "{r}");
+    let st = b.cairn_json(&["status", "--json"]);
+    for row in st["paths"].as_array().unwrap() {
+        assert_eq!(row["state"], "clean", "{st}");
+    }
+    // Another revision, the same way; then a normal pull still works.
+    b.git(&["checkout", "-q", "v1"]);
+    b.cairn_ok(&["pull", "--no-cache"]);
+    assert_eq!(
+        b3(&b.read("model.bin")),
+        b3(&random_bytes("direct-v1", 3 << 20))
+    );
+    assert_eq!(
+        large_chunks_in(&b, &entries(&b.path(".cairn/cache/packs"))),
+        0
+    );
+    b.git(&["checkout", "-q", "main"]);
+    b.cairn_ok(&["pull"]);
+    assert_eq!(b3(&b.read("model.bin")), b3(&a.read("model.bin")));
+    b.cairn_ok(&["verify"]);
+}
+
+#[test]
+fn pull_no_cache_of_damaged_remote_chunks_writes_nothing() {
+    let (a, b) = pushed();
+    // Damage every chunk on the remote, and nothing else.
+    let mut flipped = 0;
+    for (pack, e) in entries(&a.remote_dir("origin").join("packs")) {
+        if e.kind == ObjectKind::Chunk {
+            let mut bytes = std::fs::read(&pack).unwrap();
+            bytes[e.offset as usize + e.stored_len as usize / 2] ^= 0x5a;
+            std::fs::write(&pack, bytes).unwrap();
+            flipped += 1;
+        }
+    }
+    assert!(flipped > 10, "{flipped}");
+    let (_, err) = b.cairn_fail(&["pull", "--no-cache"]);
+    assert!(err.contains("damaged"), "{err}");
+    for gone in [
+        "model.bin",
+        "data/table.csv",
+        "data/a.txt",
+        "data/sub/b.bin",
+    ] {
+        assert!(!b.exists(gone), "{gone} was written: {err}");
+    }
+    let leftovers: Vec<_> = walkdir::WalkDir::new(&b.root)
+        .into_iter()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(".cairn-tmp"))
+        .map(|e| e.path().to_path_buf())
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn pull_no_cache_keeps_an_edit_that_was_never_added_unless_forced() {
+    let (_a, b) = pushed();
+    b.cairn_ok(&["pull", "--no-cache"]);
+    b.write("model.bin", b"an edit that was never added\n");
+    b.git(&["checkout", "-q", "v1"]);
+    for args in [&["pull", "--no-cache"][..], &["pull"][..]] {
+        let (_, err) = b.cairn_fail(args);
+        assert!(err.contains("has not recorded the changes"), "{err}");
+        assert!(err.contains("model.bin"), "{err}");
+        assert_eq!(b.read("model.bin"), b"an edit that was never added\n");
+    }
+    b.cairn_ok(&["pull", "--no-cache", "--force"]);
+    assert_eq!(
+        b3(&b.read("model.bin")),
+        b3(&random_bytes("direct-v1", 3 << 20))
+    );
+}
