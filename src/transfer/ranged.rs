@@ -240,11 +240,7 @@ impl ChunkFetch for RangedChunks {
     /// By the remote's index files (read once), which a locator, a hint
     /// only, cannot replace here.
     fn has_chunk(&self, id: &Id) -> Result<bool> {
-        Ok(self
-            .index()?
-            .index
-            .blobs
-            .contains_key(&(ObjectKind::Chunk, *id)))
+        Ok(self.index()?.index.contains(ObjectKind::Chunk, id))
     }
 
     fn fetch(&self, pieces: &[Piece]) -> Result<Vec<Vec<u8>>> {
