@@ -100,6 +100,32 @@ pub fn changed(
     Ok(Some((a.entries, b.entries)))
 }
 
+/// Call `f` with every entry of stored listing `root`, a leaf at a time,
+/// in no particular order; nodes the store lacks are skipped (the caller
+/// counts what it needs as it sees fit). Memory holds one leaf and the
+/// ids still to visit, not the listing.
+pub fn each_entry(
+    store: &Store,
+    root: &Id,
+    f: &mut dyn FnMut(&TreeEntry) -> Result<()>,
+) -> Result<()> {
+    let mut todo = vec![*root];
+    while let Some(id) = todo.pop() {
+        let Some(raw) = store.read(ObjectKind::Tree, &id)? else {
+            continue;
+        };
+        match listing::decode_node(&raw).map_err(|e| store.corrupt(ObjectKind::Tree, id, e))? {
+            listing::Node::Leaf(entries) => {
+                for e in &entries {
+                    f(e)?;
+                }
+            }
+            listing::Node::Inner(n) => todo.extend(n.children.iter().rev().map(|c| c.id)),
+        }
+    }
+    Ok(())
+}
+
 /// Bytes of a `CTR1` header and of one entry before its path, and of a
 /// `CTN2` header and of one child before its last path (FORMAT.md §5.6;
 /// the builder tests check them against [`listing::build`]).

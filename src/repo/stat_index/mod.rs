@@ -63,7 +63,7 @@ pub struct Record {
 }
 
 /// Changed records kept in memory before they are spilled to a run.
-const SPILL_AT: usize = 1 << 16;
+const SPILL_AT: usize = 1 << 15;
 /// Header bytes before the first entry, and the checksum after the last.
 const HEADER: u64 = 20;
 const SUM: u64 = 32;

@@ -127,6 +127,9 @@ pub(super) struct Run {
     file: File,
     end: u64,
     blocks: Vec<BlockRef>,
+    /// The last path, so a lookup outside the run costs two comparisons
+    /// (the spills of one big `add` cover disjoint stretches of paths).
+    last: Box<str>,
     cache: Mutex<Vec<(usize, Arc<Block>)>>,
 }
 
@@ -144,6 +147,7 @@ impl std::fmt::Debug for Run {
 pub(super) struct Table {
     blocks: Vec<BlockRef>,
     n: usize,
+    last: String,
 }
 
 impl Table {
@@ -151,6 +155,7 @@ impl Table {
         Table {
             blocks: Vec::new(),
             n: 0,
+            last: String::new(),
         }
     }
 
@@ -163,6 +168,8 @@ impl Table {
             });
         }
         self.n += 1;
+        self.last.clear();
+        self.last.push_str(path);
     }
 
     pub(super) fn count(&self) -> usize {
@@ -174,6 +181,7 @@ impl Table {
             file,
             end,
             blocks: self.blocks,
+            last: self.last.into(),
             cache: Mutex::new(Vec::new()),
         }
     }
@@ -303,7 +311,8 @@ impl Run {
     }
 
     pub(super) fn get(&self, path: &str) -> Option<Record> {
-        if self.blocks.is_empty() {
+        let first = self.blocks.first()?;
+        if path.as_bytes() < first.first.as_bytes() || path.as_bytes() > self.last.as_bytes() {
             return None;
         }
         let blk = self.block(self.block_of(path))?;
