@@ -4,9 +4,10 @@
 //! The content id is taken from the stat index whenever the file's stat
 //! still matches, so an unchanged tree costs one `lstat` per file and no
 //! reads. For a directory, the listing is rebuilt from the work tree and
-//! hashed (its v2 tree, FORMAT.md §5.6, built in memory); when it differs,
-//! only the leaves the stored listing does not share are read to name the
-//! changed files; that needs no stored objects, so status works even for data the
+//! hashed (its v2 tree, FORMAT.md §5.6) as a walk in path order yields the
+//! files, keeping only the nodes the cache lacks; when it differs, only the
+//! leaves the stored listing does not share are read to name the changed
+//! files; that needs no stored objects, so status works even for data the
 //! cache does not hold.
 //!
 //! Data that differs from its pointer is told apart by whose bytes it holds.
