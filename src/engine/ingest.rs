@@ -7,6 +7,10 @@
 //! are processed at once. A file whose stat matches the stat index and whose
 //! content is already stored is not read at all.
 //!
+//! A directory is walked in path order and its listing built as the files
+//! come (see [`crate::repo::walk`]), so memory stays bounded whatever the
+//! number of files.
+//!
 //! Ingest only stores objects and returns ids; it never writes pointers. The
 //! caller writes them after [`Store::flush`] has made every object durable.
 
@@ -20,16 +24,16 @@ use std::sync::Mutex;
 use rayon::prelude::*;
 
 use crate::durable::is_tmp_name;
+use crate::engine::listing::Builder;
 use crate::error::{Error, Result};
 use crate::format::chunking::Chunker;
 use crate::format::kind::ObjectKind;
-use crate::format::listing;
 use crate::format::object::{self, Form, Manifest, Mode, Piece, TreeEntry};
 use crate::format::pointer::{Pointer, SUFFIX};
 use crate::hash::{Hasher, Id};
 use crate::progress::{Progress, Warning};
-use crate::repo::cairnignore::walk_dir;
 use crate::repo::stat_index::{Stat, StatIndex};
+use crate::repo::walk::{walk_sorted, Found};
 use crate::repo::workspace::Workspace;
 use crate::store::{Put, Store};
 
@@ -143,85 +147,91 @@ impl<'a> Ingest<'a> {
         }
     }
 
+    /// Store a directory: its files in path order, a batch at a time, and
+    /// its listing node by node as the entries arrive, so memory does not
+    /// grow with the number of files. The total is not known before the
+    /// walk ends, so progress counts bytes without one.
     fn dir(&self, rel: &str, abs: &Path) -> Result<Pointer> {
-        let mut files = Vec::new();
-        // Files `.cairnignore` excludes are not data: never stored.
-        for entry in walk_dir(self.ws.root(), rel, abs)?.0 {
-            let ft = entry.file_type();
-            if ft.is_dir() || is_tmp_name(entry.file_name()) {
-                continue;
-            }
-            if ft.is_symlink() {
-                self.progress.warn(Warning::SkippedSymlink {
-                    path: entry.path().to_path_buf(),
-                });
-                continue;
-            }
-            if !ft.is_file() {
-                self.progress.warn(Warning::SkippedSpecial {
-                    path: entry.path().to_path_buf(),
-                });
-                continue;
-            }
-            let sub = entry
-                .path()
-                .strip_prefix(abs)
-                .expect("walk stays under its root")
-                .to_str()
-                .ok_or_else(|| Error::NonUtf8Path {
-                    path: entry.path().to_path_buf(),
-                })?
-                .to_string();
-            object::check_rel_path(&sub).map_err(|reason| Error::UnsafePath {
-                path: format!("{rel}/{sub}"),
-                reason,
-            })?;
-            if sub.len() > u16::MAX as usize {
-                return Err(Error::CannotTrack {
-                    path: entry.path().to_path_buf(),
-                    reason: "its path is longer than 65535 bytes",
-                });
-            }
-            files.push(sub);
-        }
-        files.sort_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
-        // The walk itself is serial; the lstat of each file is not.
-        let files: Vec<(String, fs::Metadata)> = files
-            .into_par_iter()
-            .map(|sub| {
-                let path = abs.join(&sub);
-                let meta = fs::symlink_metadata(&path).map_err(|e| Error::io("stat", &path, e))?;
-                Ok((sub, meta))
-            })
-            .collect::<Result<_>>()?;
-        self.progress
-            .begin("adding", Some(files.iter().map(|(_, m)| m.len()).sum()));
-        // Small files first in parallel; big ones parallelise internally.
-        let entries: std::result::Result<Vec<TreeEntry>, Error> = files
-            .par_iter()
-            .map(|(sub, meta)| {
-                let full = abs.join(sub);
-                let (id, stat) = self.file(&format!("{rel}/{sub}"), &full, meta)?;
-                Ok(TreeEntry {
-                    path: sub.clone(),
-                    mode: Mode::from_permissions(meta.permissions().mode()),
-                    size: stat.size,
-                    id,
-                })
-            })
-            .collect();
+        self.progress.begin("adding", None);
+        let r = self.dir_walk(rel, abs);
         self.progress.end();
-        let entries = entries?;
-        let built = listing::build(&entries);
-        for put in crate::engine::listing::put(self.store, &built)? {
-            self.counters.stored(put);
-        }
+        r
+    }
+
+    fn dir_walk(&self, rel: &str, abs: &Path) -> Result<Pointer> {
+        let (store, counters) = (self.store, &self.counters);
+        let mut sink = |id: Id, raw: Vec<u8>| {
+            counters.stored(store.put(ObjectKind::Tree, id, &raw)?);
+            Ok(())
+        };
+        let mut builder = Builder::new(&mut sink);
+        // Files `.cairnignore` excludes are not data: never stored.
+        walk_sorted(self.ws.root(), rel, abs, &mut |batch| {
+            // The walk is serial; the lstat and the work on each file are
+            // not (big files also parallelise internally).
+            let entries: Vec<Option<TreeEntry>> = batch
+                .into_par_iter()
+                .map(|f| self.found(rel, f))
+                .collect::<Result<_>>()?;
+            for e in entries.into_iter().flatten() {
+                builder.push(e)?;
+            }
+            Ok(())
+        })?;
+        let root = builder.finish()?;
         Ok(Pointer::Dir {
-            id: built.root,
-            size: built.bytes,
-            files: built.files,
-            layered: built.layered(),
+            id: root.id,
+            size: root.bytes,
+            files: root.files,
+            layered: root.layered,
         })
+    }
+
+    /// Store one entry the walk of tracked directory `rel` met; `None` for
+    /// what is not data (cairn's temporary files, links and special files,
+    /// which are reported).
+    fn found(&self, rel: &str, f: Found) -> Result<Option<TreeEntry>> {
+        let path = || f.entry.path();
+        let ft = f
+            .entry
+            .file_type()
+            .map_err(|e| Error::io("stat", path(), e))?;
+        if is_tmp_name(&f.entry.file_name()) {
+            return Ok(None);
+        }
+        if ft.is_symlink() {
+            self.progress.warn(Warning::SkippedSymlink { path: path() });
+            return Ok(None);
+        }
+        if !ft.is_file() {
+            self.progress.warn(Warning::SkippedSpecial { path: path() });
+            return Ok(None);
+        }
+        let sub = f
+            .sub
+            .clone()
+            .ok_or_else(|| Error::NonUtf8Path { path: path() })?;
+        object::check_rel_path(&sub).map_err(|reason| Error::UnsafePath {
+            path: format!("{rel}/{sub}"),
+            reason,
+        })?;
+        if sub.len() > u16::MAX as usize {
+            return Err(Error::CannotTrack {
+                path: path(),
+                reason: "its path is longer than 65535 bytes",
+            });
+        }
+        let meta = f
+            .entry
+            .metadata()
+            .map_err(|e| Error::io("stat", path(), e))?;
+        let (id, stat) = self.file(&format!("{rel}/{sub}"), &path(), &meta)?;
+        Ok(Some(TreeEntry {
+            path: sub,
+            mode: Mode::from_permissions(meta.permissions().mode()),
+            size: stat.size,
+            id,
+        }))
     }
 
     /// Store one regular file; returns its id and the stat it was read at.

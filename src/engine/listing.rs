@@ -6,15 +6,23 @@
 //! its failures into the crate's errors: a node that does not fit its
 //! tree is reported as damage to the node that names it. A full read
 //! re-derives the cuts, so a non-canonical tree is refused, never used.
+//!
+//! [`Builder`] builds the same listing as [`listing::build`] from entries
+//! that arrive one at a time in path order, handing each node over as soon
+//! as it is complete, so `add` and `status` of a million-file directory
+//! hold one leaf of entries and one child per leaf, not every entry.
 
 use std::path::Path;
 
 use crate::error::{Error, Result};
 use crate::format::kind::ObjectKind;
-use crate::format::listing::{self, Built, Walk, WalkError};
-use crate::format::object::TreeEntry;
+use crate::format::listing::{
+    self, encode_inner, is_cut, Built, Child, Inner, Walk, WalkError, FLAT_MAX, MAX_FANOUT,
+    MAX_NODE_LEN,
+};
+use crate::format::object::{self, TreeEntry};
 use crate::hash::Id;
-use crate::store::{Put, Store};
+use crate::store::Store;
 
 /// Read nodes from `store`; with `refetch`, a damaged copy (which the
 /// store then counts as absent) reads as absent so a fetch replaces it.
@@ -68,15 +76,6 @@ pub fn read_at(
 /// one's, then the new one's, each sorted by path.
 pub type Unshared = (Vec<TreeEntry>, Vec<TreeEntry>);
 
-/// Store every node of a built listing; what each put did, in order.
-pub fn put(store: &Store, built: &Built) -> Result<Vec<Put>> {
-    built
-        .nodes
-        .iter()
-        .map(|(id, raw)| store.put(ObjectKind::Tree, *id, raw))
-        .collect()
-}
-
 /// The entries of stored listing `old` and of `new` (stored, or the
 /// in-memory `built` when given) outside the subtrees both share; `None`
 /// when a node of either is absent. Comparing the two lists gives the
@@ -88,8 +87,9 @@ pub fn changed(
     built: Option<&Built>,
 ) -> Result<Option<Unshared>> {
     let mut load_old = loader(store, false);
-    let mut load_new = |id: &Id| match built {
-        Some(b) => Ok(b.node(id).map(<[u8]>::to_vec)),
+    // A built listing may hold only the nodes the store lacks.
+    let mut load_new = |id: &Id| match built.and_then(|b| b.node(id)) {
+        Some(n) => Ok(Some(n.to_vec())),
         None => store.read(ObjectKind::Tree, id),
     };
     let (a, b) =
@@ -98,4 +98,232 @@ pub fn changed(
         return Ok(None);
     }
     Ok(Some((a.entries, b.entries)))
+}
+
+/// Call `f` with every entry of stored listing `root`, a leaf at a time,
+/// in no particular order; nodes the store lacks are skipped (the caller
+/// counts what it needs as it sees fit). Memory holds one leaf and the
+/// ids still to visit, not the listing.
+pub fn each_entry(
+    store: &Store,
+    root: &Id,
+    f: &mut dyn FnMut(&TreeEntry) -> Result<()>,
+) -> Result<()> {
+    let mut todo = vec![*root];
+    while let Some(id) = todo.pop() {
+        let Some(raw) = store.read(ObjectKind::Tree, &id)? else {
+            continue;
+        };
+        match listing::decode_node(&raw).map_err(|e| store.corrupt(ObjectKind::Tree, id, e))? {
+            listing::Node::Leaf(entries) => {
+                for e in &entries {
+                    f(e)?;
+                }
+            }
+            listing::Node::Inner(n) => todo.extend(n.children.iter().rev().map(|c| c.id)),
+        }
+    }
+    Ok(())
+}
+
+/// Bytes of a `CTR1` header and of one entry before its path, and of a
+/// `CTN2` header and of one child before its last path (FORMAT.md §5.6;
+/// the builder tests check them against [`listing::build`]).
+const LEAF_HEADER: usize = 8;
+const ENTRY_FIXED: usize = 46;
+const NODE_HEADER: usize = 28;
+const CHILD_FIXED: usize = 50;
+
+/// The root of a listing built by [`Builder`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Root {
+    pub id: Id,
+    pub files: u64,
+    pub bytes: u64,
+    /// Whether the root is a `CTN2` node (the pointer is then version 2).
+    pub layered: bool,
+}
+
+/// Builds the canonical listing of entries pushed in path order (bytewise,
+/// unique, checked), calling `sink` with each node (id, encoding), leaves
+/// first and the root last, exactly as [`listing::build`] lists them.
+pub struct Builder<'a> {
+    sink: &'a mut dyn FnMut(Id, Vec<u8>) -> Result<()>,
+    /// The entries of the leaf being filled; while `flat`, every entry.
+    run: Vec<TreeEntry>,
+    run_bytes: usize,
+    /// At most [`FLAT_MAX`] entries so far: the listing may still be one
+    /// flat blob, so no cut is made yet.
+    flat: bool,
+    leaves: Vec<Child>,
+    files: u64,
+    bytes: u64,
+}
+
+impl<'a> Builder<'a> {
+    pub fn new(sink: &'a mut dyn FnMut(Id, Vec<u8>) -> Result<()>) -> Builder<'a> {
+        Builder {
+            sink,
+            run: Vec::new(),
+            run_bytes: LEAF_HEADER,
+            flat: true,
+            leaves: Vec::new(),
+            files: 0,
+            bytes: 0,
+        }
+    }
+
+    pub fn push(&mut self, e: TreeEntry) -> Result<()> {
+        self.files += 1;
+        self.bytes += e.size;
+        if self.flat {
+            self.run.push(e);
+            if self.run.len() <= FLAT_MAX {
+                return Ok(());
+            }
+            // Too many for one blob: cut what was held back, as build does.
+            self.flat = false;
+            let held = std::mem::take(&mut self.run);
+            for e in held {
+                self.cut(e)?;
+            }
+            return Ok(());
+        }
+        self.cut(e)
+    }
+
+    /// Add `e` to the current leaf and end the leaf where build would.
+    fn cut(&mut self, e: TreeEntry) -> Result<()> {
+        self.run_bytes += ENTRY_FIXED + e.path.len();
+        let hash = is_cut(0, &e.path);
+        self.run.push(e);
+        if hash || self.run.len() >= MAX_FANOUT || self.run_bytes >= MAX_NODE_LEN {
+            self.leaf()?;
+        }
+        Ok(())
+    }
+
+    fn leaf(&mut self) -> Result<()> {
+        let run = std::mem::take(&mut self.run);
+        self.run_bytes = LEAF_HEADER;
+        let raw = object::encode_tree(&run);
+        let id = Id::of(&raw);
+        self.leaves.push(Child {
+            id,
+            files: run.len() as u64,
+            bytes: run.iter().map(|e| e.size).sum(),
+            last: run.last().map(|e| e.path.clone()).unwrap_or_default(),
+        });
+        (self.sink)(id, raw)
+    }
+
+    pub fn finish(mut self) -> Result<Root> {
+        if self.flat || !self.run.is_empty() {
+            self.leaf()?;
+        }
+        let mut level = std::mem::take(&mut self.leaves);
+        let layered = level.len() > 1;
+        let mut height: u8 = 0;
+        while level.len() > 1 {
+            height += 1;
+            let mut next = Vec::new();
+            let mut start = 0;
+            let mut bytes = NODE_HEADER;
+            for i in 0..level.len() {
+                bytes += CHILD_FIXED + level[i].last.len();
+                let n = i + 1 - start;
+                let hash = n >= 2 && is_cut(height, &level[i].last);
+                if hash || n >= MAX_FANOUT || bytes >= MAX_NODE_LEN || i + 1 == level.len() {
+                    next.push(self.inner(height, level[start..=i].to_vec())?);
+                    start = i + 1;
+                    bytes = NODE_HEADER;
+                }
+            }
+            level = next;
+        }
+        let id = level
+            .first()
+            .map_or_else(|| Id::of(&object::encode_tree(&[])), |c| c.id);
+        Ok(Root {
+            id,
+            files: self.files,
+            bytes: self.bytes,
+            layered,
+        })
+    }
+
+    fn inner(&mut self, level: u8, children: Vec<Child>) -> Result<Child> {
+        let node = Inner {
+            level,
+            files: children.iter().map(|c| c.files).sum(),
+            bytes: children.iter().map(|c| c.bytes).sum(),
+            children,
+        };
+        let raw = encode_inner(&node);
+        let id = Id::of(&raw);
+        (self.sink)(id, raw)?;
+        Ok(Child {
+            id,
+            files: node.files,
+            bytes: node.bytes,
+            last: node
+                .children
+                .last()
+                .map(|c| c.last.clone())
+                .unwrap_or_default(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::object::Mode;
+
+    fn entries(n: usize, long: bool) -> Vec<TreeEntry> {
+        let mut v: Vec<TreeEntry> = (0..n)
+            .map(|i| TreeEntry {
+                path: if long {
+                    format!("d{:03}/{}/f{i:07}", i % 7, "x".repeat(200 + i % 300))
+                } else {
+                    format!("d{:03}/f{i:07}.csv", i % 1000)
+                },
+                mode: Mode::Regular,
+                size: i as u64 % 977,
+                id: Id::of(&i.to_le_bytes()),
+            })
+            .collect();
+        v.sort_by(|a, b| a.path.as_bytes().cmp(b.path.as_bytes()));
+        v
+    }
+
+    #[test]
+    fn builder_matches_build_node_for_node() {
+        for (n, long) in [
+            (0, false),
+            (1, false),
+            (1024, false),
+            (1025, false),
+            (5000, false),
+            (60_000, false),
+            (20_000, true),
+        ] {
+            let es = entries(n, long);
+            let want = listing::build(&es);
+            let mut got = Vec::new();
+            let mut sink = |id, raw| {
+                got.push((id, raw));
+                Ok(())
+            };
+            let mut b = Builder::new(&mut sink);
+            for e in es {
+                b.push(e).unwrap();
+            }
+            let root = b.finish().unwrap();
+            assert_eq!(root.id, want.root, "{n} entries");
+            assert_eq!((root.files, root.bytes), (want.files, want.bytes));
+            assert_eq!(root.layered, want.layered());
+            assert_eq!(got, want.nodes, "{n} entries");
+        }
+    }
 }

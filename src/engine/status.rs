@@ -4,9 +4,10 @@
 //! The content id is taken from the stat index whenever the file's stat
 //! still matches, so an unchanged tree costs one `lstat` per file and no
 //! reads. For a directory, the listing is rebuilt from the work tree and
-//! hashed (its v2 tree, FORMAT.md §5.6, built in memory); when it differs,
-//! only the leaves the stored listing does not share are read to name the
-//! changed files; that needs no stored objects, so status works even for data the
+//! hashed (its v2 tree, FORMAT.md §5.6) as a walk in path order yields the
+//! files, keeping only the nodes the cache lacks; when it differs, only the
+//! leaves the stored listing does not share are read to name the changed
+//! files; that needs no stored objects, so status works even for data the
 //! cache does not hold.
 //!
 //! Data that differs from its pointer is told apart by whose bytes it holds.
@@ -28,7 +29,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::durable::is_tmp_name;
-use crate::engine::listing::Unshared;
+use crate::engine::listing::{Builder, Root, Unshared};
 use crate::error::{Error, Result};
 use crate::format::kind::ObjectKind;
 use crate::format::listing::{self, Built};
@@ -36,8 +37,9 @@ use crate::format::object::{self, Mode, TreeEntry};
 use crate::format::pointer::Pointer;
 use crate::hash::{Hasher, Id};
 use crate::progress::Progress;
-use crate::repo::cairnignore::{walk_dir, CairnIgnore};
+use crate::repo::cairnignore::CairnIgnore;
 use crate::repo::stat_index::{Stat, StatIndex};
+use crate::repo::walk::walk_sorted;
 use crate::repo::workspace::Workspace;
 use crate::store::Store;
 
@@ -158,7 +160,7 @@ impl<'a> Status<'a> {
                     st.state = State::Modified;
                     return Ok(st);
                 }
-                let (current, recorded) = self.content_id(rel, &abs, &meta)?;
+                let (current, recorded, _) = self.content_id(rel, &abs, &meta)?;
                 let same_mode = Mode::from_permissions(meta.permissions().mode()) == *mode;
                 if current != *id || !same_mode {
                     st.state = if recorded && current != *id {
@@ -168,41 +170,57 @@ impl<'a> Status<'a> {
                     };
                 }
             }
-            Pointer::Dir { id, .. } => {
+            Pointer::Dir {
+                id, layered, files, ..
+            } => {
                 if !meta.is_dir() {
                     st.state = State::Modified;
                     return Ok(st);
                 }
-                let (current, all_recorded, ignore) = self.scan_dir(rel, &abs)?;
-                let built = listing::build(&current);
-                // The same files under a listing version 1 wrote flat (more
-                // than 1,024 of them, which version 2 would layer) are no
-                // change: only `add` rewrites that pointer.
-                let same = built.root == *id
-                    || (built.layered() && Id::of(&object::encode_tree(&current)) == *id);
-                // Only the leaves the two listings do not share are read.
-                let parts = if same {
-                    None
-                } else {
-                    self.unshared(id, &built)?
+                // A listing version 1 wrote flat with more than 1,024 files
+                // (version 2 would layer it) is compared whole, so its
+                // entries are kept; otherwise only the nodes the store lacks
+                // (where the two listings can differ) are, and only when the
+                // stored listing is there to compare with.
+                let legacy = !*layered && *files > listing::FLAT_MAX as u64;
+                let keep = self.store.contains(ObjectKind::Tree, id);
+                let scan = self.scan_dir(rel, &abs, legacy, keep)?;
+                let built = Built {
+                    root: scan.root.id,
+                    files: scan.root.files,
+                    bytes: scan.root.bytes,
+                    nodes: scan.kept,
                 };
+                // The same files under a flat v1 listing are no change: only
+                // `add` rewrites that pointer.
+                let same = built.root == *id
+                    || (legacy
+                        && scan.root.layered
+                        && Id::of(&object::encode_tree(&scan.entries)) == *id);
+                // Only the leaves the two listings do not share are read.
+                let parts = match (same, legacy) {
+                    (true, _) => None,
+                    (false, true) => self.unshared(id, &listing::build(&scan.entries))?,
+                    (false, false) => self.unshared(id, &built)?,
+                };
+                let ignore = scan.ignore;
                 if !same && !same_but_ignored(rel, parts.as_ref(), &ignore) {
                     // Stale only if every file is cairn's own and no file
-                    // cairn wrote has been deleted since.
-                    let deleted = {
+                    // cairn wrote has been deleted since: every recorded
+                    // path the rules keep was met by the walk.
+                    let recorded_paths = {
                         let idx = self.index.lock().expect("index lock poisoned");
-                        let present: std::collections::HashSet<String> = current
-                            .iter()
-                            .map(|e| format!("{rel}/{}", e.path))
-                            .collect();
                         let prefix = format!("{rel}/");
-                        let gone = idx
-                            .paths_under(rel)
-                            .filter(|p| p.starts_with(&prefix))
-                            .any(|p| !present.contains(p) && !ignore.is_ignored_in(rel, p));
-                        gone
+                        let mut n = 0u64;
+                        idx.for_each_under(rel, |p, _| {
+                            if p.starts_with(&prefix) && !ignore.is_ignored_in(rel, p) {
+                                n += 1;
+                            }
+                        });
+                        n
                     };
-                    st.state = if all_recorded && !deleted {
+                    let deleted = recorded_paths > scan.with_record;
+                    st.state = if scan.all_recorded && !deleted {
                         State::Stale
                     } else {
                         State::Modified
@@ -230,7 +248,7 @@ impl<'a> Status<'a> {
         };
         Ok(match ptr {
             Pointer::File { .. } if meta.is_file() => {
-                let (id, _) = self.content_id(rel, &abs, &meta)?;
+                let (id, _, _) = self.content_id(rel, &abs, &meta)?;
                 Some(Current {
                     pointer: Pointer::File {
                         id,
@@ -241,26 +259,26 @@ impl<'a> Status<'a> {
                 })
             }
             Pointer::Dir { .. } if meta.is_dir() => {
-                let (entries, _, _) = self.scan_dir(rel, &abs)?;
-                let built = listing::build(&entries);
+                let scan = self.scan_dir(rel, &abs, true, false)?;
                 Some(Current {
                     pointer: Pointer::Dir {
-                        id: built.root,
-                        size: built.bytes,
-                        files: built.files,
-                        layered: built.layered(),
+                        id: scan.root.id,
+                        size: scan.root.bytes,
+                        files: scan.root.files,
+                        layered: scan.root.layered,
                     },
-                    listing: Some(entries),
+                    listing: Some(scan.entries),
                 })
             }
             _ => None,
         })
     }
 
-    /// The id of a file's content, and whether those are the bytes cairn
-    /// last wrote or added at `rel`: from the stat index if it vouches for
-    /// the file, otherwise by reading and hashing it.
-    fn content_id(&self, rel: &str, abs: &Path, meta: &fs::Metadata) -> Result<(Id, bool)> {
+    /// The id of a file's content, whether those are the bytes cairn last
+    /// wrote or added at `rel`, and whether the index has a record of `rel`
+    /// at all: from the stat index if it vouches for the file, otherwise by
+    /// reading and hashing it.
+    fn content_id(&self, rel: &str, abs: &Path, meta: &fs::Metadata) -> Result<(Id, bool, bool)> {
         let stat = Stat::of(meta);
         if let Some(id) = self
             .index
@@ -271,7 +289,7 @@ impl<'a> Status<'a> {
             self.counters
                 .files_stat_only
                 .fetch_add(1, Ordering::Relaxed);
-            return Ok((id, true));
+            return Ok((id, true, true));
         }
         let memo = self
             .hashed
@@ -280,13 +298,8 @@ impl<'a> Status<'a> {
             .get(rel)
             .copied();
         if let Some((_, id)) = memo.filter(|(seen, _)| *seen == stat) {
-            let recorded = self
-                .index
-                .lock()
-                .expect("index lock poisoned")
-                .get(rel)
-                .is_some_and(|r| r.id == id);
-            return Ok((id, recorded));
+            let record = self.index.lock().expect("index lock poisoned").get(rel);
+            return Ok((id, record.is_some_and(|r| r.id == id), record.is_some()));
         }
         let mut f = fs::File::open(abs).map_err(|e| Error::io("open", abs, e))?;
         let mut h = Hasher::new();
@@ -300,7 +313,8 @@ impl<'a> Status<'a> {
         // or wrote, which is what tells an edit from stale data and lets
         // checkout replace or remove files without touching user changes.
         let mut idx = self.index.lock().expect("index lock poisoned");
-        let recorded = idx.get(rel).is_some_and(|r| r.id == id);
+        let record = idx.get(rel);
+        let recorded = record.is_some_and(|r| r.id == id);
         if recorded && Stat::of(&after) == stat {
             idx.insert(rel.to_string(), stat, id);
         }
@@ -310,7 +324,7 @@ impl<'a> Status<'a> {
                 .expect("hash memo poisoned")
                 .insert(rel.to_string(), (stat, id));
         }
-        Ok((id, recorded))
+        Ok((id, recorded, record.is_some()))
     }
 
     /// The entries of stored listing `id` and of the work tree's listing
@@ -323,47 +337,84 @@ impl<'a> Status<'a> {
         }
     }
 
-    /// The current listing of a tracked directory, whether every file in
-    /// it holds bytes cairn recorded, and the ignore rules it was read by.
-    fn scan_dir(&self, rel: &str, abs: &Path) -> Result<(Vec<TreeEntry>, bool, CairnIgnore)> {
-        let mut files = Vec::new();
-        let (entries, ignore) = walk_dir(self.ws.root(), rel, abs)?;
-        for entry in entries {
-            if !entry.file_type().is_file() || is_tmp_name(entry.file_name()) {
-                continue;
+    /// Walk tracked directory `rel` in path order and build its listing
+    /// on the way (see [`Scan`]); `collect`: keep every entry, `keep`: keep
+    /// the nodes the store lacks.
+    fn scan_dir(&self, rel: &str, abs: &Path, collect: bool, keep: bool) -> Result<Scan> {
+        let store = self.store;
+        let mut kept = Vec::new();
+        let mut sink = |id: Id, raw: Vec<u8>| {
+            if keep && !store.contains(ObjectKind::Tree, &id) {
+                kept.push((id, raw));
             }
-            let Some(sub) = entry.path().strip_prefix(abs).ok().and_then(|p| p.to_str()) else {
-                continue;
-            };
-            files.push(sub.to_string());
-        }
-        files.sort_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
-        // The walk itself is serial; the lstat of each file is not.
-        let scanned: Vec<(TreeEntry, bool)> = files
-            .par_iter()
-            .map(|sub| {
-                let path = abs.join(sub);
-                let meta = fs::symlink_metadata(&path).map_err(|e| Error::io("stat", &path, e))?;
-                let meta = &meta;
-                let (id, recorded) = self.content_id(&format!("{rel}/{sub}"), &path, meta)?;
-                Ok((
-                    TreeEntry {
-                        path: sub.clone(),
+            Ok(())
+        };
+        let mut builder = Builder::new(&mut sink);
+        let (mut entries, mut all_recorded, mut with_record) = (Vec::new(), true, 0u64);
+        let ignore = walk_sorted(self.ws.root(), rel, abs, &mut |batch| {
+            // The walk is serial; the lstat (relative to the open
+            // directory) and any read of each file are not.
+            let scanned: Vec<Option<(TreeEntry, bool, bool)>> = batch
+                .into_par_iter()
+                .map(|f| {
+                    let Some(sub) = f.sub else { return Ok(None) };
+                    if is_tmp_name(&f.entry.file_name()) {
+                        return Ok(None);
+                    }
+                    let meta = f
+                        .entry
+                        .metadata()
+                        .map_err(|e| Error::io("stat", f.entry.path(), e))?;
+                    if !meta.is_file() {
+                        return Ok(None);
+                    }
+                    let path = f.entry.path();
+                    let (id, recorded, has) =
+                        self.content_id(&format!("{rel}/{sub}"), &path, &meta)?;
+                    let e = TreeEntry {
+                        path: sub,
                         mode: Mode::from_permissions(meta.permissions().mode()),
                         size: meta.len(),
                         id,
-                    },
-                    recorded,
-                ))
-            })
-            .collect::<Result<_>>()?;
-        let all_recorded = scanned.iter().all(|(_, r)| *r);
-        Ok((
-            scanned.into_iter().map(|(e, _)| e).collect(),
+                    };
+                    Ok(Some((e, recorded, has)))
+                })
+                .collect::<Result<_>>()?;
+            for (e, recorded, has) in scanned.into_iter().flatten() {
+                all_recorded &= recorded;
+                with_record += has as u64;
+                if collect {
+                    entries.push(e.clone());
+                }
+                builder.push(e)?;
+            }
+            Ok(())
+        })?;
+        let root = builder.finish()?;
+        Ok(Scan {
+            root,
+            kept,
+            entries,
             all_recorded,
+            with_record,
             ignore,
-        ))
+        })
     }
+}
+
+/// What a walk of a tracked directory found.
+struct Scan {
+    root: Root,
+    /// The nodes of its listing that the store lacks (when asked).
+    kept: Vec<(Id, Vec<u8>)>,
+    /// Every entry, sorted (when asked).
+    entries: Vec<TreeEntry>,
+    /// Whether every file holds the bytes cairn recorded for it.
+    all_recorded: bool,
+    /// How many of its files have a record in the stat index.
+    with_record: u64,
+    /// The ignore rules it was read by.
+    ignore: CairnIgnore,
 }
 
 struct HashWriter<'a>(&'a mut Hasher);

@@ -8,7 +8,7 @@
 //! come from the cache; what it lacks is left out of the counts, and the
 //! report says so (`complete: false`) instead of guessing.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::Serialize;
 
@@ -16,7 +16,9 @@ use crate::engine::listing::{self as engine_listing, Unshared};
 use crate::engine::reach::Reach;
 use crate::engine::status::{self, diff_trees, Current, State, Status};
 use crate::error::{Error, Result};
+use crate::format::kind::ObjectKind;
 use crate::format::listing;
+use crate::format::object::{self, Form, Manifest};
 use crate::format::pointer::Pointer;
 use crate::hash::Id;
 use crate::progress::Progress;
@@ -160,11 +162,6 @@ pub fn diff(s: &Session, opts: DiffOptions, progress: &dyn Progress) -> Result<D
         None => unadded(s, store, &b, progress)?,
         Some(_) => BTreeMap::new(),
     };
-    // Chunks A has, to tell which of B's bytes are new.
-    let mut reach_a = Reach::default();
-    for (rel, p) in &a {
-        reach_a.add_pointer(store, rel, p)?;
-    }
     let before: BTreeMap<&str, &Pointer> = a.iter().map(|(r, p)| (r.as_str(), p)).collect();
     let after: BTreeMap<&str, &Pointer> = b
         .iter()
@@ -174,8 +171,11 @@ pub fn diff(s: &Session, opts: DiffOptions, progress: &dyn Progress) -> Result<D
     paths.sort_unstable();
     paths.dedup();
 
+    // First B's side of each change: the chunks it may add. Then one pass
+    // over A finds which of those A already has. Nothing holds all of A's
+    // chunks, nor the files of a big directory that did not change.
     let mut rows = Vec::new();
-    let mut total_new = 0u64;
+    let mut sides = Vec::new();
     let mut incomplete = false;
     for rel in paths {
         let (old, new) = (before.get(rel).copied(), after.get(rel).copied());
@@ -187,35 +187,40 @@ pub fn diff(s: &Session, opts: DiffOptions, progress: &dyn Progress) -> Result<D
             (None, None) => continue,
         };
         let edit = edits.get(rel);
-        let new_bytes = match (new, edit) {
-            (Some(_), Some(c)) => unadded_new_bytes(store, rel, c, &reach_a, &mut incomplete)?,
-            (Some(n), None) => {
-                let mut r = Reach::default();
-                r.add_pointer(store, rel, n)?;
-                incomplete |= !r.missing.is_empty();
-                r.chunk_len
-                    .iter()
-                    .filter(|(id, _)| !reach_a.chunk_len.contains_key(*id))
-                    .map(|(_, len)| len)
-                    .sum::<u64>()
-            }
-            (None, _) => 0,
+        let parts = match (old, new) {
+            (Some(o), Some(n)) => unshared(store, o, n, edit)?,
+            _ => None,
         };
-        total_new += new_bytes;
-        let files = match (old, new) {
-            (Some(o), Some(n)) => changed_files(rel, unshared(store, o, n, edit)?),
-            _ => Vec::new(),
-        };
+        sides.push(match new {
+            Some(n) => new_side(store, rel, n, edit, parts.as_ref(), &mut incomplete)?,
+            None => NewSide::default(),
+        });
         rows.push(ChangedPath {
             change,
-            files,
+            files: changed_files(rel, parts),
             kind,
-            new_bytes,
+            new_bytes: 0,
             new_size: new.map(Pointer::size),
             old_size: old.map(Pointer::size),
             path: rel.to_string(),
             unadded: edit.is_some(),
         });
+    }
+    let wanted: HashSet<Id> = sides
+        .iter()
+        .flat_map(|s| s.chunks.keys().copied())
+        .collect();
+    let in_a = chunks_of(store, &a, wanted)?;
+    let mut total_new = 0u64;
+    for (row, side) in rows.iter_mut().zip(&sides) {
+        row.new_bytes = side.raw
+            + side
+                .chunks
+                .iter()
+                .filter(|(id, _)| !in_a.contains(*id))
+                .map(|(_, len)| len)
+                .sum::<u64>();
+        total_new += row.new_bytes;
     }
     Ok(DiffReport {
         complete: !incomplete,
@@ -250,40 +255,117 @@ fn unadded(
     Ok(out)
 }
 
-/// New bytes of unadded content: the files the cache holds count by their
-/// chunks A lacks, as added data does; the others count whole, as they
-/// have not been chunked yet (so dedup within them is not seen).
-fn unadded_new_bytes(
+/// What B's side of a changed path may add: its chunks with their
+/// lengths, and the bytes of unadded files the cache does not hold, which
+/// count whole (they have not been chunked, so dedup within them is not
+/// seen).
+#[derive(Debug, Default)]
+struct NewSide {
+    chunks: HashMap<Id, u64>,
+    raw: u64,
+}
+
+/// B's side of changed path `rel` (pointer `new`, or the work tree's
+/// content `edit`). When both listings are known, only the files outside
+/// the subtrees they share (`parts`) can hold chunks A lacks: the shared
+/// ones are A's own files at the same paths.
+fn new_side(
     store: &Store,
     rel: &str,
-    c: &Current,
-    reach_a: &Reach,
+    new: &Pointer,
+    edit: Option<&Current>,
+    parts: Option<&Unshared>,
     incomplete: &mut bool,
-) -> Result<u64> {
-    let files: Vec<(String, Id, u64)> = match (&c.pointer, &c.listing) {
-        (_, Some(entries)) => entries
-            .iter()
-            .map(|e| (format!("{rel}/{}", e.path), e.id, e.size))
-            .collect(),
-        (p, None) => vec![(rel.to_string(), p.id(), p.size())],
-    };
+) -> Result<NewSide> {
     let mut r = Reach::default();
     let mut raw = 0;
-    for (path, id, size) in files {
-        if store.has_file(&id, size) {
-            r.add_file_at(store, &path, &id, size)?;
+    let mut unadded = |r: &mut Reach, path: &str, id: &Id, size: u64| {
+        if store.has_file(id, size) {
+            r.add_file_at(store, path, id, size)
         } else {
             raw += size;
+            Ok(())
         }
+    };
+    match (parts, edit) {
+        (Some((_, files)), Some(_)) => {
+            for e in files {
+                unadded(&mut r, &format!("{rel}/{}", e.path), &e.id, e.size)?;
+            }
+        }
+        (Some((_, files)), None) => {
+            for e in files {
+                r.add_file_at(store, &format!("{rel}/{}", e.path), &e.id, e.size)?;
+            }
+        }
+        (None, Some(c)) => match &c.listing {
+            Some(entries) => {
+                for e in entries {
+                    unadded(&mut r, &format!("{rel}/{}", e.path), &e.id, e.size)?;
+                }
+            }
+            None => unadded(&mut r, rel, &c.pointer.id(), c.pointer.size())?,
+        },
+        (None, None) => r.add_pointer(store, rel, new)?,
     }
     *incomplete |= !r.missing.is_empty();
-    let chunked: u64 = r
-        .chunk_len
-        .iter()
-        .filter(|(id, _)| !reach_a.chunk_len.contains_key(*id))
-        .map(|(_, len)| len)
-        .sum();
-    Ok(raw + chunked)
+    Ok(NewSide {
+        chunks: r.chunk_len,
+        raw,
+    })
+}
+
+/// Which of `wanted` the data of `tracked` has, reading its listings a
+/// leaf at a time and stopping once all are found. What the cache lacks
+/// of A is left out, as before: B's counts may then be high, never low.
+fn chunks_of(store: &Store, tracked: &[Tracked], wanted: HashSet<Id>) -> Result<HashSet<Id>> {
+    let mut found = HashSet::new();
+    if wanted.is_empty() {
+        return Ok(found);
+    }
+    let mut saw = |id: &Id| {
+        if wanted.contains(id) {
+            found.insert(*id);
+        }
+    };
+    for (_, p) in tracked {
+        match p {
+            Pointer::File { id, size, .. } => file_chunks(store, id, *size, &mut saw)?,
+            Pointer::Dir { id, .. } => engine_listing::each_entry(store, id, &mut |e| {
+                file_chunks(store, &e.id, e.size, &mut saw)
+            })?,
+        }
+    }
+    Ok(found)
+}
+
+/// Call `f` with each chunk id of stored file `id` (as [`Reach`] finds
+/// them: a file without a manifest is its one chunk, if stored).
+fn file_chunks(store: &Store, id: &Id, size: u64, f: &mut dyn FnMut(&Id)) -> Result<()> {
+    if size == 0 {
+        return Ok(());
+    }
+    let Some(raw) = store.read(ObjectKind::Manifest, id)? else {
+        if store.contains(ObjectKind::Chunk, id) {
+            f(id);
+        }
+        return Ok(());
+    };
+    let m = Manifest::decode(&raw).map_err(|e| store.corrupt(ObjectKind::Manifest, *id, e))?;
+    match m.form {
+        Form::Chunks => m.pieces.iter().for_each(|p| f(&p.id)),
+        Form::Segments => {
+            for s in &m.pieces {
+                if let Some(raw) = store.read(ObjectKind::Segment, &s.id)? {
+                    object::decode_segment(&raw)
+                        .map_err(|e| store.corrupt(ObjectKind::Segment, s.id, e))?
+                        .iter()
+                        .for_each(|p| f(&p.id));
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The files that changed inside tracked directory `rel`, when both of its

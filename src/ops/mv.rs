@@ -173,10 +173,8 @@ pub fn mv(s: &Session, opts: MvOptions, _progress: &dyn Progress) -> Result<MvRe
         crate::failpoint::hit("mv.data_moved");
     }
     // 3. The stat index follows the data.
-    let moved: Vec<(String, Record)> = index
-        .paths_under(&from)
-        .filter_map(|p| index.get(p).map(|r| (p.to_string(), *r)))
-        .collect();
+    let mut moved: Vec<(String, Record)> = Vec::new();
+    index.for_each_under(&from, |p, r| moved.push((p.to_string(), *r)));
     index.remove_tree(&to);
     for (p, r) in moved {
         index.insert(format!("{to}{}", &p[from.len()..]), r.stat, r.id);

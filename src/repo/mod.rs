@@ -13,4 +13,5 @@ pub mod foreign;
 pub mod git;
 pub mod history;
 pub mod stat_index;
+pub mod walk;
 pub mod workspace;

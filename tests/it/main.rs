@@ -35,6 +35,7 @@ mod remote_config;
 mod remote_errors;
 mod remote_http;
 mod remote_trust;
+mod scale_tree;
 mod sharing;
 mod snapshots;
 mod status;

@@ -234,15 +234,17 @@ impl<'a> Restore<'a> {
         };
         let stale: Vec<String> = {
             let idx = self.index.lock().expect("index lock poisoned");
-            idx.paths_under(rel)
-                .filter(|p| !wanted.contains(p))
-                .filter(|p| !ignored(p))
-                .filter(|p| match p.get(rel.len() + 1..) {
+            let mut stale = Vec::new();
+            idx.for_each_under(rel, |p, _| {
+                let inside = match p.get(rel.len() + 1..) {
                     Some(sub) => within(sub, only),
                     None => only.is_none(),
-                })
-                .map(str::to_string)
-                .collect()
+                };
+                if !wanted.contains(p) && !ignored(p) && inside {
+                    stale.push(p.to_string());
+                }
+            });
+            stale
         };
         for p in stale {
             let target = self.ws.safe_abs(&p)?;
