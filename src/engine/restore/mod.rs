@@ -77,6 +77,11 @@ pub struct Restore<'a> {
     dirs: Mutex<HashMap<DirKey, Arc<DirPlan>>>,
 }
 
+/// Jobs handed to the workers at once: a leaf holds a few hundred files,
+/// often of one directory, and workers creating files in one directory
+/// contend for it; a batch of many leaves lets them spread out (a few MB).
+const JOB_BATCH: usize = 16 << 10;
+
 /// A tracked directory, its listing and the sub-path a restore is limited to.
 type DirKey = (String, Id, Option<String>);
 
@@ -127,7 +132,8 @@ impl<'a> Restore<'a> {
     }
 
     /// Walk the files of tracked directory `rel` (listing `id`) at or below
-    /// `only`, one leaf at a time, as restore jobs with checked paths.
+    /// `only` leaf by leaf, handing them to `each` as restore jobs with
+    /// checked paths, in batches of about [`JOB_BATCH`].
     /// `None` when the cache lacks part of the listing. The first walk of a
     /// listing in a run only plans (the listing may turn out damaged or
     /// non-canonical at its end, and nothing must act on it before that is
@@ -145,7 +151,6 @@ impl<'a> Restore<'a> {
         };
         let mut batch: Vec<Job> = Vec::new();
         listing::walk_leaves(self.store, id, only, false, &mut |entries| {
-            batch.clear();
             for e in entries {
                 let r = format!("{rel}/{}", e.path);
                 batch.push(Job {
@@ -157,8 +162,16 @@ impl<'a> Restore<'a> {
                     mode: e.mode,
                 });
             }
-            each(&batch)
+            if batch.len() < JOB_BATCH {
+                return Ok(());
+            }
+            let r = each(&batch);
+            batch.clear();
+            r
         })?;
+        if !batch.is_empty() {
+            each(&batch)?;
+        }
         Ok(Some(plan))
     }
 
