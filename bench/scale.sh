@@ -10,7 +10,8 @@
 # `/usr/bin/time -v` after a `sync`:
 #   add, status (clean), status after 10 edits, re-add of the 10 edits,
 #   diff against the commit, checkout after `rm -rf`, push to a folder
-#   remote, and pull into a fresh `git clone` with an empty cache.
+#   remote, pull into a fresh `git clone` with an empty cache, then in that
+#   clone `verify`, `gc --grace 0` of its cache and `gc --remote --dry-run`.
 # It checks the restored trees with `diff -r`, and records the metadata the
 # re-add stored (cache growth) next to the data it changed. The target is
 # peak RSS under 200 MB at every step and time linear in N.
@@ -113,6 +114,12 @@ for n in $SIZES; do
   git clone -q "$w/repo" "$w/clone" && cd "$w/clone" || die "no clone"
   measure "$n" pull env CAIRN_CACHE_DIR="$w/clone-cache" "$B" pull
   diff -rq data "$w/original" >/dev/null || say "  !! pull restored different data"
+  # The cache the pull filled: re-hash it and mark what the pointers need,
+  # then collect it (grace 0, so every pack is a candidate) and plan a
+  # remote collection.
+  measure "$n" verify env CAIRN_CACHE_DIR="$w/clone-cache" "$B" verify
+  measure "$n" gc env CAIRN_CACHE_DIR="$w/clone-cache" "$B" gc --grace 0 --shared-cache
+  measure "$n" gc-remote-dry-run env CAIRN_CACHE_DIR="$w/clone-cache" "$B" gc --remote store --grace 0 --dry-run
   cd "$WORK" && rm -rf "$w"
 done
 

@@ -100,6 +100,23 @@ pub fn changed(
     Ok(Some((a.entries, b.entries)))
 }
 
+/// Walk listing `root` as far as the store has it, handing each leaf's
+/// entries (at or below `within`) to `each` in path order, without holding
+/// more than one leaf (see [`listing::stream`]). A complete walk without
+/// `within` is checked to be canonical, as [`walk`] does, but only once
+/// every leaf has been seen: a caller that must not act on a non-canonical
+/// listing walks it once first.
+pub fn walk_leaves(
+    store: &Store,
+    root: &Id,
+    within: Option<&str>,
+    refetch: bool,
+    each: &mut dyn FnMut(Vec<TreeEntry>) -> Result<()>,
+) -> Result<listing::stream::Streamed> {
+    listing::stream::walk_leaves(root, &mut loader(store, refetch), within, each)
+        .map_err(|e| error(store, e))
+}
+
 /// Call `f` with every entry of stored listing `root`, a leaf at a time,
 /// in no particular order; nodes the store lacks are skipped (the caller
 /// counts what it needs as it sees fit). Memory holds one leaf and the

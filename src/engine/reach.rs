@@ -33,8 +33,13 @@ pub struct Missing {
 pub struct Reach {
     pub objects: HashSet<(ObjectKind, Id)>,
     pub missing: Vec<Missing>,
-    /// The uncompressed length of every chunk reached.
+    /// The uncompressed length of every chunk reached (left empty with
+    /// `skip_lengths`).
     pub chunk_len: HashMap<Id, u64>,
+    /// Do not fill `chunk_len`: for walks that only mark or look for what
+    /// is missing (gc, verify, fetch), where it would cost about 45 bytes
+    /// per chunk for nothing.
+    pub skip_lengths: bool,
     /// Count a listing, manifest or segment whose only cached copy is
     /// damaged as missing (so a fetch replaces it from a remote) instead of
     /// failing. Only for fetching: garbage collection must stop at what it
@@ -65,20 +70,42 @@ impl Reach {
                 }
                 // Every node of the listing (below `only`: those that can
                 // hold it) is needed; an absent one is missing, and its
-                // files are found once a fetch brings it.
-                let walk = listing::walk(store, id, only, self.refetch_damaged)?;
+                // files are found once a fetch brings it. The files are
+                // taken leaf by leaf, so a million of them are never held
+                // at once; the listing's own misses still come first.
+                let at = self.missing.len();
+                let refetch = self.refetch_damaged;
+                let mut path = String::new();
+                let walked = listing::walk_leaves(store, id, only, refetch, &mut |entries| {
+                    for e in entries {
+                        path.clear();
+                        path.push_str(rel);
+                        path.push('/');
+                        path.push_str(&e.path);
+                        self.add_file(store, &path, &e.id, e.size)?;
+                    }
+                    Ok(())
+                });
+                let walk = match walked {
+                    Ok(w) => w,
+                    Err(e) => {
+                        // As if the listing had not been walked: a damaged
+                        // or non-canonical listing reports no missing files.
+                        self.missing.truncate(at);
+                        return Err(e);
+                    }
+                };
                 self.objects.insert((ObjectKind::Tree, *id));
                 for node in &walk.nodes {
                     self.objects.insert((ObjectKind::Tree, *node));
                 }
+                let files_missing = self.missing.split_off(at);
                 for node in &walk.absent {
                     if self.objects.insert((ObjectKind::Tree, *node)) || node == id {
                         self.miss(ObjectKind::Tree, node, rel);
                     }
                 }
-                for e in &walk.entries {
-                    self.add_file(store, &format!("{rel}/{}", e.path), &e.id, e.size)?;
-                }
+                self.missing.extend(files_missing);
                 Ok(())
             }
         }
@@ -111,7 +138,9 @@ impl Reach {
             // No manifest: a one-chunk file is stored as that chunk.
             if store.contains(ObjectKind::Chunk, id) {
                 self.objects.insert((ObjectKind::Chunk, *id));
-                self.chunk_len.insert(*id, size);
+                if !self.skip_lengths {
+                    self.chunk_len.insert(*id, size);
+                }
             } else {
                 self.miss(ObjectKind::Manifest, id, path);
             }
@@ -139,7 +168,9 @@ impl Reach {
             }
         };
         for c in chunks {
-            self.chunk_len.insert(c.id, c.len);
+            if !self.skip_lengths {
+                self.chunk_len.insert(c.id, c.len);
+            }
             if self.objects.insert((ObjectKind::Chunk, c.id))
                 && !store.contains(ObjectKind::Chunk, &c.id)
             {
@@ -155,6 +186,16 @@ impl Reach {
     pub fn for_fetch() -> Reach {
         Reach {
             refetch_damaged: true,
+            skip_lengths: true,
+            ..Reach::default()
+        }
+    }
+
+    /// A walk that only marks what is reached and finds what is missing
+    /// (gc, verify): no chunk lengths.
+    pub fn marking() -> Reach {
+        Reach {
+            skip_lengths: true,
             ..Reach::default()
         }
     }

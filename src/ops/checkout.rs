@@ -127,7 +127,7 @@ pub fn checkout(
     };
     if opts.only_complete {
         plan.retain(|s| {
-            let mut r = Reach::default();
+            let mut r = Reach::marking();
             let complete = r
                 .add_pointer_only(store, &s.rel, &s.ptr, s.only.as_deref())
                 .is_ok_and(|_| r.missing.iter().all(|m| supplied(opts.chunks.as_ref(), m)));

@@ -117,7 +117,7 @@ pub fn gc(
             reason: GcRefusal::SharedCache,
         });
     }
-    let mut reach = Reach::default();
+    let mut reach = Reach::marking();
     for (rel, ptr) in live {
         reach.add_pointer(store, &rel, &ptr)?;
     }

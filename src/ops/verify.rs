@@ -93,7 +93,7 @@ pub fn verify_cache(s: &Session, progress: &dyn Progress) -> Result<CacheVerify>
     let damage = store.verify(progress);
     // Objects the current pointers need but the cache lacks. Damaged
     // listings or manifests were reported above; they cannot be walked.
-    let mut reach = Reach::default();
+    let mut reach = Reach::marking();
     let mut unreadable = Vec::new();
     let mut malformed = Vec::new();
     for rel in ws.find_tracked()? {

@@ -72,10 +72,7 @@ impl Store {
             .map(|slot| verify_pack(slot, progress))
             .collect();
         progress.end();
-        let intact: HashSet<(ObjectKind, Id)> = results
-            .iter()
-            .flat_map(|(_, ok)| ok.iter().copied())
-            .collect();
+        let intact = intact_copies(&packs, &results);
         let mut list = String::new();
         for (found, _) in results {
             for d in found {
@@ -100,8 +97,43 @@ impl Store {
     }
 }
 
-/// What checking one pack found: its damage, and the blobs that are intact.
-type PackCheck = (Vec<Damage>, Vec<(ObjectKind, Id)>);
+/// What checking one pack found: its damage, and whether its footer was
+/// read (so every blob it lists and the damage does not name is intact).
+type PackCheck = (Vec<Damage>, bool);
+
+/// Of the blobs found damaged, those with an intact copy in some pack.
+/// Found by reading the footers again, only when there is damage, rather
+/// than by keeping every intact blob of the cache in memory.
+fn intact_copies(packs: &[Arc<PackSlot>], results: &[PackCheck]) -> HashSet<(ObjectKind, Id)> {
+    let damaged: HashSet<(ObjectKind, Id)> = results
+        .iter()
+        .flat_map(|(found, _)| found.iter().filter_map(|d| d.object))
+        .collect();
+    let mut intact = HashSet::new();
+    if damaged.is_empty() {
+        return intact;
+    }
+    for (slot, (found, footer_read)) in packs.iter().zip(results) {
+        if !footer_read {
+            continue;
+        }
+        let path = slot.path.read().expect("pack path lock poisoned").clone();
+        let Some(entries) = File::open(&path)
+            .ok()
+            .and_then(|f| packfile::read_file_footer(&path, &f).ok())
+        else {
+            continue;
+        };
+        let bad_here: HashSet<(ObjectKind, Id)> = found.iter().filter_map(|d| d.object).collect();
+        for e in entries {
+            let key = (e.kind, e.id);
+            if damaged.contains(&key) && !bad_here.contains(&key) {
+                intact.insert(key);
+            }
+        }
+    }
+    intact
+}
 
 fn verify_pack(slot: &PackSlot, progress: &dyn Progress) -> PackCheck {
     let path = slot.path.read().expect("pack path lock poisoned").clone();
@@ -114,15 +146,14 @@ fn verify_pack(slot: &PackSlot, progress: &dyn Progress) -> PackCheck {
         Some(f) => f,
         None => match File::open(&path) {
             Ok(f) => slot.file.get_or_init(|| f),
-            Err(e) => return (vec![damage(None, e.to_string())], Vec::new()),
+            Err(e) => return (vec![damage(None, e.to_string())], false),
         },
     };
     let entries = match packfile::read_file_footer(&path, file) {
         Ok(es) => es,
-        Err(e) => return (vec![damage(None, e.to_string())], Vec::new()),
+        Err(e) => return (vec![damage(None, e.to_string())], false),
     };
     let mut out = Vec::new();
-    let mut ok = Vec::with_capacity(entries.len());
     let expected_name = format!("{}.pack", pack::pack_id(&entries).to_hex());
     if path.file_name().and_then(|n| n.to_str()) != Some(expected_name.as_str()) {
         out.push(damage(None, "file name does not match its contents".into()));
@@ -135,13 +166,12 @@ fn verify_pack(slot: &PackSlot, progress: &dyn Progress) -> PackCheck {
             .and_then(|_| {
                 check_encoded(e.kind, &e.id, e.codec, &stored, e.raw_len).map_err(|c| c.to_string())
             });
-        match r {
-            Ok(()) => ok.push((e.kind, e.id)),
-            Err(reason) => out.push(damage(Some((e.kind, e.id)), reason)),
+        if let Err(reason) = r {
+            out.push(damage(Some((e.kind, e.id)), reason));
         }
         progress.advance(e.stored_len as u64);
     }
-    (out, ok)
+    (out, true)
 }
 
 /// A sealed pack as garbage collection sees it.

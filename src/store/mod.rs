@@ -11,11 +11,11 @@
 //! * **Dedup.** A blob already present is never written again.
 //!
 //! The index is rebuilt at open from the footers of the packs, so there is no
-//! separate index file that could disagree with them. Writing lives in
-//! `write.rs`, the check every read applies in `check.rs`, and checking and
+//! separate index file that could disagree with them; it is held compactly
+//! (`index.rs`, 56 bytes per blob). Writing lives in `write.rs`, the check every read applies in `check.rs`, and checking and
 //! garbage collection support in `maintenance.rs`.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::fs::{self, File};
 use std::io::Write;
 use std::os::unix::fs::FileExt;
@@ -28,37 +28,30 @@ use rayon::prelude::*;
 use crate::error::{Corruption, Error, Result};
 use crate::format::codec::Codec;
 use crate::format::kind::ObjectKind;
-use crate::format::pack::Entry;
 use crate::hash::Id;
 use crate::progress::{Progress, Warning};
 use packfile::PackWriter;
 
 mod check;
 mod exchange;
+mod index;
 mod maintenance;
 pub mod packfile;
 mod write;
 use check::{check_blob, decode};
 pub use check::{check_encoded, decode_checked, max_raw_len, MAX_LISTING};
 pub use exchange::ExportPlan;
+use index::{Index, Key, Loc, Rec, RESERVED};
 pub use maintenance::{Damage, SealedPack};
 pub use write::Put;
 use write::{new_pack, publish};
 
-/// A pack file opened at start-up, with its footer entries.
-type OpenPack = (File, Vec<Entry>);
+/// A pack file opened at start-up, with its footer as index records and
+/// the copies in it known to be damaged.
+type OpenPack = (File, Vec<Rec>, Vec<(Key, Loc)>);
 
 /// A pack is sealed once it holds this many bytes.
 pub const PACK_TARGET: u64 = 32 << 20;
-
-#[derive(Debug, Clone, Copy)]
-struct Loc {
-    pack: u32,
-    codec: Codec,
-    offset: u64,
-    stored_len: u32,
-    raw_len: u32,
-}
 
 struct PackSlot {
     path: RwLock<PathBuf>,
@@ -68,14 +61,9 @@ struct PackSlot {
 /// An open pack: its number in `packs` and its writer.
 type OpenWriter = Option<(u32, PackWriter)>;
 
-/// Marks an index entry whose blob is being written right now, so a second
-/// thread storing the same content sees it as present (exact dedup) without
-/// holding a lock across the write.
-const RESERVED: u32 = u32::MAX;
-
 pub struct Store {
     root: PathBuf,
-    index: RwLock<HashMap<(ObjectKind, Id), Loc>>,
+    index: RwLock<Index>,
     packs: RwLock<Vec<Arc<PackSlot>>>,
     /// One open pack per worker thread (slot 0 for threads outside the
     /// pool), so appends never wait for another thread's write.
@@ -124,6 +112,33 @@ fn load_damaged(root: &Path) -> HashSet<DamagedCopy> {
         .collect()
 }
 
+/// One pack's footer as index records (numbered `n` for now), leaving
+/// out the copies the damage list names, which are returned apart.
+fn records(
+    n: u32,
+    name: &str,
+    entries: Vec<crate::format::pack::Entry>,
+    damaged: &HashSet<DamagedCopy>,
+) -> (Vec<Rec>, Vec<(Key, Loc)>) {
+    let mut recs = Vec::with_capacity(entries.len());
+    let mut bad = Vec::new();
+    for e in entries {
+        let loc = Loc {
+            pack: n,
+            codec: e.codec,
+            offset: e.offset,
+            stored_len: e.stored_len,
+            raw_len: e.raw_len,
+        };
+        if !damaged.is_empty() && damaged.contains(&(name.to_string(), e.kind, e.id)) {
+            bad.push(((e.kind, e.id), loc));
+        } else {
+            recs.push(Rec::new((e.kind, e.id), loc));
+        }
+    }
+    (recs, bad)
+}
+
 fn file_name(p: &Path) -> String {
     p.file_name()
         .and_then(|n| n.to_str())
@@ -153,39 +168,40 @@ impl Store {
             }
         }
         paths.sort();
+        let damaged = load_damaged(root);
+        // Each pack's footer becomes index records in the pool thread that
+        // read it, so only one footer per thread is ever held as entries.
         let loaded: Vec<(PathBuf, Result<OpenPack>)> = paths
             .into_par_iter()
-            .map(|p| {
+            .enumerate()
+            .map(|(n, p)| {
                 let r = File::open(&p)
                     .map_err(|e| Error::io("open pack", &p, e))
-                    .and_then(|f| packfile::read_file_footer(&p, &f).map(|es| (f, es)));
+                    .and_then(|f| {
+                        let entries = packfile::read_file_footer(&p, &f)?;
+                        let (recs, bad) = records(n as u32, &file_name(&p), entries, &damaged);
+                        Ok((f, recs, bad))
+                    });
                 (p, r)
             })
             .collect();
-        let damaged = load_damaged(root);
-        let mut index = HashMap::new();
-        let mut bad_copies: Vec<((ObjectKind, Id), Loc)> = Vec::new();
         let mut packs = Vec::new();
         let mut damaged_packs = Vec::new();
+        let mut run: Vec<Rec> = Vec::new();
+        let mut bad_copies: Vec<(Key, Loc)> = Vec::new();
+        let total: usize = loaded
+            .iter()
+            .filter_map(|(_, r)| r.as_ref().ok().map(|(_, recs, _)| recs.len()))
+            .sum();
+        run.reserve_exact(total);
         for (path, r) in loaded {
             match r {
-                Ok((file, entries)) => {
+                Ok((file, recs, bad)) => {
+                    // Records name packs by their number among the packs
+                    // that opened, which is known only now.
                     let n = packs.len() as u32;
-                    let name = file_name(&path);
-                    for e in entries {
-                        let loc = Loc {
-                            pack: n,
-                            codec: e.codec,
-                            offset: e.offset,
-                            stored_len: e.stored_len,
-                            raw_len: e.raw_len,
-                        };
-                        if damaged.contains(&(name.clone(), e.kind, e.id)) {
-                            bad_copies.push(((e.kind, e.id), loc));
-                        } else {
-                            index.entry((e.kind, e.id)).or_insert(loc);
-                        }
-                    }
+                    run.extend(recs.into_iter().map(|r| r.in_pack(n)));
+                    bad_copies.extend(bad.into_iter().map(|(k, l)| (k, Loc { pack: n, ..l })));
                     let slot = PackSlot {
                         path: RwLock::new(path),
                         file: OnceLock::new(),
@@ -203,12 +219,13 @@ impl Store {
                 Err(e) => return Err(e),
             }
         }
+        let mut index = Index::build(run);
         // A damaged copy is still indexed when it is the only one, so that
         // reads report the damage rather than a missing object.
         let mut known_bad = HashSet::new();
         for (key, loc) in bad_copies {
-            if let std::collections::hash_map::Entry::Vacant(v) = index.entry(key) {
-                v.insert(loc);
+            if !index.contains_key(&key) {
+                index.insert(key, loc);
                 known_bad.insert(key);
             }
         }
@@ -312,7 +329,7 @@ impl Store {
     }
 
     fn locate(&self, kind: ObjectKind, id: &Id) -> Option<(Loc, Arc<PackSlot>)> {
-        let loc = *self
+        let loc = self
             .index
             .read()
             .expect("index lock poisoned")

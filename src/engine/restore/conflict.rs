@@ -11,7 +11,7 @@
 
 use std::fs;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::Mutex;
 
 use rayon::prelude::*;
 
@@ -27,24 +27,36 @@ impl Restore<'_> {
     /// that were never added. Nothing is written. A directory listing that
     /// the cache lacks yields no conflicts: nothing of it can be written.
     pub fn conflicts(&self, rel: &str, ptr: &Pointer, only: Option<&str>) -> Result<Vec<String>> {
-        let jobs = match ptr {
-            Pointer::File { id, size, mode } => Arc::new(vec![Job {
+        let check = |jobs: &[Job]| -> Result<Vec<String>> {
+            let found: Vec<Option<String>> = jobs
+                .par_iter()
+                .map(|j| self.conflict(j).map(|c| c.then(|| j.rel.clone())))
+                .collect::<Result<_>>()?;
+            Ok(found.into_iter().flatten().collect())
+        };
+        match ptr {
+            Pointer::File { id, size, mode } => check(&[Job {
                 rel: rel.to_string(),
                 abs: self.ws.safe_abs(rel)?,
                 id: *id,
                 size: *size,
                 mode: *mode,
             }]),
-            Pointer::Dir { id, .. } => match self.listing_jobs(rel, id, only)? {
-                Some(jobs) => jobs,
-                None => return Ok(Vec::new()),
-            },
-        };
-        let found: Vec<Option<String>> = jobs
-            .par_iter()
-            .map(|j| self.conflict(j).map(|c| c.then(|| j.rel.clone())))
-            .collect::<Result<_>>()?;
-        Ok(found.into_iter().flatten().collect())
+            Pointer::Dir { id, .. } => {
+                // Leaf by leaf; a listing the cache lacks in part has no
+                // conflicts, since nothing of it can be written.
+                let found = Mutex::new(Vec::new());
+                let walked = self.dir_jobs(rel, id, only, &|jobs| {
+                    let c = check(jobs)?;
+                    found.lock().expect("conflicts lock poisoned").extend(c);
+                    Ok(())
+                })?;
+                Ok(match walked {
+                    Some(_) => found.into_inner().expect("conflicts lock poisoned"),
+                    None => Vec::new(),
+                })
+            }
+        }
     }
 
     /// Whether writing `job` would replace bytes cairn has not recorded.

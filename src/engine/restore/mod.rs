@@ -16,7 +16,9 @@
 //!
 //! This file plans a restore (which files, checked paths, stale files to
 //! drop); `conflict.rs` guards the user's work and `write.rs` writes one
-//! verified file.
+//! verified file. A directory's listing is walked leaf by leaf, never held
+//! whole: a restore of a million files keeps 8 bytes per file (a hash of
+//! each wanted path, to find stale files) rather than a plan entry each.
 
 use std::collections::{HashMap, HashSet};
 use std::fs;
@@ -32,7 +34,7 @@ use crate::engine::listing;
 use crate::engine::read::ChunkFetch;
 use crate::error::{Error, Result};
 use crate::format::kind::ObjectKind;
-use crate::format::object::{Mode, TreeEntry};
+use crate::format::object::Mode;
 use crate::format::pointer::Pointer;
 use crate::hash::Id;
 use crate::progress::Progress;
@@ -74,14 +76,36 @@ pub struct Restore<'a> {
     /// Ids hashed while looking for conflicts, by path, with the stat they
     /// were hashed at, so a restore does not read the same file twice.
     hashed: Mutex<HashMap<String, (Stat, Id)>>,
-    /// The jobs of each directory (by tracked path and sub-path), built
-    /// once for the conflict check and the restore: decoding a large
-    /// listing and checking every path is not free.
-    jobs: Mutex<HashMap<JobsKey, Arc<Vec<Job>>>>,
+    /// What the first complete walk of each directory's listing found
+    /// (by tracked path, listing and sub-path), so later passes know the
+    /// listing is whole and canonical before acting on it.
+    dirs: Mutex<HashMap<DirKey, Arc<DirPlan>>>,
 }
 
-/// A tracked directory and the sub-path a restore is limited to.
-type JobsKey = (String, Option<String>);
+/// Jobs handed to the workers at once: a leaf holds a few hundred files,
+/// often of one directory, and workers creating files in one directory
+/// contend for it; a batch of many leaves lets them spread out (a few MB).
+const JOB_BATCH: usize = 16 << 10;
+
+/// A tracked directory, its listing and the sub-path a restore is limited to.
+type DirKey = (String, Id, Option<String>);
+
+/// A directory's listing as a restore needs it besides its entries.
+struct DirPlan {
+    /// [`path_hash`] of every wanted repository-relative path, sorted: a
+    /// collision can only make a stale file look wanted, which keeps it.
+    wanted: Vec<u64>,
+    /// Total bytes of the wanted files.
+    bytes: u64,
+}
+
+/// A 64-bit hash of a repository-relative path.
+fn path_hash(rel: &str) -> u64 {
+    let d = blake3::hash(rel.as_bytes());
+    let mut b = [0u8; 8];
+    b.copy_from_slice(&d.as_bytes()[..8]);
+    u64::from_le_bytes(b)
+}
 
 /// A plan entry: one file to bring into line with the pointers.
 #[derive(Clone)]
@@ -109,53 +133,86 @@ impl<'a> Restore<'a> {
             skip: HashSet::new(),
             chunks: None,
             hashed: Mutex::new(HashMap::new()),
-            jobs: Mutex::new(HashMap::new()),
+            dirs: Mutex::new(HashMap::new()),
         }
     }
 
-    /// The jobs of tracked directory `rel` (listing `id`) at or below
-    /// `only`, built once per run; `None` when the cache lacks the listing.
-    fn listing_jobs(
+    /// Walk the files of tracked directory `rel` (listing `id`) at or below
+    /// `only` leaf by leaf, handing them to `each` as restore jobs with
+    /// checked paths, in batches of about [`JOB_BATCH`].
+    /// `None` when the cache lacks part of the listing. The first walk of a
+    /// listing in a run only plans (the listing may turn out damaged or
+    /// non-canonical at its end, and nothing must act on it before that is
+    /// known); `each` sees jobs only once the listing is known good.
+    fn dir_jobs(
         &self,
         rel: &str,
         id: &Id,
         only: Option<&str>,
-    ) -> Result<Option<Arc<Vec<Job>>>> {
-        let key = (rel.to_string(), only.map(str::to_string));
-        if let Some(jobs) = self.jobs.lock().expect("jobs lock poisoned").get(&key) {
-            return Ok(Some(jobs.clone()));
-        }
-        // Below `only`, just the nodes that can hold it: a fetch of that
-        // path brought no others.
-        let walk = listing::walk(self.store, id, only, false)?;
-        if !walk.absent.is_empty() {
-            return Ok(None);
-        }
-        let jobs = Arc::new(self.dir_jobs(rel, &walk.entries, only)?);
-        self.jobs
-            .lock()
-            .expect("jobs lock poisoned")
-            .insert(key, jobs.clone());
-        Ok(Some(jobs))
-    }
-
-    /// The files of tracked directory `rel` (listed in `entries`) at or
-    /// below `only`, as restore jobs with checked paths.
-    fn dir_jobs(&self, rel: &str, entries: &[TreeEntry], only: Option<&str>) -> Result<Vec<Job>> {
-        entries
-            .iter()
-            .filter(|e| within(&e.path, only))
-            .map(|e| {
+        each: &(dyn Fn(&[Job]) -> Result<()> + Sync),
+    ) -> Result<Option<Arc<DirPlan>>> {
+        let plan = match self.dir_plan(rel, id, only)? {
+            Some(p) => p,
+            None => return Ok(None),
+        };
+        let mut batch: Vec<Job> = Vec::new();
+        listing::walk_leaves(self.store, id, only, false, &mut |entries| {
+            for e in entries {
                 let r = format!("{rel}/{}", e.path);
-                Ok(Job {
-                    abs: self.ws.safe_abs(&r)?,
+                batch.push(Job {
+                    // Checked by the planning walk, as `safe_abs` does.
+                    abs: self.ws.root().join(&r),
                     rel: r,
                     id: e.id,
                     size: e.size,
                     mode: e.mode,
-                })
-            })
-            .collect()
+                });
+            }
+            if batch.len() < JOB_BATCH {
+                return Ok(());
+            }
+            let r = each(&batch);
+            batch.clear();
+            r
+        })?;
+        if !batch.is_empty() {
+            each(&batch)?;
+        }
+        Ok(Some(plan))
+    }
+
+    /// The plan of a directory, from a first walk that checks every path
+    /// and that the listing is complete and canonical; `None` when the
+    /// cache lacks part of it.
+    fn dir_plan(&self, rel: &str, id: &Id, only: Option<&str>) -> Result<Option<Arc<DirPlan>>> {
+        let key = (rel.to_string(), *id, only.map(str::to_string));
+        if let Some(p) = self.dirs.lock().expect("dirs lock poisoned").get(&key) {
+            return Ok(Some(p.clone()));
+        }
+        let mut wanted = Vec::new();
+        let mut bytes = 0u64;
+        // Below `only`, just the nodes that can hold it: a fetch of that
+        // path brought no others.
+        let walk = listing::walk_leaves(self.store, id, only, false, &mut |entries| {
+            for e in entries {
+                let r = format!("{rel}/{}", e.path);
+                self.ws.safe_abs(&r)?;
+                wanted.push(path_hash(&r));
+                bytes += e.size;
+            }
+            Ok(())
+        })?;
+        if !walk.absent.is_empty() {
+            return Ok(None);
+        }
+        wanted.sort_unstable();
+        wanted.dedup();
+        let plan = Arc::new(DirPlan { wanted, bytes });
+        self.dirs
+            .lock()
+            .expect("dirs lock poisoned")
+            .insert(key, plan.clone());
+        Ok(Some(plan))
     }
 
     /// Make tracked path `rel` match `ptr`. With `only`, restrict a
@@ -186,19 +243,25 @@ impl<'a> Restore<'a> {
                 r
             }
             Pointer::Dir { id, .. } => {
-                let jobs =
-                    self.listing_jobs(rel, id, only)?
-                        .ok_or_else(|| Error::MissingObject {
-                            kind: ObjectKind::Tree,
-                            id: *id,
-                            path: abs.clone(),
-                        })?;
-                self.restore_dir(rel, &abs, &jobs, only)
+                let missing = || Error::MissingObject {
+                    kind: ObjectKind::Tree,
+                    id: *id,
+                    path: abs.clone(),
+                };
+                let plan = self.dir_plan(rel, id, only)?.ok_or_else(missing)?;
+                self.restore_dir(rel, &abs, id, &plan, only)
             }
         }
     }
 
-    fn restore_dir(&self, rel: &str, abs: &Path, jobs: &[Job], only: Option<&str>) -> Result<()> {
+    fn restore_dir(
+        &self,
+        rel: &str,
+        abs: &Path,
+        id: &Id,
+        plan: &DirPlan,
+        only: Option<&str>,
+    ) -> Result<()> {
         if fs::symlink_metadata(abs).is_ok_and(|m| !m.is_dir()) {
             return Err(Error::CannotTrack {
                 path: abs.to_path_buf(),
@@ -223,7 +286,7 @@ impl<'a> Restore<'a> {
         // Files cairn put here before that the new listing drops: remove
         // them, but only if they are unmodified since and their content is in
         // the store, so neither a user edit nor a never-added file is lost.
-        let wanted: std::collections::HashSet<&str> = jobs.iter().map(|j| j.rel.as_str()).collect();
+        let wanted = |p: &str| plan.wanted.binary_search(&path_hash(p)).is_ok();
         // A file `.cairnignore` excludes is not data: never removed, even
         // if cairn wrote it from an older listing (read only when needed).
         let rules = std::cell::OnceCell::new();
@@ -240,7 +303,7 @@ impl<'a> Restore<'a> {
                     Some(sub) => within(sub, only),
                     None => only.is_none(),
                 };
-                if !wanted.contains(p) && !ignored(p) && inside {
+                if !wanted(p) && !ignored(p) && inside {
                     stale.push(p.to_string());
                 }
             });
@@ -265,9 +328,19 @@ impl<'a> Restore<'a> {
                 self.counters.files_removed.fetch_add(1, Ordering::Relaxed);
             }
         }
-        self.progress
-            .begin("checking out", Some(jobs.iter().map(|j| j.size).sum()));
-        let r = jobs.par_iter().try_for_each(|j| self.run(j));
+        self.progress.begin("checking out", Some(plan.bytes));
+        let r = self
+            .dir_jobs(rel, id, only, &|jobs| {
+                jobs.par_iter().try_for_each(|j| self.run(j))
+            })
+            .and_then(|found| {
+                // The cache held the whole listing a moment ago.
+                found.map(|_| ()).ok_or_else(|| Error::MissingObject {
+                    kind: ObjectKind::Tree,
+                    id: *id,
+                    path: abs.to_path_buf(),
+                })
+            });
         self.progress.end();
         r
     }

@@ -19,6 +19,7 @@
 //! * readers re-derive the cuts ([`walk::check_canonical`]), so one
 //!   directory never has two ids.
 
+pub mod stream;
 pub mod walk;
 
 use std::ops::Range;
