@@ -98,6 +98,17 @@ impl Hint for Error {
             } if !malformed_pointers.is_empty() => {
                 "restore each pointer with `git checkout -- <path>.cairn`, or re-create it with `cairn add <path>`".into()
             }
+            // Only absent data (no damage): it is on the remote, or was
+            // never pushed. A fresh clone, a partial fetch and
+            // `pull --no-cache` (which keeps large files' chunks out of the
+            // cache by design) all end here; re-adding is not the remedy.
+            Error::VerifyFailed {
+                damaged: 0,
+                missing: 1..,
+                ..
+            } => {
+                "`cairn pull` fetches what the cache lacks (after `pull --no-cache` large files' data is not cached by design); `cairn verify --remote` checks the remote's copy".into()
+            }
             Error::NotAPointer { .. } => {
                 "rename the file if it is not cairn's (names ending in .cairn are pointer files), or restore the pointer with `git checkout -- <path>.cairn`".into()
             }

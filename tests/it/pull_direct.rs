@@ -154,3 +154,20 @@ fn pull_no_cache_keeps_an_edit_that_was_never_added_unless_forced() {
         b3(&random_bytes("direct-v1", 3 << 20))
     );
 }
+
+/// After `pull --no-cache` the cache lacks large files' chunks by design:
+/// `verify` says so, and its hint points at `cairn pull`, not at re-adding
+/// data that is intact in the work tree and on the remote.
+#[test]
+fn verify_after_pull_no_cache_hints_at_pull_not_at_re_adding() {
+    let (_a, b) = pushed();
+    b.cairn_ok(&["pull", "--no-cache"]);
+    let (_, err) = b.cairn_fail(&["verify"]);
+    assert!(
+        err.contains("`cairn pull` fetches what the cache lacks"),
+        "{err}"
+    );
+    assert!(!err.contains("`cairn add` of the original"), "{err}");
+    b.cairn_ok(&["pull"]);
+    b.cairn_ok(&["verify"]);
+}
