@@ -84,7 +84,7 @@ pub fn pull_direct(
     };
     if !needs(store)?.is_empty() {
         let conn = source.connection();
-        let report = transfer::fetch::fetch_roots(conn, store, &roots, &mut needs, progress)?;
+        let report = transfer::fetch::fetch_roots_lean(conn, store, &roots, &mut needs, progress)?;
         fetched.objects = report.objects;
         fetched.bytes = report.bytes;
         fetched.absent = report.absent;

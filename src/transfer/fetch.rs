@@ -107,6 +107,31 @@ pub fn fetch_roots(
     needs: &mut dyn FnMut(&Store) -> Result<Vec<Missing>>,
     progress: &dyn Progress,
 ) -> Result<FetchReport> {
+    fetch_roots_as(conn, store, roots, needs, false, progress)
+}
+
+/// [`fetch_roots`] that stores only what `needs` asks for: ranges join
+/// across at most [`super::ranged::GAP`] and the blobs in between are
+/// dropped, not cached. For `pull --no-cache`, whose metadata shares packs
+/// with the large files' chunks it must not write to the cache.
+pub fn fetch_roots_lean(
+    conn: &Connection,
+    store: &Store,
+    roots: &[Id],
+    needs: &mut dyn FnMut(&Store) -> Result<Vec<Missing>>,
+    progress: &dyn Progress,
+) -> Result<FetchReport> {
+    fetch_roots_as(conn, store, roots, needs, true, progress)
+}
+
+fn fetch_roots_as(
+    conn: &Connection,
+    store: &Store,
+    roots: &[Id],
+    needs: &mut dyn FnMut(&Store) -> Result<Vec<Missing>>,
+    lean: bool,
+    progress: &dyn Progress,
+) -> Result<FetchReport> {
     let mut report = FetchReport::default();
     let mut remote: Option<RemoteIndex> = None;
     // What the locators say (untrusted), read at the first round.
@@ -137,7 +162,7 @@ pub fn fetch_roots(
             }
         }
         if let Some(loc) = &located {
-            let (spans, rest) = through_locators(loc, &missing, &seen);
+            let (spans, rest) = through_locators(loc, &missing, &seen, lean);
             let rest: Vec<Missing> = rest.into_iter().cloned().collect();
             if !spans.is_empty() {
                 seen.extend(
@@ -229,7 +254,7 @@ pub fn fetch_roots(
             });
         }
         seen.extend(want.iter().copied());
-        let spans = spans_of(idx, by_pack);
+        let spans = spans_of(idx, by_pack, lean);
         let total: u64 = spans.iter().map(|s| s.range.end - s.range.start).sum();
         progress.begin("fetching", Some(total));
         let r = download(conn, store, spans, progress);
@@ -273,6 +298,7 @@ fn through_locators<'a>(
     loc: &RemoteIndex,
     missing: &'a [Missing],
     seen: &HashSet<(ObjectKind, Id)>,
+    lean: bool,
 ) -> (Vec<Span>, Vec<&'a Missing>) {
     let mut by_pack: HashMap<Id, Vec<Entry>> = HashMap::new();
     let mut want: HashSet<(ObjectKind, Id)> = HashSet::new();
@@ -292,14 +318,22 @@ fn through_locators<'a>(
             _ => rest.push(m),
         }
     }
-    (spans_of(loc, by_pack), rest)
+    (spans_of(loc, by_pack, lean), rest)
 }
 
 /// Coalesced spans for the blobs wanted from each pack, each keeping every
 /// blob `idx` knows inside its range (the bytes arrive anyway, and a later
-/// round would otherwise download them again).
-fn spans_of(idx: &RemoteIndex, by_pack: HashMap<Id, Vec<Entry>>) -> Vec<Span> {
+/// round would otherwise download them again). `lean`: a small gap, and
+/// only the wanted blobs are kept.
+fn spans_of(idx: &RemoteIndex, by_pack: HashMap<Id, Vec<Entry>>, lean: bool) -> Vec<Span> {
     let mut spans: Vec<Span> = Vec::new();
+    if lean {
+        for (pack, blobs) in by_pack {
+            spans.extend(coalesce(pack, blobs, super::ranged::GAP));
+        }
+        spans.sort_by_key(|s| (s.pack, s.range.start));
+        return spans;
+    }
     for (pack, blobs) in by_pack {
         let mut all = idx
             .packs
