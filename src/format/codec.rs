@@ -50,7 +50,7 @@ thread_local! {
 /// Compress `raw`, or decide to store it raw. Returns `None` for raw.
 ///
 /// A blob longer than two probes is compressed as one zstd frame in two
-/// steps: its first [`PROBE`] bytes are flushed as the frame's first block
+/// steps: its first 8 KiB (`PROBE`) are flushed as the frame's first block
 /// and judged on their own; only if they shrink enough does the same frame
 /// go on with the rest. Compressible data thus pays for its probe with one
 /// extra block header instead of compressing its first 8 KiB twice (about

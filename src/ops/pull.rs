@@ -46,7 +46,6 @@ pub fn pull(
     if opts.no_cache {
         return super::pull_direct::pull_direct(s, opts, progress, waits);
     }
-    let ws = s.workspace();
     let selected = select_at(s, opts.rev.as_deref(), &opts.paths, progress)?;
     let fetched = fetch(s, &selected, opts.remote.as_deref(), progress, waits)?;
     let co = CheckoutOptions {
@@ -55,18 +54,29 @@ pub fn pull(
         ..CheckoutOptions::new(opts.rev.clone(), opts.paths.clone())
     };
     let report = checkout(s, co, progress)?;
-    let names = RevisionNames::new(s.git(), opts.rev.as_deref());
+    Ok(finish(s, opts.rev.as_deref(), fetched, report))
+}
+
+/// The report of a pull whose checkout left `report.incomplete` paths
+/// without their data: each named with the revision it was wanted at.
+pub(super) fn finish(
+    s: &Session,
+    rev: Option<&str>,
+    fetched: FetchOutcome,
+    report: CheckoutReport,
+) -> PullReport {
+    let names = RevisionNames::new(s.git(), rev);
     let missing = report
         .incomplete
         .iter()
         .map(|path| MissingData {
             path: path.clone(),
-            rev: names.of(ws, path),
+            rev: names.of(s.workspace(), path),
         })
         .collect();
-    Ok(PullReport {
+    PullReport {
         fetch: fetched,
         checkout: report,
         missing,
-    })
+    }
 }

@@ -26,13 +26,13 @@
 use std::sync::Arc;
 
 use super::checkout::{checkout, CheckoutOptions};
-use super::fetch::{FetchOutcome, RevisionNames};
+use super::fetch::FetchOutcome;
 use super::pull::{PullOptions, PullReport};
 use super::select::select_at;
 use super::Session;
 use crate::engine::reach::{Missing, Reach};
 use crate::engine::read::{ChunkFetch, ChunkSource};
-use crate::error::{MissingData, Result};
+use crate::error::Result;
 use crate::format::kind::ObjectKind;
 use crate::hash::Id;
 use crate::progress::Progress;
@@ -103,18 +103,5 @@ pub fn pull_direct(
         reads: source.connection().reads(),
         writes: source.connection().writes(),
     };
-    let names = RevisionNames::new(s.git(), opts.rev.as_deref());
-    let missing = report
-        .incomplete
-        .iter()
-        .map(|path| MissingData {
-            path: path.clone(),
-            rev: names.of(ws, path),
-        })
-        .collect();
-    Ok(PullReport {
-        fetch: fetched,
-        checkout: report,
-        missing,
-    })
+    Ok(super::pull::finish(s, opts.rev.as_deref(), fetched, report))
 }

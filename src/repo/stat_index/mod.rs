@@ -12,7 +12,7 @@
 //! damaged one is reported rather than silently trusted.
 //!
 //! Memory does not grow with the number of files: the loaded file stays on
-//! disk as a sorted [`run::Run`] read a block at a time, changes sit in a
+//! disk as a sorted `run::Run` read a block at a time, changes sit in a
 //! small sorted overlay that spills to more runs when it grows, and a save
 //! merges them all into a new file in one pass.
 
