@@ -17,8 +17,7 @@ use std::path::Path;
 use crate::error::{Error, Result};
 use crate::format::kind::ObjectKind;
 use crate::format::listing::{
-    self, encode_inner, is_cut, Built, Child, Inner, Walk, WalkError, FLAT_MAX, MAX_FANOUT,
-    MAX_NODE_LEN,
+    self, is_cut, Built, Child, Walk, WalkError, FLAT_MAX, MAX_FANOUT, MAX_NODE_LEN,
 };
 use crate::format::object::{self, TreeEntry};
 use crate::hash::Id;
@@ -270,25 +269,9 @@ impl<'a> Builder<'a> {
     }
 
     fn inner(&mut self, level: u8, children: Vec<Child>) -> Result<Child> {
-        let node = Inner {
-            level,
-            files: children.iter().map(|c| c.files).sum(),
-            bytes: children.iter().map(|c| c.bytes).sum(),
-            children,
-        };
-        let raw = encode_inner(&node);
-        let id = Id::of(&raw);
-        (self.sink)(id, raw)?;
-        Ok(Child {
-            id,
-            files: node.files,
-            bytes: node.bytes,
-            last: node
-                .children
-                .last()
-                .map(|c| c.last.clone())
-                .unwrap_or_default(),
-        })
+        let (child, raw) = listing::inner_node(level, children);
+        (self.sink)(child.id, raw)?;
+        Ok(child)
     }
 }
 

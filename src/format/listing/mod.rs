@@ -304,26 +304,9 @@ pub fn build(entries: &[TreeEntry]) -> Built {
         level = cut
             .into_iter()
             .map(|r| {
-                let children = level[r].to_vec();
-                let node = Inner {
-                    level: height,
-                    files: children.iter().map(|c| c.files).sum(),
-                    bytes: children.iter().map(|c| c.bytes).sum(),
-                    children,
-                };
-                let raw = encode_inner(&node);
-                let id = Id::of(&raw);
-                nodes.push((id, raw));
-                Child {
-                    id,
-                    files: node.files,
-                    bytes: node.bytes,
-                    last: node
-                        .children
-                        .last()
-                        .map(|c| c.last.clone())
-                        .unwrap_or_default(),
-                }
+                let (child, raw) = inner_node(height, level[r].to_vec());
+                nodes.push((child.id, raw));
+                child
             })
             .collect();
     }
@@ -341,4 +324,29 @@ pub fn build(entries: &[TreeEntry]) -> Built {
 /// The directory id `entries` (sorted, unique, checked) have.
 pub fn root_id(entries: &[TreeEntry]) -> Id {
     build(entries).root
+}
+
+/// The `CTN2` node at `level` over `children` (in path order): the entry
+/// naming it in the level above (totals summed, the last path of its last
+/// child) and its encoding. The one place an inner node is made, for
+/// [`build`] and for builders that stream their entries.
+pub fn inner_node(level: u8, children: Vec<Child>) -> (Child, Vec<u8>) {
+    let node = Inner {
+        level,
+        files: children.iter().map(|c| c.files).sum(),
+        bytes: children.iter().map(|c| c.bytes).sum(),
+        children,
+    };
+    let raw = encode_inner(&node);
+    let child = Child {
+        id: Id::of(&raw),
+        files: node.files,
+        bytes: node.bytes,
+        last: node
+            .children
+            .last()
+            .map(|c| c.last.clone())
+            .unwrap_or_default(),
+    };
+    (child, raw)
 }
