@@ -110,6 +110,17 @@ pub enum Error {
         path: PathBuf,
     },
 
+    /// A checkout met data the cache lacks. `pull` is the command that
+    /// fetches the revision this checkout asked for (`cairn pull v1`), so a
+    /// fresh clone is told what to run instead of a bare `cairn pull`,
+    /// which would fetch the work tree's revision, not this one.
+    #[error("{source}")]
+    NotCached {
+        pull: String,
+        #[source]
+        source: Box<Error>,
+    },
+
     /// `pack` is the pack file the damaged copy was read from, when the
     /// bytes came from one.
     #[error("{kind} {id}{} is damaged: {cause}", in_pack(pack.as_deref()))]

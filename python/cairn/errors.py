@@ -72,6 +72,7 @@ _DATA = {
     "remote_corrupt",
     "remote_index_damaged",
     "missing_object",
+    "not_cached",
 }
 
 

@@ -88,6 +88,9 @@ impl Hint for Error {
             Error::CannotTrack { .. } => {
                 "move what is in the way (or track a different path), then run the command again".into()
             }
+            Error::NotCached { pull, .. } => format!(
+                "`{pull}` fetches it from the remote and restores it; if the data was added on this machine and the cache lost it, `cairn add` of the original stores it again"
+            ),
             Error::MissingObject { .. } => {
                 "`cairn pull` fetches it from the remote; if the data was added on this machine and the cache lost it, `cairn add` of the original stores it again".into()
             }

@@ -110,12 +110,39 @@ struct Step {
     write_pointer: bool,
 }
 
-/// Run a checkout.
+/// Run a checkout. Data the cache lacks fails it with
+/// [`Error::NotCached`], which names the `cairn pull` that fetches it.
 pub fn checkout(
     s: &Session,
     opts: CheckoutOptions,
     progress: &dyn Progress,
 ) -> Result<CheckoutReport> {
+    let pull = pull_command(opts.rev.as_deref());
+    run(s, opts, progress).map_err(|e| match e {
+        e @ Error::MissingObject { .. } => Error::NotCached {
+            pull,
+            source: Box::new(e),
+        },
+        e => e,
+    })
+}
+
+/// `cairn pull [REV]`, with REV quoted for a POSIX shell when it needs it.
+fn pull_command(rev: Option<&str>) -> String {
+    match rev {
+        None => "cairn pull".to_string(),
+        Some(r)
+            if r.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._/@~^:-".contains(c))
+                && !r.starts_with('-') =>
+        {
+            format!("cairn pull {r}")
+        }
+        Some(r) => format!("cairn pull '{}'", r.replace('\'', "'\\''")),
+    }
+}
+
+fn run(s: &Session, opts: CheckoutOptions, progress: &dyn Progress) -> Result<CheckoutReport> {
     let ws = s.workspace();
     s.lock()?;
     let store = s.store(progress)?;

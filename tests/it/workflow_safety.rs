@@ -83,6 +83,36 @@ fn a_plain_push_makes_every_tag_restorable_from_s3() {
     every_tag_restores_in_a_fresh_clone(&repo, &versions, &format!("s3://{bucket}/team"));
 }
 
+/// A fresh clone that runs `cairn checkout v1` has none of v1's data: the
+/// advice must be `cairn pull v1`, which fetches v1, not a bare `cairn pull`,
+/// which would fetch the work tree's revision and leave v1 unrestorable.
+#[test]
+fn checkout_of_a_tag_in_a_fresh_clone_advises_pulling_that_tag() {
+    let (repo, versions) = versioned_model();
+    let store = repo.base().join("store-advice");
+    repo.cairn_ok(&["remote", "add", "origin", store.to_str().unwrap()]);
+    repo.git(&["add", ".cairn/config.toml"]);
+    repo.git(&["commit", "-qm", "data remote"]);
+    repo.cairn_ok(&["push"]);
+    let mut clone = TestRepo::clone_of(&repo);
+    clone.set_envs(&repo.env_vars());
+
+    let (_, stderr) = clone.cairn_fail(&["checkout", "v1"]);
+    assert!(stderr.contains("is not in the cache"), "{stderr}");
+    assert!(
+        stderr.contains("hint: `cairn pull v1` fetches it"),
+        "the hint names the revision: {stderr}"
+    );
+    let (stdout, _) = clone.cairn_fail(&["checkout", "--json", "v1"]);
+    let v: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(v["error"]["kind"], "not_cached", "{v}");
+    assert!(!clone.path("model.bin").exists(), "nothing was written");
+
+    // The advice works as given.
+    clone.cairn_ok(&["pull", "v1"]);
+    assert!(clone.read("model.bin") == versions[0], "v1 restored byte for byte");
+}
+
 #[test]
 fn a_push_with_nothing_new_walks_no_tag_again_until_the_remote_changes() {
     let (repo, versions) = versioned_model();
