@@ -110,7 +110,10 @@ fn checkout_of_a_tag_in_a_fresh_clone_advises_pulling_that_tag() {
 
     // The advice works as given.
     clone.cairn_ok(&["pull", "v1"]);
-    assert!(clone.read("model.bin") == versions[0], "v1 restored byte for byte");
+    assert!(
+        clone.read("model.bin") == versions[0],
+        "v1 restored byte for byte"
+    );
 }
 
 #[test]
