@@ -18,6 +18,8 @@
 //! does; callers that must not act on a non-canonical tree walk it once
 //! first.
 
+use std::collections::HashSet;
+
 use super::walk::{Load, WalkError};
 use super::{
     decode_node, is_cut, Child, Node, CHILD_FIXED, ENTRY_FIXED, FLAT_MAX, LEAF_HEADER, MAX_FANOUT,
@@ -52,6 +54,8 @@ struct Place<'a> {
 struct Streamer<'a, 'f, E> {
     load: &'a mut Load<'a, E>,
     within: Option<&'a str>,
+    /// Subtrees not to read (shared with another listing, for a diff).
+    skip: Option<&'a HashSet<Id>>,
     each: &'f mut dyn FnMut(Vec<TreeEntry>) -> Result<(), E>,
     out: Streamed,
     /// Files that every path since them has started with: the only ones
@@ -100,6 +104,12 @@ fn is_canonical_run<T>(
 }
 
 impl<E> Streamer<'_, '_, E> {
+    /// Whether this walk sees the whole tree, so that its cuts can be
+    /// checked: not below a path, nothing skipped.
+    fn whole(&self) -> bool {
+        self.within.is_none() && self.skip.is_none()
+    }
+
     fn flag(&mut self, e: ObjectError) {
         self.non_canonical.get_or_insert(e);
     }
@@ -178,7 +188,7 @@ impl<E> Streamer<'_, '_, E> {
         }
         match node {
             Node::Leaf(entries) => {
-                if !self.out.flat && self.within.is_none() {
+                if !self.out.flat && self.whole() {
                     let ok = is_canonical_run(
                         &entries,
                         0,
@@ -207,7 +217,7 @@ impl<E> Streamer<'_, '_, E> {
                 }
             }
             Node::Inner(n) => {
-                if self.within.is_none() {
+                if self.whole() {
                     let ok = is_canonical_run(
                         &n.children,
                         n.level,
@@ -223,9 +233,10 @@ impl<E> Streamer<'_, '_, E> {
                 let mut lower = place.and_then(|p| p.lower.map(str::to_string));
                 let count = n.children.len();
                 for (i, c) in n.children.iter().enumerate() {
-                    let skipped = self
-                        .within
-                        .is_some_and(|w| !overlaps(w, lower.as_deref(), &c.last));
+                    let skipped = self.skip.is_some_and(|s| s.contains(&c.id))
+                        || self
+                            .within
+                            .is_some_and(|w| !overlaps(w, lower.as_deref(), &c.last));
                     if !skipped {
                         let place = Place {
                             parent: id,
@@ -256,21 +267,37 @@ pub fn walk_leaves<E>(
     within: Option<&str>,
     each: &mut dyn FnMut(Vec<TreeEntry>) -> Result<(), E>,
 ) -> Result<Streamed, WalkError<E>> {
+    let (out, non_canonical) = stream(root, load, within, None, each)?;
+    if let Some(cause) = non_canonical {
+        if out.absent.is_empty() && within.is_none() && !out.flat {
+            return Err(WalkError::Damaged { id: *root, cause });
+        }
+    }
+    Ok(out)
+}
+
+/// The one walk both forms are made of: what it saw, and the first way the
+/// tree differs from the canonical one (checked only when nothing is
+/// skipped and there is no `within`; meaningful only when nothing was
+/// absent).
+pub(super) fn stream<E>(
+    root: &Id,
+    load: &mut Load<'_, E>,
+    within: Option<&str>,
+    skip: Option<&HashSet<Id>>,
+    each: &mut dyn FnMut(Vec<TreeEntry>) -> Result<(), E>,
+) -> Result<(Streamed, Option<ObjectError>), WalkError<E>> {
     let mut s = Streamer {
         load,
         within,
+        skip,
         each,
         out: Streamed::default(),
         open_files: Vec::new(),
         non_canonical: None,
     };
     s.visit(*root, None)?;
-    if let Some(cause) = s.non_canonical {
-        if s.out.absent.is_empty() && within.is_none() && !s.out.flat {
-            return Err(WalkError::Damaged { id: *root, cause });
-        }
-    }
-    Ok(s.out)
+    Ok((s.out, s.non_canonical))
 }
 
 #[cfg(test)]
@@ -330,8 +357,8 @@ mod tests {
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(24))]
-        /// The streaming walk sees what the collecting walk sees, in the
-        /// same order, whole or below a path.
+        /// Both walks see exactly the listed entries, in order, whole or
+        /// below a path.
         #[test]
         fn streams_what_the_walk_collects(n in 0usize..12_000, stride in 1usize..5, sub in 0usize..13) {
             let mut entries = listing(n, stride);
@@ -344,7 +371,10 @@ mod tests {
             prop_assert_eq!(s.nodes.len(), built.nodes.len());
             let within = format!("d{sub:02}");
             let (part, _) = stream(&nodes, &built.root, Some(&within)).unwrap();
-            prop_assert_eq!(part, collect(&nodes, &built.root, Some(&within)).unwrap());
+            let below: Vec<TreeEntry> = entries.iter().filter(|e| is_within(&e.path, &within)).cloned().collect();
+            prop_assert_eq!(&part, &below);
+            prop_assert_eq!(collect(&nodes, &built.root, Some(&within)).unwrap(), below);
+            prop_assert_eq!(collect(&nodes, &built.root, None).unwrap(), entries);
         }
     }
 

@@ -1,9 +1,10 @@
-//! Reading a listing tree through a `load(id)` callback.
+//! Reading a listing tree through a `load(id)` callback, collected whole.
 //!
-//! The store, an in-memory build or a test supplies the nodes; this module
-//! only decodes them and checks that they fit together: each child is the
-//! node its parent describes (level, totals, last path) and paths increase
-//! across nodes. A walk may stop at absent nodes (a fetch then asks for
+//! The store, an in-memory build or a test supplies the nodes. The walk
+//! itself is [`stream`](super::stream)'s, which decodes them and checks
+//! that they fit together: each child is the node its parent describes
+//! (level, totals, last path) and paths increase across nodes; this module
+//! gathers its leaves. A walk may stop at absent nodes (a fetch then asks for
 //! them) or skip subtrees outside a path or shared with another tree.
 //! [`check_canonical`] then re-derives the cuts from the entries, so a
 //! tree that is consistent but not the one the format prescribes is
@@ -12,7 +13,8 @@
 
 use std::collections::HashSet;
 
-use super::{build, decode_node, Child, Node};
+use super::stream::stream;
+use super::{build, decode_node, Node};
 use crate::format::object::{check_no_file_dir_clash, ObjectError, TreeEntry};
 use crate::hash::Id;
 
@@ -42,112 +44,6 @@ pub struct Walk {
     pub flat: bool,
 }
 
-/// Where a node sits: its parent, the parent's description of it, and the
-/// last path before it (exclusive lower bound of its paths).
-struct Place<'a> {
-    parent: Id,
-    level: u8,
-    child: &'a Child,
-    lower: Option<&'a str>,
-}
-
-struct Walker<'a, E> {
-    load: &'a mut Load<'a, E>,
-    within: Option<&'a str>,
-    skip: Option<&'a HashSet<Id>>,
-    out: Walk,
-}
-
-/// Whether any path at or below `within` can lie in `(lower, last]`. The
-/// paths below `w` sort in `[w, w + "0")`, since `/` precedes `0`.
-fn overlaps(within: &str, lower: Option<&str>, last: &str) -> bool {
-    let hi = format!("{within}0");
-    last.as_bytes() >= within.as_bytes() && lower.is_none_or(|l| l.as_bytes() < hi.as_bytes())
-}
-
-fn is_within(path: &str, within: &str) -> bool {
-    path == within
-        || path
-            .strip_prefix(within)
-            .is_some_and(|r| r.starts_with('/'))
-}
-
-impl<E> Walker<'_, E> {
-    fn visit(&mut self, id: Id, place: Option<Place<'_>>) -> Result<(), WalkError<E>> {
-        let Some(raw) = (self.load)(&id).map_err(WalkError::Load)? else {
-            self.out.absent.push(id);
-            return Ok(());
-        };
-        let damaged = |id: Id| move |cause| WalkError::Damaged { id, cause };
-        self.out.nodes.push(id);
-        let node = decode_node(&raw).map_err(damaged(id))?;
-        let (level, files, bytes, first, last) = match &node {
-            Node::Leaf(entries) => (
-                0,
-                entries.len() as u64,
-                entries.iter().try_fold(0u64, |a, e| a.checked_add(e.size)),
-                entries.first().map(|e| e.path.as_str()),
-                entries.last().map(|e| e.path.as_str()),
-            ),
-            Node::Inner(n) => (
-                n.level,
-                n.files,
-                Some(n.bytes),
-                n.children.first().map(|c| c.last.as_str()),
-                n.children.last().map(|c| c.last.as_str()),
-            ),
-        };
-        match &place {
-            None => self.out.flat = matches!(node, Node::Leaf(_)),
-            Some(p) => {
-                if level + 1 != p.level {
-                    return Err(damaged(p.parent)(ObjectError::NonCanonical));
-                }
-                if files != p.child.files
-                    || bytes != Some(p.child.bytes)
-                    || last != Some(p.child.last.as_str())
-                {
-                    return Err(damaged(p.parent)(ObjectError::Totals));
-                }
-                if let (Some(lo), Some(f)) = (p.lower, first) {
-                    if f.as_bytes() <= lo.as_bytes() {
-                        return Err(damaged(p.parent)(ObjectError::Order));
-                    }
-                }
-            }
-        }
-        match node {
-            Node::Leaf(entries) => match self.within {
-                None => self.out.entries.extend(entries),
-                Some(w) => self
-                    .out
-                    .entries
-                    .extend(entries.into_iter().filter(|e| is_within(&e.path, w))),
-            },
-            Node::Inner(n) => {
-                let mut lower = place.and_then(|p| p.lower.map(str::to_string));
-                for c in &n.children {
-                    let skipped = self.skip.is_some_and(|s| s.contains(&c.id))
-                        || self
-                            .within
-                            .is_some_and(|w| !overlaps(w, lower.as_deref(), &c.last));
-                    if !skipped {
-                        let place = Place {
-                            parent: id,
-                            level: n.level,
-                            child: c,
-                            lower: lower.as_deref(),
-                        };
-                        self.visit(c.id, Some(place))?;
-                    }
-                    lower = Some(c.last.clone());
-                }
-            }
-        }
-        Ok(())
-    }
-}
-
 /// Walk the listing with root `root`, reading nodes through `load`
 /// (`None`: absent). With `within`, only subtrees that can hold paths at
 /// or below it are read, and only those entries kept.
@@ -156,14 +52,29 @@ pub fn walk<E>(
     load: &mut Load<'_, E>,
     within: Option<&str>,
 ) -> Result<Walk, WalkError<E>> {
-    let mut w = Walker {
-        load,
-        within,
-        skip: None,
-        out: Walk::default(),
-    };
-    w.visit(*root, None)?;
-    Ok(w.out)
+    collect(root, load, within, None)
+}
+
+/// [`stream`]'s leaves gathered into one [`Walk`]. Canonicity is left to
+/// [`check_canonical`], which rebuilds the tree: an independent check of
+/// the one the streaming walk makes node by node.
+fn collect<E>(
+    root: &Id,
+    load: &mut Load<'_, E>,
+    within: Option<&str>,
+    skip: Option<&HashSet<Id>>,
+) -> Result<Walk, WalkError<E>> {
+    let mut entries = Vec::new();
+    let (s, _) = stream(root, load, within, skip, &mut |leaf| {
+        entries.extend(leaf);
+        Ok(())
+    })?;
+    Ok(Walk {
+        entries,
+        nodes: s.nodes,
+        absent: s.absent,
+        flat: s.flat,
+    })
 }
 
 /// Check that a complete walk of `root` (no path, nothing absent) read
@@ -221,14 +132,8 @@ pub fn changed<E>(
     let ids_a = named_ids(a, load_a)?;
     let ids_b = named_ids(b, load_b)?;
     let shared: HashSet<Id> = ids_a.intersection(&ids_b).copied().collect();
-    let side = |root: &Id, load: &mut Load<'_, E>| {
-        let mut w = Walker {
-            load,
-            within: None,
-            skip: Some(&shared),
-            out: Walk::default(),
-        };
-        w.visit(*root, None).map(|()| w.out)
-    };
-    Ok((side(a, load_a)?, side(b, load_b)?))
+    Ok((
+        collect(a, load_a, None, Some(&shared))?,
+        collect(b, load_b, None, Some(&shared))?,
+    ))
 }
