@@ -12,6 +12,8 @@
 #   diff against the commit, checkout after `rm -rf`, push to a folder
 #   remote, pull into a fresh `git clone` with an empty cache, then in that
 #   clone `verify`, `gc --grace 0` of its cache and `gc --remote --dry-run`.
+# checkout and pull each follow a plain `cp -a` of the same tree into the
+# same place (rows *-cp-anchor), and the report gives their ratio to it.
 # It checks the restored trees with `diff -r`, and records the metadata the
 # re-add stored (cache growth) next to the data it changed. The target is
 # peak RSS under 200 MB at every step and time linear in N.
@@ -67,6 +69,12 @@ measure() {
   return 0
 }
 
+# The wall time of the last row.
+last_wall() { tail -1 "$RES" | cut -f3; }
+# ratio ANCHOR: the note of a step timed after an anchor of ANCHOR seconds;
+# the report turns it into the step's ratio to the anchor.
+ratio() { printf 'cp -a anchor %ss' "$1"; }
+
 # gen DIR N: N files in 1,000 subdirectories, 20-200 bytes each.
 gen() {
   python3 - "$1" "$2" <<'EOF'
@@ -107,11 +115,23 @@ for n in $SIZES; do
   git add -A && git commit -qm edits
   measure "$n" diff "$B" diff HEAD~1 HEAD
   cp -a data "$w/original"
+  # The anchor: a plain `cp -a` of the same tree into the same place, right
+  # after the same `rm -rf`, so the row is read as a ratio. Recreating N
+  # just-deleted inodes costs ext4 anything from 1x to 6x between identical
+  # runs; both the copy and the checkout pay it.
   rm -rf data
+  measure "$n" checkout-cp-anchor cp -a "$w/original" data
+  anchor=$(last_wall)
+  rm -rf data
+  NOTE=$(ratio "$anchor")
   measure "$n" checkout "$B" checkout
   diff -rq data "$w/original" >/dev/null || say "  !! checkout restored different data"
   measure "$n" push "$B" push
   git clone -q "$w/repo" "$w/clone" && cd "$w/clone" || die "no clone"
+  measure "$n" pull-cp-anchor cp -a "$w/original" data
+  anchor=$(last_wall)
+  rm -rf data
+  NOTE=$(ratio "$anchor")
   measure "$n" pull env CAIRN_CACHE_DIR="$w/clone-cache" "$B" pull
   diff -rq data "$w/original" >/dev/null || say "  !! pull restored different data"
   # The cache the pull filled: re-hash it and mark what the pointers need,
@@ -130,6 +150,13 @@ done
   echo
   echo "| files | step | wall s | peak RSS MB | note |"
   echo "|---:|---|---:|---:|---|"
-  tail -n +2 "$RES" | awk -F'\t' '{printf "| %s | %s | %s | %s | %s%s |\n", $1, $2, $3, $4, ($5 != 0 && $5 != "" ? "exit " $5 " " : ""), $6}'
+  # A row noted with its anchor also gets its ratio to it.
+  tail -n +2 "$RES" | awk -F'\t' '{
+    note = $6
+    if (match(note, /cp -a anchor [0-9.]+s/)) {
+      a = substr(note, RSTART + 13, RLENGTH - 14) + 0
+      if (a > 0) note = sprintf("%s, %.2fx of it", note, $3 / a)
+    }
+    printf "| %s | %s | %s | %s | %s%s |\n", $1, $2, $3, $4, ($5 != 0 && $5 != "" ? "exit " $5 " " : ""), note}'
 } >"$OUT/REPORT.md"
 say "results: $OUT/REPORT.md"
