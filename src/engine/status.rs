@@ -21,7 +21,7 @@
 use std::collections::HashMap;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
@@ -42,6 +42,9 @@ use crate::repo::stat_index::{Stat, StatIndex};
 use crate::repo::walk::walk_sorted;
 use crate::repo::workspace::Workspace;
 use crate::store::Store;
+
+mod stat_at;
+use stat_at::Parents;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -160,7 +163,7 @@ impl<'a> Status<'a> {
                     st.state = State::Modified;
                     return Ok(st);
                 }
-                let (current, recorded, _) = self.content_id(rel, &abs, &meta)?;
+                let (current, recorded, _) = self.content_id(rel, &abs, Stat::of(&meta))?;
                 let same_mode = Mode::from_permissions(meta.permissions().mode()) == *mode;
                 if current != *id || !same_mode {
                     st.state = if recorded && current != *id {
@@ -248,7 +251,7 @@ impl<'a> Status<'a> {
         };
         Ok(match ptr {
             Pointer::File { .. } if meta.is_file() => {
-                let (id, _, _) = self.content_id(rel, &abs, &meta)?;
+                let (id, _, _) = self.content_id(rel, &abs, Stat::of(&meta))?;
                 Some(Current {
                     pointer: Pointer::File {
                         id,
@@ -278,8 +281,7 @@ impl<'a> Status<'a> {
     /// wrote or added at `rel`, and whether the index has a record of `rel`
     /// at all: from the stat index if it vouches for the file, otherwise by
     /// reading and hashing it.
-    fn content_id(&self, rel: &str, abs: &Path, meta: &fs::Metadata) -> Result<(Id, bool, bool)> {
-        let stat = Stat::of(meta);
+    fn content_id(&self, rel: &str, abs: &Path, stat: Stat) -> Result<(Id, bool, bool)> {
         if let Some(id) = self
             .index
             .lock()
@@ -352,29 +354,31 @@ impl<'a> Status<'a> {
         let mut builder = Builder::new(&mut sink);
         let (mut entries, mut all_recorded, mut with_record) = (Vec::new(), true, 0u64);
         let ignore = walk_sorted(self.ws.root(), rel, abs, &mut |batch| {
-            // The walk is serial; the lstat (relative to the open
-            // directory) and any read of each file are not.
+            // The walk is serial; the lstat (by name in its directory, each
+            // directory opened once) and any read of each file are not.
+            let paths: Vec<PathBuf> = batch.iter().map(|f| f.entry.path()).collect();
+            let parents = Parents::open(&paths).map_err(|e| Error::io("walk", abs, e))?;
             let scanned: Vec<Option<(TreeEntry, bool, bool)>> = batch
                 .into_par_iter()
-                .map(|f| {
+                .zip(paths.par_iter())
+                .enumerate()
+                .map(|(i, (f, path))| {
                     let Some(sub) = f.sub else { return Ok(None) };
                     if is_tmp_name(&f.entry.file_name()) {
                         return Ok(None);
                     }
-                    let meta = f
-                        .entry
-                        .metadata()
-                        .map_err(|e| Error::io("stat", f.entry.path(), e))?;
-                    if !meta.is_file() {
+                    let st = parents
+                        .lstat(i, path)
+                        .map_err(|e| Error::io("stat", path, e))?;
+                    if !st.is_file() {
                         return Ok(None);
                     }
-                    let path = f.entry.path();
                     let (id, recorded, has) =
-                        self.content_id(&format!("{rel}/{sub}"), &path, &meta)?;
+                        self.content_id(&format!("{rel}/{sub}"), path, st.stat)?;
                     let e = TreeEntry {
                         path: sub,
-                        mode: Mode::from_permissions(meta.permissions().mode()),
-                        size: meta.len(),
+                        mode: Mode::from_permissions(st.mode),
+                        size: st.stat.size,
                         id,
                     };
                     Ok(Some((e, recorded, has)))

@@ -344,6 +344,20 @@ impl Store {
 
     /// Read, decode and verify one blob. `None` if the store lacks it.
     pub fn read(&self, kind: ObjectKind, id: &Id) -> Result<Option<Vec<u8>>> {
+        self.read_inner(kind, id, true)
+    }
+
+    /// Read and decode one blob (its length checked) without hashing it
+    /// against its id: only for a caller that hashes the bytes itself
+    /// before anyone sees them (checkout's whole-file check), and that
+    /// calls [`Store::read`] to name and record the damaged blob when its
+    /// own check fails. A stream that does not decode is still damage,
+    /// recorded here.
+    pub fn read_unhashed(&self, kind: ObjectKind, id: &Id) -> Result<Option<Vec<u8>>> {
+        self.read_inner(kind, id, false)
+    }
+
+    fn read_inner(&self, kind: ObjectKind, id: &Id, hash: bool) -> Result<Option<Vec<u8>>> {
         let Some((loc, slot)) = self.locate(kind, id) else {
             return Ok(None);
         };
@@ -371,7 +385,10 @@ impl Store {
             Codec::Raw if stored.len() == loc.raw_len as usize => Ok(stored),
             _ => decode(kind, loc.codec, &stored, loc.raw_len),
         };
-        let checked = decoded.and_then(|raw| check_blob(kind, id, &raw).map(|_| raw));
+        let checked = match decoded {
+            Ok(raw) if hash => check_blob(kind, id, &raw).map(|_| raw),
+            other => other,
+        };
         match checked {
             Ok(raw) => Ok(Some(raw)),
             Err(cause) => {

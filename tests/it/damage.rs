@@ -8,6 +8,9 @@ use std::fs;
 use std::path::PathBuf;
 
 use cairn::format::chunking::Chunker;
+use cairn::format::codec::Codec;
+use cairn::format::kind::ObjectKind;
+use cairn::format::pack::read_footer;
 use common::{assert_error_report, csv_text, random_bytes, TestRepo};
 
 /// BLAKE3 ids of the content-defined chunks of `bytes`.
@@ -194,4 +197,68 @@ fn verify_reports_objects_missing_for_a_pointer() {
         serde_json::from_slice(&repo.cairn(&["verify", "--json"]).output().unwrap().stdout)
             .unwrap();
     assert!(!v["missing"].as_array().unwrap().is_empty(), "{v}");
+}
+
+/// Checkout hashes a file of several chunks once, as a whole, instead of
+/// checking each chunk against its id as well: a chunk that decodes to the
+/// right length but holds the wrong bytes (a raw chunk with a flipped
+/// byte, never seen damaged before) is caught by that whole-file check
+/// alone. Here it sits in the file's last decode batch, after more than
+/// 16 MiB already went to the temporary file: nothing reaches the work
+/// tree, the damaged chunk is named and recorded, and the error is the
+/// same as a per-chunk check would give.
+#[test]
+fn damage_only_the_whole_file_check_sees_is_refused() {
+    let bytes = random_bytes("whole", 20 << 20);
+    let repo = TestRepo::init();
+    repo.write("d/f.bin", &bytes);
+    repo.cairn_ok(&["add", "d/f.bin"]);
+    // The file's last chunk, wherever it was packed.
+    let (off, len) = Chunker::default().chunks(&bytes).last().unwrap();
+    assert!(off > 16 << 20, "{off}");
+    let id = blake3::hash(&bytes[off..off + len]).to_hex().to_string();
+    let (pack, entry) = repo
+        .packs()
+        .into_iter()
+        .find_map(|pack| {
+            let on_disk = fs::read(&pack).unwrap();
+            let entries = read_footer(&pack, on_disk.len() as u64, |o, n| {
+                Ok(on_disk[o as usize..o as usize + n].to_vec())
+            })
+            .unwrap();
+            let e = entries
+                .into_iter()
+                .find(|e| e.kind == ObjectKind::Chunk && e.id.to_hex() == id)?;
+            Some((pack, e))
+        })
+        .unwrap();
+    assert_eq!(entry.codec, Codec::Raw);
+    flip_byte(
+        &pack,
+        (entry.offset + u64::from(entry.stored_len) / 2) as usize,
+    );
+
+    repo.remove("d/f.bin");
+    let (_, stderr) = repo.cairn_fail(&["checkout"]);
+    assert_error_report(&stderr, &["damaged", &id]);
+    assert!(
+        !repo.exists("d/f.bin"),
+        "damaged data reached the work tree"
+    );
+    assert!(
+        repo.stray_temp_files().is_empty(),
+        "{:?}",
+        repo.stray_temp_files()
+    );
+    // Recorded: the next checkout no longer counts the chunk as present.
+    let (_, stderr) = repo.cairn_fail(&["checkout"]);
+    assert_error_report(&stderr, &[&id]);
+    assert!(!repo.exists("d/f.bin"));
+
+    // The untouched file restores whole once the chunk is repaired.
+    repo.write("d/f.bin", &bytes);
+    repo.cairn_ok(&["add", "d/f.bin"]);
+    repo.remove("d/f.bin");
+    repo.cairn_ok(&["checkout"]);
+    assert!(repo.read("d/f.bin") == bytes);
 }

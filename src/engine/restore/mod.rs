@@ -1,8 +1,9 @@
 //! Materialising stored data in the work tree (`cairn checkout`).
 //!
-//! Guarantees: every chunk is verified against its id as it is read and the
-//! whole file is hashed again against the pointer's id before it becomes
-//! visible; a file is written under a temporary name in its own directory
+//! Guarantees: every file is hashed against the pointer's id before it
+//! becomes visible (a file of one chunk as that chunk is read, checked
+//! against its id; the chunks of a longer one are checked against their
+//! ids only when the whole file fails, to name the damaged one); a file is written under a temporary name in its own directory
 //! and renamed over the target only once complete, so a failure or a kill
 //! leaves the old file (or nothing), never a partial or damaged one; every
 //! target path is checked to lie inside the work tree; files whose stat and
