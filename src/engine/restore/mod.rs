@@ -2,12 +2,13 @@
 //!
 //! Guarantees: every file is hashed against the pointer's id before it
 //! becomes visible (a file of one chunk as that chunk is read, checked
-//! against its id; the chunks of a longer one are checked against their
-//! ids only when the whole file fails, to name the damaged one); a file is written under a temporary name in its own directory
-//! and renamed over the target only once complete, so a failure or a kill
-//! leaves the old file (or nothing), never a partial or damaged one; every
-//! target path is checked to lie inside the work tree; files whose stat and
-//! id already match are not rewritten.
+//! against its id; the chunks of a longer one are checked against their ids
+//! only when the whole file fails, to name the damaged one); a file is
+//! written under a temporary name in its own directory and renamed over the
+//! target only once complete, so a failure or a kill leaves the old file
+//! (or nothing), never a partial or damaged one; every target path is
+//! checked to lie inside the work tree; files whose stat and id already
+//! match are not rewritten.
 //!
 //! It also guards the user's work: [`Restore::conflicts`] lists, before
 //! anything is written, every file a restore would replace whose bytes

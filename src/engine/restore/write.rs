@@ -8,9 +8,9 @@
 //! leaves the old file (or nothing), and no unverified byte ever becomes
 //! visible. That one hash covers every chunk of a file of several chunks,
 //! so their ids are checked only when it fails, to name the damaged one; a
-//! file of one chunk is checked against its id as it is read. Chunks the store lacks may come from a
-//! remote chunk source ([`Restore::chunks`], `pull --no-cache`), which
-//! checks them the same way.
+//! file of one chunk is checked against its id as it is read. Chunks the
+//! store lacks may come from a remote chunk source ([`Restore::chunks`],
+//! `pull --no-cache`), which checks them the same way.
 
 use std::fs;
 use std::io::Write;
