@@ -127,22 +127,25 @@ impl Copies {
         self.slots.len()
     }
 
-    /// Add the entries of pack number `n` that `good` accepts.
-    pub fn add(&mut self, packs: &Packs, n: u32, good: impl Fn(&Entry) -> bool) {
-        let Some(p) = packs.by_number(n) else {
-            return;
-        };
-        let mut new: Vec<Slot> = p
-            .entries
-            .iter()
-            .enumerate()
-            .filter(|(_, e)| good(e))
-            .map(|(i, e)| Slot {
-                prefix: prefix(&e.id),
-                pack: n,
-                entry: i as u32,
-            })
-            .collect();
+    /// Add the entries of the packs numbered `numbers` that `good` accepts.
+    pub fn add(&mut self, packs: &Packs, numbers: &[u32], good: impl Fn(u32, &Entry) -> bool) {
+        let mut new = Vec::new();
+        for &n in numbers {
+            let Some(p) = packs.by_number(n) else {
+                continue;
+            };
+            new.extend(
+                p.entries
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, e)| good(n, e))
+                    .map(|(i, e)| Slot {
+                        prefix: prefix(&e.id),
+                        pack: n,
+                        entry: i as u32,
+                    }),
+            );
+        }
         new.sort_unstable_by(|a, b| compare(packs, a, b));
         merge_into(packs, &mut self.slots, new);
     }

@@ -170,6 +170,7 @@ impl RemoteIndex {
     /// The first record of a pack wins, except over a partial one learnt
     /// from locators, which the whole record replaces.
     pub fn add(&mut self, records: Vec<PackRecord>) {
+        let mut added = Vec::with_capacity(records.len());
         for p in records {
             if self.packs.contains_key(&p.id) {
                 if self.footers.remove(&p.id).is_none() {
@@ -177,8 +178,11 @@ impl RemoteIndex {
                 }
                 self.forget(&p.id);
             }
-            self.insert(p);
+            added.push(self.packs.insert(p));
         }
+        // One sort and one merge for the whole batch, not one per pack: an
+        // index file lists thousands of packs.
+        self.add_copies(&added);
     }
 
     /// Add what a locator says about one pack: `entries` of a pack of
@@ -214,15 +218,22 @@ impl RemoteIndex {
 
     /// Record pack `p` (not yet known) and its good copies.
     fn insert(&mut self, p: PackRecord) {
-        let whole_bad = self.damaged.contains(&(p.id, None));
-        let id = p.id;
         let n = self.packs.insert(p);
-        if whole_bad {
-            return;
-        }
+        self.add_copies(&[n]);
+    }
+
+    /// Add the good copies of the packs numbered `added` (just recorded).
+    fn add_copies(&mut self, added: &[u32]) {
         let damaged = &self.damaged;
-        let good = |e: &Entry| damaged.is_empty() || !damaged.contains(&(id, Some((e.kind, e.id))));
-        self.copies.add(&self.packs, n, good);
+        let packs = &self.packs;
+        let good = |n: u32, e: &Entry| {
+            damaged.is_empty()
+                || packs.by_number(n).is_some_and(|p| {
+                    !damaged.contains(&(p.id, None))
+                        && !damaged.contains(&(p.id, Some((e.kind, e.id))))
+                })
+        };
+        self.copies.add(packs, added, good);
     }
 
     /// Drop pack `id` and its copies (to record it again, as the newest).
