@@ -201,6 +201,11 @@ fn compare(packs: &Packs, a: &Slot, b: &Slot) -> Ordering {
 /// Merge sorted `new` into sorted `old` in place, from the back (no second
 /// copy of `old`).
 fn merge_into(packs: &Packs, old: &mut Vec<Slot>, new: Vec<Slot>) {
+    if old.is_empty() {
+        // The first batch (often the only one): taken as it is, not copied.
+        *old = new;
+        return;
+    }
     let (na, nb) = (old.len(), new.len());
     let Some(&filler) = new.first() else {
         return;
