@@ -10,14 +10,13 @@
 //! before any old one is deleted, so a crash at any point loses nothing:
 //! at worst some blobs exist twice until the next run.
 
-use std::collections::HashSet;
 use std::time::{Duration, SystemTime};
 
 use crate::error::Result;
 use crate::format::kind::ObjectKind;
 use crate::format::pack::Entry;
 use crate::hash::Id;
-use crate::store::{SealedPack, Store};
+use crate::store::{Marks, SealedPack, Store};
 
 pub use crate::repo::config::parse_duration;
 
@@ -43,12 +42,12 @@ pub fn keeps_whole(entries: &[Entry], useful: impl Fn(&Entry) -> bool) -> bool {
 /// ones no staying pack already holds.
 pub fn blobs_to_copy(
     entries: &[Entry],
-    live: &HashSet<(ObjectKind, Id)>,
-    staying: &HashSet<(ObjectKind, Id)>,
+    live: impl Fn(ObjectKind, &Id) -> bool,
+    staying: impl Fn(ObjectKind, &Id) -> bool,
 ) -> Vec<Entry> {
     entries
         .iter()
-        .filter(|e| live.contains(&(e.kind, e.id)) && !staying.contains(&(e.kind, e.id)))
+        .filter(|e| live(e.kind, &e.id) && !staying(e.kind, &e.id))
         .copied()
         .collect()
 }
@@ -94,10 +93,11 @@ impl Plan {
     }
 }
 
-/// Decide what to delete and rewrite, given the live objects.
+/// Decide what to delete and rewrite, given which objects are live (a
+/// marking walk's [`crate::engine::reach::Reach::reached`]).
 pub fn plan(
     store: &Store,
-    live: &HashSet<(ObjectKind, Id)>,
+    live: impl Fn(ObjectKind, &Id) -> bool,
     grace: Duration,
     now: SystemTime,
 ) -> Plan {
@@ -109,18 +109,16 @@ pub fn plan(
             .map_or(true, |age| age < grace)
     };
     let mut plan = Plan::default();
-    // Objects that stay where they are, in packs that are not touched.
-    let mut staying: HashSet<(ObjectKind, Id)> = HashSet::new();
+    // Objects that stay where they are, in packs that are not touched: a
+    // bit per indexed blob, as the live marks are.
+    let mut staying = store.marks();
     // A damaged copy never counts as the copy that keeps a blob.
     let good = |p: &SealedPack, e: &Entry| !store.is_damaged_copy(&p.path, e.kind, &e.id);
     // A pack left as it is keeps every blob it holds a good copy of.
-    let keep_whole = |staying: &mut HashSet<(ObjectKind, Id)>, p: &SealedPack| {
-        staying.extend(
-            p.entries
-                .iter()
-                .filter(|e| good(p, e))
-                .map(|e| (e.kind, e.id)),
-        );
+    let keep_whole = |staying: &mut Marks, p: &SealedPack| {
+        for e in p.entries.iter().filter(|e| good(p, e)) {
+            store.mark(staying, e.kind, &e.id);
+        }
     };
     let mut candidates = Vec::new();
     for p in packs {
@@ -134,7 +132,7 @@ pub fn plan(
     // Decide mostly-live packs first: they stay, and their blobs need no copy.
     let mut rest = Vec::new();
     for p in candidates {
-        if keeps_whole(&p.entries, |e| live.contains(&(e.kind, e.id))) {
+        if keeps_whole(&p.entries, |e| live(e.kind, &e.id)) {
             plan.kept += 1;
             keep_whole(&mut staying, &p);
         } else {
@@ -142,7 +140,7 @@ pub fn plan(
         }
     }
     for p in rest {
-        let needed = blobs_to_copy(&p.entries, live, &staying);
+        let needed = blobs_to_copy(&p.entries, &live, |k, id| store.is_marked(&staying, k, id));
         // A live blob whose copy here is damaged cannot be copied; the pack
         // stays whole until the damage is repaired, rather than turning a
         // damaged object into a missing one.
@@ -151,7 +149,9 @@ pub fn plan(
             keep_whole(&mut staying, &p);
             continue;
         }
-        staying.extend(needed.iter().map(|e| (e.kind, e.id)));
+        for e in &needed {
+            store.mark(&mut staying, e.kind, &e.id);
+        }
         if needed.is_empty() {
             plan.delete.push(p);
         } else {

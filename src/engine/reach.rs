@@ -4,9 +4,14 @@
 //! (a v2 listing's `CTN2` nodes name their children),
 //! manifests and segments it reaches a set of chunks. Walking that graph is
 //! how `verify` finds objects that are referenced but absent, and how
-//! garbage collection will decide what must be kept. Every object read on
+//! garbage collection decides what must be kept. Every object read on
 //! the way is verified by the store, so a damaged listing or manifest is an
 //! error here rather than a wrong answer.
+//!
+//! A walk that only marks ([`Reach::marking`]: gc, verify) records what it
+//! reached as one bit per blob of the store's index (`store::Marks`), not
+//! as a set of keys: at a million files that is 125 KB instead of about
+//! 100 MB. Ask it with [`Reach::reached`]; its `objects` stay empty.
 
 use std::collections::{HashMap, HashSet};
 
@@ -16,7 +21,7 @@ use crate::format::kind::ObjectKind;
 use crate::format::object::{self, Form, Manifest};
 use crate::format::pointer::Pointer;
 use crate::hash::Id;
-use crate::store::Store;
+use crate::store::{Marks, Store};
 
 /// An object some pointer needs that the store does not have. Serialised
 /// as `verify --json` prints it, its fields in this (alphabetical) order.
@@ -31,7 +36,12 @@ pub struct Missing {
 /// Everything reachable from a set of pointers.
 #[derive(Debug, Default)]
 pub struct Reach {
+    /// What was reached (left empty by a marking walk: see [`Reach::reached`]).
     pub objects: HashSet<(ObjectKind, Id)>,
+    /// What a marking walk reached, once it has reached anything.
+    marks: Option<Marks>,
+    /// Record what is reached in `marks` rather than `objects`.
+    mark_only: bool,
     pub missing: Vec<Missing>,
     /// The uncompressed length of every chunk reached (left empty with
     /// `skip_lengths`).
@@ -65,7 +75,7 @@ impl Reach {
         match ptr {
             Pointer::File { id, size, .. } => self.add_file(store, rel, id, *size),
             Pointer::Dir { id, .. } => {
-                if self.objects.contains(&(ObjectKind::Tree, *id)) && only.is_none() {
+                if self.has(store, ObjectKind::Tree, id) && only.is_none() {
                     return Ok(());
                 }
                 // Every node of the listing (below `only`: those that can
@@ -95,13 +105,13 @@ impl Reach {
                         return Err(e);
                     }
                 };
-                self.objects.insert((ObjectKind::Tree, *id));
+                self.put(store, ObjectKind::Tree, id);
                 for node in &walk.nodes {
-                    self.objects.insert((ObjectKind::Tree, *node));
+                    self.put(store, ObjectKind::Tree, node);
                 }
                 let files_missing = self.missing.split_off(at);
                 for node in &walk.absent {
-                    if self.objects.insert((ObjectKind::Tree, *node)) || node == id {
+                    if self.put(store, ObjectKind::Tree, node) || node == id {
                         self.miss(ObjectKind::Tree, node, rel);
                     }
                 }
@@ -129,15 +139,13 @@ impl Reach {
         if size == 0 {
             return Ok(());
         }
-        if self.objects.contains(&(ObjectKind::Manifest, *id))
-            || self.objects.contains(&(ObjectKind::Chunk, *id))
-        {
+        if self.has(store, ObjectKind::Manifest, id) || self.has(store, ObjectKind::Chunk, id) {
             return Ok(());
         }
         let Some(raw) = self.read(store, ObjectKind::Manifest, id)? else {
             // No manifest: a one-chunk file is stored as that chunk.
             if store.contains(ObjectKind::Chunk, id) {
-                self.objects.insert((ObjectKind::Chunk, *id));
+                self.put(store, ObjectKind::Chunk, id);
                 if !self.skip_lengths {
                     self.chunk_len.insert(*id, size);
                 }
@@ -146,14 +154,14 @@ impl Reach {
             }
             return Ok(());
         };
-        self.objects.insert((ObjectKind::Manifest, *id));
+        self.put(store, ObjectKind::Manifest, id);
         let m = Manifest::decode(&raw).map_err(|e| store.corrupt(ObjectKind::Manifest, *id, e))?;
         let chunks = match m.form {
             Form::Chunks => m.pieces,
             Form::Segments => {
                 let mut out = Vec::new();
                 for s in &m.pieces {
-                    if !self.objects.insert((ObjectKind::Segment, s.id)) {
+                    if !self.put(store, ObjectKind::Segment, &s.id) {
                         continue;
                     }
                     match self.read(store, ObjectKind::Segment, &s.id)? {
@@ -171,7 +179,7 @@ impl Reach {
             if !self.skip_lengths {
                 self.chunk_len.insert(c.id, c.len);
             }
-            if self.objects.insert((ObjectKind::Chunk, c.id))
+            if self.put(store, ObjectKind::Chunk, &c.id)
                 && !store.contains(ObjectKind::Chunk, &c.id)
             {
                 self.miss(ObjectKind::Chunk, &c.id, path);
@@ -192,12 +200,44 @@ impl Reach {
     }
 
     /// A walk that only marks what is reached and finds what is missing
-    /// (gc, verify): no chunk lengths.
+    /// (gc, verify): no chunk lengths, and what it reaches is asked with
+    /// [`Reach::reached`] (`objects` stays empty).
     pub fn marking() -> Reach {
         Reach {
             skip_lengths: true,
+            mark_only: true,
             ..Reach::default()
         }
+    }
+
+    /// Whether the walk reached `(kind, id)`, in either mode. `store` must
+    /// be the store the walk used.
+    pub fn reached(&self, store: &Store, kind: ObjectKind, id: &Id) -> bool {
+        self.has(store, kind, id)
+    }
+
+    /// How many distinct objects the walk reached.
+    pub fn reached_count(&self) -> usize {
+        match &self.marks {
+            Some(m) => m.len(),
+            None => self.objects.len(),
+        }
+    }
+
+    fn has(&self, store: &Store, kind: ObjectKind, id: &Id) -> bool {
+        match &self.marks {
+            Some(m) => store.is_marked(m, kind, id),
+            None => self.objects.contains(&(kind, *id)),
+        }
+    }
+
+    /// Record `(kind, id)` as reached; `true` if it was not before.
+    fn put(&mut self, store: &Store, kind: ObjectKind, id: &Id) -> bool {
+        if !self.mark_only {
+            return self.objects.insert((kind, *id));
+        }
+        let marks = self.marks.get_or_insert_with(|| store.marks());
+        store.mark(marks, kind, id)
     }
 
     /// Read a metadata object; with `refetch_damaged`, a copy that fails

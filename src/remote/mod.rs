@@ -28,6 +28,7 @@ pub const MULTIPART_MIN: u64 = 24 << 20;
 pub const PART: usize = 16 << 20;
 
 pub mod backend;
+mod copies;
 pub mod folder;
 pub mod foreign_store;
 pub mod index;

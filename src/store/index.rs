@@ -12,8 +12,15 @@
 //! It guarantees that a lookup answers exactly as one map would: the
 //! latest insert of a key wins, whichever structure holds it, and a
 //! removed key reads as absent even when an older run still lists it.
+//!
+//! Every key the runs hold also has a *position* (its record's place in
+//! the runs, the newest run that lists it winning), so a walk can mark
+//! what it reaches with one bit per record (`marks.rs`) instead of a set
+//! of 33-byte keys. Positions stay put while any mark set is alive: the
+//! runs are then never re-sorted (the map of recent changes grows instead).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use rayon::slice::ParallelSliceMut;
 
@@ -103,7 +110,14 @@ pub(super) struct Index {
     recent: HashMap<Key, Loc>,
     /// Keys present (not removed), reservations included.
     len: usize,
+    /// Held (cloned) by every live mark set: while another holder exists,
+    /// the runs, and so every position, stay as they are.
+    pins: Arc<()>,
 }
+
+/// Keeps an index's positions valid while it lives (see [`Index::pin`]).
+#[derive(Debug)]
+pub(super) struct Pin(#[allow(dead_code)] Arc<()>);
 
 impl Index {
     /// An index of the copies in `run`: of two copies of one blob the one
@@ -126,7 +140,33 @@ impl Index {
             },
             recent: HashMap::new(),
             len,
+            pins: Arc::new(()),
         }
+    }
+
+    /// Freeze the positions until the returned pin is dropped.
+    pub fn pin(&self) -> Pin {
+        Pin(self.pins.clone())
+    }
+
+    /// How many positions there are: every record of every run.
+    pub fn positions(&self) -> usize {
+        self.runs.iter().map(Vec::len).sum()
+    }
+
+    /// The position of `key`: its record in the newest run that lists it
+    /// (removed or not), numbering the runs' records oldest run first.
+    /// `None` for a key only the map of recent changes holds, or none.
+    pub fn position(&self, key: &Key) -> Option<usize> {
+        let want = order(key.0, &key.1);
+        let mut base = self.positions();
+        for run in self.runs.iter().rev() {
+            base -= run.len();
+            if let Ok(i) = run.binary_search_by(|r| r.order().cmp(&want)) {
+                return Some(base + i);
+            }
+        }
+        None
     }
 
     /// The copy of `key` as indexed (a reservation included), if present.
@@ -193,6 +233,10 @@ impl Index {
     /// similar size. Reservations stay in the map: their writers update or
     /// remove them there.
     fn spill(&mut self) {
+        if Arc::strong_count(&self.pins) > 1 {
+            // A mark set relies on the runs as they are.
+            return;
+        }
         let mut run: Vec<Rec> = Vec::new();
         self.recent.retain(|k, l| {
             if l.pack == RESERVED {

@@ -13,7 +13,8 @@
 //! The index is rebuilt at open from the footers of the packs, so there is no
 //! separate index file that could disagree with them; it is held compactly
 //! (`index.rs`, 56 bytes per blob). Writing lives in `write.rs`, the check every read applies in `check.rs`, and checking and
-//! garbage collection support in `maintenance.rs`.
+//! garbage collection support in `maintenance.rs`; `marks.rs` keeps the
+//! sets of blobs a gc or verify walk reaches as one bit per indexed blob.
 
 use std::collections::HashSet;
 use std::fs::{self, File};
@@ -36,6 +37,7 @@ mod check;
 mod exchange;
 mod index;
 mod maintenance;
+mod marks;
 pub mod packfile;
 mod write;
 use check::{check_blob, decode};
@@ -43,6 +45,7 @@ pub use check::{check_encoded, decode_checked, max_raw_len, MAX_LISTING};
 pub use exchange::ExportPlan;
 use index::{Index, Key, Loc, Rec, RESERVED};
 pub use maintenance::{Damage, SealedPack};
+pub use marks::Marks;
 pub use write::Put;
 use write::{new_pack, publish};
 

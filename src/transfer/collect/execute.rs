@@ -85,7 +85,7 @@ pub fn execute(
         .filter(|d| !fresh_ids.contains(&d.id))
         .collect();
     // 2. One index for every pack not deleted now.
-    let mut records: Vec<PackRecord> = plan.keep.clone();
+    let mut records: Vec<PackRecord> = plan.keep.iter().map(|p| (*p).clone()).collect();
     records.extend(pending.iter().filter_map(|d| d.record.clone()));
     records.extend(rewritten);
     records.sort_by_key(|r| r.id);
@@ -133,6 +133,12 @@ pub fn execute(
     // one to a deleted pack while gc could have said better (and one that
     // does only falls back to the index).
     let pending_ids: HashSet<Id> = pending.iter().map(|d| d.id).collect();
+    let listed_now: HashSet<Id> = records.iter().map(|r| r.id).collect();
+    let good: HashSet<Id> = listed_now
+        .iter()
+        .filter(|id| !pending_ids.contains(id))
+        .copied()
+        .collect();
     let mut now_index = RemoteIndex::default();
     now_index.condemned = pending_ids.clone();
     now_index.damaged = plan
@@ -140,12 +146,8 @@ pub fn execute(
         .iter()
         .map(|n| (n.pack, n.blob()))
         .collect();
-    now_index.add(records.clone());
-    let good: HashSet<Id> = records
-        .iter()
-        .map(|r| r.id)
-        .filter(|id| !pending_ids.contains(id))
-        .collect();
+    // Moved, not copied: at a million blobs a copy is 56 MB more.
+    now_index.add(records);
     done.locators = locate::refresh_after_gc(conn, &good, &now_index, live)?;
     // 6. Delete the packs due, if each is still the object condemned.
     if !plan.delete.is_empty() {
@@ -154,7 +156,6 @@ pub fn execute(
             .into_iter()
             .filter_map(|l| index::pack_id_of(&l.path).map(|id| (id, stamp(l.modified))))
             .collect();
-        let listed_now: HashSet<Id> = records.iter().map(|r| r.id).collect();
         let mut due = Vec::new();
         for d in &plan.delete {
             if fresh_ids.contains(&d.id) {

@@ -61,14 +61,15 @@ impl Doomed {
     }
 }
 
-/// What remote garbage collection will do.
+/// What remote garbage collection will do, referring to the records of
+/// the index it was planned from.
 #[derive(Debug, Default)]
-pub struct RemotePlan {
+pub struct RemotePlan<'a> {
     /// Indexed packs that stay as they are, not condemned.
-    pub keep: Vec<PackRecord>,
+    pub keep: Vec<&'a PackRecord>,
     /// Mostly-dead packs and the live blobs to carry over; the old packs
     /// are condemned once the copies are indexed.
-    pub rewrite: Vec<(PackRecord, Vec<Entry>)>,
+    pub rewrite: Vec<(&'a PackRecord, Vec<Entry>)>,
     /// Dead packs condemned (by an earlier run or this one) and not due
     /// yet, the old packs of `rewrite` included.
     pub condemn: Vec<Doomed>,
@@ -107,7 +108,7 @@ pub struct Collected {
     pub locators: crate::transfer::locate::Refreshed,
 }
 
-impl RemotePlan {
+impl RemotePlan<'_> {
     /// Bytes the packs due now hold.
     pub fn due_bytes(&self) -> u64 {
         self.delete.iter().map(|d| d.size).sum()

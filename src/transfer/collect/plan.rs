@@ -15,17 +15,19 @@ use crate::error::{Error, Result};
 use crate::format::kind::ObjectKind;
 use crate::format::pack::Entry;
 use crate::hash::Id;
-use crate::remote::index::{self, PackRecord};
+use crate::remote::index::{self, BlobSet, PackRecord};
 use crate::transfer::{stamp, IndexState, Listed};
 
-/// Decide what to do, given the live objects and the remote's listing.
-pub fn plan(
-    state: &IndexState,
+/// Decide what to do, given which objects are live and the remote's
+/// listing. The plan refers to the index's pack records rather than
+/// copying them.
+pub fn plan<'a>(
+    state: &'a IndexState,
     packs: &[Listed],
-    live: &HashSet<(ObjectKind, Id)>,
+    live: impl Fn(ObjectKind, &Id) -> bool,
     grace: Duration,
     now: SystemTime,
-) -> Result<RemotePlan> {
+) -> Result<RemotePlan<'a>> {
     if !state.damaged.is_empty() {
         return Err(Error::GcRefused {
             reason: crate::error::GcRefusal::DamagedRemoteIndex,
@@ -116,23 +118,20 @@ pub fn plan(
             && !state.index.damaged.contains(&(p.id, Some((e.kind, e.id))))
     };
     // A pack left as it is keeps every blob it holds a good copy of.
-    let keep_whole =
-        |plan: &mut RemotePlan, staying: &mut HashSet<(ObjectKind, Id)>, p: &PackRecord| {
-            staying.extend(
-                p.entries
-                    .iter()
-                    .filter(|e| good(p, e))
-                    .map(|e| (e.kind, e.id)),
-            );
-            if prior.contains_key(&p.id) {
-                plan.uncondemned += 1;
-            }
-            plan.keep.push(p.clone());
-        };
+    let keep_whole = |plan: &mut RemotePlan<'a>, staying: &mut BlobSet, p: &'a PackRecord| {
+        for e in p.entries.iter().filter(|e| good(p, e)) {
+            staying.insert(e.kind, &e.id);
+        }
+        if prior.contains_key(&p.id) {
+            plan.uncondemned += 1;
+        }
+        plan.keep.push(p);
+    };
     let mut records: Vec<&PackRecord> = state.index.packs.values().collect();
     // Damaged packs last, so their blobs' good copies are known by then.
     records.sort_by_key(|p| (damaged_pack(&p.id), p.id));
-    let mut staying: HashSet<(ObjectKind, Id)> = HashSet::new();
+    // Blobs that staying packs keep: a bit per blob of the index.
+    let mut staying = BlobSet::new(&state.index);
     let mut candidates = Vec::new();
     for p in records {
         if !listed.contains_key(&p.id) {
@@ -158,9 +157,8 @@ pub fn plan(
         .map(|p| (p, false))
         .chain(condemned.into_iter().map(|p| (p, true)))
     {
-        let useful = |e: &Entry| {
-            live.contains(&(e.kind, e.id)) && !(was_condemned && staying.contains(&(e.kind, e.id)))
-        };
+        let useful =
+            |e: &Entry| live(e.kind, &e.id) && !(was_condemned && staying.contains(e.kind, &e.id));
         if !damaged_pack(&p.id) && keeps_whole(&p.entries, useful) {
             keep_whole(&mut plan, &mut staying, p);
         } else {
@@ -168,13 +166,15 @@ pub fn plan(
         }
     }
     for p in rest {
-        let needed = blobs_to_copy(&p.entries, live, &staying);
+        let needed = blobs_to_copy(&p.entries, &live, |k, id| staying.contains(k, id));
         if needed.iter().any(|e| !good(p, e)) {
             // Never turn a damaged object into a missing one.
             keep_whole(&mut plan, &mut staying, p);
             continue;
         }
-        staying.extend(needed.iter().map(|e| (e.kind, e.id)));
+        for e in &needed {
+            staying.insert(e.kind, &e.id);
+        }
         let Some(l) = listed.get(&p.id) else { continue };
         if needed.is_empty() {
             doom(&mut plan, l, p.id, Some(p.clone()));
@@ -189,7 +189,7 @@ pub fn plan(
                 since: prior.get(&p.id).copied(),
                 record: Some(p.clone()),
             });
-            plan.rewrite.push((p.clone(), needed));
+            plan.rewrite.push((p, needed));
         }
     }
     let kept: HashSet<Id> = plan.keep.iter().map(|p| p.id).collect();

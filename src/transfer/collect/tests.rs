@@ -94,12 +94,19 @@ impl Remote {
         }
     }
 
-    fn plan(&self, live: &[&PackRecord]) -> RemotePlan {
+    fn plan(&self, live: &[&PackRecord]) -> RemotePlan<'_> {
         let live: HashSet<(ObjectKind, Id)> = live
             .iter()
             .flat_map(|p| p.entries.iter().map(|e| (e.kind, e.id)))
             .collect();
-        plan(&self.state, &self.packs, &live, DAY, now()).unwrap()
+        plan(
+            &self.state,
+            &self.packs,
+            |k, id: &Id| live.contains(&(k, *id)),
+            DAY,
+            now(),
+        )
+        .unwrap()
     }
 }
 
@@ -126,7 +133,7 @@ fn dead_packs_are_condemned_not_deleted() {
     // The indexed one stays listed until deleted; the orphan has no record.
     let d = plan.condemn.iter().find(|d| d.id == dead.id).unwrap();
     assert_eq!(d.record.as_ref(), Some(&dead));
-    assert_eq!(plan.keep, vec![live]);
+    assert_eq!(plan.keep, vec![&live]);
     assert!(plan.condemnations_changed && !plan.is_noop());
 }
 
@@ -167,7 +174,7 @@ fn a_condemned_pack_that_is_live_again_is_kept_and_uncondemned() {
     r.condemn(&p, 2 * DAY);
     let plan = r.plan(&[&p]);
     assert!(plan.delete.is_empty() && plan.condemn.is_empty());
-    assert_eq!(plan.keep, vec![p]);
+    assert_eq!(plan.keep, vec![&p]);
     assert_eq!(plan.uncondemned, 1);
     assert!(plan.condemnations_changed);
 }
@@ -182,7 +189,14 @@ fn a_due_pack_holding_the_only_copy_of_a_live_blob_is_rewritten_not_deleted() {
     r.condemn(&p, 2 * DAY);
     let mut live = HashSet::new();
     live.insert((ObjectKind::Chunk, p.entries[0].id));
-    let first = plan(&r.state, &r.packs, &live, DAY, now()).unwrap();
+    let first = plan(
+        &r.state,
+        &r.packs,
+        |k, id: &Id| live.contains(&(k, *id)),
+        DAY,
+        now(),
+    )
+    .unwrap();
     assert!(first.delete.is_empty());
     assert_eq!(first.rewrite.len(), 1);
     assert_eq!(first.rewrite[0].1, vec![p.entries[0]]);
@@ -198,9 +212,16 @@ fn a_due_pack_holding_the_only_copy_of_a_live_blob_is_rewritten_not_deleted() {
     copy.len = HEADER_LEN + 10 + (ENTRY_LEN + TRAILER_LEN) as u64;
     let mut r = Remote::new(&[(&p, old), (&copy, old)]);
     r.condemn(&p, 2 * DAY);
-    let second = plan(&r.state, &r.packs, &live, DAY, now()).unwrap();
+    let second = plan(
+        &r.state,
+        &r.packs,
+        |k, id: &Id| live.contains(&(k, *id)),
+        DAY,
+        now(),
+    )
+    .unwrap();
     assert_eq!(ids(&second.delete), vec![p.id]);
-    assert_eq!(second.keep, vec![copy]);
+    assert_eq!(second.keep, vec![&copy]);
 }
 
 #[test]
@@ -226,7 +247,7 @@ fn a_young_index_protects_its_packs_but_not_condemned_ones() {
     r.state.files[0].modified = now() - DAY / 4;
     r.condemn(&condemned, 2 * DAY);
     let plan = r.plan(&[]);
-    assert_eq!(plan.keep, vec![adopted]);
+    assert_eq!(plan.keep, vec![&adopted]);
     assert_eq!(ids(&plan.delete), vec![condemned.id]);
 }
 
@@ -255,8 +276,15 @@ fn a_damaged_index_stops_gc() {
     r.state
         .damaged
         .push(("index/x.idx".into(), index::IndexError::Truncated));
-    let live = HashSet::new();
-    assert!(plan(&r.state, &r.packs, &live, DAY, now()).is_err());
+    let live: HashSet<(ObjectKind, Id)> = HashSet::new();
+    assert!(plan(
+        &r.state,
+        &r.packs,
+        |k, id: &Id| live.contains(&(k, *id)),
+        DAY,
+        now()
+    )
+    .is_err());
 }
 
 #[test]
@@ -287,7 +315,7 @@ fn a_condemned_duplicate_of_a_staying_pack_stays_condemned() {
     let mut r = Remote::new(&[(&old_pack, old), (&again, now() - DAY / 4)]);
     r.condemn(&old_pack, 2 * DAY);
     let plan = r.plan(&[&again]);
-    assert_eq!(plan.keep, vec![again]);
+    assert_eq!(plan.keep, vec![&again]);
     assert_eq!(ids(&plan.delete), vec![old_pack.id]);
     assert_eq!(plan.uncondemned, 0);
 }
