@@ -29,6 +29,10 @@ use crate::store::Store;
 pub const MIN_WHOLE: u64 = 16 << 20;
 /// Repacked packs are cut at this many bytes (built in memory).
 pub const REPACK_TARGET: u64 = 16 << 20;
+/// ...or at this many blobs: a pack is built in memory with each blob
+/// read apart (about 200 bytes a blob besides its bytes), so 16 MiB of
+/// tiny files, hundreds of thousands of blobs, would be the push's peak.
+pub const REPACK_BLOBS: usize = 1 << 16;
 /// Bytes of index files this clone has no copy of that a push reads,
 /// newest first, to learn what the remote holds (FORMAT.md §15.3). A
 /// remote whose uncached index files fit is read whole, as before; past
@@ -318,18 +322,7 @@ pub fn push(
     progress.begin("pushing", Some(plan.bytes()));
     // Repacked packs as runs of the loose blobs (not copies of them: at a
     // million tiny files a copy is tens of MB at the push's peak).
-    let mut groups: Vec<std::ops::Range<usize>> = Vec::new();
-    let mut size = 0u64;
-    for (i, e) in plan.loose.iter().map(|l| plan.entry(*l)).enumerate() {
-        match groups.last_mut() {
-            Some(g) if size < REPACK_TARGET => g.end = i + 1,
-            _ => {
-                groups.push(i..i + 1);
-                size = 0;
-            }
-        }
-        size += e.stored_len as u64;
-    }
+    let groups = plan.groups(REPACK_TARGET, REPACK_BLOBS);
 
     let present = &present;
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Upload>(1);

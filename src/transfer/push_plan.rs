@@ -55,6 +55,24 @@ impl Plan {
         self.sort_loose();
     }
 
+    /// The loose blobs cut into repacked packs: runs of at least
+    /// `target` stored bytes (the last may be less) or of `max_blobs`.
+    pub fn groups(&self, target: u64, max_blobs: usize) -> Vec<std::ops::Range<usize>> {
+        let mut groups: Vec<std::ops::Range<usize>> = Vec::new();
+        let mut size = 0u64;
+        for (i, e) in self.loose.iter().map(|l| self.entry(*l)).enumerate() {
+            match groups.last_mut() {
+                Some(g) if size < target && g.len() < max_blobs => g.end = i + 1,
+                _ => {
+                    groups.push(i..i + 1);
+                    size = 0;
+                }
+            }
+            size += e.stored_len as u64;
+        }
+        groups
+    }
+
     fn sort_loose(&mut self) {
         let packs = &self.packs;
         let key = |(p, e): &(u32, u32)| {

@@ -8,6 +8,7 @@ use crate::progress::Silent;
 use crate::remote::index::PackRecord;
 use crate::repo::stat_index::StatIndex;
 use crate::repo::workspace::Workspace;
+use crate::store::SealedPack;
 use crate::transfer::locate;
 
 fn noise(seed: &str, len: usize) -> Vec<u8> {
@@ -205,4 +206,39 @@ fn the_sorted_plan_is_the_stores_plan() {
             assert_eq!(want.bytes(), got.bytes());
         }
     }
+}
+
+/// Repacked packs are cut by bytes and by count: a run of tiny blobs never
+/// makes one huge in-memory pack.
+#[test]
+fn repacked_groups_are_cut_by_bytes_and_by_blobs() {
+    use crate::format::codec::Codec;
+    use crate::transfer::push_plan::Plan;
+    let entry = |i: u32, len: u32| Entry {
+        id: Id::of(&i.to_le_bytes()),
+        kind: ObjectKind::Chunk,
+        codec: Codec::Raw,
+        offset: 8 + u64::from(i) * 1_000,
+        stored_len: len,
+        raw_len: len,
+    };
+    let mut entries: Vec<Entry> = (0..10).map(|i| entry(i, 10)).collect();
+    entries.push(entry(10, 500));
+    entries.extend((11..14).map(|i| entry(i, 10)));
+    let plan = Plan {
+        packs: vec![SealedPack {
+            path: "p".into(),
+            len: 20_000,
+            modified: std::time::SystemTime::UNIX_EPOCH,
+            entries,
+        }],
+        whole: Vec::new(),
+        loose: (0..14).map(|e| (0, e)).collect(),
+        absent: None,
+    };
+    assert_eq!(plan.groups(u64::MAX, usize::MAX), vec![0..14]);
+    assert_eq!(plan.groups(u64::MAX, 4), vec![0..4, 4..8, 8..12, 12..14]);
+    // Cut once a run reaches 100 bytes: the 500-byte blob closes its run.
+    assert_eq!(plan.groups(100, usize::MAX), vec![0..10, 10..11, 11..14]);
+    assert_eq!(plan.groups(100, 3), vec![0..3, 3..6, 6..9, 9..11, 11..14]);
 }
