@@ -16,19 +16,19 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use super::fetch::reach;
 use super::select::{select_at, Selected};
 use super::Requests;
 use super::Session;
-use crate::engine::reach::Missing;
+use crate::engine::reach::{Missing, Reach};
 use crate::error::{MissingData, Result};
 use crate::format::kind::ObjectKind;
 use crate::format::pointer::Pointer;
 use crate::progress::Progress;
-use crate::remote;
+
 use crate::repo::git::{GitError, GitRepo};
 use crate::repo::history::{pointers_at, Tracked};
 use crate::store::Store;
+use crate::transfer::pushed::Known;
 use crate::transfer::walked::Walked;
 use crate::transfer::{locate as transfer_locate, push as transfer_push, Connection};
 
@@ -239,7 +239,7 @@ pub fn push_selected(
         // so that one copy of it (hundreds of bytes per remote blob) is
         // held at a time.
         if let Some(r) = rounds.last_mut() {
-            r.index = remote::index::RemoteIndex::default();
+            r.index = Known::default();
         }
         rounds.push(round(&conn, store, &Vec::new(), &known, &hints, progress)?);
         pointers_walked += known.len();
@@ -250,9 +250,9 @@ pub fn push_selected(
     // round's index is the remote's as listed now, this push included; a
     // second copy read from the cache would double the memory a push
     // needs against a large remote.
-    let empty = remote::index::RemoteIndex::default();
+    let empty = Known::default();
     let idx = rounds.last().map_or(&empty, |r| &r.index);
-    let on_remote = |idx: &remote::index::RemoteIndex, m: &Missing| {
+    let on_remote = |idx: &Known, m: &Missing| {
         idx.contains(m.kind, &m.id)
             || (m.kind == ObjectKind::Manifest && idx.contains(ObjectKind::Chunk, &m.id))
     };
@@ -264,7 +264,10 @@ pub fn push_selected(
     // A push that read only part of the remote's index reports data as
     // unavailable only once the whole index says so.
     let whole = if partial && unproven {
-        Some(conn.load_index()?.index)
+        Some(Known {
+            index: conn.load_index()?.index,
+            pushed: Default::default(),
+        })
     } else {
         None
     };
@@ -360,8 +363,9 @@ struct Round {
     /// Optional pointers that need objects the cache lacks, with those
     /// objects: complete only if the remote has them.
     needs_remote: Vec<(String, Tracked, Vec<Missing>)>,
-    /// The remote's index after this round (for locators).
-    index: remote::index::RemoteIndex,
+    /// The remote's index as this round read it and the packs it indexed
+    /// (for locators).
+    index: Known,
 }
 
 /// At most this many pushed paths have their earlier versions looked up,
@@ -392,7 +396,12 @@ fn round(
     hints: &[crate::hash::Id],
     progress: &dyn Progress,
 ) -> Result<Round> {
-    let mut r = reach(store, required)?;
+    // Only which objects and which are missing: the chunk lengths a plain
+    // walk also records would be about 45 bytes per chunk for nothing.
+    let mut r = Reach::marking();
+    for (rel, ptr, only) in required {
+        r.add_pointer_only(store, rel, ptr, only.as_deref())?;
+    }
     let strict = r.missing.len();
     // The same walk goes on (objects already reached are not read again).
     let mut needs_remote = Vec::new();

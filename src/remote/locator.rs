@@ -97,30 +97,15 @@ impl Locator {
         let mut packs: Vec<&LocatedPack> = self.packs.iter().collect();
         packs.sort_by_key(|p| p.id);
         packs.dedup_by_key(|p| p.id);
-        let n: usize = packs
-            .iter()
-            .map(|p| RECORD_HEAD + p.entries.len() * ENTRY_LEN)
-            .sum();
-        let mut out = Vec::with_capacity(HEAD_LEN + n + SUM_LEN);
-        out.extend_from_slice(LOCATOR_MAGIC);
-        out.extend_from_slice(&LOCATOR_VERSION.to_le_bytes());
-        out.extend_from_slice(&(packs.len() as u32).to_le_bytes());
-        out.extend_from_slice(self.root.as_bytes());
+        let blobs: usize = packs.iter().map(|p| p.entries.len()).sum();
+        let mut out = Encoder::new(&self.root, packs.len(), blobs);
         for p in packs {
             let mut entries = p.entries.clone();
             entries.sort_by_key(|e| e.offset);
             entries.dedup_by_key(|e| e.offset);
-            out.extend_from_slice(p.id.as_bytes());
-            out.extend_from_slice(&p.len.to_le_bytes());
-            out.extend_from_slice(&p.footer_entries.to_le_bytes());
-            out.extend_from_slice(&(entries.len() as u32).to_le_bytes());
-            for e in &entries {
-                e.encode(&mut out);
-            }
+            out.pack(&p.id, p.len, p.footer_entries, &entries);
         }
-        let sum = Id::of(&out);
-        out.extend_from_slice(sum.as_bytes());
-        out
+        out.finish()
     }
 
     /// Decode and check the locator read for `root`.
@@ -207,6 +192,47 @@ impl Locator {
     /// How many blobs it locates.
     pub fn blobs(&self) -> usize {
         self.packs.iter().map(|p| p.entries.len()).sum()
+    }
+}
+
+/// Writes a locator's canonical encoding one pack at a time, so a writer
+/// that knows its packs in id order never holds a [`Locator`] (56 bytes
+/// per blob in memory besides the 52 encoded). [`Locator::encode`] goes
+/// through it too, so both write the same bytes.
+pub struct Encoder {
+    out: Vec<u8>,
+}
+
+impl Encoder {
+    /// A locator of `root` with `packs` packs (each to be given once, in
+    /// id order) holding `blobs` entries in all (to size the buffer).
+    pub fn new(root: &Id, packs: usize, blobs: usize) -> Encoder {
+        let mut out =
+            Vec::with_capacity(HEAD_LEN + packs * RECORD_HEAD + blobs * ENTRY_LEN + SUM_LEN);
+        out.extend_from_slice(LOCATOR_MAGIC);
+        out.extend_from_slice(&LOCATOR_VERSION.to_le_bytes());
+        out.extend_from_slice(&(packs as u32).to_le_bytes());
+        out.extend_from_slice(root.as_bytes());
+        Encoder { out }
+    }
+
+    /// The next pack: `entries` in offset order, each once.
+    pub fn pack(&mut self, id: &Id, len: u64, footer_entries: u32, entries: &[Entry]) {
+        self.out.extend_from_slice(id.as_bytes());
+        self.out.extend_from_slice(&len.to_le_bytes());
+        self.out.extend_from_slice(&footer_entries.to_le_bytes());
+        self.out
+            .extend_from_slice(&(entries.len() as u32).to_le_bytes());
+        for e in entries {
+            e.encode(&mut self.out);
+        }
+    }
+
+    /// The encoding, with its trailing checksum.
+    pub fn finish(mut self) -> Vec<u8> {
+        let sum = Id::of(&self.out);
+        self.out.extend_from_slice(sum.as_bytes());
+        self.out
     }
 }
 

@@ -17,6 +17,7 @@ use std::collections::{HashMap, HashSet};
 
 use futures::{StreamExt, TryStreamExt};
 
+use super::pushed::{locator_of, Known};
 use super::walked::{Located, RemoteView};
 use super::Connection;
 use crate::engine::reach::Reach;
@@ -97,38 +98,51 @@ pub fn merge(locators: Vec<Locator>) -> RemoteIndex {
     idx
 }
 
+/// Encoded locators a push holds before writing them: past this many
+/// bytes they are written, so many roots never add up in memory.
+const WRITE_BATCH: usize = 16 << 20;
+
 /// After a push: write the locators of `roots` (pointers whose data is
-/// complete on the remote; `idx` is the remote's index after the push),
-/// except those this clone wrote while its record (`walked::Located`)
-/// still stands against `view`, and those in `found` (the push read their
-/// locator and it named only kept packs). Returns how many were written.
+/// complete on the remote; `known` is the remote's index as the push read
+/// it and the packs it indexed), except those this clone wrote while its
+/// record (`walked::Located`) still stands against `view`, and those in
+/// `found` (the push read their locator and it named only kept packs).
+/// Each is streamed from one walk of its root (`pushed::locator_of`).
+/// Returns how many were written.
 pub fn write_for<'a>(
     conn: &Connection,
     store: &Store,
     cache_root: &std::path::Path,
     view: &RemoteView,
     roots: impl Iterator<Item = (&'a String, &'a Pointer)>,
-    idx: &RemoteIndex,
+    known: &Known,
     found: &HashSet<Id>,
 ) -> Result<usize> {
     let location = &conn.remote.location;
     let record = Located::load(cache_root, location);
     let stands = record.stands(view);
     let mut seen = HashSet::new();
-    let mut todo = Vec::new();
-    for (rel, ptr) in roots {
+    let mut batch: Vec<(Id, Vec<u8>)> = Vec::new();
+    let mut held = 0;
+    let mut written = Vec::new();
+    for (_, ptr) in roots {
         let root = ptr.id();
         if !seen.insert(root) || (stands && record.contains(&root)) || found.contains(&root) {
             continue;
         }
-        if let Some(blobs) = root_blobs(store, rel, ptr)? {
-            todo.extend(build(root, &blobs, idx));
+        if let Some(bytes) = locator_of(store, ptr, known)? {
+            held += bytes.len();
+            batch.push((root, bytes));
+        }
+        if held >= WRITE_BATCH {
+            written.extend(conn.write_encoded_locators(std::mem::take(&mut batch))?);
+            held = 0;
         }
     }
-    if todo.is_empty() && stands {
+    if written.is_empty() && batch.is_empty() && stands {
         return Ok(0);
     }
-    let written = conn.write_locators(todo)?;
+    written.extend(conn.write_encoded_locators(batch)?);
     let count = written.len();
     let kept: Vec<Id> = if stands {
         record.roots().collect()
@@ -201,12 +215,18 @@ impl Connection {
     /// Write `locators` (each complete, naming only packs that are durable
     /// and indexed); returns the roots written.
     pub fn write_locators(&self, locators: Vec<Locator>) -> Result<Vec<Id>> {
+        self.write_encoded_locators(locators.into_iter().map(|l| (l.root, l.encode())).collect())
+    }
+
+    /// Write encoded locators, (root, bytes), each complete and naming
+    /// only packs that are durable and indexed; returns the roots written.
+    pub fn write_encoded_locators(&self, locators: Vec<(Id, Vec<u8>)>) -> Result<Vec<Id>> {
         let written: Vec<(Id, String)> = self.rt.block_on(async {
             futures::stream::iter(locators)
-                .map(|l| async move {
-                    let rel = locator_path(&l.root);
-                    self.put_async(&rel, l.encode()).await?;
-                    Ok::<_, Error>((l.root, rel))
+                .map(|(root, bytes)| async move {
+                    let rel = locator_path(&root);
+                    self.put_async(&rel, bytes).await?;
+                    Ok::<_, Error>((root, rel))
                 })
                 .buffer_unordered(self.jobs().uploads)
                 .try_collect()

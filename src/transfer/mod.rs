@@ -37,6 +37,8 @@ pub mod coverage;
 pub mod fetch;
 pub mod locate;
 pub mod push;
+pub(crate) mod push_plan;
+pub mod pushed;
 pub mod ranged;
 pub mod walked;
 

@@ -13,6 +13,7 @@ use std::path::PathBuf;
 
 use futures::{StreamExt, TryStreamExt};
 
+use super::pushed::{Known, Pushed};
 use super::Connection;
 use crate::engine::reach::Missing;
 use crate::error::{Corruption, Error, Result};
@@ -28,6 +29,10 @@ use crate::store::Store;
 pub const MIN_WHOLE: u64 = 16 << 20;
 /// Repacked packs are cut at this many bytes (built in memory).
 pub const REPACK_TARGET: u64 = 16 << 20;
+/// ...or at this many blobs: a pack is built in memory with each blob
+/// read apart (about 200 bytes a blob besides its bytes), so 16 MiB of
+/// tiny files, hundreds of thousands of blobs, would be the push's peak.
+pub const REPACK_BLOBS: usize = 1 << 16;
 /// Bytes of index files this clone has no copy of that a push reads,
 /// newest first, to learn what the remote holds (FORMAT.md §15.3). A
 /// remote whose uncached index files fit is read whole, as before; past
@@ -197,8 +202,9 @@ fn learn(conn: &Connection, roots: &[Id]) -> Result<(super::IndexState, Vec<Id>)
 /// (top ids) whose locators may say what the remote has, when its index
 /// is too large to read (the pushed ones and their earlier versions).
 /// Returns, with the report, the remote's index as far as this push read
-/// it, plus the packs this push indexed: enough to build the locators of
-/// the pushed roots, since each of their blobs was found there or sent.
+/// it and, beside it, the packs this push indexed: enough to build the
+/// locators of the pushed roots, since each of their blobs was found there
+/// or sent.
 pub fn push(
     conn: &Connection,
     store: &Store,
@@ -206,7 +212,7 @@ pub fn push(
     missing: &[Missing],
     roots: &[Id],
     progress: &dyn Progress,
-) -> Result<(PushReport, RemoteIndex)> {
+) -> Result<(PushReport, Known)> {
     let (mut state, mut located) = learn(conn, roots)?;
     let found = |idx: &RemoteIndex, k: ObjectKind, id: &Id| {
         idx.keeps(k, id) || (k == ObjectKind::Manifest && idx.keeps(ObjectKind::Chunk, id))
@@ -228,7 +234,7 @@ pub fn push(
             || !state.condemned.is_empty(),
     };
     let partial = !state.unread.is_empty();
-    let mut remote_index = state.index;
+    let remote_index = state.index;
     // A blob only condemned packs hold counts as absent, like a damaged
     // copy: the pack may be deleted before this push's commit reaches the
     // clone that runs gc (FORMAT.md §15.6).
@@ -243,10 +249,13 @@ pub fn push(
             path: m.needed_by.clone().into(),
         });
     }
-    // Filtered in place: at a million files, a second set would be tens of
-    // MB more at the push's peak.
-    let mut todo = wanted;
-    todo.retain(|(k, id)| !on_remote(*k, id));
+    // What the remote lacks, as one sorted vector (33 bytes a blob) taken
+    // from the set as it is consumed.
+    let mut todo: Vec<(ObjectKind, Id)> = wanted
+        .into_iter()
+        .filter(|(k, id)| !on_remote(*k, id))
+        .collect();
+    todo.sort_unstable_by_key(|(k, id)| (k.to_u8(), *id));
     let repaired = !indexes.repaired.is_empty();
     let mut report = PushReport {
         objects: todo.len(),
@@ -262,28 +271,29 @@ pub fn push(
             // and names what a crashed push wrote in `index.list`.
             conn.publish_listing()?;
         }
-        return Ok((report, remote_index));
+        let known = Known {
+            index: remote_index,
+            pushed: Pushed::default(),
+        };
+        return Ok((report, known));
     }
-    let mut plan = store.plan_export(&todo, MIN_WHOLE);
-    // The plan names every blob to send: the set is not needed again.
+    let mut plan = super::push_plan::plan(store, &todo, MIN_WHOLE);
+    // The plan names every blob to send: the list is not needed again.
     drop(todo);
     let condemned = &remote_index.condemned.clone();
     // Never send a pack under a condemned name: gc may delete that name
     // whatever it then holds. Such a local pack is repacked instead.
-    let (whole, repack): (Vec<_>, Vec<_>) = std::mem::take(&mut plan.whole)
-        .into_iter()
-        .partition(|p| !condemned.contains(&crate::format::pack::pack_id(&p.entries)));
-    plan.whole = whole;
-    if !repack.is_empty() {
-        for p in repack {
-            let path: std::sync::Arc<std::path::Path> = std::sync::Arc::from(p.path.as_path());
-            plan.loose
-                .extend(p.entries.iter().map(|e| (std::sync::Arc::clone(&path), *e)));
-        }
-        plan.loose.sort_by_key(|(_, e)| (e.kind.to_u8(), e.id));
+    let repack: Vec<usize> = plan
+        .whole
+        .iter()
+        .copied()
+        .filter(|p| condemned.contains(&crate::format::pack::pack_id(&plan.packs[*p].entries)))
+        .collect();
+    for p in repack {
+        plan.unwhole(p);
     }
-    if let Some((kind, id)) = plan.absent.first() {
-        return Err(store.corrupt(*kind, *id, Corruption::NoIntactCopy));
+    if let Some((kind, id)) = plan.absent {
+        return Err(store.corrupt(kind, id, Corruption::NoIntactCopy));
     }
     // Packs an interrupted push already completed.
     // A pack noted as damaged is not "there": sending it again under its
@@ -312,33 +322,26 @@ pub fn push(
     progress.begin("pushing", Some(plan.bytes()));
     // Repacked packs as runs of the loose blobs (not copies of them: at a
     // million tiny files a copy is tens of MB at the push's peak).
-    let mut groups: Vec<std::ops::Range<usize>> = Vec::new();
-    let mut size = 0u64;
-    for (i, (_, e)) in plan.loose.iter().enumerate() {
-        match groups.last_mut() {
-            Some(g) if size < REPACK_TARGET => g.end = i + 1,
-            _ => {
-                groups.push(i..i + 1);
-                size = 0;
-            }
-        }
-        size += e.stored_len as u64;
-    }
+    let groups = plan.groups(REPACK_TARGET, REPACK_BLOBS);
 
     let present = &present;
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Upload>(1);
     let records: Result<Vec<(PackRecord, bool)>> = std::thread::scope(|s| {
         // Producer: verify local packs and build repacked ones, in order.
         let producer = s.spawn(move || -> Result<()> {
-            for pack in &plan.whole {
-                let record = PackRecord {
+            let mut plan = plan;
+            for p in std::mem::take(&mut plan.whole) {
+                let pack = &mut plan.packs[p];
+                let mut record = PackRecord {
                     id: crate::format::pack::pack_id(&pack.entries),
                     len: pack.len,
-                    entries: pack.entries.clone(),
+                    entries: Vec::new(),
                 };
                 if present.known(&record) != Some(true) {
                     store.check_pack(pack)?;
                 }
+                // Moved, not copied: the record is all that is kept of it.
+                record.entries = std::mem::take(&mut pack.entries);
                 let up = Upload::File {
                     path: pack.path.clone(),
                     record,
@@ -349,8 +352,9 @@ pub fn push(
             }
             for group in groups {
                 let mut blobs = Vec::with_capacity(group.len());
-                for (path, e) in &plan.loose[group] {
-                    blobs.push((*e, store.read_encoded(path, e)?));
+                for l in &plan.loose[group] {
+                    let e = plan.entry(*l);
+                    blobs.push((*e, store.read_encoded(&plan.packs[l.0 as usize].path, e)?));
                 }
                 let (id, bytes, entries) = build_avoiding(&conn.remote.name, blobs, condemned)?;
                 let record = PackRecord {
@@ -430,8 +434,14 @@ pub fn push(
     crate::failpoint::hit("push.index_written");
     conn.publish_listing()?;
     crate::failpoint::hit("push.listing_written");
-    remote_index.add(list);
-    Ok((report, remote_index))
+    // Kept beside the index rather than merged into its map (a hash map
+    // entry per blob sent): see `super::pushed`.
+    let pushed = Pushed::new(list, &remote_index);
+    let known = Known {
+        index: remote_index,
+        pushed,
+    };
+    Ok((report, known))
 }
 
 /// Which packs an interrupted earlier push already completed: a pack
