@@ -13,9 +13,7 @@ use std::sync::Arc;
 use rayon::prelude::*;
 
 use super::packfile::{self, PackWriter};
-use super::{
-    check_encoded, damaged_list, file_name, new_pack, publish, PackSlot, Store, PACK_TARGET,
-};
+use super::{check_encoded, damaged_list, file_name, new_pack, publish, PackSlot, Store};
 use crate::error::{Error, Result};
 use crate::format::kind::ObjectKind;
 use crate::format::pack::{self, Entry};
@@ -231,7 +229,7 @@ impl Store {
             let w = writer.as_mut().expect("pack writer was just created");
             w.add(e.kind, e.id, e.codec, &stored, e.raw_len as usize)?;
             written += stored.len() as u64;
-            if w.len() >= PACK_TARGET {
+            if w.is_full() {
                 publish(&self.root, writer.take().expect("writer is open"))?;
                 crate::failpoint::hit("gc.pack_sealed");
             }

@@ -56,6 +56,11 @@ type OpenPack = (File, Vec<Rec>, Vec<(Key, Loc)>);
 /// A pack is sealed once it holds this many bytes.
 pub const PACK_TARGET: u64 = 32 << 20;
 
+/// ... or this many blobs: the open pack's footer entries stay in memory
+/// until it is sealed, so tiny files would otherwise grow them with the
+/// number of files (FORMAT.md §6).
+pub const PACK_BLOBS: usize = 1 << 16;
+
 struct PackSlot {
     path: RwLock<PathBuf>,
     file: OnceLock<File>,

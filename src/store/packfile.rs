@@ -75,6 +75,17 @@ impl PackWriter {
         self.entries.is_empty()
     }
 
+    /// Blobs written so far.
+    pub fn blobs(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether the pack is full: [`PACK_TARGET`](super::PACK_TARGET) bytes
+    /// or [`PACK_BLOBS`](super::PACK_BLOBS) blobs.
+    pub fn is_full(&self) -> bool {
+        self.len() >= super::PACK_TARGET || self.blobs() >= super::PACK_BLOBS
+    }
+
     pub fn add(
         &mut self,
         kind: ObjectKind,

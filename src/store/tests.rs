@@ -120,3 +120,29 @@ fn bytes_from_elsewhere_are_refused_without_naming_a_pack() {
     }
     assert!(!store.contains(ObjectKind::Chunk, &claimed));
 }
+
+/// Tiny blobs seal a pack at `PACK_BLOBS`, long before `PACK_TARGET`
+/// bytes: the open pack's footer entries are what `add` of a million tiny
+/// files would otherwise hold all at once.
+#[test]
+fn a_pack_of_tiny_blobs_is_sealed_at_the_blob_cap() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), &Silent).unwrap();
+    let n = PACK_BLOBS + 10;
+    for i in 0..n as u64 {
+        let raw = i.to_le_bytes();
+        store.put(ObjectKind::Chunk, Id::of(&raw), &raw).unwrap();
+    }
+    store.flush().unwrap();
+    let packs = store.sealed_packs();
+    assert_eq!(packs.len(), 2, "one full pack and one of the rest");
+    let mut counts: Vec<usize> = packs.iter().map(|p| p.entries.len()).collect();
+    counts.sort();
+    assert_eq!(counts, vec![10, PACK_BLOBS]);
+    drop(store);
+    let store = Store::open(dir.path(), &Silent).unwrap();
+    for i in [0u64, PACK_BLOBS as u64, n as u64 - 1] {
+        let raw = i.to_le_bytes();
+        assert_eq!(store.read(ObjectKind::Chunk, &Id::of(&raw)).unwrap(), Some(raw.to_vec()));
+    }
+}

@@ -14,8 +14,7 @@ use std::sync::{Arc, OnceLock, RwLock};
 
 use super::packfile::PackWriter;
 use super::{
-    check_encoded, max_raw_len, pack_dir, tmp_dir, Loc, OpenWriter, PackSlot, Store, PACK_TARGET,
-    RESERVED,
+    check_encoded, max_raw_len, pack_dir, tmp_dir, Loc, OpenWriter, PackSlot, Store, RESERVED,
 };
 use crate::error::{Error, Result};
 use crate::format::codec::{self, Codec};
@@ -188,7 +187,7 @@ impl Store {
                 .expect("damage lock poisoned")
                 .remove(&(kind, id));
         }
-        if writer.len() >= PACK_TARGET {
+        if writer.is_full() {
             self.seal(w.take());
         }
         Ok(Put::Stored {
