@@ -143,6 +143,9 @@ fn a_pack_of_tiny_blobs_is_sealed_at_the_blob_cap() {
     let store = Store::open(dir.path(), &Silent).unwrap();
     for i in [0u64, PACK_BLOBS as u64, n as u64 - 1] {
         let raw = i.to_le_bytes();
-        assert_eq!(store.read(ObjectKind::Chunk, &Id::of(&raw)).unwrap(), Some(raw.to_vec()));
+        assert_eq!(
+            store.read(ObjectKind::Chunk, &Id::of(&raw)).unwrap(),
+            Some(raw.to_vec())
+        );
     }
 }
