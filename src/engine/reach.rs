@@ -199,6 +199,15 @@ impl Reach {
         }
     }
 
+    /// A walk that lists every object it reaches in `objects` but records
+    /// no chunk lengths (push: which objects, and which are missing).
+    pub fn listing() -> Reach {
+        Reach {
+            skip_lengths: true,
+            ..Reach::default()
+        }
+    }
+
     /// A walk that only marks what is reached and finds what is missing
     /// (gc, verify): no chunk lengths, and what it reaches is asked with
     /// [`Reach::reached`] (`objects` stays empty).

@@ -398,7 +398,7 @@ fn round(
 ) -> Result<Round> {
     // Only which objects and which are missing: the chunk lengths a plain
     // walk also records would be about 45 bytes per chunk for nothing.
-    let mut r = Reach::marking();
+    let mut r = Reach::listing();
     for (rel, ptr, only) in required {
         r.add_pointer_only(store, rel, ptr, only.as_deref())?;
     }
