@@ -21,6 +21,7 @@ use std::sync::{Arc, Mutex};
 use futures::{StreamExt, TryStreamExt};
 use rayon::prelude::*;
 
+use super::blob_map::BlobMap;
 use super::fetch::{coalesce, Span};
 use super::Connection;
 use crate::engine::read::ChunkFetch;
@@ -49,7 +50,7 @@ pub struct RangedChunks {
     roots: Vec<Id>,
     /// What the locators say (untrusted): `None` until read, then
     /// `Some(None)` once there are none or one failed.
-    located: Mutex<Option<Option<Arc<RemoteIndex>>>>,
+    located: Mutex<Option<Option<Arc<BlobMap>>>>,
     /// The tracked path being read, for errors.
     needed_by: String,
     objects: AtomicU64,
@@ -100,7 +101,7 @@ impl RangedChunks {
     }
 
     /// The locators' index, read at the first call.
-    fn located(&self) -> Option<Arc<RemoteIndex>> {
+    fn located(&self) -> Option<Arc<BlobMap>> {
         let mut slot = self.located.lock().unwrap_or_else(|p| p.into_inner());
         if slot.is_none() {
             let found = if self.roots.is_empty() {
@@ -108,7 +109,7 @@ impl RangedChunks {
             } else {
                 self.conn.read_locators(&self.roots)
             };
-            *slot = Some((!found.is_empty()).then(|| Arc::new(super::locate::merge(found))));
+            *slot = Some((!found.is_empty()).then(|| Arc::new(BlobMap::merge(found))));
         }
         slot.clone().flatten()
     }
