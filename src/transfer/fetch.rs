@@ -201,7 +201,16 @@ fn fetch_roots_as(
         let idx = match &remote {
             Some(i) => i,
             None => {
-                let state = conn.load_index_with(&avoid)?;
+                // A lean fetch (pull --no-cache) reads index files only
+                // until they place everything missing; `fetch` reads them
+                // all, as gc and verify, which share this path, must.
+                let state = if lean {
+                    conn.load_index_until(&avoid, &mut |idx| {
+                        missing.iter().all(|m| placed(idx, m.kind, &m.id))
+                    })?
+                } else {
+                    conn.load_index_with(&avoid)?
+                };
                 damaged_files = state.damaged;
                 remote.insert(state.index)
             }
@@ -289,6 +298,12 @@ fn fetch_roots_as(
         store.flush()?;
         crate::failpoint::hit("fetch.round_flushed");
     }
+}
+
+/// Whether `idx` places `(kind, id)` (a manifest also as the chunk a file
+/// of one chunk is stored as).
+fn placed(idx: &RemoteIndex, kind: ObjectKind, id: &Id) -> bool {
+    idx.contains(kind, id) || (kind == ObjectKind::Manifest && idx.contains(ObjectKind::Chunk, id))
 }
 
 /// Sort `missing` by what the locators say: the records of the blobs
