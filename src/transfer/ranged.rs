@@ -99,9 +99,11 @@ impl RangedChunks {
                 return Ok(Arc::clone(l));
             }
         }
-        let state = self.conn.load_index_until(&super::DamageSet::new(), &mut |idx| {
-            ids.iter().all(|id| idx.contains(ObjectKind::Chunk, id))
-        })?;
+        let state = self
+            .conn
+            .load_index_until(&super::DamageSet::new(), &mut |idx| {
+                ids.iter().all(|id| idx.contains(ObjectKind::Chunk, id))
+            })?;
         let l = Arc::new(Loaded {
             complete: state.unread.is_empty(),
             index: state.index,

@@ -264,3 +264,27 @@ fn pull_no_cache_without_a_locator_reads_index_files_only_until_it_finds_its_blo
     c.cairn_ok(&["pull"]);
     assert!(index_bytes_read(&c) >= own + described);
 }
+
+/// `status` after `pull --no-cache` says the data is not in the cache (its
+/// chunks never entered it), as after a plain `git clone`, not that every
+/// path is cached; a normal pull then completes the cache and status says
+/// so again.
+#[test]
+fn status_after_pull_no_cache_says_the_data_is_not_in_the_cache() {
+    let (_a, b) = pushed();
+    b.cairn_ok(&["pull", "--no-cache"]);
+    let st = b.cairn_json(&["status", "--json"]);
+    for row in st["paths"].as_array().unwrap() {
+        assert_eq!(row["state"], "clean", "{st}");
+        assert_eq!(row["stored"], false, "{st}");
+    }
+    let out = b.cairn_ok(&["status"]);
+    assert!(out.contains("not in cache: model.bin"), "{out}");
+    assert!(out.contains("not in cache: data"), "{out}");
+    assert!(!out.contains("are in the cache"), "{out}");
+    b.cairn_ok(&["pull"]);
+    let st = b.cairn_json(&["status", "--json"]);
+    for row in st["paths"].as_array().unwrap() {
+        assert_eq!(row["stored"], true, "{st}");
+    }
+}
