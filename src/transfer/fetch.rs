@@ -334,15 +334,14 @@ fn through_locators(loc: &BlobMap, missing: Vec<Missing>) -> (Vec<u32>, Vec<Miss
 /// flight) stays bounded whatever the number of files.
 const BATCH_BLOBS: usize = 1 << 15;
 
+/// What [`located_spans`] calls with each span: pack number, byte range,
+/// member records.
+type SpanVisitor<'a> = dyn FnMut(u32, Range<u64>, &[u32]) -> Result<()> + 'a;
+
 /// Call `f` with each coalesced span of `want` (record numbers of `loc`
 /// in pack and offset order): its pack number, byte range and members, as
 /// [`coalesce`] groups them.
-fn located_spans(
-    loc: &BlobMap,
-    want: &[u32],
-    gap: u64,
-    f: &mut dyn FnMut(u32, Range<u64>, &[u32]) -> Result<()>,
-) -> Result<()> {
+fn located_spans(loc: &BlobMap, want: &[u32], gap: u64, f: &mut SpanVisitor) -> Result<()> {
     let mut start = 0;
     while start < want.len() {
         let (pack, offset) = loc.place(want[start]);
