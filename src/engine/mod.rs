@@ -14,3 +14,4 @@ pub mod reach;
 pub mod read;
 pub mod restore;
 pub mod status;
+pub mod uncached;

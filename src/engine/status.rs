@@ -107,6 +107,8 @@ pub struct Status<'a> {
     /// they had: a second question about the same unchanged file (`diff`
     /// asks for the state, then the content) reads it once.
     hashed: Mutex<HashMap<String, (Stat, Id)>>,
+    /// Pointers whose chunks `pull --no-cache` left out of the cache.
+    uncached: std::collections::BTreeSet<Id>,
 }
 
 /// The work tree's content at a tracked path (see [`Status::current`]).
@@ -133,6 +135,7 @@ impl<'a> Status<'a> {
             progress,
             counters: Counters::default(),
             hashed: Mutex::new(HashMap::new()),
+            uncached: crate::engine::uncached::load(store.root()),
         }
     }
 
@@ -142,6 +145,8 @@ impl<'a> Status<'a> {
             Pointer::File { id, size, .. } => ("file", self.store.has_file(id, *size)),
             Pointer::Dir { id, .. } => ("dir", self.store.contains(ObjectKind::Tree, id)),
         };
+        // Its metadata alone is in the cache after `pull --no-cache`.
+        let stored = stored && !self.uncached.contains(&ptr.id());
         let mut st = PathStatus {
             path: rel.to_string(),
             kind,

@@ -67,8 +67,16 @@ pub fn fetch(
         }
         Ok(r.missing)
     };
+    // Pointers fetched whole are complete in the cache once nothing is
+    // absent: no longer what `pull --no-cache` left without chunks.
+    let whole: Vec<crate::hash::Id> = selected
+        .iter()
+        .filter(|(_, _, only)| only.is_none())
+        .map(|(_, ptr, _)| ptr.id())
+        .collect();
     let first = needs(store)?;
     if first.is_empty() {
+        crate::engine::uncached::update(store.root(), &[], &whole)?;
         return Ok(FetchOutcome::default());
     }
     let resolved = s.remote(remote_name)?;
@@ -95,6 +103,9 @@ pub fn fetch(
     roots.sort();
     roots.dedup();
     let report = transfer::fetch::fetch_roots(&conn, store, &roots, &mut needs, progress)?;
+    if report.absent.is_empty() {
+        crate::engine::uncached::update(store.root(), &[], &whole)?;
+    }
     Ok(FetchOutcome {
         remote: Some(name),
         objects: report.objects,

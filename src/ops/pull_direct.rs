@@ -68,10 +68,18 @@ pub fn pull_direct(
     // The chunks manifests list are read later, by range, straight into
     // the work tree; everything else (metadata, and one-chunk files, which
     // a missing manifest stands for) is fetched now.
+    // Per pointer, as the last walk found it: whether chunks are missing
+    // (the cache then holds its metadata only), and whether all its files
+    // were walked (only then does "none missing" mean complete).
+    let mut lacking: Vec<(Id, bool, bool)> = Vec::new();
     let mut needs = |st: &Store| -> Result<Vec<Missing>> {
         let mut r = Reach::for_fetch();
+        lacking.clear();
         for (rel, ptr, only) in &selected {
+            let at = r.missing.len();
             r.add_pointer_only(st, rel, ptr, only.as_deref())?;
+            let chunks = r.missing[at..].iter().any(|m| m.kind == ObjectKind::Chunk);
+            lacking.push((ptr.id(), chunks, only.is_none()));
         }
         Ok(r.missing
             .into_iter()
@@ -89,6 +97,14 @@ pub fn pull_direct(
         fetched.bytes = report.bytes;
         fetched.absent = report.absent;
     }
+    // So `status` does not call data cached whose chunks never came.
+    let partial: Vec<Id> = lacking.iter().filter(|l| l.1).map(|l| l.0).collect();
+    let complete: Vec<Id> = lacking
+        .iter()
+        .filter(|l| !l.1 && l.2)
+        .map(|l| l.0)
+        .collect();
+    crate::engine::uncached::update(store.root(), &partial, &complete)?;
     let co = CheckoutOptions {
         force: opts.force,
         only_complete: true,

@@ -45,6 +45,29 @@ impl Connection {
         self.load_index_within(&DamageSet::new(), Some(budget))
     }
 
+    /// [`Connection::load_index_with`], reading index files newest first
+    /// only until `done` says the index read so far has what the caller
+    /// wants (or none is left): the first load reads only the files this
+    /// clone has a copy of, the next at most 64 KiB of others, each next
+    /// one four times more (files already read come from the local copy,
+    /// and count for no budget). For a fetch of
+    /// a root without a locator: recent data is found in recent index
+    /// files, and a remote of any size costs what the search needs.
+    pub fn load_index_until(
+        &self,
+        extra: &DamageSet,
+        done: &mut dyn FnMut(&crate::remote::index::RemoteIndex) -> bool,
+    ) -> Result<IndexState> {
+        let mut budget: u64 = 0;
+        loop {
+            let state = self.load_index_within(extra, Some(budget))?;
+            if state.unread.is_empty() || done(&state.index) {
+                return Ok(state);
+            }
+            budget = budget.saturating_mul(4).max(64 << 10);
+        }
+    }
+
     fn load_index_within(&self, extra: &DamageSet, budget: Option<u64>) -> Result<IndexState> {
         // A file listed a moment ago can be gone when it is read: a
         // concurrent `gc --remote` merges index files (writing the merged

@@ -14,6 +14,7 @@ use std::ops::Range;
 use futures::StreamExt;
 use rayon::prelude::*;
 
+use super::blob_map::BlobMap;
 use super::Connection;
 use crate::engine::reach::Missing;
 use crate::error::{Error, Result};
@@ -135,8 +136,10 @@ fn fetch_roots_as(
     let mut report = FetchReport::default();
     let mut remote: Option<RemoteIndex> = None;
     // What the locators say (untrusted), read at the first round.
-    let mut located: Option<RemoteIndex> = None;
+    let mut located: Option<BlobMap> = None;
     let mut locators_read = roots.is_empty();
+    // Fetched through the index files (what the locators placed and a
+    // round fetched is marked in `located` itself).
     let mut seen: HashSet<(ObjectKind, Id)> = HashSet::new();
     let mut repairs = 0;
     // Damaged or lost copies met on the way: read other copies instead.
@@ -158,33 +161,30 @@ fn fetch_roots_as(
             locators_read = true;
             let found = conn.read_locators(roots);
             if !found.is_empty() {
-                located = Some(super::locate::merge(found));
+                located = Some(BlobMap::merge(found));
             }
         }
-        if let Some(loc) = &located {
-            let (spans, rest) = through_locators(loc, &missing, &seen, lean);
-            let rest: Vec<Missing> = rest.into_iter().cloned().collect();
-            if !spans.is_empty() {
-                seen.extend(
-                    spans
-                        .iter()
-                        .flat_map(|s| s.blobs.iter().map(|e| (e.kind, e.id))),
-                );
-                let total: u64 = spans.iter().map(|s| s.range.end - s.range.start).sum();
-                progress.begin("fetching", Some(total));
-                let r = download(conn, store, spans, progress);
-                progress.end();
+        if let Some(loc) = located.as_mut() {
+            // The missing list goes as it is sorted out: a million of them
+            // are not held next to the spans that fetch them.
+            let (want, rest) = through_locators(loc, missing);
+            missing = rest;
+            if !want.is_empty() {
+                for &i in &want {
+                    loc.mark_fetched(i);
+                }
+                let r = download_located(conn, store, loc, &want, lean, progress);
+                drop(want);
                 match r {
                     Ok((objects, bytes)) => {
                         report.objects += objects;
                         report.bytes += bytes;
                         store.flush()?;
                         crate::failpoint::hit("fetch.round_flushed");
-                        if rest.is_empty() {
+                        if missing.is_empty() {
                             continue;
                         }
                         // The rest, in no locator, through the index.
-                        missing = rest;
                     }
                     Err(_) => {
                         // Stale or lying: whatever it was, the index
@@ -201,7 +201,16 @@ fn fetch_roots_as(
         let idx = match &remote {
             Some(i) => i,
             None => {
-                let state = conn.load_index_with(&avoid)?;
+                // A lean fetch (pull --no-cache) reads index files only
+                // until they place everything missing; `fetch` reads them
+                // all, as gc and verify, which share this path, must.
+                let state = if lean {
+                    conn.load_index_until(&avoid, &mut |idx| {
+                        missing.iter().all(|m| placed(idx, m.kind, &m.id))
+                    })?
+                } else {
+                    conn.load_index_with(&avoid)?
+                };
                 damaged_files = state.damaged;
                 remote.insert(state.index)
             }
@@ -291,34 +300,123 @@ fn fetch_roots_as(
     }
 }
 
-/// The spans that fetch the `missing` blobs `loc` (what locators say)
-/// locates and no earlier round fetched, and the missing blobs it does
-/// not locate.
-fn through_locators<'a>(
-    loc: &RemoteIndex,
-    missing: &'a [Missing],
-    seen: &HashSet<(ObjectKind, Id)>,
-    lean: bool,
-) -> (Vec<Span>, Vec<&'a Missing>) {
-    let mut by_pack: HashMap<Id, Vec<Entry>> = HashMap::new();
-    let mut want: HashSet<(ObjectKind, Id)> = HashSet::new();
+/// Whether `idx` places `(kind, id)` (a manifest also as the chunk a file
+/// of one chunk is stored as).
+fn placed(idx: &RemoteIndex, kind: ObjectKind, id: &Id) -> bool {
+    idx.contains(kind, id) || (kind == ObjectKind::Manifest && idx.contains(ObjectKind::Chunk, id))
+}
+
+/// Sort `missing` by what the locators say: the records of the blobs
+/// `loc` places and no earlier round fetched (each once, in pack and
+/// offset order), and the missing blobs it does not place.
+fn through_locators(loc: &BlobMap, missing: Vec<Missing>) -> (Vec<u32>, Vec<Missing>) {
+    let mut want = Vec::new();
     let mut rest = Vec::new();
     for m in missing {
-        let found = loc.get(m.kind, &m.id).or_else(|| {
+        // A file of one chunk has no manifest: the chunk has its id.
+        let found = loc.find(m.kind, &m.id).or_else(|| {
             (m.kind == ObjectKind::Manifest)
-                .then(|| loc.get(ObjectKind::Chunk, &m.id))
+                .then(|| loc.find(ObjectKind::Chunk, &m.id))
                 .flatten()
         });
         match found {
-            Some((pack, e)) if !seen.contains(&(e.kind, e.id)) => {
-                if want.insert((e.kind, e.id)) {
-                    by_pack.entry(pack).or_default().push(e);
-                }
-            }
+            Some(i) if !loc.was_fetched(i) => want.push(i),
             _ => rest.push(m),
         }
     }
-    (spans_of(loc, by_pack, lean), rest)
+    want.sort_unstable_by_key(|&i| loc.place(i));
+    want.dedup();
+    (want, rest)
+}
+
+/// Blobs a located fetch downloads and stores before it plans the next
+/// spans: what it holds at once (their entries, the read buffers in
+/// flight) stays bounded whatever the number of files.
+const BATCH_BLOBS: usize = 1 << 15;
+
+/// What [`located_spans`] calls with each span: pack number, byte range,
+/// member records.
+type SpanVisitor<'a> = dyn FnMut(u32, Range<u64>, &[u32]) -> Result<()> + 'a;
+
+/// Call `f` with each coalesced span of `want` (record numbers of `loc`
+/// in pack and offset order): its pack number, byte range and members, as
+/// [`coalesce`] groups them.
+fn located_spans(loc: &BlobMap, want: &[u32], gap: u64, f: &mut SpanVisitor) -> Result<()> {
+    let mut start = 0;
+    while start < want.len() {
+        let (pack, offset) = loc.place(want[start]);
+        let mut range = offset..offset + u64::from(loc.at(want[start]).1.stored_len);
+        let mut end = start + 1;
+        while end < want.len() {
+            let (p, o) = loc.place(want[end]);
+            let to = o + u64::from(loc.at(want[end]).1.stored_len);
+            if p != pack || o < range.end || o - range.end > gap || to - range.start > MAX_RANGE {
+                break;
+            }
+            range.end = to;
+            end += 1;
+        }
+        f(pack, range, &want[start..end])?;
+        start = end;
+    }
+    Ok(())
+}
+
+/// Download the blobs `want` (see [`located_spans`]) in batches of about
+/// [`BATCH_BLOBS`], each stored before the next is planned. Not `lean`:
+/// every blob the locators place inside a span is stored (its bytes
+/// arrive anyway); `lean`: a small gap, and only the wanted blobs.
+fn download_located(
+    conn: &Connection,
+    store: &Store,
+    loc: &BlobMap,
+    want: &[u32],
+    lean: bool,
+    progress: &dyn Progress,
+) -> Result<(usize, u64)> {
+    let gap = if lean {
+        super::ranged::GAP
+    } else {
+        COALESCE_GAP
+    };
+    let mut total = 0;
+    located_spans(loc, want, gap, &mut |_, range, _| {
+        total += range.end - range.start;
+        Ok(())
+    })?;
+    progress.begin("fetching", Some(total));
+    let (mut objects, mut bytes) = (0, 0);
+    let mut batch: Vec<Span> = Vec::new();
+    let mut held = 0;
+    let mut flush = |batch: &mut Vec<Span>, held: &mut usize| -> Result<()> {
+        let (o, b) = download(conn, store, std::mem::take(batch), progress)?;
+        objects += o;
+        bytes += b;
+        *held = 0;
+        Ok(())
+    };
+    let r = located_spans(loc, want, gap, &mut |pack, range, members| {
+        let blobs: Vec<Entry> = if lean {
+            members.iter().map(|&i| loc.at(i).1).collect()
+        } else {
+            loc.inside(pack, range.clone())
+                .map(|i| loc.at(i).1)
+                .collect()
+        };
+        held += blobs.len();
+        batch.push(Span {
+            pack: loc.pack(pack).id,
+            range,
+            blobs,
+        });
+        if held >= BATCH_BLOBS {
+            flush(&mut batch, &mut held)?;
+        }
+        Ok(())
+    })
+    .and_then(|()| flush(&mut batch, &mut held));
+    progress.end();
+    r.map(|()| (objects, bytes))
 }
 
 /// Coalesced spans for the blobs wanted from each pack, each keeping every

@@ -88,6 +88,9 @@ pub fn build(root: Id, blobs: &[(ObjectKind, Id)], idx: &RemoteIndex) -> Option<
 /// Merge locators into one index-shaped map of what they say. A pack named
 /// by several with different lengths keeps the first claim; entries are
 /// merged by offset. Nothing here is trusted: the fetch checks every blob.
+/// Fetches use the compact [`super::blob_map::BlobMap`] instead; this is the
+/// model its tests compare it with.
+#[cfg(test)]
 pub fn merge(locators: Vec<Locator>) -> RemoteIndex {
     let mut idx = RemoteIndex::default();
     for l in locators {

@@ -31,6 +31,7 @@ use crate::remote::{folder, ResolvedRemote};
 
 mod catalog;
 pub use catalog::IndexRepair;
+pub mod blob_map;
 pub mod check;
 pub mod collect;
 pub mod coverage;

@@ -5,8 +5,9 @@
 //! The pointer's locator (FORMAT.md §15.8), when the remote has one, says
 //! which pack holds each chunk and where; otherwise, or when the locator
 //! fails in any way (a chunk it lacks, a pack gone, bytes that do not
-//! match), the remote's index files do (read once, through their local
-//! cache, as a fetch reads them). The chunks
+//! match), the remote's index files do (through their local cache, as a
+//! fetch reads them, newest first and only until they place the chunks
+//! asked for, so a remote's size does not set the cost). The chunks
 //! of one request are grouped per pack into ranges, neighbours closer than
 //! [`GAP`] sharing one ranged read, and the ranges are read concurrently.
 //! Every chunk is decoded and checked against its id before it is handed
@@ -21,6 +22,7 @@ use std::sync::{Arc, Mutex};
 use futures::{StreamExt, TryStreamExt};
 use rayon::prelude::*;
 
+use super::blob_map::BlobMap;
 use super::fetch::{coalesce, Span};
 use super::Connection;
 use crate::engine::read::ChunkFetch;
@@ -38,6 +40,8 @@ pub const GAP: u64 = 32 << 10;
 /// The index, once read, and the damaged index files it could not use.
 struct Loaded {
     index: RemoteIndex,
+    /// Every index file was read (else absent means "not found yet").
+    complete: bool,
     damaged: Vec<(String, index::IndexError)>,
 }
 
@@ -49,7 +53,7 @@ pub struct RangedChunks {
     roots: Vec<Id>,
     /// What the locators say (untrusted): `None` until read, then
     /// `Some(None)` once there are none or one failed.
-    located: Mutex<Option<Option<Arc<RemoteIndex>>>>,
+    located: Mutex<Option<Option<Arc<BlobMap>>>>,
     /// The tracked path being read, for errors.
     needed_by: String,
     objects: AtomicU64,
@@ -85,13 +89,23 @@ impl RangedChunks {
         )
     }
 
-    fn index(&self) -> Result<Arc<Loaded>> {
+    /// The index files read so far, read further (newest first) until they
+    /// place every chunk of `ids` or none is left: a file of recent data
+    /// costs recent index files, not the whole remote's.
+    fn index(&self, ids: &[Id]) -> Result<Arc<Loaded>> {
         let mut slot = self.loaded.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(l) = &*slot {
-            return Ok(Arc::clone(l));
+            if l.complete || ids.iter().all(|id| l.index.contains(ObjectKind::Chunk, id)) {
+                return Ok(Arc::clone(l));
+            }
         }
-        let state = self.conn.load_index()?;
+        let state = self
+            .conn
+            .load_index_until(&super::DamageSet::new(), &mut |idx| {
+                ids.iter().all(|id| idx.contains(ObjectKind::Chunk, id))
+            })?;
         let l = Arc::new(Loaded {
+            complete: state.unread.is_empty(),
             index: state.index,
             damaged: state.damaged,
         });
@@ -100,7 +114,7 @@ impl RangedChunks {
     }
 
     /// The locators' index, read at the first call.
-    fn located(&self) -> Option<Arc<RemoteIndex>> {
+    fn located(&self) -> Option<Arc<BlobMap>> {
         let mut slot = self.located.lock().unwrap_or_else(|p| p.into_inner());
         if slot.is_none() {
             let found = if self.roots.is_empty() {
@@ -108,7 +122,7 @@ impl RangedChunks {
             } else {
                 self.conn.read_locators(&self.roots)
             };
-            *slot = Some((!found.is_empty()).then(|| Arc::new(super::locate::merge(found))));
+            *slot = Some((!found.is_empty()).then(|| Arc::new(BlobMap::merge(found))));
         }
         slot.clone().flatten()
     }
@@ -237,17 +251,18 @@ impl RangedChunks {
 }
 
 impl ChunkFetch for RangedChunks {
-    /// By the remote's index files (read once), which a locator, a hint
-    /// only, cannot replace here.
+    /// By the remote's index files (read until they place it, or all),
+    /// which a locator, a hint only, cannot replace here.
     fn has_chunk(&self, id: &Id) -> Result<bool> {
-        Ok(self.index()?.index.contains(ObjectKind::Chunk, id))
+        Ok(self.index(&[*id])?.index.contains(ObjectKind::Chunk, id))
     }
 
     fn fetch(&self, pieces: &[Piece]) -> Result<Vec<Vec<u8>>> {
         let mut raw = match self.through_locators(pieces) {
             Some(raw) => raw,
             None => {
-                let loaded = self.index()?;
+                let ids: Vec<Id> = pieces.iter().map(|p| p.id).collect();
+                let loaded = self.index(&ids)?;
                 let spans = self.plan(&loaded, pieces)?;
                 self.download(spans)?
             }

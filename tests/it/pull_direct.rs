@@ -9,6 +9,8 @@ use std::path::Path;
 use cairn::format::kind::ObjectKind;
 use cairn::format::pack::{read_footer, Entry};
 
+use cairn::remote::synth::{files as synth_files, Spec};
+
 use crate::common::data::{assert_same_tree, files_under, num};
 use crate::common::{b3, csv_text, random_bytes, TestRepo};
 
@@ -208,4 +210,81 @@ fn pull_no_cache_caches_no_chunk_of_a_large_file_sharing_a_pack_with_small_files
         cached < 512 << 10,
         "{cached} bytes cached, {big} in chunks over 64 KiB"
     );
+}
+
+/// The bytes of index files a clone has read from its remotes (each is
+/// kept in the cache once read, so this is what was read).
+fn index_bytes_read(b: &TestRepo) -> u64 {
+    walkdir::WalkDir::new(b.path(".cairn/cache"))
+        .into_iter()
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "idx"))
+        .map(|e| e.metadata().unwrap().len())
+        .sum()
+}
+
+/// A root without a locator (pushed by an older cairn) on a remote whose
+/// index files also describe 4 GiB of older data: `pull --no-cache` reads
+/// index files newest first only until they place what it needs, here
+/// the push's own, not every file (about 3.4 MB of them).
+#[test]
+fn pull_no_cache_without_a_locator_reads_index_files_only_until_it_finds_its_blobs() {
+    let (a, b) = pushed();
+    let store = a.remote_dir("origin");
+    std::fs::remove_dir_all(store.join("loc")).unwrap();
+    let own = walkdir::WalkDir::new(store.join("index"))
+        .into_iter()
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "idx"))
+        .map(|e| e.metadata().unwrap().len())
+        .sum::<u64>();
+    let old = std::time::SystemTime::now() - std::time::Duration::from_secs(86_400 * 365);
+    let mut described = 0u64;
+    for (path, bytes) in synth_files(&Spec::of_size(4 << 30, "older data")) {
+        described += bytes.len() as u64;
+        let to = store.join(path);
+        std::fs::write(&to, bytes).unwrap();
+        std::fs::File::options()
+            .write(true)
+            .open(&to)
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+    }
+    b.cairn_ok(&["pull", "--no-cache"]);
+    assert_eq!(b3(&b.read("model.bin")), b3(&a.read("model.bin")));
+    assert_same_tree(&files_under(&b, "data"), &files_under(&a, "data"), "data");
+    let read = index_bytes_read(&b);
+    assert!(
+        read <= own,
+        "read {read} bytes of index files; the push's own are {own}, the rest {described}"
+    );
+    // A plain pull reads them all, as before (gc and verify share that path).
+    let c = TestRepo::clone_of(&a);
+    c.cairn_ok(&["pull"]);
+    assert!(index_bytes_read(&c) >= own + described);
+}
+
+/// `status` after `pull --no-cache` says the data is not in the cache (its
+/// chunks never entered it), as after a plain `git clone`, not that every
+/// path is cached; a normal pull then completes the cache and status says
+/// so again.
+#[test]
+fn status_after_pull_no_cache_says_the_data_is_not_in_the_cache() {
+    let (_a, b) = pushed();
+    b.cairn_ok(&["pull", "--no-cache"]);
+    let st = b.cairn_json(&["status", "--json"]);
+    for row in st["paths"].as_array().unwrap() {
+        assert_eq!(row["state"], "clean", "{st}");
+        assert_eq!(row["stored"], false, "{st}");
+    }
+    let out = b.cairn_ok(&["status"]);
+    assert!(out.contains("not in cache: model.bin"), "{out}");
+    assert!(out.contains("not in cache: data"), "{out}");
+    assert!(!out.contains("are in the cache"), "{out}");
+    b.cairn_ok(&["pull"]);
+    let st = b.cairn_json(&["status", "--json"]);
+    for row in st["paths"].as_array().unwrap() {
+        assert_eq!(row["stored"], true, "{st}");
+    }
 }
