@@ -5,11 +5,11 @@
 //! The store cannot tell cheaply that a directory's data is complete (that
 //! takes a walk of every file), and its listing and manifests are in the
 //! cache, so without this record `status` would call such data cached.
-//! The record is a file in the cache (`uncached`, one hex id per line),
-//! written atomically under the store lock by the pull that skipped the
-//! chunks and by a fetch that completed them; a missing or unreadable file
-//! reads as empty, so the worst a lost record does is what status did
-//! before. It describes the cache, so clones sharing a cache share it.
+//! The record is a file in the cache (`uncached`, one hex id per line,
+//! FORMAT.md §10.7), written atomically under the store lock by the pull
+//! that skipped the chunks and by a fetch that completed them; a missing
+//! or unreadable file reads as empty, and only its first 16 MiB is read,
+//! so the worst a lost or hostile record does is what status did before. It describes the cache, so clones sharing a cache share it.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -20,11 +20,22 @@ use crate::hash::Id;
 /// The file, inside the cache directory.
 const NAME: &str = "uncached";
 
+/// At most this much of the file is read (FORMAT.md §10.7): it is only a
+/// hint, and a damaged or hostile one must not size an allocation.
+const MAX_LEN: u64 = 16 << 20;
+
 /// The pointers recorded as lacking their chunks in the cache at `cache`.
 pub fn load(cache: &Path) -> BTreeSet<Id> {
-    std::fs::read_to_string(cache.join(NAME))
-        .map(|s| s.lines().filter_map(Id::from_hex).collect())
-        .unwrap_or_default()
+    let mut text = Vec::new();
+    let read = std::fs::File::open(cache.join(NAME))
+        .and_then(|f| std::io::Read::read_to_end(&mut std::io::Read::take(f, MAX_LEN), &mut text));
+    if read.is_err() {
+        return BTreeSet::new();
+    }
+    String::from_utf8_lossy(&text)
+        .lines()
+        .filter_map(Id::from_hex)
+        .collect()
 }
 
 /// Record `partial` as lacking chunks and `complete` as no longer lacking
@@ -70,5 +81,21 @@ mod tests {
         assert_eq!(load(dir.path()).into_iter().collect::<Vec<_>>(), vec![b]);
         update(dir.path(), &[], &[b]).unwrap();
         assert!(!dir.path().join(NAME).exists());
+    }
+
+    /// A huge or damaged record is read only up to its bound: lines past it
+    /// are ignored, and junk lines never stop the ones that parse.
+    #[test]
+    fn a_record_is_read_only_up_to_its_bound() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (Id::of(b"a"), Id::of(b"b"));
+        let mut text = format!("{}\nnot an id\n", a.to_hex());
+        while (text.len() as u64) < MAX_LEN {
+            text.push_str(&"x".repeat(1023));
+            text.push('\n');
+        }
+        text.push_str(&format!("{}\n", b.to_hex()));
+        std::fs::write(dir.path().join(NAME), text).unwrap();
+        assert_eq!(load(dir.path()).into_iter().collect::<Vec<_>>(), vec![a]);
     }
 }
