@@ -323,7 +323,7 @@ mod tests {
                         prop_assert_eq!(got, want);
                     } else if let Some((pack, e)) = got {
                         let claimed = ls.iter().flat_map(|l| &l.packs).any(|p| {
-                            p.id == pack && p.entries.iter().any(|c| *c == e)
+                            p.id == pack && p.entries.contains(&e)
                         });
                         prop_assert!(claimed, "{:?} is no locator's claim", (pack, e));
                     }
