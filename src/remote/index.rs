@@ -203,11 +203,7 @@ impl RemoteIndex {
         if !self.footers.contains_key(&id) || record.len != len {
             return;
         }
-        let known: HashSet<u64> = record.entries.iter().map(|e| e.offset).collect();
-        let mut merged = record.entries.clone();
-        merged.extend(entries.iter().filter(|e| !known.contains(&e.offset)));
-        merged.sort_by_key(|e| e.offset);
-        merged.dedup_by_key(|e| e.offset);
+        let merged = merge_claims(&record.entries, entries);
         self.forget(&id);
         self.insert(PackRecord {
             id,
@@ -502,6 +498,17 @@ mod tests {
         );
         assert_eq!(index_id_of("index/nothex.idx"), None);
     }
+}
+
+/// A pack's known entries with more claimed ones added: by offset, the
+/// known entry wins a clash, and each offset appears once.
+fn merge_claims(known: &[Entry], claimed: &[Entry]) -> Vec<Entry> {
+    let offsets: HashSet<u64> = known.iter().map(|e| e.offset).collect();
+    let mut merged = known.to_vec();
+    merged.extend(claimed.iter().filter(|e| !offsets.contains(&e.offset)));
+    merged.sort_by_key(|e| e.offset);
+    merged.dedup_by_key(|e| e.offset);
+    merged
 }
 
 #[cfg(test)]

@@ -52,11 +52,7 @@ impl MapModel {
         if !self.footers.contains_key(&id) || record.len != len {
             return;
         }
-        let mut merged = record.entries.clone();
-        let known: HashSet<u64> = merged.iter().map(|e| e.offset).collect();
-        merged.extend(entries.iter().filter(|e| !known.contains(&e.offset)));
-        merged.sort_by_key(|e| e.offset);
-        merged.dedup_by_key(|e| e.offset);
+        let merged = merge_claims(&record.entries, entries);
         self.forget(&id);
         self.insert(PackRecord {
             id,
