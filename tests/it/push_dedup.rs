@@ -168,7 +168,7 @@ fn a_locator_naming_a_condemned_pack_is_not_trusted_by_a_push() {
 
 /// A push against a remote too large to read (its packs are then asked
 /// for one by one, not listed) killed after its first pack: the re-run
-/// finds that pack with one request, sends the rest, and a fresh clone
+/// finds what landed with one request each, sends the rest, and a fresh clone
 /// pulls everything.
 #[test]
 #[cfg_attr(
@@ -194,8 +194,12 @@ fn a_push_to_a_large_remote_killed_after_a_pack_resumes() {
         "the push reached its first pack"
     );
     let out = repo.cairn_json(&["push", "--json"]);
-    assert_eq!(out["packs_resumed"], 1, "{out}");
-    assert_eq!(out["packs"], 1, "{out}");
+    // Uploads run concurrently, so the second pack may have landed too
+    // before the process died; either way nothing that landed is re-sent.
+    let resumed = out["packs_resumed"].as_u64().unwrap();
+    let sent = out["packs"].as_u64().unwrap();
+    assert!(resumed >= 1, "the landed pack is found, not re-sent: {out}");
+    assert_eq!(resumed + sent, 2, "{out}");
     let c = repo.clone_beside("fresh");
     c.cairn_ok(&["pull"]);
     assert!(c.read("big.bin") == data, "the data pulls back whole");
