@@ -102,10 +102,13 @@ ENV
 stop)
     for p in proxy server; do
         if [ -f "$STATE/$p.pid" ]; then
-            kill "$(cat "$STATE/$p.pid")" 2>/dev/null || true
-            rm -f "$STATE/$p.pid"
+            pid=$(cat "$STATE/$p.pid")
+            kill "$pid" 2>/dev/null || true
+            for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
         fi
     done
+    # The state goes with the server: nothing reads it once the server is gone.
+    rm -rf "$STATE"
     ;;
 *)
     echo "usage: $0 install | start [PORT] | stop [PORT]" >&2

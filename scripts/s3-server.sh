@@ -64,9 +64,13 @@ ENV
     ;;
 stop)
     if [ -f "$STATE/pid" ]; then
-        kill "$(cat "$STATE/pid")" 2>/dev/null || true
-        rm -f "$STATE/pid"
+        pid=$(cat "$STATE/pid")
+        kill "$pid" 2>/dev/null || true
+        # The state (objects, logs) goes with the server: benchmarks leave
+        # gigabytes there, and nothing reads them once the server is gone.
+        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     fi
+    rm -rf "$STATE"
     ;;
 *)
     echo "usage: $0 install | start [PORT] | stop [PORT]" >&2
