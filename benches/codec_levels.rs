@@ -103,7 +103,7 @@ fn main() {
         total / (1 << 20) as f64,
         cuts.len()
     );
-    use CParameter::{CompressionLevel, HashLog, MinMatch};
+    use CParameter::{CompressionLevel, HashLog, MinMatch, TargetLength};
     let settings: Vec<(&str, i32, Vec<CParameter>, Probe)> = vec![
         ("1, separate probe", 1, vec![], Probe::Separate),
         ("1, in-frame probe", 1, vec![], Probe::InFrame),
@@ -114,6 +114,49 @@ fn main() {
         ("1, hashLog 12", 1, vec![HashLog(12)], Probe::InFrame),
         ("1, hashLog 14", 1, vec![HashLog(14)], Probe::InFrame),
         ("1, minMatch 7", 1, vec![MinMatch(7)], Probe::InFrame),
+        ("1, minMatch 6", 1, vec![MinMatch(6)], Probe::InFrame),
+        (
+            "1, minMatch 6, hashLog 14",
+            1,
+            vec![MinMatch(6), HashLog(14)],
+            Probe::InFrame,
+        ),
+        (
+            "1, minMatch 7, hashLog 13",
+            1,
+            vec![MinMatch(7), HashLog(13)],
+            Probe::InFrame,
+        ),
+        (
+            "1, minMatch 7, hashLog 14",
+            1,
+            vec![MinMatch(7), HashLog(14)],
+            Probe::InFrame,
+        ),
+        (
+            "1, minMatch 7, hashLog 15",
+            1,
+            vec![MinMatch(7), HashLog(15)],
+            Probe::InFrame,
+        ),
+        (
+            "1, targetLength 2",
+            1,
+            vec![TargetLength(2)],
+            Probe::InFrame,
+        ),
+        (
+            "1, minMatch 7, targetLength 2",
+            1,
+            vec![MinMatch(7), TargetLength(2)],
+            Probe::InFrame,
+        ),
+        (
+            "1, minMatch 7, hashLog 14, targetLength 2",
+            1,
+            vec![MinMatch(7), HashLog(14), TargetLength(2)],
+            Probe::InFrame,
+        ),
     ];
     println!("| level | stored / raw | compress MB/s, 1 core | decompress MB/s, 1 core |");
     println!("|---|---|---|---|");

@@ -23,7 +23,7 @@ use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Mutex, RwLock};
 
 use rayon::prelude::*;
 use serde::Serialize;
@@ -100,7 +100,10 @@ pub struct Counters {
 pub struct Status<'a> {
     pub ws: &'a Workspace,
     pub store: &'a Store,
-    pub index: Mutex<&'a mut StatIndex>,
+    /// Read by every file's lookup on both cores, written only when a file
+    /// had to be hashed: a read lock lets the lookups of an unchanged tree
+    /// run side by side instead of taking turns.
+    pub index: RwLock<&'a mut StatIndex>,
     pub progress: &'a dyn Progress,
     pub counters: Counters,
     /// Files hashed by this status (repository-relative), with the stat
@@ -131,7 +134,7 @@ impl<'a> Status<'a> {
         Status {
             ws,
             store,
-            index: Mutex::new(index),
+            index: RwLock::new(index),
             progress,
             counters: Counters::default(),
             hashed: Mutex::new(HashMap::new()),
@@ -217,7 +220,7 @@ impl<'a> Status<'a> {
                     // cairn wrote has been deleted since: every recorded
                     // path the rules keep was met by the walk.
                     let recorded_paths = {
-                        let idx = self.index.lock().expect("index lock poisoned");
+                        let idx = self.index.read().expect("index lock poisoned");
                         let prefix = format!("{rel}/");
                         let mut n = 0u64;
                         idx.for_each_under(rel, |p, _| {
@@ -289,7 +292,7 @@ impl<'a> Status<'a> {
     fn content_id(&self, rel: &str, abs: &Path, stat: Stat) -> Result<(Id, bool, bool)> {
         if let Some(id) = self
             .index
-            .lock()
+            .read()
             .expect("index lock poisoned")
             .lookup(rel, &stat)
         {
@@ -305,7 +308,7 @@ impl<'a> Status<'a> {
             .get(rel)
             .copied();
         if let Some((_, id)) = memo.filter(|(seen, _)| *seen == stat) {
-            let record = self.index.lock().expect("index lock poisoned").get(rel);
+            let record = self.index.read().expect("index lock poisoned").get(rel);
             return Ok((id, record.is_some_and(|r| r.id == id), record.is_some()));
         }
         let mut f = fs::File::open(abs).map_err(|e| Error::io("open", abs, e))?;
@@ -319,7 +322,7 @@ impl<'a> Status<'a> {
         // but never record new bytes: the index holds what cairn itself added
         // or wrote, which is what tells an edit from stale data and lets
         // checkout replace or remove files without touching user changes.
-        let mut idx = self.index.lock().expect("index lock poisoned");
+        let mut idx = self.index.write().expect("index lock poisoned");
         let record = idx.get(rel);
         let recorded = record.is_some_and(|r| r.id == id);
         if recorded && Stat::of(&after) == stat {
