@@ -21,7 +21,6 @@ use super::Connection;
 use crate::engine::reach::Missing;
 use crate::error::{Corruption, Error, Result};
 use crate::format::kind::ObjectKind;
-use crate::format::pack::Entry;
 use crate::hash::Id;
 use crate::progress::Progress;
 use crate::remote::index::{self, PackRecord, RemoteIndex};
@@ -166,11 +165,11 @@ pub fn push(
         });
     }
     // What the remote lacks, as one sorted vector (33 bytes a blob) taken
-    // from the set as it is consumed.
-    let mut todo: Vec<(ObjectKind, Id)> = wanted
-        .into_iter()
-        .filter(|(k, id)| !on_remote(*k, id))
-        .collect();
+    // from the set as it is consumed, sized exactly: growing it by
+    // doubling would hold two copies beside the set at the push's peak.
+    let lacking = wanted.iter().filter(|(k, id)| !on_remote(*k, id)).count();
+    let mut todo: Vec<(ObjectKind, Id)> = Vec::with_capacity(lacking);
+    todo.extend(wanted.into_iter().filter(|(k, id)| !on_remote(*k, id)));
     todo.sort_unstable_by_key(|(k, id)| (k.to_u8(), *id));
     let repaired = !indexes.repaired.is_empty();
     let mut report = PushReport {
@@ -271,13 +270,13 @@ pub fn push(
             }
             for group in groups {
                 let loose = &plan.loose[group];
-                let entries: Vec<Entry> = loose.iter().map(|l| *plan.entry(*l)).collect();
+                let entry = |i: usize| *plan.entry(loose[i]);
                 let read = |i: usize| {
                     let l = loose[i];
                     store.read_encoded(&plan.packs[l.0 as usize].path, plan.entry(l))
                 };
-                let layout = push_pack::choose(&conn.remote.name, &entries, || read(0), condemned)?;
-                drop(entries);
+                let (n, name) = (loose.len(), &conn.remote.name);
+                let layout = push_pack::choose(name, n, entry, || read(0), condemned)?;
                 let mut out = SpoolWriter::new(store.root())?;
                 let err = |e| Error::io("write a temporary file in", store.root(), e);
                 push_pack::write_pack(&layout, read, &mut out, err)?;

@@ -47,18 +47,19 @@ impl Layout {
 }
 
 /// The entries of a pack holding `blobs` in this order.
-fn lay_out<'a>(blobs: impl Iterator<Item = &'a Entry>) -> Vec<Entry> {
+fn lay_out(n: usize, blobs: impl Iterator<Item = Entry>) -> Vec<Entry> {
     let mut at = HEADER_LEN;
-    blobs
-        .map(|e| {
-            let placed = Entry { offset: at, ..*e };
-            at += e.stored_len as u64;
-            placed
-        })
-        .collect()
+    let mut out = Vec::with_capacity(n);
+    out.extend(blobs.map(|e| {
+        let placed = Entry { offset: at, ..e };
+        at += e.stored_len as u64;
+        placed
+    }));
+    out
 }
 
-/// Decide the pack of `blobs` (their entries where they are read from):
+/// Decide the pack of `n` blobs, `blob(i)` the entry of the `i`th where it
+/// is read from:
 /// a name that is not condemned, trying the given order, then rotations,
 /// then other encodings of the first blob, whose stored bytes
 /// `first_stored` reads (only then). Every variant holds the same verified
@@ -66,13 +67,13 @@ fn lay_out<'a>(blobs: impl Iterator<Item = &'a Entry>) -> Vec<Entry> {
 /// variant has a name of its own.
 pub fn choose(
     remote: &str,
-    blobs: &[Entry],
+    n: usize,
+    blob: impl Fn(usize) -> Entry,
     first_stored: impl FnOnce() -> Result<Vec<u8>>,
     condemned: &HashSet<Id>,
 ) -> Result<Layout> {
-    let n = blobs.len();
     for rotate in 0..n.clamp(1, NAME_TRIES) {
-        let entries = lay_out(blobs[rotate..].iter().chain(&blobs[..rotate]));
+        let entries = lay_out(n, (0..n).map(|i| blob((i + rotate) % n)));
         let id = pack_id(&entries);
         if !condemned.contains(&id) {
             return Ok(Layout {
@@ -83,9 +84,9 @@ pub fn choose(
             });
         }
     }
-    if let Some(e) = blobs.first() {
-        for (first, bytes) in other_encodings(e, &first_stored()?) {
-            let entries = lay_out(std::iter::once(&first).chain(&blobs[1..]));
+    if n > 0 {
+        for (first, bytes) in other_encodings(&blob(0), &first_stored()?) {
+            let entries = lay_out(n, std::iter::once(first).chain((1..n).map(&blob)));
             let id = pack_id(&entries);
             if !condemned.contains(&id) {
                 return Ok(Layout {
@@ -210,8 +211,13 @@ mod tests {
         blobs: &[(Entry, Vec<u8>)],
         condemned: &HashSet<Id>,
     ) -> Result<(Id, Vec<u8>, Vec<Entry>)> {
-        let entries: Vec<Entry> = blobs.iter().map(|(e, _)| *e).collect();
-        let layout = choose("r", &entries, || Ok(blobs[0].1.clone()), condemned)?;
+        let layout = choose(
+            "r",
+            blobs.len(),
+            |i| blobs[i].0,
+            || Ok(blobs[0].1.clone()),
+            condemned,
+        )?;
         let mut out = Vec::new();
         let len = write_pack(
             &layout,

@@ -67,24 +67,28 @@ impl Spill {
         })
     }
 
-    /// Record pack `r`, uploaded by this run if `sent`.
+    /// Record pack `r`, uploaded by this run if `sent`: written entry by
+    /// entry (a pack of 65,536 tiny blobs would encode to 3.4 MB).
     pub fn add(&mut self, r: &PackRecord, sent: bool) -> Result<()> {
         self.buf.clear();
         self.buf.extend_from_slice(r.id.as_bytes());
         self.buf.extend_from_slice(&r.len.to_le_bytes());
         self.buf
             .extend_from_slice(&(r.entries.len() as u32).to_le_bytes());
-        for e in &r.entries {
-            e.encode(&mut self.buf);
-        }
-        self.out.write_all(&self.buf).map_err(|e| {
+        let werr = |e| {
             Error::io(
                 "write a temporary file in",
                 std::path::Path::new("cache"),
                 e,
             )
-        })?;
-        let size = self.buf.len() as u64;
+        };
+        self.out.write_all(&self.buf).map_err(werr)?;
+        for e in &r.entries {
+            self.buf.clear();
+            e.encode(&mut self.buf);
+            self.out.write_all(&self.buf).map_err(werr)?;
+        }
+        let size = (RECORD_HEAD + r.entries.len() * ENTRY_LEN) as u64;
         self.heads.push(Head {
             id: r.id,
             len: r.len,
@@ -93,8 +97,6 @@ impl Spill {
             size,
         });
         self.at += size;
-        // A pack of 65,536 tiny blobs encodes to 3.4 MB: not kept.
-        self.buf = Vec::new();
         Ok(())
     }
 
