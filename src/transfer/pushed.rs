@@ -269,9 +269,12 @@ pub fn locator_body(
     let spool = spool_over.is_some_and(|over| encoded_len(runs.len(), refs.len()) > over);
     let mut file = spool.then(|| SpoolWriter::new(store.root())).transpose()?;
     let err = |e| crate::error::Error::io("write a temporary file in", store.root(), e);
-    let sized = if spool { 0 } else { refs.len() };
+    // Buffers sized once, exactly: spooled, one pack's entries at a time
+    // (grown by doubling they would hold up to twice that).
+    let longest = runs.iter().map(|(_, a, b)| b - a).max().unwrap_or(0);
+    let sized = if spool { longest } else { refs.len() };
+    let mut entries: Vec<Entry> = Vec::with_capacity(longest);
     let mut out = Encoder::new(&ptr.id(), runs.len(), sized);
-    let mut entries: Vec<Entry> = Vec::new();
     for (n, start, end) in runs {
         let (record, footer_entries) = packs[n as usize];
         entries.clear();
@@ -280,8 +283,12 @@ pub fn locator_body(
                 .iter()
                 .map(|(_, e)| record.entries[*e as usize]),
         );
-        // In offset order, each once, as `locate::build` leaves them.
-        entries.sort_by_key(|e| e.offset);
+        // In offset order, each once, as `locate::build` leaves them. They
+        // usually are already (footers are in offset order): a stable sort
+        // would allocate a scratch copy of them for nothing.
+        if !entries.is_sorted_by_key(|e| e.offset) {
+            entries.sort_by_key(|e| e.offset);
+        }
         entries.dedup_by_key(|e| e.offset);
         out.pack(&record.id, record.len, footer_entries, &entries);
         if let Some(f) = &mut file {
