@@ -198,22 +198,34 @@ impl Locator {
 /// Writes a locator's canonical encoding one pack at a time, so a writer
 /// that knows its packs in id order never holds a [`Locator`] (56 bytes
 /// per blob in memory besides the 52 encoded). [`Locator::encode`] goes
-/// through it too, so both write the same bytes.
+/// through it too, so both write the same bytes. A writer that streams
+/// (to a file) takes the bytes encoded so far after each pack
+/// ([`Encoder::drain_to`]), so it holds one pack's entries at a time: the
+/// checksum is kept as the bytes go.
 pub struct Encoder {
     out: Vec<u8>,
+    sum: blake3::Hasher,
+}
+
+/// Bytes of the locator of `packs` packs holding `blobs` entries in all.
+pub fn encoded_len(packs: usize, blobs: usize) -> usize {
+    HEAD_LEN + packs * RECORD_HEAD + blobs * ENTRY_LEN + SUM_LEN
 }
 
 impl Encoder {
     /// A locator of `root` with `packs` packs (each to be given once, in
-    /// id order) holding `blobs` entries in all (to size the buffer).
+    /// id order) holding `blobs` entries in all (to size the buffer: give
+    /// 0 when streaming).
     pub fn new(root: &Id, packs: usize, blobs: usize) -> Encoder {
-        let mut out =
-            Vec::with_capacity(HEAD_LEN + packs * RECORD_HEAD + blobs * ENTRY_LEN + SUM_LEN);
+        let mut out = Vec::with_capacity(encoded_len(packs, blobs));
         out.extend_from_slice(LOCATOR_MAGIC);
         out.extend_from_slice(&LOCATOR_VERSION.to_le_bytes());
         out.extend_from_slice(&(packs as u32).to_le_bytes());
         out.extend_from_slice(root.as_bytes());
-        Encoder { out }
+        Encoder {
+            out,
+            sum: blake3::Hasher::new(),
+        }
     }
 
     /// The next pack: `entries` in offset order, each once.
@@ -228,9 +240,19 @@ impl Encoder {
         }
     }
 
-    /// The encoding, with its trailing checksum.
+    /// Write the bytes encoded so far to `w` and forget them.
+    pub fn drain_to(&mut self, w: &mut impl std::io::Write) -> std::io::Result<()> {
+        self.sum.update(&self.out);
+        w.write_all(&self.out)?;
+        self.out.clear();
+        Ok(())
+    }
+
+    /// The bytes not drained yet, then the trailing checksum (of every
+    /// byte, drained or not): the whole encoding when nothing was drained.
     pub fn finish(mut self) -> Vec<u8> {
-        let sum = Id::of(&self.out);
+        self.sum.update(&self.out);
+        let sum = self.sum.finalize();
         self.out.extend_from_slice(sum.as_bytes());
         self.out
     }
@@ -357,6 +379,23 @@ mod tests {
             Locator::decode(&l.root, &reseal(b)),
             Err(LocatorError::Order)
         );
+    }
+
+    #[test]
+    fn a_drained_encoding_is_the_whole_one() {
+        let l = sample();
+        let mut packs = l.packs.clone();
+        packs.sort_by_key(|p| p.id);
+        let mut out = Encoder::new(&l.root, packs.len(), 0);
+        let mut streamed = Vec::new();
+        for p in &mut packs {
+            p.entries.sort_by_key(|e| e.offset);
+            out.pack(&p.id, p.len, p.footer_entries, &p.entries);
+            out.drain_to(&mut streamed).unwrap();
+        }
+        streamed.extend(out.finish());
+        assert_eq!(streamed, l.encode());
+        assert_eq!(streamed.len(), encoded_len(2, 3));
     }
 
     #[test]

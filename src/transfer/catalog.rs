@@ -379,6 +379,8 @@ impl Connection {
     /// Write an index file listing `packs`; returns its remote path.
     pub fn write_index(&self, packs: &[index::PackRecord]) -> Result<String> {
         let (id, bytes) = index::encode(packs);
+        // Shared with the upload, not copied: 52 bytes per blob.
+        let bytes = bytes::Bytes::from(bytes);
         let rel = format!("{INDEX_DIR}/{}.idx", id.to_hex());
         self.rt.block_on(self.put_async(&rel, bytes.clone()))?;
         self.sync_folder(std::slice::from_ref(&rel))?;
@@ -392,6 +394,31 @@ impl Connection {
             // for nothing (and a reader knows `index.list` may lag).
             let _ = crate::durable::write_atomic(&seen_path(&cached), UNLISTED);
             let _ = crate::durable::write_atomic(&cached, &bytes);
+        }
+        Ok(rel)
+    }
+}
+
+impl Connection {
+    /// [`Connection::write_index`] for an index file already encoded in a
+    /// spool, `id` the BLAKE3 of its bytes: uploaded and cached from the
+    /// file, never held in memory (a push of a million blobs writes 52 MB).
+    pub(super) fn write_index_spooled(
+        &self,
+        id: Id,
+        mut spool: super::spool::Spool,
+    ) -> Result<String> {
+        let rel = format!("{INDEX_DIR}/{}.idx", id.to_hex());
+        self.rt.block_on(self.put_spool_async(&rel, &mut spool))?;
+        self.sync_folder(std::slice::from_ref(&rel))?;
+        if let Ok(mut w) = self.written.lock() {
+            w.push(rel.clone());
+        }
+        // Cache it so the next command needs no download (best effort).
+        if std::fs::create_dir_all(&self.index_cache).is_ok() {
+            let cached = self.index_cache.join(format!("{}.idx", id.to_hex()));
+            let _ = crate::durable::write_atomic(&seen_path(&cached), UNLISTED);
+            let _ = spool.copy_to(&cached);
         }
         Ok(rel)
     }

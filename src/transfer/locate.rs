@@ -17,7 +17,8 @@ use std::collections::{HashMap, HashSet};
 
 use futures::{StreamExt, TryStreamExt};
 
-use super::pushed::{locator_of, Known};
+use super::pushed::{locator_body, Known};
+use super::spool::Body;
 use super::walked::{Located, RemoteView};
 use super::Connection;
 use crate::engine::reach::Reach;
@@ -104,13 +105,17 @@ pub fn merge(locators: Vec<Locator>) -> RemoteIndex {
 /// Encoded locators a push holds before writing them: past this many
 /// bytes they are written, so many roots never add up in memory.
 const WRITE_BATCH: usize = 16 << 20;
+/// A locator larger than this (about 20,000 blobs) is written to a spool
+/// (`super::spool`) pack by pack rather than encoded in memory.
+const SPOOL_OVER: usize = 1 << 20;
 
 /// After a push: write the locators of `roots` (pointers whose data is
 /// complete on the remote; `known` is the remote's index as the push read
 /// it and the packs it indexed), except those this clone wrote while its
 /// record (`walked::Located`) still stands against `view`, and those in
 /// `found` (the push read their locator and it named only kept packs).
-/// Each is streamed from one walk of its root (`pushed::locator_of`).
+/// Each is streamed from one walk of its root (`pushed::locator_body`),
+/// and a large one is written to a spool, not held in memory.
 /// Returns how many were written.
 pub fn write_for<'a>(
     conn: &Connection,
@@ -125,19 +130,23 @@ pub fn write_for<'a>(
     let record = Located::load(cache_root, location);
     let stands = record.stands(view);
     let mut seen = HashSet::new();
-    let mut batch: Vec<(Id, Vec<u8>)> = Vec::new();
+    let mut batch: Vec<(Id, Body)> = Vec::new();
     let mut held = 0;
+    let mut spooled = false;
     let mut written = Vec::new();
     for (_, ptr) in roots {
         let root = ptr.id();
         if !seen.insert(root) || (stands && record.contains(&root)) || found.contains(&root) {
             continue;
         }
-        if let Some(bytes) = locator_of(store, ptr, known)? {
-            held += bytes.len();
-            batch.push((root, bytes));
+        if let Some(body) = locator_body(store, ptr, known, Some(SPOOL_OVER))? {
+            // A spooled one is sent at once: it holds a file, not memory.
+            spooled |= matches!(body, Body::Spooled(_));
+            held += body.held();
+            batch.push((root, body));
         }
-        if held >= WRITE_BATCH {
+        if held >= WRITE_BATCH || spooled {
+            spooled = false;
             written.extend(conn.write_encoded_locators(std::mem::take(&mut batch))?);
             held = 0;
         }
@@ -218,17 +227,23 @@ impl Connection {
     /// Write `locators` (each complete, naming only packs that are durable
     /// and indexed); returns the roots written.
     pub fn write_locators(&self, locators: Vec<Locator>) -> Result<Vec<Id>> {
-        self.write_encoded_locators(locators.into_iter().map(|l| (l.root, l.encode())).collect())
+        self.write_encoded_locators(
+            locators
+                .into_iter()
+                .map(|l| (l.root, Body::Bytes(l.encode())))
+                .collect(),
+        )
     }
 
-    /// Write encoded locators, (root, bytes), each complete and naming
-    /// only packs that are durable and indexed; returns the roots written.
-    pub fn write_encoded_locators(&self, locators: Vec<(Id, Vec<u8>)>) -> Result<Vec<Id>> {
+    /// Write encoded locators, (root, bytes or spool), each complete and
+    /// naming only packs that are durable and indexed; returns the roots
+    /// written.
+    pub fn write_encoded_locators(&self, locators: Vec<(Id, Body)>) -> Result<Vec<Id>> {
         let written: Vec<(Id, String)> = self.rt.block_on(async {
             futures::stream::iter(locators)
-                .map(|(root, bytes)| async move {
+                .map(|(root, body)| async move {
                     let rel = locator_path(&root);
-                    self.put_async(&rel, bytes).await?;
+                    self.put_body_async(&rel, body).await?;
                     Ok::<_, Error>((root, rel))
                 })
                 .buffer_unordered(self.jobs().uploads)

@@ -38,9 +38,12 @@ pub mod coverage;
 pub mod fetch;
 pub mod locate;
 pub mod push;
+mod push_pack;
 pub(crate) mod push_plan;
+mod push_sent;
 pub mod pushed;
 pub mod ranged;
+pub mod spool;
 pub mod walked;
 
 mod jobs;
@@ -382,7 +385,9 @@ impl Connection {
         }
     }
 
-    async fn put_async(&self, rel: &str, bytes: Vec<u8>) -> Result<()> {
+    async fn put_async(&self, rel: &str, bytes: impl Into<Bytes>) -> Result<()> {
+        // `Bytes`, so a caller that keeps the bytes shares them, not copies.
+        let bytes: Bytes = bytes.into();
         self.write();
         let path = self.path(rel);
         // Index files and notes are small; a pack may be up to just under

@@ -13,12 +13,14 @@ use std::path::PathBuf;
 
 use futures::{StreamExt, TryStreamExt};
 
+use super::push_pack;
+use super::push_sent::Spill;
 use super::pushed::{Known, Pushed};
+use super::spool::{Body, Spool, SpoolWriter};
 use super::Connection;
 use crate::engine::reach::Missing;
 use crate::error::{Corruption, Error, Result};
 use crate::format::kind::ObjectKind;
-use crate::format::pack::{Entry, PackBuilder};
 use crate::hash::Id;
 use crate::progress::Progress;
 use crate::remote::index::{self, PackRecord, RemoteIndex};
@@ -27,11 +29,12 @@ use crate::store::Store;
 /// Local packs at least this large, all of whose blobs the remote lacks,
 /// are sent as they are; smaller ones are merged.
 pub const MIN_WHOLE: u64 = 16 << 20;
-/// Repacked packs are cut at this many bytes (built in memory).
+/// Repacked packs are cut at this many bytes (each written to a spool,
+/// `super::spool`, blob by blob).
 pub const REPACK_TARGET: u64 = 16 << 20;
-/// ...or at this many blobs: a pack is built in memory with each blob
-/// read apart (about 200 bytes a blob besides its bytes), so 16 MiB of
-/// tiny files, hundreds of thousands of blobs, would be the push's peak.
+/// ...or at this many blobs: a pack's footer entries are held while it is
+/// written (56 bytes a blob), and 16 MiB of tiny files would be hundreds
+/// of thousands of them.
 pub const REPACK_BLOBS: usize = 1 << 16;
 /// Bytes of index files this clone has no copy of that a push reads,
 /// newest first, to learn what the remote holds (FORMAT.md §15.3). A
@@ -65,104 +68,16 @@ pub struct PushReport {
 }
 
 enum Upload {
-    File { path: PathBuf, record: PackRecord },
-    Bytes { bytes: Vec<u8>, record: PackRecord },
-}
-
-/// How many blob orders a push tries to find a pack name gc has not
-/// condemned (before it stores the first blob otherwise).
-const NAME_TRIES: usize = 8;
-
-/// Build a pack of `blobs` (entry, verified stored bytes) whose name is not
-/// condemned: in the given order if possible (so a re-run builds the same
-/// pack), else rotated, else with the first blob stored otherwise (raw ↔
-/// zstd, zstd at other levels or frame flags). Every variant holds the
-/// same verified blobs; a pack's name covers each blob's codec and stored
-/// length, so each variant has a name of its own.
-fn build_avoiding(
-    remote: &str,
-    blobs: Vec<(Entry, Vec<u8>)>,
-    condemned: &HashSet<Id>,
-) -> Result<(Id, Vec<u8>, Vec<Entry>)> {
-    let build = |blobs: &[(Entry, Vec<u8>)]| {
-        let mut b = PackBuilder::default();
-        for (e, stored) in blobs {
-            b.add(e.kind, e.id, e.codec, stored, e.raw_len);
-        }
-        b.finish()
-    };
-    let built = build(&blobs);
-    if !condemned.contains(&built.0) {
-        return Ok(built);
-    }
-    for r in 1..blobs.len().min(NAME_TRIES) {
-        let mut v = blobs.clone();
-        v.rotate_left(r);
-        let built = build(&v);
-        if !condemned.contains(&built.0) {
-            return Ok(built);
-        }
-    }
-    if let Some((e, stored)) = blobs.first() {
-        for first in other_encodings(e, stored) {
-            let mut v = blobs.clone();
-            v[0] = first;
-            let built = build(&v);
-            if !condemned.contains(&built.0) {
-                return Ok(built);
-            }
-        }
-    }
-    Err(Error::PackNameCondemned {
-        remote: remote.to_string(),
-    })
-}
-
-/// The same blob stored differently: raw, and zstd single frames at a few
-/// levels with and without a checksum and a content size, one per stored
-/// length. Each is checked as a reader would check it.
-fn other_encodings(e: &Entry, stored: &[u8]) -> Vec<(Entry, Vec<u8>)> {
-    use crate::format::codec::{decompress, Codec};
-    use zstd::stream::raw::CParameter;
-    let Ok(raw) = decompress(e.codec, stored, e.raw_len as usize) else {
-        return Vec::new();
-    };
-    let mut out: Vec<(Codec, Vec<u8>)> = Vec::new();
-    if e.codec == Codec::Zstd {
-        out.push((Codec::Raw, raw.clone()));
-    }
-    for level in [1, 3, 19] {
-        for (checksum, size) in [(false, true), (true, true), (false, false), (true, false)] {
-            let Ok(mut c) = zstd::bulk::Compressor::new(level) else {
-                continue;
-            };
-            let z = c
-                .set_parameter(CParameter::ChecksumFlag(checksum))
-                .and_then(|()| c.set_parameter(CParameter::ContentSizeFlag(size)))
-                .and_then(|()| c.compress(&raw));
-            let Ok(z) = z else { continue };
-            let taken = z.len() == stored.len()
-                || out
-                    .iter()
-                    .any(|(c, o)| *c == Codec::Zstd && o.len() == z.len());
-            if !taken {
-                out.push((Codec::Zstd, z));
-            }
-        }
-    }
-    out.into_iter()
-        .filter(|(c, b)| crate::store::check_encoded(e.kind, &e.id, *c, b, e.raw_len).is_ok())
-        .map(|(codec, b)| {
-            (
-                Entry {
-                    codec,
-                    stored_len: b.len() as u32,
-                    ..*e
-                },
-                b,
-            )
-        })
-        .collect()
+    File {
+        path: PathBuf,
+        record: PackRecord,
+    },
+    /// A repacked pack, written to a spool (not held in memory, once per
+    /// upload in flight).
+    Spooled {
+        spool: Spool,
+        record: PackRecord,
+    },
 }
 
 /// What the remote holds, as far as a push needs to know: every index file
@@ -250,11 +165,11 @@ pub fn push(
         });
     }
     // What the remote lacks, as one sorted vector (33 bytes a blob) taken
-    // from the set as it is consumed.
-    let mut todo: Vec<(ObjectKind, Id)> = wanted
-        .into_iter()
-        .filter(|(k, id)| !on_remote(*k, id))
-        .collect();
+    // from the set as it is consumed, sized exactly: growing it by
+    // doubling would hold two copies beside the set at the push's peak.
+    let lacking = wanted.iter().filter(|(k, id)| !on_remote(*k, id)).count();
+    let mut todo: Vec<(ObjectKind, Id)> = Vec::with_capacity(lacking);
+    todo.extend(wanted.into_iter().filter(|(k, id)| !on_remote(*k, id)));
     todo.sort_unstable_by_key(|(k, id)| (k.to_u8(), *id));
     let repaired = !indexes.repaired.is_empty();
     let mut report = PushReport {
@@ -326,7 +241,10 @@ pub fn push(
 
     let present = &present;
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Upload>(1);
-    let records: Result<Vec<(PackRecord, bool)>> = std::thread::scope(|s| {
+    // Each pack's record goes to a spool as its upload ends: not held
+    // beside the plan's footers (`super::push_sent`).
+    let spill = Spill::new(store.root())?;
+    let records: Result<Spill> = std::thread::scope(|s| {
         // Producer: verify local packs and build repacked ones, in order.
         let producer = s.spawn(move || -> Result<()> {
             let mut plan = plan;
@@ -351,18 +269,25 @@ pub fn push(
                 }
             }
             for group in groups {
-                let mut blobs = Vec::with_capacity(group.len());
-                for l in &plan.loose[group] {
-                    let e = plan.entry(*l);
-                    blobs.push((*e, store.read_encoded(&plan.packs[l.0 as usize].path, e)?));
-                }
-                let (id, bytes, entries) = build_avoiding(&conn.remote.name, blobs, condemned)?;
-                let record = PackRecord {
-                    id,
-                    len: bytes.len() as u64,
-                    entries,
+                let loose = &plan.loose[group];
+                let entry = |i: usize| *plan.entry(loose[i]);
+                let read = |i: usize| {
+                    let l = loose[i];
+                    store.read_encoded(&plan.packs[l.0 as usize].path, plan.entry(l))
                 };
-                if tx.blocking_send(Upload::Bytes { bytes, record }).is_err() {
+                let (n, name) = (loose.len(), &conn.remote.name);
+                let layout = push_pack::choose(name, n, entry, || read(0), condemned)?;
+                let mut out = SpoolWriter::new(store.root())?;
+                let err = |e| Error::io("write a temporary file in", store.root(), e);
+                push_pack::write_pack(&layout, read, &mut out, err)?;
+                let spool = out.finish()?;
+                crate::failpoint::hit("push.pack_spooled");
+                let record = PackRecord {
+                    id: layout.id,
+                    len: spool.len(),
+                    entries: layout.entries,
+                };
+                if tx.blocking_send(Upload::Spooled { spool, record }).is_err() {
                     return Ok(());
                 }
             }
@@ -381,11 +306,11 @@ pub fn push(
                             }
                             (record, sent)
                         }
-                        Upload::Bytes { bytes, record } => {
+                        Upload::Spooled { spool, record } => {
                             let rel = index::pack_path(&record.id);
                             let sent = !present.there(conn, &record).await?;
                             if sent {
-                                conn.put_async(&rel, bytes).await?;
+                                conn.put_body_async(&rel, Body::Spooled(spool)).await?;
                                 crate::failpoint::hit("push.pack_uploaded");
                             }
                             (record, sent)
@@ -395,7 +320,10 @@ pub fn push(
                     Ok::<_, Error>((record, sent))
                 })
                 .buffer_unordered(conn.jobs().uploads)
-                .try_collect::<Vec<_>>()
+                .try_fold(spill, |mut spill, (record, sent)| async move {
+                    spill.add(&record, sent)?;
+                    Ok(spill)
+                })
                 .await
         });
         // Stop the producer if uploading failed, then report its error
@@ -412,30 +340,28 @@ pub fn push(
         uploaded
     });
     progress.end();
-    let records = records?;
-    let sent: Vec<String> = records
-        .iter()
-        .filter(|(_, sent)| *sent)
-        .map(|(r, _)| index::pack_path(&r.id))
+    let spilled = records?.finish()?;
+    let sent: Vec<String> = spilled
+        .sent()
+        .map(|(id, _)| index::pack_path(&id))
         .collect();
     conn.sync_folder(&sent)?;
     crate::failpoint::hit("push.packs_synced");
-    for (r, was_sent) in &records {
-        if *was_sent {
-            report.packs += 1;
-            report.bytes += r.len;
-        } else {
-            report.resumed += 1;
-        }
+    for (_, len) in spilled.sent() {
+        report.packs += 1;
+        report.bytes += len;
     }
-    let mut list: Vec<PackRecord> = records.into_iter().map(|(r, _)| r).collect();
-    list.sort_by_key(|r| r.id);
-    conn.write_index(&list)?;
+    report.resumed = spilled.resumed();
+    // Written from the spool, in pack id order, never encoded in memory.
+    let (id, spool) = spilled.index(store.root())?;
+    conn.write_index_spooled(id, spool)?;
     crate::failpoint::hit("push.index_written");
     conn.publish_listing()?;
     crate::failpoint::hit("push.listing_written");
     // Kept beside the index rather than merged into its map (a hash map
-    // entry per blob sent): see `super::pushed`.
+    // entry per blob sent): see `super::pushed`. Read back now that the
+    // plan is gone.
+    let list = spilled.records()?;
     let pushed = Pushed::new(list, &remote_index);
     let known = Known {
         index: remote_index,
@@ -448,7 +374,7 @@ pub fn push(
 /// there with the expected length is not sent again. A pack noted as
 /// damaged is not "there" (sending it again under its content name
 /// replaces the damaged object and retires the note); a condemned one is
-/// never adopted (nor sent again: see `build_avoiding`).
+/// never adopted (nor sent again: see `push_pack::choose`).
 enum Present {
     /// From one listing of `packs/` (pack id to length), the usable ones.
     Listed(HashMap<Id, u64>),
@@ -481,52 +407,4 @@ fn pack_lengths(conn: &Connection) -> Result<HashMap<Id, u64>> {
         .into_iter()
         .filter_map(|l| index::pack_id_of(&l.path).map(|id| (id, l.size)))
         .collect())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::format::codec::Codec;
-
-    fn blob(seed: &str, len: usize) -> (Entry, Vec<u8>) {
-        let raw: Vec<u8> = (0..len)
-            .map(|i| blake3::hash(format!("{seed}{}", i / 32).as_bytes()).as_bytes()[i % 32])
-            .collect();
-        let e = Entry {
-            id: Id::of(&raw),
-            kind: ObjectKind::Chunk,
-            codec: Codec::Raw,
-            offset: 0,
-            stored_len: raw.len() as u32,
-            raw_len: raw.len() as u32,
-        };
-        (e, raw)
-    }
-
-    #[test]
-    fn a_pack_is_never_built_under_a_condemned_name() {
-        for blobs in [
-            vec![blob("one", 12_000)],
-            vec![blob("a", 5_000), blob("b", 7_000)],
-        ] {
-            let mut condemned = HashSet::new();
-            let mut names = HashSet::new();
-            // Condemn every name it picks until it runs out of ways.
-            while let Ok((id, bytes, entries)) = build_avoiding("r", blobs.clone(), &condemned) {
-                assert!(names.insert(id), "a condemned name came back");
-                assert_eq!(crate::format::pack::pack_id(&entries), id);
-                for e in &entries {
-                    let stored = &bytes[e.offset as usize..][..e.stored_len as usize];
-                    crate::store::check_encoded(e.kind, &e.id, e.codec, stored, e.raw_len).unwrap();
-                }
-                condemned.insert(id);
-            }
-            assert!(
-                names.len() >= 4,
-                "only {} ways for {} blob(s)",
-                names.len(),
-                blobs.len()
-            );
-        }
-    }
 }

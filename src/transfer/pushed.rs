@@ -17,6 +17,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+use super::spool::{Body, SpoolWriter};
 use crate::engine::listing;
 use crate::error::Result;
 use crate::format::kind::ObjectKind;
@@ -25,8 +26,9 @@ use crate::format::pack::Entry;
 use crate::format::pointer::Pointer;
 use crate::hash::Id;
 use crate::remote::index::{PackRecord, RemoteIndex};
-use crate::remote::locator::Encoder;
+use crate::remote::locator::{encoded_len, Encoder};
 use crate::store::Store;
+use std::io::Write;
 
 /// The packs one push indexed (sent, or found sent by an interrupted
 /// run), with their blobs sorted for lookup.
@@ -208,10 +210,25 @@ impl<'a> Collect<'a> {
     }
 }
 
-/// The encoded locator of pointer `ptr` (tracked path `rel`), from what
-/// `known` says the remote keeps; `None` unless every blob it reaches has
-/// a kept copy and every listing node and segment is in the cache.
+/// The encoded locator of pointer `ptr`, from what `known` says the remote
+/// keeps; `None` unless every blob it reaches has a kept copy and every
+/// listing node and segment is in the cache.
+#[cfg(test)]
 pub fn locator_of(store: &Store, ptr: &Pointer, known: &Known) -> Result<Option<Vec<u8>>> {
+    locator_body(store, ptr, known, None)?
+        .map(Body::into_bytes)
+        .transpose()
+}
+
+/// [`locator_of`], written to a spool in the cache directory, one pack at
+/// a time, when its encoding would be over `spool_over` bytes (52 bytes
+/// per blob: a million-file root's locator is never held in memory).
+pub fn locator_body(
+    store: &Store,
+    ptr: &Pointer,
+    known: &Known,
+    spool_over: Option<usize>,
+) -> Result<Option<Body>> {
     let mut c = Collect::default();
     match ptr {
         Pointer::File { id, size, .. } => c.file(known, store, id, *size)?,
@@ -249,8 +266,15 @@ pub fn locator_of(store: &Store, ptr: &Pointer, known: &Known) -> Result<Option<
         start = end;
     }
     runs.sort_by_key(|(n, _, _)| packs[*n as usize].0.id);
-    let mut out = Encoder::new(&ptr.id(), runs.len(), refs.len());
-    let mut entries: Vec<Entry> = Vec::new();
+    let spool = spool_over.is_some_and(|over| encoded_len(runs.len(), refs.len()) > over);
+    let mut file = spool.then(|| SpoolWriter::new(store.root())).transpose()?;
+    let err = |e| crate::error::Error::io("write a temporary file in", store.root(), e);
+    // Buffers sized once, exactly: spooled, one pack's entries at a time
+    // (grown by doubling they would hold up to twice that).
+    let longest = runs.iter().map(|(_, a, b)| b - a).max().unwrap_or(0);
+    let sized = if spool { longest } else { refs.len() };
+    let mut entries: Vec<Entry> = Vec::with_capacity(longest);
+    let mut out = Encoder::new(&ptr.id(), runs.len(), sized);
     for (n, start, end) in runs {
         let (record, footer_entries) = packs[n as usize];
         entries.clear();
@@ -259,12 +283,27 @@ pub fn locator_of(store: &Store, ptr: &Pointer, known: &Known) -> Result<Option<
                 .iter()
                 .map(|(_, e)| record.entries[*e as usize]),
         );
-        // In offset order, each once, as `locate::build` leaves them.
-        entries.sort_by_key(|e| e.offset);
+        // In offset order, each once, as `locate::build` leaves them. They
+        // usually are already (footers are in offset order): a stable sort
+        // would allocate a scratch copy of them for nothing.
+        if !entries.is_sorted_by_key(|e| e.offset) {
+            entries.sort_by_key(|e| e.offset);
+        }
         entries.dedup_by_key(|e| e.offset);
         out.pack(&record.id, record.len, footer_entries, &entries);
+        if let Some(f) = &mut file {
+            out.drain_to(f).map_err(err)?;
+        }
     }
-    Ok(Some(out.finish()))
+    drop(refs);
+    let tail = out.finish();
+    Ok(Some(match file {
+        None => Body::Bytes(tail),
+        Some(mut f) => {
+            f.write_all(&tail).map_err(err)?;
+            Body::Spooled(f.finish()?)
+        }
+    }))
 }
 
 #[cfg(test)]

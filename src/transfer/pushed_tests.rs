@@ -102,6 +102,16 @@ fn compare(store: &Store, pointers: &[(String, Pointer)], before: usize, condemn
             old == new,
             "{rel} with {before} packs before: locators differ"
         );
+        // Spooled pack by pack to a file: the same bytes.
+        let spooled = locator_body(store, ptr, &known, Some(0)).unwrap();
+        assert!(spooled
+            .as_ref()
+            .is_none_or(|b| matches!(b, crate::transfer::spool::Body::Spooled(_))));
+        let spooled = spooled.map(|b| b.into_bytes().unwrap());
+        assert!(
+            old == spooled,
+            "{rel} with {before} packs before: spooled locators differ"
+        );
         written += usize::from(new.is_some());
     }
     written

@@ -263,6 +263,7 @@ fn push_crash_matrix_a_rerun_completes_and_nothing_is_lost() {
     common::crash::assert_reached(
         &points,
         &[
+            "push.pack_spooled@2",
             "push.pack_uploaded@2",
             "push.packs_synced",
             "push.index_written",
@@ -273,6 +274,13 @@ fn push_crash_matrix_a_rerun_completes_and_nothing_is_lost() {
     for point in &points {
         let (a, store) = setup();
         crashed += usize::from(common::crash::crash_at(&a, &["push"], point));
+        // Spooled packs are anonymous files: a killed push leaves none.
+        let stray: Vec<_> = std::fs::read_dir(a.path(".cairn/cache"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with(".tmp"))
+            .collect();
+        assert!(stray.is_empty(), "left after a crash at {point}: {stray:?}");
         a.cairn_ok(&["push"]);
         assert_listing_complete(&store, point);
         a.cairn_ok(&["verify"]);
