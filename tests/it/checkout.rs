@@ -158,8 +158,14 @@ fn checkout_into_missing_directories_still_guards_the_existing_ones() {
     // The edit stops the checkout before anything is written.
     let (_, err) = repo.cairn_fail(&["checkout"]);
     assert!(err.contains("data/edit.csv"), "{err}");
-    assert!(!repo.exists("data/deep"), "nothing is written on a conflict");
-    assert_eq!(repo.read("data/edit.csv"), b"the user's edit, never added\n");
+    assert!(
+        !repo.exists("data/deep"),
+        "nothing is written on a conflict"
+    );
+    assert_eq!(
+        repo.read("data/edit.csv"),
+        b"the user's edit, never added\n"
+    );
 
     repo.write("data/edit.csv", csv_text(2, 5_000));
     let report = repo.cairn_json(&["checkout", "--json"]);
