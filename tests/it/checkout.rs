@@ -138,3 +138,67 @@ fn checkout_skips_unchanged_files() {
     assert_eq!(ino("data/a.bin"), before, "an unchanged file was rewritten");
     assert_eq!(repo.read("data/b.bin"), random_bytes("b", 200_000));
 }
+
+/// A restore creates missing directories itself and does not `stat` the
+/// files it writes into them, nor, while looking for edits, the files of a
+/// directory that is missing: a file beside them in a directory that
+/// exists is still compared, kept when unchanged and guarded when edited.
+#[test]
+fn checkout_into_missing_directories_still_guards_the_existing_ones() {
+    let repo = TestRepo::builder()
+        .file("data/keep.csv", csv_text(1, 5_000))
+        .file("data/edit.csv", csv_text(2, 5_000))
+        .file("data/deep/er/a.csv", csv_text(3, 5_000))
+        .file("data/deep/er/b.csv", csv_text(4, 5_000))
+        .file("data/deep/c.csv", csv_text(5, 5_000))
+        .commit("data")
+        .build();
+    repo.remove("data/deep");
+    repo.write("data/edit.csv", "the user's edit, never added\n");
+    // The edit stops the checkout before anything is written.
+    let (_, err) = repo.cairn_fail(&["checkout"]);
+    assert!(err.contains("data/edit.csv"), "{err}");
+    assert!(
+        !repo.exists("data/deep"),
+        "nothing is written on a conflict"
+    );
+    assert_eq!(
+        repo.read("data/edit.csv"),
+        b"the user's edit, never added\n"
+    );
+
+    repo.write("data/edit.csv", csv_text(2, 5_000));
+    let report = repo.cairn_json(&["checkout", "--json"]);
+    assert_eq!(repo.read("data/deep/er/a.csv"), csv_text(3, 5_000));
+    assert_eq!(repo.read("data/deep/er/b.csv"), csv_text(4, 5_000));
+    assert_eq!(repo.read("data/deep/c.csv"), csv_text(5, 5_000));
+    // The files that were there already are compared, not rewritten
+    // (edit.csv's restored bytes are hashed, as the index cannot vouch).
+    assert_eq!(report["files_written"], 3, "{report}");
+    assert_eq!(report["files_unchanged"], 2, "{report}");
+    let st = repo.cairn_json(&["status", "--json"]);
+    assert_eq!(st["paths"][0]["state"], "clean", "{st}");
+}
+
+/// Paths are checked for symbolic links once per directory: every file of
+/// a directory replaced by a link is refused, not just the first.
+#[test]
+fn checkout_refuses_a_symlinked_directory_of_several_files() {
+    let repo = TestRepo::builder()
+        .file("data/a.csv", "a\n")
+        .file("data/inner/x.csv", "x\n")
+        .file("data/inner/y.csv", "y\n")
+        .file("data/inner/z.csv", "z\n")
+        .commit("data")
+        .build();
+    let outside = repo.base().join("outside");
+    std::fs::create_dir_all(&outside).unwrap();
+    repo.remove("data/inner");
+    std::os::unix::fs::symlink(&outside, repo.path("data/inner")).unwrap();
+    let (_, stderr) = repo.cairn_fail(&["checkout", "--force"]);
+    assert!(stderr.contains("symbolic link"), "{stderr}");
+    assert!(
+        std::fs::read_dir(&outside).unwrap().next().is_none(),
+        "checkout wrote outside the work tree"
+    );
+}

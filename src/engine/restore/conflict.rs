@@ -61,9 +61,30 @@ impl Restore<'_> {
 
     /// Whether writing `job` would replace bytes cairn has not recorded.
     fn conflict(&self, job: &Job) -> Result<bool> {
+        let parent = job.abs.parent();
+        let known = parent.and_then(|d| {
+            let dirs = self.dir_exists.lock().expect("dir memo poisoned");
+            dirs.get(d).copied()
+        });
+        if known == Some(false) {
+            // The directory is missing, so is every file in it.
+            return Ok(false);
+        }
         let meta = match fs::symlink_metadata(&job.abs) {
             Ok(m) => m,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                if let (Some(d), None) = (parent, known) {
+                    // One `stat` of the directory spares one per file
+                    // when it is missing (a checkout after `rm -rf`, a
+                    // fresh clone).
+                    let exists = fs::symlink_metadata(d).is_ok();
+                    self.dir_exists
+                        .lock()
+                        .expect("dir memo poisoned")
+                        .insert(d.to_path_buf(), exists);
+                }
+                return Ok(false);
+            }
             Err(e) => return Err(Error::io("stat", &job.abs, e)),
         };
         if meta.is_dir() {
