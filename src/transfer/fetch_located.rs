@@ -67,7 +67,7 @@ impl<'r> Located<'r> {
 
     /// Take `items` (what a walk found missing, not known to be absent)
     /// out of the vector: into `round.rest`, or into the pending batch,
-    /// which is downloaded once it holds [`batch_size`] items.
+    /// which is downloaded [`batch_size`] items at a time.
     pub fn take(
         &mut self,
         conn: &Connection,
@@ -93,8 +93,11 @@ impl<'r> Located<'r> {
             return;
         }
         round.pending.append(items);
-        if round.pending.len() >= batch_size() {
+        let size = batch_size();
+        while round.pending.len() >= size && !round.failed {
+            let after = round.pending.split_off(size);
             self.settle(conn, store, round, lean, progress);
+            round.pending = after;
         }
     }
 
