@@ -93,6 +93,10 @@ pub(super) fn spans_of(
     spans
 }
 
+/// Spans whose blobs average fewer bytes than this are stored by one
+/// thread (see [`download`]).
+const PARALLEL_BLOB: u64 = 64 << 10;
+
 /// Download `spans` with bounded concurrency and store their blobs.
 pub(super) fn download(
     conn: &Connection,
@@ -143,7 +147,7 @@ pub(super) fn download(
                         reason: format!("a read of {len} bytes returned {}", data.len()),
                     });
                 }
-                span.blobs.par_iter().try_for_each(|e| {
+                let put = |e: &Entry| {
                     let at = (e.offset - span.range.start) as usize;
                     let stored = &data[at..at + e.stored_len as usize];
                     match store.put_encoded(e.kind, e.id, e.codec, stored, e.raw_len) {
@@ -156,7 +160,17 @@ pub(super) fn download(
                         }),
                         r => r.map(|_| ()),
                     }
-                })?;
+                };
+                // Small blobs are checked and stored on this thread: that
+                // costs less than handing each to a worker, and a store
+                // written from one thread keeps its index runs and pack
+                // footers in one allocator arena instead of one per worker
+                // (at 300,000 tiny files, a third of the peak RSS).
+                if len < PARALLEL_BLOB * span.blobs.len() as u64 {
+                    span.blobs.iter().try_for_each(put)?;
+                } else {
+                    span.blobs.par_iter().try_for_each(put)?;
+                }
                 crate::failpoint::hit("fetch.span_stored");
                 progress.advance(len);
                 objects += span.blobs.len();
