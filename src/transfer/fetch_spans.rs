@@ -93,9 +93,10 @@ pub(super) fn spans_of(
     spans
 }
 
-/// Spans whose blobs average fewer bytes than this are stored by one
-/// thread (see [`download`]).
-const PARALLEL_BLOB: u64 = 64 << 10;
+/// Spans whose blobs average fewer raw bytes than this are stored by one
+/// thread (see [`download`]); larger ones (text chunks average about
+/// 70 KiB) are decompressed and hashed by rayon's workers, as before.
+const PARALLEL_BLOB: u64 = 16 << 10;
 
 /// Download `spans` with bounded concurrency and store their blobs.
 pub(super) fn download(
@@ -166,7 +167,8 @@ pub(super) fn download(
                 // written from one thread keeps its index runs and pack
                 // footers in one allocator arena instead of one per worker
                 // (at 300,000 tiny files, a third of the peak RSS).
-                if len < PARALLEL_BLOB * span.blobs.len() as u64 {
+                let raw: u64 = span.blobs.iter().map(|e| u64::from(e.raw_len)).sum();
+                if raw < PARALLEL_BLOB * span.blobs.len() as u64 {
                     span.blobs.iter().try_for_each(put)?;
                 } else {
                     span.blobs.par_iter().try_for_each(put)?;
