@@ -55,7 +55,20 @@ pub struct Reach {
     /// failing. Only for fetching: garbage collection must stop at what it
     /// cannot read, or it would drop what that object names.
     pub refetch_damaged: bool,
+    /// Record only metadata (listing nodes, manifests, segments) in
+    /// `objects`, not chunks: a fetch's walk asks the store whether a chunk
+    /// is present anyway, and a set of a million reached chunks would cost
+    /// about 70 bytes each. A chunk two files share may then be reported
+    /// missing twice; a fetch asks for it once.
+    pub metadata_only: bool,
 }
+
+/// What a streaming walk ([`Reach::add_pointer_streaming`]) hands what is
+/// missing to: it takes the items out of the vector it is given.
+pub type Sink<'a> = dyn FnMut(&mut Vec<Missing>) -> Result<()> + 'a;
+
+/// A streaming walk hands what is missing over once this many are held.
+const HAND_OVER: usize = 1 << 10;
 
 impl Reach {
     /// Add everything `ptr` (the pointer of tracked path `rel`) needs.
@@ -71,6 +84,37 @@ impl Reach {
         rel: &str,
         ptr: &Pointer,
         only: Option<&str>,
+    ) -> Result<()> {
+        self.add_pointer_with(store, rel, ptr, only, None)
+    }
+
+    /// Like [`Reach::add_pointer_only`], but what is missing is handed to
+    /// `sink` as the walk finds it (a few at a time), so a walk of a
+    /// million missing files holds a bounded list. The listing's own
+    /// missing nodes come after the files found so far, and if the walk
+    /// fails, what was handed over stays handed over.
+    pub fn add_pointer_streaming(
+        &mut self,
+        store: &Store,
+        rel: &str,
+        ptr: &Pointer,
+        only: Option<&str>,
+        sink: &mut Sink,
+    ) -> Result<()> {
+        self.add_pointer_with(store, rel, ptr, only, Some(sink))?;
+        if !self.missing.is_empty() {
+            sink(&mut self.missing)?;
+        }
+        Ok(())
+    }
+
+    fn add_pointer_with(
+        &mut self,
+        store: &Store,
+        rel: &str,
+        ptr: &Pointer,
+        only: Option<&str>,
+        mut sink: Option<&mut Sink>,
     ) -> Result<()> {
         match ptr {
             Pointer::File { id, size, .. } => self.add_file(store, rel, id, *size),
@@ -94,6 +138,11 @@ impl Reach {
                         path.push_str(&e.path);
                         self.add_file(store, &path, &e.id, e.size)?;
                     }
+                    if let Some(sink) = sink.as_deref_mut() {
+                        if self.missing.len() >= HAND_OVER {
+                            sink(&mut self.missing)?;
+                        }
+                    }
                     Ok(())
                 });
                 let walk = match walked {
@@ -109,13 +158,20 @@ impl Reach {
                 for node in &walk.nodes {
                     self.put(store, ObjectKind::Tree, node);
                 }
-                let files_missing = self.missing.split_off(at);
+                // The listing's own misses first: inserted in place, not by
+                // copying the files' misses aside (a million of them).
+                let mut nodes_missing = Vec::new();
                 for node in &walk.absent {
                     if self.put(store, ObjectKind::Tree, node) || node == id {
-                        self.miss(ObjectKind::Tree, node, rel);
+                        nodes_missing.push(Missing {
+                            kind: ObjectKind::Tree,
+                            id: *node,
+                            needed_by: rel.to_string(),
+                        });
                     }
                 }
-                self.missing.extend(files_missing);
+                let at = at.min(self.missing.len());
+                self.missing.splice(at..at, nodes_missing);
                 Ok(())
             }
         }
@@ -195,6 +251,7 @@ impl Reach {
         Reach {
             refetch_damaged: true,
             skip_lengths: true,
+            metadata_only: true,
             ..Reach::default()
         }
     }
@@ -240,8 +297,12 @@ impl Reach {
         }
     }
 
-    /// Record `(kind, id)` as reached; `true` if it was not before.
+    /// Record `(kind, id)` as reached; `true` if it was not before (a chunk
+    /// of a `metadata_only` walk: always).
     fn put(&mut self, store: &Store, kind: ObjectKind, id: &Id) -> bool {
+        if self.metadata_only && kind == ObjectKind::Chunk {
+            return true;
+        }
         if !self.mark_only {
             return self.objects.insert((kind, *id));
         }

@@ -8,7 +8,7 @@
 
 use serde::Serialize;
 
-use crate::engine::reach::Reach;
+use crate::engine::reach::{Reach, Sink};
 use crate::error::Result;
 use crate::progress::Progress;
 use crate::repo::git::GitRepo;
@@ -59,13 +59,14 @@ pub fn fetch(
     let ws = s.workspace();
     let (store, _) = s.store_locked(progress)?;
     // Damaged cached metadata counts as missing here: the remote's copy
-    // replaces it.
-    let mut needs = |s: &Store| {
+    // replaces it. What is missing is handed over as the walk finds it,
+    // so a million missing files are never listed at once.
+    let mut needs = |s: &Store, sink: &mut Sink| {
         let mut r = Reach::for_fetch();
         for (rel, ptr, only) in selected {
-            r.add_pointer_only(s, rel, ptr, only.as_deref())?;
+            r.add_pointer_streaming(s, rel, ptr, only.as_deref(), sink)?;
         }
-        Ok(r.missing)
+        Ok(())
     };
     // Pointers fetched whole are complete in the cache once nothing is
     // absent: no longer what `pull --no-cache` left without chunks.
@@ -74,8 +75,23 @@ pub fn fetch(
         .filter(|(_, _, only)| only.is_none())
         .map(|(_, ptr, _)| ptr.id())
         .collect();
-    let first = needs(store)?;
-    if first.is_empty() {
+    // The pointers that need something: their locators are read first,
+    // the index files only for the rest.
+    let mut roots: Vec<crate::hash::Id> = Vec::new();
+    let mut first = Reach::for_fetch();
+    for (rel, ptr, only) in selected {
+        let mut lacks = false;
+        first.add_pointer_streaming(store, rel, ptr, only.as_deref(), &mut |items| {
+            lacks |= !items.is_empty();
+            items.clear();
+            Ok(())
+        })?;
+        if lacks {
+            roots.push(ptr.id());
+        }
+    }
+    drop(first);
+    if roots.is_empty() {
         crate::engine::uncached::update(store.root(), &[], &whole)?;
         return Ok(FetchOutcome::default());
     }
@@ -86,23 +102,9 @@ pub fn fetch(
     if let Some(w) = waits {
         conn.report_waits_to(w);
     }
-    // The locator of each pointer that needs something first; the index
-    // files only for the rest.
-    let mut roots: Vec<crate::hash::Id> = selected
-        .iter()
-        .filter(|(rel, _, _)| {
-            first.iter().any(|m| {
-                m.needed_by == *rel
-                    || m.needed_by
-                        .strip_prefix(rel.as_str())
-                        .is_some_and(|r| r.starts_with('/'))
-            })
-        })
-        .map(|(_, ptr, _)| ptr.id())
-        .collect();
     roots.sort();
     roots.dedup();
-    let report = transfer::fetch::fetch_roots(&conn, store, &roots, &mut needs, progress)?;
+    let report = transfer::fetch::fetch_roots_streamed(&conn, store, &roots, &mut needs, progress)?;
     if report.absent.is_empty() {
         crate::engine::uncached::update(store.root(), &[], &whole)?;
     }

@@ -36,6 +36,8 @@ pub mod check;
 pub mod collect;
 pub mod coverage;
 pub mod fetch;
+mod fetch_located;
+mod fetch_spans;
 pub mod locate;
 pub mod push;
 mod push_pack;

@@ -14,6 +14,7 @@ mod crash;
 mod damage;
 mod docs;
 mod errors;
+mod fetch_batches;
 mod fixtures;
 mod format;
 mod gc_remote;
