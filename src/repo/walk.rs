@@ -56,7 +56,15 @@ pub fn walk_sorted(
 /// as `name/`: the order of the full paths below them.
 fn order(a: &[u8], a_dir: bool, b: &[u8], b_dir: bool) -> Ordering {
     let tail = |d: bool| if d { &b"/"[..] } else { &b""[..] };
-    a.iter().chain(tail(a_dir)).cmp(b.iter().chain(tail(b_dir)))
+    // The shared length compares as slices (memcmp); only the few bytes
+    // after it, where the `/` of a directory can decide, go byte by byte.
+    let n = a.len().min(b.len());
+    a[..n].cmp(&b[..n]).then_with(|| {
+        a[n..]
+            .iter()
+            .chain(tail(a_dir))
+            .cmp(b[n..].iter().chain(tail(b_dir)))
+    })
 }
 
 fn visit(
@@ -68,25 +76,22 @@ fn visit(
     each: &mut dyn FnMut(Vec<Found>) -> Result<()>,
 ) -> Result<()> {
     let walk_err = |e| Error::io("walk", dir, e);
-    let mut items: Vec<(fs::DirEntry, bool)> = Vec::new();
+    // Each name is copied out once: `DirEntry::file_name` allocates, and a
+    // sort that called it per comparison made most of a clean status's
+    // allocations.
+    let mut items: Vec<(std::ffi::OsString, fs::DirEntry, bool)> = Vec::new();
     for e in fs::read_dir(dir).map_err(walk_err)? {
         let e = e.map_err(walk_err)?;
         let is_dir = e
             .file_type()
             .map_err(|err| Error::io("walk", e.path(), err))?
             .is_dir();
-        items.push((e, is_dir));
+        items.push((e.file_name(), e, is_dir));
     }
-    items.sort_by(|(a, ad), (b, bd)| {
-        order(
-            a.file_name().as_encoded_bytes(),
-            *ad,
-            b.file_name().as_encoded_bytes(),
-            *bd,
-        )
+    items.sort_unstable_by(|(a, _, ad), (b, _, bd)| {
+        order(a.as_encoded_bytes(), *ad, b.as_encoded_bytes(), *bd)
     });
-    for (e, is_dir) in items {
-        let name = e.file_name();
+    for (name, e, is_dir) in items {
         let child = match (sub, name.to_str()) {
             (Some(""), Some(n)) => Some(n.to_string()),
             (Some(s), Some(n)) => Some(format!("{s}/{n}")),
@@ -119,6 +124,28 @@ fn visit(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The order is that of the full paths: the name, then `/` for a
+        /// directory, compared byte by byte.
+        #[test]
+        fn names_order_as_their_paths(
+            a in proptest::collection::vec(prop_oneof![Just(b'/' - 1), Just(b'/' + 1), Just(b'a'), any::<u8>()], 0..6),
+            b in proptest::collection::vec(prop_oneof![Just(b'/' - 1), Just(b'/' + 1), Just(b'a'), any::<u8>()], 0..6),
+            ad: bool,
+            bd: bool,
+        ) {
+            let path = |n: &[u8], d: bool| {
+                let mut p = n.to_vec();
+                if d {
+                    p.push(b'/');
+                }
+                p
+            };
+            prop_assert_eq!(order(&a, ad, &b, bd), path(&a, ad).cmp(&path(&b, bd)));
+        }
+    }
 
     #[test]
     fn files_come_in_path_byte_order() {
