@@ -422,6 +422,21 @@ impl Connection {
                 .map_err(|e| Error::io("read pack", file, e))?;
             return self.put_async(rel, buf).await;
         }
+        let mut f = open()?;
+        self.put_multipart_from(rel, &mut f, len, |e| Error::io("read pack", file, e))
+            .await
+    }
+
+    /// Upload `len` bytes of `reader` to `rel` as a multipart upload, a
+    /// part of [`PART`] bytes read at a time (so memory holds one part),
+    /// aborted on any failure: only the finished object becomes visible.
+    pub(super) async fn put_multipart_from<R: std::io::Read + Send>(
+        &self,
+        rel: &str,
+        reader: &mut R,
+        len: u64,
+        read_err: impl Fn(std::io::Error) -> Error + Send + Sync,
+    ) -> Result<()> {
         self.write();
         let path = self.path(rel);
         let start = self.backend.bulk.put_multipart(&path);
@@ -429,14 +444,12 @@ impl Connection {
             .watched("upload", self.small_limit(), start)
             .await
             .map_err(|e| self.err("upload", e, false))?;
-        let mut f = open()?;
         let result: Result<()> = async {
             let mut left = len;
             while left > 0 {
                 let n = left.min(PART as u64) as usize;
                 let mut buf = vec![0u8; n];
-                f.read_exact(&mut buf)
-                    .map_err(|e| Error::io("read pack", file, e))?;
+                reader.read_exact(&mut buf).map_err(&read_err)?;
                 left -= n as u64;
                 self.write();
                 let part = up.put_part(PutPayload::from(buf));

@@ -14,11 +14,9 @@ use std::fs::File;
 use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
-use object_store::{ObjectStoreExt, PutPayload};
-
 use super::Connection;
 use crate::error::{Error, Result};
-use crate::remote::{MULTIPART_MIN, PART};
+use crate::remote::MULTIPART_MIN;
 
 /// Bytes written to an anonymous temporary file, ready to upload.
 #[derive(Debug)]
@@ -192,39 +190,7 @@ impl Connection {
             file.take(len).read_to_end(&mut buf).map_err(read_err)?;
             return self.put_async(rel, buf).await;
         }
-        self.write();
-        let path = self.path(rel);
-        let start = self.backend.bulk.put_multipart(&path);
-        let mut up = self
-            .watched("upload", self.small_limit(), start)
-            .await
-            .map_err(|e| self.err("upload", e, false))?;
-        let result: Result<()> = async {
-            let mut left = len;
-            while left > 0 {
-                let n = left.min(PART as u64) as usize;
-                let mut buf = vec![0u8; n];
-                file.read_exact(&mut buf).map_err(read_err)?;
-                left -= n as u64;
-                self.write();
-                let part = up.put_part(PutPayload::from(buf));
-                self.watched("upload", self.bulk_limit(), part)
-                    .await
-                    .map_err(|e| self.err("upload", e, false))?;
-            }
-            self.write();
-            let done = up.complete();
-            self.watched("upload", self.small_limit(), done)
-                .await
-                .map_err(|e| self.err("upload", e, false))?;
-            Ok(())
-        }
-        .await;
-        if result.is_err() {
-            self.write();
-            let _ = up.abort().await;
-        }
-        result
+        self.put_multipart_from(rel, file, len, read_err).await
     }
 }
 
