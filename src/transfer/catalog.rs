@@ -383,19 +383,34 @@ impl Connection {
         let bytes = bytes::Bytes::from(bytes);
         let rel = format!("{INDEX_DIR}/{}.idx", id.to_hex());
         self.rt.block_on(self.put_async(&rel, bytes.clone()))?;
-        self.sync_folder(std::slice::from_ref(&rel))?;
+        self.index_uploaded(&rel, &id, |cached| {
+            crate::durable::write_atomic(cached, &bytes)
+        })?;
+        Ok(rel)
+    }
+
+    /// What follows the upload of index file `rel` (id `id`), however it
+    /// was sent: made durable on a folder remote, recorded as written, and
+    /// cached by `cache` so the next command needs no download (best
+    /// effort).
+    fn index_uploaded<T, E>(
+        &self,
+        rel: &str,
+        id: &Id,
+        cache: impl FnOnce(&Path) -> std::result::Result<T, E>,
+    ) -> Result<()> {
+        self.sync_folder(&[rel.to_string()])?;
         if let Ok(mut w) = self.written.lock() {
-            w.push(rel.clone());
+            w.push(rel.to_string());
         }
-        // Cache it so the next command needs no download (best effort).
         if std::fs::create_dir_all(&self.index_cache).is_ok() {
             let cached = self.index_cache.join(format!("{}.idx", id.to_hex()));
             // Until the listing is published and recorded, the copy stands
             // for nothing (and a reader knows `index.list` may lag).
             let _ = crate::durable::write_atomic(&seen_path(&cached), UNLISTED);
-            let _ = crate::durable::write_atomic(&cached, &bytes);
+            let _ = cache(&cached);
         }
-        Ok(rel)
+        Ok(())
     }
 }
 
@@ -410,16 +425,7 @@ impl Connection {
     ) -> Result<String> {
         let rel = format!("{INDEX_DIR}/{}.idx", id.to_hex());
         self.rt.block_on(self.put_spool_async(&rel, &mut spool))?;
-        self.sync_folder(std::slice::from_ref(&rel))?;
-        if let Ok(mut w) = self.written.lock() {
-            w.push(rel.clone());
-        }
-        // Cache it so the next command needs no download (best effort).
-        if std::fs::create_dir_all(&self.index_cache).is_ok() {
-            let cached = self.index_cache.join(format!("{}.idx", id.to_hex()));
-            let _ = crate::durable::write_atomic(&seen_path(&cached), UNLISTED);
-            let _ = spool.copy_to(&cached);
-        }
+        self.index_uploaded(&rel, &id, |cached| spool.copy_to(cached))?;
         Ok(rel)
     }
 }
