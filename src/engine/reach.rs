@@ -61,6 +61,13 @@ pub struct Reach {
     /// about 70 bytes each. A chunk two files share may then be reported
     /// missing twice; a fetch asks for it once.
     pub metadata_only: bool,
+    /// List the missing chunks of files of at most this many bytes only
+    /// (`None`: of every file). The missing chunks of larger files are
+    /// counted in `chunks_left_out` instead: `pull --no-cache` reads them
+    /// straight into the work tree and fetches the rest.
+    pub chunks_of_files_up_to: Option<u64>,
+    /// Missing chunks not listed because of `chunks_of_files_up_to`.
+    pub chunks_left_out: u64,
 }
 
 /// What a streaming walk ([`Reach::add_pointer_streaming`]) hands what is
@@ -231,6 +238,7 @@ impl Reach {
                 out
             }
         };
+        let list = self.chunks_of_files_up_to.is_none_or(|most| size <= most);
         for c in chunks {
             if !self.skip_lengths {
                 self.chunk_len.insert(c.id, c.len);
@@ -238,7 +246,11 @@ impl Reach {
             if self.put(store, ObjectKind::Chunk, &c.id)
                 && !store.contains(ObjectKind::Chunk, &c.id)
             {
-                self.miss(ObjectKind::Chunk, &c.id, path);
+                if list {
+                    self.miss(ObjectKind::Chunk, &c.id, path);
+                } else {
+                    self.chunks_left_out += 1;
+                }
             }
         }
         Ok(())

@@ -2,17 +2,17 @@
 //! writing each byte once, for CI runs and other one-off clones that would
 //! never read the cache again.
 //!
-//! The chunks of every file of more than one chunk (over 16 KiB, nearly
-//! always; every file over 256 KiB) are read from the remote's packs by
-//! range (`transfer::ranged`), decoded and checked against their ids
-//! before a byte of them is written, and go to the work tree only. Into
-//! the cache go the metadata (directory listings, manifests and segments,
-//! the objects `ls` and `cat` fetch) and the files of one chunk, which have
-//! no manifest and are stored as that chunk: fetched with the metadata, in
-//! a few coalesced reads, as a normal pull fetches them, instead of one
-//! request per file (a directory of 20,000 small files would otherwise
-//! cost 20,000 requests). The data of large files thus never touches the
-//! cache, which is what saves writing a large dataset twice. Everything else is a normal pull: the same plan,
+//! The chunks of every file over [`DIRECT_OVER`] (256 KiB) are read from
+//! the remote's packs by range (`transfer::ranged`), decoded and checked
+//! against their ids before a byte of them is written, and go to the work
+//! tree only. Into the cache go the metadata (directory listings,
+//! manifests and segments, the objects `ls` and `cat` fetch) and the data
+//! of the files up to that size: fetched with the metadata in pack order,
+//! in a few coalesced reads, as a normal pull fetches them, instead of at
+//! least one request per file (a directory of 20,000 small files would
+//! otherwise cost thousands of requests). The data of large files thus
+//! never touches the cache, which is what saves writing a large dataset
+//! twice. Everything else is a normal pull: the same plan,
 //! the same guard (an un-added edit stops it before anything is written,
 //! unless `force`), and the same restore (each file written under a
 //! temporary name beside its target, hashed whole against its pointer,
@@ -33,14 +33,22 @@ use super::Session;
 use crate::engine::reach::{Missing, Reach};
 use crate::engine::read::{ChunkFetch, ChunkSource};
 use crate::error::Result;
-use crate::format::kind::ObjectKind;
 use crate::hash::Id;
 use crate::progress::Progress;
 use crate::store::Store;
 use crate::transfer::ranged::RangedChunks;
 use crate::transfer::{self, Connection};
 
-/// A pull that writes no chunk to the cache (see the module comment).
+/// Files larger than this are read by range straight into the work tree;
+/// the chunks of smaller ones are fetched into the cache with the metadata.
+/// A file of at most 256 KiB costs more in requests than in bytes: read on
+/// its own it would be a request per file, where the packs hold such files
+/// side by side in an order unrelated to their paths (add stores them as
+/// its workers finish them), so only a fetch in pack order reads them in a
+/// few requests. Above it, the bytes written twice are what matters.
+pub const DIRECT_OVER: u64 = 256 << 10;
+
+/// A pull that writes no chunk of a large file to the cache (see the module comment).
 pub fn pull_direct(
     s: &Session,
     opts: PullOptions,
@@ -74,17 +82,15 @@ pub fn pull_direct(
     let mut lacking: Vec<(Id, bool, bool)> = Vec::new();
     let mut needs = |st: &Store| -> Result<Vec<Missing>> {
         let mut r = Reach::for_fetch();
+        r.chunks_of_files_up_to = Some(DIRECT_OVER);
         lacking.clear();
         for (rel, ptr, only) in &selected {
-            let at = r.missing.len();
+            let left_out = r.chunks_left_out;
             r.add_pointer_only(st, rel, ptr, only.as_deref())?;
-            let chunks = r.missing[at..].iter().any(|m| m.kind == ObjectKind::Chunk);
+            let chunks = r.chunks_left_out > left_out;
             lacking.push((ptr.id(), chunks, only.is_none()));
         }
-        Ok(r.missing
-            .into_iter()
-            .filter(|m| m.kind != ObjectKind::Chunk)
-            .collect())
+        Ok(r.missing)
     };
     let mut fetched = FetchOutcome {
         remote: Some(name),

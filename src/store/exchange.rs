@@ -77,8 +77,12 @@ impl Store {
             .copied()
             .collect();
         // A stable order makes a repeated push build the same packs, so an
-        // interrupted push finds its finished packs on the remote.
-        plan.loose.sort_by_key(|(_, e)| (e.kind.to_u8(), e.id));
+        // interrupted push finds its finished packs on the remote. The
+        // cache's order (packs by path, blobs by offset) keeps the chunks
+        // of one file together, as add wrote them, so a ranged read of
+        // that file on the remote joins them into few requests.
+        plan.loose
+            .sort_by(|(pa, a), (pb, b)| pa.cmp(pb).then(a.offset.cmp(&b.offset)));
         plan.absent.sort_by_key(|(k, id)| (k.to_u8(), *id));
         plan
     }

@@ -182,11 +182,13 @@ pub struct SealedPack {
 }
 
 impl Store {
-    /// Every sealed pack in the cache, with its footer. Damaged packs are
-    /// left out (`verify` reports them; gc never touches them).
+    /// Every sealed pack in the cache, with its footer, by path (an order
+    /// that does not depend on how the directory was read, so a push
+    /// repeated over the same cache plans the same packs). Damaged packs
+    /// are left out (`verify` reports them; gc never touches them).
     pub fn sealed_packs(&self) -> Vec<SealedPack> {
         let packs: Vec<Arc<PackSlot>> = self.packs.read().expect("packs lock poisoned").clone();
-        packs
+        let mut out: Vec<SealedPack> = packs
             .iter()
             .filter_map(|slot| {
                 let path = slot.path.read().expect("pack path lock poisoned").clone();
@@ -200,7 +202,9 @@ impl Store {
                     entries,
                 })
             })
-            .collect()
+            .collect();
+        out.sort_by(|a, b| a.path.cmp(&b.path));
+        out
     }
 
     /// Copy blobs, verified and without recompressing them, from old packs

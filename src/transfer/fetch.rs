@@ -91,10 +91,12 @@ pub fn fetch_roots_streamed(
     fetch_roots_as(conn, store, roots, needs, false, progress)
 }
 
-/// [`fetch_roots`] that stores only what `needs` asks for: ranges join
-/// across at most [`super::ranged::GAP`] and the blobs in between are
-/// dropped, not cached. For `pull --no-cache`, whose metadata shares packs
-/// with the large files' chunks it must not write to the cache.
+/// [`fetch_roots`] that reads the remote's index files only until they
+/// place what `needs` asks for, for `pull --no-cache`. What it stores is
+/// what a fetch stores: the blobs asked for and every blob inside the
+/// ranges read for them (joined across at most [`COALESCE_GAP`]), so the
+/// chunks of a large file reach the cache only as a run of under 256 KiB
+/// lying between blobs asked for.
 pub fn fetch_roots_lean(
     conn: &Connection,
     store: &Store,
@@ -146,10 +148,10 @@ fn fetch_roots_as(
         let mut round = Round::default();
         needs(store, &mut |items: &mut Vec<Missing>| {
             items.retain(|m| !absent.contains(&(m.kind, m.id)));
-            located.take(conn, store, &mut round, items, lean, progress);
+            located.take(conn, store, &mut round, items, progress);
             Ok(())
         })?;
-        located.settle(conn, store, &mut round, lean, progress);
+        located.settle(conn, store, &mut round, progress);
         report.objects += round.objects;
         report.bytes += round.bytes;
         if round.failed {
@@ -235,7 +237,7 @@ fn fetch_roots_as(
             });
         }
         seen.extend(want.iter().copied());
-        let spans = spans_of(idx, by_pack, lean);
+        let spans = spans_of(idx, by_pack);
         let total: u64 = spans.iter().map(|s| s.range.end - s.range.start).sum();
         progress.begin("fetching", Some(total));
         let r = download(conn, store, spans, progress);

@@ -74,7 +74,6 @@ impl<'r> Located<'r> {
         store: &Store,
         round: &mut Round,
         items: &mut Vec<Missing>,
-        lean: bool,
         progress: &dyn Progress,
     ) {
         if round.failed || items.is_empty() {
@@ -96,7 +95,7 @@ impl<'r> Located<'r> {
         let size = batch_size();
         while round.pending.len() >= size && !round.failed {
             let after = round.pending.split_off(size);
-            self.settle(conn, store, round, lean, progress);
+            self.settle(conn, store, round, progress);
             round.pending = after;
         }
     }
@@ -108,7 +107,6 @@ impl<'r> Located<'r> {
         conn: &Connection,
         store: &Store,
         round: &mut Round,
-        lean: bool,
         progress: &dyn Progress,
     ) {
         let pending = std::mem::take(&mut round.pending);
@@ -127,7 +125,7 @@ impl<'r> Located<'r> {
         for &i in &want {
             loc.mark_fetched(i);
         }
-        match download_located(conn, store, loc, &want, lean, progress) {
+        match download_located(conn, store, loc, &want, progress) {
             Ok((objects, bytes)) => {
                 round.objects += objects;
                 round.bytes += bytes;
@@ -217,22 +215,18 @@ fn located_spans(loc: &BlobMap, want: &[u32], gap: u64, f: &mut SpanVisitor) -> 
 }
 
 /// Download the blobs `want` (see [`located_spans`]) in batches of about
-/// [`batch_size`], each stored before the next is planned. Not `lean`:
-/// every blob the locators place inside a span is stored (its bytes
-/// arrive anyway); `lean`: a small gap, and only the wanted blobs.
+/// [`batch_size`], each stored before the next is planned. Every blob the
+/// locators place inside a span is stored: its bytes arrive anyway, and
+/// the next round of the walk (the chunks of the manifests this one
+/// brings) would otherwise read them again, a request per gap.
 fn download_located(
     conn: &Connection,
     store: &Store,
     loc: &BlobMap,
     want: &[u32],
-    lean: bool,
     progress: &dyn Progress,
 ) -> Result<(usize, u64)> {
-    let gap = if lean {
-        super::ranged::GAP
-    } else {
-        super::fetch::COALESCE_GAP
-    };
+    let gap = super::fetch::COALESCE_GAP;
     let mut total = 0;
     located_spans(loc, want, gap, &mut |_, range, _| {
         total += range.end - range.start;
@@ -250,14 +244,11 @@ fn download_located(
         *held = 0;
         Ok(())
     };
-    let r = located_spans(loc, want, gap, &mut |pack, range, members| {
-        let blobs: Vec<Entry> = if lean {
-            members.iter().map(|&i| loc.at(i).1).collect()
-        } else {
-            loc.inside(pack, range.clone())
-                .map(|i| loc.at(i).1)
-                .collect()
-        };
+    let r = located_spans(loc, want, gap, &mut |pack, range, _| {
+        let blobs: Vec<Entry> = loc
+            .inside(pack, range.clone())
+            .map(|i| loc.at(i).1)
+            .collect();
         held += blobs.len();
         batch.push(Span {
             pack: loc.pack(pack).id,

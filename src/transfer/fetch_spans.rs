@@ -58,21 +58,9 @@ pub fn coalesce(pack: Id, mut blobs: Vec<Entry>, gap: u64) -> Vec<Span> {
 
 /// Coalesced spans for the blobs wanted from each pack, each keeping every
 /// blob `idx` knows inside its range (the bytes arrive anyway, and a later
-/// round would otherwise download them again). `lean`: a small gap, and
-/// only the wanted blobs are kept.
-pub(super) fn spans_of(
-    idx: &RemoteIndex,
-    by_pack: HashMap<Id, Vec<Entry>>,
-    lean: bool,
-) -> Vec<Span> {
+/// round would otherwise download them again).
+pub(super) fn spans_of(idx: &RemoteIndex, by_pack: HashMap<Id, Vec<Entry>>) -> Vec<Span> {
     let mut spans: Vec<Span> = Vec::new();
-    if lean {
-        for (pack, blobs) in by_pack {
-            spans.extend(coalesce(pack, blobs, super::ranged::GAP));
-        }
-        spans.sort_by_key(|s| (s.pack, s.range.start));
-        return spans;
-    }
     for (pack, blobs) in by_pack {
         let mut all = idx
             .packs

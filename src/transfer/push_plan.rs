@@ -4,7 +4,7 @@
 //! It decides exactly as `Store::plan_export` does (packs in the cache's
 //! order; a pack of at least `min_whole` bytes all of whose blobs are
 //! wanted and not yet taken goes whole; other wanted blobs go loose, each
-//! blob once, in (kind, id) order), so a push resumed by either builds the
+//! blob once, in the cache's order), so a push resumed by either builds the
 //! same packs. What differs is the memory: the wanted blobs are one sorted
 //! vector and "taken" one bit each, instead of two hash sets (about 70 MB
 //! each at a million blobs), and a loose blob is 8 bytes (its pack and
@@ -23,8 +23,8 @@ pub struct Plan {
     pub packs: Vec<SealedPack>,
     /// Packs (indices into `packs`) sent as they are.
     pub whole: Vec<usize>,
-    /// Blobs repacked for upload, as (pack index, entry index), in
-    /// (kind, id) order.
+    /// Blobs repacked for upload, as (pack index, entry index), in the
+    /// cache's order (packs by path, blobs by offset).
     pub loose: Vec<(u32, u32)>,
     /// The first wanted blob (in (kind, id) order) with no intact copy.
     pub absent: Option<(ObjectKind, Id)>,
@@ -47,7 +47,7 @@ impl Plan {
     }
 
     /// Send pack `p` (sent whole) loose instead (its name is condemned on
-    /// the remote), keeping `loose` in (kind, id) order.
+    /// the remote), keeping `loose` in the cache's order.
     pub fn unwhole(&mut self, p: usize) {
         self.whole.retain(|w| *w != p);
         let n = self.packs[p].entries.len();
@@ -78,10 +78,9 @@ impl Plan {
         // Unstable (a stable sort allocates a scratch copy, 8 bytes a
         // blob at the push's peak), made total by the blob's place: a blob
         // is loose once unless one pack names it twice.
-        let key = |(p, e): &(u32, u32)| {
-            let en = &packs[*p as usize].entries[*e as usize];
-            (en.kind.to_u8(), en.id, *p, *e)
-        };
+        // Packs are in path order (`Store::sealed_packs`), so this is the
+        // cache's order: the chunks of one file stay together.
+        let key = |(p, e): &(u32, u32)| (*p, packs[*p as usize].entries[*e as usize].offset, *e);
         self.loose.sort_unstable_by_key(key);
     }
 }
