@@ -211,6 +211,17 @@ impl StatIndex {
         (r.stat == *stat && r.stat.mtime_ns < self.saved_at_ns - RACY_NS).then_some(r.id)
     }
 
+    /// A reader for lookups made in increasing path order from `from` on
+    /// (a sorted walk): see [`Ordered`].
+    pub fn ordered(&self, from: &str) -> Ordered<'_> {
+        let single = self.overlay.is_empty() && self.removed.is_empty() && self.runs.len() <= 1;
+        Ordered {
+            idx: self,
+            cursor: single.then(|| self.runs.first().map(|r| r.cursor(from))),
+            joined: String::new(),
+        }
+    }
+
     /// The record of `path`. A run that can no longer be read (the disk
     /// failed since it was checked) counts as holding no record, which
     /// only makes cairn read the file again.
@@ -383,6 +394,66 @@ impl StatIndex {
     }
 }
 
+/// Lookups in increasing path order, as a merge-join: while the index is
+/// one run on disk (the state after a load, which is what a status of an
+/// unchanged tree sees), each answer moves one cursor forward over the
+/// sorted records, comparing bytes in place, so a walk of N files costs N
+/// short comparisons and no search, allocation or lock per file. Any other
+/// state (changes in memory, spilled runs, removed trees) answers each
+/// lookup with [`StatIndex::get`], which is always right.
+pub struct Ordered<'a> {
+    idx: &'a StatIndex,
+    /// `Some` while the index is at most one run: its cursor (`None` for
+    /// an empty index).
+    cursor: Option<Option<Cursor<'a>>>,
+    /// The joined path, built only for the general case.
+    joined: String,
+}
+
+impl Ordered<'_> {
+    /// The record of path `dir/sub`. Each call must name a path after the
+    /// previous call's (bytewise), and after `from`.
+    pub fn get(&mut self, dir: &str, sub: &str) -> Option<Record> {
+        let Some(cursor) = &mut self.cursor else {
+            self.joined.clear();
+            self.joined.push_str(dir);
+            self.joined.push('/');
+            self.joined.push_str(sub);
+            return self.idx.get(&self.joined);
+        };
+        let c = cursor.as_mut()?;
+        loop {
+            match cmp_joined(c.peek_bytes()?, dir.as_bytes(), sub.as_bytes()) {
+                std::cmp::Ordering::Less => c.advance(),
+                std::cmp::Ordering::Equal => return c.record(),
+                std::cmp::Ordering::Greater => return None,
+            }
+        }
+    }
+
+    /// The id of `dir/sub` if `stat` matches its record and the record is
+    /// not racy: [`StatIndex::lookup`], in order.
+    pub fn lookup(&mut self, dir: &str, sub: &str, stat: &Stat) -> Option<Id> {
+        let saved_at = self.idx.saved_at_ns;
+        let r = self.get(dir, sub)?;
+        (r.stat == *stat && r.stat.mtime_ns < saved_at - RACY_NS).then_some(r.id)
+    }
+}
+
+/// The order of path `p` against the path `dir/sub`, without joining them.
+pub fn cmp_joined(p: &[u8], dir: &[u8], sub: &[u8]) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    let n = dir.len();
+    if p.len() <= n {
+        // `p` is at most as long as `dir`, and the joined path is longer.
+        return p.cmp(&dir[..p.len()]).then(Ordering::Less);
+    }
+    p[..n]
+        .cmp(dir)
+        .then(p[n].cmp(&b'/'))
+        .then_with(|| p[n + 1..].cmp(sub))
+}
+
 /// Check the header and entries of a loaded file up to byte `end`:
 /// `saved_at`, the sparse table and whether a record is racy, or what is
 /// wrong with it. Only I/O errors are errors of the outer result.
@@ -406,7 +477,9 @@ fn scan(
     let count = u32::from_le_bytes([head[16], head[17], head[18], head[19]]) as usize;
     let mut table = run::Table::new();
     let mut racy = false;
-    let mut prev = String::new();
+    // The previous path, one buffer for the whole scan: a copy per entry
+    // was one allocation per tracked file on every command's load.
+    let mut prev: Vec<u8> = Vec::new();
     for _ in 0..count {
         let at = sc.pos;
         if at + 2 > end {
@@ -418,16 +491,17 @@ fn scan(
         if at + 2 + len + run::FIXED as u64 > end {
             return Ok(Err("truncated entry"));
         }
-        let Ok(path) = std::str::from_utf8(sc.take(len as usize)?).map(str::to_string) else {
+        let Ok(path) = std::str::from_utf8(sc.take(len as usize)?) else {
             return Ok(Err("path is not UTF-8"));
         };
-        if table.count() > 0 && path.as_bytes() <= prev.as_bytes() {
+        if table.count() > 0 && path.as_bytes() <= prev.as_slice() {
             return Ok(Err("entries are not sorted by path"));
         }
+        table.push(at, path);
+        prev.clear();
+        prev.extend_from_slice(path.as_bytes());
         let rec = sc.record()?;
         racy |= rec.stat.mtime_ns >= saved_at - RACY_NS;
-        table.push(at, &path);
-        prev = path;
     }
     if sc.pos != end {
         return Ok(Err("trailing bytes"));

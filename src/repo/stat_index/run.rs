@@ -88,10 +88,16 @@ impl Block {
     }
 
     pub(super) fn path(&self, i: usize) -> &str {
+        // Checked to be UTF-8 when the run was opened.
+        std::str::from_utf8(self.path_bytes(i)).unwrap_or("")
+    }
+
+    /// The path of entry `i` as bytes: what a merge-join compares, without
+    /// re-checking UTF-8 on every step.
+    pub(super) fn path_bytes(&self, i: usize) -> &[u8] {
         let at = self.offs[i] as usize;
         let len = u16::from_le_bytes([self.bytes[at], self.bytes[at + 1]]) as usize;
-        // Checked to be UTF-8 when the run was opened.
-        std::str::from_utf8(&self.bytes[at + 2..at + 2 + len]).unwrap_or("")
+        &self.bytes[at + 2..at + 2 + len]
     }
 
     pub(super) fn record(&self, i: usize) -> Record {
@@ -365,6 +371,10 @@ impl Cursor<'_> {
 
     pub(super) fn peek(&self) -> Option<&str> {
         self.blk.as_ref().map(|b| b.path(self.i))
+    }
+
+    pub(super) fn peek_bytes(&self) -> Option<&[u8]> {
+        self.blk.as_ref().map(|b| b.path_bytes(self.i))
     }
 
     pub(super) fn record(&self) -> Option<Record> {
