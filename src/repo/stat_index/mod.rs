@@ -175,7 +175,7 @@ impl StatIndex {
             return Err(corrupt(path, "truncated"));
         }
         let end = len - SUM;
-        let mut sc = Scanner::new(&file);
+        let mut sc = Scanner::new(&file, end);
         let io = |e| Error::io("read stat index", path, e);
         // A structural problem is reported only if the checksum holds, so
         // random damage reads as what it is.
@@ -374,10 +374,8 @@ impl StatIndex {
             // Cannot happen: both passes merge the same layers.
             return Err(corrupt(&self.path, "records changed while saving"));
         }
-        let sum = w.hasher.finalize();
         let end = w.pos;
-        use std::io::Write;
-        w.out.write_all(sum.as_bytes()).map_err(io)?;
+        w.seal().map_err(io)?;
         let (file, _, table) = w.finish().map_err(io)?;
         file.sync_all().map_err(io)?;
         let tmp = tempfile::NamedTempFile::from_parts(file, tmp_path);
