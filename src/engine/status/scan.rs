@@ -13,9 +13,11 @@
 //! a read and is never trusted from stat alone.
 //!
 //! Files go through in batches (at most [`BATCH`] files, [`MAX_DIRS`]
-//! open directories) whose `lstat`s and reads run on both cores; the
-//! listing is built from each batch in order, so memory is bounded by the
-//! batch and the widest directory, never by the tree. `.cairnignore` is
+//! open directories). The walk is an explicit stack, so it can stop at a
+//! full batch and resume: while one batch is `lstat`ed and looked up, the
+//! next is read from the directories on the other core (`rayon::join`),
+//! and the listing is built from each batch in order. Memory is bounded by
+//! two batches and the widest directories on the way, never by the tree. `.cairnignore` is
 //! honoured as `repo::walk` honours it: an ignored directory is not
 //! entered, and a directory's own rules apply to what lies below it.
 
@@ -27,7 +29,7 @@ use std::sync::{Arc, PoisonError};
 
 use rayon::prelude::*;
 
-use super::stat_at::{Dir, Lstat};
+use super::stat_at::{Dir, Lstat, Names};
 use super::Status;
 use crate::durable::is_tmp_name;
 use crate::engine::listing::{Builder, Root};
@@ -40,9 +42,9 @@ use crate::repo::walk::order;
 
 /// Most files in one batch.
 const BATCH: usize = crate::repo::walk::BATCH;
-/// Most directories one batch keeps open: a tree of many small directories
-/// must not run out of descriptors.
-const MAX_DIRS: usize = 256;
+/// Most directories one batch keeps open (two batches are in flight): a
+/// tree of many small directories must not run out of descriptors.
+const MAX_DIRS: usize = 128;
 /// Fewest files per parallel task: an `lstat` is a microsecond, so smaller
 /// tasks would cost more to hand out than to run.
 const MIN_TASK: usize = 256;
@@ -71,35 +73,44 @@ struct Pending {
     /// Where its name starts in `sub`.
     name_at: u32,
     st: Option<Lstat>,
+    /// (id, holds the bytes cairn recorded, has a record), for a regular
+    /// file once known.
+    id: Option<(Id, bool, bool)>,
 }
 
+/// Files in walk order and the directories they are in.
 #[derive(Default)]
 struct Batch {
     dirs: Vec<Arc<Dir>>,
     files: Vec<Pending>,
-    /// Bumped at every flush, so a directory knows its slot is gone.
-    generation: u64,
 }
 
-/// What the batches add up to.
-struct Acc<'b> {
-    builder: Builder<'b>,
-    collect: bool,
-    entries: Vec<TreeEntry>,
-    all_recorded: bool,
-    with_record: u64,
+/// A directory being read: its names in listing order and how far.
+struct Frame {
+    dir: Arc<Dir>,
+    names: Names,
+    sorted: Vec<usize>,
+    next: usize,
+    /// The lengths of the walk's `prefix` and `full` outside it.
+    prefix_len: usize,
+    full_len: usize,
+    /// Its slot in the batch being filled, and which batch.
+    slot: Option<(u64, u32)>,
 }
 
-struct Walk<'s, 'a, 'b> {
-    status: &'s Status<'a>,
-    rel: &'s str,
+/// The walk, resumable a batch at a time.
+struct Walker<'s> {
     abs: &'s Path,
     ig: CairnIgnore,
-    batch: Batch,
-    /// `rel/` and the path of the directory being read, `/`-terminated:
-    /// the repository-relative path the ignore rules are asked about.
+    stack: Vec<Frame>,
+    /// The path below the tracked directory of the directory being read,
+    /// `/`-terminated unless empty.
+    prefix: String,
+    /// `rel/` and `prefix`: the repository-relative path the ignore rules
+    /// are asked about.
     full: String,
-    acc: &'s mut Acc<'b>,
+    /// Bumped for every batch, so a directory knows its slot is gone.
+    generation: u64,
 }
 
 impl Status<'_> {
@@ -121,33 +132,35 @@ impl Status<'_> {
             }
             Ok(())
         };
-        let mut acc = Acc {
-            builder: Builder::new(&mut sink),
-            collect,
-            entries: Vec::new(),
-            all_recorded: true,
-            with_record: 0,
-        };
-        let top = Dir::open(abs).map_err(|e| Error::io("walk", abs, e))?;
-        let mut walk = Walk {
-            status: self,
-            rel,
-            abs,
-            ig: CairnIgnore::for_tracked(self.ws.root(), rel)?,
-            batch: Batch::default(),
-            full: format!("{rel}/"),
-            acc: &mut acc,
-        };
-        walk.visit(Arc::new(top), &mut String::new(), true)?;
-        walk.flush()?;
-        let ignore = walk.ig;
-        let Acc {
-            builder,
-            entries,
-            all_recorded,
-            with_record,
-            ..
-        } = acc;
+        let mut builder = Builder::new(&mut sink);
+        let (mut entries, mut all_recorded, mut with_record) = (Vec::new(), true, 0u64);
+        let mut walk = Walker::new(self.ws.root(), rel, abs)?;
+        let mut batch = walk.next_batch()?;
+        while !batch.files.is_empty() {
+            // This batch's lstats and lookups on one core, the next
+            // batch's directories on the other.
+            let (done, next) =
+                rayon::join(|| self.settle(rel, abs, &mut batch), || walk.next_batch());
+            done?;
+            for f in std::mem::take(&mut batch.files) {
+                let (Some(st), Some((id, recorded, has))) = (f.st, f.id) else {
+                    continue;
+                };
+                all_recorded &= recorded;
+                with_record += has as u64;
+                let e = TreeEntry {
+                    path: f.sub,
+                    mode: Mode::from_permissions(st.mode),
+                    size: st.stat.size,
+                    id,
+                };
+                if collect {
+                    entries.push(e.clone());
+                }
+                builder.push(e)?;
+            }
+            batch = next?;
+        }
         let root = builder.finish()?;
         Ok(Scan {
             root,
@@ -155,103 +168,15 @@ impl Status<'_> {
             entries,
             all_recorded,
             with_record,
-            ignore,
+            ignore: walk.ig,
         })
     }
-}
 
-impl Walk<'_, '_, '_> {
-    /// Read directory `dir` (at `prefix` below the tracked directory,
-    /// `/`-terminated unless empty) and queue its files in listing order,
-    /// descending into subdirectories where they sort.
-    fn visit(&mut self, dir: Arc<Dir>, prefix: &mut String, top: bool) -> Result<()> {
-        let walk_err = |prefix: &str, e| Error::io("walk", self.abs.join(prefix), e);
-        let mut names = dir.names().map_err(|e| walk_err(prefix, e))?;
-        for i in 0..names.len() {
-            if names.is_dir(i).is_none() {
-                // The file system did not say (DT_UNKNOWN): ask it.
-                let st = dir
-                    .lstat(names.c_name(i))
-                    .map_err(|e| walk_err(prefix, e))?;
-                names.set_is_dir(i, st.is_dir());
-            }
-        }
-        // The tracked directory's own rules were read with the rules above
-        // it; a subdirectory's apply from here down.
-        if !top && (0..names.len()).any(|i| names.name(i) == FILE_NAME.as_bytes()) {
-            self.ig.enter(&self.full[..self.full.len() - 1])?;
-        }
-        let is_dir = |i: usize| names.is_dir(i) == Some(true);
-        let mut sorted: Vec<usize> = (0..names.len()).collect();
-        sorted.sort_unstable_by(|&a, &b| order(names.name(a), is_dir(a), names.name(b), is_dir(b)));
-        // This directory's slot in the current batch, and which batch.
-        let mut slot: Option<(u64, u32)> = None;
-        for i in sorted {
-            // A name that is not UTF-8 cannot be listed (add refuses it).
-            let Ok(name) = std::str::from_utf8(names.name(i)) else {
-                continue;
-            };
-            let full_len = self.full.len();
-            self.full.push_str(name);
-            let ignored = self.ig.is_ignored(&self.full, is_dir(i));
-            if ignored || (!is_dir(i) && is_tmp_name(OsStr::from_bytes(names.name(i)))) {
-                self.full.truncate(full_len);
-                continue;
-            }
-            if is_dir(i) {
-                let sub = dir
-                    .open_at(names.c_name(i))
-                    .map_err(|e| walk_err(&format!("{prefix}{name}"), e))?;
-                self.full.push('/');
-                let prefix_len = prefix.len();
-                prefix.push_str(name);
-                prefix.push('/');
-                let r = self.visit(Arc::new(sub), prefix, false);
-                prefix.truncate(prefix_len);
-                self.full.truncate(full_len);
-                r?;
-                continue;
-            }
-            self.full.truncate(full_len);
-            let gen = self.batch.generation;
-            let at = match slot {
-                Some((g, at)) if g == gen => at,
-                _ => {
-                    if self.batch.dirs.len() >= MAX_DIRS {
-                        self.flush()?;
-                    }
-                    self.batch.dirs.push(dir.clone());
-                    let at = (self.batch.dirs.len() - 1) as u32;
-                    slot = Some((self.batch.generation, at));
-                    at
-                }
-            };
-            let mut sub = String::with_capacity(prefix.len() + name.len());
-            sub.push_str(prefix);
-            sub.push_str(name);
-            self.batch.files.push(Pending {
-                dir: at,
-                sub,
-                name_at: prefix.len() as u32,
-                st: None,
-            });
-            if self.batch.files.len() >= BATCH {
-                self.flush()?;
-            }
-        }
-        Ok(())
-    }
-
-    /// `lstat` every queued file, take the ids the stat index vouches for
-    /// in one ordered pass, hash the rest, and add them to the listing.
-    fn flush(&mut self) -> Result<()> {
-        let (status, rel, abs) = (self.status, self.rel, self.abs);
-        let mut files = std::mem::take(&mut self.batch.files);
-        let dirs = std::mem::take(&mut self.batch.dirs);
-        self.batch.generation += 1;
-        if files.is_empty() {
-            return Ok(());
-        }
+    /// `lstat` every file of `batch`, take the ids the stat index vouches
+    /// for in one ordered pass, and hash the rest.
+    fn settle(&self, rel: &str, abs: &Path, batch: &mut Batch) -> Result<()> {
+        let dirs = &batch.dirs;
+        let files = &mut batch.files;
         files
             .par_iter_mut()
             .with_min_len(MIN_TASK)
@@ -263,60 +188,169 @@ impl Walk<'_, '_, '_> {
                 f.st = Some(st);
                 Ok::<_, Error>(())
             })?;
-        drop(dirs);
+        batch.dirs.clear();
 
-        // (id, bytes cairn recorded, has a record) of each regular file.
-        let mut ids: Vec<Option<(Id, bool, bool)>> = vec![None; files.len()];
         let mut misses = Vec::new();
+        let mut hits = 0u64;
         {
-            let idx = status.index.read().unwrap_or_else(PoisonError::into_inner);
-            let mut ord = idx.ordered(&format!("{rel}/{}", files[0].sub));
-            for (i, f) in files.iter().enumerate() {
+            let idx = self.index.read().unwrap_or_else(PoisonError::into_inner);
+            let from = format!("{rel}/{}", files.first().map_or("", |f| f.sub.as_str()));
+            let mut ord = idx.ordered(&from);
+            for (i, f) in files.iter_mut().enumerate() {
                 let Some(st) = f.st.filter(Lstat::is_file) else {
                     continue;
                 };
                 match ord.lookup(rel, &f.sub, &st.stat) {
-                    Some(id) => ids[i] = Some((id, true, true)),
+                    Some(id) => {
+                        f.id = Some((id, true, true));
+                        hits += 1;
+                    }
                     None => misses.push((i, st.stat)),
                 }
             }
         }
-        let hits = ids.iter().filter(|x| x.is_some()).count();
-        status
-            .counters
+        self.counters
             .files_stat_only
-            .fetch_add(hits as u64, Ordering::Relaxed);
+            .fetch_add(hits, Ordering::Relaxed);
         let hashed: Vec<(usize, (Id, bool, bool))> = misses
             .par_iter()
             .map(|&(i, stat)| {
                 let f = &files[i];
-                let got =
-                    status.content_id(&format!("{rel}/{}", f.sub), &abs.join(&f.sub), stat)?;
+                let got = self.content_id(&format!("{rel}/{}", f.sub), &abs.join(&f.sub), stat)?;
                 Ok((i, got))
             })
             .collect::<Result<_>>()?;
         for (i, got) in hashed {
-            ids[i] = Some(got);
-        }
-
-        let acc = &mut *self.acc;
-        for (f, id) in files.into_iter().zip(ids) {
-            let (Some(st), Some((id, recorded, has))) = (f.st, id) else {
-                continue;
-            };
-            acc.all_recorded &= recorded;
-            acc.with_record += has as u64;
-            let e = TreeEntry {
-                path: f.sub,
-                mode: Mode::from_permissions(st.mode),
-                size: st.stat.size,
-                id,
-            };
-            if acc.collect {
-                acc.entries.push(e.clone());
-            }
-            acc.builder.push(e)?;
+            files[i].id = Some(got);
         }
         Ok(())
+    }
+}
+
+impl<'s> Walker<'s> {
+    fn new(root: &Path, rel: &str, abs: &'s Path) -> Result<Walker<'s>> {
+        let top = Dir::open(abs).map_err(|e| Error::io("walk", abs, e))?;
+        let mut w = Walker {
+            abs,
+            ig: CairnIgnore::for_tracked(root, rel)?,
+            stack: Vec::new(),
+            prefix: String::new(),
+            full: format!("{rel}/"),
+            generation: 0,
+        };
+        w.enter(Arc::new(top), 0, w.full.len(), true)?;
+        Ok(w)
+    }
+
+    /// Read directory `dir` (at `self.prefix`) and put it on the stack;
+    /// `prefix_len` and `full_len` are the lengths to go back to after it.
+    fn enter(
+        &mut self,
+        dir: Arc<Dir>,
+        prefix_len: usize,
+        full_len: usize,
+        top: bool,
+    ) -> Result<()> {
+        let walk_err = |e| Error::io("walk", self.abs.join(&self.prefix), e);
+        let mut names = dir.names().map_err(walk_err)?;
+        for i in 0..names.len() {
+            if names.is_dir(i).is_none() {
+                // The file system did not say (DT_UNKNOWN): ask it.
+                let st = dir.lstat(names.c_name(i)).map_err(walk_err)?;
+                names.set_is_dir(i, st.is_dir());
+            }
+        }
+        // The tracked directory's own rules were read with the rules above
+        // it; a subdirectory's apply from here down.
+        if !top && (0..names.len()).any(|i| names.name(i) == FILE_NAME.as_bytes()) {
+            self.ig.enter(&self.full[..self.full.len() - 1])?;
+        }
+        let is_dir = |i: usize| names.is_dir(i) == Some(true);
+        let mut sorted: Vec<usize> = (0..names.len()).collect();
+        sorted.sort_unstable_by(|&a, &b| order(names.name(a), is_dir(a), names.name(b), is_dir(b)));
+        self.stack.push(Frame {
+            dir,
+            names,
+            sorted,
+            next: 0,
+            prefix_len,
+            full_len,
+            slot: None,
+        });
+        Ok(())
+    }
+
+    /// The next files in walk order, at most [`BATCH`] of them in at most
+    /// [`MAX_DIRS`] directories; empty once the walk is over.
+    fn next_batch(&mut self) -> Result<Batch> {
+        self.generation += 1;
+        let gen = self.generation;
+        let mut batch = Batch::default();
+        while let Some(f) = self.stack.last_mut() {
+            let Some(&i) = f.sorted.get(f.next) else {
+                self.prefix.truncate(f.prefix_len);
+                self.full.truncate(f.full_len);
+                self.stack.pop();
+                continue;
+            };
+            f.next += 1;
+            let raw = f.names.name(i);
+            // A name that is not UTF-8 cannot be listed (add refuses it).
+            let Ok(name) = std::str::from_utf8(raw) else {
+                continue;
+            };
+            let is_dir = f.names.is_dir(i) == Some(true);
+            let full_len = self.full.len();
+            self.full.push_str(name);
+            let ignored = self.ig.is_ignored(&self.full, is_dir);
+            if ignored || (!is_dir && is_tmp_name(OsStr::from_bytes(raw))) {
+                self.full.truncate(full_len);
+                continue;
+            }
+            if is_dir {
+                let sub = match f.dir.open_at(f.names.c_name(i)) {
+                    Ok(d) => d,
+                    Err(e) => {
+                        let path = self.abs.join(format!("{}{name}", self.prefix));
+                        return Err(Error::io("walk", path, e));
+                    }
+                };
+                self.full.push('/');
+                let prefix_len = self.prefix.len();
+                self.prefix.push_str(name);
+                self.prefix.push('/');
+                self.enter(Arc::new(sub), prefix_len, full_len, false)?;
+                continue;
+            }
+            self.full.truncate(full_len);
+            let at = match f.slot {
+                Some((g, at)) if g == gen => at,
+                _ => {
+                    if batch.dirs.len() >= MAX_DIRS {
+                        // Full of directories: this file starts the next.
+                        f.next -= 1;
+                        return Ok(batch);
+                    }
+                    batch.dirs.push(f.dir.clone());
+                    let at = (batch.dirs.len() - 1) as u32;
+                    f.slot = Some((gen, at));
+                    at
+                }
+            };
+            let mut sub = String::with_capacity(self.prefix.len() + name.len());
+            sub.push_str(&self.prefix);
+            sub.push_str(name);
+            batch.files.push(Pending {
+                dir: at,
+                sub,
+                name_at: self.prefix.len() as u32,
+                st: None,
+                id: None,
+            });
+            if batch.files.len() >= BATCH {
+                return Ok(batch);
+            }
+        }
+        Ok(batch)
     }
 }
