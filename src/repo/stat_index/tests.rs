@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use proptest::prelude::*;
 
+use super::ordered::cmp_joined;
 use super::*;
 
 fn stat(mtime_ns: i64) -> Stat {
