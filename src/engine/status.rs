@@ -21,15 +21,13 @@
 use std::collections::HashMap;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, RwLock};
 
-use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::durable::is_tmp_name;
-use crate::engine::listing::{Builder, Root, Unshared};
+use crate::engine::listing::Unshared;
 use crate::error::{Error, Result};
 use crate::format::kind::ObjectKind;
 use crate::format::listing::{self, Built};
@@ -39,12 +37,11 @@ use crate::hash::{Hasher, Id};
 use crate::progress::Progress;
 use crate::repo::cairnignore::CairnIgnore;
 use crate::repo::stat_index::{Stat, StatIndex};
-use crate::repo::walk::walk_sorted;
 use crate::repo::workspace::Workspace;
 use crate::store::Store;
 
+mod scan;
 mod stat_at;
-use stat_at::Parents;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -346,87 +343,6 @@ impl<'a> Status<'a> {
             r => r,
         }
     }
-
-    /// Walk tracked directory `rel` in path order and build its listing
-    /// on the way (see [`Scan`]); `collect`: keep every entry, `keep`: keep
-    /// the nodes the store lacks.
-    fn scan_dir(&self, rel: &str, abs: &Path, collect: bool, keep: bool) -> Result<Scan> {
-        let store = self.store;
-        let mut kept = Vec::new();
-        let mut sink = |id: Id, raw: Vec<u8>| {
-            if keep && !store.contains(ObjectKind::Tree, &id) {
-                kept.push((id, raw));
-            }
-            Ok(())
-        };
-        let mut builder = Builder::new(&mut sink);
-        let (mut entries, mut all_recorded, mut with_record) = (Vec::new(), true, 0u64);
-        let ignore = walk_sorted(self.ws.root(), rel, abs, &mut |batch| {
-            // The walk is serial; the lstat (by name in its directory, each
-            // directory opened once) and any read of each file are not.
-            let paths: Vec<PathBuf> = batch.iter().map(|f| f.entry.path()).collect();
-            let parents = Parents::open(&paths).map_err(|e| Error::io("walk", abs, e))?;
-            let scanned: Vec<Option<(TreeEntry, bool, bool)>> = batch
-                .into_par_iter()
-                .zip(paths.par_iter())
-                .enumerate()
-                .map(|(i, (f, path))| {
-                    let Some(sub) = f.sub else { return Ok(None) };
-                    if is_tmp_name(&f.entry.file_name()) {
-                        return Ok(None);
-                    }
-                    let st = parents
-                        .lstat(i, path)
-                        .map_err(|e| Error::io("stat", path, e))?;
-                    if !st.is_file() {
-                        return Ok(None);
-                    }
-                    let (id, recorded, has) =
-                        self.content_id(&format!("{rel}/{sub}"), path, st.stat)?;
-                    let e = TreeEntry {
-                        path: sub,
-                        mode: Mode::from_permissions(st.mode),
-                        size: st.stat.size,
-                        id,
-                    };
-                    Ok(Some((e, recorded, has)))
-                })
-                .collect::<Result<_>>()?;
-            for (e, recorded, has) in scanned.into_iter().flatten() {
-                all_recorded &= recorded;
-                with_record += has as u64;
-                if collect {
-                    entries.push(e.clone());
-                }
-                builder.push(e)?;
-            }
-            Ok(())
-        })?;
-        let root = builder.finish()?;
-        Ok(Scan {
-            root,
-            kept,
-            entries,
-            all_recorded,
-            with_record,
-            ignore,
-        })
-    }
-}
-
-/// What a walk of a tracked directory found.
-struct Scan {
-    root: Root,
-    /// The nodes of its listing that the store lacks (when asked).
-    kept: Vec<(Id, Vec<u8>)>,
-    /// Every entry, sorted (when asked).
-    entries: Vec<TreeEntry>,
-    /// Whether every file holds the bytes cairn recorded for it.
-    all_recorded: bool,
-    /// How many of its files have a record in the stat index.
-    with_record: u64,
-    /// The ignore rules it was read by.
-    ignore: CairnIgnore,
 }
 
 struct HashWriter<'a>(&'a mut Hasher);

@@ -54,7 +54,7 @@ pub fn walk_sorted(
 
 /// The order of two names in a directory, a subdirectory's name counting
 /// as `name/`: the order of the full paths below them.
-fn order(a: &[u8], a_dir: bool, b: &[u8], b_dir: bool) -> Ordering {
+pub(crate) fn order(a: &[u8], a_dir: bool, b: &[u8], b_dir: bool) -> Ordering {
     let tail = |d: bool| if d { &b"/"[..] } else { &b""[..] };
     // The shared length compares as slices (memcmp); only the few bytes
     // after it, where the `/` of a directory can decide, go byte by byte.

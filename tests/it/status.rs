@@ -177,3 +177,139 @@ fn status_reports_data_missing_from_the_cache() {
     assert!(human.contains("not in cache: data"), "{human}");
     assert!(human.contains("not in cache: model.bin"), "{human}");
 }
+
+// The walk settles clean files from stat alone; each case below must still
+// be seen, whichever batch or directory it falls in.
+
+/// `wide/`: 300 directories of one file (more than a batch keeps open) and
+/// one directory of 4,500 files (more than one batch), backdated and added.
+fn wide_repo() -> TestRepo {
+    let repo = TestRepo::init();
+    for i in 0..300 {
+        repo.write(&format!("wide/d{i:03}/f.txt"), format!("file {i}\n"));
+    }
+    for i in 0..4_500 {
+        repo.write(&format!("wide/zz/f{i:04}.txt"), format!("row {i}\n"));
+    }
+    repo.backdate("wide");
+    repo.cairn_ok(&["add", "wide"]);
+    repo
+}
+
+#[test]
+fn a_change_is_found_in_any_batch_of_a_clean_tree() {
+    let repo = wide_repo();
+    let v = repo.cairn_json(&["status", "--json"]);
+    assert_eq!(status_rows(&v)["wide"]["state"], "clean", "{v}");
+    assert_eq!(v["files_read"], 0, "{v}");
+    assert_eq!(v["files_stat_only"], 4_800, "{v}");
+
+    // One file in the first directory, one past the first batch.
+    repo.write("wide/d000/f.txt", "file X\n");
+    repo.write("wide/zz/f4321.txt", "row X\n");
+    let v = repo.cairn_json(&["status", "--json"]);
+    let row = &status_rows(&v)["wide"];
+    assert_eq!(row["state"], "modified", "{v}");
+    assert_eq!(
+        changes(row),
+        [
+            ("wide/d000/f.txt".to_string(), "modified".to_string()),
+            ("wide/zz/f4321.txt".to_string(), "modified".to_string()),
+        ]
+    );
+    assert_eq!(v["files_read"], 2, "{v}");
+    assert_eq!(v["files_stat_only"], 4_798, "{v}");
+}
+
+#[test]
+fn new_removed_and_retyped_paths_in_a_clean_tree_are_listed() {
+    let repo = wide_repo();
+    repo.write("wide/d150/new.txt", "new\n");
+    repo.remove("wide/zz/f0007.txt");
+    // A directory replaced by a file, and a file by a directory.
+    repo.remove("wide/d200");
+    repo.write("wide/d200", "now a file\n");
+    repo.remove("wide/zz/f0100.txt");
+    repo.write("wide/zz/f0100.txt/inner", "now a dir\n");
+    let v = repo.cairn_json(&["status", "--json"]);
+    let row = &status_rows(&v)["wide"];
+    assert_eq!(row["state"], "modified", "{v}");
+    let s = |p: &str, c: &str| (p.to_string(), c.to_string());
+    assert_eq!(
+        changes(row),
+        [
+            s("wide/d150/new.txt", "added"),
+            s("wide/d200", "added"),
+            s("wide/d200/f.txt", "removed"),
+            s("wide/zz/f0007.txt", "removed"),
+            s("wide/zz/f0100.txt", "removed"),
+            s("wide/zz/f0100.txt/inner", "added"),
+        ]
+    );
+}
+
+#[test]
+fn files_changed_within_the_racy_window_are_hashed_not_trusted() {
+    let repo = TestRepo::init();
+    for i in 0..20 {
+        repo.write(
+            &format!("fresh/f{i:02}.bin"),
+            random_bytes(&format!("r{i}"), 1_000),
+        );
+    }
+    // Not backdated: every file was written in the second the index saves.
+    repo.cairn_ok(&["add", "fresh"]);
+    let v = repo.cairn_json(&["status", "--json"]);
+    assert_eq!(status_rows(&v)["fresh"]["state"], "clean", "{v}");
+    assert_eq!(v["files_read"], 20, "racy records are re-read: {v}");
+
+    // Same size, same mtime, other bytes: only reading can tell.
+    let p = repo.path("fresh/f07.bin");
+    let mtime = std::fs::metadata(&p).unwrap().modified().unwrap();
+    let mut b = repo.read("fresh/f07.bin");
+    b[500] ^= 0xff;
+    repo.write("fresh/f07.bin", &b);
+    let f = std::fs::File::options().write(true).open(&p).unwrap();
+    f.set_modified(mtime).unwrap();
+    drop(f);
+    let v = repo.cairn_json(&["status", "--json"]);
+    let row = &status_rows(&v)["fresh"];
+    assert_eq!(row["state"], "modified", "{v}");
+    assert_eq!(
+        changes(row),
+        [("fresh/f07.bin".to_string(), "modified".to_string())]
+    );
+}
+
+#[test]
+fn a_nested_cairnignore_applies_below_its_directory_only() {
+    let repo = TestRepo::init();
+    repo.write("data/a.csv", "a\n");
+    repo.write("data/sub/b.csv", "b\n");
+    repo.write("data/sub/.cairnignore", "*.log\n");
+    repo.write("data/sub/deep/x.log", "ignored\n");
+    repo.backdate("data");
+    repo.cairn_ok(&["add", "data"]);
+    // Ignored below sub/: no change. Beside it: a new file.
+    repo.write("data/sub/new.log", "ignored too\n");
+    repo.write("data/sub/deep/y.log", "ignored too\n");
+    let v = repo.cairn_json(&["status", "--json"]);
+    assert_eq!(status_rows(&v)["data"]["state"], "clean", "{v}");
+    repo.write("data/top.log", "not ignored here\n");
+    let v = repo.cairn_json(&["status", "--json"]);
+    let row = &status_rows(&v)["data"];
+    assert_eq!(
+        changes(row),
+        [("data/top.log".to_string(), "added".to_string())]
+    );
+}
+
+#[test]
+fn links_and_temporary_files_in_a_tracked_dir_are_not_data() {
+    let repo = tracked_repo();
+    std::os::unix::fs::symlink("a.csv", repo.path("data/link.csv")).unwrap();
+    repo.write("data/sub/.cairn-tmp-leftover", "half written");
+    let v = repo.cairn_json(&["status", "--json"]);
+    assert_eq!(status_rows(&v)["data"]["state"], "clean", "{v}");
+    assert_eq!(v["files_read"], 0, "{v}");
+}

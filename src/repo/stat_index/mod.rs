@@ -16,6 +16,7 @@
 //! small sorted overlay that spills to more runs when it grows, and a save
 //! merges them all into a new file in one pass.
 
+mod ordered;
 mod run;
 
 use std::collections::BTreeMap;
@@ -27,6 +28,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::error::{Error, Result};
 use crate::hash::Id;
+pub use ordered::Ordered;
 use run::{Cursor, Run, Scanner, Writer};
 
 const MAGIC: &[u8; 4] = b"CSTX";
@@ -175,7 +177,7 @@ impl StatIndex {
             return Err(corrupt(path, "truncated"));
         }
         let end = len - SUM;
-        let mut sc = Scanner::new(&file);
+        let mut sc = Scanner::new(&file, end);
         let io = |e| Error::io("read stat index", path, e);
         // A structural problem is reported only if the checksum holds, so
         // random damage reads as what it is.
@@ -363,10 +365,8 @@ impl StatIndex {
             // Cannot happen: both passes merge the same layers.
             return Err(corrupt(&self.path, "records changed while saving"));
         }
-        let sum = w.hasher.finalize();
         let end = w.pos;
-        use std::io::Write;
-        w.out.write_all(sum.as_bytes()).map_err(io)?;
+        w.seal().map_err(io)?;
         let (file, _, table) = w.finish().map_err(io)?;
         file.sync_all().map_err(io)?;
         let tmp = tempfile::NamedTempFile::from_parts(file, tmp_path);
@@ -406,7 +406,9 @@ fn scan(
     let count = u32::from_le_bytes([head[16], head[17], head[18], head[19]]) as usize;
     let mut table = run::Table::new();
     let mut racy = false;
-    let mut prev = String::new();
+    // The previous path, one buffer for the whole scan: a copy per entry
+    // was one allocation per tracked file on every command's load.
+    let mut prev: Vec<u8> = Vec::new();
     for _ in 0..count {
         let at = sc.pos;
         if at + 2 > end {
@@ -418,16 +420,17 @@ fn scan(
         if at + 2 + len + run::FIXED as u64 > end {
             return Ok(Err("truncated entry"));
         }
-        let Ok(path) = std::str::from_utf8(sc.take(len as usize)?).map(str::to_string) else {
+        let Ok(path) = std::str::from_utf8(sc.take(len as usize)?) else {
             return Ok(Err("path is not UTF-8"));
         };
-        if table.count() > 0 && path.as_bytes() <= prev.as_bytes() {
+        if table.count() > 0 && path.as_bytes() <= prev.as_slice() {
             return Ok(Err("entries are not sorted by path"));
         }
+        table.push(at, path);
+        prev.clear();
+        prev.extend_from_slice(path.as_bytes());
         let rec = sc.record()?;
         racy |= rec.stat.mtime_ns >= saved_at - RACY_NS;
-        table.push(at, &path);
-        prev = path;
     }
     if sc.pos != end {
         return Ok(Err("trailing bytes"));

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use proptest::prelude::*;
 
+use super::ordered::cmp_joined;
 use super::*;
 
 fn stat(mtime_ns: i64) -> Stat {
@@ -207,6 +208,21 @@ proptest! {
                 .cloned()
                 .collect();
             prop_assert_eq!(idx.paths_under("a"), under);
+            // In-order lookups of a sorted walk agree with `get`, whatever
+            // state the index is in (one run, overlay, spills, removals).
+            let mut probes: Vec<String> = model
+                .keys()
+                .cloned()
+                .chain(["a/a", "a/b", "a.b/a", "b/a0/a", "a/a-/a", "a0/b"].map(String::from))
+                .filter(|p| p.contains('/'))
+                .collect();
+            probes.sort();
+            probes.dedup();
+            let mut ord = idx.ordered("");
+            for p in &probes {
+                let (d, s) = p.split_once('/').unwrap();
+                prop_assert_eq!(ord.get(d, s), model.get(p).copied(), "{}", p);
+            }
         }
         idx.save().unwrap();
         let back = StatIndex::load(&path).unwrap();
@@ -251,4 +267,48 @@ fn many_records_across_blocks_and_spills() {
     }
     assert_eq!(idx.get("d/x"), None);
     assert_eq!(idx.get("c"), None);
+    // A merge-join over every block: each record found, in order, with
+    // absent paths between them answered `None` without losing the place.
+    let mut ord = idx.ordered("d/");
+    for i in 0..n {
+        let got = ord.lookup("d", &format!("{i:07}"), &stat(i as i64));
+        assert_eq!(got, Some(Id::of(&i.to_le_bytes())), "{i}");
+        assert_eq!(ord.get("d", &format!("{i:07}-")), None);
+    }
+    assert_eq!(ord.get("d", "x"), None);
+}
+
+proptest! {
+    /// `cmp_joined` orders as the joined path would.
+    #[test]
+    fn joined_compare_is_the_joined_order(
+        p in "[a/.-]{0,6}",
+        d in "[a/.-]{0,4}",
+        s in "[a/.-]{0,4}",
+    ) {
+        let joined = format!("{d}/{s}");
+        prop_assert_eq!(
+            cmp_joined(p.as_bytes(), d.as_bytes(), s.as_bytes()),
+            p.as_bytes().cmp(joined.as_bytes())
+        );
+    }
+}
+
+#[test]
+fn ordered_lookup_refuses_a_racy_or_changed_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("index");
+    let mut idx = StatIndex::load(&path).unwrap();
+    let old = stat(1_000);
+    let fresh = stat(now_ns());
+    idx.insert("t/a".into(), old, Id::of(b"a"));
+    idx.insert("t/b".into(), fresh, Id::of(b"b"));
+    idx.insert("t/c".into(), old, Id::of(b"c"));
+    idx.save().unwrap();
+    let idx = StatIndex::load(&path).unwrap();
+    let mut ord = idx.ordered("t/");
+    assert_eq!(ord.lookup("t", "a", &old), Some(Id::of(b"a")));
+    assert_eq!(ord.lookup("t", "b", &fresh), None, "racy");
+    assert_eq!(ord.lookup("t", "c", &stat(1_001)), None, "changed");
+    assert!(ord.get("t", "c").is_some());
 }
