@@ -263,7 +263,7 @@ fn damage_only_the_whole_file_check_sees_is_refused() {
     assert!(repo.read("d/f.bin") == bytes);
 }
 
-/// A compressed chunk in the middle of a file's second decode batch,
+/// A compressed chunk in the middle of one of a file's later decode batches,
 /// damaged so that it no longer decodes (or decodes to other bytes):
 /// checkout decodes each batch into one shared buffer while the previous
 /// batch is written, and still nothing reaches the work tree, no
@@ -274,8 +274,8 @@ fn damaged_compressed_chunk_in_a_later_batch_is_named() {
     let repo = TestRepo::init();
     repo.write("d/f.csv", &bytes);
     repo.cairn_ok(&["add", "d/f.csv"]);
-    // A chunk past the first batch (16 MiB plus at most one chunk) and
-    // not the file's last.
+    // A chunk past the first 16 MiB (so past the first decode batch,
+    // whatever its size up to that) and not the file's last.
     let chunks: Vec<(usize, usize)> = Chunker::default().chunks(&bytes).collect();
     let at = chunks
         .iter()

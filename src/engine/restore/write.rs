@@ -2,7 +2,9 @@
 //!
 //! A file's chunk list comes from its manifest (or is the one chunk named
 //! like the file). Chunks are decoded in batches ahead of the writer, on
-//! every core, each checked against the length its manifest gives; the
+//! every core, each at its offset in one of two buffers the writer and the
+//! decoders swap (nothing is allocated per chunk), each checked against
+//! the length its manifest gives before anything is read; the
 //! whole file is hashed beside the write and compared with the pointer's id
 //! before the temporary file is renamed over the target, so a failure
 //! leaves the old file (or nothing), and no unverified byte ever becomes
@@ -27,8 +29,21 @@ use crate::hash::{Hasher, Id};
 use crate::repo::stat_index::Stat;
 use crate::store::{max_raw_len, Store};
 
-/// Chunks decoded ahead of the writer, per file.
-const BATCH_BYTES: u64 = 16 << 20;
+/// Chunks decoded ahead of the writer, per file. Small enough that a
+/// batch is still in the caches when it is written and hashed, and that
+/// the first batch (decoded before anything can be written) and the last
+/// (written and hashed with nothing left to decode) are short; large
+/// enough that each batch spreads over the cores. Against 16 MiB, checkout
+/// of the 1 GiB CSV took about a tenth less CPU and half the memory
+/// (bench/RESULTS.md, co-text).
+const BATCH_BYTES: u64 = 4 << 20;
+
+/// A batch goes to the file in writes of this size. One write of a whole
+/// multi-MiB batch took the kernel several times longer to copy into the
+/// page cache than the same bytes in 64–128 KiB writes (measured on this
+/// project's reference VM, Linux 6.18: 1 GiB in 16 MiB writes 1.3–2.7
+/// s of system time, in 128 KiB writes 0.33 s).
+const WRITE_BYTES: usize = 128 << 10;
 
 /// Files at least this large are preallocated before they are written
 /// (`durable::preallocate`: ext4 then reserves their blocks at once instead
@@ -178,12 +193,16 @@ impl Restore<'_> {
             // One writer, in order: buffered writes to one file serialise
             // on its inode lock anyway, and measured no faster spread over
             // both cores (bench/RESULTS.md, 2026-12-01 perf-io); the cores
-            // decode the next batch meanwhile. The batch is contiguous, so
-            // it goes out in one write.
+            // decode the next batch meanwhile.
             let ((w, ()), next) = rayon::join(
                 || {
                     rayon::join(
-                        || tmp.write_all(&cur),
+                        || -> std::io::Result<()> {
+                            for piece in cur.chunks(WRITE_BYTES) {
+                                tmp.write_all(piece)?;
+                            }
+                            Ok(())
+                        },
                         || {
                             if whole_hash {
                                 hasher.update(&cur);
