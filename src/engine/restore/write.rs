@@ -300,9 +300,7 @@ impl Restore<'_> {
     /// use so far). Each chunk is checked against its listed length and,
     /// unless `whole_hash` (the caller hashes the whole file before it is
     /// visible), against its id. Chunks the store lacks come from the
-    /// remote chunk source, if any ([`Restore::fetch_absent`]). Every
-    /// length is checked before `out` is sized, so a listed length no
-    /// chunk can have allocates nothing.
+    /// remote chunk source, if any ([`Restore::fetch_absent`]).
     fn decode(
         &self,
         batch: &[Piece],
@@ -311,6 +309,22 @@ impl Restore<'_> {
         out: &mut Vec<u8>,
     ) -> Result<()> {
         let remote = self.fetch_absent(batch)?;
+        self.decode_fetched(batch, remote, path, whole_hash, out)
+    }
+
+    /// [`Restore::decode`] once the chunks the store lacks are fetched
+    /// (`remote`, by position in `batch`, as [`Restore::fetch_absent`]
+    /// returns them), so a caller can fetch one batch while another
+    /// decodes. Every length is checked before `out` is sized, so a listed
+    /// length no chunk can have allocates nothing.
+    fn decode_fetched(
+        &self,
+        batch: &[Piece],
+        remote: Vec<Option<Vec<u8>>>,
+        path: &Path,
+        whole_hash: bool,
+        out: &mut Vec<u8>,
+    ) -> Result<()> {
         let longest = max_raw_len(ObjectKind::Chunk) as u64;
         for (c, fetched) in batch.iter().zip(&remote) {
             let actual = match fetched {
