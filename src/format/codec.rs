@@ -179,6 +179,40 @@ pub fn decompress(codec: Codec, stored: &[u8], raw_len: usize) -> Result<Vec<u8>
     Ok(out)
 }
 
+/// Decode stored bytes into `out`, which must end up exactly full: the
+/// caller sized it from a length it has already bounded (a chunk's length
+/// in its manifest, checked against the store's index), so nothing here
+/// allocates. This is how a restore decodes chunks side by side into one
+/// reused batch buffer instead of a fresh vector per chunk. A frame that
+/// holds more than `out.len()` bytes is a zstd error (the destination is
+/// too small); one that holds fewer is [`DecodeError::Length`].
+pub fn decompress_into(codec: Codec, stored: &[u8], out: &mut [u8]) -> Result<(), DecodeError> {
+    let n = match codec {
+        Codec::Raw => {
+            if stored.len() == out.len() {
+                out.copy_from_slice(stored);
+            }
+            stored.len()
+        }
+        Codec::Zstd => DECOMPRESSOR.with(|cell| {
+            let mut slot = cell.borrow_mut();
+            if slot.is_none() {
+                *slot = Some(zstd::bulk::Decompressor::new().map_err(DecodeError::Zstd)?);
+            }
+            let d = slot.as_mut().expect("decompressor was just created");
+            d.decompress_to_buffer(stored, out)
+                .map_err(DecodeError::Zstd)
+        })?,
+    };
+    if n != out.len() {
+        return Err(DecodeError::Length {
+            expected: out.len(),
+            actual: n,
+        });
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -286,5 +320,40 @@ mod tests {
         assert!(decompress(Codec::Zstd, &packed, 9_999).is_err());
         assert!(decompress(Codec::Raw, &raw, 1).is_err());
         assert!(decompress(Codec::Zstd, b"garbage!", 10).is_err());
+    }
+
+    #[test]
+    fn decoding_into_a_slice_fills_it_exactly_or_fails() {
+        let raw: Vec<u8> = (0..20_000u32)
+            .flat_map(|i| format!("{i},{}\n", i % 11).into_bytes())
+            .collect();
+        let packed = compress(&raw).expect("text shrinks");
+        let mut out = vec![0u8; raw.len()];
+        decompress_into(Codec::Zstd, &packed, &mut out).unwrap();
+        assert_eq!(out, raw);
+        // A frame longer than the slice, shorter than it, or not zstd.
+        let mut short = vec![0u8; raw.len() - 1];
+        assert!(matches!(
+            decompress_into(Codec::Zstd, &packed, &mut short),
+            Err(DecodeError::Zstd(_))
+        ));
+        let mut long = vec![0u8; raw.len() + 1];
+        assert!(matches!(
+            decompress_into(Codec::Zstd, &packed, &mut long),
+            Err(DecodeError::Length { expected, actual }) if expected == raw.len() + 1 && actual == raw.len()
+        ));
+        assert!(decompress_into(Codec::Zstd, b"garbage!", &mut out).is_err());
+        // Raw bytes are copied only when their length is the slice's.
+        let mut out = vec![0u8; 3];
+        decompress_into(Codec::Raw, b"abc", &mut out).unwrap();
+        assert_eq!(out, b"abc");
+        assert!(matches!(
+            decompress_into(Codec::Raw, b"abcd", &mut out),
+            Err(DecodeError::Length {
+                expected: 3,
+                actual: 4
+            })
+        ));
+        assert_eq!(out, b"abc");
     }
 }

@@ -50,6 +50,26 @@ pub(super) fn decode(
     Ok(codec::decompress(codec, stored, raw_len as usize)?)
 }
 
+/// [`decode`] into a caller's buffer of exactly the blob's length, which
+/// the kind's bound applies to as it does to a claimed length.
+pub(super) fn decode_into(
+    kind: ObjectKind,
+    codec: Codec,
+    stored: &[u8],
+    out: &mut [u8],
+) -> Result<(), Corruption> {
+    let limit = max_raw_len(kind);
+    if out.len() > limit {
+        return Err(codec::DecodeError::TooLong {
+            kind,
+            claimed: out.len(),
+            limit,
+        }
+        .into());
+    }
+    Ok(codec::decompress_into(codec, stored, out)?)
+}
+
 /// Decode a blob's stored bytes and check them against its id (or, for a
 /// manifest, its checksum). The one check every reader applies, whether the
 /// bytes come from the cache or a remote.

@@ -12,14 +12,14 @@
 //!
 //! The index is rebuilt at open from the footers of the packs, so there is no
 //! separate index file that could disagree with them; it is held compactly
-//! (`index.rs`, 56 bytes per blob). Writing lives in `write.rs`, the check every read applies in `check.rs`, and checking and
-//! garbage collection support in `maintenance.rs`; `marks.rs` keeps the
+//! (`index.rs`, 56 bytes per blob). Writing lives in `write.rs`, reading
+//! in `read.rs`, the check every read applies in `check.rs`, and checking
+//! and garbage collection support in `maintenance.rs`; `marks.rs` keeps the
 //! sets of blobs a gc or verify walk reaches as one bit per indexed blob.
 
 use std::collections::HashSet;
 use std::fs::{self, File};
 use std::io::Write;
-use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::thread::JoinHandle;
@@ -27,7 +27,6 @@ use std::thread::JoinHandle;
 use rayon::prelude::*;
 
 use crate::error::{Corruption, Error, Result};
-use crate::format::codec::Codec;
 use crate::format::kind::ObjectKind;
 use crate::hash::Id;
 use crate::progress::{Progress, Warning};
@@ -39,8 +38,8 @@ mod index;
 mod maintenance;
 mod marks;
 pub mod packfile;
+mod read;
 mod write;
-use check::{check_blob, decode};
 pub use check::{check_encoded, decode_checked, max_raw_len, MAX_LISTING};
 pub use exchange::ExportPlan;
 use index::{Index, Key, Loc, Rec, RESERVED};
@@ -348,67 +347,6 @@ impl Store {
         }
         let slot = self.packs.read().expect("packs lock poisoned")[loc.pack as usize].clone();
         Some((loc, slot))
-    }
-
-    /// Read, decode and verify one blob. `None` if the store lacks it.
-    pub fn read(&self, kind: ObjectKind, id: &Id) -> Result<Option<Vec<u8>>> {
-        self.read_inner(kind, id, true)
-    }
-
-    /// Read and decode one blob (its length checked) without hashing it
-    /// against its id: only for a caller that hashes the bytes itself
-    /// before anyone sees them (checkout's whole-file check), and that
-    /// calls [`Store::read`] to name and record the damaged blob when its
-    /// own check fails. A stream that does not decode is still damage,
-    /// recorded here.
-    pub fn read_unhashed(&self, kind: ObjectKind, id: &Id) -> Result<Option<Vec<u8>>> {
-        self.read_inner(kind, id, false)
-    }
-
-    fn read_inner(&self, kind: ObjectKind, id: &Id, hash: bool) -> Result<Option<Vec<u8>>> {
-        let Some((loc, slot)) = self.locate(kind, id) else {
-            return Ok(None);
-        };
-        let path = slot.path.read().expect("pack path lock poisoned").clone();
-        let file = match slot.file.get() {
-            Some(f) => f,
-            None => {
-                let f = File::open(&path).map_err(|e| Error::io("open pack", &path, e))?;
-                slot.file.get_or_init(|| f)
-            }
-        };
-        let mut stored = vec![0u8; loc.stored_len as usize];
-        file.read_exact_at(&mut stored, loc.offset).map_err(|e| {
-            if e.kind() == std::io::ErrorKind::UnexpectedEof {
-                Error::CorruptPack {
-                    path: path.clone(),
-                    reason: "truncated",
-                }
-            } else {
-                Error::io("read pack", &path, e)
-            }
-        })?;
-        let decoded = match loc.codec {
-            // Already the raw bytes: no second copy.
-            Codec::Raw if stored.len() == loc.raw_len as usize => Ok(stored),
-            _ => decode(kind, loc.codec, &stored, loc.raw_len),
-        };
-        let checked = match decoded {
-            Ok(raw) if hash => check_blob(kind, id, &raw).map(|_| raw),
-            other => other,
-        };
-        match checked {
-            Ok(raw) => Ok(Some(raw)),
-            Err(cause) => {
-                self.mark_damaged(kind, id, &path);
-                Err(Error::CorruptObject {
-                    kind,
-                    id: *id,
-                    pack: Some(path),
-                    cause: Box::new(cause),
-                })
-            }
-        }
     }
 
     /// The pack file that holds the indexed copy of a blob, if any.

@@ -6,6 +6,7 @@ use std::fs;
 
 use super::*;
 use crate::error::Corruption;
+use crate::format::codec::Codec;
 use crate::format::object::ObjectError;
 use crate::progress::Silent;
 
@@ -148,4 +149,80 @@ fn a_pack_of_tiny_blobs_is_sealed_at_the_blob_cap() {
             Some(raw.to_vec())
         );
     }
+}
+
+/// [`Store::read_chunk_into`] fills a caller's slice from raw and
+/// compressed chunks alike (the thread's scratch buffer reused between
+/// them); a slice of another length is refused from the index before
+/// anything is read, without recording the chunk as damaged; a chunk the
+/// store lacks is `false`; and with `hash`, damage is caught and recorded.
+#[test]
+fn chunks_read_into_a_slice_checked_by_length_and_hash() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), &Silent).unwrap();
+    let noisy = noise(70_000);
+    let long_text: Vec<u8> = (0..20_000u32)
+        .flat_map(|i| format!("{i},row\n").into_bytes())
+        .collect();
+    let short_text = long_text[..5_000].to_vec();
+    for raw in [&noisy, &long_text, &short_text] {
+        store.put(ObjectKind::Chunk, Id::of(raw), raw).unwrap();
+    }
+    store.flush().unwrap();
+    for raw in [&noisy, &long_text, &short_text] {
+        let id = Id::of(raw);
+        let compressed = store.stored_len(ObjectKind::Chunk, &id).unwrap() < raw.len() as u64;
+        assert_eq!(compressed, raw != &noisy);
+        for hash in [true, false] {
+            let mut out = vec![0xAAu8; raw.len()];
+            assert!(store.read_chunk_into(&id, &mut out, hash).unwrap());
+            assert!(&out == raw);
+        }
+        let mut short = vec![0u8; raw.len() - 1];
+        match store.read_chunk_into(&id, &mut short, false) {
+            Err(Error::CorruptObject { cause, .. }) => assert!(
+                matches!(*cause, Corruption::ChunkLength { expected, actual }
+                    if expected == raw.len() as u64 - 1 && actual == raw.len() as u64),
+                "{cause:?}"
+            ),
+            other => panic!("{other:?}"),
+        }
+        assert!(store.contains(ObjectKind::Chunk, &id));
+    }
+    assert!(!store
+        .read_chunk_into(&Id::of(b"absent"), &mut [0u8; 6], true)
+        .unwrap());
+
+    // A flipped byte in the raw chunk: read unhashed, it is the caller's
+    // to find; read hashed, it is named, with its pack, and recorded.
+    let id = Id::of(&noisy);
+    let pack = store.pack_of(ObjectKind::Chunk, &id).unwrap();
+    drop(store);
+    let mut bytes = fs::read(&pack).unwrap();
+    let at = bytes
+        .windows(64)
+        .position(|w| w == &noisy[1000..1064])
+        .unwrap();
+    bytes[at] ^= 1;
+    fs::write(&pack, bytes).unwrap();
+    let store = Store::open(dir.path(), &Silent).unwrap();
+    let mut out = vec![0u8; noisy.len()];
+    assert!(store.read_chunk_into(&id, &mut out, false).unwrap());
+    assert!(out != noisy);
+    match store.read_chunk_into(&id, &mut out, true) {
+        Err(Error::CorruptObject {
+            id: got,
+            pack: Some(p),
+            cause,
+            ..
+        }) => {
+            assert_eq!((got, &p), (id, &pack));
+            assert!(
+                matches!(*cause, Corruption::HashMismatch { .. }),
+                "{cause:?}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(!store.contains(ObjectKind::Chunk, &id));
 }

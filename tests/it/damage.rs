@@ -262,3 +262,64 @@ fn damage_only_the_whole_file_check_sees_is_refused() {
     repo.cairn_ok(&["checkout"]);
     assert!(repo.read("d/f.bin") == bytes);
 }
+
+/// A compressed chunk in the middle of one of a file's later decode batches,
+/// damaged so that it no longer decodes (or decodes to other bytes):
+/// checkout decodes each batch into one shared buffer while the previous
+/// batch is written, and still nothing reaches the work tree, no
+/// temporary file is left, and the error names that chunk.
+#[test]
+fn damaged_compressed_chunk_in_a_later_batch_is_named() {
+    let bytes = csv_text(31, 20 << 20);
+    let repo = TestRepo::init();
+    repo.write("d/f.csv", &bytes);
+    repo.cairn_ok(&["add", "d/f.csv"]);
+    // A chunk past the first 16 MiB (so past the first decode batch,
+    // whatever its size up to that) and not the file's last.
+    let chunks: Vec<(usize, usize)> = Chunker::default().chunks(&bytes).collect();
+    let at = chunks
+        .iter()
+        .position(|&(o, _)| o > (16 << 20) + (256 << 10))
+        .unwrap();
+    assert!(at + 1 < chunks.len());
+    let (off, len) = chunks[at];
+    let id = blake3::hash(&bytes[off..off + len]).to_hex().to_string();
+    let (pack, entry) = repo
+        .packs()
+        .into_iter()
+        .find_map(|pack| {
+            let on_disk = fs::read(&pack).unwrap();
+            let entries = read_footer(&pack, on_disk.len() as u64, |o, n| {
+                Ok(on_disk[o as usize..o as usize + n].to_vec())
+            })
+            .unwrap();
+            let e = entries
+                .into_iter()
+                .find(|e| e.kind == ObjectKind::Chunk && e.id.to_hex() == id)?;
+            Some((pack, e))
+        })
+        .unwrap();
+    assert_eq!(entry.codec, Codec::Zstd);
+    flip_byte(
+        &pack,
+        (entry.offset + u64::from(entry.stored_len) / 2) as usize,
+    );
+
+    repo.remove("d/f.csv");
+    let (_, stderr) = repo.cairn_fail(&["checkout"]);
+    assert_error_report(&stderr, &["damaged", &id]);
+    assert!(
+        !repo.exists("d/f.csv"),
+        "damaged data reached the work tree"
+    );
+    assert!(
+        repo.stray_temp_files().is_empty(),
+        "{:?}",
+        repo.stray_temp_files()
+    );
+    repo.write("d/f.csv", &bytes);
+    repo.cairn_ok(&["add", "d/f.csv"]);
+    repo.remove("d/f.csv");
+    repo.cairn_ok(&["checkout"]);
+    assert!(repo.read("d/f.csv") == bytes);
+}
