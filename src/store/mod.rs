@@ -39,6 +39,7 @@ mod index;
 mod maintenance;
 mod marks;
 pub mod packfile;
+mod stage;
 mod write;
 use check::{check_blob, decode};
 pub use check::{check_encoded, decode_checked, max_raw_len, MAX_LISTING};
@@ -46,8 +47,9 @@ pub use exchange::ExportPlan;
 use index::{Index, Key, Loc, Rec, RESERVED};
 pub use maintenance::{Damage, SealedPack};
 pub use marks::Marks;
+pub use stage::Staged;
 pub use write::Put;
-use write::{new_pack, publish};
+use write::{new_pack, publish, publish_with_entries};
 
 /// A pack file opened at start-up, with its footer as index records and
 /// the copies in it known to be damaged.
