@@ -12,7 +12,8 @@
 //!
 //! The index is rebuilt at open from the footers of the packs, so there is no
 //! separate index file that could disagree with them; it is held compactly
-//! (`index.rs`, 56 bytes per blob). Writing lives in `write.rs`, the check every read applies in `check.rs`, and checking and
+//! (`index.rs`, 56 bytes per blob). Writing lives in `write.rs` (and, for
+//! blobs a reader fetched and keeps, indexed once durable, in `stage.rs`), the check every read applies in `check.rs`, and checking and
 //! garbage collection support in `maintenance.rs`; `marks.rs` keeps the
 //! sets of blobs a gc or verify walk reaches as one bit per indexed blob.
 

@@ -198,3 +198,38 @@ impl Store {
         added
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::progress::Silent;
+
+    #[test]
+    fn kept_blobs_are_checked_first_and_indexed_only_by_adopt() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), &Silent).unwrap();
+        let staged = store.stage();
+        let raw = b"a chunk fetched by range".to_vec();
+        let id = Id::of(&raw);
+        let len = raw.len() as u32;
+        let got = staged.decode_keep(ObjectKind::Chunk, &id, Codec::Raw, &raw, len);
+        assert_eq!(got.unwrap().unwrap(), raw);
+        // Twice: kept once.
+        let again = staged.decode_keep(ObjectKind::Chunk, &id, Codec::Raw, &raw, len);
+        assert_eq!(again.unwrap().unwrap(), raw);
+        // Bytes that do not match their id are refused, and not kept.
+        let wrong = Id::of(b"something else");
+        let bad = staged.decode_keep(ObjectKind::Chunk, &wrong, Codec::Raw, &raw, len);
+        assert!(matches!(bad, Err(Corruption::HashMismatch { .. })));
+        assert_eq!(staged.len(), 1);
+        assert!(!store.contains(ObjectKind::Chunk, &id));
+        assert_eq!(store.adopt(&staged).unwrap(), 1);
+        assert_eq!(store.read(ObjectKind::Chunk, &id).unwrap(), Some(raw));
+        assert!(!store.contains(ObjectKind::Chunk, &wrong));
+        // Durable and found by the next open, as any sealed pack.
+        drop(store);
+        let reopened = Store::open(dir.path(), &Silent).unwrap();
+        assert!(reopened.contains(ObjectKind::Chunk, &id));
+        assert_eq!(reopened.len(), 1);
+    }
+}
