@@ -12,9 +12,10 @@
 //!
 //! The index is rebuilt at open from the footers of the packs, so there is no
 //! separate index file that could disagree with them; it is held compactly
-//! (`index.rs`, 56 bytes per blob). Writing lives in `write.rs`, reading
-//! in `read.rs`, the check every read applies in `check.rs`, and checking
-//! and garbage collection support in `maintenance.rs`; `marks.rs` keeps the
+//! (`index.rs`, 56 bytes per blob). Writing lives in `write.rs` (and, for
+//! blobs a reader fetched and keeps, indexed once durable, in `stage.rs`),
+//! reading in `read.rs`, the check every read applies in `check.rs`, and
+//! checking and garbage collection support in `maintenance.rs`; `marks.rs` keeps the
 //! sets of blobs a gc or verify walk reaches as one bit per indexed blob.
 
 use std::collections::HashSet;
@@ -39,14 +40,16 @@ mod maintenance;
 mod marks;
 pub mod packfile;
 mod read;
+mod stage;
 mod write;
 pub use check::{check_encoded, decode_checked, max_raw_len, MAX_LISTING};
 pub use exchange::ExportPlan;
 use index::{Index, Key, Loc, Rec, RESERVED};
 pub use maintenance::{Damage, SealedPack};
 pub use marks::Marks;
+pub use stage::Staged;
 pub use write::Put;
-use write::{new_pack, publish};
+use write::{new_pack, publish, publish_with_entries};
 
 /// A pack file opened at start-up, with its footer as index records and
 /// the copies in it known to be damaged.

@@ -46,7 +46,16 @@ pub(super) fn new_pack(root: &Path) -> Result<PackWriter> {
 /// `packs/xx/<id>.pack` (readable by all, so a cache can be shared), and
 /// fsync both directories so the new name survives a crash.
 pub(super) fn publish(root: &Path, writer: PackWriter) -> Result<PathBuf> {
-    let (tmp, id, _entries) = writer.finish()?;
+    publish_with_entries(root, writer).map(|(dest, _)| dest)
+}
+
+/// [`publish`], also returning the pack's entries (for a caller that
+/// indexes them itself: `stage.rs`).
+pub(super) fn publish_with_entries(
+    root: &Path,
+    writer: PackWriter,
+) -> Result<(PathBuf, Vec<crate::format::pack::Entry>)> {
+    let (tmp, id, entries) = writer.finish()?;
     let hex = id.to_hex();
     let dir = pack_dir(root);
     let sub = dir.join(&hex[..2]);
@@ -57,7 +66,7 @@ pub(super) fn publish(root: &Path, writer: PackWriter) -> Result<PathBuf> {
     fs::rename(&tmp, &dest).map_err(|e| Error::io("rename pack into", &dest, e))?;
     crate::durable::sync_dir(&sub)?;
     crate::durable::sync_dir(&dir)?;
-    Ok(dest)
+    Ok((dest, entries))
 }
 
 impl Store {

@@ -11,9 +11,13 @@
 //! of one request are grouped per pack into ranges, neighbours closer than
 //! [`GAP`] sharing one ranged read, and the ranges are read concurrently.
 //! Every chunk is decoded and checked against its id before it is handed
-//! over; a damaged copy is an error naming the pack, never bytes. Nothing
-//! is written to the cache: what a reader reads once is not worth keeping,
-//! and a file read this way costs no disk.
+//! over; a damaged copy is an error naming the pack, never bytes. By
+//! default nothing is written to the cache: what a reader reads once is not
+//! worth keeping, and a file read this way costs no disk. A plain `pull`
+//! keeps them ([`RangedChunks::keeping`]): each chunk, once checked, is
+//! appended as it arrived (still compressed) to packs the store adopts
+//! after the restore (`store::Staged`), so the cache ends up holding what a
+//! fetch would have put there while every byte is decoded once.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -32,6 +36,7 @@ use crate::format::object::Piece;
 use crate::format::pack::Entry;
 use crate::hash::Id;
 use crate::remote::index::{self, RemoteIndex};
+use crate::store::Staged;
 
 /// Chunks closer than this in a pack are read in one request. Smaller than
 /// a fetch's gap: a reader that seeks wants few bytes it did not ask for.
@@ -58,6 +63,8 @@ pub struct RangedChunks {
     needed_by: String,
     objects: AtomicU64,
     bytes: AtomicU64,
+    /// Where checked chunks are kept, if anywhere.
+    keep: Option<Arc<Staged>>,
 }
 
 impl RangedChunks {
@@ -73,7 +80,15 @@ impl RangedChunks {
             needed_by: needed_by.into(),
             objects: AtomicU64::new(0),
             bytes: AtomicU64::new(0),
+            keep: None,
         }
+    }
+
+    /// Also keep every chunk read, once checked, in `staged` (which the
+    /// caller hands to `Store::adopt` when the reading is done).
+    pub fn keeping(mut self, staged: Arc<Staged>) -> RangedChunks {
+        self.keep = Some(staged);
+        self
     }
 
     /// The connection, for other transfers on the same remote.
@@ -233,8 +248,14 @@ impl RangedChunks {
                 .map(|e| {
                     let at = (e.offset - span.range.start) as usize;
                     let stored = &data[at..at + e.stored_len as usize];
-                    crate::store::decode_checked(e.kind, &e.id, e.codec, stored, e.raw_len)
-                        .map(|raw| (e.id, raw))
+                    let checked = match &self.keep {
+                        Some(keep) => keep.decode_keep(e.kind, &e.id, e.codec, stored, e.raw_len),
+                        None => {
+                            crate::store::decode_checked(e.kind, &e.id, e.codec, stored, e.raw_len)
+                                .map(Ok)
+                        }
+                    };
+                    checked
                         .map_err(|cause| Error::RemoteBlobCorrupt {
                             remote: conn.remote.name.clone(),
                             pack: span.pack,
@@ -242,6 +263,7 @@ impl RangedChunks {
                             id: e.id,
                             cause: Box::new(cause),
                         })
+                        .and_then(|raw| raw.map(|raw| (e.id, raw)))
                 })
                 .collect::<Result<_>>()?;
             out.extend(decoded);

@@ -29,6 +29,7 @@ mod listing_tree;
 mod listings;
 mod locators;
 mod pull_direct;
+mod pull_once;
 mod push_dedup;
 mod push_pull;
 mod read;
