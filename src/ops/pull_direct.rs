@@ -24,7 +24,7 @@
 //! from this clone, finds no data in the cache and has to fetch it.
 //!
 //! A plain `pull` restores the same way when large files need data
-//! ([`pull_once`]), but keeps the chunks it read in the cache and then
+//! (`pull_once`), but keeps the chunks it read in the cache and then
 //! fetches what the restore did not read (see `super::pull`).
 
 use std::collections::BTreeSet;
