@@ -77,20 +77,7 @@ pub fn fetch(
         .collect();
     // The pointers that need something: their locators are read first,
     // the index files only for the rest.
-    let mut roots: Vec<crate::hash::Id> = Vec::new();
-    let mut first = Reach::for_fetch();
-    for (rel, ptr, only) in selected {
-        let mut lacks = false;
-        first.add_pointer_streaming(store, rel, ptr, only.as_deref(), &mut |items| {
-            lacks |= !items.is_empty();
-            items.clear();
-            Ok(())
-        })?;
-        if lacks {
-            roots.push(ptr.id());
-        }
-    }
-    drop(first);
+    let roots = lacking(store, selected)?;
     if roots.is_empty() {
         crate::engine::uncached::update(store.root(), &[], &whole)?;
         return Ok(FetchOutcome::default());
@@ -102,8 +89,6 @@ pub fn fetch(
     if let Some(w) = waits {
         conn.report_waits_to(w);
     }
-    roots.sort();
-    roots.dedup();
     let report = transfer::fetch::fetch_roots_streamed(&conn, store, &roots, &mut needs, progress)?;
     if report.absent.is_empty() {
         crate::engine::uncached::update(store.root(), &[], &whole)?;
@@ -183,4 +168,24 @@ pub fn missing_data(
         }
     }
     out
+}
+
+/// The ids of the selected pointers that need something the cache lacks.
+pub(super) fn lacking(store: &Store, selected: &Selected) -> Result<Vec<crate::hash::Id>> {
+    let mut roots = Vec::new();
+    let mut r = Reach::for_fetch();
+    for (rel, ptr, only) in selected {
+        let mut lacks = false;
+        r.add_pointer_streaming(store, rel, ptr, only.as_deref(), &mut |items| {
+            lacks |= !items.is_empty();
+            items.clear();
+            Ok(())
+        })?;
+        if lacks {
+            roots.push(ptr.id());
+        }
+    }
+    roots.sort();
+    roots.dedup();
+    Ok(roots)
 }

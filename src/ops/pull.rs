@@ -27,7 +27,7 @@
 use serde::Serialize;
 
 use super::checkout::{checkout, CheckoutOptions, CheckoutReport};
-use super::fetch::{FetchOutcome, RevisionNames, Selected};
+use super::fetch::{lacking, FetchOutcome, RevisionNames, Selected};
 use super::select::select_at;
 use super::Session;
 use crate::engine::reach::{Missing, Reach, Sink};
@@ -107,26 +107,6 @@ pub(super) fn plain(opts: &PullOptions) -> CheckoutOptions {
         only_complete: true,
         ..CheckoutOptions::new(opts.rev.clone(), opts.paths.clone())
     }
-}
-
-/// The ids of the selected pointers that need something the cache lacks.
-pub(super) fn lacking(store: &Store, selected: &Selected) -> Result<Vec<Id>> {
-    let mut roots = Vec::new();
-    let mut r = Reach::for_fetch();
-    for (rel, ptr, only) in selected {
-        let mut lacks = false;
-        r.add_pointer_streaming(store, rel, ptr, only.as_deref(), &mut |items| {
-            lacks |= !items.is_empty();
-            items.clear();
-            Ok(())
-        })?;
-        if lacks {
-            roots.push(ptr.id());
-        }
-    }
-    roots.sort();
-    roots.dedup();
-    Ok(roots)
 }
 
 /// Take the chunks of large files (runs of at least [`DIRECT_MIN_CHUNKS`]
