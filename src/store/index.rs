@@ -42,6 +42,19 @@ pub(super) struct Loc {
     pub raw_len: u32,
 }
 
+impl Loc {
+    /// Where the blob of footer entry `e` of pack number `pack` is.
+    pub fn of(pack: u32, e: &crate::format::pack::Entry) -> Loc {
+        Loc {
+            pack,
+            codec: e.codec,
+            offset: e.offset,
+            stored_len: e.stored_len,
+            raw_len: e.raw_len,
+        }
+    }
+}
+
 /// Marks an index entry whose blob is being written right now, so a second
 /// thread storing the same content sees it as present (exact dedup) without
 /// holding a lock across the write.

@@ -133,13 +133,7 @@ fn records(
     let mut recs = Vec::with_capacity(entries.len());
     let mut bad = Vec::new();
     for e in entries {
-        let loc = Loc {
-            pack: n,
-            codec: e.codec,
-            offset: e.offset,
-            stored_len: e.stored_len,
-            raw_len: e.raw_len,
-        };
+        let loc = Loc::of(n, &e);
         if !damaged.is_empty() && damaged.contains(&(name.to_string(), e.kind, e.id)) {
             bad.push(((e.kind, e.id), loc));
         } else {
@@ -293,6 +287,31 @@ impl Store {
     fn is_known_bad(&self, kind: ObjectKind, id: &Id) -> bool {
         let bad = self.known_bad.read().expect("damage lock poisoned");
         !bad.is_empty() && bad.contains(&(kind, *id))
+    }
+
+    /// Open a slot for a new pack at `path`; its number in `packs`.
+    fn add_slot(&self, path: PathBuf) -> u32 {
+        let mut packs = self.packs.write().expect("packs lock poisoned");
+        packs.push(Arc::new(PackSlot {
+            path: RwLock::new(path),
+            file: OnceLock::new(),
+        }));
+        (packs.len() - 1) as u32
+    }
+
+    /// Index a good copy of `(kind, id)` at `loc`: it replaces any other,
+    /// and the blob no longer counts as damaged.
+    fn index_blob(&self, kind: ObjectKind, id: Id, loc: Loc) {
+        self.index
+            .write()
+            .expect("index lock poisoned")
+            .insert((kind, id), loc);
+        if self.is_known_bad(kind, &id) {
+            self.known_bad
+                .write()
+                .expect("damage lock poisoned")
+                .remove(&(kind, id));
+        }
     }
 
     /// Remember that the indexed copy of a blob is damaged, in memory and in

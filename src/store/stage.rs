@@ -18,11 +18,11 @@
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, OnceLock, RwLock};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
 use super::packfile::PackWriter;
-use super::{decode_checked, Loc, PackSlot, Store};
+use super::{decode_checked, Loc, Store};
 use crate::error::{Corruption, Error, Result};
 use crate::format::codec::Codec;
 use crate::format::kind::ObjectKind;
@@ -165,34 +165,13 @@ impl Store {
 
     /// Add a sealed pack and the blobs of it the store lacks to the index.
     fn index_pack(&self, path: &Path, entries: Vec<Entry>) -> usize {
-        let n = {
-            let mut packs = self.packs.write().expect("packs lock poisoned");
-            packs.push(Arc::new(PackSlot {
-                path: RwLock::new(path.to_path_buf()),
-                file: OnceLock::new(),
-            }));
-            (packs.len() - 1) as u32
-        };
+        let n = self.add_slot(path.to_path_buf());
         let mut added = 0;
         for e in entries {
             if self.contains(e.kind, &e.id) {
                 continue;
             }
-            let loc = Loc {
-                pack: n,
-                codec: e.codec,
-                offset: e.offset,
-                stored_len: e.stored_len,
-                raw_len: e.raw_len,
-            };
-            self.index
-                .write()
-                .expect("index lock poisoned")
-                .insert((e.kind, e.id), loc);
-            self.known_bad
-                .write()
-                .expect("damage lock poisoned")
-                .remove(&(e.kind, e.id));
+            self.index_blob(e.kind, e.id, Loc::of(n, &e));
             added += 1;
         }
         added

@@ -10,12 +10,9 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock, RwLock};
 
 use super::packfile::PackWriter;
-use super::{
-    check_encoded, max_raw_len, pack_dir, tmp_dir, Loc, OpenWriter, PackSlot, Store, RESERVED,
-};
+use super::{check_encoded, max_raw_len, pack_dir, tmp_dir, Loc, OpenWriter, Store, RESERVED};
 use crate::error::{Error, Result};
 use crate::format::codec::{self, Codec};
 use crate::format::kind::ObjectKind;
@@ -169,33 +166,12 @@ impl Store {
         let mut w = self.writers[slot].lock().expect("writer lock poisoned");
         if w.is_none() {
             let writer = new_pack(&self.root)?;
-            let path = writer.path().to_path_buf();
-            let mut packs = self.packs.write().expect("packs lock poisoned");
-            packs.push(Arc::new(PackSlot {
-                path: RwLock::new(path),
-                file: OnceLock::new(),
-            }));
-            *w = Some(((packs.len() - 1) as u32, writer));
+            let n = self.add_slot(writer.path().to_path_buf());
+            *w = Some((n, writer));
         }
         let (n, writer) = w.as_mut().expect("pack writer was just created");
         let e = writer.add(kind, id, codec, stored, raw_len)?;
-        let loc = Loc {
-            pack: *n,
-            codec,
-            offset: e.offset,
-            stored_len: e.stored_len,
-            raw_len: e.raw_len,
-        };
-        self.index
-            .write()
-            .expect("index lock poisoned")
-            .insert((kind, id), loc);
-        if self.is_known_bad(kind, &id) {
-            self.known_bad
-                .write()
-                .expect("damage lock poisoned")
-                .remove(&(kind, id));
-        }
+        self.index_blob(kind, id, Loc::of(*n, &e));
         if writer.is_full() {
             self.seal(w.take());
         }

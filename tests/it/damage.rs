@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use cairn::format::chunking::Chunker;
 use cairn::format::codec::Codec;
 use cairn::format::kind::ObjectKind;
-use cairn::format::pack::read_footer;
+use common::data::pack_entries;
 use common::{assert_error_report, csv_text, random_bytes, TestRepo};
 
 /// BLAKE3 ids of the content-defined chunks of `bytes`.
@@ -217,20 +217,9 @@ fn damage_only_the_whole_file_check_sees_is_refused() {
     let (off, len) = Chunker::default().chunks(&bytes).last().unwrap();
     assert!(off > 16 << 20, "{off}");
     let id = blake3::hash(&bytes[off..off + len]).to_hex().to_string();
-    let (pack, entry) = repo
-        .packs()
+    let (pack, entry) = pack_entries(&repo.path(".cairn/cache/packs"))
         .into_iter()
-        .find_map(|pack| {
-            let on_disk = fs::read(&pack).unwrap();
-            let entries = read_footer(&pack, on_disk.len() as u64, |o, n| {
-                Ok(on_disk[o as usize..o as usize + n].to_vec())
-            })
-            .unwrap();
-            let e = entries
-                .into_iter()
-                .find(|e| e.kind == ObjectKind::Chunk && e.id.to_hex() == id)?;
-            Some((pack, e))
-        })
+        .find(|(_, e)| e.kind == ObjectKind::Chunk && e.id.to_hex() == id)
         .unwrap();
     assert_eq!(entry.codec, Codec::Raw);
     flip_byte(
@@ -284,20 +273,9 @@ fn damaged_compressed_chunk_in_a_later_batch_is_named() {
     assert!(at + 1 < chunks.len());
     let (off, len) = chunks[at];
     let id = blake3::hash(&bytes[off..off + len]).to_hex().to_string();
-    let (pack, entry) = repo
-        .packs()
+    let (pack, entry) = pack_entries(&repo.path(".cairn/cache/packs"))
         .into_iter()
-        .find_map(|pack| {
-            let on_disk = fs::read(&pack).unwrap();
-            let entries = read_footer(&pack, on_disk.len() as u64, |o, n| {
-                Ok(on_disk[o as usize..o as usize + n].to_vec())
-            })
-            .unwrap();
-            let e = entries
-                .into_iter()
-                .find(|e| e.kind == ObjectKind::Chunk && e.id.to_hex() == id)?;
-            Some((pack, e))
-        })
+        .find(|(_, e)| e.kind == ObjectKind::Chunk && e.id.to_hex() == id)
         .unwrap();
     assert_eq!(entry.codec, Codec::Zstd);
     flip_byte(

@@ -4,33 +4,13 @@
 //! the pull with nothing written in the work tree; an edit that was never
 //! added stops it unless `--force`, as it stops a normal pull.
 
-use std::path::Path;
-
 use cairn::format::kind::ObjectKind;
-use cairn::format::pack::{read_footer, Entry};
+use cairn::format::pack::Entry;
 
 use cairn::remote::synth::{files as synth_files, Spec};
 
-use crate::common::data::{assert_same_tree, files_under, num};
+use crate::common::data::{assert_same_tree, files_under, num, pack_entries};
 use crate::common::{b3, csv_text, random_bytes, TestRepo};
-
-/// The footer entries of every pack under `dir`, with the pack's path.
-fn entries(dir: &Path) -> Vec<(std::path::PathBuf, Entry)> {
-    let mut out = Vec::new();
-    for pack in walkdir::WalkDir::new(dir)
-        .into_iter()
-        .flatten()
-        .filter(|e| e.path().extension().is_some_and(|x| x == "pack"))
-    {
-        let bytes = std::fs::read(pack.path()).unwrap();
-        let found = read_footer(pack.path(), bytes.len() as u64, |at, n| {
-            Ok(bytes[at as usize..at as usize + n].to_vec())
-        })
-        .unwrap();
-        out.extend(found.into_iter().map(|e| (pack.path().to_path_buf(), e)));
-    }
-    out
-}
 
 /// How many of the cached `entries` are chunks of a file of several chunks
 /// (the model at either version or the CSV): chunks bigger than the
@@ -77,7 +57,7 @@ fn pull_no_cache_restores_every_byte_and_caches_no_chunk() {
     assert!(r["missing"].as_array().unwrap().is_empty(), "{r}");
     assert_eq!(b3(&b.read("model.bin")), b3(&a.read("model.bin")));
     assert_same_tree(&files_under(&b, "data"), &files_under(&a, "data"), "data");
-    let cached = entries(&b.path(".cairn/cache/packs"));
+    let cached = pack_entries(&b.path(".cairn/cache/packs"));
     assert_eq!(large_chunks_in(&b, &cached), 0, "{cached:?}");
     // Metadata and the small files came through the cache: far less than
     // the data.
@@ -96,7 +76,7 @@ fn pull_no_cache_restores_every_byte_and_caches_no_chunk() {
         b3(&random_bytes("direct-v1", 3 << 20))
     );
     assert_eq!(
-        large_chunks_in(&b, &entries(&b.path(".cairn/cache/packs"))),
+        large_chunks_in(&b, &pack_entries(&b.path(".cairn/cache/packs"))),
         0
     );
     b.git(&["checkout", "-q", "main"]);
@@ -110,7 +90,7 @@ fn pull_no_cache_of_damaged_remote_chunks_writes_nothing() {
     let (a, b) = pushed();
     // Damage every chunk on the remote, and nothing else.
     let mut flipped = 0;
-    for (pack, e) in entries(&a.remote_dir("origin").join("packs")) {
+    for (pack, e) in pack_entries(&a.remote_dir("origin").join("packs")) {
         if e.kind == ObjectKind::Chunk {
             let mut bytes = std::fs::read(&pack).unwrap();
             bytes[e.offset as usize + e.stored_len as usize / 2] ^= 0x5a;
@@ -195,12 +175,12 @@ fn pull_no_cache_caches_no_chunk_of_a_large_file_sharing_a_pack_with_small_files
     b.cairn_ok(&["pull", "--no-cache"]);
     assert_eq!(b3(&b.read("data/big.bin")), b3(&a.read("data/big.bin")));
     assert_same_tree(&files_under(&b, "data"), &files_under(&a, "data"), "data");
-    let big: u64 = entries(&b.path(".cairn/cache"))
+    let big: u64 = pack_entries(&b.path(".cairn/cache"))
         .iter()
         .filter(|(_, e)| e.kind == ObjectKind::Chunk && e.stored_len > 64 << 10)
         .map(|(_, e)| e.stored_len as u64)
         .sum();
-    let cached: u64 = entries(&b.path(".cairn/cache"))
+    let cached: u64 = pack_entries(&b.path(".cairn/cache"))
         .iter()
         .map(|(_, e)| e.stored_len as u64)
         .sum();

@@ -5,36 +5,17 @@
 //! fetched, a damaged remote chunk reaches neither the work tree nor the
 //! cache, and a crash at any durable step leaves a state a re-run repairs.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use cairn::format::kind::ObjectKind;
-use cairn::format::pack::{read_footer, Entry};
 use cairn::hash::Id;
 
-use crate::common::data::{assert_same_tree, files_under, num};
+use crate::common::data::{assert_same_tree, files_under, num, pack_entries};
 use crate::common::{b3, csv_text, random_bytes, TestRepo};
-
-/// The footer entries of every pack under `dir`, with the pack's path.
-fn entries(dir: &Path) -> Vec<(PathBuf, Entry)> {
-    let mut out = Vec::new();
-    for pack in walkdir::WalkDir::new(dir)
-        .into_iter()
-        .flatten()
-        .filter(|e| e.path().extension().is_some_and(|x| x == "pack"))
-    {
-        let bytes = std::fs::read(pack.path()).unwrap();
-        let found = read_footer(pack.path(), bytes.len() as u64, |at, n| {
-            Ok(bytes[at as usize..at as usize + n].to_vec())
-        })
-        .unwrap();
-        out.extend(found.into_iter().map(|e| (pack.path().to_path_buf(), e)));
-    }
-    out
-}
 
 /// The chunk ids of every pack under `dir`.
 fn chunk_ids(dir: &Path) -> std::collections::BTreeSet<Id> {
-    entries(dir)
+    pack_entries(dir)
         .into_iter()
         .filter(|(_, e)| e.kind == ObjectKind::Chunk)
         .map(|(_, e)| e.id)
@@ -161,7 +142,7 @@ fn pull_of_a_damaged_remote_chunk_writes_it_nowhere() {
         .collect();
     let victim = ids[ids.len() / 2];
     let mut flipped = 0;
-    for (pack, e) in entries(&a.remote_dir("origin").join("packs")) {
+    for (pack, e) in pack_entries(&a.remote_dir("origin").join("packs")) {
         if e.kind == ObjectKind::Chunk && e.id == victim {
             let mut bytes = std::fs::read(&pack).unwrap();
             bytes[e.offset as usize + e.stored_len as usize / 2] ^= 0x5a;

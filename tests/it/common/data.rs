@@ -167,3 +167,21 @@ pub fn clone_beside(src: &TestRepo, url: &Path, name: &str) -> TestRepo {
         remote_dirs: src.remote_dirs.clone(),
     }
 }
+
+/// The footer entries of every pack under `dir`, with the pack's path.
+pub fn pack_entries(dir: &Path) -> Vec<(std::path::PathBuf, cairn::format::pack::Entry)> {
+    let mut out = Vec::new();
+    for pack in walkdir::WalkDir::new(dir)
+        .into_iter()
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "pack"))
+    {
+        let bytes = std::fs::read(pack.path()).unwrap();
+        let found = cairn::format::pack::read_footer(pack.path(), bytes.len() as u64, |at, n| {
+            Ok(bytes[at as usize..at as usize + n].to_vec())
+        })
+        .unwrap();
+        out.extend(found.into_iter().map(|e| (pack.path().to_path_buf(), e)));
+    }
+    out
+}
