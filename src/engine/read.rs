@@ -40,12 +40,46 @@ pub trait ChunkFetch: Send + Sync {
     /// error, never a wrong chunk.
     fn fetch(&self, pieces: &[Piece]) -> Result<Vec<Vec<u8>>>;
 
+    /// [`ChunkFetch::fetch`] into `out`, the pieces laid end to end in
+    /// order (`out` is exactly as long as their listed lengths together,
+    /// each at most a chunk's longest): each checked against its id, and
+    /// against its listed length ([`Corruption::ChunkLength`]). How a
+    /// restore takes a batch of remote chunks without a copy; a source
+    /// that can decode in place overrides it. On failure `out` holds
+    /// unchecked bytes.
+    fn fetch_into(&self, pieces: &[Piece], out: &mut [u8]) -> Result<()> {
+        let mut rest = out;
+        for (p, bytes) in pieces.iter().zip(self.fetch(pieces)?) {
+            if bytes.len() as u64 != p.len || bytes.len() > rest.len() {
+                return Err(length_error(p, bytes.len() as u64));
+            }
+            let (slot, tail) = std::mem::take(&mut rest).split_at_mut(bytes.len());
+            slot.copy_from_slice(&bytes);
+            rest = tail;
+        }
+        Ok(())
+    }
+
     /// Whether [`ChunkFetch::fetch`] can be counted on for chunk `id`,
     /// before anything is read: how a restore that takes its chunks from
     /// here (`pull --no-cache`) tells a path it can restore from one whose
     /// data is nowhere. A source that cannot tell says no.
     fn has_chunk(&self, _id: &Id) -> Result<bool> {
         Ok(false)
+    }
+}
+
+/// Chunk `p` is `actual` bytes, not the length its manifest lists: the
+/// listing is wrong (the chunk, checked against its id, is not damaged).
+pub fn length_error(p: &Piece, actual: u64) -> Error {
+    Error::CorruptObject {
+        kind: ObjectKind::Chunk,
+        id: p.id,
+        pack: None,
+        cause: Box::new(Corruption::ChunkLength {
+            expected: p.len,
+            actual,
+        }),
     }
 }
 

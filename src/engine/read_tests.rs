@@ -206,3 +206,26 @@ fn a_chunk_of_the_wrong_length_is_refused() {
         "{inner:?}"
     );
 }
+
+/// The default `fetch_into` lays the pieces end to end, and refuses a
+/// chunk whose length is not the one listed before copying it.
+#[test]
+fn fetch_into_places_each_piece_and_checks_its_length() {
+    let (_d, _store, remote, file, _id) = remote_file(3);
+    let pieces: Vec<Piece> = file
+        .chunks(200_000)
+        .map(|c| Piece {
+            id: Id::of(c),
+            len: c.len() as u64,
+        })
+        .collect();
+    let mut out = vec![0u8; file.len()];
+    remote.fetch_into(&pieces, &mut out).unwrap();
+    assert!(out == file);
+    let e = ShortRemote.fetch_into(&pieces, &mut out).unwrap_err();
+    assert!(
+        matches!(&e, Error::CorruptObject { cause, .. }
+            if matches!(**cause, Corruption::ChunkLength { expected: 200_000, actual: 7 })),
+        "{e:?}"
+    );
+}

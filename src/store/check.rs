@@ -98,6 +98,21 @@ pub fn decode_checked(
     Ok(raw)
 }
 
+/// [`decode_checked`] into a caller's buffer of exactly the blob's length
+/// (a slot of a restore's batch), so a blob read by range is decoded once,
+/// in place, and checked there: nothing is allocated or copied per blob.
+/// On failure `out` holds unchecked bytes, which the caller must not use.
+pub fn decode_checked_into(
+    kind: ObjectKind,
+    id: &Id,
+    codec: Codec,
+    stored: &[u8],
+    out: &mut [u8],
+) -> Result<(), Corruption> {
+    decode_into(kind, codec, stored, out)?;
+    check_blob(kind, id, out)
+}
+
 pub(super) fn check_blob(kind: ObjectKind, id: &Id, raw: &[u8]) -> Result<(), Corruption> {
     match kind {
         ObjectKind::Manifest => Ok(Manifest::decode(raw).map(|_| ())?),

@@ -42,7 +42,7 @@ pub mod packfile;
 mod read;
 mod stage;
 mod write;
-pub use check::{check_encoded, decode_checked, max_raw_len, MAX_LISTING};
+pub use check::{check_encoded, decode_checked, decode_checked_into, max_raw_len, MAX_LISTING};
 pub use exchange::ExportPlan;
 use index::{Index, Key, Loc, Rec, RESERVED};
 pub use maintenance::{Damage, SealedPack};

@@ -58,6 +58,28 @@ impl Staged {
         Ok(self.keep(kind, *id, codec, stored, raw_len).map(|()| raw))
     }
 
+    /// [`Staged::decode_keep`] into `out`, which is exactly as long as the
+    /// blob claims to be: decoded in place (a slot of a restore's batch),
+    /// checked there, and kept as it came when it passes. On failure
+    /// nothing is written and `out` holds unchecked bytes.
+    pub fn decode_keep_into(
+        &self,
+        kind: ObjectKind,
+        id: &Id,
+        codec: Codec,
+        stored: &[u8],
+        out: &mut [u8],
+    ) -> std::result::Result<Result<()>, Corruption> {
+        super::decode_checked_into(kind, id, codec, stored, out)?;
+        let raw_len =
+            u32::try_from(out.len()).map_err(|_| crate::format::codec::DecodeError::TooLong {
+                kind,
+                claimed: out.len(),
+                limit: super::max_raw_len(kind),
+            })?;
+        Ok(self.keep(kind, *id, codec, stored, raw_len))
+    }
+
     fn keep(
         &self,
         kind: ObjectKind,

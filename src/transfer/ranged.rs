@@ -11,7 +11,10 @@
 //! of one request are grouped per pack into ranges, neighbours closer than
 //! [`GAP`] sharing one ranged read, and the ranges are read concurrently.
 //! Every chunk is decoded and checked against its id before it is handed
-//! over; a damaged copy is an error naming the pack, never bytes. By
+//! over; a damaged copy is an error naming the pack, never bytes. A
+//! restore takes a batch with [`ChunkFetch::fetch_into`], which decodes
+//! each chunk straight into its place in the batch and checks it there,
+//! so no chunk is decoded into a buffer of its own and copied. By
 //! default nothing is written to the cache: what a reader reads once is not
 //! worth keeping, and a file read this way costs no disk. A plain `pull`
 //! keeps them ([`RangedChunks::keeping`]): each chunk, once checked, is
@@ -147,9 +150,14 @@ impl RangedChunks {
         *self.located.lock().unwrap_or_else(|p| p.into_inner()) = Some(None);
     }
 
-    /// `pieces` through the locators, when they place every one; `None`
-    /// when they do not, or fail (the index files decide then).
-    fn through_locators(&self, pieces: &[Piece]) -> Option<HashMap<Id, Vec<u8>>> {
+    /// `pieces` through the locators, when they place every one, read by
+    /// `get` (a download); `None` when they do not, or fail (the index
+    /// files decide then).
+    fn through_locators<T>(
+        &self,
+        pieces: &[Piece],
+        get: impl FnOnce(Vec<Span>) -> Result<T>,
+    ) -> Option<T> {
         let loc = self.located()?;
         let mut by_pack: HashMap<Id, Vec<Entry>> = HashMap::new();
         let mut seen = HashSet::new();
@@ -163,7 +171,7 @@ impl RangedChunks {
             .into_iter()
             .flat_map(|(pack, blobs)| coalesce(pack, blobs, GAP))
             .collect();
-        match self.download(spans) {
+        match get(spans) {
             Ok(raw) => Some(raw),
             Err(_) => {
                 self.drop_locators();
@@ -211,6 +219,114 @@ impl RangedChunks {
     /// Download `spans` concurrently and decode and check every blob in
     /// them, by id.
     fn download(&self, spans: Vec<Span>) -> Result<HashMap<Id, Vec<u8>>> {
+        let mut out = HashMap::new();
+        for (span, data) in self.get_spans(spans)? {
+            let decoded: Vec<(Id, Vec<u8>)> = span
+                .blobs
+                .par_iter()
+                .map(|e| {
+                    let stored = stored_in(&span, &data, e);
+                    let checked = match &self.keep {
+                        Some(keep) => keep.decode_keep(e.kind, &e.id, e.codec, stored, e.raw_len),
+                        None => {
+                            crate::store::decode_checked(e.kind, &e.id, e.codec, stored, e.raw_len)
+                                .map(Ok)
+                        }
+                    };
+                    self.named(&span, e, checked)
+                        .and_then(|raw| raw.map(|raw| (e.id, raw)))
+                })
+                .collect::<Result<_>>()?;
+            out.extend(decoded);
+        }
+        Ok(out)
+    }
+
+    /// Download `spans` and decode and check each blob in them straight
+    /// into its place in `out`, where `pieces` lie end to end (see
+    /// [`ChunkFetch::fetch_into`]): no blob is decoded into a buffer of
+    /// its own and then copied. A chunk `pieces` repeats is decoded into
+    /// its first place and copied to the others.
+    fn download_into(&self, spans: Vec<Span>, pieces: &[Piece], out: &mut [u8]) -> Result<()> {
+        let mut first: HashMap<Id, usize> = HashMap::new();
+        let mut places = Vec::with_capacity(pieces.len());
+        let mut slots: Vec<Option<&mut [u8]>> = Vec::with_capacity(pieces.len());
+        let mut rest = &mut out[..];
+        let mut at = 0;
+        for (k, p) in pieces.iter().enumerate() {
+            let len = usize::try_from(p.len).unwrap_or(usize::MAX);
+            if len > rest.len() {
+                return Err(crate::engine::read::length_error(p, rest.len() as u64));
+            }
+            let (slot, tail) = std::mem::take(&mut rest).split_at_mut(len);
+            rest = tail;
+            places.push(at..at + len);
+            at += len;
+            let is_first = *first.entry(p.id).or_insert(k) == k;
+            slots.push(is_first.then_some(slot));
+        }
+        for (span, data) in self.get_spans(spans)? {
+            let mut jobs = Vec::with_capacity(span.blobs.len());
+            for e in &span.blobs {
+                let Some(slot) = first.get(&e.id).and_then(|&k| slots[k].take()) else {
+                    continue;
+                };
+                if u64::from(e.raw_len) != slot.len() as u64 {
+                    let k = first[&e.id];
+                    return Err(crate::engine::read::length_error(
+                        &pieces[k],
+                        u64::from(e.raw_len),
+                    ));
+                }
+                jobs.push((e, slot));
+            }
+            jobs.into_par_iter().try_for_each(|(e, slot)| {
+                let stored = stored_in(&span, &data, e);
+                let checked = match &self.keep {
+                    Some(keep) => keep.decode_keep_into(e.kind, &e.id, e.codec, stored, slot),
+                    None => crate::store::decode_checked_into(e.kind, &e.id, e.codec, stored, slot)
+                        .map(Ok),
+                };
+                self.named(&span, e, checked).and_then(|r| r)
+            })?;
+        }
+        if let Some(k) = slots.iter().position(Option::is_some) {
+            return Err(Error::MissingObject {
+                kind: ObjectKind::Chunk,
+                id: pieces[k].id,
+                path: self.needed_by.clone().into(),
+            });
+        }
+        for (k, p) in pieces.iter().enumerate() {
+            let from = places[first[&p.id]].clone();
+            if from.start != places[k].start {
+                if from.len() != places[k].len() {
+                    return Err(crate::engine::read::length_error(p, from.len() as u64));
+                }
+                out.copy_within(from, places[k].start);
+            }
+        }
+        Ok(())
+    }
+
+    /// A blob's check, failing as the damaged copy in `span`'s pack.
+    fn named<T>(
+        &self,
+        span: &Span,
+        e: &Entry,
+        checked: std::result::Result<T, crate::error::Corruption>,
+    ) -> Result<T> {
+        checked.map_err(|cause| Error::RemoteBlobCorrupt {
+            remote: self.conn.remote.name.clone(),
+            pack: span.pack,
+            kind: e.kind,
+            id: e.id,
+            cause: Box::new(cause),
+        })
+    }
+
+    /// Download `spans` concurrently, each read checked for its length.
+    fn get_spans(&self, spans: Vec<Span>) -> Result<Vec<(Span, bytes::Bytes)>> {
         let conn = &self.conn;
         let got: Vec<(Span, bytes::Bytes)> = conn.rt.block_on(
             futures::stream::iter(spans)
@@ -231,8 +347,7 @@ impl RangedChunks {
                 .buffer_unordered(conn.jobs().downloads)
                 .try_collect(),
         )?;
-        let mut out = HashMap::new();
-        for (span, data) in got {
+        for (span, data) in &got {
             let len = span.range.end - span.range.start;
             if data.len() as u64 != len {
                 return Err(Error::RemoteCorrupt {
@@ -242,33 +357,8 @@ impl RangedChunks {
                 });
             }
             self.bytes.fetch_add(len, Ordering::Relaxed);
-            let decoded: Vec<(Id, Vec<u8>)> = span
-                .blobs
-                .par_iter()
-                .map(|e| {
-                    let at = (e.offset - span.range.start) as usize;
-                    let stored = &data[at..at + e.stored_len as usize];
-                    let checked = match &self.keep {
-                        Some(keep) => keep.decode_keep(e.kind, &e.id, e.codec, stored, e.raw_len),
-                        None => {
-                            crate::store::decode_checked(e.kind, &e.id, e.codec, stored, e.raw_len)
-                                .map(Ok)
-                        }
-                    };
-                    checked
-                        .map_err(|cause| Error::RemoteBlobCorrupt {
-                            remote: conn.remote.name.clone(),
-                            pack: span.pack,
-                            kind: e.kind,
-                            id: e.id,
-                            cause: Box::new(cause),
-                        })
-                        .and_then(|raw| raw.map(|raw| (e.id, raw)))
-                })
-                .collect::<Result<_>>()?;
-            out.extend(decoded);
         }
-        Ok(out)
+        Ok(got)
     }
 }
 
@@ -280,7 +370,7 @@ impl ChunkFetch for RangedChunks {
     }
 
     fn fetch(&self, pieces: &[Piece]) -> Result<Vec<Vec<u8>>> {
-        let mut raw = match self.through_locators(pieces) {
+        let mut raw = match self.through_locators(pieces, |spans| self.download(spans)) {
             Some(raw) => raw,
             None => {
                 let ids: Vec<Id> = pieces.iter().map(|p| p.id).collect();
@@ -308,6 +398,26 @@ impl ChunkFetch for RangedChunks {
         self.objects.fetch_add(out.len() as u64, Ordering::Relaxed);
         Ok(out)
     }
+
+    /// Each chunk decoded and checked in its place (`download_into`).
+    fn fetch_into(&self, pieces: &[Piece], out: &mut [u8]) -> Result<()> {
+        let located = self.through_locators(pieces, |spans| self.download_into(spans, pieces, out));
+        if located.is_none() {
+            let ids: Vec<Id> = pieces.iter().map(|p| p.id).collect();
+            let loaded = self.index(&ids)?;
+            let spans = self.plan(&loaded, pieces)?;
+            self.download_into(spans, pieces, out)?;
+        }
+        self.objects
+            .fetch_add(pieces.len() as u64, Ordering::Relaxed);
+        Ok(())
+    }
+}
+
+/// The stored bytes of blob `e` in `data`, the bytes `span` read.
+fn stored_in<'d>(span: &Span, data: &'d [u8], e: &Entry) -> &'d [u8] {
+    let at = (e.offset - span.range.start) as usize;
+    &data[at..at + e.stored_len as usize]
 }
 
 #[cfg(test)]

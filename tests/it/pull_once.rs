@@ -204,3 +204,31 @@ fn pull_crash_matrix_a_rerun_completes() {
     }
     assert!(crashed >= 4, "{crashed} of {points:?}");
 }
+
+/// A large file that repeats its chunks (one random block twice, so most
+/// of its chunks appear twice in one batch) comes back whole through the
+/// ranged path, with and without the cache: each chunk is decoded into its
+/// first place in the batch and copied to the others.
+#[test]
+fn pull_of_a_file_that_repeats_its_chunks_restores_every_copy() {
+    let block = random_bytes("once-repeat", 6 << 20);
+    let data = [block.clone(), block].concat();
+    let a = TestRepo::builder()
+        .folder_remote("origin", "store")
+        .file("twice.bin", data.clone())
+        .commit("v1")
+        .push()
+        .build();
+    let b = TestRepo::clone_of(&a);
+    let points = crate::common::crash::points(&b, &["pull"]);
+    crate::common::crash::assert_reached(&points, &["store.staged_pack_sealed"]);
+    assert!(b.read("twice.bin") == data, "pull restored other bytes");
+    assert_clean(&b);
+    b.cairn_ok(&["verify"]);
+    let c = TestRepo::clone_of(&a);
+    c.cairn_ok(&["pull", "--no-cache"]);
+    assert!(
+        c.read("twice.bin") == data,
+        "pull --no-cache restored other bytes"
+    );
+}

@@ -12,7 +12,9 @@
 //! so their ids are checked only when it fails, to name the damaged one; a
 //! file of one chunk is checked against its id as it is read. Chunks the
 //! store lacks may come from a remote chunk source ([`Restore::chunks`],
-//! `pull --no-cache`), which checks them the same way.
+//! `pull`, `pull --no-cache`), which checks each against its id; a batch
+//! the store holds none of is decoded by the source straight into its
+//! buffer.
 
 use std::fs;
 use std::io::Write;
@@ -319,6 +321,23 @@ impl Restore<'_> {
         whole_hash: bool,
         out: &mut Vec<u8>,
     ) -> Result<()> {
+        if let Some(source) = &self.chunks {
+            // A batch the store holds none of (a large file `pull` reads
+            // by range) is decoded by the source straight into `out`,
+            // each chunk checked in its place: no chunk is decoded into a
+            // buffer of its own and copied (a tenth of pull's CPU). The
+            // lengths are bounded first, as `decode_fetched` bounds them.
+            let longest = max_raw_len(ObjectKind::Chunk) as u64;
+            if batch.iter().all(|c| c.len <= longest)
+                && !batch
+                    .iter()
+                    .any(|c| self.store.contains(ObjectKind::Chunk, &c.id))
+            {
+                let total: u64 = batch.iter().map(|c| c.len).sum();
+                out.resize(total as usize, 0);
+                return source.fetch_into(batch, out);
+            }
+        }
         let remote = self.fetch_absent(batch)?;
         self.decode_fetched(batch, remote, path, whole_hash, out)
     }
