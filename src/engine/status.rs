@@ -352,16 +352,10 @@ impl<'a> Status<'a> {
     /// Remember that the records below tracked directory `rel` form listing
     /// `known`, when they do: the walk just met `known.files` files, each
     /// with its record holding its current stat and bytes, and the index
-    /// records no other file below `rel` (one it does would be a deleted
-    /// file a later walk could not tell from an ignored one).
+    /// records no other file below `rel`.
     fn record_dir(&self, rel: &str, known: DirRecord) {
         let mut idx = self.index.write().expect("index lock poisoned");
-        let prefix = format!("{rel}/");
-        let mut n = 0u64;
-        idx.for_each_under(rel, |p, _| n += p.starts_with(&prefix) as u64);
-        if n == known.files {
-            idx.set_dir(rel, known);
-        }
+        idx.set_dir_if_only(rel, known);
     }
 
     /// The entries of stored listing `id` and of the work tree's listing

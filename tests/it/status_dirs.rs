@@ -227,12 +227,59 @@ fn an_ignore_rule_added_under_a_record_is_honoured() {
 #[test]
 fn an_index_without_directory_records_is_read_and_upgraded() {
     let repo = recorded_repo();
-    // Written by a cairn before directory records: version 1, the same
-    // records. Remove the record by recording the tree again from scratch.
-    std::fs::remove_file(repo.path(".cairn/index")).unwrap();
+    // The same records as a cairn before directory records wrote them:
+    // version 1, without the one record of `data` (4 bytes of count, 42 +
+    // 4 of record) before the checksum.
+    let path = repo.path(".cairn/index");
+    let b = std::fs::read(&path).unwrap();
+    let mut v1 = b[..b.len() - 32 - 50].to_vec();
+    v1[4..8].copy_from_slice(&1u32.to_le_bytes());
+    let sum = blake3::hash(&v1);
+    v1.extend_from_slice(sum.as_bytes());
+    std::fs::write(&path, &v1).unwrap();
+    assert_eq!(data_status(&repo), ("clean".to_string(), vec![], 0));
+    assert_eq!(index_version(&repo), 2, "status recorded the directory");
+    assert_eq!(data_status(&repo), ("clean".to_string(), vec![], 0));
+    repo.write("data/d0/f05.txt", "changed\n");
+    assert_eq!(
+        data_status(&repo),
+        (
+            "modified".to_string(),
+            vec![s("data/d0/f05.txt", "modified")],
+            1
+        )
+    );
+}
+
+#[test]
+fn add_records_the_directory_it_adds() {
+    let repo = TestRepo::init();
+    for f in 0..30 {
+        repo.write(&format!("data/f{f:02}.txt"), format!("{f}\n"));
+    }
+    repo.backdate("data");
     repo.cairn_ok(&["add", "data"]);
-    assert_eq!(index_version(&repo), 1, "no record, the version-1 layout");
+    assert_eq!(index_version(&repo), 2, "add wrote the directory record");
+    let before = std::fs::read(repo.path(".cairn/index")).unwrap();
     assert_eq!(data_status(&repo), ("clean".to_string(), vec![], 0));
-    assert_eq!(index_version(&repo), 2);
+    assert_eq!(
+        std::fs::read(repo.path(".cairn/index")).unwrap(),
+        before,
+        "the first status had nothing to save"
+    );
+    // A deleted file's record outlives the add that drops the file, so the
+    // records are not the new listing, which stays unrecorded: status
+    // rebuilds it, and still finds each change.
+    repo.remove("data/f07.txt");
+    repo.cairn_ok(&["add", "data"]);
     assert_eq!(data_status(&repo), ("clean".to_string(), vec![], 0));
+    repo.remove("data/f08.txt");
+    assert_eq!(
+        data_status(&repo),
+        (
+            "modified".to_string(),
+            vec![s("data/f08.txt", "removed")],
+            0
+        )
+    );
 }

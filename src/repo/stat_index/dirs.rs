@@ -49,6 +49,23 @@ impl StatIndex {
         }
     }
 
+    /// Record `rec` for tracked directory `path` if the index holds exactly
+    /// `rec.files` records below it. The caller knows every file of the
+    /// listing has a record with its id, size and exec bit (it just met or
+    /// wrote them all): then no other record lies below `path` (one would
+    /// be a deleted or now-ignored file), and the records are the listing.
+    /// Whether it was recorded.
+    pub fn set_dir_if_only(&mut self, path: &str, rec: DirRecord) -> bool {
+        let prefix = format!("{path}/");
+        let mut n = 0u64;
+        self.for_each_under(path, |p, _| n += p.starts_with(&prefix) as u64);
+        if n != rec.files {
+            return false;
+        }
+        self.set_dir(path, rec);
+        true
+    }
+
     /// Drop the directory records that a change of the records at or below
     /// `path` may break: those of `path`, of a directory above it and of
     /// any directory below it.
