@@ -377,8 +377,12 @@ pub fn cached_lists(
     keys: &[(ObjectKind, Id)],
 ) -> Option<Vec<bool>> {
     let dir = cache_dir(cache_root, location);
-    let want: HashSet<(ObjectKind, Id)> = keys.iter().copied().collect();
-    let mut found = HashSet::new();
+    // Sorted and searched, not hashed: every entry of every file is looked
+    // up, and status asks about a handful of keys.
+    let mut want: Vec<(ObjectKind, Id)> = keys.to_vec();
+    want.sort_unstable_by_key(|(k, id)| (k.to_u8(), *id));
+    want.dedup();
+    let mut found = vec![false; want.len()];
     for f in std::fs::read_dir(&dir).ok()?.flatten() {
         let name = f.file_name();
         let Some(id) = name.to_str().and_then(index_id_of) else {
@@ -388,12 +392,18 @@ pub fn cached_lists(
             continue;
         };
         for e in records.iter().flat_map(|p| &p.entries) {
-            if want.contains(&(e.kind, e.id)) {
-                found.insert((e.kind, e.id));
+            if let Ok(i) =
+                want.binary_search_by_key(&(e.kind.to_u8(), e.id), |(k, id)| (k.to_u8(), *id))
+            {
+                found[i] = true;
             }
         }
     }
-    Some(keys.iter().map(|k| found.contains(k)).collect())
+    let has = |k: &(ObjectKind, Id)| {
+        want.binary_search_by_key(&(k.0.to_u8(), k.1), |(k, id)| (k.to_u8(), *id))
+            .is_ok_and(|i| found[i])
+    };
+    Some(keys.iter().map(has).collect())
 }
 
 /// A pack's known entries with more claimed ones added: by offset, the
