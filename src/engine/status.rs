@@ -36,7 +36,7 @@ use crate::format::pointer::Pointer;
 use crate::hash::{Hasher, Id};
 use crate::progress::Progress;
 use crate::repo::cairnignore::CairnIgnore;
-use crate::repo::stat_index::{Stat, StatIndex};
+use crate::repo::stat_index::{DirRecord, Stat, StatIndex};
 use crate::repo::workspace::Workspace;
 use crate::store::Store;
 
@@ -185,6 +185,18 @@ impl<'a> Status<'a> {
                     st.state = State::Modified;
                     return Ok(st);
                 }
+                // The stat index knows which listing the recorded files form:
+                // if every file is still the recorded one, and there are no
+                // others, the directory is the pointer's without rebuilding
+                // its listing (`repo::stat_index::DirRecord`).
+                let known = DirRecord {
+                    id: *id,
+                    files: *files,
+                };
+                let record = self.index.read().expect("index lock poisoned").dir(rel);
+                if record == Some(known) && self.unchanged(rel, &abs, *files).unwrap_or(false) {
+                    return Ok(st);
+                }
                 // A listing version 1 wrote flat with more than 1,024 files
                 // (version 2 would layer it) is compared whole, so its
                 // entries are kept; otherwise only the nodes the store lacks
@@ -211,6 +223,9 @@ impl<'a> Status<'a> {
                     (false, true) => self.unshared(id, &listing::build(&scan.entries))?,
                     (false, false) => self.unshared(id, &built)?,
                 };
+                if same && scan.exact && scan.with_record == scan.root.files {
+                    self.record_dir(rel, known);
+                }
                 let ignore = scan.ignore;
                 if !same && !same_but_ignored(rel, parts.as_ref(), &ignore) {
                     // Stale only if every file is cairn's own and no file
@@ -332,6 +347,15 @@ impl<'a> Status<'a> {
                 .insert(rel.to_string(), (stat, id));
         }
         Ok((id, recorded, record.is_some()))
+    }
+
+    /// Remember that the records below tracked directory `rel` form listing
+    /// `known`, when they do: the walk just met `known.files` files, each
+    /// with its record holding its current stat and bytes, and the index
+    /// records no other file below `rel`.
+    fn record_dir(&self, rel: &str, known: DirRecord) {
+        let mut idx = self.index.write().expect("index lock poisoned");
+        idx.set_dir_if_only(rel, known);
     }
 
     /// The entries of stored listing `id` and of the work tree's listing

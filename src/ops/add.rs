@@ -18,7 +18,7 @@ use crate::engine::ingest::Ingest;
 use crate::error::{Error, Result};
 use crate::format::pointer::{Pointer, SUFFIX};
 use crate::progress::{Progress, Warning};
-use crate::repo::stat_index::StatIndex;
+use crate::repo::stat_index::{DirRecord, StatIndex};
 
 #[derive(Debug, Clone, Default)]
 pub struct AddOptions {
@@ -130,6 +130,18 @@ pub fn add(s: &Session, opts: AddOptions, progress: &dyn Progress) -> Result<Add
         }
         ws.ensure_ignored(rel)?;
         crate::failpoint::hit("add.gitignore_written");
+    }
+    // Every file of an added directory now has a record holding its id,
+    // size and mode: if no other record lies below it, the first status
+    // can settle it from stat alone (FORMAT.md §9.3).
+    for (rel, ptr) in &added {
+        if let Pointer::Dir { id, files, .. } = ptr {
+            let rec = DirRecord {
+                id: *id,
+                files: *files,
+            };
+            index.set_dir_if_only(rel, rec);
+        }
     }
     index.save()?;
     crate::failpoint::hit("add.stat_index_saved");

@@ -15,8 +15,8 @@ use crate::engine::status::{read_pointer_or_skip, Status};
 use crate::error::Result;
 use crate::format::kind::ObjectKind;
 use crate::format::pointer::Pointer;
+use crate::hash::Id;
 use crate::progress::Progress;
-use crate::remote::index::RemoteIndex;
 use crate::repo::stat_index::StatIndex;
 
 use super::Session;
@@ -49,8 +49,6 @@ pub fn status(s: &Session, rels: &[String], progress: &dyn Progress) -> Result<S
     tracked.extend(foreign.iter().map(|(p, _)| p.clone()));
     tracked.sort();
     let selected = crate::repo::history::select_tracked_rel(ws, &tracked, rels)?;
-    let st = Status::new(ws, store, &mut index, progress);
-    let mut rows = Vec::new();
     let mut pointers = Vec::new();
     for (rel, _) in &selected {
         let ptr = match foreign.iter().find(|(p, _)| p == rel) {
@@ -61,25 +59,47 @@ pub fn status(s: &Session, rels: &[String], progress: &dyn Progress) -> Result<S
                 None => continue,
             },
         };
-        rows.push(st.path(rel, &ptr)?);
-        pointers.push(ptr);
+        pointers.push((rel.as_str(), ptr));
     }
+    let remote = s.remote(None).ok();
+    // What the default remote held when this cache last saw it, for each
+    // pointer the blobs that would show it pushed (none for an empty
+    // file): read on another thread while the work tree is walked, since
+    // it is a few MB of index files to check and the walk waits on the
+    // kernel.
+    let keys: Vec<(ObjectKind, Id)> = pointers.iter().flat_map(|(_, p)| proof(p)).collect();
+    let cache = ws.cache_dir();
+    let st = Status::new(ws, store, &mut index, progress);
+    let (rows, seen) = std::thread::scope(|sc| {
+        let probe = remote.as_ref().map(|r| {
+            let (cache, keys) = (&cache, &keys);
+            sc.spawn(move || crate::remote::index::cached_lists(cache, &r.location, keys))
+        });
+        let rows: Result<Vec<PathStatus>> =
+            pointers.iter().map(|(rel, p)| st.path(rel, p)).collect();
+        (rows, probe.and_then(|h| h.join().ok().flatten()))
+    });
+    let rows = rows?;
     let files_read = st.counters.files_hashed.load(Ordering::Relaxed);
     let files_stat_only = st.counters.files_stat_only.load(Ordering::Relaxed);
+    drop(st);
     // Remember what was just hashed, if no other cairn is busy writing.
     if index.is_dirty() && s.try_lock() {
         index.save()?;
     }
-    let remote = s.remote(None).ok();
-    let seen = remote
-        .as_ref()
-        .and_then(|r| crate::remote::index::cached(&ws.cache_dir(), &r.location));
-    let not_pushed = seen.map(|idx| {
-        rows.iter()
-            .zip(&pointers)
-            .filter(|(r, ptr)| r.stored && r.state == State::Clean && !pushed(&idx, ptr))
-            .map(|(r, _)| r.path.clone())
-            .collect()
+    // Only clean, cached paths are reported as not pushed.
+    let not_pushed = seen.map(|has| {
+        let mut at = 0;
+        let mut out = Vec::new();
+        for (row, (_, ptr)) in rows.iter().zip(&pointers) {
+            let n = proof(ptr).len();
+            let pushed = n == 0 || has[at..at + n].iter().any(|&h| h);
+            at += n;
+            if row.stored && row.state == State::Clean && !pushed {
+                out.push(row.path.clone());
+            }
+        }
+        out
     });
     Ok(StatusReport {
         paths: rows,
@@ -90,14 +110,14 @@ pub fn status(s: &Session, rels: &[String], progress: &dyn Progress) -> Result<S
     })
 }
 
-/// Whether the remote (as last seen) has the pointer's top object; a push
-/// sends everything below it before the index that lists it.
-fn pushed(idx: &RemoteIndex, ptr: &Pointer) -> bool {
+/// The blobs of which any one on the remote (as last seen) shows the
+/// pointer pushed: its top object, since a push sends everything below it
+/// before the index that lists it. None for an empty file, which needs
+/// nothing.
+fn proof(ptr: &Pointer) -> Vec<(ObjectKind, Id)> {
     match ptr {
-        Pointer::File { size: 0, .. } => true,
-        Pointer::File { id, .. } => {
-            idx.contains(ObjectKind::Manifest, id) || idx.contains(ObjectKind::Chunk, id)
-        }
-        Pointer::Dir { id, .. } => idx.contains(ObjectKind::Tree, id),
+        Pointer::File { size: 0, .. } => Vec::new(),
+        Pointer::File { id, .. } => vec![(ObjectKind::Manifest, *id), (ObjectKind::Chunk, *id)],
+        Pointer::Dir { id, .. } => vec![(ObjectKind::Tree, *id)],
     }
 }

@@ -365,6 +365,47 @@ pub fn cached(cache_root: &std::path::Path, location: &super::Location) -> Optio
     Some(idx)
 }
 
+/// Which of `keys` the cached index files of `location` list, or `None`
+/// if cairn never cached any: what [`cached`] then `contains` would say
+/// for each, without building the index. `status` asks this about a few
+/// pointers, and building the index (every copy of every blob, sorted)
+/// was a tenth of its time on an unchanged tree. Each file is checked
+/// exactly as [`cached`] checks it.
+pub fn cached_lists(
+    cache_root: &std::path::Path,
+    location: &super::Location,
+    keys: &[(ObjectKind, Id)],
+) -> Option<Vec<bool>> {
+    let dir = cache_dir(cache_root, location);
+    // Sorted and searched, not hashed: every entry of every file is looked
+    // up, and status asks about a handful of keys.
+    let mut want: Vec<(ObjectKind, Id)> = keys.to_vec();
+    want.sort_unstable_by_key(|(k, id)| (k.to_u8(), *id));
+    want.dedup();
+    let mut found = vec![false; want.len()];
+    for f in std::fs::read_dir(&dir).ok()?.flatten() {
+        let name = f.file_name();
+        let Some(id) = name.to_str().and_then(index_id_of) else {
+            continue;
+        };
+        let Ok(Ok(records)) = std::fs::read(f.path()).map(|b| decode(&id, &b)) else {
+            continue;
+        };
+        for e in records.iter().flat_map(|p| &p.entries) {
+            if let Ok(i) =
+                want.binary_search_by_key(&(e.kind.to_u8(), e.id), |(k, id)| (k.to_u8(), *id))
+            {
+                found[i] = true;
+            }
+        }
+    }
+    let has = |k: &(ObjectKind, Id)| {
+        want.binary_search_by_key(&(k.0.to_u8(), k.1), |(k, id)| (k.to_u8(), *id))
+            .is_ok_and(|i| found[i])
+    };
+    Some(keys.iter().map(has).collect())
+}
+
 /// A pack's known entries with more claimed ones added: by offset, the
 /// known entry wins a clash, and each offset appears once.
 fn merge_claims(known: &[Entry], claimed: &[Entry]) -> Vec<Entry> {

@@ -132,3 +132,34 @@ fn paths() {
     );
     assert_eq!(index_id_of("index/nothex.idx"), None);
 }
+
+/// `cached_lists` answers as `cached` then `contains` would, leaving out
+/// a damaged copy and an unrelated file, and `None` with no cache at all.
+#[test]
+fn cached_lists_agrees_with_the_cached_index() {
+    let root = tempfile::tempdir().unwrap();
+    let loc = crate::remote::Location::Folder("/nowhere/remote".into());
+    assert_eq!(cached_lists(root.path(), &loc, &[]), None);
+    let dir = cache_dir(root.path(), &loc);
+    std::fs::create_dir_all(&dir).unwrap();
+    let (a, b, c) = (record(b"a", 3), record(b"b", 2), record(b"c", 1));
+    let (id, bytes) = encode(std::slice::from_ref(&a));
+    std::fs::write(dir.join(format!("{}.idx", id.to_hex())), &bytes).unwrap();
+    // Damaged (its bytes no longer match its name): its packs count for
+    // nothing.
+    let (id, mut bytes) = encode(std::slice::from_ref(&b));
+    bytes[20] ^= 1;
+    std::fs::write(dir.join(format!("{}.idx", id.to_hex())), &bytes).unwrap();
+    let (_, bytes) = encode(std::slice::from_ref(&c));
+    std::fs::write(dir.join("not-an-index"), &bytes).unwrap();
+    let keys: Vec<(ObjectKind, Id)> = [&a.entries[1], &b.entries[0], &c.entries[0]]
+        .iter()
+        .map(|e| (e.kind, e.id))
+        .chain([(ObjectKind::Tree, a.entries[0].id)])
+        .collect();
+    let got = cached_lists(root.path(), &loc, &keys).unwrap();
+    assert_eq!(got, [true, false, false, false]);
+    let full = cached(root.path(), &loc).unwrap();
+    let want: Vec<bool> = keys.iter().map(|(k, id)| full.contains(*k, id)).collect();
+    assert_eq!(got, want);
+}

@@ -41,6 +41,7 @@ mod scale_tree;
 mod sharing;
 mod snapshots;
 mod status;
+mod status_dirs;
 mod stores;
 mod verify_remote;
 mod workflow;

@@ -60,6 +60,9 @@ pub(super) struct Scan {
     pub all_recorded: bool,
     /// How many of its files have a record in the stat index.
     pub with_record: u64,
+    /// Whether every file's record now holds exactly its current stat and
+    /// bytes (what a directory record rests on, `StatIndex::set_dir`).
+    pub exact: bool,
     /// The ignore rules it was read by.
     pub ignore: CairnIgnore,
 }
@@ -76,6 +79,8 @@ struct Pending {
     /// (id, holds the bytes cairn recorded, has a record), for a regular
     /// file once known.
     id: Option<(Id, bool, bool)>,
+    /// Whether its record holds its current stat and id.
+    exact: bool,
 }
 
 /// Files in walk order and the directories they are in.
@@ -134,6 +139,7 @@ impl Status<'_> {
         };
         let mut builder = Builder::new(&mut sink);
         let (mut entries, mut all_recorded, mut with_record) = (Vec::new(), true, 0u64);
+        let mut exact = true;
         let mut walk = Walker::new(self.ws.root(), rel, abs)?;
         let mut batch = walk.next_batch()?;
         while !batch.files.is_empty() {
@@ -148,6 +154,7 @@ impl Status<'_> {
                 };
                 all_recorded &= recorded;
                 with_record += has as u64;
+                exact &= f.exact;
                 let e = TreeEntry {
                     path: f.sub,
                     mode: Mode::from_permissions(st.mode),
@@ -168,8 +175,65 @@ impl Status<'_> {
             entries,
             all_recorded,
             with_record,
+            exact,
             ignore: walk.ig,
         })
+    }
+
+    /// Whether tracked directory `rel` (at `abs`) holds exactly the `files`
+    /// files its directory record names, each with its recorded stat: a
+    /// walk with one `lstat` per file and no listing (see
+    /// `repo::stat_index::DirRecord`). `false` at the first file the stat
+    /// index cannot vouch for, or when the count differs; the caller then
+    /// rebuilds the listing, which also reports any error met here.
+    pub(super) fn unchanged(&self, rel: &str, abs: &Path, files: u64) -> Result<bool> {
+        let mut walk = Walker::new(self.ws.root(), rel, abs)?;
+        let mut seen = 0u64;
+        let mut batch = walk.next_batch()?;
+        while !batch.files.is_empty() {
+            let (done, next) = rayon::join(|| self.vouched(rel, &mut batch), || walk.next_batch());
+            match done {
+                Some(n) if seen + n <= files => seen += n,
+                _ => return Ok(false),
+            }
+            batch = next?;
+        }
+        if seen != files {
+            return Ok(false);
+        }
+        self.counters
+            .files_stat_only
+            .fetch_add(seen, Ordering::Relaxed);
+        Ok(true)
+    }
+
+    /// How many regular files `batch` holds, if the stat index vouches for
+    /// every one of them; `None` at the first it does not (or an `lstat`
+    /// that fails: the file went away).
+    fn vouched(&self, rel: &str, batch: &mut Batch) -> Option<u64> {
+        let dirs = &batch.dirs;
+        let files = &mut batch.files;
+        files
+            .par_iter_mut()
+            .with_min_len(MIN_TASK)
+            .try_for_each(|f| {
+                let name = &f.sub.as_bytes()[f.name_at as usize..];
+                f.st = Some(dirs[f.dir as usize].lstat_name(name).ok()?);
+                Some(())
+            })?;
+        batch.dirs.clear();
+        let idx = self.index.read().unwrap_or_else(PoisonError::into_inner);
+        let from = format!("{rel}/{}", files.first().map_or("", |f| f.sub.as_str()));
+        let mut ord = idx.ordered(&from);
+        let mut n = 0u64;
+        for f in files.iter() {
+            let Some(st) = f.st.filter(Lstat::is_file) else {
+                continue;
+            };
+            ord.lookup(rel, &f.sub, &st.stat)?;
+            n += 1;
+        }
+        Some(n)
     }
 
     /// `lstat` every file of `batch`, take the ids the stat index vouches
@@ -203,6 +267,7 @@ impl Status<'_> {
                 match ord.lookup(rel, &f.sub, &st.stat) {
                     Some(id) => {
                         f.id = Some((id, true, true));
+                        f.exact = true;
                         hits += 1;
                     }
                     None => misses.push((i, st.stat)),
@@ -212,16 +277,22 @@ impl Status<'_> {
         self.counters
             .files_stat_only
             .fetch_add(hits, Ordering::Relaxed);
-        let hashed: Vec<(usize, (Id, bool, bool))> = misses
+        let hashed: Vec<(usize, (Id, bool, bool), bool)> = misses
             .par_iter()
             .map(|&(i, stat)| {
                 let f = &files[i];
-                let got = self.content_id(&format!("{rel}/{}", f.sub), &abs.join(&f.sub), stat)?;
-                Ok((i, got))
+                let path = format!("{rel}/{}", f.sub);
+                let got = self.content_id(&path, &abs.join(&f.sub), stat)?;
+                let idx = self.index.read().unwrap_or_else(PoisonError::into_inner);
+                let exact = idx
+                    .get(&path)
+                    .is_some_and(|r| r.id == got.0 && r.stat == stat);
+                Ok((i, got, exact))
             })
             .collect::<Result<_>>()?;
-        for (i, got) in hashed {
+        for (i, got, exact) in hashed {
             files[i].id = Some(got);
+            files[i].exact = exact;
         }
         Ok(())
     }
@@ -346,6 +417,7 @@ impl<'s> Walker<'s> {
                 name_at: self.prefix.len() as u32,
                 st: None,
                 id: None,
+                exact: false,
             });
             if batch.files.len() >= BATCH {
                 return Ok(batch);

@@ -15,7 +15,12 @@
 //! disk as a sorted `run::Run` read a block at a time, changes sit in a
 //! small sorted overlay that spills to more runs when it grows, and a save
 //! merges them all into a new file in one pass.
+//!
+//! Beside the files it also keeps, per tracked directory, the listing its
+//! records were last seen to form (`dirs.rs`), so a clean directory is
+//! settled by the stat of its files alone, without rebuilding its listing.
 
+mod dirs;
 mod ordered;
 mod run;
 
@@ -28,11 +33,16 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::error::{Error, Result};
 use crate::hash::Id;
+pub use dirs::DirRecord;
 pub use ordered::Ordered;
 use run::{Cursor, Run, Scanner, Writer};
 
 const MAGIC: &[u8; 4] = b"CSTX";
+/// Written when no directory record is kept, byte for byte what cairn
+/// wrote before directory records existed (so an older cairn still reads
+/// it); [`VERSION_DIRS`] adds the directory records after the entries.
 const VERSION: u32 = 1;
+const VERSION_DIRS: u32 = 2;
 /// Files modified less than this long before the index was saved are racy.
 pub const RACY_NS: i64 = 2_000_000_000;
 
@@ -82,6 +92,8 @@ pub struct StatIndex {
     /// Trees removed: path → number of runs whose records at or below it
     /// are hidden (runs created later are not).
     removed: BTreeMap<String, usize>,
+    /// Tracked directories whose records form a known listing (`dirs.rs`).
+    dirs: BTreeMap<String, DirRecord>,
     /// Whether a record loaded from the file is racy.
     racy: bool,
     dirty: bool,
@@ -155,6 +167,7 @@ impl StatIndex {
             runs: Vec::new(),
             overlay: BTreeMap::new(),
             removed: BTreeMap::new(),
+            dirs: BTreeMap::new(),
             racy: false,
             dirty: false,
         }
@@ -187,11 +200,12 @@ impl StatIndex {
         if sc.take(SUM as usize).map_err(io)? != digest.as_bytes() {
             return Err(corrupt(path, "checksum mismatch"));
         }
-        let (saved_at_ns, table, racy) = parsed.map_err(|r| corrupt(path, r))?;
+        let got = parsed.map_err(|r| corrupt(path, r))?;
         Ok(StatIndex {
-            runs: vec![table.finish(file, end)],
-            saved_at_ns,
-            racy,
+            runs: vec![got.table.finish(file, got.entries_end)],
+            saved_at_ns: got.saved_at,
+            racy: got.racy,
+            dirs: got.dirs,
             ..Self::empty(path)
         })
     }
@@ -233,7 +247,14 @@ impl StatIndex {
 
     pub fn insert(&mut self, path: String, stat: Stat, id: Id) {
         let rec = Record { stat, id };
-        if self.get(&path) != Some(rec) {
+        let before = self.get(&path);
+        if before != Some(rec) {
+            // New bytes, a new mode or a new path: the directory's records
+            // no longer form the listing recorded for it. (A refreshed stat
+            // of the same bytes and mode still does.)
+            if before.map(|r| (r.id, r.stat.exec)) != Some((id, stat.exec)) {
+                self.forget_dirs(&path);
+            }
             self.overlay.insert(path, rec);
             self.dirty = true;
             if self.overlay.len() >= SPILL_AT {
@@ -262,6 +283,7 @@ impl StatIndex {
 
     /// Forget `path` and, if it is a directory, everything below it.
     pub fn remove_tree(&mut self, path: &str) {
+        self.forget_dirs(path);
         let inside = format!("{path}/");
         let mut gone = self.overlay.remove(path).is_some();
         let keys: Vec<String> = self
@@ -352,8 +374,13 @@ impl StatIndex {
             .map_err(|e| Error::io("create temporary file in", dir, e))?;
         let (tmp_file, tmp_path) = tmp.into_parts();
         let mut w = Writer::new(tmp_file, 0);
+        let version = if self.dirs.is_empty() {
+            VERSION
+        } else {
+            VERSION_DIRS
+        };
         w.raw(MAGIC).map_err(io)?;
-        w.raw(&VERSION.to_le_bytes()).map_err(io)?;
+        w.raw(&version.to_le_bytes()).map_err(io)?;
         w.raw(&saved_at.to_le_bytes()).map_err(io)?;
         w.raw(&(count as u32).to_le_bytes()).map_err(io)?;
         let mut racy = false;
@@ -366,6 +393,9 @@ impl StatIndex {
             return Err(corrupt(&self.path, "records changed while saving"));
         }
         let end = w.pos;
+        if version == VERSION_DIRS {
+            dirs::write(&mut w, &self.dirs).map_err(io)?;
+        }
         w.seal().map_err(io)?;
         let (file, _, table) = w.finish().map_err(io)?;
         file.sync_all().map_err(io)?;
@@ -383,13 +413,24 @@ impl StatIndex {
     }
 }
 
-/// Check the header and entries of a loaded file up to byte `end`:
-/// `saved_at`, the sparse table and whether a record is racy, or what is
-/// wrong with it. Only I/O errors are errors of the outer result.
+/// What a check of a loaded file found.
+struct Scanned {
+    saved_at: i64,
+    table: run::Table,
+    /// Where the entries end (the directory records, if any, follow).
+    entries_end: u64,
+    /// Whether a record is racy.
+    racy: bool,
+    dirs: BTreeMap<String, DirRecord>,
+}
+
+/// Check the header, entries and directory records of a loaded file up to
+/// byte `end`, or say what is wrong with it. Only I/O errors are errors of
+/// the outer result.
 fn scan(
     sc: &mut Scanner<'_>,
     end: u64,
-) -> std::io::Result<std::result::Result<(i64, run::Table, bool), &'static str>> {
+) -> std::io::Result<std::result::Result<Scanned, &'static str>> {
     let head = sc.take(HEADER as usize)?.to_vec();
     if &head[..4] != MAGIC {
         return Ok(Err("bad magic"));
@@ -399,7 +440,8 @@ fn scan(
         b.copy_from_slice(&head[i..i + 8]);
         b
     };
-    if u32::from_le_bytes([head[4], head[5], head[6], head[7]]) != VERSION {
+    let version = u32::from_le_bytes([head[4], head[5], head[6], head[7]]);
+    if version != VERSION && version != VERSION_DIRS {
         return Ok(Err("unknown version"));
     }
     let saved_at = i64::from_le_bytes(word(8));
@@ -432,10 +474,25 @@ fn scan(
         let rec = sc.record()?;
         racy |= rec.stat.mtime_ns >= saved_at - RACY_NS;
     }
+    let entries_end = sc.pos;
+    let dirs = if version == VERSION_DIRS {
+        match dirs::scan(sc, end)? {
+            Ok(d) => d,
+            Err(e) => return Ok(Err(e)),
+        }
+    } else {
+        BTreeMap::new()
+    };
     if sc.pos != end {
         return Ok(Err("trailing bytes"));
     }
-    Ok(Ok((saved_at, table, racy)))
+    Ok(Ok(Scanned {
+        saved_at,
+        table,
+        entries_end,
+        racy,
+        dirs,
+    }))
 }
 
 #[cfg(test)]

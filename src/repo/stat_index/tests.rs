@@ -1,4 +1,5 @@
-//! The stat index against a map model, its fixed v1 layout, and damage.
+//! The stat index against a map model, its fixed v1 and v2 layouts,
+//! directory records, and damage.
 
 use std::collections::BTreeMap;
 
@@ -311,4 +312,150 @@ fn ordered_lookup_refuses_a_racy_or_changed_record() {
     assert_eq!(ord.lookup("t", "b", &fresh), None, "racy");
     assert_eq!(ord.lookup("t", "c", &stat(1_001)), None, "changed");
     assert!(ord.get("t", "c").is_some());
+}
+
+fn dir_rec(n: u8) -> DirRecord {
+    DirRecord {
+        id: Id([n; 32]),
+        files: n as u64,
+    }
+}
+
+#[test]
+fn directory_records_are_saved_and_fall_with_their_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("index");
+    let mut idx = StatIndex::load(&path).unwrap();
+    idx.insert("d/x".into(), stat(1), Id([1; 32]));
+    idx.insert("d/sub/y".into(), stat(1), Id([2; 32]));
+    idx.insert("dd/z".into(), stat(1), Id([3; 32]));
+    idx.set_dir("d", dir_rec(2));
+    idx.set_dir("dd", dir_rec(1));
+    idx.save().unwrap();
+    assert_eq!(&fs::read(&path).unwrap()[4..8], &2u32.to_le_bytes());
+    let mut idx = StatIndex::load(&path).unwrap();
+    assert_eq!(idx.dir("d"), Some(dir_rec(2)));
+    assert_eq!(idx.dir("dd"), Some(dir_rec(1)));
+    assert!(!idx.is_dirty());
+    idx.set_dir("d", dir_rec(2));
+    assert!(!idx.is_dirty(), "the same record is no change");
+
+    // A refreshed stat of the same bytes and mode keeps the record.
+    idx.insert("d/x".into(), stat(5), Id([1; 32]));
+    assert_eq!(idx.dir("d"), Some(dir_rec(2)));
+    // Everything that may change the listing drops it, and only it (`dd`
+    // shares a prefix with `d` but is not below it).
+    let changes: [&dyn Fn(&mut StatIndex); 6] = [
+        &|i| i.insert("d/x".into(), stat(5), Id([9; 32])),
+        &|i| {
+            i.insert(
+                "d/x".into(),
+                Stat {
+                    exec: true,
+                    ..stat(5)
+                },
+                Id([1; 32]),
+            )
+        },
+        &|i| i.insert("d/sub/new".into(), stat(1), Id([4; 32])),
+        &|i| i.insert("d".into(), stat(1), Id([4; 32])),
+        &|i| i.remove_tree("d/sub"),
+        &|i| i.remove_tree("d/x"),
+    ];
+    for (n, change) in changes.iter().enumerate() {
+        let mut idx = StatIndex::load(&path).unwrap();
+        change(&mut idx);
+        assert_eq!(idx.dir("d"), None, "change {n}");
+        assert_eq!(idx.dir("dd"), Some(dir_rec(1)), "change {n}");
+        assert!(idx.is_dirty(), "change {n}");
+    }
+    let mut idx = StatIndex::load(&path).unwrap();
+    idx.remove_tree("d");
+    assert_eq!((idx.dir("d"), idx.dir("dd")), (None, Some(dir_rec(1))));
+    idx.remove_tree("dd/z");
+    assert_eq!(idx.dir("dd"), None);
+    // With no record left, the version-1 layout is written again.
+    idx.save().unwrap();
+    assert_eq!(&fs::read(&path).unwrap()[4..8], &1u32.to_le_bytes());
+}
+
+/// A version-2 file written byte by byte as FORMAT.md §9.1 lays it out.
+#[test]
+fn fixed_v2_vector_is_read() {
+    let mut b = Vec::new();
+    b.extend_from_slice(b"CSTX");
+    b.extend_from_slice(&2u32.to_le_bytes());
+    b.extend_from_slice(&5_000_000_000i64.to_le_bytes());
+    b.extend_from_slice(&1u32.to_le_bytes());
+    b.extend_from_slice(&3u16.to_le_bytes());
+    b.extend_from_slice(b"d/a");
+    for v in [3u64, 1_000, 2_000, 77] {
+        b.extend_from_slice(&v.to_le_bytes());
+    }
+    b.push(0);
+    b.extend_from_slice(&[7; 32]);
+    b.extend_from_slice(&1u32.to_le_bytes());
+    b.extend_from_slice(&1u16.to_le_bytes());
+    b.extend_from_slice(b"d");
+    b.extend_from_slice(&[5; 32]);
+    b.extend_from_slice(&1u64.to_le_bytes());
+    let sum = blake3::hash(&b);
+    b.extend_from_slice(sum.as_bytes());
+    assert_eq!(b.len(), 20 + (67 + 3) + 4 + (2 + 1 + 32 + 8) + 32);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("index");
+    fs::write(&path, &b).unwrap();
+    let mut idx = StatIndex::load(&path).unwrap();
+    assert_eq!(idx.get("d/a").map(|r| r.id), Some(Id([7; 32])));
+    assert_eq!(
+        idx.dir("d"),
+        Some(DirRecord {
+            id: Id([5; 32]),
+            files: 1
+        })
+    );
+    // Saved again unchanged: the same bytes after the time stamp.
+    idx.dirty = true;
+    idx.save().unwrap();
+    let again = fs::read(&path).unwrap();
+    assert_eq!(again[..8], b[..8]);
+    assert_eq!(again[16..again.len() - 32], b[16..b.len() - 32]);
+}
+
+#[test]
+fn damaged_directory_records_are_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("index");
+    let mut idx = StatIndex::load(&path).unwrap();
+    idx.insert("a/x".into(), stat(1), Id([1; 32]));
+    idx.set_dir("a", dir_rec(1));
+    idx.set_dir("b", dir_rec(2));
+    idx.save().unwrap();
+    let good = fs::read(&path).unwrap();
+    let body = good[..good.len() - 32].to_vec();
+    let reason = |mut body: Vec<u8>| {
+        let sum = blake3::hash(&body);
+        body.extend_from_slice(sum.as_bytes());
+        fs::write(&path, &body).unwrap();
+        match StatIndex::load(&path) {
+            Err(Error::StatIndexCorrupt { reason, .. }) => reason,
+            other => panic!("{other:?}"),
+        }
+    };
+    let dirs_at = 20 + 67 + 3;
+    let mut v = body.clone();
+    v[dirs_at] = 3;
+    assert_eq!(reason(v), "truncated directory record");
+    assert_eq!(
+        reason(body[..dirs_at + 2].to_vec()),
+        "truncated directory record"
+    );
+    let mut v = body.clone();
+    v[dirs_at] = 1;
+    assert_eq!(reason(v), "trailing bytes");
+    // Swap the two one-byte paths: out of order.
+    let mut v = body.clone();
+    v[dirs_at + 6] = b'b';
+    v[dirs_at + 6 + 43] = b'a';
+    assert_eq!(reason(v), "directory records are not sorted by path");
 }
