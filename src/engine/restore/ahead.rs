@@ -5,7 +5,7 @@
 //! one round at a time the network sat idle for a full request latency
 //! while each batch was decoded and written, and the tail of every round
 //! (its slowest read) idled the other connections too: a 2 GiB pull from
-//! S3 was a third slower than fetching whole packs. Here up to [`DEPTH`]
+//! S3 was slower than fetching whole packs. Here up to [`DEPTH`]
 //! rounds are fetched at once, strictly in order of need: round `i` is
 //! started only when the writer takes round `i - DEPTH` (or earlier), so
 //! at most `DEPTH` rounds are held (fetched, checked and decoded, waiting)
@@ -35,10 +35,12 @@ use std::sync::{Condvar, Mutex, MutexGuard, OnceLock};
 use crate::error::Result;
 
 /// Rounds fetched at once, and the most held before the writer takes them.
-/// A round is a remote batch (16 MiB decoded): four hold 64 MiB of data
-/// ahead of the writer, enough that the connections never wait on it, and
-/// keep a pull's peak memory far below 200 MB.
-pub const DEPTH: usize = 4;
+/// A round is a remote batch (16 MiB decoded, two reads). Measured on the
+/// 2 GiB file from Garage (2026-12-02, branch s3-ahead): two rounds took a
+/// pull from 124 to 158–173 MB peak and to 0.7–0.9× the time of one round
+/// at a time; three rounds reached 203–214 MB, over the 200 MB budget,
+/// and rounds of 8 MiB four deep were no faster, with more requests.
+pub const DEPTH: usize = 2;
 
 /// The pool rounds run on: one thread per round in flight (they mostly
 /// wait on the network), shared by every file being restored; `None` if
