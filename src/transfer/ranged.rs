@@ -30,7 +30,7 @@ use futures::{StreamExt, TryStreamExt};
 use rayon::prelude::*;
 
 use super::blob_map::BlobMap;
-use super::fetch::{coalesce, Span};
+use super::fetch::Span;
 use super::Connection;
 use crate::engine::read::ChunkFetch;
 use crate::error::{Error, RemoteFailure, Result};
@@ -44,6 +44,13 @@ use crate::store::Staged;
 /// Chunks closer than this in a pack are read in one request. Smaller than
 /// a fetch's gap: a reader that seeks wants few bytes it did not ask for.
 pub const GAP: u64 = 32 << 10;
+
+/// The longest ranged read: one part ([`crate::remote::PART`], 16 MiB),
+/// the most a download in flight may hold (`transfer::jobs`). A restore
+/// asks for 16 MiB of a file at a time; cut at a fetch's 8 MiB, each such
+/// round was two full reads and a third of a few KiB (the bytes by which
+/// its chunks, stored, overran 16 MiB), half again as many requests.
+pub const MAX_READ: u64 = crate::remote::PART as u64;
 
 /// The index, once read, and the damaged index files it could not use.
 struct Loaded {
@@ -169,7 +176,7 @@ impl RangedChunks {
         }
         let spans = by_pack
             .into_iter()
-            .flat_map(|(pack, blobs)| coalesce(pack, blobs, GAP))
+            .flat_map(|(pack, blobs)| reads(pack, blobs))
             .collect();
         match get(spans) {
             Ok(raw) => Some(raw),
@@ -210,7 +217,7 @@ impl RangedChunks {
         }
         let mut spans: Vec<Span> = by_pack
             .into_iter()
-            .flat_map(|(pack, blobs)| coalesce(pack, blobs, GAP))
+            .flat_map(|(pack, blobs)| reads(pack, blobs))
             .collect();
         spans.sort_by_key(|s| (s.pack, s.range.start));
         Ok(spans)
@@ -362,6 +369,59 @@ impl RangedChunks {
     }
 }
 
+/// The ranged reads that bring `blobs` of `pack`: neighbours closer than
+/// [`GAP`] share a read, and a run longer than [`MAX_READ`] is split into
+/// the fewest reads of at most that length, of about equal size (so they
+/// take about as long, in parallel), at blob boundaries.
+fn reads(pack: Id, mut blobs: Vec<Entry>) -> Vec<Span> {
+    blobs.sort_by_key(|e| e.offset);
+    let mut runs: Vec<Vec<Entry>> = Vec::new();
+    for e in blobs {
+        match runs.last_mut() {
+            Some(run)
+                if run.last().is_some_and(|l| {
+                    let end = l.offset + l.stored_len as u64;
+                    e.offset >= end && e.offset - end <= GAP
+                }) =>
+            {
+                run.push(e)
+            }
+            _ => runs.push(vec![e]),
+        }
+    }
+    let mut out: Vec<Span> = Vec::new();
+    for run in runs {
+        let start = run[0].offset;
+        let end_of = |e: &Entry| e.offset + e.stored_len as u64;
+        let len = run.iter().map(|e| end_of(e) - start).max().unwrap_or(0);
+        // A blob goes to the share its end falls in, so a read overruns its
+        // share by less than one blob: shares leave room for the largest.
+        let largest = run.iter().map(|e| e.stored_len as u64).max().unwrap_or(0);
+        let room = MAX_READ.saturating_sub(largest).max(1);
+        let parts = len.div_ceil(room).max(1);
+        let share = len.div_ceil(parts).max(1);
+        let mut in_part = None;
+        for e in run {
+            let part = ((end_of(&e) - start - 1) / share).min(parts - 1);
+            match out.last_mut() {
+                Some(s) if in_part == Some(part) => {
+                    s.range.end = end_of(&e);
+                    s.blobs.push(e);
+                }
+                _ => {
+                    in_part = Some(part);
+                    out.push(Span {
+                        pack,
+                        range: e.offset..end_of(&e),
+                        blobs: vec![e],
+                    });
+                }
+            }
+        }
+    }
+    out
+}
+
 impl ChunkFetch for RangedChunks {
     /// By the remote's index files (read until they place it, or all),
     /// which a locator, a hint only, cannot replace here.
@@ -439,14 +499,48 @@ mod tests {
     #[test]
     fn only_close_neighbours_share_a_read() {
         let p = Id::of(b"p");
-        let spans = coalesce(p, vec![e(166 + GAP + 1, 10), e(16, 100), e(116, 50)], GAP);
+        let spans = reads(p, vec![e(166 + GAP + 1, 10), e(16, 100), e(116, 50)]);
         assert_eq!(spans.len(), 2);
         assert_eq!(spans[0].range, 16..166);
         assert_eq!(spans[0].blobs.len(), 2);
         assert_eq!(spans[1].blobs.len(), 1);
-        let big: Vec<Entry> = (0..20).map(|i| e(16 + i * (1 << 20), 1 << 20)).collect();
-        assert!(coalesce(p, big, GAP)
-            .iter()
-            .all(|s| s.range.end - s.range.start <= super::super::fetch::MAX_RANGE));
+    }
+
+    /// A restore's round of 16 MiB, stored a little longer, is two even
+    /// reads (cut at 8 MiB it was two full ones and a sliver), and no read
+    /// is ever longer than [`MAX_READ`].
+    #[test]
+    fn a_long_run_is_the_fewest_even_reads() {
+        let p = Id::of(b"p");
+        let mut round: Vec<Entry> = (0..64)
+            .map(|i| e(16 + i * (256 << 10), 256 << 10))
+            .collect();
+        round.push(e(16 + 64 * (256 << 10), 10 << 10));
+        let spans = reads(p, round.clone());
+        assert_eq!(
+            spans.len(),
+            2,
+            "{:?}",
+            spans.iter().map(|s| s.range.clone()).collect::<Vec<_>>()
+        );
+        let lens: Vec<u64> = spans.iter().map(|s| s.range.end - s.range.start).collect();
+        assert!(
+            lens.iter().all(|&l| l > 7 << 20 && l <= MAX_READ),
+            "{lens:?}"
+        );
+        assert_eq!(
+            spans.iter().map(|s| s.blobs.len()).sum::<usize>(),
+            round.len()
+        );
+        assert_eq!(spans[0].range.end, spans[1].range.start);
+        for n in [1u64, 3, 20, 61, 64] {
+            let big: Vec<Entry> = (0..n).map(|i| e(16 + i * (1 << 20), 1 << 20)).collect();
+            let spans = reads(p, big);
+            let fewest = (n << 20).div_ceil(MAX_READ - (1 << 20));
+            assert_eq!(spans.len() as u64, fewest, "{n} MiB");
+            assert!(spans
+                .iter()
+                .all(|s| s.range.end - s.range.start <= MAX_READ));
+        }
     }
 }

@@ -45,6 +45,7 @@ use crate::repo::stat_index::{Stat, StatIndex};
 use crate::repo::workspace::Workspace;
 use crate::store::Store;
 
+mod ahead;
 mod conflict;
 mod remove;
 mod write;

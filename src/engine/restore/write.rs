@@ -23,7 +23,7 @@ use std::path::Path;
 
 use rayon::prelude::*;
 
-use super::{Job, Restore};
+use super::{ahead, Job, Restore};
 use crate::error::{Corruption, Error, Result};
 use crate::format::kind::ObjectKind;
 use crate::format::object::{self, Form, Manifest, Mode, Piece};
@@ -191,52 +191,67 @@ impl Restore<'_> {
             Some(_) => REMOTE_BATCH_BYTES,
             None => BATCH_BYTES,
         };
-        let mut batches = batches(&chunks, batch_bytes).into_iter();
-        // Two buffers, swapped after each batch: the writer and the hasher
-        // read one while the cores decode the next batch into the other.
-        // Each is allocated (and its pages touched) once per file, not once
-        // per chunk.
-        let mut cur = Vec::new();
-        let mut spare = Vec::new();
-        if let Some(b) = batches.next() {
-            self.decode(b, &job.abs, whole_hash, &mut cur)?;
-        }
-        loop {
-            let next_batch = batches.next();
-            // One writer, in order: buffered writes to one file serialise
-            // on its inode lock anyway, and measured no faster spread over
-            // both cores (bench/RESULTS.md, 2026-12-01 perf-io); the cores
-            // decode the next batch meanwhile.
-            let ((w, ()), next) = rayon::join(
-                || {
-                    rayon::join(
-                        || -> std::io::Result<()> {
-                            for piece in cur.chunks(WRITE_BYTES) {
-                                tmp.write_all(piece)?;
-                            }
-                            Ok(())
-                        },
-                        || {
-                            if whole_hash {
-                                hasher.update(&cur);
-                            }
-                        },
-                    )
-                },
-                || next_batch.map(|b| self.decode(b, &job.abs, whole_hash, &mut spare)),
-            );
-            w.map_err(|e| Error::io("write", tmp.path(), e))?;
-            let n = cur.len() as u64;
-            written += n;
-            self.progress.advance(n);
-            match next {
-                Some(r) => {
-                    r?;
-                    std::mem::swap(&mut cur, &mut spare);
-                }
-                None => break,
+        let batches = batches(&chunks, batch_bytes);
+        // Chunks the store lacks are fetched several batches ahead of the
+        // writer (`ahead`), so the network never waits on it.
+        let depth = match self.chunks {
+            Some(_) => ahead::DEPTH,
+            None => 0,
+        };
+        let fetch = |k: usize| self.fetch_round(batches[k]);
+        ahead::with(batches.len(), depth, &fetch, |fetched| -> Result<()> {
+            // Two buffers, swapped after each batch: the writer and the hasher
+            // read one while the cores decode the next batch into the other.
+            // Each is allocated (and its pages touched) once per file, not once
+            // per chunk.
+            let mut cur = Vec::new();
+            let mut spare = Vec::new();
+            if let Some(b) = batches.first() {
+                self.decode(b, fetched.take(0)?, &job.abs, whole_hash, &mut cur)?;
             }
-        }
+            for k in 1..=batches.len() {
+                let next_batch = batches.get(k);
+                // One writer, in order: buffered writes to one file serialise
+                // on its inode lock anyway, and measured no faster spread over
+                // both cores (bench/RESULTS.md, 2026-12-01 perf-io); the cores
+                // decode the next batch meanwhile.
+                let ((w, ()), next) = rayon::join(
+                    || {
+                        rayon::join(
+                            || -> std::io::Result<()> {
+                                for piece in cur.chunks(WRITE_BYTES) {
+                                    tmp.write_all(piece)?;
+                                }
+                                Ok(())
+                            },
+                            || {
+                                if whole_hash {
+                                    hasher.update(&cur);
+                                }
+                            },
+                        )
+                    },
+                    || {
+                        next_batch.map(|b| {
+                            let round = fetched.take(k)?;
+                            self.decode(b, round, &job.abs, whole_hash, &mut spare)
+                        })
+                    },
+                );
+                w.map_err(|e| Error::io("write", tmp.path(), e))?;
+                let n = cur.len() as u64;
+                written += n;
+                self.progress.advance(n);
+                match next {
+                    Some(r) => {
+                        r?;
+                        std::mem::swap(&mut cur, &mut spare);
+                    }
+                    None => break,
+                }
+            }
+            Ok(())
+        })?;
         let actual = if chunks.len() == 1 && written == job.size {
             // A single verified chunk is the file: its id was just checked.
             chunks[0].id
@@ -307,26 +322,15 @@ impl Restore<'_> {
         Ok(remote)
     }
 
-    /// Decode `batch` in parallel into `out`, each chunk at its offset
-    /// (`out` ends up exactly as long as the batch; its earlier contents
-    /// are overwritten, and it grows, zero-filled, only past its longest
-    /// use so far). Each chunk is checked against its listed length and,
-    /// unless `whole_hash` (the caller hashes the whole file before it is
-    /// visible), against its id. Chunks the store lacks come from the
-    /// remote chunk source, if any ([`Restore::fetch_absent`]).
-    fn decode(
-        &self,
-        batch: &[Piece],
-        path: &Path,
-        whole_hash: bool,
-        out: &mut Vec<u8>,
-    ) -> Result<()> {
+    /// A batch's remote chunks, fetched as one round (by `ahead`, several
+    /// rounds at once). A batch the store holds none of (a large file
+    /// `pull` reads by range) is decoded by the source straight into a
+    /// buffer of the batch's length, each chunk checked in its place: no
+    /// chunk is decoded into a buffer of its own and copied (a tenth of
+    /// pull's CPU), and the buffer is the one the writer then writes. The
+    /// lengths are bounded first, as `decode_fetched` bounds them.
+    fn fetch_round(&self, batch: &[Piece]) -> Result<Round> {
         if let Some(source) = &self.chunks {
-            // A batch the store holds none of (a large file `pull` reads
-            // by range) is decoded by the source straight into `out`,
-            // each chunk checked in its place: no chunk is decoded into a
-            // buffer of its own and copied (a tenth of pull's CPU). The
-            // lengths are bounded first, as `decode_fetched` bounds them.
             let longest = max_raw_len(ObjectKind::Chunk) as u64;
             if batch.iter().all(|c| c.len <= longest)
                 && !batch
@@ -334,19 +338,43 @@ impl Restore<'_> {
                     .any(|c| self.store.contains(ObjectKind::Chunk, &c.id))
             {
                 let total: u64 = batch.iter().map(|c| c.len).sum();
-                out.resize(total as usize, 0);
-                return source.fetch_into(batch, out);
+                let mut out = vec![0; total as usize];
+                source.fetch_into(batch, &mut out)?;
+                return Ok(Round::Whole(out));
             }
         }
-        let remote = self.fetch_absent(batch)?;
-        self.decode_fetched(batch, remote, path, whole_hash, out)
+        self.fetch_absent(batch).map(Round::Parts)
     }
 
-    /// [`Restore::decode`] once the chunks the store lacks are fetched
-    /// (`remote`, by position in `batch`, as [`Restore::fetch_absent`]
-    /// returns them), so a caller can fetch one batch while another
-    /// decodes. Every length is checked before `out` is sized, so a listed
-    /// length no chunk can have allocates nothing.
+    /// Decode `batch` into `out` from its `round` (see
+    /// [`Restore::decode_fetched`]); a whole round becomes `out`.
+    fn decode(
+        &self,
+        batch: &[Piece],
+        round: Round,
+        path: &Path,
+        whole_hash: bool,
+        out: &mut Vec<u8>,
+    ) -> Result<()> {
+        match round {
+            Round::Whole(bytes) => {
+                *out = bytes;
+                Ok(())
+            }
+            Round::Parts(remote) => self.decode_fetched(batch, remote, path, whole_hash, out),
+        }
+    }
+
+    /// Decode `batch` in parallel into `out`, each chunk at its offset
+    /// (`out` ends up exactly as long as the batch; its earlier contents
+    /// are overwritten, and it grows, zero-filled, only past its longest
+    /// use so far). Each chunk is checked against its listed length and,
+    /// unless `whole_hash` (the caller hashes the whole file before it is
+    /// visible), against its id. Chunks the store lacks are `remote`, by
+    /// position in `batch`, as [`Restore::fetch_absent`] returns them
+    /// (fetched ahead, so one batch is fetched while another decodes).
+    /// Every length is checked before `out` is sized, so a listed length no
+    /// chunk can have allocates nothing.
     fn decode_fetched(
         &self,
         batch: &[Piece],
@@ -409,6 +437,14 @@ impl Restore<'_> {
                 path: path.to_path_buf(),
             })
     }
+}
+
+/// A batch's remote chunks as one round delivers them.
+enum Round {
+    /// The whole batch, decoded in place by the source.
+    Whole(Vec<u8>),
+    /// The chunks the store lacks, by position ([`Restore::fetch_absent`]).
+    Parts(Vec<Option<Vec<u8>>>),
 }
 
 fn batches(chunks: &[Piece], batch_bytes: u64) -> Vec<&[Piece]> {
