@@ -9,7 +9,7 @@ use cairn::format::pack::Entry;
 
 use cairn::remote::synth::{files as synth_files, Spec};
 
-use crate::common::data::{assert_same_tree, files_under, num, pack_entries};
+use crate::common::data::{assert_same_tree, damage_chunks, files_under, num, pack_entries};
 use crate::common::{b3, csv_text, random_bytes, TestRepo};
 
 /// How many of the cached `entries` are chunks of a file of several chunks
@@ -89,15 +89,7 @@ fn pull_no_cache_restores_every_byte_and_caches_no_chunk() {
 fn pull_no_cache_of_damaged_remote_chunks_writes_nothing() {
     let (a, b) = pushed();
     // Damage every chunk on the remote, and nothing else.
-    let mut flipped = 0;
-    for (pack, e) in pack_entries(&a.remote_dir("origin").join("packs")) {
-        if e.kind == ObjectKind::Chunk {
-            let mut bytes = std::fs::read(&pack).unwrap();
-            bytes[e.offset as usize + e.stored_len as usize / 2] ^= 0x5a;
-            std::fs::write(&pack, bytes).unwrap();
-            flipped += 1;
-        }
-    }
+    let flipped = damage_chunks(&a.remote_dir("origin").join("packs"), |_| true);
     assert!(flipped > 10, "{flipped}");
     let (_, err) = b.cairn_fail(&["pull", "--no-cache"]);
     assert!(err.contains("damaged"), "{err}");
@@ -363,15 +355,7 @@ fn a_damaged_chunk_fetched_ahead_is_never_written() {
         .map(|(o, l)| cairn::hash::Id::of(&model[o..o + l]))
         .collect();
     let victim = ids[ids.len() * 9 / 10];
-    let mut flipped = 0;
-    for (pack, e) in pack_entries(&a.remote_dir("origin").join("packs")) {
-        if e.kind == ObjectKind::Chunk && e.id == victim {
-            let mut bytes = std::fs::read(&pack).unwrap();
-            bytes[e.offset as usize + e.stored_len as usize / 2] ^= 0x5a;
-            std::fs::write(&pack, bytes).unwrap();
-            flipped += 1;
-        }
-    }
+    let flipped = damage_chunks(&a.remote_dir("origin").join("packs"), |id| *id == victim);
     assert_eq!(flipped, 1);
     for args in [&["pull", "--no-cache"][..], &["pull"][..]] {
         let (_, err) = b.cairn_fail(args);

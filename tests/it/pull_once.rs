@@ -10,7 +10,7 @@ use std::path::Path;
 use cairn::format::kind::ObjectKind;
 use cairn::hash::Id;
 
-use crate::common::data::{assert_same_tree, files_under, num, pack_entries};
+use crate::common::data::{assert_same_tree, damage_chunks, files_under, num, pack_entries};
 use crate::common::{b3, csv_text, random_bytes, TestRepo};
 
 /// The chunk ids of every pack under `dir`.
@@ -141,15 +141,7 @@ fn pull_of_a_damaged_remote_chunk_writes_it_nowhere() {
         .map(|(o, l)| Id::of(&model[o..o + l]))
         .collect();
     let victim = ids[ids.len() / 2];
-    let mut flipped = 0;
-    for (pack, e) in pack_entries(&a.remote_dir("origin").join("packs")) {
-        if e.kind == ObjectKind::Chunk && e.id == victim {
-            let mut bytes = std::fs::read(&pack).unwrap();
-            bytes[e.offset as usize + e.stored_len as usize / 2] ^= 0x5a;
-            std::fs::write(&pack, bytes).unwrap();
-            flipped += 1;
-        }
-    }
+    let flipped = damage_chunks(&a.remote_dir("origin").join("packs"), |id| *id == victim);
     assert_eq!(flipped, 1);
     let (_, err) = b.cairn_fail(&["pull"]);
     assert!(err.contains("damaged"), "{err}");

@@ -185,3 +185,18 @@ pub fn pack_entries(dir: &Path) -> Vec<(std::path::PathBuf, cairn::format::pack:
     }
     out
 }
+
+/// Flip a byte in the middle of every chunk under `dir` (a folder of
+/// packs) for which `pick` says so; how many were damaged.
+pub fn damage_chunks(dir: &Path, pick: impl Fn(&cairn::hash::Id) -> bool) -> usize {
+    let mut flipped = 0;
+    for (pack, e) in pack_entries(dir) {
+        if e.kind == cairn::format::kind::ObjectKind::Chunk && pick(&e.id) {
+            let mut bytes = std::fs::read(&pack).unwrap();
+            bytes[e.offset as usize + e.stored_len as usize / 2] ^= 0x5a;
+            std::fs::write(&pack, bytes).unwrap();
+            flipped += 1;
+        }
+    }
+    flipped
+}
