@@ -40,8 +40,10 @@ use crate::error::Result;
 /// pull from 124 to 158–173 MB peak and to 0.7–0.9× the time of one round
 /// at a time; three rounds reached 203–214 MB, over the 200 MB budget,
 /// and rounds of 8 MiB four deep were no faster, with more requests.
-/// Since rounds decode in place into a buffer of their own (`fetch_into`),
-/// one run reached 223 MB: the budget needs measuring again.
+/// Rounds now decode in place into a buffer the writer hands back once
+/// written (`write.rs`); with a fresh buffer per round one run reached
+/// 223 MB, with the buffers reused 166–189 MB (moto and Garage, stop 14's
+/// `bench/remote.sh`, bench/RESULTS.md).
 pub const DEPTH: usize = 2;
 
 /// The pool rounds run on: one thread per round in flight (they mostly
