@@ -101,12 +101,7 @@ fn pull_no_cache_of_damaged_remote_chunks_writes_nothing() {
     ] {
         assert!(!b.exists(gone), "{gone} was written: {err}");
     }
-    let leftovers: Vec<_> = walkdir::WalkDir::new(&b.root)
-        .into_iter()
-        .flatten()
-        .filter(|e| e.file_name().to_string_lossy().starts_with(".cairn-tmp"))
-        .map(|e| e.path().to_path_buf())
-        .collect();
+    let leftovers = b.temp_files_anywhere();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
 
@@ -370,12 +365,7 @@ fn a_damaged_chunk_fetched_ahead_is_never_written() {
             cached.iter().all(|(_, e)| e.id != victim),
             "{args:?}: the damaged chunk entered the cache"
         );
-        let leftovers: Vec<_> = walkdir::WalkDir::new(&b.root)
-            .into_iter()
-            .flatten()
-            .filter(|e| e.file_name().to_string_lossy().starts_with(".cairn-tmp"))
-            .map(|e| e.path().to_path_buf())
-            .collect();
+        let leftovers = b.temp_files_anywhere();
         assert!(leftovers.is_empty(), "{args:?}: {leftovers:?}");
     }
 }

@@ -156,12 +156,7 @@ fn pull_of_a_damaged_remote_chunk_writes_it_nowhere() {
     let (out, err) = b.cairn_fail(&["verify"]);
     assert!(!out.contains("damaged"), "{out}\n{err}");
     assert!(out.contains("missing"), "{out}\n{err}");
-    let leftovers: Vec<_> = walkdir::WalkDir::new(&b.root)
-        .into_iter()
-        .flatten()
-        .filter(|e| e.file_name().to_string_lossy().starts_with(".cairn-tmp"))
-        .map(|e| e.path().to_path_buf())
-        .collect();
+    let leftovers = b.temp_files_anywhere();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
 

@@ -357,6 +357,17 @@ impl TestRepo {
         out
     }
 
+    /// Files whose name starts with `.cairn-tmp` anywhere under the
+    /// repository's root, `.git` and `.cairn` included.
+    pub fn temp_files_anywhere(&self) -> Vec<PathBuf> {
+        walkdir::WalkDir::new(&self.root)
+            .into_iter()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().starts_with(".cairn-tmp"))
+            .map(|e| e.path().to_path_buf())
+            .collect()
+    }
+
     /// Files whose name starts with `.cairn-tmp-` anywhere in the work
     /// tree (outside `.git` and `.cairn`).
     pub fn stray_temp_files(&self) -> Vec<String> {
