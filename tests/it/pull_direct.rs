@@ -379,3 +379,35 @@ fn a_damaged_chunk_fetched_ahead_is_never_written() {
         assert!(leftovers.is_empty(), "{args:?}: {leftovers:?}");
     }
 }
+
+/// A remote pack cut short (a copy interrupted behind cairn's back): the
+/// ranged reads that reach past its end fail the pull with an error that
+/// names the file, and nothing is written: not the model, not a temporary
+/// file (with `--no-cache` or without).
+#[test]
+fn a_remote_pack_cut_short_fails_the_pull_and_writes_nothing() {
+    let a = pushed_large();
+    let b = TestRepo::clone_of(&a);
+    let packs = pack_entries(&a.remote_dir("origin").join("packs"));
+    let (largest, _) = packs
+        .iter()
+        .max_by_key(|(p, _)| std::fs::metadata(p).unwrap().len())
+        .unwrap();
+    let len = std::fs::metadata(largest).unwrap().len();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(largest)
+        .unwrap()
+        .set_len(len / 2)
+        .unwrap();
+    let name = largest.file_name().unwrap().to_string_lossy().to_string();
+    for args in [&["pull", "--no-cache"][..], &["pull"][..]] {
+        let (_, err) = b.cairn_fail(args);
+        assert!(err.starts_with("error:"), "{args:?}: {err}");
+        assert!(err.contains(&name[..16]), "{args:?}: {err}");
+        assert!(err.contains("the file ends at"), "{args:?}: {err}");
+        assert!(!b.exists("model.bin"), "{args:?}: the model was written");
+        let leftovers = b.temp_files_anywhere();
+        assert!(leftovers.is_empty(), "{args:?}: {leftovers:?}");
+    }
+}
