@@ -102,7 +102,19 @@ impl MapModel {
             }
         }
         let held: Vec<(ObjectKind, Id)> = p.entries.iter().map(|e| (e.kind, e.id)).collect();
+        // A pack recorded again (a partial record replaced by the whole
+        // one) arrived at its latest place in `order`; its earlier places
+        // are stale and must not rank it ahead of packs that came between.
+        let latest: HashMap<Id, usize> = self
+            .order
+            .iter()
+            .enumerate()
+            .map(|(n, p)| (*p, n))
+            .collect();
         for (number, pid) in self.order.clone().iter().enumerate() {
+            if latest.get(pid) != Some(&number) {
+                continue;
+            }
             let Some(other) = self.packs.get(pid) else {
                 continue;
             };
