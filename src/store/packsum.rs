@@ -91,6 +91,11 @@ impl Summer {
         self.len += bytes.len() as u64;
     }
 
+    /// Bytes fed so far.
+    pub fn bytes(&self) -> u64 {
+        self.len
+    }
+
     pub fn finish(&self) -> PackSum {
         PackSum {
             len: self.len,

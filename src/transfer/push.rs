@@ -15,6 +15,7 @@ use futures::{StreamExt, TryStreamExt};
 
 use super::push_pack;
 use super::push_sent::Spill;
+use super::push_sum;
 use super::pushed::{Known, Pushed};
 use super::spool::{Body, Spool, SpoolWriter};
 use super::Connection;
@@ -24,7 +25,8 @@ use crate::format::kind::ObjectKind;
 use crate::hash::Id;
 use crate::progress::Progress;
 use crate::remote::index::{self, PackRecord, RemoteIndex};
-use crate::store::{packsum, Store};
+use crate::store::packsum::PackSum;
+use crate::store::Store;
 
 /// Local packs at least this large, all of whose blobs the remote lacks,
 /// are sent as they are; smaller ones are merged.
@@ -77,13 +79,13 @@ enum Upload {
     File {
         path: PathBuf,
         record: PackRecord,
+        /// The pack's sum, when the upload is to check the bytes it reads
+        /// against it (`super::push_sum`); `None`: checked already.
+        sum: Option<PackSum>,
     },
     /// A repacked pack, written to a spool (not held in memory, once per
     /// upload in flight).
-    Spooled {
-        spool: Spool,
-        record: PackRecord,
-    },
+    Spooled { spool: Spool, record: PackRecord },
 }
 
 /// What the remote holds, as far as a push needs to know: every index file
@@ -250,12 +252,11 @@ pub fn push(
     // Each pack's record goes to a spool as its upload ends: not held
     // beside the plan's footers (`super::push_sent`).
     let spill = Spill::new(store.root())?;
-    let records: Result<(Spill, (usize, usize))> = std::thread::scope(|s| {
+    let checked = &push_sum::Checked::default();
+    let records: Result<Spill> = std::thread::scope(|s| {
         // Producer: verify local packs and build repacked ones, in order.
-        // Returns how many whole packs it checked by sum and by decoding.
-        let producer = s.spawn(move || -> Result<(usize, usize)> {
+        let producer = s.spawn(move || -> Result<()> {
             let mut plan = plan;
-            let mut checked = (0, 0);
             for p in std::mem::take(&mut plan.whole) {
                 let pack = &mut plan.packs[p];
                 let mut record = PackRecord {
@@ -263,26 +264,19 @@ pub fn push(
                     len: pack.len,
                     entries: Vec::new(),
                 };
+                let mut sum = None;
                 if present.known(&record) != Some(true) {
-                    // The pack's bytes as its sum records them are the
-                    // bytes `add` wrote and checked; anything else (no
-                    // sum, a stale one, damage) is decided blob by blob,
-                    // which alone calls a pack damaged (§15.3 step 4).
-                    if packsum::matches(&pack.path)? {
-                        checked.0 += 1;
-                    } else {
-                        store.check_pack(pack)?;
-                        checked.1 += 1;
-                    }
+                    sum = push_sum::before_upload(conn, store, pack, checked)?;
                 }
                 // Moved, not copied: the record is all that is kept of it.
                 record.entries = std::mem::take(&mut pack.entries);
                 let up = Upload::File {
                     path: pack.path.clone(),
                     record,
+                    sum,
                 };
                 if tx.blocking_send(up).is_err() {
-                    return Ok(checked);
+                    return Ok(());
                 }
             }
             for group in groups {
@@ -305,20 +299,29 @@ pub fn push(
                     entries: layout.entries,
                 };
                 if tx.blocking_send(Upload::Spooled { spool, record }).is_err() {
-                    return Ok(checked);
+                    return Ok(());
                 }
             }
-            Ok(checked)
+            Ok(())
         });
         let uploaded = conn.rt.block_on(async {
             futures::stream::poll_fn(|cx| rx.poll_recv(cx))
                 .map(|up| async move {
                     let (record, sent) = match up {
-                        Upload::File { path, record } => {
+                        Upload::File { path, record, sum } => {
                             let rel = index::pack_path(&record.id);
                             let sent = !present.there(conn, &record).await?;
                             if sent {
-                                conn.put_file_async(&rel, &path, record.len).await?;
+                                match &sum {
+                                    Some(sum) => {
+                                        let es = &record.entries;
+                                        push_sum::put_checked(
+                                            conn, store, &rel, &path, es, sum, checked,
+                                        )
+                                        .await?
+                                    }
+                                    None => conn.put_file_async(&rel, &path, record.len).await?,
+                                }
                                 crate::failpoint::hit("push.pack_uploaded");
                             }
                             (record, sent)
@@ -353,14 +356,12 @@ pub fn push(
                 std::io::Error::other("packing thread panicked"),
             ))
         });
-        let checked = produced?;
-        uploaded.map(|spill| (spill, checked))
+        produced?;
+        uploaded
     });
     progress.end();
-    let (spill, (by_sum, by_decode)) = records?;
-    report.verified_by_sum = by_sum;
-    report.verified_by_decode = by_decode;
-    let spilled = spill.finish()?;
+    (report.verified_by_sum, report.verified_by_decode) = checked.counts();
+    let spilled = records?.finish()?;
     let sent: Vec<String> = spilled
         .sent()
         .map(|(id, _)| index::pack_path(&id))
