@@ -30,6 +30,10 @@ pub enum Warning {
     },
     /// A file named `*.cairn` that is not a pointer; it was left alone.
     NotAPointer { path: PathBuf, reason: String },
+    /// `verify` found every blob of a pack intact but its sum (FORMAT.md
+    /// §6.8) does not match its bytes: only a note, a push checks that
+    /// pack blob by blob.
+    StalePackSum { path: PathBuf },
 }
 
 impl std::fmt::Display for Warning {
@@ -65,6 +69,11 @@ impl std::fmt::Display for Warning {
             Warning::NotAPointer { path, reason } => write!(
                 f,
                 "skipping {}: named like a pointer file but is not one ({reason})",
+                path.display()
+            ),
+            Warning::StalePackSum { path } => write!(
+                f,
+                "the sum beside pack {} does not match it (its blobs are intact): push will check it blob by blob",
                 path.display()
             ),
         }

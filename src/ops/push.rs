@@ -64,6 +64,11 @@ pub struct PushReport {
     pub packs: usize,
     #[serde(rename = "packs_resumed")]
     pub resumed_packs: usize,
+    /// Cache packs sent whole and checked by their sum (FORMAT.md §6.8),
+    /// no blob decoded.
+    pub packs_verified_by_sum: usize,
+    /// Cache packs sent whole and checked blob by blob (no usable sum).
+    pub packs_verified_by_decode: usize,
     pub bytes: u64,
     pub requests: Requests,
     /// Versions considered: "work tree", revisions, tag names.
@@ -345,6 +350,8 @@ pub fn push_selected(
         report.objects += r.pushed.objects;
         report.packs += r.pushed.packs;
         report.resumed_packs += r.pushed.resumed;
+        report.packs_verified_by_sum += r.pushed.verified_by_sum;
+        report.packs_verified_by_decode += r.pushed.verified_by_decode;
         report.bytes += r.pushed.bytes;
         report.repaired_indexes.extend(r.pushed.indexes.repaired);
         report.damaged_indexes.extend(r.pushed.indexes.unrepaired);

@@ -13,12 +13,13 @@ use std::sync::Arc;
 use rayon::prelude::*;
 
 use super::packfile::{self, PackWriter};
+use super::packsum;
 use super::{check_encoded, damaged_list, file_name, new_pack, publish, PackSlot, Store};
 use crate::error::{Error, Result};
 use crate::format::kind::ObjectKind;
 use crate::format::pack::{self, Entry};
 use crate::hash::Id;
-use crate::progress::Progress;
+use crate::progress::{Progress, Warning};
 
 /// A problem found by [`Store::verify`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -169,6 +170,15 @@ fn verify_pack(slot: &PackSlot, progress: &dyn Progress) -> PackCheck {
         }
         progress.advance(e.stored_len as u64);
     }
+    // A sum is a hint for push, never evidence of damage (FORMAT.md §6.8):
+    // one that does not match an intact pack is a note, and beside a
+    // damaged pack it says nothing the damage does not.
+    if out.is_empty()
+        && packsum::read_sum(&path).is_some()
+        && matches!(packsum::matches(&path), Ok(false))
+    {
+        progress.warn(Warning::StalePackSum { path: path.clone() });
+    }
     (out, true)
 }
 
@@ -245,9 +255,12 @@ impl Store {
         Ok(written)
     }
 
-    /// Delete a pack file. Only for garbage collection, after everything
-    /// live in it has been copied and made durable elsewhere.
+    /// Delete a pack file and its sum. Only for garbage collection, after
+    /// everything live in it has been copied and made durable elsewhere.
+    /// The sum goes first: a crash between the two leaves a pack without a
+    /// sum (push then checks it blob by blob), never a sum without a pack.
     pub fn remove_pack(&self, path: &Path) -> Result<()> {
+        super::packsum::remove_sum(path)?;
         fs::remove_file(path).map_err(|e| Error::io("remove pack", path, e))?;
         if let Some(dir) = path.parent() {
             crate::durable::sync_dir(dir)?;

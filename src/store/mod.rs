@@ -39,6 +39,7 @@ mod index;
 mod maintenance;
 mod marks;
 pub mod packfile;
+pub mod packsum;
 mod read;
 mod stage;
 mod write;

@@ -7,7 +7,8 @@
 //! place, so a published pack is always complete. While it grows, the
 //! kernel is asked to start writing back what is already written (a hint,
 //! never a substitute for the fsync), so the fsync that seals it has little
-//! left to wait for.
+//! left to wait for. Every byte written is also fed to the pack's sum
+//! (`super::packsum`), so sealing yields it without reading the pack again.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -20,6 +21,8 @@ use crate::format::codec::Codec;
 use crate::format::kind::ObjectKind;
 use crate::format::pack::{encode_footer, header, pack_id, read_footer, Entry, HEADER_LEN};
 use crate::hash::Id;
+
+use super::packsum::{PackSum, Summer};
 
 /// Space reserved for a new pack up front (trimmed when it is sealed).
 pub const PREALLOCATE: u64 = 40 << 20;
@@ -73,6 +76,8 @@ pub struct PackWriter {
     /// Bytes of the file already handed to [`start_writeback`].
     kicked: u64,
     entries: Vec<Entry>,
+    /// XXH3-128 of every byte written so far, in order.
+    sum: Summer,
 }
 
 impl PackWriter {
@@ -84,14 +89,18 @@ impl PackWriter {
         // Small enough that full-size chunks bypass the buffer (no extra copy),
         // large enough to batch small blobs into few syscalls.
         let mut out = BufWriter::with_capacity(64 << 10, file);
-        out.write_all(&header())
+        let head = header();
+        out.write_all(&head)
             .map_err(|e| Error::io("write pack", &path, e))?;
+        let mut sum = Summer::default();
+        sum.update(&head);
         Ok(PackWriter {
             path,
             out,
             offset: HEADER_LEN,
             kicked: 0,
             entries: Vec::new(),
+            sum,
         })
     }
 
@@ -131,6 +140,7 @@ impl PackWriter {
         self.out
             .write_all(stored)
             .map_err(|e| Error::io("write pack", &self.path, e))?;
+        self.sum.update(stored);
         let entry = Entry {
             id,
             kind,
@@ -156,12 +166,14 @@ impl PackWriter {
     }
 
     /// Write the footer and fsync. The pack is complete on disk but still
-    /// under its temporary name; the caller renames it into place.
-    pub fn finish(mut self) -> Result<(PathBuf, Id, Vec<Entry>)> {
+    /// under its temporary name; the caller renames it into place. Returns
+    /// it with its id, its entries and the sum of all its bytes.
+    pub fn finish(mut self) -> Result<Finished> {
         let footer = encode_footer(&self.entries, self.offset);
         let path = self.path.clone();
         let io = |e| Error::io("write pack", &path, e);
         self.out.write_all(&footer).map_err(io)?;
+        self.sum.update(&footer);
         let file = self.out.into_inner().map_err(|e| io(e.into_error()))?;
         // Drop the unused part of the preallocation: the trailer must be
         // the last bytes of the file.
@@ -169,8 +181,22 @@ impl PackWriter {
             .map_err(io)?;
         file.sync_all().map_err(io)?;
         let id = pack_id(&self.entries);
-        Ok((self.path, id, self.entries))
+        Ok(Finished {
+            path: self.path,
+            id,
+            entries: self.entries,
+            sum: self.sum.finish(),
+        })
     }
+}
+
+/// A pack [`PackWriter::finish`] wrote and fsynced, still under its
+/// temporary name.
+pub struct Finished {
+    pub path: PathBuf,
+    pub id: Id,
+    pub entries: Vec<Entry>,
+    pub sum: PackSum,
 }
 
 #[cfg(test)]
@@ -200,8 +226,14 @@ mod tests {
         }
         assert!(w.written_back() >= 2 * WRITEBACK_STEP);
         assert!(w.written_back() <= w.len());
-        let (p, _, entries) = w.finish().unwrap();
+        let Finished {
+            path: p,
+            entries,
+            sum,
+            ..
+        } = w.finish().unwrap();
         let f = File::open(&p).unwrap();
+        assert_eq!(super::super::packsum::sum_file(&p, &f).unwrap(), sum);
         assert_eq!(read_file_footer(&p, &f).unwrap(), entries);
         let bytes = std::fs::read(&p).unwrap();
         for e in &entries {
@@ -219,7 +251,16 @@ mod tests {
             .unwrap();
         w.add(ObjectKind::Chunk, Id::of(b"de"), Codec::Raw, b"de", 2)
             .unwrap();
-        let (p, id, entries) = w.finish().unwrap();
+        let Finished {
+            path: p,
+            id,
+            entries,
+            sum,
+        } = w.finish().unwrap();
+        // The sum covers every byte, header to trailer.
+        let whole = std::fs::read(&p).unwrap();
+        assert_eq!(sum.len, whole.len() as u64);
+        assert_eq!(sum.xxh3, xxhash_rust::xxh3::xxh3_128(&whole));
         let f = File::open(&p).unwrap();
         assert_eq!(read_file_footer(&p, &f).unwrap(), entries);
         assert_eq!(pack_id(&entries), id);

@@ -4,14 +4,15 @@
 //! so a second thread storing the same content sees it as present without
 //! holding a lock across the write. Each worker thread appends to its own
 //! open pack; a full pack is sealed in the background (footer, fsync,
-//! rename into `packs/`, directory fsync), and [`Store::flush`] returns
+//! sum beside it, rename into `packs/`, directory fsync), and [`Store::flush`] returns
 //! only once every pack written so far is durable. Encoded blobs from a
 //! remote are checked against their id before anything is written.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use super::packfile::PackWriter;
+use super::packfile::{Finished, PackWriter};
+use super::packsum;
 use super::{check_encoded, max_raw_len, pack_dir, tmp_dir, Loc, OpenWriter, Store, RESERVED};
 use crate::error::{Error, Result};
 use crate::format::codec::{self, Codec};
@@ -39,9 +40,12 @@ pub(super) fn new_pack(root: &Path) -> Result<PackWriter> {
     PackWriter::create(path)
 }
 
-/// Finish a pack and publish it: footer, fsync, rename to
+/// Finish a pack and publish it: footer, fsync, its sum written and
+/// fsynced beside where it will be (FORMAT.md §6.8), rename to
 /// `packs/xx/<id>.pack` (readable by all, so a cache can be shared), and
-/// fsync both directories so the new name survives a crash.
+/// fsync both directories so the new names survive a crash. The sum goes
+/// first: a pack in `packs/` without one only lacks push's fast path, and
+/// a sum without its pack (a crash between the renames) is never read.
 pub(super) fn publish(root: &Path, writer: PackWriter) -> Result<PathBuf> {
     publish_with_entries(root, writer).map(|(dest, _)| dest)
 }
@@ -52,12 +56,20 @@ pub(super) fn publish_with_entries(
     root: &Path,
     writer: PackWriter,
 ) -> Result<(PathBuf, Vec<crate::format::pack::Entry>)> {
-    let (tmp, id, entries) = writer.finish()?;
+    let Finished {
+        path: tmp,
+        id,
+        entries,
+        sum,
+    } = writer.finish()?;
     let hex = id.to_hex();
     let dir = pack_dir(root);
     let sub = dir.join(&hex[..2]);
     fs::create_dir_all(&sub).map_err(|e| Error::io("create directory", &sub, e))?;
     let dest = sub.join(format!("{hex}.pack"));
+    crate::failpoint::hit("store.pack_finished");
+    packsum::write_sum(&tmp_dir(root), &dest, &sum)?;
+    crate::failpoint::hit("store.sum_written");
     fs::set_permissions(&tmp, std::os::unix::fs::PermissionsExt::from_mode(0o644))
         .map_err(|e| Error::io("set permissions of", &tmp, e))?;
     fs::rename(&tmp, &dest).map_err(|e| Error::io("rename pack into", &dest, e))?;

@@ -43,6 +43,7 @@ pub mod push;
 mod push_pack;
 pub(crate) mod push_plan;
 mod push_sent;
+mod push_sum;
 pub mod pushed;
 pub mod ranged;
 pub mod spool;

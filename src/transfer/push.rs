@@ -15,6 +15,7 @@ use futures::{StreamExt, TryStreamExt};
 
 use super::push_pack;
 use super::push_sent::Spill;
+use super::push_sum;
 use super::pushed::{Known, Pushed};
 use super::spool::{Body, Spool, SpoolWriter};
 use super::Connection;
@@ -24,6 +25,7 @@ use crate::format::kind::ObjectKind;
 use crate::hash::Id;
 use crate::progress::Progress;
 use crate::remote::index::{self, PackRecord, RemoteIndex};
+use crate::store::packsum::PackSum;
 use crate::store::Store;
 
 /// Local packs at least this large, all of whose blobs the remote lacks,
@@ -65,19 +67,25 @@ pub struct PushReport {
     /// named only packs neither condemned nor damaged: no need to write it
     /// again.
     pub located: Vec<Id>,
+    /// Cache packs sent whole that were checked by their sum (FORMAT.md
+    /// §6.8): their bytes read once, no blob decoded.
+    pub verified_by_sum: usize,
+    /// Cache packs sent whole that were checked blob by blob (no sum, or
+    /// one that did not match).
+    pub verified_by_decode: usize,
 }
 
 enum Upload {
     File {
         path: PathBuf,
         record: PackRecord,
+        /// The pack's sum, when the upload is to check the bytes it reads
+        /// against it (`super::push_sum`); `None`: checked already.
+        sum: Option<PackSum>,
     },
     /// A repacked pack, written to a spool (not held in memory, once per
     /// upload in flight).
-    Spooled {
-        spool: Spool,
-        record: PackRecord,
-    },
+    Spooled { spool: Spool, record: PackRecord },
 }
 
 /// What the remote holds, as far as a push needs to know: every index file
@@ -244,6 +252,7 @@ pub fn push(
     // Each pack's record goes to a spool as its upload ends: not held
     // beside the plan's footers (`super::push_sent`).
     let spill = Spill::new(store.root())?;
+    let checked = &push_sum::Checked::default();
     let records: Result<Spill> = std::thread::scope(|s| {
         // Producer: verify local packs and build repacked ones, in order.
         let producer = s.spawn(move || -> Result<()> {
@@ -255,14 +264,16 @@ pub fn push(
                     len: pack.len,
                     entries: Vec::new(),
                 };
+                let mut sum = None;
                 if present.known(&record) != Some(true) {
-                    store.check_pack(pack)?;
+                    sum = push_sum::before_upload(conn, store, pack, checked)?;
                 }
                 // Moved, not copied: the record is all that is kept of it.
                 record.entries = std::mem::take(&mut pack.entries);
                 let up = Upload::File {
                     path: pack.path.clone(),
                     record,
+                    sum,
                 };
                 if tx.blocking_send(up).is_err() {
                     return Ok(());
@@ -297,11 +308,20 @@ pub fn push(
             futures::stream::poll_fn(|cx| rx.poll_recv(cx))
                 .map(|up| async move {
                     let (record, sent) = match up {
-                        Upload::File { path, record } => {
+                        Upload::File { path, record, sum } => {
                             let rel = index::pack_path(&record.id);
                             let sent = !present.there(conn, &record).await?;
                             if sent {
-                                conn.put_file_async(&rel, &path, record.len).await?;
+                                match &sum {
+                                    Some(sum) => {
+                                        let es = &record.entries;
+                                        push_sum::put_checked(
+                                            conn, store, &rel, &path, es, sum, checked,
+                                        )
+                                        .await?
+                                    }
+                                    None => conn.put_file_async(&rel, &path, record.len).await?,
+                                }
                                 crate::failpoint::hit("push.pack_uploaded");
                             }
                             (record, sent)
@@ -340,6 +360,7 @@ pub fn push(
         uploaded
     });
     progress.end();
+    (report.verified_by_sum, report.verified_by_decode) = checked.counts();
     let spilled = records?.finish()?;
     let sent: Vec<String> = spilled
         .sent()

@@ -32,6 +32,7 @@ mod pull_direct;
 mod pull_once;
 mod push_dedup;
 mod push_pull;
+mod push_sum;
 mod read;
 mod remote_config;
 mod remote_errors;
