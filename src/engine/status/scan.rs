@@ -129,10 +129,12 @@ impl Status<'_> {
         collect: bool,
         keep: bool,
     ) -> Result<Scan> {
-        let store = self.store;
+        // The store is opened only when nodes are to be kept (a directory
+        // that differs from its record), never for a clean one.
+        let store = if keep { Some(self.store()?) } else { None };
         let mut kept = Vec::new();
         let mut sink = |id: Id, raw: Vec<u8>| {
-            if keep && !store.contains(ObjectKind::Tree, &id) {
+            if store.is_some_and(|s| !s.contains(ObjectKind::Tree, &id)) {
                 kept.push((id, raw));
             }
             Ok(())
