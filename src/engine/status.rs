@@ -40,6 +40,7 @@ use crate::repo::stat_index::{DirRecord, Stat, StatIndex};
 use crate::repo::workspace::Workspace;
 use crate::store::{LazyStore, Store};
 
+mod parts;
 mod scan;
 mod stat_at;
 

@@ -68,13 +68,13 @@ pub(super) struct Scan {
 }
 
 /// A file met by the walk, waiting for its batch.
-struct Pending {
+pub(super) struct Pending {
     /// Its directory in [`Batch::dirs`].
-    dir: u32,
+    pub(super) dir: u32,
     /// Its path below the tracked directory (the listing's path).
-    sub: String,
+    pub(super) sub: String,
     /// Where its name starts in `sub`.
-    name_at: u32,
+    pub(super) name_at: u32,
     st: Option<Lstat>,
     /// (id, holds the bytes cairn recorded, has a record), for a regular
     /// file once known.
@@ -85,9 +85,9 @@ struct Pending {
 
 /// Files in walk order and the directories they are in.
 #[derive(Default)]
-struct Batch {
-    dirs: Vec<Arc<Dir>>,
-    files: Vec<Pending>,
+pub(super) struct Batch {
+    pub(super) dirs: Vec<Arc<Dir>>,
+    pub(super) files: Vec<Pending>,
 }
 
 /// A directory being read: its names in listing order and how far.
@@ -104,7 +104,7 @@ struct Frame {
 }
 
 /// The walk, resumable a batch at a time.
-struct Walker<'s> {
+pub(super) struct Walker<'s> {
     abs: &'s Path,
     ig: CairnIgnore,
     stack: Vec<Frame>,
@@ -188,8 +188,12 @@ impl Status<'_> {
     /// `repo::stat_index::DirRecord`). `false` at the first file the stat
     /// index cannot vouch for, or when the count differs; the caller then
     /// rebuilds the listing, which also reports any error met here.
-    pub(super) fn unchanged(&self, rel: &str, abs: &Path, files: u64) -> Result<bool> {
-        let mut walk = Walker::new(self.ws.root(), rel, abs)?;
+    pub(super) fn unchanged_in_batches(
+        &self,
+        rel: &str,
+        mut walk: Walker<'_>,
+        files: u64,
+    ) -> Result<bool> {
         let mut seen = 0u64;
         let mut batch = walk.next_batch()?;
         while !batch.files.is_empty() {
@@ -301,7 +305,7 @@ impl Status<'_> {
 }
 
 impl<'s> Walker<'s> {
-    fn new(root: &Path, rel: &str, abs: &'s Path) -> Result<Walker<'s>> {
+    pub(super) fn new(root: &Path, rel: &str, abs: &'s Path) -> Result<Walker<'s>> {
         let top = Dir::open(abs).map_err(|e| Error::io("walk", abs, e))?;
         let mut w = Walker {
             abs,
@@ -353,9 +357,79 @@ impl<'s> Walker<'s> {
         Ok(())
     }
 
+    /// This walk, fresh from [`Walker::new`], as walks of its parts that
+    /// can go side by side: one for each subdirectory of the tracked
+    /// directory that the rules keep, and one for the files directly in
+    /// it; each part yields its files in walk order. `None`, and this walk
+    /// left as it was, when there are fewer than two subdirectories.
+    pub(super) fn split(&mut self) -> Result<Option<Vec<Walker<'s>>>> {
+        let subdirs = match self.stack.last() {
+            Some(top) if self.stack.len() == 1 && top.next == 0 => (0..top.names.len())
+                .filter(|&i| top.names.is_dir(i) == Some(true))
+                .count(),
+            _ => 0,
+        };
+        if subdirs < 2 {
+            return Ok(None);
+        }
+        self.split_top().map(Some)
+    }
+
+    fn split_top(&mut self) -> Result<Vec<Walker<'s>>> {
+        let Some(mut top) = self.stack.pop() else {
+            return Ok(Vec::new());
+        };
+        let base = self.full.len();
+        let mut parts = Vec::new();
+        let mut files = Vec::new();
+        for &i in &top.sorted {
+            if top.names.is_dir(i) != Some(true) {
+                // Its name is checked (UTF-8, ignored, temporary) when
+                // the files' part yields it, as a whole walk would.
+                files.push(i);
+                continue;
+            }
+            let Ok(name) = std::str::from_utf8(top.names.name(i)) else {
+                continue;
+            };
+            self.full.truncate(base);
+            self.full.push_str(name);
+            if self.ig.is_ignored(&self.full, true) {
+                continue;
+            }
+            let sub = top
+                .dir
+                .open_at(top.names.c_name(i))
+                .map_err(|e| Error::io("walk", self.abs.join(name), e))?;
+            let mut part = Walker {
+                abs: self.abs,
+                ig: self.ig.clone(),
+                stack: Vec::new(),
+                prefix: format!("{name}/"),
+                full: format!("{}/", self.full),
+                generation: 0,
+            };
+            let full_len = part.full.len();
+            part.enter(Arc::new(sub), 0, full_len, false)?;
+            parts.push(part);
+        }
+        self.full.truncate(base);
+        top.sorted = files;
+        self.stack.push(top);
+        parts.push(Walker {
+            abs: self.abs,
+            ig: self.ig.clone(),
+            stack: std::mem::take(&mut self.stack),
+            prefix: String::new(),
+            full: self.full.clone(),
+            generation: 0,
+        });
+        Ok(parts)
+    }
+
     /// The next files in walk order, at most [`BATCH`] of them in at most
     /// [`MAX_DIRS`] directories; empty once the walk is over.
-    fn next_batch(&mut self) -> Result<Batch> {
+    pub(super) fn next_batch(&mut self) -> Result<Batch> {
         self.generation += 1;
         let gen = self.generation;
         let mut batch = Batch::default();
