@@ -16,7 +16,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, PoisonError};
 
-use super::scan::{Batch, Walker};
+use super::scan::{Batch, Part, Walker};
 use super::stat_at::Lstat;
 use super::Status;
 use crate::error::Result;
@@ -30,11 +30,13 @@ impl Status<'_> {
     /// rebuilds the listing, which also reports any error met here.
     pub(super) fn unchanged(&self, rel: &str, abs: &Path, files: u64) -> Result<bool> {
         let mut walk = Walker::new(self.ws.root(), rel, abs)?;
-        let Some(parts) = walk.split()? else {
+        let Some(parts) = walk.split() else {
             return self.unchanged_in_batches(rel, walk, files);
         };
-        let parts: Vec<Mutex<Option<Walker<'_>>>> =
-            parts.into_iter().map(|w| Mutex::new(Some(w))).collect();
+        // `walk` is now the base the parts are opened from.
+        let walk = &walk;
+        let parts: Vec<Mutex<Option<Part<'_>>>> =
+            parts.into_iter().map(|p| Mutex::new(Some(p))).collect();
         let next = AtomicUsize::new(0);
         let seen = AtomicU64::new(0);
         let differs = AtomicBool::new(false);
@@ -45,9 +47,10 @@ impl Status<'_> {
                     return Ok(());
                 };
                 let taken = slot.lock().unwrap_or_else(PoisonError::into_inner).take();
-                let Some(mut walk) = taken else {
+                let Some(part) = taken else {
                     continue;
                 };
+                let mut walk = walk.part(part)?;
                 loop {
                     let mut batch = walk.next_batch()?;
                     if batch.files.is_empty() {

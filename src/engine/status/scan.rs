@@ -103,6 +103,13 @@ struct Frame {
     slot: Option<(u64, u32)>,
 }
 
+/// A part of a split walk ([`Walker::split`]): ready, or a subdirectory
+/// of the tracked directory, opened when the part is taken.
+pub(super) enum Part<'s> {
+    Ready(Walker<'s>),
+    Dir { parent: Arc<Dir>, name: String },
+}
+
 /// The walk, resumable a batch at a time.
 pub(super) struct Walker<'s> {
     abs: &'s Path,
@@ -357,28 +364,25 @@ impl<'s> Walker<'s> {
         Ok(())
     }
 
-    /// This walk, fresh from [`Walker::new`], as walks of its parts that
-    /// can go side by side: one for each subdirectory of the tracked
-    /// directory that the rules keep, and one for the files directly in
-    /// it; each part yields its files in walk order. `None`, and this walk
-    /// left as it was, when there are fewer than two subdirectories.
-    pub(super) fn split(&mut self) -> Result<Option<Vec<Walker<'s>>>> {
-        let subdirs = match self.stack.last() {
-            Some(top) if self.stack.len() == 1 && top.next == 0 => (0..top.names.len())
-                .filter(|&i| top.names.is_dir(i) == Some(true))
-                .count(),
-            _ => 0,
-        };
+    /// This walk, fresh from [`Walker::new`], as parts that can be walked
+    /// side by side: one for each subdirectory of the tracked directory
+    /// that the rules keep, and one for the files directly in it, each
+    /// yielding its files in walk order. A subdirectory is opened only
+    /// when its part is taken ([`Walker::part`]), so no more directories
+    /// are open than one walk keeps. `None`, and this walk left as it was,
+    /// when there are fewer than two subdirectories.
+    pub(super) fn split(&mut self) -> Option<Vec<Part<'s>>> {
+        let top = self
+            .stack
+            .last()
+            .filter(|t| self.stack.len() == 1 && t.next == 0)?;
+        let subdirs = (0..top.names.len())
+            .filter(|&i| top.names.is_dir(i) == Some(true))
+            .count();
         if subdirs < 2 {
-            return Ok(None);
+            return None;
         }
-        self.split_top().map(Some)
-    }
-
-    fn split_top(&mut self) -> Result<Vec<Walker<'s>>> {
-        let Some(mut top) = self.stack.pop() else {
-            return Ok(Vec::new());
-        };
+        let mut top = self.stack.pop()?;
         let base = self.full.len();
         let mut parts = Vec::new();
         let mut files = Vec::new();
@@ -394,37 +398,54 @@ impl<'s> Walker<'s> {
             };
             self.full.truncate(base);
             self.full.push_str(name);
-            if self.ig.is_ignored(&self.full, true) {
-                continue;
+            if !self.ig.is_ignored(&self.full, true) {
+                parts.push(Part::Dir {
+                    parent: top.dir.clone(),
+                    name: name.to_string(),
+                });
             }
-            let sub = top
-                .dir
-                .open_at(top.names.c_name(i))
-                .map_err(|e| Error::io("walk", self.abs.join(name), e))?;
-            let mut part = Walker {
-                abs: self.abs,
-                ig: self.ig.clone(),
-                stack: Vec::new(),
-                prefix: format!("{name}/"),
-                full: format!("{}/", self.full),
-                generation: 0,
-            };
-            let full_len = part.full.len();
-            part.enter(Arc::new(sub), 0, full_len, false)?;
-            parts.push(part);
         }
         self.full.truncate(base);
         top.sorted = files;
         self.stack.push(top);
-        parts.push(Walker {
+        parts.push(Part::Ready(Walker {
             abs: self.abs,
             ig: self.ig.clone(),
             stack: std::mem::take(&mut self.stack),
             prefix: String::new(),
             full: self.full.clone(),
             generation: 0,
-        });
-        Ok(parts)
+        }));
+        Some(parts)
+    }
+
+    /// The walk of `part` of this walk's [`Walker::split`].
+    pub(super) fn part(&self, part: Part<'s>) -> Result<Walker<'s>> {
+        let (parent, name) = match part {
+            Part::Ready(w) => return Ok(w),
+            Part::Dir { parent, name } => (parent, name),
+        };
+        let c_name = std::ffi::CString::new(name.as_bytes()).map_err(|_| {
+            Error::io(
+                "walk",
+                self.abs.join(&name),
+                std::io::ErrorKind::InvalidInput.into(),
+            )
+        })?;
+        let sub = parent
+            .open_at(&c_name)
+            .map_err(|e| Error::io("walk", self.abs.join(&name), e))?;
+        let mut w = Walker {
+            abs: self.abs,
+            ig: self.ig.clone(),
+            stack: Vec::new(),
+            full: format!("{}{name}/", self.full),
+            prefix: format!("{name}/"),
+            generation: 0,
+        };
+        let full_len = w.full.len();
+        w.enter(Arc::new(sub), 0, full_len, false)?;
+        Ok(w)
     }
 
     /// The next files in walk order, at most [`BATCH`] of them in at most
