@@ -202,13 +202,14 @@ impl<'a> Status<'a> {
     }
 
     /// Tracked path `rel` compared with its pointer, and whether the cache
-    /// holds its data.
+    /// holds its data (asked of the store, opened if it is not yet: one
+    /// path at a time, reading the footers for each would cost more).
     pub fn path(&self, rel: &str, ptr: &Pointer) -> Result<PathStatus> {
-        let keys = Self::stored_keys(ptr);
-        let has = match self.cache {
-            Cache::Open(s) => keys.iter().map(|(k, id)| s.contains(*k, id)).collect(),
-            Cache::Lazy(s) => s.contains_each(&keys, self.progress)?,
-        };
+        let store = self.store()?;
+        let has: Vec<bool> = Self::stored_keys(ptr)
+            .iter()
+            .map(|(k, id)| store.contains(*k, id))
+            .collect();
         let mut st = self.state(rel, ptr)?;
         st.stored = self.stored_with(ptr, &has);
         Ok(st)

@@ -28,7 +28,8 @@ use crate::progress::{Progress, Silent, Warning};
 pub struct LazyStore {
     root: PathBuf,
     store: OnceLock<Store>,
-    /// Held while the store is being opened, so it is opened once.
+    /// Held while the store is being opened, so it is opened once, and
+    /// while the footers are read, so damage is reported once.
     opening: Mutex<()>,
     /// Whether [`LazyStore::contains_each`] has read the footers and
     /// reported the damaged packs already (an open then does not again).
@@ -55,6 +56,7 @@ impl LazyStore {
         if let Some(s) = self.store.get() {
             return Ok(s);
         }
+        crate::failpoint::hit("store.lazy_open");
         let _one = self.opening.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(s) = self.store.get() {
             return Ok(s);
@@ -82,6 +84,10 @@ impl LazyStore {
         keys: &[(ObjectKind, Id)],
         progress: &dyn Progress,
     ) -> Result<Vec<bool>> {
+        crate::failpoint::hit("store.lazy_footers");
+        // One of this and an open reads the footers first and reports the
+        // damaged packs; the other then says nothing again.
+        let _one = self.opening.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(s) = self.store.get() {
             return Ok(keys.iter().map(|(k, id)| s.contains(*k, id)).collect());
         }

@@ -118,25 +118,31 @@ fn a_damaged_pack_is_reported_and_holds_nothing() {
 
 #[test]
 fn a_damaged_pack_is_reported_once_when_the_store_is_opened_too() {
-    let repo = clean_repo();
-    damage_trailers(&repo);
     // A changed directory is compared with its stored listing: the store
-    // is opened after the footers were read, and says nothing new.
-    repo.write("data/d0/f00.txt", "edited\n");
-    let (got, stderr) = rows(&repo);
-    assert_eq!(
-        got,
-        [
-            row("data", "modified", false),
-            row("model.bin", "clean", false)
-        ]
-    );
-    let packs = repo.packs().len();
-    assert_eq!(
-        stderr.matches("ignoring damaged pack").count(),
-        packs,
-        "{stderr}"
-    );
+    // is opened while the footers are read on another thread, and
+    // whichever reads them first reports the damage, the other nothing.
+    // Each order is forced by holding the other side back a moment.
+    for wait_for in ["store.lazy_footers", "store.lazy_open"] {
+        let mut repo = clean_repo();
+        damage_trailers(&repo);
+        repo.write("data/d0/f00.txt", "edited\n");
+        repo.set_env("CAIRN_FAILPOINTS_RUN", &format!("{wait_for}=sleep 0.5"));
+        let (got, stderr) = rows(&repo);
+        assert_eq!(
+            got,
+            [
+                row("data", "modified", false),
+                row("model.bin", "clean", false)
+            ],
+            "{wait_for}"
+        );
+        let packs = repo.packs().len();
+        assert_eq!(
+            stderr.matches("ignoring damaged pack").count(),
+            packs,
+            "{wait_for}: {stderr}"
+        );
+    }
 }
 
 #[test]
