@@ -41,6 +41,7 @@ impl Status<'_> {
         let seen = AtomicU64::new(0);
         let differs = AtomicBool::new(false);
         let work = || -> Result<()> {
+            let mut batch = Batch::default();
             while !differs.load(Ordering::Relaxed) {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(slot) = parts.get(i) else {
@@ -52,11 +53,11 @@ impl Status<'_> {
                 };
                 let mut walk = walk.part(part)?;
                 loop {
-                    let mut batch = walk.next_batch()?;
+                    walk.fill(&mut batch)?;
                     if batch.files.is_empty() {
                         break;
                     }
-                    match self.vouched_in_turn(rel, &mut batch) {
+                    match self.vouched_in_turn(rel, &batch) {
                         Some(n) if seen.fetch_add(n, Ordering::Relaxed) + n <= files => {}
                         _ => {
                             differs.store(true, Ordering::Relaxed);
@@ -87,21 +88,19 @@ impl Status<'_> {
     /// every one of them; `None` at the first it does not (or an `lstat`
     /// that fails: the file went away). Each file is `lstat`ed and looked
     /// up in turn, on this thread: the parts keep both cores busy.
-    fn vouched_in_turn(&self, rel: &str, batch: &mut Batch) -> Option<u64> {
+    fn vouched_in_turn(&self, rel: &str, batch: &Batch) -> Option<u64> {
         let idx = self.index.read().unwrap_or_else(PoisonError::into_inner);
-        let from = format!(
-            "{rel}/{}",
-            batch.files.first().map_or("", |f| f.sub.as_str())
-        );
+        let from = format!("{rel}/{}", batch.files.first().map_or("", |f| batch.sub(f)));
         let mut ord = idx.ordered(&from);
         let mut n = 0u64;
         for f in &batch.files {
-            let name = &f.sub.as_bytes()[f.name_at as usize..];
+            let sub = batch.sub(f);
+            let name = &sub.as_bytes()[f.name_at as usize..];
             let st = batch.dirs[f.dir as usize].lstat_name(name).ok()?;
             if !Lstat::is_file(&st) {
                 continue;
             }
-            ord.lookup(rel, &f.sub, &st.stat)?;
+            ord.lookup(rel, sub, &st.stat)?;
             n += 1;
         }
         Some(n)

@@ -17,7 +17,9 @@
 //! full batch and resume: while one batch is `lstat`ed and looked up, the
 //! next is read from the directories on the other core (`rayon::join`),
 //! and the listing is built from each batch in order. Memory is bounded by
-//! two batches and the widest directories on the way, never by the tree. `.cairnignore` is
+//! two batches and the widest directories on the way, never by the tree.
+//! A directory that its stat-index record may settle is walked in parts
+//! instead ([`Walker::split`], driven by `parts.rs`). `.cairnignore` is
 //! honoured as `repo::walk` honours it: an ignored directory is not
 //! entered, and a directory's own rules apply to what lies below it.
 
@@ -71,9 +73,12 @@ pub(super) struct Scan {
 pub(super) struct Pending {
     /// Its directory in [`Batch::dirs`].
     pub(super) dir: u32,
-    /// Its path below the tracked directory (the listing's path).
-    pub(super) sub: String,
-    /// Where its name starts in `sub`.
+    /// Where its path below the tracked directory (the listing's path)
+    /// lies in [`Batch::paths`]: one buffer for the batch, not one
+    /// allocation per file.
+    sub_at: u32,
+    sub_len: u32,
+    /// Where its name starts in that path.
     pub(super) name_at: u32,
     st: Option<Lstat>,
     /// (id, holds the bytes cairn recorded, has a record), for a regular
@@ -88,6 +93,20 @@ pub(super) struct Pending {
 pub(super) struct Batch {
     pub(super) dirs: Vec<Arc<Dir>>,
     pub(super) files: Vec<Pending>,
+    /// The paths of `files`, back to back.
+    paths: String,
+}
+
+impl Batch {
+    /// File `f`'s path below the tracked directory.
+    pub(super) fn sub(&self, f: &Pending) -> &str {
+        path_in(&self.paths, f)
+    }
+}
+
+/// File `f`'s path in `paths` (its batch's [`Batch::paths`]).
+fn path_in<'p>(paths: &'p str, f: &Pending) -> &'p str {
+    &paths[f.sub_at as usize..(f.sub_at + f.sub_len) as usize]
 }
 
 /// A directory being read: its names in listing order and how far.
@@ -165,7 +184,7 @@ impl Status<'_> {
                 with_record += has as u64;
                 exact &= f.exact;
                 let e = TreeEntry {
-                    path: f.sub,
+                    path: batch.sub(&f).to_string(),
                     mode: Mode::from_permissions(st.mode),
                     size: st.stat.size,
                     id,
@@ -224,26 +243,25 @@ impl Status<'_> {
     /// every one of them; `None` at the first it does not (or an `lstat`
     /// that fails: the file went away).
     fn vouched(&self, rel: &str, batch: &mut Batch) -> Option<u64> {
-        let dirs = &batch.dirs;
-        let files = &mut batch.files;
+        let Batch { dirs, files, paths } = batch;
         files
             .par_iter_mut()
             .with_min_len(MIN_TASK)
             .try_for_each(|f| {
-                let name = &f.sub.as_bytes()[f.name_at as usize..];
+                let name = &path_in(paths, f).as_bytes()[f.name_at as usize..];
                 f.st = Some(dirs[f.dir as usize].lstat_name(name).ok()?);
                 Some(())
             })?;
-        batch.dirs.clear();
+        dirs.clear();
         let idx = self.index.read().unwrap_or_else(PoisonError::into_inner);
-        let from = format!("{rel}/{}", files.first().map_or("", |f| f.sub.as_str()));
+        let from = format!("{rel}/{}", files.first().map_or("", |f| path_in(paths, f)));
         let mut ord = idx.ordered(&from);
         let mut n = 0u64;
         for f in files.iter() {
             let Some(st) = f.st.filter(Lstat::is_file) else {
                 continue;
             };
-            ord.lookup(rel, &f.sub, &st.stat)?;
+            ord.lookup(rel, path_in(paths, f), &st.stat)?;
             n += 1;
         }
         Some(n)
@@ -252,32 +270,33 @@ impl Status<'_> {
     /// `lstat` every file of `batch`, take the ids the stat index vouches
     /// for in one ordered pass, and hash the rest.
     fn settle(&self, rel: &str, abs: &Path, batch: &mut Batch) -> Result<()> {
-        let dirs = &batch.dirs;
-        let files = &mut batch.files;
+        let Batch { dirs, files, paths } = batch;
+        let paths = &*paths;
         files
             .par_iter_mut()
             .with_min_len(MIN_TASK)
             .try_for_each(|f| {
-                let name = &f.sub.as_bytes()[f.name_at as usize..];
+                let sub = path_in(paths, f);
+                let name = &sub.as_bytes()[f.name_at as usize..];
                 let st = dirs[f.dir as usize]
                     .lstat_name(name)
-                    .map_err(|e| Error::io("stat", abs.join(&f.sub), e))?;
+                    .map_err(|e| Error::io("stat", abs.join(sub), e))?;
                 f.st = Some(st);
                 Ok::<_, Error>(())
             })?;
-        batch.dirs.clear();
+        dirs.clear();
 
         let mut misses = Vec::new();
         let mut hits = 0u64;
         {
             let idx = self.index.read().unwrap_or_else(PoisonError::into_inner);
-            let from = format!("{rel}/{}", files.first().map_or("", |f| f.sub.as_str()));
+            let from = format!("{rel}/{}", files.first().map_or("", |f| path_in(paths, f)));
             let mut ord = idx.ordered(&from);
             for (i, f) in files.iter_mut().enumerate() {
                 let Some(st) = f.st.filter(Lstat::is_file) else {
                     continue;
                 };
-                match ord.lookup(rel, &f.sub, &st.stat) {
+                match ord.lookup(rel, path_in(paths, f), &st.stat) {
                     Some(id) => {
                         f.id = Some((id, true, true));
                         f.exact = true;
@@ -293,9 +312,9 @@ impl Status<'_> {
         let hashed: Vec<(usize, (Id, bool, bool), bool)> = misses
             .par_iter()
             .map(|&(i, stat)| {
-                let f = &files[i];
-                let path = format!("{rel}/{}", f.sub);
-                let got = self.content_id(&path, &abs.join(&f.sub), stat)?;
+                let sub = path_in(paths, &files[i]);
+                let path = format!("{rel}/{sub}");
+                let got = self.content_id(&path, &abs.join(sub), stat)?;
                 let idx = self.index.read().unwrap_or_else(PoisonError::into_inner);
                 let exact = idx
                     .get(&path)
@@ -451,9 +470,19 @@ impl<'s> Walker<'s> {
     /// The next files in walk order, at most [`BATCH`] of them in at most
     /// [`MAX_DIRS`] directories; empty once the walk is over.
     pub(super) fn next_batch(&mut self) -> Result<Batch> {
+        let mut batch = Batch::default();
+        self.fill(&mut batch)?;
+        Ok(batch)
+    }
+
+    /// [`Walker::next_batch`] into `batch`, emptied first: a walk that
+    /// handles one batch at a time reuses its buffers.
+    pub(super) fn fill(&mut self, batch: &mut Batch) -> Result<()> {
+        batch.dirs.clear();
+        batch.files.clear();
+        batch.paths.clear();
         self.generation += 1;
         let gen = self.generation;
-        let mut batch = Batch::default();
         while let Some(f) = self.stack.last_mut() {
             let Some(&i) = f.sorted.get(f.next) else {
                 self.prefix.truncate(f.prefix_len);
@@ -497,7 +526,7 @@ impl<'s> Walker<'s> {
                     if batch.dirs.len() >= MAX_DIRS {
                         // Full of directories: this file starts the next.
                         f.next -= 1;
-                        return Ok(batch);
+                        return Ok(());
                     }
                     batch.dirs.push(f.dir.clone());
                     let at = (batch.dirs.len() - 1) as u32;
@@ -505,21 +534,22 @@ impl<'s> Walker<'s> {
                     at
                 }
             };
-            let mut sub = String::with_capacity(self.prefix.len() + name.len());
-            sub.push_str(&self.prefix);
-            sub.push_str(name);
+            let sub_at = batch.paths.len() as u32;
+            batch.paths.push_str(&self.prefix);
+            batch.paths.push_str(name);
             batch.files.push(Pending {
                 dir: at,
-                sub,
+                sub_at,
+                sub_len: batch.paths.len() as u32 - sub_at,
                 name_at: self.prefix.len() as u32,
                 st: None,
                 id: None,
                 exact: false,
             });
             if batch.files.len() >= BATCH {
-                return Ok(batch);
+                return Ok(());
             }
         }
-        Ok(batch)
+        Ok(())
     }
 }
