@@ -16,7 +16,9 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, PoisonError};
 
-use super::scan::{Batch, Part, Walker};
+use rayon::prelude::*;
+
+use super::scan::{path_in, Batch, Part, Walker, MIN_TASK};
 use super::stat_at::Lstat;
 use super::Status;
 use crate::error::Result;
@@ -101,6 +103,57 @@ impl Status<'_> {
                 continue;
             }
             ord.lookup(rel, sub, &st.stat)?;
+            n += 1;
+        }
+        Some(n)
+    }
+
+    /// [`Status::unchanged`] as one walk, for a tracked directory with
+    /// fewer than two subdirectories to share out: each batch's `lstat`s
+    /// on the pool while the next batch is read from the directories.
+    fn unchanged_in_batches(&self, rel: &str, mut walk: Walker<'_>, files: u64) -> Result<bool> {
+        let mut seen = 0u64;
+        let mut batch = walk.next_batch()?;
+        while !batch.files.is_empty() {
+            let (done, next) = rayon::join(|| self.vouched(rel, &mut batch), || walk.next_batch());
+            match done {
+                Some(n) if seen + n <= files => seen += n,
+                _ => return Ok(false),
+            }
+            batch = next?;
+        }
+        if seen != files {
+            return Ok(false);
+        }
+        self.counters
+            .files_stat_only
+            .fetch_add(seen, Ordering::Relaxed);
+        Ok(true)
+    }
+
+    /// How many regular files `batch` holds, if the stat index vouches for
+    /// every one of them; `None` at the first it does not (or an `lstat`
+    /// that fails: the file went away).
+    fn vouched(&self, rel: &str, batch: &mut Batch) -> Option<u64> {
+        let Batch { dirs, files, paths } = batch;
+        files
+            .par_iter_mut()
+            .with_min_len(MIN_TASK)
+            .try_for_each(|f| {
+                let name = &path_in(paths, f).as_bytes()[f.name_at as usize..];
+                f.st = Some(dirs[f.dir as usize].lstat_name(name).ok()?);
+                Some(())
+            })?;
+        dirs.clear();
+        let idx = self.index.read().unwrap_or_else(PoisonError::into_inner);
+        let from = format!("{rel}/{}", files.first().map_or("", |f| path_in(paths, f)));
+        let mut ord = idx.ordered(&from);
+        let mut n = 0u64;
+        for f in files.iter() {
+            let Some(st) = f.st.filter(Lstat::is_file) else {
+                continue;
+            };
+            ord.lookup(rel, path_in(paths, f), &st.stat)?;
             n += 1;
         }
         Some(n)

@@ -49,7 +49,7 @@ const BATCH: usize = crate::repo::walk::BATCH;
 const MAX_DIRS: usize = 128;
 /// Fewest files per parallel task: an `lstat` is a microsecond, so smaller
 /// tasks would cost more to hand out than to run.
-const MIN_TASK: usize = 256;
+pub(super) const MIN_TASK: usize = 256;
 
 /// What a walk of a tracked directory found.
 pub(super) struct Scan {
@@ -80,7 +80,7 @@ pub(super) struct Pending {
     sub_len: u32,
     /// Where its name starts in that path.
     pub(super) name_at: u32,
-    st: Option<Lstat>,
+    pub(super) st: Option<Lstat>,
     /// (id, holds the bytes cairn recorded, has a record), for a regular
     /// file once known.
     id: Option<(Id, bool, bool)>,
@@ -94,7 +94,7 @@ pub(super) struct Batch {
     pub(super) dirs: Vec<Arc<Dir>>,
     pub(super) files: Vec<Pending>,
     /// The paths of `files`, back to back.
-    paths: String,
+    pub(super) paths: String,
 }
 
 impl Batch {
@@ -105,7 +105,7 @@ impl Batch {
 }
 
 /// File `f`'s path in `paths` (its batch's [`Batch::paths`]).
-fn path_in<'p>(paths: &'p str, f: &Pending) -> &'p str {
+pub(super) fn path_in<'p>(paths: &'p str, f: &Pending) -> &'p str {
     &paths[f.sub_at as usize..(f.sub_at + f.sub_len) as usize]
 }
 
@@ -206,65 +206,6 @@ impl Status<'_> {
             exact,
             ignore: walk.ig,
         })
-    }
-
-    /// Whether tracked directory `rel` (at `abs`) holds exactly the `files`
-    /// files its directory record names, each with its recorded stat: a
-    /// walk with one `lstat` per file and no listing (see
-    /// `repo::stat_index::DirRecord`). `false` at the first file the stat
-    /// index cannot vouch for, or when the count differs; the caller then
-    /// rebuilds the listing, which also reports any error met here.
-    pub(super) fn unchanged_in_batches(
-        &self,
-        rel: &str,
-        mut walk: Walker<'_>,
-        files: u64,
-    ) -> Result<bool> {
-        let mut seen = 0u64;
-        let mut batch = walk.next_batch()?;
-        while !batch.files.is_empty() {
-            let (done, next) = rayon::join(|| self.vouched(rel, &mut batch), || walk.next_batch());
-            match done {
-                Some(n) if seen + n <= files => seen += n,
-                _ => return Ok(false),
-            }
-            batch = next?;
-        }
-        if seen != files {
-            return Ok(false);
-        }
-        self.counters
-            .files_stat_only
-            .fetch_add(seen, Ordering::Relaxed);
-        Ok(true)
-    }
-
-    /// How many regular files `batch` holds, if the stat index vouches for
-    /// every one of them; `None` at the first it does not (or an `lstat`
-    /// that fails: the file went away).
-    fn vouched(&self, rel: &str, batch: &mut Batch) -> Option<u64> {
-        let Batch { dirs, files, paths } = batch;
-        files
-            .par_iter_mut()
-            .with_min_len(MIN_TASK)
-            .try_for_each(|f| {
-                let name = &path_in(paths, f).as_bytes()[f.name_at as usize..];
-                f.st = Some(dirs[f.dir as usize].lstat_name(name).ok()?);
-                Some(())
-            })?;
-        dirs.clear();
-        let idx = self.index.read().unwrap_or_else(PoisonError::into_inner);
-        let from = format!("{rel}/{}", files.first().map_or("", |f| path_in(paths, f)));
-        let mut ord = idx.ordered(&from);
-        let mut n = 0u64;
-        for f in files.iter() {
-            let Some(st) = f.st.filter(Lstat::is_file) else {
-                continue;
-            };
-            ord.lookup(rel, path_in(paths, f), &st.stat)?;
-            n += 1;
-        }
-        Some(n)
     }
 
     /// `lstat` every file of `batch`, take the ids the stat index vouches
