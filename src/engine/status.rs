@@ -38,8 +38,9 @@ use crate::progress::Progress;
 use crate::repo::cairnignore::CairnIgnore;
 use crate::repo::stat_index::{DirRecord, Stat, StatIndex};
 use crate::repo::workspace::Workspace;
-use crate::store::Store;
+use crate::store::{LazyStore, Store};
 
+mod parts;
 mod scan;
 mod stat_at;
 
@@ -94,9 +95,18 @@ pub struct Counters {
     pub files_stat_only: AtomicU64,
 }
 
+/// The cache a status compares with: open already, or opened only if a
+/// question needs more than the pointers' "stored" flags
+/// ([`LazyStore`]).
+#[derive(Clone, Copy)]
+enum Cache<'a> {
+    Open(&'a Store),
+    Lazy(&'a LazyStore),
+}
+
 pub struct Status<'a> {
     pub ws: &'a Workspace,
-    pub store: &'a Store,
+    cache: Cache<'a>,
     /// Read by every file's lookup on both cores, written only when a file
     /// had to be hashed: a read lock lets the lookups of an unchanged tree
     /// run side by side instead of taking turns.
@@ -128,30 +138,97 @@ impl<'a> Status<'a> {
         index: &'a mut StatIndex,
         progress: &'a dyn Progress,
     ) -> Self {
+        Self::with(ws, Cache::Open(store), index, progress)
+    }
+
+    /// A status over a cache that is opened only when a question needs
+    /// it: [`Status::state`] of an unchanged tree never does, so `stored`
+    /// is then asked of [`LazyStore::contains_each`] for every pointer at
+    /// once ([`Status::stored_with`]).
+    pub fn lazy(
+        ws: &'a Workspace,
+        store: &'a LazyStore,
+        index: &'a mut StatIndex,
+        progress: &'a dyn Progress,
+    ) -> Self {
+        Self::with(ws, Cache::Lazy(store), index, progress)
+    }
+
+    fn with(
+        ws: &'a Workspace,
+        cache: Cache<'a>,
+        index: &'a mut StatIndex,
+        progress: &'a dyn Progress,
+    ) -> Self {
+        let root = match cache {
+            Cache::Open(s) => s.root(),
+            Cache::Lazy(s) => s.root(),
+        };
         Status {
             ws,
-            store,
+            uncached: crate::engine::uncached::load(root),
+            cache,
             index: RwLock::new(index),
             progress,
             counters: Counters::default(),
             hashed: Mutex::new(HashMap::new()),
-            uncached: crate::engine::uncached::load(store.root()),
         }
     }
 
-    pub fn path(&self, rel: &str, ptr: &Pointer) -> Result<PathStatus> {
-        let abs = self.ws.safe_abs(rel)?;
-        let (kind, stored) = match ptr {
-            Pointer::File { id, size, .. } => ("file", self.store.has_file(id, *size)),
-            Pointer::Dir { id, .. } => ("dir", self.store.contains(ObjectKind::Tree, id)),
-        };
+    /// The store, opened now if it is not yet.
+    fn store(&self) -> Result<&'a Store> {
+        match self.cache {
+            Cache::Open(s) => Ok(s),
+            Cache::Lazy(s) => s.get(self.progress),
+        }
+    }
+
+    /// The blobs of which any one in the cache makes pointer `ptr`'s data
+    /// count as stored ([`Store::has_file`] for a file, the listing's root
+    /// for a directory); none for an empty file, which needs nothing.
+    pub fn stored_keys(ptr: &Pointer) -> Vec<(ObjectKind, Id)> {
+        match ptr {
+            Pointer::File { size: 0, .. } => Vec::new(),
+            Pointer::File { id, .. } => vec![(ObjectKind::Manifest, *id), (ObjectKind::Chunk, *id)],
+            Pointer::Dir { id, .. } => vec![(ObjectKind::Tree, *id)],
+        }
+    }
+
+    /// Whether the cache holds `ptr`'s data, given which of its
+    /// [`Status::stored_keys`] it holds (`has`, in that order).
+    pub fn stored_with(&self, ptr: &Pointer, has: &[bool]) -> bool {
         // Its metadata alone is in the cache after `pull --no-cache`.
-        let stored = stored && !self.uncached.contains(&ptr.id());
+        (has.is_empty() || has.iter().any(|&h| h)) && !self.uncached.contains(&ptr.id())
+    }
+
+    /// Tracked path `rel` compared with its pointer, and whether the cache
+    /// holds its data (asked of the store, opened if it is not yet: one
+    /// path at a time, reading the footers for each would cost more).
+    pub fn path(&self, rel: &str, ptr: &Pointer) -> Result<PathStatus> {
+        let store = self.store()?;
+        let has: Vec<bool> = Self::stored_keys(ptr)
+            .iter()
+            .map(|(k, id)| store.contains(*k, id))
+            .collect();
+        let mut st = self.state(rel, ptr)?;
+        st.stored = self.stored_with(ptr, &has);
+        Ok(st)
+    }
+
+    /// Tracked path `rel` compared with its pointer; `stored` is left
+    /// `false` for the caller to fill ([`Status::stored_with`]). An
+    /// unchanged path is settled without the store.
+    pub fn state(&self, rel: &str, ptr: &Pointer) -> Result<PathStatus> {
+        let abs = self.ws.safe_abs(rel)?;
+        let kind = match ptr {
+            Pointer::File { .. } => "file",
+            Pointer::Dir { .. } => "dir",
+        };
         let mut st = PathStatus {
             path: rel.to_string(),
             kind,
             state: State::Clean,
-            stored,
+            stored: false,
             changes: Vec::new(),
         };
         let meta = match fs::symlink_metadata(&abs) {
@@ -203,7 +280,7 @@ impl<'a> Status<'a> {
                 // (where the two listings can differ) are, and only when the
                 // stored listing is there to compare with.
                 let legacy = !*layered && *files > listing::FLAT_MAX as u64;
-                let keep = self.store.contains(ObjectKind::Tree, id);
+                let keep = self.store()?.contains(ObjectKind::Tree, id);
                 let scan = self.scan_dir(rel, &abs, legacy, keep)?;
                 let built = Built {
                     root: scan.root.id,
@@ -362,7 +439,7 @@ impl<'a> Status<'a> {
     /// `built` outside the subtrees they share; `None` when the cache lacks
     /// the stored listing or holds it damaged (then no file is named).
     fn unshared(&self, id: &Id, built: &Built) -> Result<Option<Unshared>> {
-        match crate::engine::listing::changed(self.store, id, &built.root, Some(built)) {
+        match crate::engine::listing::changed(self.store()?, id, &built.root, Some(built)) {
             Err(Error::CorruptObject { .. }) => Ok(None),
             r => r,
         }

@@ -17,7 +17,9 @@ use crate::format::kind::ObjectKind;
 use crate::format::pointer::Pointer;
 use crate::hash::Id;
 use crate::progress::Progress;
+use crate::remote::ResolvedRemote;
 use crate::repo::stat_index::StatIndex;
+use crate::store::LazyStore;
 
 use super::Session;
 
@@ -40,28 +42,69 @@ pub struct StatusReport {
 /// Status of the tracked paths at or below `rels` (repository-relative;
 /// empty: all).
 pub fn status(s: &Session, rels: &[String], progress: &dyn Progress) -> Result<StatusReport> {
+    let index_path = s.workspace().stat_index_path();
+    std::thread::scope(|sc| {
+        // The stat index is read and checked (its whole file) on another
+        // thread while git is asked which paths are tracked; the pool the
+        // walk runs on starts meanwhile too.
+        let loading = sc.spawn(|| {
+            rayon::current_num_threads();
+            StatIndex::load(&index_path)
+        });
+        let pointers = tracked_pointers(s, rels, progress);
+        let remote = s.remote(None).ok();
+        let index = match loading.join() {
+            Ok(r) => r,
+            Err(panic) => std::panic::resume_unwind(panic),
+        };
+        // A damaged index is reported first, as when it was read first.
+        let index = index?;
+        compare(s, &pointers?, remote, index, progress)
+    })
+}
+
+/// The selected tracked paths and their pointers, in path order.
+fn tracked_pointers(
+    s: &Session,
+    rels: &[String],
+    progress: &dyn Progress,
+) -> Result<Vec<(String, Pointer)>> {
     let ws = s.workspace();
-    let store = s.store(progress)?;
-    let mut index = StatIndex::load(&ws.stat_index_path())?;
     let mut tracked = ws.find_tracked()?;
-    // A work tree at a revision from before `cairn import`.
-    let foreign = crate::repo::foreign::in_work_tree(ws.root(), &tracked)?;
+    // A work tree at a revision from before `cairn import` (git opened
+    // once, for this and the remote's committed config).
+    let foreign = crate::repo::foreign::in_git_work_tree(ws.root(), s.git(), &tracked)?;
     tracked.extend(foreign.iter().map(|(p, _)| p.clone()));
     tracked.sort();
     let selected = crate::repo::history::select_tracked_rel(ws, &tracked, rels)?;
     let mut pointers = Vec::new();
-    for (rel, _) in &selected {
-        let ptr = match foreign.iter().find(|(p, _)| p == rel) {
+    for (rel, _) in selected {
+        let ptr = match foreign.iter().find(|(p, _)| *p == rel) {
             Some((_, p)) => p.clone(),
             // A file that merely ends in .cairn is skipped, with a warning.
-            None => match read_pointer_or_skip(ws, rel, progress)? {
+            None => match read_pointer_or_skip(ws, &rel, progress)? {
                 Some(p) => p,
                 None => continue,
             },
         };
-        pointers.push((rel.as_str(), ptr));
+        pointers.push((rel, ptr));
     }
-    let remote = s.remote(None).ok();
+    Ok(pointers)
+}
+
+/// Compare each pointer with the work tree, and report.
+fn compare(
+    s: &Session,
+    pointers: &[(String, Pointer)],
+    remote: Option<ResolvedRemote>,
+    mut index: StatIndex,
+    progress: &dyn Progress,
+) -> Result<StatusReport> {
+    let ws = s.workspace();
+    // Opened only if a directory differs from its record: the "stored"
+    // flags of a clean tree come from the pack footers alone
+    // (`LazyStore::contains_each`), read while the work tree is walked.
+    let store = LazyStore::new(&ws.cache_dir());
     // What the default remote held when this cache last saw it, for each
     // pointer the blobs that would show it pushed (none for an empty
     // file): read on another thread while the work tree is walked, since
@@ -69,17 +112,34 @@ pub fn status(s: &Session, rels: &[String], progress: &dyn Progress) -> Result<S
     // kernel.
     let keys: Vec<(ObjectKind, Id)> = pointers.iter().flat_map(|(_, p)| proof(p)).collect();
     let cache = ws.cache_dir();
-    let st = Status::new(ws, store, &mut index, progress);
-    let (rows, seen) = std::thread::scope(|sc| {
-        let probe = remote.as_ref().map(|r| {
-            let (cache, keys) = (&cache, &keys);
-            sc.spawn(move || crate::remote::index::cached_lists(cache, &r.location, keys))
+    let st = Status::lazy(ws, &store, &mut index, progress);
+    let (rows, has, seen) = std::thread::scope(|sc| {
+        // Which pointers the cache holds, and what the remote lacked, on
+        // another thread while this one walks.
+        let (store, keys, cache, remote) = (&store, &keys, &cache, &remote);
+        let side = sc.spawn(move || {
+            let has = store.contains_each(keys, progress);
+            let seen = remote
+                .as_ref()
+                .and_then(|r| crate::remote::index::cached_lists(cache, &r.location, keys));
+            (has, seen)
         });
         let rows: Result<Vec<PathStatus>> =
-            pointers.iter().map(|(rel, p)| st.path(rel, p)).collect();
-        (rows, probe.and_then(|h| h.join().ok().flatten()))
+            pointers.iter().map(|(rel, p)| st.state(rel, p)).collect();
+        let (has, seen) = match side.join() {
+            Ok(r) => r,
+            Err(panic) => std::panic::resume_unwind(panic),
+        };
+        (rows, has, seen)
     });
-    let rows = rows?;
+    let mut rows = rows?;
+    let has = has?;
+    let mut at = 0;
+    for (row, (_, ptr)) in rows.iter_mut().zip(pointers) {
+        let n = proof(ptr).len();
+        row.stored = st.stored_with(ptr, &has[at..at + n]);
+        at += n;
+    }
     let files_read = st.counters.files_hashed.load(Ordering::Relaxed);
     let files_stat_only = st.counters.files_stat_only.load(Ordering::Relaxed);
     drop(st);
@@ -91,7 +151,7 @@ pub fn status(s: &Session, rels: &[String], progress: &dyn Progress) -> Result<S
     let not_pushed = seen.map(|has| {
         let mut at = 0;
         let mut out = Vec::new();
-        for (row, (_, ptr)) in rows.iter().zip(&pointers) {
+        for (row, (_, ptr)) in rows.iter().zip(pointers) {
             let n = proof(ptr).len();
             let pushed = n == 0 || has[at..at + n].iter().any(|&h| h);
             at += n;
@@ -114,10 +174,8 @@ pub fn status(s: &Session, rels: &[String], progress: &dyn Progress) -> Result<S
 /// pointer pushed: its top object, since a push sends everything below it
 /// before the index that lists it. None for an empty file, which needs
 /// nothing.
+/// They are also the blobs whose presence in the cache makes it count as
+/// stored ([`Status::stored_keys`]), so one list answers both.
 fn proof(ptr: &Pointer) -> Vec<(ObjectKind, Id)> {
-    match ptr {
-        Pointer::File { size: 0, .. } => Vec::new(),
-        Pointer::File { id, .. } => vec![(ObjectKind::Manifest, *id), (ObjectKind::Chunk, *id)],
-        Pointer::Dir { id, .. } => vec![(ObjectKind::Tree, *id)],
-    }
+    Status::stored_keys(ptr)
 }

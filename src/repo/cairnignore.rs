@@ -25,7 +25,7 @@ use crate::error::{Error, Result};
 pub const FILE_NAME: &str = ".cairnignore";
 
 /// The ignore rules in force inside one tracked directory.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct CairnIgnore {
     root: PathBuf,
     /// Repository-relative directory (`""` for the root) → its rules.

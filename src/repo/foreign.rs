@@ -216,7 +216,20 @@ pub fn in_work_tree(root: &Path, have: &[String]) -> Result<Vec<Tracked>> {
     let Ok(git) = GitRepo::open(root) else {
         return Ok(Vec::new());
     };
-    let Some(map) = load_map(root, Some(&git))?.filter(|m| !m.is_empty()) else {
+    in_git_work_tree(root, Some(&git), have)
+}
+
+/// [`in_work_tree`] with git already open (`None`: git cannot open the
+/// work tree, so there are none).
+pub fn in_git_work_tree(
+    root: &Path,
+    git: Option<&GitRepo>,
+    have: &[String],
+) -> Result<Vec<Tracked>> {
+    let Some(git) = git else {
+        return Ok(Vec::new());
+    };
+    let Some(map) = load_map(root, Some(git))?.filter(|m| !m.is_empty()) else {
         return Ok(Vec::new());
     };
     let blobs = match git.foreign_at("HEAD", want(&map)) {

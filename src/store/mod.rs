@@ -36,6 +36,7 @@ use packfile::PackWriter;
 mod check;
 mod exchange;
 mod index;
+mod lazy;
 mod maintenance;
 mod marks;
 pub mod packfile;
@@ -46,6 +47,7 @@ mod write;
 pub use check::{check_encoded, decode_checked, decode_checked_into, max_raw_len, MAX_LISTING};
 pub use exchange::ExportPlan;
 use index::{Index, Key, Loc, Rec, RESERVED};
+pub use lazy::LazyStore;
 pub use maintenance::{Damage, SealedPack};
 pub use marks::Marks;
 pub use stage::Staged;
@@ -144,6 +146,38 @@ fn records(
     (recs, bad)
 }
 
+/// Every pack file of the store at `root`, sorted: what [`Store::open`]
+/// loads (`create`: making the store's directories first), and what
+/// [`LazyStore::contains_each`] reads the footers of (a reader, which
+/// creates nothing: no directory, no packs).
+fn pack_paths(root: &Path, create: bool) -> Result<Vec<PathBuf>> {
+    if create {
+        for d in [pack_dir(root), tmp_dir(root)] {
+            fs::create_dir_all(&d).map_err(|e| Error::io("create directory", &d, e))?;
+        }
+    }
+    let mut paths = Vec::new();
+    let top = pack_dir(root);
+    let subs = match fs::read_dir(&top) {
+        Err(e) if !create && e.kind() == std::io::ErrorKind::NotFound => return Ok(paths),
+        r => r.map_err(|e| Error::io("list", &top, e))?,
+    };
+    for sub in subs {
+        let sub = sub.map_err(|e| Error::io("list", &top, e))?.path();
+        if !sub.is_dir() {
+            continue;
+        }
+        for f in fs::read_dir(&sub).map_err(|e| Error::io("list", &sub, e))? {
+            let p = f.map_err(|e| Error::io("list", &sub, e))?.path();
+            if p.extension().is_some_and(|x| x == "pack") {
+                paths.push(p);
+            }
+        }
+    }
+    paths.sort();
+    Ok(paths)
+}
+
 fn file_name(p: &Path) -> String {
     p.file_name()
         .and_then(|n| n.to_str())
@@ -155,24 +189,7 @@ impl Store {
     /// Open (creating if needed) the store at `root` and load its index.
     /// Damaged packs are reported through `progress` and left out.
     pub fn open(root: &Path, progress: &dyn Progress) -> Result<Store> {
-        for d in [pack_dir(root), tmp_dir(root)] {
-            fs::create_dir_all(&d).map_err(|e| Error::io("create directory", &d, e))?;
-        }
-        let mut paths = Vec::new();
-        let top = pack_dir(root);
-        for sub in fs::read_dir(&top).map_err(|e| Error::io("list", &top, e))? {
-            let sub = sub.map_err(|e| Error::io("list", &top, e))?.path();
-            if !sub.is_dir() {
-                continue;
-            }
-            for f in fs::read_dir(&sub).map_err(|e| Error::io("list", &sub, e))? {
-                let p = f.map_err(|e| Error::io("list", &sub, e))?.path();
-                if p.extension().is_some_and(|x| x == "pack") {
-                    paths.push(p);
-                }
-            }
-        }
-        paths.sort();
+        let paths = pack_paths(root, true)?;
         let damaged = load_damaged(root);
         // Each pack's footer becomes index records in the pool thread that
         // read it, so only one footer per thread is ever held as entries.

@@ -43,6 +43,7 @@ mod sharing;
 mod snapshots;
 mod status;
 mod status_dirs;
+mod status_lazy;
 mod stores;
 mod verify_remote;
 mod workflow;

@@ -283,3 +283,98 @@ fn add_records_the_directory_it_adds() {
         )
     );
 }
+
+// A recorded directory is settled a part at a time on both cores (each
+// subdirectory, and the files directly in it): a change in any part, and
+// the ignore rules of each, must count exactly as in one walk.
+
+#[test]
+fn a_change_among_the_files_directly_in_a_recorded_directory_is_found() {
+    let repo = recorded_repo();
+    repo.write("data/top.txt", "top, edited\n");
+    assert_eq!(
+        data_status(&repo),
+        (
+            "modified".to_string(),
+            vec![s("data/top.txt", "modified")],
+            1
+        )
+    );
+}
+
+#[test]
+fn a_new_subdirectory_of_a_recorded_directory_is_found() {
+    let repo = recorded_repo();
+    repo.write("data/d3/new.txt", "new\n");
+    let (state, got, _) = data_status(&repo);
+    assert_eq!(state, "modified");
+    assert_eq!(got, [s("data/d3/new.txt", "added")]);
+}
+
+/// `data/`: as [`recorded_repo`], with an ignored subdirectory (a rule of
+/// `data/`) and a rule file of its own in `data/d0`, both there when added.
+fn ruled_repo() -> TestRepo {
+    let repo = TestRepo::init();
+    for d in 0..3 {
+        for f in 0..10 {
+            repo.write(&format!("data/d{d}/f{f:02}.txt"), format!("{d} {f}\n"));
+        }
+    }
+    repo.write("data/.cairnignore", "scratch/\n");
+    repo.write("data/scratch/a.txt", "scratch\n");
+    repo.write("data/d0/.cairnignore", "*.tmp\n");
+    repo.write("data/d0/old.tmp", "ignored\n");
+    repo.backdate("data");
+    repo.cairn_ok(&["add", "data"]);
+    let v = repo.cairn_json(&["status", "--json"]);
+    assert_eq!(status_rows(&v)["data"]["state"], "clean", "{v}");
+    repo
+}
+
+#[test]
+fn each_part_of_a_recorded_directory_keeps_its_ignore_rules() {
+    let repo = ruled_repo();
+    let v = repo.cairn_json(&["status", "--json"]);
+    assert_eq!(status_rows(&v)["data"]["state"], "clean", "{v}");
+    assert_eq!(v["files_read"], 0, "{v}");
+    // 30 files and the two rule files; neither ignored file.
+    assert_eq!(v["files_stat_only"], 32, "{v}");
+
+    // What the rules ignore is no change, in the ignored subdirectory
+    // (a rule of `data/`) or by a rule of a subdirectory's own, and the
+    // record still settles it (the store, needed to rebuild the listing,
+    // is not opened, so its `tmp/` is not made again).
+    repo.write("data/scratch/b.txt", "more scratch\n");
+    repo.write("data/d0/new.tmp", "ignored too\n");
+    std::fs::remove_dir_all(repo.path(".cairn/cache/tmp")).unwrap();
+    let v = repo.cairn_json(&["status", "--json"]);
+    assert_eq!(status_rows(&v)["data"]["state"], "clean", "{v}");
+    assert_eq!(v["files_stat_only"], 32, "{v}");
+    assert!(!repo.exists(".cairn/cache/tmp"), "settled from the record");
+
+    // The subdirectory's rule holds in its own part only.
+    repo.write("data/d1/new.tmp", "not ignored here\n");
+    let (state, got, _) = data_status(&repo);
+    assert_eq!(state, "modified");
+    assert_eq!(got, [s("data/d1/new.tmp", "added")]);
+}
+
+#[test]
+fn a_recorded_directory_with_one_subdirectory_is_settled_and_checked() {
+    // Too few subdirectories to share out: one walk, batch by batch.
+    let repo = TestRepo::init();
+    for f in 0..50 {
+        repo.write(&format!("data/only/f{f:02}.txt"), format!("{f}\n"));
+    }
+    repo.write("data/top.txt", "top\n");
+    repo.backdate("data");
+    repo.cairn_ok(&["add", "data"]);
+    let v = repo.cairn_json(&["status", "--json"]);
+    assert_eq!(status_rows(&v)["data"]["state"], "clean", "{v}");
+    assert_eq!(v["files_read"], 0, "{v}");
+    assert_eq!(v["files_stat_only"], 51, "{v}");
+    repo.write("data/only/f49.txt", "changed\n");
+    let (state, got, _) = data_status(&repo);
+    assert_eq!(state, "modified");
+    assert_eq!(got, [s("data/only/f49.txt", "modified")]);
+}

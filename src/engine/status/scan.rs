@@ -17,7 +17,9 @@
 //! full batch and resume: while one batch is `lstat`ed and looked up, the
 //! next is read from the directories on the other core (`rayon::join`),
 //! and the listing is built from each batch in order. Memory is bounded by
-//! two batches and the widest directories on the way, never by the tree. `.cairnignore` is
+//! two batches and the widest directories on the way, never by the tree.
+//! A directory that its stat-index record may settle is walked in parts
+//! instead ([`Walker::split`], driven by `parts.rs`). `.cairnignore` is
 //! honoured as `repo::walk` honours it: an ignored directory is not
 //! entered, and a directory's own rules apply to what lies below it.
 
@@ -47,7 +49,7 @@ const BATCH: usize = crate::repo::walk::BATCH;
 const MAX_DIRS: usize = 128;
 /// Fewest files per parallel task: an `lstat` is a microsecond, so smaller
 /// tasks would cost more to hand out than to run.
-const MIN_TASK: usize = 256;
+pub(super) const MIN_TASK: usize = 256;
 
 /// What a walk of a tracked directory found.
 pub(super) struct Scan {
@@ -68,14 +70,17 @@ pub(super) struct Scan {
 }
 
 /// A file met by the walk, waiting for its batch.
-struct Pending {
+pub(super) struct Pending {
     /// Its directory in [`Batch::dirs`].
-    dir: u32,
-    /// Its path below the tracked directory (the listing's path).
-    sub: String,
-    /// Where its name starts in `sub`.
-    name_at: u32,
-    st: Option<Lstat>,
+    pub(super) dir: u32,
+    /// Where its path below the tracked directory (the listing's path)
+    /// lies in [`Batch::paths`]: one buffer for the batch, not one
+    /// allocation per file.
+    sub_at: u32,
+    sub_len: u32,
+    /// Where its name starts in that path.
+    pub(super) name_at: u32,
+    pub(super) st: Option<Lstat>,
     /// (id, holds the bytes cairn recorded, has a record), for a regular
     /// file once known.
     id: Option<(Id, bool, bool)>,
@@ -85,9 +90,23 @@ struct Pending {
 
 /// Files in walk order and the directories they are in.
 #[derive(Default)]
-struct Batch {
-    dirs: Vec<Arc<Dir>>,
-    files: Vec<Pending>,
+pub(super) struct Batch {
+    pub(super) dirs: Vec<Arc<Dir>>,
+    pub(super) files: Vec<Pending>,
+    /// The paths of `files`, back to back.
+    pub(super) paths: String,
+}
+
+impl Batch {
+    /// File `f`'s path below the tracked directory.
+    pub(super) fn sub(&self, f: &Pending) -> &str {
+        path_in(&self.paths, f)
+    }
+}
+
+/// File `f`'s path in `paths` (its batch's [`Batch::paths`]).
+pub(super) fn path_in<'p>(paths: &'p str, f: &Pending) -> &'p str {
+    &paths[f.sub_at as usize..(f.sub_at + f.sub_len) as usize]
 }
 
 /// A directory being read: its names in listing order and how far.
@@ -103,8 +122,15 @@ struct Frame {
     slot: Option<(u64, u32)>,
 }
 
+/// A part of a split walk ([`Walker::split`]): ready, or a subdirectory
+/// of the tracked directory, opened when the part is taken.
+pub(super) enum Part<'s> {
+    Ready(Walker<'s>),
+    Dir { parent: Arc<Dir>, name: String },
+}
+
 /// The walk, resumable a batch at a time.
-struct Walker<'s> {
+pub(super) struct Walker<'s> {
     abs: &'s Path,
     ig: CairnIgnore,
     stack: Vec<Frame>,
@@ -129,10 +155,12 @@ impl Status<'_> {
         collect: bool,
         keep: bool,
     ) -> Result<Scan> {
-        let store = self.store;
+        // The store is opened only when nodes are to be kept (a directory
+        // that differs from its record), never for a clean one.
+        let store = if keep { Some(self.store()?) } else { None };
         let mut kept = Vec::new();
         let mut sink = |id: Id, raw: Vec<u8>| {
-            if keep && !store.contains(ObjectKind::Tree, &id) {
+            if store.is_some_and(|s| !s.contains(ObjectKind::Tree, &id)) {
                 kept.push((id, raw));
             }
             Ok(())
@@ -156,7 +184,7 @@ impl Status<'_> {
                 with_record += has as u64;
                 exact &= f.exact;
                 let e = TreeEntry {
-                    path: f.sub,
+                    path: batch.sub(&f).to_string(),
                     mode: Mode::from_permissions(st.mode),
                     size: st.stat.size,
                     id,
@@ -180,91 +208,36 @@ impl Status<'_> {
         })
     }
 
-    /// Whether tracked directory `rel` (at `abs`) holds exactly the `files`
-    /// files its directory record names, each with its recorded stat: a
-    /// walk with one `lstat` per file and no listing (see
-    /// `repo::stat_index::DirRecord`). `false` at the first file the stat
-    /// index cannot vouch for, or when the count differs; the caller then
-    /// rebuilds the listing, which also reports any error met here.
-    pub(super) fn unchanged(&self, rel: &str, abs: &Path, files: u64) -> Result<bool> {
-        let mut walk = Walker::new(self.ws.root(), rel, abs)?;
-        let mut seen = 0u64;
-        let mut batch = walk.next_batch()?;
-        while !batch.files.is_empty() {
-            let (done, next) = rayon::join(|| self.vouched(rel, &mut batch), || walk.next_batch());
-            match done {
-                Some(n) if seen + n <= files => seen += n,
-                _ => return Ok(false),
-            }
-            batch = next?;
-        }
-        if seen != files {
-            return Ok(false);
-        }
-        self.counters
-            .files_stat_only
-            .fetch_add(seen, Ordering::Relaxed);
-        Ok(true)
-    }
-
-    /// How many regular files `batch` holds, if the stat index vouches for
-    /// every one of them; `None` at the first it does not (or an `lstat`
-    /// that fails: the file went away).
-    fn vouched(&self, rel: &str, batch: &mut Batch) -> Option<u64> {
-        let dirs = &batch.dirs;
-        let files = &mut batch.files;
-        files
-            .par_iter_mut()
-            .with_min_len(MIN_TASK)
-            .try_for_each(|f| {
-                let name = &f.sub.as_bytes()[f.name_at as usize..];
-                f.st = Some(dirs[f.dir as usize].lstat_name(name).ok()?);
-                Some(())
-            })?;
-        batch.dirs.clear();
-        let idx = self.index.read().unwrap_or_else(PoisonError::into_inner);
-        let from = format!("{rel}/{}", files.first().map_or("", |f| f.sub.as_str()));
-        let mut ord = idx.ordered(&from);
-        let mut n = 0u64;
-        for f in files.iter() {
-            let Some(st) = f.st.filter(Lstat::is_file) else {
-                continue;
-            };
-            ord.lookup(rel, &f.sub, &st.stat)?;
-            n += 1;
-        }
-        Some(n)
-    }
-
     /// `lstat` every file of `batch`, take the ids the stat index vouches
     /// for in one ordered pass, and hash the rest.
     fn settle(&self, rel: &str, abs: &Path, batch: &mut Batch) -> Result<()> {
-        let dirs = &batch.dirs;
-        let files = &mut batch.files;
+        let Batch { dirs, files, paths } = batch;
+        let paths = &*paths;
         files
             .par_iter_mut()
             .with_min_len(MIN_TASK)
             .try_for_each(|f| {
-                let name = &f.sub.as_bytes()[f.name_at as usize..];
+                let sub = path_in(paths, f);
+                let name = &sub.as_bytes()[f.name_at as usize..];
                 let st = dirs[f.dir as usize]
                     .lstat_name(name)
-                    .map_err(|e| Error::io("stat", abs.join(&f.sub), e))?;
+                    .map_err(|e| Error::io("stat", abs.join(sub), e))?;
                 f.st = Some(st);
                 Ok::<_, Error>(())
             })?;
-        batch.dirs.clear();
+        dirs.clear();
 
         let mut misses = Vec::new();
         let mut hits = 0u64;
         {
             let idx = self.index.read().unwrap_or_else(PoisonError::into_inner);
-            let from = format!("{rel}/{}", files.first().map_or("", |f| f.sub.as_str()));
+            let from = format!("{rel}/{}", files.first().map_or("", |f| path_in(paths, f)));
             let mut ord = idx.ordered(&from);
             for (i, f) in files.iter_mut().enumerate() {
                 let Some(st) = f.st.filter(Lstat::is_file) else {
                     continue;
                 };
-                match ord.lookup(rel, &f.sub, &st.stat) {
+                match ord.lookup(rel, path_in(paths, f), &st.stat) {
                     Some(id) => {
                         f.id = Some((id, true, true));
                         f.exact = true;
@@ -280,9 +253,9 @@ impl Status<'_> {
         let hashed: Vec<(usize, (Id, bool, bool), bool)> = misses
             .par_iter()
             .map(|&(i, stat)| {
-                let f = &files[i];
-                let path = format!("{rel}/{}", f.sub);
-                let got = self.content_id(&path, &abs.join(&f.sub), stat)?;
+                let sub = path_in(paths, &files[i]);
+                let path = format!("{rel}/{sub}");
+                let got = self.content_id(&path, &abs.join(sub), stat)?;
                 let idx = self.index.read().unwrap_or_else(PoisonError::into_inner);
                 let exact = idx
                     .get(&path)
@@ -299,7 +272,7 @@ impl Status<'_> {
 }
 
 impl<'s> Walker<'s> {
-    fn new(root: &Path, rel: &str, abs: &'s Path) -> Result<Walker<'s>> {
+    pub(super) fn new(root: &Path, rel: &str, abs: &'s Path) -> Result<Walker<'s>> {
         let top = Dir::open(abs).map_err(|e| Error::io("walk", abs, e))?;
         let mut w = Walker {
             abs,
@@ -351,12 +324,106 @@ impl<'s> Walker<'s> {
         Ok(())
     }
 
+    /// This walk, fresh from [`Walker::new`], as parts that can be walked
+    /// side by side: one for each subdirectory of the tracked directory
+    /// that the rules keep, and one for the files directly in it, each
+    /// yielding its files in walk order. A subdirectory is opened only
+    /// when its part is taken ([`Walker::part`]), so no more directories
+    /// are open than one walk keeps. `None`, and this walk left as it was,
+    /// when there are fewer than two subdirectories.
+    pub(super) fn split(&mut self) -> Option<Vec<Part<'s>>> {
+        let top = self
+            .stack
+            .last()
+            .filter(|t| self.stack.len() == 1 && t.next == 0)?;
+        let subdirs = (0..top.names.len())
+            .filter(|&i| top.names.is_dir(i) == Some(true))
+            .count();
+        if subdirs < 2 {
+            return None;
+        }
+        let mut top = self.stack.pop()?;
+        let base = self.full.len();
+        let mut parts = Vec::new();
+        let mut files = Vec::new();
+        for &i in &top.sorted {
+            if top.names.is_dir(i) != Some(true) {
+                // Its name is checked (UTF-8, ignored, temporary) when
+                // the files' part yields it, as a whole walk would.
+                files.push(i);
+                continue;
+            }
+            let Ok(name) = std::str::from_utf8(top.names.name(i)) else {
+                continue;
+            };
+            self.full.truncate(base);
+            self.full.push_str(name);
+            if !self.ig.is_ignored(&self.full, true) {
+                parts.push(Part::Dir {
+                    parent: top.dir.clone(),
+                    name: name.to_string(),
+                });
+            }
+        }
+        self.full.truncate(base);
+        top.sorted = files;
+        self.stack.push(top);
+        parts.push(Part::Ready(Walker {
+            abs: self.abs,
+            ig: self.ig.clone(),
+            stack: std::mem::take(&mut self.stack),
+            prefix: String::new(),
+            full: self.full.clone(),
+            generation: 0,
+        }));
+        Some(parts)
+    }
+
+    /// The walk of `part` of this walk's [`Walker::split`].
+    pub(super) fn part(&self, part: Part<'s>) -> Result<Walker<'s>> {
+        let (parent, name) = match part {
+            Part::Ready(w) => return Ok(w),
+            Part::Dir { parent, name } => (parent, name),
+        };
+        let c_name = std::ffi::CString::new(name.as_bytes()).map_err(|_| {
+            Error::io(
+                "walk",
+                self.abs.join(&name),
+                std::io::ErrorKind::InvalidInput.into(),
+            )
+        })?;
+        let sub = parent
+            .open_at(&c_name)
+            .map_err(|e| Error::io("walk", self.abs.join(&name), e))?;
+        let mut w = Walker {
+            abs: self.abs,
+            ig: self.ig.clone(),
+            stack: Vec::new(),
+            full: format!("{}{name}/", self.full),
+            prefix: format!("{name}/"),
+            generation: 0,
+        };
+        let full_len = w.full.len();
+        w.enter(Arc::new(sub), 0, full_len, false)?;
+        Ok(w)
+    }
+
     /// The next files in walk order, at most [`BATCH`] of them in at most
     /// [`MAX_DIRS`] directories; empty once the walk is over.
-    fn next_batch(&mut self) -> Result<Batch> {
+    pub(super) fn next_batch(&mut self) -> Result<Batch> {
+        let mut batch = Batch::default();
+        self.fill(&mut batch)?;
+        Ok(batch)
+    }
+
+    /// [`Walker::next_batch`] into `batch`, emptied first: a walk that
+    /// handles one batch at a time reuses its buffers.
+    pub(super) fn fill(&mut self, batch: &mut Batch) -> Result<()> {
+        batch.dirs.clear();
+        batch.files.clear();
+        batch.paths.clear();
         self.generation += 1;
         let gen = self.generation;
-        let mut batch = Batch::default();
         while let Some(f) = self.stack.last_mut() {
             let Some(&i) = f.sorted.get(f.next) else {
                 self.prefix.truncate(f.prefix_len);
@@ -400,7 +467,7 @@ impl<'s> Walker<'s> {
                     if batch.dirs.len() >= MAX_DIRS {
                         // Full of directories: this file starts the next.
                         f.next -= 1;
-                        return Ok(batch);
+                        return Ok(());
                     }
                     batch.dirs.push(f.dir.clone());
                     let at = (batch.dirs.len() - 1) as u32;
@@ -408,21 +475,22 @@ impl<'s> Walker<'s> {
                     at
                 }
             };
-            let mut sub = String::with_capacity(self.prefix.len() + name.len());
-            sub.push_str(&self.prefix);
-            sub.push_str(name);
+            let sub_at = batch.paths.len() as u32;
+            batch.paths.push_str(&self.prefix);
+            batch.paths.push_str(name);
             batch.files.push(Pending {
                 dir: at,
-                sub,
+                sub_at,
+                sub_len: batch.paths.len() as u32 - sub_at,
                 name_at: self.prefix.len() as u32,
                 st: None,
                 id: None,
                 exact: false,
             });
             if batch.files.len() >= BATCH {
-                return Ok(batch);
+                return Ok(());
             }
         }
-        Ok(batch)
+        Ok(())
     }
 }
