@@ -87,9 +87,16 @@ pub fn sync(dir: &Path, rels: &[String]) -> Result<()> {
     let mut dirs = std::collections::BTreeSet::new();
     for rel in rels {
         let p = dir.join(rel);
-        std::fs::File::open(&p)
-            .and_then(|f| f.sync_all())
-            .map_err(|e| Error::io("sync", &p, e))?;
+        match std::fs::File::open(&p).and_then(|f| f.sync_all()) {
+            Ok(()) => {}
+            // A remote gc running at the same time deletes the locators
+            // naming packs it condemns (FORMAT.md §15.6), and may do so
+            // between this push's write and this sync. A locator is only
+            // a hint: one that is gone has nothing to make durable. A pack
+            // or an index file that vanished is an error.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && is_locator(rel) => continue,
+            Err(e) => return Err(Error::io("sync", &p, e)),
+        }
         if let Some(parent) = p.parent() {
             dirs.insert(parent.to_path_buf());
         }
@@ -102,6 +109,13 @@ pub fn sync(dir: &Path, rels: &[String]) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Whether `rel` names a locator (`loc/xx/<root>.loc`).
+fn is_locator(rel: &str) -> bool {
+    rel.strip_prefix(super::locator::LOCATOR_DIR)
+        .is_some_and(|r| r.starts_with('/'))
+        && rel.ends_with(".loc")
 }
 
 /// Partial uploads (of packs and locators) left in folder remote `dir` by
@@ -191,6 +205,26 @@ mod tests {
                 ..
             }) => {}
             other => panic!("{other:?}"),
+        }
+    }
+
+    /// A concurrent remote gc may delete a locator a push has just
+    /// written, before the push syncs it (it failed such a push once in a
+    /// few hundred runs of gc_remote's concurrency test); a pack or an
+    /// index file that vanished still fails the sync.
+    #[test]
+    fn a_locator_deleted_before_its_sync_is_not_an_error_but_a_pack_is() {
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("local.pack");
+        std::fs::write(&src, b"0123456789").unwrap();
+        put_file(dir.path(), "packs/ab/x.pack", &src).unwrap();
+        put_file(dir.path(), "loc/cd/y.loc", &src).unwrap();
+        std::fs::remove_file(dir.path().join("loc/cd/y.loc")).unwrap();
+        let both = ["packs/ab/x.pack".to_string(), "loc/cd/y.loc".to_string()];
+        sync(dir.path(), &both).unwrap();
+        for gone in ["packs/ab/gone.pack", "index/gone.idx", "locx/cd/y.loc"] {
+            let err = sync(dir.path(), &[gone.to_string()]).unwrap_err();
+            assert!(err.to_string().contains("sync"), "{gone}: {err}");
         }
     }
 
