@@ -115,6 +115,28 @@ pub fn sync_dir(dir: &Path) -> Result<()> {
         .map_err(|e| Error::io("sync directory", dir, e))
 }
 
+/// Ask the kernel to drop `file`'s pages from the page cache. Only for a
+/// file just fsynced that nothing is about to read, so its (clean) pages
+/// are freed at once and reused for the next writes instead of fresh
+/// memory being taken for them. A hint: ignored where unsupported.
+///
+/// Measured on this project's reference VM (Linux 6.18, Firecracker):
+/// `pull` of the 2 GiB file into a fresh clone writes the kept packs and
+/// the work tree, 4 GiB of new page cache; right after other commands had
+/// written and deleted as much, it took 5.5–7.3 s (8–11 s of system time,
+/// most in `copy_folio_from_iter_atomic` touching never-used pages), and
+/// 2.1–2.3 s when each kept pack's pages were dropped once it was fsynced.
+#[cfg(target_os = "linux")]
+pub fn drop_cached(file: &File) {
+    use std::os::fd::AsRawFd;
+    // SAFETY: plain syscall on a valid, owned descriptor; no memory passed.
+    let _ = unsafe { libc::posix_fadvise(file.as_raw_fd(), 0, 0, libc::POSIX_FADV_DONTNEED) };
+}
+
+/// See the Linux version: elsewhere the page cache is left to the kernel.
+#[cfg(not(target_os = "linux"))]
+pub fn drop_cached(_file: &File) {}
+
 /// Reserve `len` bytes of disk for `file` without changing what it holds.
 ///
 /// On ext4 this makes later buffered writes several times cheaper, because

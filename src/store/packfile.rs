@@ -78,6 +78,9 @@ pub struct PackWriter {
     entries: Vec<Entry>,
     /// XXH3-128 of every byte written so far, in order.
     sum: Summer,
+    /// Drop the pack's pages from the page cache once it is fsynced
+    /// ([`PackWriter::drop_cache_when_sealed`]).
+    drop_cache: bool,
 }
 
 impl PackWriter {
@@ -101,6 +104,7 @@ impl PackWriter {
             kicked: 0,
             entries: Vec::new(),
             sum,
+            drop_cache: false,
         })
     }
 
@@ -165,6 +169,15 @@ impl PackWriter {
         self.kicked
     }
 
+    /// Once sealed, let the kernel drop this pack's pages from the page
+    /// cache (`durable::drop_cached`): for packs whose blobs the writer has
+    /// already used and nothing will read soon (those a plain `pull` keeps
+    /// while it restores from the same bytes). Packs `add` and fetch write
+    /// keep their pages: push or checkout read them next.
+    pub fn drop_cache_when_sealed(&mut self) {
+        self.drop_cache = true;
+    }
+
     /// Write the footer and fsync. The pack is complete on disk but still
     /// under its temporary name; the caller renames it into place. Returns
     /// it with its id, its entries and the sum of all its bytes.
@@ -180,6 +193,9 @@ impl PackWriter {
         file.set_len(self.offset + footer.len() as u64)
             .map_err(io)?;
         file.sync_all().map_err(io)?;
+        if self.drop_cache {
+            crate::durable::drop_cached(&file);
+        }
         let id = pack_id(&self.entries);
         Ok(Finished {
             path: self.path,
@@ -240,6 +256,70 @@ mod tests {
             let at = e.offset as usize;
             assert_eq!(&bytes[at..at + blob.len()], &blob[..]);
         }
+    }
+
+    /// Pages of `path` in the page cache, by `mincore` over a map of it;
+    /// `None` where that cannot be asked (or on tmpfs, whose pages are the
+    /// file itself and cannot be dropped).
+    #[cfg(target_os = "linux")]
+    fn resident_pages(path: &Path) -> Option<usize> {
+        use std::os::fd::AsRawFd;
+        let f = File::open(path).ok()?;
+        let len = f.metadata().ok()?.len() as usize;
+        // SAFETY: statfs on a valid descriptor into a zeroed struct; a
+        // read-only shared map of a file this test owns, unmapped below;
+        // mincore writes one byte per page into a vector of that length.
+        unsafe {
+            let mut fs: libc::statfs = std::mem::zeroed();
+            if libc::fstatfs(f.as_raw_fd(), &mut fs) != 0 || fs.f_type == libc::TMPFS_MAGIC {
+                return None;
+            }
+            let page = libc::sysconf(libc::_SC_PAGESIZE) as usize;
+            let map = libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ,
+                libc::MAP_SHARED,
+                f.as_raw_fd(),
+                0,
+            );
+            if map == libc::MAP_FAILED {
+                return None;
+            }
+            let mut vec = vec![0u8; len.div_ceil(page)];
+            let rc = libc::mincore(map, len, vec.as_mut_ptr());
+            libc::munmap(map, len);
+            (rc == 0).then(|| vec.iter().filter(|&&b| b & 1 == 1).count())
+        }
+    }
+
+    /// A pack marked to drop its cache has (almost) no page left in the
+    /// page cache once sealed; an ordinary one keeps what was written.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_pack_marked_to_drop_its_cache_leaves_the_page_cache_when_sealed() {
+        let dir = tempfile::tempdir().unwrap();
+        let blob: Vec<u8> = (0..200_000u32).map(|i| (i * 13 + i / 97) as u8).collect();
+        let mut resident = Vec::new();
+        for drop in [false, true] {
+            let mut w = PackWriter::create(dir.path().join(format!("{drop}.tmp"))).unwrap();
+            if drop {
+                w.drop_cache_when_sealed();
+            }
+            for n in 0..40u32 {
+                let id = Id::of(&n.to_le_bytes());
+                w.add(ObjectKind::Chunk, id, Codec::Raw, &blob, blob.len())
+                    .unwrap();
+            }
+            let done = w.finish().unwrap();
+            resident.push(resident_pages(&done.path));
+        }
+        let (Some(kept), Some(dropped)) = (resident[0], resident[1]) else {
+            return;
+        };
+        // 8 MB written: about 1,950 pages.
+        assert!(kept > 1000, "{kept} pages of an ordinary pack cached");
+        assert!(dropped < 100, "{dropped} pages left after dropping");
     }
 
     #[test]

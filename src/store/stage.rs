@@ -94,7 +94,13 @@ impl Staged {
         let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
         let writer = match open.as_mut() {
             Some(w) => w,
-            None => open.insert(super::new_pack(&self.root)?),
+            None => {
+                // Its blobs are in the restore's hands already: nothing
+                // reads this pack soon, so its pages go once it is durable.
+                let mut w = super::new_pack(&self.root)?;
+                w.drop_cache_when_sealed();
+                open.insert(w)
+            }
         };
         if let Err(e) = writer.add(kind, id, codec, stored, raw_len as usize) {
             // Not written: let a later read of the same blob try again.
