@@ -219,3 +219,54 @@ fn pull_of_a_file_that_repeats_its_chunks_restores_every_copy() {
         "pull --no-cache restored other bytes"
     );
 }
+
+/// Resident and total pages of the packs under `dir`.
+#[cfg(target_os = "linux")]
+fn pack_pages(dir: &Path) -> Option<(usize, usize)> {
+    // Listed, not read: reading a pack would bring its pages back.
+    let mut sum = (0, 0);
+    for e in walkdir::WalkDir::new(dir) {
+        let path = e.ok()?.into_path();
+        if path.extension().is_none_or(|x| x != "pack") {
+            continue;
+        }
+        let (r, t) = crate::common::data::resident_pages(&path)?;
+        sum = (sum.0 + r, sum.1 + t);
+    }
+    Some(sum)
+}
+
+/// The packs a plain pull keeps hold blobs it has restored already: once
+/// fsynced they leave the page cache (fresh pages for the work tree cost
+/// more than reused ones), while packs `add` wrote stay cached for the push
+/// or checkout that reads them next.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_plain_pull_leaves_the_packs_it_kept_out_of_the_page_cache() {
+    let big = random_bytes("page-cache", 24 << 20);
+    let a = TestRepo::builder()
+        .folder_remote("origin", "store")
+        .file("model.bin", big.clone())
+        .commit("v1")
+        .push()
+        .build();
+    let Some((added, added_total)) = pack_pages(&a.path(".cairn/cache/packs")) else {
+        return;
+    };
+    // The control: this file system keeps a fresh pack's pages.
+    if added * 2 < added_total {
+        return;
+    }
+    let b = TestRepo::clone_of(&a);
+    b.cairn_ok(&["pull"]);
+    assert_eq!(b3(&b.read("model.bin")), b3(&big));
+    let (kept, total) = pack_pages(&b.path(".cairn/cache/packs")).unwrap();
+    assert!(
+        total > 5000,
+        "{total} pages of packs: the model was not kept"
+    );
+    assert!(
+        kept * 10 < total,
+        "{kept} of {total} pages of the kept packs are still cached"
+    );
+}

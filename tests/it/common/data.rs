@@ -200,3 +200,41 @@ pub fn damage_chunks(dir: &Path, pick: impl Fn(&cairn::hash::Id) -> bool) -> usi
     }
     flipped
 }
+
+/// Pages of the file at `path` in the page cache, and its length in
+/// pages, by `mincore` over a map of it; `None` where that cannot be asked
+/// (or on tmpfs, whose pages are the file itself and are never dropped).
+#[cfg(target_os = "linux")]
+pub fn resident_pages(path: &Path) -> Option<(usize, usize)> {
+    use std::os::fd::AsRawFd;
+    let f = std::fs::File::open(path).ok()?;
+    let len = f.metadata().ok()?.len() as usize;
+    if len == 0 {
+        return Some((0, 0));
+    }
+    // SAFETY: fstatfs on a valid descriptor into a zeroed struct; a
+    // read-only shared map of a file the test owns, unmapped below;
+    // mincore writes one byte per page into a vector of that length.
+    unsafe {
+        let mut fs: libc::statfs = std::mem::zeroed();
+        if libc::fstatfs(f.as_raw_fd(), &mut fs) != 0 || fs.f_type == libc::TMPFS_MAGIC {
+            return None;
+        }
+        let page = libc::sysconf(libc::_SC_PAGESIZE) as usize;
+        let map = libc::mmap(
+            std::ptr::null_mut(),
+            len,
+            libc::PROT_READ,
+            libc::MAP_SHARED,
+            f.as_raw_fd(),
+            0,
+        );
+        if map == libc::MAP_FAILED {
+            return None;
+        }
+        let mut vec = vec![0u8; len.div_ceil(page)];
+        let rc = libc::mincore(map, len, vec.as_mut_ptr());
+        libc::munmap(map, len);
+        (rc == 0).then(|| (vec.iter().filter(|&&b| b & 1 == 1).count(), vec.len()))
+    }
+}
