@@ -184,12 +184,12 @@ impl<'a> Status<'a> {
     }
 
     /// The blobs of which any one in the cache makes pointer `ptr`'s data
-    /// count as stored ([`Store::has_file`] for a file, the listing's root
-    /// for a directory); none for an empty file, which needs nothing.
+    /// count as stored ([`crate::store::file_keys`] for a file, the
+    /// listing's root for a directory); none for an empty file, which
+    /// needs nothing.
     pub fn stored_keys(ptr: &Pointer) -> Vec<(ObjectKind, Id)> {
         match ptr {
-            Pointer::File { size: 0, .. } => Vec::new(),
-            Pointer::File { id, .. } => vec![(ObjectKind::Manifest, *id), (ObjectKind::Chunk, *id)],
+            Pointer::File { id, size, .. } => crate::store::file_keys(id, *size).collect(),
             Pointer::Dir { id, .. } => vec![(ObjectKind::Tree, *id)],
         }
     }

@@ -7,6 +7,7 @@
 //! selects the pointers, runs it, saves what was learnt when no other cairn
 //! is writing, and reports.
 
+use std::ops::Range;
 use std::sync::atomic::Ordering;
 
 use serde::Serialize;
@@ -105,12 +106,21 @@ fn compare(
     // flags of a clean tree come from the pack footers alone
     // (`LazyStore::contains_each`), read while the work tree is walked.
     let store = LazyStore::new(&ws.cache_dir());
-    // What the default remote held when this cache last saw it, for each
-    // pointer the blobs that would show it pushed (none for an empty
-    // file): read on another thread while the work tree is walked, since
-    // it is a few MB of index files to check and the walk waits on the
-    // kernel.
-    let keys: Vec<(ObjectKind, Id)> = pointers.iter().flat_map(|(_, p)| proof(p)).collect();
+    // Per pointer, the blobs of which any one shows its data there: its top
+    // object (none for an empty file). In the cache they make it count as
+    // stored; on the default remote, as this cache last saw it, pushed,
+    // since a push sends everything below the top object before the index
+    // that lists it. One list answers both, `spans[i]` being pointer i's
+    // part; both are asked on another thread while the work tree is walked
+    // (the remote's answer is a few MB of index files to check, and the
+    // walk waits on the kernel).
+    let mut keys: Vec<(ObjectKind, Id)> = Vec::new();
+    let mut spans: Vec<Range<usize>> = Vec::with_capacity(pointers.len());
+    for (_, p) in pointers {
+        let at = keys.len();
+        keys.extend(Status::stored_keys(p));
+        spans.push(at..keys.len());
+    }
     let cache = ws.cache_dir();
     let st = Status::lazy(ws, &store, &mut index, progress);
     let (rows, has, seen) = std::thread::scope(|sc| {
@@ -134,11 +144,8 @@ fn compare(
     });
     let mut rows = rows?;
     let has = has?;
-    let mut at = 0;
-    for (row, (_, ptr)) in rows.iter_mut().zip(pointers) {
-        let n = proof(ptr).len();
-        row.stored = st.stored_with(ptr, &has[at..at + n]);
-        at += n;
+    for ((row, (_, ptr)), span) in rows.iter_mut().zip(pointers).zip(&spans) {
+        row.stored = st.stored_with(ptr, &has[span.clone()]);
     }
     let files_read = st.counters.files_hashed.load(Ordering::Relaxed);
     let files_stat_only = st.counters.files_stat_only.load(Ordering::Relaxed);
@@ -149,17 +156,14 @@ fn compare(
     }
     // Only clean, cached paths are reported as not pushed.
     let not_pushed = seen.map(|has| {
-        let mut at = 0;
-        let mut out = Vec::new();
-        for (row, (_, ptr)) in rows.iter().zip(pointers) {
-            let n = proof(ptr).len();
-            let pushed = n == 0 || has[at..at + n].iter().any(|&h| h);
-            at += n;
-            if row.stored && row.state == State::Clean && !pushed {
-                out.push(row.path.clone());
-            }
-        }
-        out
+        rows.iter()
+            .zip(&spans)
+            .filter(|(row, span)| {
+                let pushed = span.is_empty() || has[(*span).clone()].iter().any(|&h| h);
+                row.stored && row.state == State::Clean && !pushed
+            })
+            .map(|(row, _)| row.path.clone())
+            .collect()
     });
     Ok(StatusReport {
         paths: rows,
@@ -168,14 +172,4 @@ fn compare(
         remote: remote.map(|r| r.name),
         not_pushed,
     })
-}
-
-/// The blobs of which any one on the remote (as last seen) shows the
-/// pointer pushed: its top object, since a push sends everything below it
-/// before the index that lists it. None for an empty file, which needs
-/// nothing.
-/// They are also the blobs whose presence in the cache makes it count as
-/// stored ([`Status::stored_keys`]), so one list answers both.
-fn proof(ptr: &Pointer) -> Vec<(ObjectKind, Id)> {
-    Status::stored_keys(ptr)
 }

@@ -146,6 +146,17 @@ fn records(
     (recs, bad)
 }
 
+/// The blobs of which any one in a cache (or on a remote) means file `id`
+/// of `size` bytes is there whole: its manifest, or the single chunk named
+/// like the file. None for an empty file, which needs nothing.
+pub fn file_keys(id: &Id, size: u64) -> impl Iterator<Item = (ObjectKind, Id)> {
+    let id = *id;
+    (size > 0)
+        .then_some([(ObjectKind::Manifest, id), (ObjectKind::Chunk, id)])
+        .into_iter()
+        .flatten()
+}
+
 /// Every pack file of the store at `root`, sorted: what [`Store::open`]
 /// loads (`create`: making the store's directories first), and what
 /// [`LazyStore::contains_each`] reads the footers of (a reader, which
@@ -348,10 +359,10 @@ impl Store {
             .and_then(|mut f| f.write_all(line.as_bytes()));
     }
 
-    /// Whether the whole content of file `id` is available: a manifest, a
-    /// single chunk with that id, or nothing needed for an empty file.
+    /// Whether the whole content of file `id` is available: any of its
+    /// [`file_keys`], or nothing needed for an empty file.
     pub fn has_file(&self, id: &Id, size: u64) -> bool {
-        size == 0 || self.contains(ObjectKind::Manifest, id) || self.contains(ObjectKind::Chunk, id)
+        size == 0 || file_keys(id, size).any(|(k, id)| self.contains(k, &id))
     }
 
     /// The bytes blob `(kind, id)` takes in its pack (compressed, as
