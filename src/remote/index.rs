@@ -377,12 +377,7 @@ pub fn cached_lists(
     keys: &[(ObjectKind, Id)],
 ) -> Option<Vec<bool>> {
     let dir = cache_dir(cache_root, location);
-    // Sorted and searched, not hashed: every entry of every file is looked
-    // up, and status asks about a handful of keys.
-    let mut want: Vec<(ObjectKind, Id)> = keys.to_vec();
-    want.sort_unstable_by_key(|(k, id)| (k.to_u8(), *id));
-    want.dedup();
-    let mut found = vec![false; want.len()];
+    let mut sought = crate::format::kind::Sought::new(keys);
     for f in std::fs::read_dir(&dir).ok()?.flatten() {
         let name = f.file_name();
         let Some(id) = name.to_str().and_then(index_id_of) else {
@@ -392,18 +387,12 @@ pub fn cached_lists(
             continue;
         };
         for e in records.iter().flat_map(|p| &p.entries) {
-            if let Ok(i) =
-                want.binary_search_by_key(&(e.kind.to_u8(), e.id), |(k, id)| (k.to_u8(), *id))
-            {
-                found[i] = true;
+            if let Some(at) = sought.find(e.kind, &e.id) {
+                sought.mark(at);
             }
         }
     }
-    let has = |k: &(ObjectKind, Id)| {
-        want.binary_search_by_key(&(k.0.to_u8(), k.1), |(k, id)| (k.to_u8(), *id))
-            .is_ok_and(|i| found[i])
-    };
-    Some(keys.iter().map(has).collect())
+    Some(sought.answers(keys))
 }
 
 /// A pack's known entries with more claimed ones added: by offset, the

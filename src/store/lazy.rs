@@ -20,7 +20,7 @@ use std::sync::{Mutex, OnceLock, PoisonError};
 
 use super::{file_name, load_damaged, pack_paths, packfile, Store};
 use crate::error::{Error, Result};
-use crate::format::kind::ObjectKind;
+use crate::format::kind::{ObjectKind, Sought};
 use crate::hash::Id;
 use crate::progress::{Progress, Silent, Warning};
 
@@ -91,15 +91,7 @@ impl LazyStore {
         if let Some(s) = self.store.get() {
             return Ok(keys.iter().map(|(k, id)| s.contains(*k, id)).collect());
         }
-        let mut found = vec![false; keys.len()];
-        // Sorted and searched, not hashed: every entry of every footer is
-        // looked up, and status asks about a handful of keys.
-        let mut wanted: Vec<((u8, Id), usize)> = keys
-            .iter()
-            .enumerate()
-            .map(|(i, (k, id))| ((k.to_u8(), *id), i))
-            .collect();
-        wanted.sort_unstable();
+        let mut sought = Sought::new(keys);
         let damaged = load_damaged(&self.root);
         for path in pack_paths(&self.root, false)? {
             let entries = match File::open(&path)
@@ -113,26 +105,21 @@ impl LazyStore {
                 }
                 Err(e) => return Err(e),
             };
-            if wanted.is_empty() {
+            if sought.is_empty() {
                 // Still read: a damaged pack is reported whatever is asked.
                 continue;
             }
             let name = file_name(&path);
             for e in entries {
-                let key = (e.kind.to_u8(), e.id);
-                let from = wanted.partition_point(|(k, _)| *k < key);
-                let same = wanted[from..].iter().take_while(|(k, _)| *k == key);
-                if same.clone().next().is_none() {
+                let Some(at) = sought.find(e.kind, &e.id) else {
                     continue;
-                }
+                };
                 if damaged.is_empty() || !damaged.contains(&(name.clone(), e.kind, e.id)) {
-                    for (_, i) in same {
-                        found[*i] = true;
-                    }
+                    sought.mark(at);
                 }
             }
         }
         self.warned.store(true, Ordering::Release);
-        Ok(found)
+        Ok(sought.answers(keys))
     }
 }
