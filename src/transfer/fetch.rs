@@ -11,7 +11,7 @@
 use std::collections::{HashMap, HashSet};
 
 use super::fetch_located::{Located, Round};
-pub use super::fetch_spans::Span;
+pub use super::fetch_spans::{coalesce, Span};
 use super::fetch_spans::{download, spans_of};
 use super::Connection;
 use crate::engine::reach::{Missing, Sink};

@@ -29,10 +29,11 @@ pub struct Span {
 }
 
 /// Group the needed blobs of one pack into coalesced ranges: neighbours
-/// at most `gap` bytes apart share one, up to [`MAX_RANGE`] bytes. A fetch
-/// joins across [`COALESCE_GAP`] (it keeps what lies between); a streaming
-/// read, which keeps nothing, across much less.
-pub fn coalesce(pack: Id, mut blobs: Vec<Entry>, gap: u64) -> Vec<Span> {
+/// at most `gap` bytes apart share one, up to `max` bytes. A fetch joins
+/// across [`COALESCE_GAP`] (it keeps what lies between) up to
+/// [`MAX_RANGE`]; a streaming read, which keeps nothing, across much less,
+/// and it cuts long runs itself (`transfer::ranged`).
+pub fn coalesce(pack: Id, mut blobs: Vec<Entry>, gap: u64, max: u64) -> Vec<Span> {
     blobs.sort_by_key(|e| e.offset);
     let mut out: Vec<Span> = Vec::new();
     for e in blobs {
@@ -41,7 +42,7 @@ pub fn coalesce(pack: Id, mut blobs: Vec<Entry>, gap: u64) -> Vec<Span> {
             Some(s)
                 if e.offset >= s.range.end
                     && e.offset - s.range.end <= gap
-                    && end - s.range.start <= MAX_RANGE =>
+                    && end - s.range.start <= max =>
             {
                 s.range.end = end;
                 s.blobs.push(e);
@@ -67,7 +68,7 @@ pub(super) fn spans_of(idx: &RemoteIndex, by_pack: HashMap<Id, Vec<Entry>>) -> V
             .get(&pack)
             .map_or_else(|| blobs.clone(), |p| p.entries.clone());
         all.sort_by_key(|e| e.offset);
-        for mut span in coalesce(pack, blobs, COALESCE_GAP) {
+        for mut span in coalesce(pack, blobs, COALESCE_GAP, MAX_RANGE) {
             let from = all.partition_point(|e| e.offset < span.range.start);
             span.blobs = all[from..]
                 .iter()
@@ -202,6 +203,7 @@ mod tests {
             p,
             vec![e(16 + 200, 100), e(16, 100), e(16 + 10_000_000, 5)],
             COALESCE_GAP,
+            MAX_RANGE,
         );
         assert_eq!(spans.len(), 2);
         assert_eq!(spans[0].range, 16..316);
@@ -213,7 +215,7 @@ mod tests {
     fn ranges_stay_bounded() {
         let p = Id::of(b"p");
         let blobs: Vec<Entry> = (0..100).map(|i| e(16 + i * (1 << 20), 1 << 20)).collect();
-        let spans = coalesce(p, blobs, COALESCE_GAP);
+        let spans = coalesce(p, blobs, COALESCE_GAP, MAX_RANGE);
         assert!(spans
             .iter()
             .all(|s| s.range.end - s.range.start <= MAX_RANGE));

@@ -30,7 +30,7 @@ use futures::{StreamExt, TryStreamExt};
 use rayon::prelude::*;
 
 use super::blob_map::BlobMap;
-use super::fetch::Span;
+use super::fetch::{coalesce, Span};
 use super::Connection;
 use crate::engine::read::ChunkFetch;
 use crate::error::{Error, RemoteFailure, Result};
@@ -370,52 +370,46 @@ impl RangedChunks {
 }
 
 /// The ranged reads that bring `blobs` of `pack`: neighbours closer than
-/// [`GAP`] share a read, and a run longer than [`MAX_READ`] is split into
-/// the fewest reads of at most that length, of about equal size (so they
-/// take about as long, in parallel), at blob boundaries.
-fn reads(pack: Id, mut blobs: Vec<Entry>) -> Vec<Span> {
-    blobs.sort_by_key(|e| e.offset);
-    let mut runs: Vec<Vec<Entry>> = Vec::new();
-    for e in blobs {
-        match runs.last_mut() {
-            Some(run)
-                if run.last().is_some_and(|l| {
-                    let end = l.offset + l.stored_len as u64;
-                    e.offset >= end && e.offset - end <= GAP
-                }) =>
-            {
-                run.push(e)
-            }
-            _ => runs.push(vec![e]),
-        }
-    }
+/// [`GAP`] share a read ([`coalesce`], unbounded), and a run longer than
+/// [`MAX_READ`] is split into the fewest reads of at most that length, of
+/// about equal size (so they take about as long, in parallel), at blob
+/// boundaries.
+fn reads(pack: Id, blobs: Vec<Entry>) -> Vec<Span> {
+    coalesce(pack, blobs, GAP, u64::MAX)
+        .into_iter()
+        .flat_map(split_evenly)
+        .collect()
+}
+
+/// `run` in the fewest reads of at most [`MAX_READ`], of about equal size.
+fn split_evenly(run: Span) -> Vec<Span> {
+    let Span { pack, range, blobs } = run;
+    let start = range.start;
+    let len = range.end - start;
+    let end_of = |e: &Entry| e.offset + e.stored_len as u64;
+    // A blob goes to the share its end falls in, so a read overruns its
+    // share by less than one blob: shares leave room for the largest.
+    let largest = blobs.iter().map(|e| e.stored_len as u64).max().unwrap_or(0);
+    let room = MAX_READ.saturating_sub(largest).max(1);
+    let parts = len.div_ceil(room).max(1);
+    let share = len.div_ceil(parts).max(1);
     let mut out: Vec<Span> = Vec::new();
-    for run in runs {
-        let start = run[0].offset;
-        let end_of = |e: &Entry| e.offset + e.stored_len as u64;
-        let len = run.iter().map(|e| end_of(e) - start).max().unwrap_or(0);
-        // A blob goes to the share its end falls in, so a read overruns its
-        // share by less than one blob: shares leave room for the largest.
-        let largest = run.iter().map(|e| e.stored_len as u64).max().unwrap_or(0);
-        let room = MAX_READ.saturating_sub(largest).max(1);
-        let parts = len.div_ceil(room).max(1);
-        let share = len.div_ceil(parts).max(1);
-        let mut in_part = None;
-        for e in run {
-            let part = ((end_of(&e) - start - 1) / share).min(parts - 1);
-            match out.last_mut() {
-                Some(s) if in_part == Some(part) => {
-                    s.range.end = end_of(&e);
-                    s.blobs.push(e);
-                }
-                _ => {
-                    in_part = Some(part);
-                    out.push(Span {
-                        pack,
-                        range: e.offset..end_of(&e),
-                        blobs: vec![e],
-                    });
-                }
+    let mut in_part = None;
+    for e in blobs {
+        // (Saturating: a remote may list a blob of no bytes.)
+        let part = ((end_of(&e) - start).saturating_sub(1) / share).min(parts - 1);
+        match out.last_mut() {
+            Some(s) if in_part == Some(part) => {
+                s.range.end = end_of(&e);
+                s.blobs.push(e);
+            }
+            _ => {
+                in_part = Some(part);
+                out.push(Span {
+                    pack,
+                    range: e.offset..end_of(&e),
+                    blobs: vec![e],
+                });
             }
         }
     }
@@ -504,6 +498,16 @@ mod tests {
         assert_eq!(spans[0].range, 16..166);
         assert_eq!(spans[0].blobs.len(), 2);
         assert_eq!(spans[1].blobs.len(), 1);
+    }
+
+    /// A remote's index may list a blob of no bytes: it is read with its
+    /// neighbours, without an underflow.
+    #[test]
+    fn a_blob_of_no_bytes_is_planned_like_any_other() {
+        let p = Id::of(b"p");
+        let spans = reads(p, vec![e(16, 0), e(16, 10), e(26, 5)]);
+        assert_eq!(spans.iter().map(|s| s.blobs.len()).sum::<usize>(), 3);
+        assert_eq!(spans[0].range.start, 16);
     }
 
     /// A restore's round of 16 MiB, stored a little longer, is two even
