@@ -10,6 +10,7 @@ use clap::Args;
 use super::args::{help, Format, RevPaths, REV_PATHS};
 use super::session::open_session;
 use super::ui::{human, Ui};
+use crate::engine::left_behind::Fate;
 use crate::ops::checkout::{checkout, CheckoutOptions, CheckoutReport};
 use crate::ops::select::Selection;
 
@@ -66,8 +67,10 @@ pub(crate) fn print_report(ui: &Ui, r: &CheckoutReport) {
     warn_kept(ui, r);
 }
 
-/// Files a hook left alone because they hold changes that were never added.
+/// Files a hook left alone because they hold changes that were never
+/// added, and files left behind by pointers git removed.
 pub(crate) fn warn_kept(ui: &Ui, r: &CheckoutReport) {
+    warn_left_behind(ui, r);
     if r.kept.is_empty() {
         return;
     }
@@ -77,4 +80,39 @@ pub(crate) fn warn_kept(ui: &Ui, r: &CheckoutReport) {
         ));
     }
     ui.info("hint: `cairn add <path>` records them; `cairn checkout --force <path>` discards them");
+}
+
+/// Data whose pointer git removed: what was removed, and what was kept.
+fn warn_left_behind(ui: &Ui, r: &CheckoutReport) {
+    let removed: Vec<&str> = r
+        .left_behind
+        .iter()
+        .filter(|l| l.fate == Fate::Removable)
+        .map(|l| l.path.as_str())
+        .collect();
+    if !removed.is_empty() {
+        ui.info(format!(
+            "removed {} file(s) whose pointers git removed (their data stays in the cache)",
+            removed.len()
+        ));
+        for p in &removed {
+            ui.detail(format!("removed {p}"));
+        }
+    }
+    let mut kept = false;
+    for l in &r.left_behind {
+        let why = match l.fate {
+            Fate::Changed => "it holds changes cairn has not recorded",
+            Fate::NotStored => "the cache lacks some of its data",
+            Fate::Removable | Fate::Gone => continue,
+        };
+        kept = true;
+        ui.warn(format!(
+            "left {} as it is: git removed its pointer, but {why}",
+            l.path
+        ));
+    }
+    if kept {
+        ui.info("hint: `cairn add <path>` tracks it again; delete it yourself if it is no longer needed");
+    }
 }

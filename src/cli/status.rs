@@ -9,6 +9,7 @@ use clap::Args;
 use super::args::{ExitCodeFlag, Format};
 use super::session::open_session;
 use super::ui::Ui;
+use crate::engine::left_behind::Fate;
 use crate::engine::status::State;
 use crate::ops::select;
 use crate::ops::status::status;
@@ -35,7 +36,8 @@ pub fn run(ui: &Ui, cwd: &Path, args: StatusArgs) -> anyhow::Result<ExitCode> {
         .paths
         .iter()
         .any(|r| r.state != State::Clean || !r.stored)
-        || report.not_pushed.as_ref().is_some_and(|p| !p.is_empty());
+        || report.not_pushed.as_ref().is_some_and(|p| !p.is_empty())
+        || !report.left_behind.is_empty();
     let code = args.exit_code.code(differs);
     if args.format.json {
         super::ui::print_json(&report)?;
@@ -76,6 +78,18 @@ pub fn run(ui: &Ui, cwd: &Path, args: StatusArgs) -> anyhow::Result<ExitCode> {
     }
     for p in &not_pushed {
         println!("{:>13}: {p}", "not pushed");
+    }
+    for l in &report.left_behind {
+        let note = match l.fate {
+            Fate::Changed => " (holds changes cairn has not recorded)",
+            Fate::NotStored => " (not in cache)",
+            Fate::Removable | Fate::Gone => "",
+        };
+        println!("{:>13}: {}{note}", "left behind", l.path);
+    }
+    if !report.left_behind.is_empty() {
+        dirty += 1;
+        ui.info("hint: left behind: git removed these files' pointers (a checkout or pull without cairn's hooks); `cairn checkout` removes those whose data is in the cache, and `cairn add <path>` tracks one again");
     }
     if let (Some(r), false) = (&report.remote, not_pushed.is_empty()) {
         ui.info(format!("hint: `cairn push` sends them to {r}"));

@@ -9,6 +9,7 @@
 
 pub mod gc;
 pub mod ingest;
+pub mod left_behind;
 pub mod listing;
 pub mod reach;
 pub mod read;

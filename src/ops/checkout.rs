@@ -21,6 +21,7 @@ use std::sync::atomic::Ordering;
 use serde::Serialize;
 
 use crate::durable::write_atomic;
+use crate::engine::left_behind::{self, Fate, LeftBehind};
 use crate::engine::reach::Reach;
 use crate::engine::read::ChunkSource;
 use crate::engine::restore::Restore;
@@ -96,6 +97,11 @@ pub struct CheckoutReport {
     /// Files left as they are because they hold changes cairn has not
     /// recorded (hooks only; a command stops instead).
     pub kept: Vec<String>,
+    /// Files cairn wrote or added whose pointer git has since removed
+    /// (without cairn's hooks), and what became of each: removed when
+    /// nothing is lost, kept otherwise (`engine::left_behind`). Only a
+    /// checkout of every path looks for them.
+    pub left_behind: Vec<LeftBehind>,
     /// Tracked paths not restored because their data is not in the cache
     /// (with `only_complete`).
     pub incomplete: Vec<String>,
@@ -148,6 +154,7 @@ fn run(s: &Session, opts: CheckoutOptions, progress: &dyn Progress) -> Result<Ch
     let store = s.store(progress)?;
     let mut index = StatIndex::load(&ws.stat_index_path())?;
     let (mut plan, mut dropped) = plan(s, &opts, progress)?;
+    let tracked: Vec<String> = plan.iter().map(|s| s.rel.clone()).collect();
     let mut report = CheckoutReport {
         rev: opts.rev.clone(),
         ..CheckoutReport::default()
@@ -236,6 +243,9 @@ fn run(s: &Session, opts: CheckoutOptions, progress: &dyn Progress) -> Result<Ch
     if result.is_ok() {
         result = remove_dropped(ws, &mut index, &dropped, &mut report);
     }
+    if result.is_ok() && opts.paths.is_empty() {
+        result = clear_left_behind(s, store, &mut index, &tracked, &mut report);
+    }
     // Record what was written even if a later path failed.
     index.save()?;
     crate::failpoint::hit("checkout.index_saved");
@@ -319,6 +329,47 @@ fn remove_dropped(
             std::fs::remove_file(&ptr_path).map_err(|e| Error::io("remove", &ptr_path, e))?;
         }
         crate::failpoint::hit("checkout.dropped_removed");
+    }
+    Ok(())
+}
+
+/// Remove the files left behind by pointers git removed, where nothing is
+/// lost; report every one found (`engine::left_behind`).
+fn clear_left_behind(
+    s: &Session,
+    store: &crate::store::Store,
+    index: &mut StatIndex,
+    tracked: &[String],
+    report: &mut CheckoutReport,
+) -> Result<()> {
+    let ws = s.workspace();
+    let found = left_behind::candidates(index, tracked, |paths| match s.git() {
+        Some(g) => Ok(g.indexed(paths)?),
+        None => Ok(Vec::new()),
+    })?;
+    if found.is_empty() {
+        return Ok(());
+    }
+    let judged = {
+        let status = Status::new(ws, store, index, &crate::progress::Silent);
+        left_behind::judge(&status, store, &found)?
+    };
+    for lb in judged {
+        match lb.fate {
+            Fate::Removable => {
+                left_behind::remove(ws, &lb.path)?;
+                index.remove_tree(&lb.path);
+                report.files_removed += 1;
+                crate::failpoint::hit("checkout.left_behind_removed");
+            }
+            // Only the record was left; nothing to tell.
+            Fate::Gone => {
+                index.remove_tree(&lb.path);
+                continue;
+            }
+            Fate::Changed | Fate::NotStored => {}
+        }
+        report.left_behind.push(lb);
     }
     Ok(())
 }

@@ -12,6 +12,7 @@ use std::sync::atomic::Ordering;
 
 use serde::Serialize;
 
+use crate::engine::left_behind::{self, Fate, LeftBehind};
 use crate::engine::status::{read_pointer_or_skip, Status};
 use crate::error::Result;
 use crate::format::kind::ObjectKind;
@@ -38,6 +39,10 @@ pub struct StatusReport {
     /// Clean, cached paths whose data the default remote lacked when this
     /// cache last talked to it; `None` if it never did.
     pub not_pushed: Option<Vec<String>>,
+    /// Files cairn wrote or added whose pointer git has since removed
+    /// (`engine::left_behind`), with what a checkout would do to each.
+    /// Only a status of every path looks for them.
+    pub left_behind: Vec<LeftBehind>,
 }
 
 /// Status of the tracked paths at or below `rels` (repository-relative;
@@ -60,7 +65,7 @@ pub fn status(s: &Session, rels: &[String], progress: &dyn Progress) -> Result<S
         };
         // A damaged index is reported first, as when it was read first.
         let index = index?;
-        compare(s, &pointers?, remote, index, progress)
+        compare(s, &pointers?, remote, index, rels.is_empty(), progress)
     })
 }
 
@@ -99,6 +104,7 @@ fn compare(
     pointers: &[(String, Pointer)],
     remote: Option<ResolvedRemote>,
     mut index: StatIndex,
+    every_path: bool,
     progress: &dyn Progress,
 ) -> Result<StatusReport> {
     let ws = s.workspace();
@@ -150,6 +156,12 @@ fn compare(
     let files_read = st.counters.files_hashed.load(Ordering::Relaxed);
     let files_stat_only = st.counters.files_stat_only.load(Ordering::Relaxed);
     drop(st);
+    let left_behind = if every_path {
+        let tracked: Vec<String> = pointers.iter().map(|(rel, _)| rel.clone()).collect();
+        find_left_behind(s, &store, &mut index, &tracked, progress)?
+    } else {
+        Vec::new()
+    };
     // Remember what was just hashed, if no other cairn is busy writing.
     if index.is_dirty() && s.try_lock() {
         index.save()?;
@@ -171,5 +183,29 @@ fn compare(
         files_stat_only,
         remote: remote.map(|r| r.name),
         not_pushed,
+        left_behind,
     })
+}
+
+/// Data left behind by pointers git removed, judged as a checkout would
+/// judge it; the store is opened only when there is some.
+fn find_left_behind(
+    s: &Session,
+    store: &LazyStore,
+    index: &mut StatIndex,
+    tracked: &[String],
+    progress: &dyn Progress,
+) -> Result<Vec<LeftBehind>> {
+    let found = left_behind::candidates(index, tracked, |paths| match s.git() {
+        Some(g) => Ok(g.indexed(paths)?),
+        None => Ok(Vec::new()),
+    })?;
+    if found.is_empty() {
+        return Ok(Vec::new());
+    }
+    let store = store.get(progress)?;
+    let status = Status::new(s.workspace(), store, index, progress);
+    let mut judged = left_behind::judge(&status, store, &found)?;
+    judged.retain(|l| l.fate != Fate::Gone);
+    Ok(judged)
 }

@@ -24,6 +24,7 @@ mod hostile;
 mod import;
 mod inspect;
 mod json_schema;
+mod left_behind;
 mod lifecycle;
 mod listing_tree;
 mod listings;

@@ -82,3 +82,31 @@ pub fn cmp_joined(p: &[u8], dir: &[u8], sub: &[u8]) -> std::cmp::Ordering {
         .then(p[n].cmp(&b'/'))
         .then_with(|| p[n + 1..].cmp(sub))
 }
+
+impl StatIndex {
+    /// Every record at or below none of the `tracked` paths, in path
+    /// order: files cairn hashed or wrote that no pointer names any more
+    /// (`engine::left_behind`). A record inside a tracked directory skips
+    /// the rest of that directory with one seek, so the walk costs about
+    /// one step per tracked path, not one per record.
+    pub fn records_outside(&self, tracked: &[String]) -> Vec<(String, Record)> {
+        let set: std::collections::HashSet<&str> = tracked.iter().map(String::as_str).collect();
+        let mut out = Vec::new();
+        let mut it = self.merged("");
+        while let Some((path, rec)) = it.next() {
+            if set.contains(path.as_str()) {
+                continue;
+            }
+            let inside = path
+                .match_indices('/')
+                .map(|(i, _)| &path[..i])
+                .find(|dir| set.contains(dir));
+            match inside {
+                // '0' is the byte after '/': the first path past `dir/…`.
+                Some(dir) => it = self.merged(&format!("{dir}0")),
+                None => out.push((path, rec)),
+            }
+        }
+        out
+    }
+}

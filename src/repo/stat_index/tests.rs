@@ -224,6 +224,20 @@ proptest! {
                 let (d, s) = p.split_once('/').unwrap();
                 prop_assert_eq!(ord.get(d, s), model.get(p).copied(), "{}", p);
             }
+            // Records outside the tracked paths: exactly those of the map
+            // at or below none of them, whichever layers hold them.
+            let tracked: Vec<String> = ["a", "b/a0", "a-/a"].map(String::from).to_vec();
+            let covered = |k: &str| {
+                tracked
+                    .iter()
+                    .any(|t| k == t || k.starts_with(&format!("{t}/")))
+            };
+            let outside: Vec<(String, Record)> = model
+                .iter()
+                .filter(|(k, _)| !covered(k))
+                .map(|(k, v)| (k.clone(), *v))
+                .collect();
+            prop_assert_eq!(idx.records_outside(&tracked), outside);
         }
         idx.save().unwrap();
         let back = StatIndex::load(&path).unwrap();
