@@ -51,6 +51,11 @@ pub enum Error {
         reason: &'static str,
     },
 
+    /// A merge left both sides in a pointer file (`<<<<<<<`, `=======`,
+    /// `>>>>>>>` lines): neither version is chosen yet.
+    #[error("pointer file {} holds git merge conflict markers: the merge has not chosen a version of this data", path.display())]
+    PointerConflict { path: PathBuf },
+
     #[error("pointer file {} has format version {found}; this cairn reads version {supported}", path.display())]
     PointerVersion {
         path: PathBuf,

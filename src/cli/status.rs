@@ -37,7 +37,8 @@ pub fn run(ui: &Ui, cwd: &Path, args: StatusArgs) -> anyhow::Result<ExitCode> {
         .iter()
         .any(|r| r.state != State::Clean || !r.stored)
         || report.not_pushed.as_ref().is_some_and(|p| !p.is_empty())
-        || !report.left_behind.is_empty();
+        || !report.left_behind.is_empty()
+        || !report.conflicted.is_empty();
     let code = args.exit_code.code(differs);
     if args.format.json {
         super::ui::print_json(&report)?;
@@ -78,6 +79,13 @@ pub fn run(ui: &Ui, cwd: &Path, args: StatusArgs) -> anyhow::Result<ExitCode> {
     }
     for p in &not_pushed {
         println!("{:>13}: {p}", "not pushed");
+    }
+    for p in &report.conflicted {
+        println!("{:>13}: {p}", "conflicted");
+    }
+    if !report.conflicted.is_empty() {
+        dirty += 1;
+        ui.info("hint: conflicted: a git merge left both versions in these pointers; keep one with `git checkout --ours -- <path>.cairn` (or `--theirs`) and then `cairn checkout <path>`, or record the data in the work tree with `cairn add <path>`; then `git add <path>.cairn`");
     }
     for l in &report.left_behind {
         let note = match l.fate {

@@ -206,7 +206,11 @@ pub fn live_pointers(
         }
         match crate::format::pointer::Pointer::parse(std::path::Path::new("<git history>"), &blob) {
             Ok(ptr) => out.push(("<git history>".to_string(), ptr)),
-            Err(crate::Error::PointerSyntax { .. } | crate::Error::NotAPointer { .. }) => {}
+            Err(
+                crate::Error::PointerSyntax { .. }
+                | crate::Error::PointerConflict { .. }
+                | crate::Error::NotAPointer { .. },
+            ) => {}
             Err(e) => return Err(e),
         }
     }

@@ -43,6 +43,14 @@ impl Hint for Error {
             Error::Io { source, .. } if source.kind() == io::ErrorKind::PermissionDenied => {
                 "check the permissions of that path".into()
             }
+            Error::PointerConflict { path } => {
+                let ptr = path.display();
+                let data = path.with_extension("");
+                let data = data.display();
+                format!(
+                    "keep one side with `git checkout --ours -- {ptr}` (or `--theirs`) and then `cairn checkout {data}`, or record the data now in the work tree with `cairn add {data}`; then `git add {ptr}`"
+                )
+            }
             Error::PointerSyntax { .. } => {
                 "restore the pointer with `git checkout -- <path>.cairn`, or re-create it with `cairn add <path>`".into()
             }

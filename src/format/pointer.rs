@@ -88,7 +88,7 @@ impl Pointer {
     /// (some tool's data) is not one, and is left alone rather than
     /// reported as a damaged pointer.
     pub fn looks_like_pointer(text: &[u8]) -> bool {
-        text.starts_with(b"cairn-pointer ")
+        text.starts_with(b"cairn-pointer ") || has_conflict_markers(text)
     }
 
     pub fn parse(path: &Path, text: &[u8]) -> Result<Pointer> {
@@ -99,6 +99,11 @@ impl Pointer {
         };
         if text.len() > MAX_LEN {
             return Err(err(1, "too large to be a pointer file"));
+        }
+        if has_conflict_markers(text) {
+            return Err(Error::PointerConflict {
+                path: path.to_path_buf(),
+            });
         }
         let text = std::str::from_utf8(text).map_err(|_| err(1, "not UTF-8 text"))?;
         let mut lines = text
@@ -174,6 +179,26 @@ impl Pointer {
     }
 }
 
+/// Whether `text` is a pointer file a git merge left conflicted: a
+/// `cairn-pointer` line and git's conflict markers (`<<<<<<< `, a lone
+/// `=======`, `>>>>>>> `), in the size of a pointer. Told apart from other
+/// damage so the hint can name the way out of a merge.
+pub fn has_conflict_markers(text: &[u8]) -> bool {
+    if text.len() > 4 * MAX_LEN {
+        return false;
+    }
+    let mut pointer = false;
+    let (mut open, mut mid, mut close) = (false, false, false);
+    for line in text.split(|b| *b == b'\n') {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        pointer |= line.starts_with(b"cairn-pointer ");
+        open |= line.starts_with(b"<<<<<<< ") || line == b"<<<<<<<";
+        mid |= line == b"=======";
+        close |= line.starts_with(b">>>>>>> ") || line == b">>>>>>>";
+    }
+    pointer && open && mid && close
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -194,6 +219,44 @@ mod tests {
             ptr.encode(),
             "cairn-pointer 1\nkind file\nid af1349b9f5f9a1a6a0404dea36dcc9499bcb25c9adc112b7cc9a93cae41f3262\nsize 0\nmode 100755\n"
         );
+    }
+
+    #[test]
+    fn a_pointer_a_merge_left_conflicted_is_told_from_other_damage() {
+        let ours = Pointer::File {
+            id: Id::of(b"ours"),
+            size: 4,
+            mode: Mode::Regular,
+        }
+        .encode();
+        let theirs = ours.replace(&Id::of(b"ours").to_hex(), &Id::of(b"theirs").to_hex());
+        // Git keeps the common lines outside the markers.
+        let (head, tail) = ours.split_at(ours.find("id ").unwrap());
+        let (id_ours, rest) = tail.split_at(tail.find('\n').unwrap() + 1);
+        let id_theirs = &theirs[head.len()..head.len() + id_ours.len()];
+        for (open, close) in [("<<<<<<< HEAD", ">>>>>>> feat"), ("<<<<<<<", ">>>>>>>")] {
+            let merged = format!("{head}{open}\n{id_ours}=======\n{id_theirs}{close}\n{rest}");
+            assert!(has_conflict_markers(merged.as_bytes()), "{merged}");
+            assert!(Pointer::looks_like_pointer(merged.as_bytes()));
+            assert!(matches!(
+                Pointer::parse(p(), merged.as_bytes()),
+                Err(Error::PointerConflict { .. })
+            ));
+            // Both sides changed the first line too: still a pointer.
+            let whole = format!("{open}\n{ours}=======\n{theirs}{close}\n");
+            assert!(Pointer::looks_like_pointer(whole.as_bytes()), "{whole}");
+            assert!(matches!(
+                Pointer::parse(p(), whole.as_bytes()),
+                Err(Error::PointerConflict { .. })
+            ));
+        }
+        // A marker alone, or markers in a file that is no pointer, are not.
+        assert!(!has_conflict_markers(ours.as_bytes()));
+        let lone = format!("{ours}=======\n");
+        assert!(!has_conflict_markers(lone.as_bytes()));
+        assert!(!has_conflict_markers(
+            b"<<<<<<< a\nx\n=======\ny\n>>>>>>> b\n"
+        ));
     }
 
     #[test]

@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use crate::engine::left_behind::{self, Fate, LeftBehind};
 use crate::engine::status::{read_pointer_or_skip, Status};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::format::kind::ObjectKind;
 use crate::format::pointer::Pointer;
 use crate::hash::Id;
@@ -43,6 +43,9 @@ pub struct StatusReport {
     /// (`engine::left_behind`), with what a checkout would do to each.
     /// Only a status of every path looks for them.
     pub left_behind: Vec<LeftBehind>,
+    /// Tracked paths whose pointer a git merge left with conflict markers
+    /// (neither version chosen yet); not compared.
+    pub conflicted: Vec<String>,
 }
 
 /// Status of the tracked paths at or below `rels` (repository-relative;
@@ -65,16 +68,31 @@ pub fn status(s: &Session, rels: &[String], progress: &dyn Progress) -> Result<S
         };
         // A damaged index is reported first, as when it was read first.
         let index = index?;
-        compare(s, &pointers?, remote, index, rels.is_empty(), progress)
+        let (pointers, conflicted) = pointers?;
+        let mut report = compare(
+            s,
+            &pointers,
+            &conflicted,
+            remote,
+            index,
+            rels.is_empty(),
+            progress,
+        )?;
+        report.conflicted = conflicted;
+        Ok(report)
     })
 }
 
-/// The selected tracked paths and their pointers, in path order.
+/// Tracked paths and their pointers, in path order.
+type Pointers = Vec<(String, Pointer)>;
+
+/// The selected tracked paths and their pointers, in path order, and the
+/// paths whose pointer a merge left conflicted.
 fn tracked_pointers(
     s: &Session,
     rels: &[String],
     progress: &dyn Progress,
-) -> Result<Vec<(String, Pointer)>> {
+) -> Result<(Pointers, Vec<String>)> {
     let ws = s.workspace();
     let mut tracked = ws.find_tracked()?;
     // A work tree at a revision from before `cairn import` (git opened
@@ -84,24 +102,31 @@ fn tracked_pointers(
     tracked.sort();
     let selected = crate::repo::history::select_tracked_rel(ws, &tracked, rels)?;
     let mut pointers = Vec::new();
+    let mut conflicted = Vec::new();
     for (rel, _) in selected {
         let ptr = match foreign.iter().find(|(p, _)| *p == rel) {
             Some((_, p)) => p.clone(),
             // A file that merely ends in .cairn is skipped, with a warning.
-            None => match read_pointer_or_skip(ws, &rel, progress)? {
-                Some(p) => p,
-                None => continue,
+            None => match read_pointer_or_skip(ws, &rel, progress) {
+                Ok(Some(p)) => p,
+                Ok(None) => continue,
+                Err(Error::PointerConflict { .. }) => {
+                    conflicted.push(rel);
+                    continue;
+                }
+                Err(e) => return Err(e),
             },
         };
         pointers.push((rel, ptr));
     }
-    Ok(pointers)
+    Ok((pointers, conflicted))
 }
 
 /// Compare each pointer with the work tree, and report.
 fn compare(
     s: &Session,
     pointers: &[(String, Pointer)],
+    conflicted: &[String],
     remote: Option<ResolvedRemote>,
     mut index: StatIndex,
     every_path: bool,
@@ -157,7 +182,13 @@ fn compare(
     let files_stat_only = st.counters.files_stat_only.load(Ordering::Relaxed);
     drop(st);
     let left_behind = if every_path {
-        let tracked: Vec<String> = pointers.iter().map(|(rel, _)| rel.clone()).collect();
+        // A conflicted pointer still tracks its path: its data is not
+        // left behind.
+        let tracked: Vec<String> = pointers
+            .iter()
+            .map(|(rel, _)| rel.clone())
+            .chain(conflicted.iter().cloned())
+            .collect();
         find_left_behind(s, &store, &mut index, &tracked, progress)?
     } else {
         Vec::new()
@@ -184,6 +215,7 @@ fn compare(
         remote: remote.map(|r| r.name),
         not_pushed,
         left_behind,
+        conflicted: Vec::new(),
     })
 }
 

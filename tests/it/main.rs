@@ -29,6 +29,7 @@ mod lifecycle;
 mod listing_tree;
 mod listings;
 mod locators;
+mod merge_conflict;
 mod pull_direct;
 mod pull_once;
 mod push_dedup;
