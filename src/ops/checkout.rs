@@ -244,6 +244,9 @@ fn run(s: &Session, opts: CheckoutOptions, progress: &dyn Progress) -> Result<Ch
         result = remove_dropped(ws, &mut index, &dropped, &mut report);
     }
     if result.is_ok() && opts.paths.is_empty() {
+        // Dropped paths kept for their changes are reported as kept already.
+        let mut tracked = tracked;
+        tracked.extend(report.kept.iter().cloned());
         result = clear_left_behind(s, store, &mut index, &tracked, &mut report);
     }
     // Record what was written even if a later path failed.

@@ -227,3 +227,27 @@ fn checkout_removing_data_left_behind_crashed_at_any_step_reruns_to_the_revision
     }
     assert!(crashed >= 2, "only {crashed} crashed runs: {points:?}");
 }
+
+/// With the hooks, git's checkout names an edited file whose pointer it
+/// removed once (kept, as the hook keeps any edit), and a later plain
+/// checkout still names it as left behind.
+#[test]
+fn an_edit_a_hook_kept_is_named_once_and_then_as_left_behind() {
+    let repo = two_versions();
+    let clone = repo.pulled_clone();
+    clone.cairn_ok(&["install-hooks"]);
+    clone.write("b.bin", b"an edit nobody added");
+    let out = clone.git_cmd(&["checkout", "-q", "v1"]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.matches("left b.bin as it is").count(), 1, "{err}");
+    assert_eq!(clone.read("b.bin"), b"an edit nobody added");
+    assert!(
+        !clone.exists("d"),
+        "the hook removed the unchanged directory"
+    );
+    let again = clone.cairn_json(&["checkout", "--json"]);
+    assert_eq!(
+        fates(&again),
+        [("b.bin".to_string(), "changed".to_string())]
+    );
+}
