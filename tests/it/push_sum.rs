@@ -24,8 +24,8 @@ enum To {
 }
 
 /// A repository tracking 80 MB of incompressible data, with a remote
-/// `origin` it has not pushed to: several packs of at least 16 MiB, which
-/// a push sends whole. With the S3 bucket, for S3.
+/// `origin` it has not pushed to: packs of which at least one holds 16 MiB
+/// or more, which a push sends whole. With the S3 bucket, for S3.
 fn repo_with_big_data(to: To) -> (TestRepo, Option<String>) {
     let (repo, bucket) = match to {
         To::Folder => {
@@ -43,6 +43,10 @@ fn repo_with_big_data(to: To) -> (TestRepo, Option<String>) {
             (repo, Some(b))
         }
     };
+    // Two workers, whatever the machine: one of them then writes at least
+    // 40 MB and so fills a whole pack, however the work is split.
+    let mut repo = repo;
+    repo.set_env("RAYON_NUM_THREADS", "2");
     repo.write("big.bin", random_bytes("push sum", 80_000_000));
     repo.cairn_ok(&["add", "big.bin"]);
     repo.commit_all("data");
