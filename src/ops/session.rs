@@ -111,14 +111,36 @@ impl Session {
         if let Some(s) = self.store.get() {
             return Ok(s);
         }
+        self.borrow_main_worktree_packs();
         let s = Store::open(&self.ws.cache_dir(), progress)?;
         Ok(self.store.get_or_init(|| s))
+    }
+
+    /// In a linked git worktree whose cache is the default one, link in
+    /// the packs of the main worktree's default cache that this one lacks
+    /// (`store::borrow`), so its data is here without a fetch or a copy.
+    /// A cache placed by `cache.dir` is the user's choice and left alone.
+    pub(crate) fn borrow_main_worktree_packs(&self) {
+        if self.ws.config().cache_dir.is_some() {
+            return;
+        }
+        let Some(main) = self.git().and_then(GitRepo::main_worktree) else {
+            return;
+        };
+        let theirs = main.join(".cairn").join("cache");
+        let ours = self.ws.cache_dir();
+        if theirs != ours {
+            crate::store::borrow::link_packs(&theirs, &ours);
+        }
     }
 
     /// The cache, opened if it is not yet, for use after the session ends
     /// (a reader that outlives the command); the session's locks are
     /// released.
     pub fn into_store(self, progress: &dyn Progress) -> Result<Store> {
+        if self.store.get().is_none() {
+            self.borrow_main_worktree_packs();
+        }
         let Session { ws, store, .. } = self;
         match store.into_inner() {
             Some(s) => Ok(s),

@@ -33,6 +33,7 @@ use crate::hash::Id;
 use crate::progress::{Progress, Warning};
 use packfile::PackWriter;
 
+pub mod borrow;
 mod check;
 mod exchange;
 mod index;

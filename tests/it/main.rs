@@ -50,3 +50,4 @@ mod stores;
 mod verify_remote;
 mod workflow;
 mod workflow_safety;
+mod worktree;

@@ -87,6 +87,16 @@ impl GitRepo {
         Ok(GitRepo { repo })
     }
 
+    /// The main worktree's root when this is a linked worktree (`git
+    /// worktree add`) of a repository that has one; `None` otherwise.
+    pub fn main_worktree(&self) -> Option<std::path::PathBuf> {
+        if self.repo.kind() != gix::repository::Kind::LinkedWorkTree {
+            return None;
+        }
+        let main = self.repo.main_repo().ok()?;
+        main.workdir().map(Path::to_path_buf)
+    }
+
     /// The committed file at `path` on the tip of the default branch: the remote-tracking
     /// `HEAD` (`refs/remotes/origin/HEAD`, set by `git clone`), else a local or remote-tracking
     /// `main` or `master`. Returns the ref it came from and the contents; `None` when no such
