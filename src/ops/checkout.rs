@@ -346,10 +346,7 @@ fn clear_left_behind(
     report: &mut CheckoutReport,
 ) -> Result<()> {
     let ws = s.workspace();
-    let found = left_behind::candidates(index, tracked, |paths| match s.git() {
-        Some(g) => Ok(g.indexed(paths)?),
-        None => Ok(Vec::new()),
-    })?;
+    let found = left_behind_candidates(s, index, tracked)?;
     if found.is_empty() {
         return Ok(());
     }
@@ -375,4 +372,17 @@ fn clear_left_behind(
         report.left_behind.push(lb);
     }
     Ok(())
+}
+
+/// The records of data left behind (`engine::left_behind::candidates`),
+/// less the files git tracks itself; for `checkout` and `status`.
+pub(super) fn left_behind_candidates(
+    s: &Session,
+    index: &StatIndex,
+    tracked: &[String],
+) -> Result<Vec<(String, crate::repo::stat_index::Record)>> {
+    left_behind::candidates(index, tracked, |paths| match s.git() {
+        Some(g) => Ok(g.indexed(paths)?),
+        None => Ok(Vec::new()),
+    })
 }

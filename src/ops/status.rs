@@ -229,10 +229,7 @@ fn find_left_behind(
     tracked: &[String],
     progress: &dyn Progress,
 ) -> Result<Vec<LeftBehind>> {
-    let found = left_behind::candidates(index, tracked, |paths| match s.git() {
-        Some(g) => Ok(g.indexed(paths)?),
-        None => Ok(Vec::new()),
-    })?;
+    let found = super::checkout::left_behind_candidates(s, index, tracked)?;
     if found.is_empty() {
         return Ok(Vec::new());
     }
