@@ -1,9 +1,11 @@
 //! Turning files and directories into stored objects (`cairn add`).
 //!
-//! A file is read in fixed-size blocks, so memory stays bounded whatever its
-//! size. While the chunks of one block are hashed, compressed and stored in
-//! parallel, the next block is read, fed to the whole-file hash and cut into
-//! chunks, which keeps both cores busy. Small files are read whole and many
+//! A file is read in blocks of bounded size, so memory stays bounded
+//! whatever its size. One thread reads each block, cuts it into chunks and
+//! feeds it to the whole-file hash; every chunk is hashed, compressed and
+//! stored as its own task in the pool, and reading goes on while they run,
+//! with no pause between blocks, which keeps both cores busy from the
+//! first megabyte to the last. Small files are read whole and many
 //! are processed at once. A file whose stat matches the stat index and whose
 //! content is already stored is not read at all.
 //!
@@ -18,10 +20,13 @@ use std::fs::{self, File};
 use std::io::Read;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::channel;
+use std::sync::{Arc, Mutex};
 
 use rayon::prelude::*;
+
+mod blocks;
 
 use crate::durable::is_tmp_name;
 use crate::engine::listing::Builder;
@@ -36,11 +41,15 @@ use crate::repo::stat_index::{Stat, StatIndex};
 use crate::repo::walk::{walk_sorted, Found};
 use crate::repo::workspace::Workspace;
 use crate::store::{Put, Store};
+use blocks::{Block, Blocks};
 
 /// Files up to this size are read in one piece.
 const SMALL_FILE: u64 = 8 << 20;
 /// Read size for large files.
 const BLOCK: usize = 8 << 20;
+/// Size of a large file's first block: small, so that compression starts
+/// after reading and cutting 1 MiB instead of 8 (blocks then double).
+const FIRST_BLOCK: usize = 1 << 20;
 
 /// Chunk boundaries in a buffer, as (offset, length).
 type Cuts = Vec<(usize, usize)>;
@@ -308,54 +317,108 @@ impl<'a> Ingest<'a> {
         })
     }
 
+    /// Store a file too large to read whole. This thread reads it block by
+    /// block, cuts each block and feeds it to the whole-file hash, and hands
+    /// every chunk to the rayon pool as its own task. Reading never waits
+    /// for a round of chunks to end: while the pool stores one block, the
+    /// next is read and cut and its chunks queue behind, so the pool always
+    /// has work, and a block's buffer comes back for reuse when the last of
+    /// its chunks is stored ([`Blocks`]). The first block is small, so
+    /// storing starts almost at once, and blocks double up to [`BLOCK`].
     fn large_file(&self, abs: &Path, f: &mut File) -> Result<Id> {
-        let mut hasher = Hasher::new();
-        let mut pieces: Vec<Piece> = Vec::new();
+        // The whole-file hash runs on a thread of its own, in file order,
+        // so it adds nothing to the reader's path (reading and cutting is
+        // the longest serial path when chunks are cheap, as for
+        // incompressible data). It holds each block until it has hashed it.
+        let (to_hash, hash_rx) = channel::<(Arc<Block>, usize)>();
+        let mut blocks = Blocks::new(BLOCK + self.chunker.params().max);
+        let stored: Mutex<Vec<(usize, Piece)>> = Mutex::new(Vec::new());
+        let failed: Mutex<Option<Error>> = Mutex::new(None);
+        let stop = AtomicBool::new(false);
+        let (stored_ref, failed_ref, stop_ref) = (&stored, &failed, &stop);
         let mut size = 0u64;
-        // Two fixed buffers, swapped each round: while the chunks of `cur`
-        // are stored, `next` is filled and cut. Each holds one block plus the
-        // uncut tail carried over from the previous round.
-        let cap = BLOCK + self.chunker.params().max;
-        let mut cur = vec![0u8; cap];
-        let mut next = vec![0u8; cap];
-        let (mut len, mut eof) = fill(f, abs, &mut cur, 0)?;
-        let mut cuts = self.cut(&cur[..len], eof);
-        loop {
-            let consumed = cuts.last().map(|&(o, l)| o + l).unwrap_or(0);
-            let tail = len - consumed;
-            next[..tail].copy_from_slice(&cur[consumed..len]);
-            // Reading and cutting is the longest serial path, so the
-            // whole-file hash runs beside the chunk work, not after the read.
-            let (stored, read) = rayon::join(
-                || {
-                    let (_, pieces) = rayon::join(
-                        || hasher.update(&cur[..consumed]),
-                        || {
-                            cuts.par_iter()
-                                .map(|&(o, l)| self.chunk(&cur[o..o + l]))
-                                .collect::<Result<Vec<Piece>>>()
-                        },
-                    );
-                    pieces
-                },
-                || -> Result<(usize, bool, Cuts)> {
-                    if eof {
-                        return Ok((0, true, Vec::new()));
+        let mut chunks = 0usize;
+        let (read, hasher) = std::thread::scope(|ts| {
+            let hashing = ts.spawn(move || {
+                let mut hasher = Hasher::new();
+                for (block, n) in hash_rx {
+                    hasher.update(&block.buf[..n]);
+                }
+                hasher
+            });
+            let read = rayon::in_place_scope(|s| -> Result<()> {
+                // The block before this one and its uncut tail (offset, end).
+                let mut prev: Option<Arc<Block>> = None;
+                let mut tail = (0, 0);
+                let mut want = FIRST_BLOCK;
+                while !stop.load(Ordering::Relaxed) {
+                    let mut buf = blocks.take();
+                    let carry = tail.1 - tail.0;
+                    if let Some(p) = prev.take() {
+                        buf[..carry].copy_from_slice(&p.buf[tail.0..tail.1]);
                     }
-                    let (n, e) = fill(f, abs, &mut next, tail)?;
-                    let c = self.cut(&next[..n], e);
-                    Ok((n, e, c))
-                },
-            );
-            pieces.extend(stored?);
-            size += consumed as u64;
-            self.progress.advance(consumed as u64);
-            if eof {
-                break;
-            }
-            (len, eof, cuts) = read?;
-            std::mem::swap(&mut cur, &mut next);
+                    let end = (carry + want).min(buf.len());
+                    let (len, eof) = fill(f, abs, &mut buf[..end], carry).inspect_err(|_| {
+                        // Chunks still queued need not be stored.
+                        stop.store(true, Ordering::Relaxed);
+                    })?;
+                    let cuts = self.cut(&buf[..len], eof);
+                    let consumed = cuts.last().map(|&(o, l)| o + l).unwrap_or(0);
+                    let block = Arc::new(blocks.block(buf));
+                    // The receiver lives until this scope ends.
+                    let _ = to_hash.send((Arc::clone(&block), consumed));
+                    for (o, l) in cuts {
+                        let (b, at) = (Arc::clone(&block), chunks);
+                        chunks += 1;
+                        s.spawn(move |_| {
+                            if stop_ref.load(Ordering::Relaxed) {
+                                return;
+                            }
+                            match self.chunk(&b.buf[o..o + l]) {
+                                Ok(p) => stored_ref
+                                    .lock()
+                                    .expect("pieces lock poisoned")
+                                    .push((at, p)),
+                                Err(e) => {
+                                    stop_ref.store(true, Ordering::Relaxed);
+                                    failed_ref
+                                        .lock()
+                                        .expect("error lock poisoned")
+                                        .get_or_insert(e);
+                                }
+                            }
+                        });
+                    }
+                    size += consumed as u64;
+                    self.progress.advance(consumed as u64);
+                    if eof {
+                        break;
+                    }
+                    tail = (consumed, len);
+                    prev = Some(block);
+                    want = (want * 2).min(BLOCK);
+                }
+                Ok(())
+            });
+            drop(to_hash);
+            let hasher = hashing.join().map_err(|_| {
+                Error::io(
+                    "hash",
+                    abs,
+                    std::io::Error::other("hashing thread panicked"),
+                )
+            });
+            (read, hasher)
+        });
+        let hasher = hasher?;
+        read?;
+        if let Some(e) = failed.into_inner().expect("error lock poisoned") {
+            return Err(e);
         }
+        let mut stored = stored.into_inner().expect("pieces lock poisoned");
+        debug_assert_eq!(stored.len(), chunks);
+        stored.sort_unstable_by_key(|&(at, _)| at);
+        let pieces: Vec<Piece> = stored.into_iter().map(|(_, p)| p).collect();
         let id = if pieces.len() == 1 {
             pieces[0].id
         } else {
@@ -430,3 +493,6 @@ fn fill(f: &mut File, abs: &Path, buf: &mut [u8], start: usize) -> Result<(usize
     }
     Ok((filled, eof))
 }
+
+#[cfg(test)]
+mod tests;
