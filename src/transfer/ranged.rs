@@ -236,7 +236,7 @@ impl RangedChunks {
                     let checked = match &self.keep {
                         Some(keep) => keep.decode_keep(e.kind, &e.id, e.codec, stored, e.raw_len),
                         None => {
-                            crate::store::decode_checked(e.kind, &e.id, e.codec, stored, e.raw_len)
+                            crate::store::decode_checked(e.kind, &e.id, e.codec, &stored, e.raw_len)
                                 .map(Ok)
                         }
                     };
@@ -291,8 +291,10 @@ impl RangedChunks {
                 let stored = stored_in(&span, &data, e);
                 let checked = match &self.keep {
                     Some(keep) => keep.decode_keep_into(e.kind, &e.id, e.codec, stored, slot),
-                    None => crate::store::decode_checked_into(e.kind, &e.id, e.codec, stored, slot)
-                        .map(Ok),
+                    None => {
+                        crate::store::decode_checked_into(e.kind, &e.id, e.codec, &stored, slot)
+                            .map(Ok)
+                    }
                 };
                 self.named(&span, e, checked).and_then(|r| r)
             })?;
@@ -468,10 +470,11 @@ impl ChunkFetch for RangedChunks {
     }
 }
 
-/// The stored bytes of blob `e` in `data`, the bytes `span` read.
-fn stored_in<'d>(span: &Span, data: &'d [u8], e: &Entry) -> &'d [u8] {
+/// The stored bytes of blob `e` in `data`, the bytes `span` read (a view
+/// of them, which a kept blob holds until it is written).
+fn stored_in(span: &Span, data: &bytes::Bytes, e: &Entry) -> bytes::Bytes {
     let at = (e.offset - span.range.start) as usize;
-    &data[at..at + e.stored_len as usize]
+    data.slice(at..at + e.stored_len as usize)
 }
 
 #[cfg(test)]

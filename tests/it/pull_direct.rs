@@ -411,3 +411,99 @@ fn a_remote_pack_cut_short_fails_the_pull_and_writes_nothing() {
         assert!(leftovers.is_empty(), "{args:?}: {leftovers:?}");
     }
 }
+
+/// Replace the manifest of file `id` on the folder remote `store` by
+/// `manifest`: the pack that holds it is rewritten with every other blob
+/// as it was (a pack's id names its entries), and the locators and the
+/// listing are removed, so the index names the lying copy only.
+fn plant_manifest(store: &std::path::Path, id: cairn::hash::Id, manifest: &[u8]) {
+    use cairn::format::codec::Codec;
+    use cairn::format::pack::PackBuilder;
+    use cairn::remote::index;
+    let file = std::fs::read_dir(store.join("index"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "idx"))
+        .expect("an index file");
+    let iid = index::index_id_of(file.to_str().unwrap()).unwrap();
+    let mut recs = index::decode(&iid, &std::fs::read(&file).unwrap()).unwrap();
+    let is_it = |e: &Entry| e.kind == ObjectKind::Manifest && e.id == id;
+    let holders: Vec<usize> = (0..recs.len())
+        .filter(|&k| recs[k].entries.iter().any(is_it))
+        .collect();
+    assert_eq!(holders.len(), 1, "one copy of the manifest on the remote");
+    let rec = &mut recs[holders[0]];
+    let old = std::fs::read(store.join(index::pack_path(&rec.id))).unwrap();
+    let mut b = PackBuilder::default();
+    for e in &rec.entries {
+        if is_it(e) {
+            b.add(e.kind, e.id, Codec::Raw, manifest, manifest.len() as u32);
+        } else {
+            let at = e.offset as usize;
+            let stored = &old[at..at + e.stored_len as usize];
+            b.add(e.kind, e.id, e.codec, stored, e.raw_len);
+        }
+    }
+    let (pack, bytes, entries) = b.finish();
+    let path = store.join(index::pack_path(&pack));
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, &bytes).unwrap();
+    std::fs::remove_file(store.join(index::pack_path(&rec.id))).unwrap();
+    rec.id = pack;
+    rec.len = bytes.len() as u64;
+    rec.entries = entries;
+    let (nid, nbytes) = index::encode(&recs);
+    std::fs::remove_file(file).unwrap();
+    std::fs::write(store.join(format!("index/{}.idx", nid.to_hex())), nbytes).unwrap();
+    let _ = std::fs::remove_file(store.join(index::LISTING));
+    let _ = std::fs::remove_dir_all(store.join("loc"));
+}
+
+/// A lying manifest on the remote: the large model's real chunks, each
+/// intact (so each passes its own check as it is read), listed with two
+/// of them swapped. Only the whole-file check can see the splice: the
+/// pull (plain, which reads those chunks by range and keeps them, and
+/// `--no-cache`) fails naming the model, and no byte of the model, not
+/// even a temporary file, is left in the work tree.
+#[test]
+fn a_lying_manifest_that_splices_intact_chunks_is_refused() {
+    let a = pushed_large();
+    let model = random_bytes("ahead", 40 << 20);
+    let pieces: Vec<cairn::format::object::Piece> = cairn::format::chunking::Chunker::default()
+        .chunks(&model)
+        .map(|(o, l)| cairn::format::object::Piece {
+            id: cairn::hash::Id::of(&model[o..o + l]),
+            len: l as u64,
+        })
+        .collect();
+    assert!(
+        pieces.len() >= cairn::ops::pull::DIRECT_MIN_CHUNKS,
+        "the model is restored by range"
+    );
+    let mut spliced = pieces.clone();
+    // Two chunks far apart, in different rounds of the restore (16 MiB
+    // each), the second fetched ahead while the first is written.
+    let (i, j) = (1, pieces.len() - 2);
+    assert_ne!(pieces[i].id, pieces[j].id);
+    spliced.swap(i, j);
+    let lie = cairn::format::object::Manifest {
+        size: model.len() as u64,
+        form: cairn::format::object::Form::Chunks,
+        pieces: spliced,
+    };
+    let id = cairn::hash::Id::from_hex(&a.pointer("model.bin")["id"]).unwrap();
+    plant_manifest(&a.remote_dir("origin"), id, &lie.encode());
+    for args in [&["pull", "--no-cache"][..], &["pull"][..]] {
+        let b = TestRepo::clone_of(&a);
+        let (_, err) = b.cairn_fail(args);
+        assert!(err.contains("model.bin"), "{args:?}: {err}");
+        assert!(err.contains("hashes to"), "{args:?}: {err}");
+        assert!(err.contains(&id.to_hex()), "{args:?}: {err}");
+        assert!(
+            !b.exists("model.bin"),
+            "{args:?}: the spliced model was written"
+        );
+        let leftovers = b.temp_files_anywhere();
+        assert!(leftovers.is_empty(), "{args:?}: {leftovers:?}");
+    }
+}

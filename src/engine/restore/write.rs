@@ -223,29 +223,40 @@ impl Restore<'_> {
                 // on its inode lock anyway, and measured no faster spread over
                 // both cores (bench/RESULTS.md, 2026-12-01 perf-io); the cores
                 // decode the next batch meanwhile.
-                let ((w, ()), next) = rayon::join(
-                    || {
-                        rayon::join(
-                            || -> std::io::Result<()> {
-                                for piece in cur.chunks(WRITE_BYTES) {
-                                    tmp.write_all(piece)?;
-                                }
-                                Ok(())
-                            },
-                            || {
-                                if whole_hash {
-                                    hasher.update(&cur);
-                                }
-                            },
-                        )
-                    },
-                    || {
-                        next_batch.map(|b| {
-                            let round = fetched.take(k)?;
-                            self.decode(b, round, &job.abs, whole_hash, &mut spare, &spares)
-                        })
-                    },
-                );
+                let write = || -> std::io::Result<()> {
+                    for piece in cur.chunks(WRITE_BYTES) {
+                        tmp.write_all(piece)?;
+                    }
+                    Ok(())
+                };
+                let mut hash = || {
+                    if whole_hash {
+                        hasher.update(&cur);
+                    }
+                };
+                let mut next = || {
+                    next_batch.map(|b| {
+                        let round = fetched.take(k)?;
+                        self.decode(b, round, &job.abs, whole_hash, &mut spare, &spares)
+                    })
+                };
+                let (w, next) = if depth > 0 {
+                    // Rounds come from the ahead pool: taking one mostly
+                    // waits. The thread that waits hashes first, so the
+                    // hash runs beside the write. (Nested as for a local
+                    // batch, the wait was stolen first and blocked the
+                    // pool's other thread while the hash queued behind the
+                    // write on this one: write and hash ran one after the
+                    // other, the writer became the pull's slowest stage,
+                    // and a core sat idle a fifth of the time.)
+                    rayon::join(write, || {
+                        hash();
+                        next()
+                    })
+                } else {
+                    let ((w, ()), next) = rayon::join(|| rayon::join(write, hash), next);
+                    (w, next)
+                };
                 w.map_err(|e| Error::io("write", tmp.path(), e))?;
                 let n = cur.len() as u64;
                 written += n;
