@@ -46,10 +46,11 @@ use crate::repo::workspace::Workspace;
 use crate::store::Store;
 
 mod ahead;
+mod chunks;
 mod conflict;
 mod remove;
 mod write;
-pub(crate) use write::chunk_list;
+pub(crate) use chunks::chunk_list;
 
 pub use remove::remove_data;
 

@@ -24,13 +24,14 @@ use std::sync::{Mutex, MutexGuard};
 
 use rayon::prelude::*;
 
+use super::chunks::{chunk_list, require};
 use super::{ahead, Job, Restore};
 use crate::error::{Corruption, Error, Result};
 use crate::format::kind::ObjectKind;
-use crate::format::object::{self, Form, Manifest, Mode, Piece};
-use crate::hash::{Hasher, Id};
+use crate::format::object::{Mode, Piece};
+use crate::hash::Hasher;
 use crate::repo::stat_index::Stat;
-use crate::store::{max_raw_len, Store};
+use crate::store::max_raw_len;
 
 /// Chunks decoded ahead of the writer, per file. Small enough that a
 /// batch is still in the caches when it is written and hashed, and that
@@ -61,53 +62,6 @@ const WRITE_BYTES: usize = 128 << 10;
 /// which the extra `fallocate` call costs more than it saves: at 100,000
 /// files of a few hundred bytes it was one syscall in ten.
 const PREALLOCATE_MIN: u64 = 1 << 20;
-
-/// Read a blob that must exist, naming `path` if it does not.
-pub fn require(store: &Store, kind: ObjectKind, id: &Id, path: &Path) -> Result<Vec<u8>> {
-    store.read(kind, id)?.ok_or_else(|| Error::MissingObject {
-        kind,
-        id: *id,
-        path: path.to_path_buf(),
-    })
-}
-
-/// The ordered chunk list of file `id`.
-pub fn chunk_list(store: &Store, id: &Id, size: u64, path: &Path) -> Result<Vec<Piece>> {
-    if size == 0 {
-        return Ok(Vec::new());
-    }
-    if let Some(raw) = store.read(ObjectKind::Manifest, id)? {
-        let m = Manifest::decode(&raw).map_err(|e| store.corrupt(ObjectKind::Manifest, *id, e))?;
-        if m.size != size {
-            let cause = Corruption::ManifestSize {
-                described: m.size,
-                pointer: size,
-            };
-            return Err(store.corrupt(ObjectKind::Manifest, *id, cause));
-        }
-        return match m.form {
-            Form::Chunks => Ok(m.pieces),
-            Form::Segments => {
-                let mut out = Vec::new();
-                for s in &m.pieces {
-                    let raw = require(store, ObjectKind::Segment, &s.id, path)?;
-                    let seg = object::decode_segment(&raw)
-                        .map_err(|e| store.corrupt(ObjectKind::Segment, s.id, e))?;
-                    out.extend(seg);
-                }
-                Ok(out)
-            }
-        };
-    }
-    if store.contains(ObjectKind::Chunk, id) {
-        return Ok(vec![Piece { id: *id, len: size }]);
-    }
-    Err(Error::MissingObject {
-        kind: ObjectKind::Manifest,
-        id: *id,
-        path: path.to_path_buf(),
-    })
-}
 
 impl Restore<'_> {
     /// The chunk list of `job`; with a remote chunk source, a file whose
