@@ -121,7 +121,9 @@ impl Session {
     /// (`store::borrow`), so its data is here without a fetch or a copy.
     /// A cache placed by `cache.dir` is the user's choice and left alone.
     pub(crate) fn borrow_main_worktree_packs(&self) {
-        if self.ws.config().cache_dir.is_some() {
+        // Only a linked worktree's `.git` is a file (a submodule's too):
+        // every other command skips opening git here.
+        if self.ws.config().cache_dir.is_some() || !self.ws.root().join(".git").is_file() {
             return;
         }
         let Some(main) = self.git().and_then(GitRepo::main_worktree) else {

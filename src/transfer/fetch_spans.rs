@@ -180,12 +180,14 @@ pub(super) fn download(
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::format::codec::Codec;
     use crate::format::kind::ObjectKind;
 
-    fn e(offset: u64, len: u32) -> Entry {
+    /// A raw chunk entry of `len` bytes at `offset` (also used by
+    /// `ranged`'s tests).
+    pub(in crate::transfer) fn e(offset: u64, len: u32) -> Entry {
         Entry {
             id: Id::of(&offset.to_le_bytes()),
             kind: ObjectKind::Chunk,

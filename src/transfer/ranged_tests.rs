@@ -2,18 +2,7 @@
 //! reads of a remote pack.
 
 use super::*;
-use crate::format::codec::Codec;
-
-fn e(offset: u64, len: u32) -> Entry {
-    Entry {
-        id: Id::of(&offset.to_le_bytes()),
-        kind: ObjectKind::Chunk,
-        codec: Codec::Raw,
-        offset,
-        stored_len: len,
-        raw_len: len,
-    }
-}
+use crate::transfer::fetch_spans::tests::e;
 
 #[test]
 fn only_close_neighbours_share_a_read() {
