@@ -78,7 +78,7 @@ for ds in $DATASETS; do
   pair "$ds" checkout "$SRC" "$w/repo/$T.copy" "$w/repo/$T" "$SRC" -- "$OURS_BIN" checkout -q
   DURABLE=1 pair "$ds" push "$SRC" "$w/remote/copy.tmp" "" "" -- "$OURS_BIN" push -q
   # The clones need only the commit and the remote: free the disk first.
-  rm -rf "${w:?}/repo/$T" "$w/repo/.cairn/cache"
+  rm -rf "${w:?}/repo/$T" "$w/repo/.git/cairn/cache"
   modes=(pull)
   "$OURS_BIN" pull --help 2>/dev/null | grep -q -- --no-cache && modes+=(pull-nc)
   for mode in "${modes[@]}"; do

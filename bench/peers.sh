@@ -32,6 +32,8 @@ command -v /usr/bin/time >/dev/null || { echo "error: GNU time is needed (apt-ge
 ROOT=${CAIRN_BENCH_ROOT:-/tmp/bench/cairn-bin}
 cargo install --quiet --locked --path "$REPO" --root "$ROOT" --force
 export OURS_BIN=$ROOT/bin/cairn
+# cairn keeps its cache in git's directory (docs/FORMAT.md §8.2).
+export OURS_STORE=${OURS_STORE:-.git/cairn}
 
 [[ -f $DATA/MANIFEST.txt ]] || python3 "$SHARED/gen.py" "$DATA"
 

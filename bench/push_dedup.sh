@@ -95,7 +95,7 @@ if [[ ${REF:-0} == 1 ]]; then
   "$B" init -q && cp "$DATA/text/data.csv" data.csv
   "$B" add -q data.csv && "$B" remote add origin ../store >/dev/null 2>&1
   git add -A && git commit -qm text && "$B" push -q
-  rm -rf data.csv .cairn/cache
+  rm -rf data.csv .git/cairn/cache
   cd ..
   ref() { # NAME BINARY
     cp -al store "store-$1"

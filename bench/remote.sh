@@ -290,7 +290,7 @@ pull_step() {  # pull_step TOOL REMOTE DS [STEP [EXTRA-ARGS]]: STEP pull-nc = ca
   fi
   local v; v=$(verify "$c/$T" "$DATA/$T")
   [[ $v == ok ]] || say "  !! $tool $step $ds from $r: restored data differs from $DATA/$T"
-  row "$step" "$tool" "$r" "$ds" "$(dsize "$c/.cairn/cache")" "$sr" "" "$v"
+  row "$step" "$tool" "$r" "$ds" "$(dsize "$c/.git/cairn/cache")" "$sr" "" "$v"
   cd "$W" && [[ $KEEP == 1 ]] || rm -rf "$c"
 }
 

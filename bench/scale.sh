@@ -89,7 +89,7 @@ for i in range(n):
 EOF
 }
 
-cache_bytes() { du -sb "$1/.cairn/cache" 2>/dev/null | cut -f1; }
+cache_bytes() { du -sb "$1/.git/cairn/cache" 2>/dev/null | cut -f1; }
 
 for n in $SIZES; do
   w=$WORK/n$n

@@ -191,6 +191,14 @@ pub fn live_pointers(
     progress: &dyn crate::progress::Progress,
 ) -> Result<Vec<crate::repo::history::Tracked>> {
     let mut out = crate::repo::history::pointers_in_work_tree(ws, progress)?;
+    // Every worktree of the repository shares the cache (FORMAT.md §10.5):
+    // what another one added and has not committed is live too.
+    for root in git.other_worktrees()? {
+        out.extend(crate::repo::history::pointers_in_work_tree(
+            &ws.with_root(root),
+            progress,
+        )?);
+    }
     // Data imported from DVC or Git LFS for old revisions stays while the
     // import map names it.
     out.extend(crate::repo::foreign::map_roots(ws.root(), Some(git))?);

@@ -17,12 +17,7 @@ use std::path::Path;
 use crate::error::Result;
 use crate::hash::Id;
 
-/// The file, inside the cache directory.
-const NAME: &str = "uncached";
-
-/// At most this much of the file is read (FORMAT.md §10.7): it is only a
-/// hint, and a damaged or hostile one must not size an allocation.
-const MAX_LEN: u64 = 16 << 20;
+use crate::store::{MAX_UNCACHED_BYTES as MAX_LEN, UNCACHED_FILE as NAME};
 
 /// The pointers recorded as lacking their chunks in the cache at `cache`.
 pub fn load(cache: &Path) -> BTreeSet<Id> {

@@ -15,6 +15,7 @@ use crate::error::Result;
 use crate::progress::Progress;
 use crate::remote::listing::Listed;
 use crate::remote::{CommittedConfig, ResolvedRemote};
+use crate::repo::cache_location::CacheLocation;
 use crate::repo::git::GitRepo;
 use crate::repo::workspace::{RepoLock, Workspace};
 use crate::store::{CacheLock, Store};
@@ -52,8 +53,17 @@ impl Session {
         }
     }
 
-    /// A session on a workspace opened elsewhere.
-    pub fn new(ws: Workspace) -> Session {
+    /// A session on a workspace opened elsewhere. A cache still where
+    /// cairn kept it before is moved to where it lives now
+    /// (`repo::cache_location`) first. That is best effort: a move that
+    /// cannot happen now leaves the old cache whole and in use, and the
+    /// next command tries again.
+    pub fn new(mut ws: Workspace) -> Session {
+        if let CacheLocation::Legacy { dir, to } = ws.cache_location().clone() {
+            if crate::store::relocate::move_cache(&dir, &to).is_ok() {
+                ws.relocate_cache();
+            }
+        }
         Session {
             ws,
             git: OnceCell::new(),
@@ -111,38 +121,14 @@ impl Session {
         if let Some(s) = self.store.get() {
             return Ok(s);
         }
-        self.borrow_main_worktree_packs();
         let s = Store::open(&self.ws.cache_dir(), progress)?;
         Ok(self.store.get_or_init(|| s))
-    }
-
-    /// In a linked git worktree whose cache is the default one, link in
-    /// the packs of the main worktree's default cache that this one lacks
-    /// (`store::borrow`), so its data is here without a fetch or a copy.
-    /// A cache placed by `cache.dir` is the user's choice and left alone.
-    pub(crate) fn borrow_main_worktree_packs(&self) {
-        // Only a linked worktree's `.git` is a file (a submodule's too):
-        // every other command skips opening git here.
-        if self.ws.config().cache_dir.is_some() || !self.ws.root().join(".git").is_file() {
-            return;
-        }
-        let Some(main) = self.git().and_then(GitRepo::main_worktree) else {
-            return;
-        };
-        let theirs = main.join(".cairn").join("cache");
-        let ours = self.ws.cache_dir();
-        if theirs != ours {
-            crate::store::borrow::link_packs(&theirs, &ours);
-        }
     }
 
     /// The cache, opened if it is not yet, for use after the session ends
     /// (a reader that outlives the command); the session's locks are
     /// released.
     pub fn into_store(self, progress: &dyn Progress) -> Result<Store> {
-        if self.store.get().is_none() {
-            self.borrow_main_worktree_packs();
-        }
         let Session { ws, store, .. } = self;
         match store.into_inner() {
             Some(s) => Ok(s),

@@ -136,7 +136,6 @@ fn compare(
     // Opened only if a directory differs from its record: the "stored"
     // flags of a clean tree come from the pack footers alone
     // (`LazyStore::contains_each`), read while the work tree is walked.
-    s.borrow_main_worktree_packs();
     let store = LazyStore::new(&ws.cache_dir());
     // Per pointer, the blobs of which any one shows its data there: its top
     // object (none for an empty file). In the cache they make it count as

@@ -5,6 +5,7 @@
 //! Everything that decides whether a path is inside the work tree, and
 //! whether a name belongs to cairn, is written here once.
 
+pub mod cache_location;
 pub mod cairnignore;
 pub mod config;
 pub mod config_edit;

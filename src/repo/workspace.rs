@@ -14,6 +14,7 @@ use crate::durable::{lock_file, write_atomic};
 use crate::error::{Error, Result};
 use crate::format::object::check_rel_path;
 use crate::format::pointer::{Pointer, SUFFIX};
+use crate::repo::cache_location::CacheLocation;
 use crate::repo::config::{Config, INITIAL_CONFIG};
 
 pub use crate::format::object::CAIRN_DIR;
@@ -32,6 +33,7 @@ const CAIRN_GITIGNORE: &str = "\
 pub struct Workspace {
     root: PathBuf,
     config: Config,
+    cache: CacheLocation,
 }
 
 /// Find the enclosing git work tree of `start`.
@@ -74,7 +76,16 @@ impl Workspace {
             return Err(Error::NotInitialized { root });
         }
         let config = Config::load(&dir)?;
-        Ok(Workspace { root, config })
+        Ok(Workspace::new(root, config))
+    }
+
+    fn new(root: PathBuf, config: Config) -> Workspace {
+        let cache = CacheLocation::resolve(&root, &config);
+        Workspace {
+            root,
+            config,
+            cache,
+        }
     }
 
     /// Open a work tree that git checked out at a revision from before
@@ -88,16 +99,18 @@ impl Workspace {
         let dir = root.join(CAIRN_DIR);
         fs::create_dir_all(&dir).map_err(|e| Error::io("create directory", &dir, e))?;
         let config = Config::load(&dir)?;
-        Ok(Workspace { root, config })
+        Ok(Workspace::new(root, config))
     }
 
     /// A view of this repository rooted at `root`, with the same
-    /// settings: for storing data that is not in the work tree (an old
-    /// revision's, laid out in a scratch directory by `cairn import`).
+    /// settings and cache: for storing data that is not in the work tree
+    /// (an old revision's, laid out in a scratch directory by `cairn
+    /// import`), or for reading another worktree of the same repository.
     pub fn with_root(&self, root: PathBuf) -> Workspace {
         Workspace {
             root,
             config: self.config.clone(),
+            cache: self.cache.clone(),
         }
     }
 
@@ -109,12 +122,18 @@ impl Workspace {
         self.root.join(CAIRN_DIR)
     }
 
+    /// The cache this work tree uses (`repo::cache_location`).
     pub fn cache_dir(&self) -> PathBuf {
-        match &self.config.cache_dir {
-            Some(d) if d.is_absolute() => d.clone(),
-            Some(d) => self.root.join(d),
-            None => self.cairn_dir().join("cache"),
-        }
+        self.cache.dir().to_path_buf()
+    }
+
+    pub fn cache_location(&self) -> &CacheLocation {
+        &self.cache
+    }
+
+    /// Look again where the cache is, after it was moved.
+    pub fn relocate_cache(&mut self) {
+        self.cache = CacheLocation::resolve(&self.root, &self.config);
     }
 
     pub fn config(&self) -> &Config {

@@ -33,7 +33,6 @@ use crate::hash::Id;
 use crate::progress::{Progress, Warning};
 use packfile::PackWriter;
 
-pub mod borrow;
 mod check;
 mod exchange;
 mod index;
@@ -43,6 +42,7 @@ mod marks;
 pub mod packfile;
 pub mod packsum;
 mod read;
+pub mod relocate;
 mod stage;
 mod write;
 pub use check::{check_encoded, decode_checked, decode_checked_into, max_raw_len, MAX_LISTING};
@@ -96,6 +96,12 @@ pub struct Store {
 pub struct CacheLock {
     _file: File,
 }
+
+/// The file in a cache that names the pointers whose chunks it lacks
+/// (FORMAT.md §10.7), and the most of it anyone reads: it is only a hint,
+/// and a damaged or hostile one must not size an allocation.
+pub const UNCACHED_FILE: &str = "uncached";
+pub const MAX_UNCACHED_BYTES: u64 = 16 << 20;
 
 fn pack_dir(root: &Path) -> PathBuf {
     root.join("packs")

@@ -109,7 +109,7 @@ fn cat_of_a_damaged_chunk_fails_instead_of_printing_wrong_bytes() {
     repo.write("one.bin", &bytes);
     repo.cairn_ok(&["add", "one.bin"]);
     // Flip one stored byte in the middle of every pack's blob area.
-    for pack in walkdir::WalkDir::new(repo.path(".cairn/cache/packs"))
+    for pack in walkdir::WalkDir::new(repo.path(".git/cairn/cache/packs"))
         .into_iter()
         .flatten()
         .filter(|e| e.path().extension().is_some_and(|x| x == "pack"))

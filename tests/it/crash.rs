@@ -94,7 +94,7 @@ fn kill_during_add_then_rerun_succeeds_and_verifies() {
     let v = repo.cairn_json(&["add", "--json", "data"]);
     assert_eq!(v["paths"][0]["files"], 11, "{v}");
     repo.cairn_ok(&["verify"]);
-    let tmp: Vec<_> = fs::read_dir(repo.path(".cairn/cache/tmp"))
+    let tmp: Vec<_> = fs::read_dir(repo.path(".git/cairn/cache/tmp"))
         .unwrap()
         .collect();
     assert!(tmp.is_empty(), "temporary packs left behind: {tmp:?}");

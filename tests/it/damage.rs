@@ -217,7 +217,7 @@ fn damage_only_the_whole_file_check_sees_is_refused() {
     let (off, len) = Chunker::default().chunks(&bytes).last().unwrap();
     assert!(off > 16 << 20, "{off}");
     let id = blake3::hash(&bytes[off..off + len]).to_hex().to_string();
-    let (pack, entry) = pack_entries(&repo.path(".cairn/cache/packs"))
+    let (pack, entry) = pack_entries(&repo.path(".git/cairn/cache/packs"))
         .into_iter()
         .find(|(_, e)| e.kind == ObjectKind::Chunk && e.id.to_hex() == id)
         .unwrap();
@@ -273,7 +273,7 @@ fn damaged_compressed_chunk_in_a_later_batch_is_named() {
     assert!(at + 1 < chunks.len());
     let (off, len) = chunks[at];
     let id = blake3::hash(&bytes[off..off + len]).to_hex().to_string();
-    let (pack, entry) = pack_entries(&repo.path(".cairn/cache/packs"))
+    let (pack, entry) = pack_entries(&repo.path(".git/cairn/cache/packs"))
         .into_iter()
         .find(|(_, e)| e.kind == ObjectKind::Chunk && e.id.to_hex() == id)
         .unwrap();

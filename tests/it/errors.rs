@@ -289,7 +289,7 @@ fn checkout_with_the_cache_gone() {
     repo.write("d/a.bin", random_bytes("a", 300_000));
     repo.write("single.bin", random_bytes("s", 1000));
     repo.cairn_ok(&["add", "d", "single.bin"]);
-    fs::remove_dir_all(repo.path(".cairn/cache")).unwrap();
+    fs::remove_dir_all(repo.path(".git/cairn/cache")).unwrap();
     repo.remove("d");
     repo.remove("single.bin");
     let before = repo.snapshot();
@@ -348,7 +348,7 @@ fn a_held_lock_makes_writers_fail_cleanly() {
 /// The work tree as seen by the user: everything but `.git` and `.cairn`.
 fn work_tree(repo: &TestRepo) -> std::collections::BTreeMap<String, common::Snap> {
     let mut s = repo.snapshot();
-    s.retain(|k, _| !k.starts_with(".cairn/"));
+    s.retain(|k, _| !k.starts_with(".cairn/") && !k.starts_with(".git/"));
     s
 }
 
@@ -367,7 +367,7 @@ fn a_failing_add_writes_no_pointer_for_any_path() {
     repo.cairn_ok(&["verify"]);
     // A later add still works and tidies what the failed one left behind.
     repo.cairn_ok(&["add", "good.bin"]);
-    let tmp: Vec<_> = fs::read_dir(repo.path(".cairn/cache/tmp"))
+    let tmp: Vec<_> = fs::read_dir(repo.path(".git/cairn/cache/tmp"))
         .unwrap()
         .collect();
     assert!(tmp.is_empty(), "{tmp:?}");

@@ -624,7 +624,7 @@ fn an_import_killed_at_any_durable_step_reruns_to_the_same_result() {
         let got = repo.snapshot();
         let pick = |s: &std::collections::BTreeMap<String, crate::common::Snap>| {
             s.iter()
-                .filter(|(k, _)| !k.starts_with(".cairn/cache/"))
+                .filter(|(k, _)| !k.starts_with(".git/cairn/cache/"))
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect::<Vec<_>>()
         };

@@ -108,7 +108,7 @@ fn ls_recursive_fetches_only_the_listing_a_clone_lacks() {
     let listed = rows(&clone.cairn_json(&["ls", "-R", "--json", "v1", "data"]));
     assert_eq!(listed["data/sub/c.bin"], ("file".to_string(), 300_000));
     // Metadata only: far less than the 300 kB of data the listing names.
-    let cached = disk_usage(&clone.path(".cairn/cache"));
+    let cached = disk_usage(&clone.path(".git/cairn/cache"));
     assert!(cached < 20_000, "ls fetched {cached} bytes");
     assert!(!clone.exists("data/a.txt"), "ls never writes the work tree");
 }

@@ -136,8 +136,8 @@ fn a_non_canonical_listing_in_the_cache_is_reported_as_damage() {
     let e = plain(3000);
     let mut nodes = HashMap::new();
     let root = node_over(1, &[&e[..1500], &e[1500..]], &mut nodes);
-    let store =
-        cairn::store::Store::open(&repo.path(".cairn/cache"), &cairn::progress::Silent).unwrap();
+    let store = cairn::store::Store::open(&repo.path(".git/cairn/cache"), &cairn::progress::Silent)
+        .unwrap();
     for (id, raw) in &nodes {
         store.put(ObjectKind::Tree, *id, raw).unwrap();
     }
@@ -277,8 +277,8 @@ fn a_flat_listing_from_version_1_still_works() {
     let flat = object::encode_tree(&entries);
     let flat_id = Id::of(&flat);
     assert_ne!(flat_id, listing::root_id(&entries), "version 2 layers it");
-    let store =
-        cairn::store::Store::open(&repo.path(".cairn/cache"), &cairn::progress::Silent).unwrap();
+    let store = cairn::store::Store::open(&repo.path(".git/cairn/cache"), &cairn::progress::Silent)
+        .unwrap();
     for i in 0..3000 {
         let bytes = format!("{i:08}");
         store

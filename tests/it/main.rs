@@ -6,6 +6,7 @@ mod common;
 
 mod add;
 mod automation;
+mod cache_location;
 mod cat;
 mod checkout;
 mod cli;

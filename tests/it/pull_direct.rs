@@ -57,7 +57,7 @@ fn pull_no_cache_restores_every_byte_and_caches_no_chunk() {
     assert!(r["missing"].as_array().unwrap().is_empty(), "{r}");
     assert_eq!(b3(&b.read("model.bin")), b3(&a.read("model.bin")));
     assert_same_tree(&files_under(&b, "data"), &files_under(&a, "data"), "data");
-    let cached = pack_entries(&b.path(".cairn/cache/packs"));
+    let cached = pack_entries(&b.path(".git/cairn/cache/packs"));
     assert_eq!(large_chunks_in(&b, &cached), 0, "{cached:?}");
     // Metadata and the small files came through the cache: far less than
     // the data.
@@ -76,7 +76,7 @@ fn pull_no_cache_restores_every_byte_and_caches_no_chunk() {
         b3(&random_bytes("direct-v1", 3 << 20))
     );
     assert_eq!(
-        large_chunks_in(&b, &pack_entries(&b.path(".cairn/cache/packs"))),
+        large_chunks_in(&b, &pack_entries(&b.path(".git/cairn/cache/packs"))),
         0
     );
     b.git(&["checkout", "-q", "main"]);
@@ -162,12 +162,12 @@ fn pull_no_cache_caches_no_chunk_of_a_large_file_sharing_a_pack_with_small_files
     b.cairn_ok(&["pull", "--no-cache"]);
     assert_eq!(b3(&b.read("data/big.bin")), b3(&a.read("data/big.bin")));
     assert_same_tree(&files_under(&b, "data"), &files_under(&a, "data"), "data");
-    let big: u64 = pack_entries(&b.path(".cairn/cache"))
+    let big: u64 = pack_entries(&b.path(".git/cairn/cache"))
         .iter()
         .filter(|(_, e)| e.kind == ObjectKind::Chunk && e.stored_len > 64 << 10)
         .map(|(_, e)| e.stored_len as u64)
         .sum();
-    let cached: u64 = pack_entries(&b.path(".cairn/cache"))
+    let cached: u64 = pack_entries(&b.path(".git/cairn/cache"))
         .iter()
         .map(|(_, e)| e.stored_len as u64)
         .sum();
@@ -182,7 +182,7 @@ fn pull_no_cache_caches_no_chunk_of_a_large_file_sharing_a_pack_with_small_files
 /// The bytes of index files a clone has read from its remotes (each is
 /// kept in the cache once read, so this is what was read).
 fn index_bytes_read(b: &TestRepo) -> u64 {
-    walkdir::WalkDir::new(b.path(".cairn/cache"))
+    walkdir::WalkDir::new(b.path(".git/cairn/cache"))
         .into_iter()
         .flatten()
         .filter(|e| e.path().extension().is_some_and(|x| x == "idx"))
@@ -370,7 +370,7 @@ fn a_damaged_chunk_fetched_ahead_is_never_written() {
             !b.exists("model.bin"),
             "{args:?}: the damaged model was written"
         );
-        let cached = pack_entries(&b.path(".cairn/cache/packs"));
+        let cached = pack_entries(&b.path(".git/cairn/cache/packs"));
         assert!(
             cached.iter().all(|(_, e)| e.id != victim),
             "{args:?}: the damaged chunk entered the cache"

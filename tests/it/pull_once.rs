@@ -55,7 +55,7 @@ fn assert_clean(repo: &TestRepo) {
         assert_eq!(row["state"], "clean", "{st}");
     }
     assert!(
-        !repo.path(".cairn/cache/uncached").exists(),
+        !repo.path(".git/cairn/cache/uncached").exists(),
         "a pull left pointers recorded as not cached"
     );
 }
@@ -78,7 +78,7 @@ fn pull_keeps_what_it_restored_so_the_clone_works_offline() {
         .chunks(&v1_model)
         .map(|(o, l)| Id::of(&v1_model[o..o + l]))
         .collect();
-    let cached = chunk_ids(&b.path(".cairn/cache/packs"));
+    let cached = chunk_ids(&b.path(".git/cairn/cache/packs"));
     let remote = chunk_ids(&a.remote_dir("origin").join("packs"));
     let lacking: Vec<&Id> = remote
         .difference(&cached)
@@ -148,7 +148,7 @@ fn pull_of_a_damaged_remote_chunk_writes_it_nowhere() {
     assert!(err.contains(&victim.to_hex()), "{err}");
     assert!(!b.exists("model.bin"), "the damaged model was written");
     assert!(
-        !chunk_ids(&b.path(".cairn/cache/packs")).contains(&victim),
+        !chunk_ids(&b.path(".git/cairn/cache/packs")).contains(&victim),
         "the damaged chunk entered the cache"
     );
     // The cache lacks the model's data (the pull failed) but holds no
@@ -250,7 +250,7 @@ fn a_plain_pull_leaves_the_packs_it_kept_out_of_the_page_cache() {
         .commit("v1")
         .push()
         .build();
-    let Some((added, added_total)) = pack_pages(&a.path(".cairn/cache/packs")) else {
+    let Some((added, added_total)) = pack_pages(&a.path(".git/cairn/cache/packs")) else {
         return;
     };
     // The control: this file system keeps a fresh pack's pages.
@@ -260,7 +260,7 @@ fn a_plain_pull_leaves_the_packs_it_kept_out_of_the_page_cache() {
     let b = TestRepo::clone_of(&a);
     b.cairn_ok(&["pull"]);
     assert_eq!(b3(&b.read("model.bin")), b3(&big));
-    let (kept, total) = pack_pages(&b.path(".cairn/cache/packs")).unwrap();
+    let (kept, total) = pack_pages(&b.path(".git/cairn/cache/packs")).unwrap();
     assert!(
         total > 5000,
         "{total} pages of packs: the model was not kept"

@@ -235,7 +235,7 @@ fn pulling_one_file_of_a_large_directory_downloads_only_that_file() {
         num(&f, "bytes")
     );
     eprintln!("fetched one file of 200: {f}");
-    let cached = du(&b.path(".cairn/cache"));
+    let cached = du(&b.path(".git/cairn/cache"));
     assert!(cached < limit, "the clone's cache holds {cached} bytes");
 
     b.cairn_ok(&["pull", "data/f123.bin"]);

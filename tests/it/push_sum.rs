@@ -278,7 +278,7 @@ fn add_crashed_around_the_sum_reruns_to_a_store_push_checks_by_sum() {
         let out = push_json(&repo);
         assert_eq!(num(&out, "packs_verified_by_sum"), whole, "{point}: {out}");
         assert_eq!(num(&out, "packs_verified_by_decode"), 0, "{point}: {out}");
-        let tmp: Vec<_> = fs::read_dir(repo.path(".cairn/cache/tmp"))
+        let tmp: Vec<_> = fs::read_dir(repo.path(".git/cairn/cache/tmp"))
             .unwrap()
             .collect();
         assert!(tmp.is_empty(), "{point}: left in tmp/: {tmp:?}");

@@ -57,7 +57,7 @@ fn pushed(v1_len: usize) -> (TestRepo, TestRepo, Vec<u8>, Vec<u8>) {
 }
 
 fn cache_pack_bytes(repo: &TestRepo) -> u64 {
-    walkdir::WalkDir::new(repo.path(".cairn/cache/packs"))
+    walkdir::WalkDir::new(repo.path(".git/cairn/cache/packs"))
         .into_iter()
         .flatten()
         .filter(|e| e.path().extension().is_some_and(|x| x == "pack"))
@@ -159,7 +159,7 @@ fn a_sequential_read_holds_a_bounded_window_and_fills_no_cache() {
 #[test]
 fn damage_in_the_cache_fails_the_read() {
     let (a, _b, v1, _) = pushed(1_000_000);
-    for pack in walkdir::WalkDir::new(a.path(".cairn/cache/packs"))
+    for pack in walkdir::WalkDir::new(a.path(".git/cairn/cache/packs"))
         .into_iter()
         .flatten()
         .filter(|e| e.path().extension().is_some_and(|x| x == "pack"))

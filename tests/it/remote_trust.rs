@@ -140,7 +140,7 @@ fn a_damaged_index_file_without_a_good_copy_is_replaced_by_sending_the_data_agai
     let (a, store) = repo_at_v1();
     a.cairn_ok(&["push"]);
     let c = a.pulled_clone();
-    std::fs::remove_dir_all(a.path(".cairn/cache/remotes")).unwrap();
+    std::fs::remove_dir_all(a.path(".git/cairn/cache/remotes")).unwrap();
     let idx = index_files(&store)[0].clone();
     let mut bytes = std::fs::read(&idx).unwrap();
     bytes[20] ^= 0x10;
@@ -207,7 +207,7 @@ fn verify_remote_reports_data_head_needs_that_the_remote_lacks() {
             std::fs::remove_file(p).unwrap();
         }
     }
-    std::fs::remove_dir_all(a.path(".cairn/cache/remotes")).unwrap();
+    std::fs::remove_dir_all(a.path(".git/cairn/cache/remotes")).unwrap();
     let (stdout, _) = a.cairn_fail(&["verify", "--remote", "origin"]);
     assert!(
         stdout.contains("data/new.bin at the work tree needs it")
@@ -275,7 +275,7 @@ fn push_crash_matrix_a_rerun_completes_and_nothing_is_lost() {
         let (a, store) = setup();
         crashed += usize::from(common::crash::crash_at(&a, &["push"], point));
         // Spooled packs are anonymous files: a killed push leaves none.
-        let stray: Vec<_> = std::fs::read_dir(a.path(".cairn/cache"))
+        let stray: Vec<_> = std::fs::read_dir(a.path(".git/cairn/cache"))
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .filter(|n| n.starts_with(".tmp"))
@@ -360,7 +360,7 @@ fn pull_replaces_a_damaged_cached_manifest_from_the_remote() {
     let manifest = cairn::hash::Id::from_hex(&b.pointer("model.bin")["id"]).unwrap();
     // Flip one byte of the model's manifest, wherever the cache holds it.
     let mut flipped = 0;
-    for pack in walkdir::WalkDir::new(b.path(".cairn/cache/packs"))
+    for pack in walkdir::WalkDir::new(b.path(".git/cairn/cache/packs"))
         .into_iter()
         .flatten()
         .filter(|e| e.path().extension().is_some_and(|x| x == "pack"))
@@ -417,7 +417,7 @@ fn pull_after_verify_restores_data_whose_every_cached_pack_is_damaged() {
         let b = TestRepo::clone_of(&a);
         b.cairn_ok(&["pull"]);
         let want = data_and_model(&b);
-        for pack in walkdir::WalkDir::new(b.path(".cairn/cache/packs"))
+        for pack in walkdir::WalkDir::new(b.path(".git/cairn/cache/packs"))
             .into_iter()
             .flatten()
             .filter(|e| e.path().extension().is_some_and(|x| x == "pack"))

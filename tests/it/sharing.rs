@@ -413,7 +413,7 @@ fn pre_push_hook_sends_the_data_first_and_stops_git_when_it_cannot() {
     // The remote is back but the data is not in the cache: still refused.
     std::fs::remove_file(store(&a)).unwrap();
     std::fs::rename(&aside, store(&a)).unwrap();
-    std::fs::remove_dir_all(a.path(".cairn/cache")).unwrap();
+    std::fs::remove_dir_all(a.path(".git/cairn/cache")).unwrap();
     let out = git_output(&a, &["push", "-q", "hub", "main"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(

@@ -378,7 +378,7 @@ fn push() {
     let beside = repo.base().join("by-path");
     t.ok(&repo, &["push", "-r", beside.to_str().unwrap(), "v1"]);
     t.note("data that is not in the cache");
-    std::fs::remove_dir_all(repo.path(".cairn/cache")).unwrap();
+    std::fs::remove_dir_all(repo.path(".git/cairn/cache")).unwrap();
     t.expect(&repo, &["push", "-r", "../third"], 1);
     assert_transcript!("push", t);
 }

@@ -166,7 +166,7 @@ fn status_of_an_untracked_path_fails_with_a_hint() {
 #[test]
 fn status_reports_data_missing_from_the_cache() {
     let repo = tracked_repo();
-    std::fs::remove_dir_all(repo.path(".cairn/cache")).unwrap();
+    std::fs::remove_dir_all(repo.path(".git/cairn/cache")).unwrap();
     let v = repo.cairn_json(&["status", "--json"]);
     let rows = status_rows(&v);
     for row in rows.values() {

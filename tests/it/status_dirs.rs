@@ -346,11 +346,14 @@ fn each_part_of_a_recorded_directory_keeps_its_ignore_rules() {
     // is not opened, so its `tmp/` is not made again).
     repo.write("data/scratch/b.txt", "more scratch\n");
     repo.write("data/d0/new.tmp", "ignored too\n");
-    std::fs::remove_dir_all(repo.path(".cairn/cache/tmp")).unwrap();
+    std::fs::remove_dir_all(repo.path(".git/cairn/cache/tmp")).unwrap();
     let v = repo.cairn_json(&["status", "--json"]);
     assert_eq!(status_rows(&v)["data"]["state"], "clean", "{v}");
     assert_eq!(v["files_stat_only"], 32, "{v}");
-    assert!(!repo.exists(".cairn/cache/tmp"), "settled from the record");
+    assert!(
+        !repo.exists(".git/cairn/cache/tmp"),
+        "settled from the record"
+    );
 
     // The subdirectory's rule holds in its own part only.
     repo.write("data/d1/new.tmp", "not ignored here\n");

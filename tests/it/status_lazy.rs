@@ -156,7 +156,7 @@ fn a_copy_on_the_damage_list_counts_as_absent() {
         .iter()
         .map(|p| format!("{} 4 {tree}\n", p.file_name().unwrap().to_str().unwrap()))
         .collect();
-    fs::write(repo.path(".cairn/cache/damaged"), list).unwrap();
+    fs::write(repo.path(".git/cairn/cache/damaged"), list).unwrap();
     let (got, _) = rows(&repo);
     assert_eq!(
         got,
@@ -168,7 +168,7 @@ fn a_copy_on_the_damage_list_counts_as_absent() {
 fn a_changed_directory_still_names_its_files_and_a_clean_one_opens_no_store() {
     let repo = clean_repo();
     // A clean tree never creates the store's directories: it is not opened.
-    fs::remove_dir_all(repo.path(".cairn/cache/tmp")).unwrap();
+    fs::remove_dir_all(repo.path(".git/cairn/cache/tmp")).unwrap();
     let (got, _) = rows(&repo);
     assert_eq!(
         got,

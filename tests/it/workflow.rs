@@ -59,7 +59,7 @@ fn a_commit_from_before_remote_add_uses_the_default_branchs_remote() {
     let a = repo_with_remote_added_later();
     a.git(&["checkout", "-q", "v1"]);
     assert!(!a.read_string(".cairn/config.toml").contains("[remote"));
-    std::fs::remove_dir_all(a.path(".cairn/cache")).unwrap();
+    std::fs::remove_dir_all(a.path(".git/cairn/cache")).unwrap();
     a.remove("data.bin");
     a.cairn_ok(&["pull"]);
     assert_eq!(a.read("data.bin"), random_bytes("v1", 200_000));
@@ -113,7 +113,7 @@ fn dash_r_takes_a_url_as_well_as_a_name() {
     let abs = abs.to_str().unwrap().to_string();
     a.cairn_ok(&["verify", "--remote", &abs]);
     a.cairn_ok(&["gc", "--remote", &format!("file://{abs}"), "--dry-run"]);
-    std::fs::remove_dir_all(a.path(".cairn/cache")).unwrap();
+    std::fs::remove_dir_all(a.path(".git/cairn/cache")).unwrap();
     a.remove("data.bin");
     a.cairn_ok(&["pull", "-r", &abs]);
     assert_eq!(a.read("data.bin"), random_bytes("u", 100_000));

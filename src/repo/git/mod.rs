@@ -97,6 +97,34 @@ impl GitRepo {
         main.workdir().map(Path::to_path_buf)
     }
 
+    /// The work trees of this repository other than this one: the main
+    /// worktree and every linked one (`git worktree add`) that still
+    /// exists. They share one cache, so `gc` keeps what their pointers
+    /// name too.
+    pub fn other_worktrees(&self) -> Result<Vec<std::path::PathBuf>> {
+        let here = self.repo.workdir().map(canonical);
+        let mut out = Vec::new();
+        if let Some(main) = self.main_worktree() {
+            out.push(main);
+        }
+        for worktree in self.repo.worktrees()? {
+            out.push(
+                worktree
+                    .base()
+                    .map_err(|e| GitError::Io(std::io::Error::other(e)))?,
+            );
+        }
+        let mut out: Vec<_> = out
+            .into_iter()
+            .filter(|p| p.is_dir())
+            .map(|p| canonical(&p))
+            .filter(|p| Some(p) != here.as_ref())
+            .collect();
+        out.sort();
+        out.dedup();
+        Ok(out)
+    }
+
     /// The committed file at `path` on the tip of the default branch: the remote-tracking
     /// `HEAD` (`refs/remotes/origin/HEAD`, set by `git clone`), else a local or remote-tracking
     /// `main` or `master`. Returns the ref it came from and the contents; `None` when no such
@@ -376,4 +404,8 @@ fn split_path(path: &str) -> Vec<&[u8]> {
         .filter(|p| !p.is_empty() && *p != ".")
         .map(str::as_bytes)
         .collect()
+}
+
+fn canonical(p: &Path) -> std::path::PathBuf {
+    std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf())
 }

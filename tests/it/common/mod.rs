@@ -7,6 +7,9 @@
 
 #![allow(dead_code)]
 
+/// The default cache, relative to a repository's root.
+pub const CACHE: &str = ".git/cairn/cache";
+
 pub mod azure;
 pub mod builder;
 pub mod crash;
@@ -326,7 +329,7 @@ impl TestRepo {
     /// Every pack file in the cache.
     pub fn packs(&self) -> Vec<PathBuf> {
         let mut out = Vec::new();
-        let top = self.path(".cairn/cache/packs");
+        let top = self.path(".git/cairn/cache/packs");
         let Ok(subs) = fs::read_dir(&top) else {
             return out;
         };
@@ -346,14 +349,16 @@ impl TestRepo {
         out
     }
 
-    /// Contents of every file and symlink under the root, except git's own
-    /// state and cairn's lock file and stat index (which are bookkeeping
+    /// Contents of every file and symlink under the root and of the cache
+    /// (`.git/cairn`), except git's own state and cairn's lock file and stat index (which are bookkeeping
     /// that a failed command may legitimately touch).
     pub fn snapshot(&self) -> BTreeMap<String, Snap> {
         let mut out = BTreeMap::new();
         snapshot_into(&self.root, &self.root, &mut out);
         // Lock files are created empty by any writer and hold no state.
-        out.retain(|k, _| k != ".cairn/lock" && k != ".cairn/cache/lock" && k != ".cairn/index");
+        out.retain(|k, _| {
+            k != ".cairn/lock" && k != ".git/cairn/cache/lock" && k != ".cairn/index"
+        });
         out
     }
 
@@ -373,7 +378,7 @@ impl TestRepo {
     pub fn stray_temp_files(&self) -> Vec<String> {
         self.snapshot()
             .keys()
-            .filter(|k| !k.starts_with(".cairn/"))
+            .filter(|k| !k.starts_with(".cairn/") && !k.starts_with(".git/"))
             .filter(|k| {
                 k.rsplit('/')
                     .next()
@@ -396,7 +401,11 @@ fn snapshot_into(root: &Path, dir: &Path, out: &mut BTreeMap<String, Snap>) {
         let e = e.unwrap();
         let p = e.path();
         let rel = p.strip_prefix(root).unwrap().to_string_lossy().into_owned();
+        // Git's own state is left out; the cache in it (`.git/cairn`) is not.
         if rel == ".git" {
+            if p.join("cairn").is_dir() {
+                snapshot_into(root, &p.join("cairn"), out);
+            }
             continue;
         }
         let m = fs::symlink_metadata(&p).unwrap();
