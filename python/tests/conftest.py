@@ -133,5 +133,5 @@ def pushed(bucket, tmp_path):
 
 def cache_bytes(repo):
     """Bytes in a repository's cache packs."""
-    packs = Path(repo) / ".cairn" / "cache" / "packs"
+    packs = Path(repo) / ".git" / "cairn" / "cache" / "packs"
     return sum(p.stat().st_size for p in packs.rglob("*.pack")) if packs.exists() else 0

@@ -58,7 +58,7 @@ def damage_packs(packs):
 
 
 def test_damaged_data_in_the_cache_raises(versions):
-    damage_packs(Path(versions.path) / ".cairn" / "cache" / "packs")
+    damage_packs(Path(versions.path) / ".git" / "cairn" / "cache" / "packs")
     with pytest.raises(cairn.CairnError) as e:
         cairn.read("model.bin", rev="v1", repo=str(versions.path))
     assert e.value.kind in ("corrupt_object", "corrupt_pack", "missing_object"), e.value
