@@ -96,6 +96,9 @@ pub enum GcRefusal {
     /// A pack due for deletion is listed by the index this run just wrote:
     /// deleting it would lose data, so the run stops before any delete.
     DueButIndexed,
+    /// The clone is shallow: the history past its boundary is invisible,
+    /// so what that history needs would count as garbage.
+    ShallowClone,
 }
 
 impl std::fmt::Display for GcRefusal {
@@ -104,6 +107,7 @@ impl std::fmt::Display for GcRefusal {
             GcRefusal::SharedCache => "the cache is configured elsewhere (cache.dir or CAIRN_CACHE_DIR) and may be shared with other repositories",
             GcRefusal::DamagedRemoteIndex => "an index file on the remote is damaged, so it cannot tell which packs are in use",
             GcRefusal::DueButIndexed => "a pack due for deletion is listed by the index just written",
+            GcRefusal::ShallowClone => "this is a shallow clone: the data of the history it does not have would look unused",
         })
     }
 }
@@ -114,6 +118,7 @@ impl GcRefusal {
         match self {
             GcRefusal::SharedCache => "collect only per-repository caches, or pass `--shared-cache` if no other repository's data in it must be kept",
             GcRefusal::DueButIndexed => "nothing was deleted; run `cairn gc --remote` again, and report this if it repeats",
+            GcRefusal::ShallowClone => "nothing was deleted; fetch the whole history first (`git fetch --unshallow`), then run gc again",
             GcRefusal::DamagedRemoteIndex => "run `cairn verify --remote <name>` to see which index file is damaged; `gc --remote` runs again once every index file on the remote reads cleanly",
         }
     }
