@@ -75,7 +75,7 @@ impl RemoteFailure {
         match self {
             RemoteFailure::Credentials => "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or the provider's equivalent, or a profile or role) for this remote; credentials never go in cairn's config".into(),
             RemoteFailure::PermissionDenied => "the credentials were accepted but lack permission on this bucket or prefix; check its policy or the role".into(),
-            RemoteFailure::NoSuchBucket => "create the bucket (or folder) first, or fix the URL with `cairn remote remove` and `cairn remote add`".into(),
+            RemoteFailure::NoSuchBucket => format!("create the bucket (or folder) first, or fix the URL with `cairn remote remove` and `cairn remote add`; a relative folder path is taken from the repository root, so a clone kept elsewhere names the folder for itself with `cairn remote add {remote} PATH --local`"),
             RemoteFailure::Unreachable => format!("check the endpoint (remote.{remote}.endpoint in .cairn/config.local.toml, or AWS_ENDPOINT) and the network; remote.{remote}.connect_timeout and .request_timeout set how long to wait"),
             RemoteFailure::NotFound => format!("the remote is missing data its index lists; run `cairn verify --remote {remote}`, then push again from a clone that has the data"),
             RemoteFailure::BadSettings => format!("check the [remote.{remote}] settings and the provider's environment variables"),

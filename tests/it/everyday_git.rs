@@ -2,7 +2,8 @@
 //! and every version still restores: gc in a shallow CI clone, a `git push`
 //! of several commits through the pre-push hook, switching between a
 //! directory tracked whole and its files tracked one by one, a pointer
-//! moved with `git mv`, and a sparse checkout that leaves `.cairn/` out.
+//! moved with `git mv`, a sparse checkout that leaves `.cairn/` out, and a
+//! clone kept where a relative folder remote names no folder.
 
 use crate::common;
 
@@ -186,4 +187,31 @@ fn a_sparse_checkout_without_cairn_dir_says_how_to_bring_it_in() {
     assert_eq!(s.read("dir1/a.csv"), b"a\n");
     assert!(!s.exists("dir2"));
     s.cairn_ok(&["status", "--exit-code"]);
+}
+
+#[test]
+fn a_clone_kept_elsewhere_is_told_how_to_name_a_relative_folder_remote() {
+    let a = TestRepo::builder()
+        .relative_folder_remote("origin", "store")
+        .file("a.csv", b"a\n")
+        .commit("data")
+        .push()
+        .build();
+    std::fs::create_dir_all(a.base().join("deeper")).unwrap();
+    let c = clone_beside(&a, &a.root, "deeper/clone");
+    let (_, err) = c.cairn_fail(&["pull"]);
+    assert!(
+        err.contains("cairn remote add origin PATH --local"),
+        "{err}"
+    );
+    let store = a.base().join("store");
+    c.cairn_ok(&[
+        "remote",
+        "add",
+        "origin",
+        store.to_str().unwrap(),
+        "--local",
+    ]);
+    c.cairn_ok(&["pull"]);
+    assert_eq!(c.read("a.csv"), b"a\n");
 }
