@@ -23,7 +23,6 @@
 //! replaced or edited, and uninstalling unsets `init.templateDir` only
 //! when it still names cairn's template.
 
-use std::collections::HashSet;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -37,12 +36,15 @@ use crate::repo::git::{global_config, set_global_config, GitRepo};
 use crate::repo::history::{pointers_at, Tracked};
 
 use super::checkout::{checkout, Caller, CheckoutOptions, CheckoutReport};
-use super::fetch::{fetch, select_at, FetchOutcome, Selected};
-use super::push::{push_selected, PushReport};
+use super::fetch::{fetch, select_at, FetchOutcome};
 use super::{Session, Waits};
 
+#[path = "hooks_pre_push.rs"]
+mod pre_push;
+pub use pre_push::pre_push;
+
 /// The hooks cairn installs.
-pub const HOOKS: [&str; 3] = ["post-checkout", "post-merge", "pre-push"];
+pub const HOOKS: [&str; 4] = ["post-checkout", "post-merge", "post-rewrite", "pre-push"];
 /// The line that marks a hook file as cairn's.
 const MARKER: &str = "# installed by `cairn install-hooks`";
 /// The suffix of a hook cairn's replaced and now runs first.
@@ -292,6 +294,10 @@ pub enum Moved {
     Unknown,
     /// post-merge: HEAD moved on from `ORIG_HEAD`.
     Merge,
+    /// `post-rewrite rebase`: a rebase replayed commits after its own
+    /// checkout of the new base, which moved the data there, and git runs
+    /// no post-checkout at the end.
+    Rebase,
 }
 
 impl Moved {
@@ -308,6 +314,8 @@ impl Moved {
                 _ => Moved::Unknown,
             }),
             "post-merge" => Some(Moved::Merge),
+            // `amend` rewrites a commit from the index: no pointer moves.
+            "post-rewrite" if args.first().is_some_and(|a| a == "rebase") => Some(Moved::Rebase),
             _ => None,
         }
     }
@@ -318,7 +326,9 @@ impl Moved {
             Moved::Checkout { prev, new, files } => {
                 (*files || pointers_changed(git, prev, new), Some(prev))
             }
-            Moved::Unknown => (true, None),
+            // The data is the new base's (or partly so): no single
+            // revision says what it was, and every pointer is checked.
+            Moved::Unknown | Moved::Rebase => (true, None),
             Moved::Merge => (
                 pointers_changed(git, "ORIG_HEAD", "HEAD"),
                 Some("ORIG_HEAD"),
@@ -427,76 +437,4 @@ fn pointers_changed(git: &GitRepo, a: &str, b: &str) -> bool {
         (Ok(x), Ok(y)) => x != y,
         _ => true,
     }
-}
-
-/// Before git pushes (`cairn hook pre-push`): send the data of every
-/// commit being pushed to cairn's default remote, so nobody can fetch
-/// pointers whose data is not there; an error stops the git push.
-/// `refs` are the lines git gave the hook on stdin (`<local ref> <local
-/// sha> <remote ref> <remote sha>`), `git_remote` the remote's name (or
-/// URL) git gave as its first argument. Every commit a ref brings that the
-/// git remote lacks counts, not only the tip; only the tips' data must be
-/// sendable, an earlier commit's that neither side has is reported (a first
-/// push of old history to a new git remote is not blocked by it). `None`:
-/// nothing to do (no cairn remote, or only deleted refs).
-pub fn pre_push(
-    s: &Session,
-    refs: &[String],
-    git_remote: Option<&str>,
-    progress: &dyn Progress,
-    waits: Waits,
-) -> Result<Option<PushReport>> {
-    let git = s.require_git()?;
-    match s.remote(None) {
-        Err(Error::NoRemote) => return Ok(None),
-        Err(e) => return Err(e),
-        Ok(_) => {}
-    }
-    // What the git remote already has: its remote-tracking refs (a URL
-    // has none), plus each ref's old value below.
-    let tracking = match git_remote {
-        Some(name) if !name.contains(['/', ':']) => {
-            git.refs_under(&format!("refs/remotes/{name}/"))?
-        }
-        _ => Vec::new(),
-    };
-    // Tips first, so a tip's pointer is required even if another ref's
-    // earlier commits hold it too.
-    let pushed: Vec<(&str, &str)> = refs
-        .iter()
-        .filter_map(|line| {
-            let mut words = line.split_whitespace();
-            Some((words.nth(1)?, words.nth(1)?))
-        })
-        // A deleted ref pushes no data.
-        .filter(|(sha, _)| !sha.bytes().all(|b| b == b'0'))
-        .collect();
-    let mut selected: Selected = Vec::new();
-    let mut seen = HashSet::new();
-    for (sha, _) in &pushed {
-        for (rel, ptr) in pointers_at(git, sha)? {
-            if seen.insert((rel.clone(), ptr.encode())) {
-                selected.push((rel, ptr, None));
-            }
-        }
-    }
-    let mut earlier: Vec<(String, Tracked)> = Vec::new();
-    for (sha, old) in &pushed {
-        let mut hidden = tracking.clone();
-        if !old.bytes().all(|b| b == b'0') {
-            hidden.push(old.to_string());
-        }
-        for commit in git.commits_not_in(sha, &hidden)? {
-            let short = commit.get(..12).unwrap_or(&commit).to_string();
-            for (rel, ptr) in pointers_at(git, &commit)? {
-                if seen.insert((rel.clone(), ptr.encode())) {
-                    earlier.push((short.clone(), (rel, ptr)));
-                }
-            }
-        }
-    }
-    if selected.is_empty() && earlier.is_empty() {
-        return Ok(None);
-    }
-    push_selected(s, &selected, &earlier, None, progress, waits).map(Some)
 }

@@ -2,8 +2,9 @@
 //! and every version still restores: gc in a shallow CI clone, a `git push`
 //! of several commits through the pre-push hook, switching between a
 //! directory tracked whole and its files tracked one by one, a pointer
-//! moved with `git mv`, a sparse checkout that leaves `.cairn/` out, and a
-//! clone kept where a relative folder remote names no folder.
+//! moved with `git mv`, a sparse checkout that leaves `.cairn/` out, a
+//! clone kept where a relative folder remote names no folder, and `git pull
+//! --rebase` with the hooks.
 
 use crate::common;
 
@@ -214,4 +215,35 @@ fn a_clone_kept_elsewhere_is_told_how_to_name_a_relative_folder_remote() {
     ]);
     c.cairn_ok(&["pull"]);
     assert_eq!(c.read("a.csv"), b"a\n");
+}
+
+#[test]
+fn git_pull_rebase_with_the_hooks_leaves_the_rebased_data_in_place() {
+    let a = TestRepo::builder()
+        .relative_folder_remote("origin", "store")
+        .file("a.csv", b"a1\n")
+        .file("b.csv", b"b1\n")
+        .commit("v1")
+        .push()
+        .build();
+    let hub = a.base().join("hub.git");
+    a.git(&["clone", "-q", "--bare", ".", hub.to_str().unwrap()]);
+    let one = clone_beside(&a, &hub, "one");
+    let two = clone_beside(&a, &hub, "two");
+    for c in [&one, &two] {
+        c.cairn_ok(&["pull"]);
+        c.cairn_ok(&["install-hooks"]);
+    }
+    one.write("a.csv", b"a2\n");
+    one.cairn_ok(&["add", "a.csv"]);
+    one.commit_all("a2");
+    one.git(&["push", "-q", "origin", "main"]);
+
+    two.write("b.csv", b"b3\n");
+    two.cairn_ok(&["add", "b.csv"]);
+    two.commit_all("b3");
+    two.git(&["pull", "-q", "--rebase", "origin", "main"]);
+    assert_eq!(two.read("a.csv"), b"a2\n", "the other clone's change");
+    assert_eq!(two.read("b.csv"), b"b3\n", "this clone's rebased change");
+    two.cairn_ok(&["status", "--exit-code"]);
 }
