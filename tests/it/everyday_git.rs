@@ -3,8 +3,8 @@
 //! of several commits through the pre-push hook, switching between a
 //! directory tracked whole and its files tracked one by one, a pointer
 //! moved with `git mv`, a sparse checkout that leaves `.cairn/` out, a
-//! clone kept where a relative folder remote names no folder, and `git pull
-//! --rebase` with the hooks.
+//! clone kept where a relative folder remote names no folder, `git pull
+//! --rebase` with the hooks, and a commit whose data was never pushed.
 
 use crate::common;
 
@@ -246,4 +246,32 @@ fn git_pull_rebase_with_the_hooks_leaves_the_rebased_data_in_place() {
     assert_eq!(two.read("a.csv"), b"a2\n", "the other clone's change");
     assert_eq!(two.read("b.csv"), b"b3\n", "this clone's rebased change");
     two.cairn_ok(&["status", "--exit-code"]);
+}
+
+#[test]
+fn status_after_a_pull_that_found_no_data_says_a_push_is_needed() {
+    let a = TestRepo::builder()
+        .relative_folder_remote("origin", "store")
+        .file("a.csv", b"a1\n")
+        .commit("v1")
+        .push()
+        .file("a.csv", b"a2\n")
+        .commit("v2, committed but never cairn-pushed")
+        .build();
+    let c = clone_beside(&a, &a.root, "clone");
+    c.cairn_fail(&["pull"]);
+    let v = c.cairn_json(&["status", "--json"]);
+    assert_eq!(v["not_on_remote"], serde_json::json!(["a.csv"]));
+    let out = c.cairn(&["status"]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("origin lacked the data of a.csv when last seen: `cairn push`"),
+        "{err}"
+    );
+    assert!(!err.contains("`cairn pull` restores missing data"), "{err}");
+
+    a.cairn_ok(&["push"]);
+    c.cairn_ok(&["pull"]);
+    let v = c.cairn_json(&["status", "--json"]);
+    assert_eq!(v["not_on_remote"], serde_json::json!([]));
 }
