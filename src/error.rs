@@ -36,6 +36,9 @@ pub enum Error {
     #[error("cairn is not initialised in {}", root.display())]
     NotInitialized { root: PathBuf },
 
+    #[error("cairn's .cairn/config.toml is committed but missing from the work tree at {}", root.display())]
+    ConfigNotCheckedOut { root: PathBuf },
+
     #[error("could not {op} {}", path.display())]
     Io {
         op: &'static str,

@@ -84,7 +84,7 @@ pub fn run_hook(ui: &Ui, cwd: &Path, args: HookArgs) -> anyhow::Result<ExitCode>
         no_progress: false,
     });
     if args.name == "pre-push" {
-        return pre_push(&ui, &session);
+        return pre_push(&ui, &session, args.args.first().map(String::as_str));
     }
     let Some(moved) = Moved::from_hook(&args.name, &args.args) else {
         return Ok(ExitCode::SUCCESS);
@@ -120,13 +120,15 @@ fn warn_not_followed(ui: &Ui, report: &FollowReport) {
 
 /// pre-push: hand the refs git is pushing to `ops::hooks::pre_push`, whose
 /// error stops the git push.
-fn pre_push(ui: &Ui, session: &Session) -> anyhow::Result<ExitCode> {
+fn pre_push(ui: &Ui, session: &Session, git_remote: Option<&str>) -> anyhow::Result<ExitCode> {
     let refs = std::io::stdin()
         .lock()
         .lines()
         .collect::<Result<Vec<String>, _>>()
         .context("could not read the refs git is pushing")?;
-    if let Some(report) = hooks::pre_push(session, &refs, &ui.progress(), Some(ui.waits()))? {
+    if let Some(report) =
+        hooks::pre_push(session, &refs, git_remote, &ui.progress(), Some(ui.waits()))?
+    {
         super::push::render(ui, &report, false)?;
     }
     Ok(ExitCode::SUCCESS)

@@ -113,14 +113,29 @@ pub fn run(ui: &Ui, cwd: &Path, args: StatusArgs) -> anyhow::Result<ExitCode> {
     } else {
         "`cairn checkout`"
     };
-    if stale {
+    // Paths a pull could not restore when it last tried: say who must act.
+    let lacking = report.not_on_remote.clone().unwrap_or_default();
+    if let (Some(r), false) = (&report.remote, lacking.is_empty()) {
+        ui.info(format!(
+            "hint: {r} lacked the data of {} when last seen: `cairn push` in a clone that has it sends it, then `cairn pull` restores it",
+            lacking.join(", ")
+        ));
+    }
+    // When every path the cache lacks is one of those, a bare `cairn
+    // pull` would only fail again.
+    let told = uncached
+        && rows
+            .iter()
+            .filter(|r| !r.stored)
+            .all(|r| lacking.contains(&r.path));
+    if stale && !told {
         ui.info(format!(
             "hint: out of date: the pointers moved (a git checkout or pull) but the data did not; {restore} brings it up to date"
         ));
         if !super::hooks::installed(&session) {
             ui.info("hint: `cairn install-hooks` makes `git checkout` and `git pull` do that from now on (`cairn install-hooks --global` for every clone)");
         }
-    } else if missing {
+    } else if missing && !told {
         ui.info(format!("hint: {restore} restores missing data"));
     }
     if modified {

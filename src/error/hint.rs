@@ -37,6 +37,7 @@ impl Hint for Error {
         Some(match self {
             Error::NotGitRepo { .. } => "run `git init` first, or pass `-C DIR` to point at a git work tree".into(),
             Error::NotInitialized { .. } => "run `cairn init` in the repository first".into(),
+            Error::ConfigNotCheckedOut { .. } => "a sparse checkout leaves it out: `git sparse-checkout add .cairn` brings it in (if it was deleted, `git restore .cairn`); `cairn init` would write a new one".into(),
             Error::Io { source, .. } if is_disk_full(source) => {
                 "the disk is full: free some space (`cairn gc` drops unreachable data) and run the command again".into()
             }
@@ -234,5 +235,9 @@ mod tests {
         assert!(shared.hint().unwrap().contains("--shared-cache"));
         assert!(!index.hint().unwrap().contains("shared"));
         assert!(index.hint().unwrap().contains("verify --remote"));
+        let shallow = Error::GcRefused {
+            reason: GcRefusal::ShallowClone,
+        };
+        assert!(shallow.hint().unwrap().contains("git fetch --unshallow"));
     }
 }

@@ -75,7 +75,7 @@ impl RemoteFailure {
         match self {
             RemoteFailure::Credentials => "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or the provider's equivalent, or a profile or role) for this remote; credentials never go in cairn's config".into(),
             RemoteFailure::PermissionDenied => "the credentials were accepted but lack permission on this bucket or prefix; check its policy or the role".into(),
-            RemoteFailure::NoSuchBucket => "create the bucket (or folder) first, or fix the URL with `cairn remote remove` and `cairn remote add`".into(),
+            RemoteFailure::NoSuchBucket => format!("create the bucket (or folder) first, or fix the URL with `cairn remote remove` and `cairn remote add`; a relative folder path is taken from the repository root, so a clone kept elsewhere names the folder for itself with `cairn remote add {remote} PATH --local`"),
             RemoteFailure::Unreachable => format!("check the endpoint (remote.{remote}.endpoint in .cairn/config.local.toml, or AWS_ENDPOINT) and the network; remote.{remote}.connect_timeout and .request_timeout set how long to wait"),
             RemoteFailure::NotFound => format!("the remote is missing data its index lists; run `cairn verify --remote {remote}`, then push again from a clone that has the data"),
             RemoteFailure::BadSettings => format!("check the [remote.{remote}] settings and the provider's environment variables"),
@@ -96,6 +96,9 @@ pub enum GcRefusal {
     /// A pack due for deletion is listed by the index this run just wrote:
     /// deleting it would lose data, so the run stops before any delete.
     DueButIndexed,
+    /// The clone is shallow: the history past its boundary is invisible,
+    /// so what that history needs would count as garbage.
+    ShallowClone,
 }
 
 impl std::fmt::Display for GcRefusal {
@@ -104,6 +107,7 @@ impl std::fmt::Display for GcRefusal {
             GcRefusal::SharedCache => "the cache is configured elsewhere (cache.dir or CAIRN_CACHE_DIR) and may be shared with other repositories",
             GcRefusal::DamagedRemoteIndex => "an index file on the remote is damaged, so it cannot tell which packs are in use",
             GcRefusal::DueButIndexed => "a pack due for deletion is listed by the index just written",
+            GcRefusal::ShallowClone => "this is a shallow clone: the data of the history it does not have would look unused",
         })
     }
 }
@@ -114,6 +118,7 @@ impl GcRefusal {
         match self {
             GcRefusal::SharedCache => "collect only per-repository caches, or pass `--shared-cache` if no other repository's data in it must be kept",
             GcRefusal::DueButIndexed => "nothing was deleted; run `cairn gc --remote` again, and report this if it repeats",
+            GcRefusal::ShallowClone => "nothing was deleted; fetch the whole history first (`git fetch --unshallow`), then run gc again",
             GcRefusal::DamagedRemoteIndex => "run `cairn verify --remote <name>` to see which index file is damaged; `gc --remote` runs again once every index file on the remote reads cleanly",
         }
     }

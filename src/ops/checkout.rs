@@ -9,8 +9,10 @@
 //! each such file, unless `force` is set. In a git hook, where git has
 //! already moved the pointers, those files are left alone and reported
 //! instead, and everything else is restored. **Apply**: restore each path
-//! (verified data first, then its pointer), remove dropped data, save the
-//! stat index even after a failure, so what was written stays known.
+//! (verified data first, then its pointer), remove dropped data (not the
+//! data of a dropped path that overlaps a restored one: a directory tracked
+//! whole that is now tracked file by file, or the reverse), save the stat
+//! index even after a failure, so what was written stays known.
 //!
 //! Files cairn itself wrote for another version are not changes, so moving
 //! between versions stays silent, and writes only the files that differ.
@@ -153,7 +155,7 @@ fn run(s: &Session, opts: CheckoutOptions, progress: &dyn Progress) -> Result<Ch
     s.lock()?;
     let store = s.store(progress)?;
     let mut index = StatIndex::load(&ws.stat_index_path())?;
-    let (mut plan, mut dropped) = plan(s, &opts, progress)?;
+    let (mut plan, dropped) = plan(s, &opts, progress)?;
     let tracked: Vec<String> = plan.iter().map(|s| s.rel.clone()).collect();
     let mut report = CheckoutReport {
         rev: opts.rev.clone(),
@@ -171,6 +173,16 @@ fn run(s: &Session, opts: CheckoutOptions, progress: &dyn Progress) -> Result<Ch
             complete
         });
     }
+
+    // A dropped path that overlaps one being restored (a directory tracked
+    // whole on one branch, file by file on the other) keeps its data: the
+    // restore of the overlapping path owns those bytes and guards them
+    // (removed, they would take away what it writes; judged as a whole, the
+    // new pointers git put inside would look like edits). Only its pointer
+    // goes; files no restored path covers are left behind (see below).
+    let (overlapping, mut dropped): (Vec<Tracked>, Vec<Tracked>) = dropped
+        .into_iter()
+        .partition(|(rel, _)| plan.iter().any(|s| overlaps(rel, &s.rel)));
 
     // Guard: nothing has been written yet. Dropped paths first (their
     // status needs the stat index), then every file a restore would
@@ -216,16 +228,18 @@ fn run(s: &Session, opts: CheckoutOptions, progress: &dyn Progress) -> Result<Ch
         let r = restore
             .restore(&s.rel, &s.ptr, s.only.as_deref())
             .and_then(|_| {
-                if !s.write_pointer {
-                    return Ok(());
+                if s.write_pointer {
+                    // The data is in place and verified; now the pointer.
+                    let path = ws.safe_abs(&format!("{}{SUFFIX}", s.rel))?;
+                    let text = s.ptr.encode();
+                    if std::fs::read(&path).ok().as_deref() != Some(text.as_bytes()) {
+                        write_atomic(&path, text.as_bytes())?;
+                        crate::failpoint::hit("checkout.pointer_written");
+                    }
                 }
-                // The data is in place and verified; now the pointer.
-                let path = ws.safe_abs(&format!("{}{SUFFIX}", s.rel))?;
-                let text = s.ptr.encode();
-                if std::fs::read(&path).ok().as_deref() != Some(text.as_bytes()) {
-                    write_atomic(&path, text.as_bytes())?;
-                    crate::failpoint::hit("checkout.pointer_written");
-                }
+                // Data restored where no `.gitignore` line of cairn's
+                // keeps it out of git (a pointer moved by `git mv`)
+                // would be one `git add -A` away from being committed.
                 ws.ensure_ignored(&s.rel)
             });
         if let Err(e) = r {
@@ -241,7 +255,8 @@ fn run(s: &Session, opts: CheckoutOptions, progress: &dyn Progress) -> Result<Ch
     report.bytes_written = c.bytes_written.load(Ordering::Relaxed);
     drop(restore);
     if result.is_ok() {
-        result = remove_dropped(ws, &mut index, &dropped, &mut report);
+        result = remove_dropped(ws, &mut index, &dropped, &mut report)
+            .and_then(|_| remove_pointers(ws, &overlapping));
     }
     if result.is_ok() && opts.paths.is_empty() {
         // Dropped paths kept for their changes are reported as kept already.
@@ -314,6 +329,13 @@ fn plan(
     Ok((steps, dropped))
 }
 
+/// Whether one of two repository-relative paths is the other or lies
+/// inside it.
+fn overlaps(a: &str, b: &str) -> bool {
+    let inside = |x: &str, y: &str| x.strip_prefix(y).is_some_and(|r| r.starts_with('/'));
+    a == b || inside(a, b) || inside(b, a)
+}
+
 /// Remove the data (and pointers) of tracked paths the checkout dropped;
 /// the guard has already kept back any that hold unrecorded changes.
 fn remove_dropped(
@@ -332,6 +354,21 @@ fn remove_dropped(
             std::fs::remove_file(&ptr_path).map_err(|e| Error::io("remove", &ptr_path, e))?;
         }
         crate::failpoint::hit("checkout.dropped_removed");
+    }
+    Ok(())
+}
+
+/// Remove the pointer files of dropped paths whose data a restored path
+/// took over, and their `.gitignore` lines: a `/d` line would hide the
+/// pointers of files now tracked in `d`, and `d/.gitignore`'s lines would
+/// be a stray file inside a directory now tracked whole.
+fn remove_pointers(ws: &Workspace, dropped: &[Tracked]) -> Result<()> {
+    for (rel, _) in dropped {
+        let ptr_path = ws.safe_abs(&format!("{rel}{SUFFIX}"))?;
+        if ptr_path.exists() {
+            std::fs::remove_file(&ptr_path).map_err(|e| Error::io("remove", &ptr_path, e))?;
+        }
+        ws.remove_ignored(rel)?;
     }
     Ok(())
 }

@@ -105,7 +105,15 @@ pub fn gc(
     s.lock()?;
     let (store, _) = s.store_locked(progress)?;
     let (grace, grace_text) = grace(ws, opts.grace.as_deref())?;
-    let live = crate::engine::gc::live_pointers(ws, s.require_git()?, progress)?;
+    let git = s.require_git()?;
+    // A shallow clone sees only the newest commits: everything older
+    // tags and branches need (on the remote, every clone's) would look dead.
+    if git.is_shallow() {
+        return Err(Error::GcRefused {
+            reason: GcRefusal::ShallowClone,
+        });
+    }
+    let live = crate::engine::gc::live_pointers(ws, git, progress)?;
     if let Some(remote) = &opts.remote {
         return collect_remote(
             s, store, remote, live, grace, grace_text, &opts, progress, waits,

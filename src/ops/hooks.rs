@@ -36,12 +36,15 @@ use crate::repo::git::{global_config, set_global_config, GitRepo};
 use crate::repo::history::{pointers_at, Tracked};
 
 use super::checkout::{checkout, Caller, CheckoutOptions, CheckoutReport};
-use super::fetch::{fetch, select_at, FetchOutcome, Selected};
-use super::push::{push_selected, PushReport};
+use super::fetch::{fetch, select_at, FetchOutcome};
 use super::{Session, Waits};
 
+#[path = "hooks_pre_push.rs"]
+mod pre_push;
+pub use pre_push::pre_push;
+
 /// The hooks cairn installs.
-pub const HOOKS: [&str; 3] = ["post-checkout", "post-merge", "pre-push"];
+pub const HOOKS: [&str; 4] = ["post-checkout", "post-merge", "post-rewrite", "pre-push"];
 /// The line that marks a hook file as cairn's.
 const MARKER: &str = "# installed by `cairn install-hooks`";
 /// The suffix of a hook cairn's replaced and now runs first.
@@ -291,6 +294,10 @@ pub enum Moved {
     Unknown,
     /// post-merge: HEAD moved on from `ORIG_HEAD`.
     Merge,
+    /// `post-rewrite rebase`: a rebase replayed commits after its own
+    /// checkout of the new base, which moved the data there, and git runs
+    /// no post-checkout at the end.
+    Rebase,
 }
 
 impl Moved {
@@ -307,6 +314,8 @@ impl Moved {
                 _ => Moved::Unknown,
             }),
             "post-merge" => Some(Moved::Merge),
+            // `amend` rewrites a commit from the index: no pointer moves.
+            "post-rewrite" if args.first().is_some_and(|a| a == "rebase") => Some(Moved::Rebase),
             _ => None,
         }
     }
@@ -317,7 +326,9 @@ impl Moved {
             Moved::Checkout { prev, new, files } => {
                 (*files || pointers_changed(git, prev, new), Some(prev))
             }
-            Moved::Unknown => (true, None),
+            // The data is the new base's (or partly so): no single
+            // revision says what it was, and every pointer is checked.
+            Moved::Unknown | Moved::Rebase => (true, None),
             Moved::Merge => (
                 pointers_changed(git, "ORIG_HEAD", "HEAD"),
                 Some("ORIG_HEAD"),
@@ -426,40 +437,4 @@ fn pointers_changed(git: &GitRepo, a: &str, b: &str) -> bool {
         (Ok(x), Ok(y)) => x != y,
         _ => true,
     }
-}
-
-/// Before git pushes (`cairn hook pre-push`): send the data of every
-/// commit being pushed to cairn's default remote, so nobody can fetch
-/// pointers whose data is not there; an error stops the git push.
-/// `refs` are the lines git gave the hook on stdin (`<local ref> <local
-/// sha> <remote ref> <remote sha>`). `None` when there is nothing to do:
-/// no cairn remote, or only deleted refs.
-pub fn pre_push(
-    s: &Session,
-    refs: &[String],
-    progress: &dyn Progress,
-    waits: Waits,
-) -> Result<Option<PushReport>> {
-    let git = s.require_git()?;
-    match s.remote(None) {
-        Err(Error::NoRemote) => return Ok(None),
-        Err(e) => return Err(e),
-        Ok(_) => {}
-    }
-    let mut selected: Selected = Vec::new();
-    for line in refs {
-        let Some(sha) = line.split_whitespace().nth(1) else {
-            continue;
-        };
-        if sha.bytes().all(|b| b == b'0') {
-            continue; // a deleted ref pushes no data
-        }
-        for (rel, ptr) in pointers_at(git, sha)? {
-            selected.push((rel, ptr, None));
-        }
-    }
-    if selected.is_empty() {
-        return Ok(None);
-    }
-    push_selected(s, &selected, &[], None, progress, waits).map(Some)
 }

@@ -45,7 +45,9 @@ impl Session {
                         .is_ok_and(|f| f.is_some())
                 });
                 if !imported {
-                    return Err(crate::Error::NotInitialized { root });
+                    return Err(
+                        not_checked_out(&root).unwrap_or(crate::Error::NotInitialized { root })
+                    );
                 }
                 Ok(Session::new(Workspace::open_before_init(&root)?))
             }
@@ -210,4 +212,15 @@ impl CommittedConfig for GitConfig<'_> {
             None => Ok(None),
         }
     }
+}
+
+/// The error for a work tree without `.cairn/config.toml` whose `HEAD`
+/// commits one (a sparse checkout that leaves `.cairn/` out, or a deleted
+/// directory): `cairn init` there would write a second, different config.
+fn not_checked_out(root: &Path) -> Option<crate::Error> {
+    let git = GitRepo::open(root).ok()?;
+    git.file_at("HEAD", CONFIG_PATH).ok()??;
+    Some(crate::Error::ConfigNotCheckedOut {
+        root: root.to_path_buf(),
+    })
 }

@@ -39,6 +39,10 @@ pub struct StatusReport {
     /// Clean, cached paths whose data the default remote lacked when this
     /// cache last talked to it; `None` if it never did.
     pub not_pushed: Option<Vec<String>>,
+    /// Paths whose data the cache lacks and the default remote lacked too
+    /// when this cache last talked to it (so `pull` could not restore
+    /// them then); `None` if it never did.
+    pub not_on_remote: Option<Vec<String>>,
     /// Files cairn wrote or added whose pointer git has since removed
     /// (`engine::left_behind`), with what a checkout would do to each.
     /// Only a status of every path looks for them.
@@ -198,22 +202,26 @@ fn compare(
         index.save()?;
     }
     // Only clean, cached paths are reported as not pushed.
-    let not_pushed = seen.map(|has| {
+    let pushed =
+        |has: &[bool], span: &Range<usize>| span.is_empty() || has[span.clone()].iter().any(|&h| h);
+    let listed = |has: &Vec<bool>, keep: &dyn Fn(&PathStatus) -> bool| -> Vec<String> {
         rows.iter()
             .zip(&spans)
-            .filter(|(row, span)| {
-                let pushed = span.is_empty() || has[(*span).clone()].iter().any(|&h| h);
-                row.stored && row.state == State::Clean && !pushed
-            })
+            .filter(|(row, span)| keep(row) && !pushed(has, span))
             .map(|(row, _)| row.path.clone())
             .collect()
-    });
+    };
+    let not_pushed = seen
+        .as_ref()
+        .map(|has| listed(has, &|row| row.stored && row.state == State::Clean));
+    let not_on_remote = seen.as_ref().map(|has| listed(has, &|row| !row.stored));
     Ok(StatusReport {
         paths: rows,
         files_read,
         files_stat_only,
         remote: remote.map(|r| r.name),
         not_pushed,
+        not_on_remote,
         left_behind,
         conflicted: Vec::new(),
     })

@@ -257,11 +257,11 @@ fn init_remote_and_install_hooks_describe_what_they_did_in_json() {
     assert_eq!(v["dir"], repo.path(".git/hooks").to_str().unwrap());
     assert_eq!(
         v["hooks"],
-        serde_json::json!(["post-checkout", "post-merge", "pre-push"])
+        serde_json::json!(["post-checkout", "post-merge", "post-rewrite", "pre-push"])
     );
     assert_eq!(v["chained"], serde_json::json!(["post-merge"]));
     let v = repo.cairn_json(&["install-hooks", "--uninstall", "--json"]);
-    assert_eq!(v["removed"].as_array().unwrap().len(), 3);
+    assert_eq!(v["removed"].as_array().unwrap().len(), 4);
     assert_eq!(v["restored"], serde_json::json!(["post-merge"]));
     assert_eq!(repo.read_string(".git/hooks/post-merge"), "#!/bin/sh\n");
 
@@ -270,7 +270,7 @@ fn init_remote_and_install_hooks_describe_what_they_did_in_json() {
     let template = repo.home.join(".config/cairn/git-template");
     assert_eq!(v["template"], template.to_str().unwrap());
     assert_eq!(v["hooks_dir"], template.join("hooks").to_str().unwrap());
-    assert_eq!(v["hooks"].as_array().unwrap().len(), 3);
+    assert_eq!(v["hooks"].as_array().unwrap().len(), 4);
     assert_eq!(v["hooks_path"], serde_json::Value::Null);
     let v = repo.cairn_json(&["install-hooks", "--global", "--uninstall", "--json"]);
     assert_eq!(v["template"], template.to_str().unwrap());

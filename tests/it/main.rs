@@ -15,6 +15,7 @@ mod crash;
 mod damage;
 mod docs;
 mod errors;
+mod everyday_git;
 mod fetch_batches;
 mod fixtures;
 mod format;

@@ -3,7 +3,8 @@
 //!
 //! The walk reads each commit, tree and blob at most once, tolerates
 //! reflog entries that name pruned objects, stops at a shallow clone's
-//! boundary, and never reads the index.
+//! boundary, and never reads the index. Also the commits a `git push`
+//! sends, whose data the pre-push hook must send first.
 
 use std::collections::HashSet;
 
@@ -113,6 +114,26 @@ impl GitRepo {
         blobs.sort();
         for id in blobs {
             out.push(self.blob(id, CTX)?);
+        }
+        Ok(out)
+    }
+}
+
+impl GitRepo {
+    /// The commits `tip` reaches that none of `hidden` reaches, as full hex ids: what `git
+    /// rev-list TIP --not HIDDEN…` lists, so what a `git push` of `tip` sends to a remote whose
+    /// refs are `hidden`. A hidden name this clone cannot resolve (a commit the remote has but
+    /// this clone never fetched) is skipped, which only widens the answer. The walk stops at a
+    /// shallow clone's boundary.
+    pub fn commits_not_in(&self, tip: &str, hidden: &[String]) -> Result<Vec<String>> {
+        let tip = self.resolve_id(tip)?;
+        let hidden: Vec<ObjectId> = hidden
+            .iter()
+            .filter_map(|h| self.resolve_id(h).ok())
+            .collect();
+        let mut out = Vec::new();
+        for info in self.repo.rev_walk([tip]).with_hidden(hidden).all()? {
+            out.push(info?.id.to_hex().to_string());
         }
         Ok(out)
     }

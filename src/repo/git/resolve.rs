@@ -107,6 +107,12 @@ impl GitRepo {
         refs.unwrap_or_default()
     }
 
+    /// Whether this is a shallow clone (`git clone --depth N`): history past its boundary is
+    /// absent, so no walk here sees every commit.
+    pub fn is_shallow(&self) -> bool {
+        self.repo.is_shallow().unwrap_or(false)
+    }
+
     pub(super) fn shallow_set(&self) -> Result<HashSet<ObjectId>> {
         Ok(self
             .repo

@@ -168,6 +168,21 @@ pub fn clone_beside(src: &TestRepo, url: &Path, name: &str) -> TestRepo {
     }
 }
 
+/// [`clone_beside`], but `git clone --depth 1` (through `file://`, as CI
+/// does): a shallow clone that holds only the newest commit.
+pub fn shallow_clone_beside(src: &TestRepo, name: &str) -> TestRepo {
+    let root = src.base().join(name);
+    let url = format!("file://{}", src.root.display());
+    src.git(&["clone", "-q", "--depth", "1", &url, root.to_str().unwrap()]);
+    TestRepo {
+        tmp: tempfile::tempdir().expect("create temp dir"),
+        root,
+        home: src.home.clone(),
+        env: src.env.clone(),
+        remote_dirs: src.remote_dirs.clone(),
+    }
+}
+
 /// The footer entries of every pack under `dir`, with the pack's path.
 pub fn pack_entries(dir: &Path) -> Vec<(std::path::PathBuf, cairn::format::pack::Entry)> {
     let mut out = Vec::new();
