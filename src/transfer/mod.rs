@@ -316,8 +316,7 @@ impl Connection {
     async fn get_range_async(&self, rel: &str, range: Range<u64>) -> Result<Bytes> {
         self.read();
         if let Some(dir) = &self.backend.folder {
-            let buf = folder::read_range(&self.remote, dir, rel, range)?;
-            return Ok(Bytes::from(buf));
+            return folder::read_range(&self.remote, dir, rel, range);
         }
         let path = self.path(rel);
         let get = self.backend.bulk.get_range(&path, range.clone());
