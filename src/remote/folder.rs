@@ -9,7 +9,7 @@
 //! is durable once a PUT returns, a file system only after fsync); and
 //! partial uploads a killed push left behind can be found and removed.
 //! A long read goes into a buffer an earlier read used and dropped
-//! ([`Reused`]), whose pages are already the process's: a fresh 16 MiB
+//! (`Reused`), whose pages are already the process's: a fresh 16 MiB
 //! buffer per read cost a page fault and a zero-filled page per 4 KiB,
 //! about a tenth of a pull's CPU.
 
