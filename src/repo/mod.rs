@@ -12,6 +12,7 @@ pub mod config_edit;
 pub mod config_keys;
 pub mod foreign;
 pub mod git;
+pub mod gitattributes;
 pub mod history;
 pub mod stat_index;
 pub mod walk;

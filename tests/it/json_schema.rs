@@ -444,7 +444,8 @@ fn every_json_output_matches_the_schema() {
 #[test]
 fn the_schema_rejects_a_renamed_field() {
     let mut doc = serde_json::json!({
-        "schema": 1, "root": "/r", "cairn_dir": "/r/.cairn", "created": true
+        "schema": 1, "root": "/r", "cairn_dir": "/r/.cairn", "created": true,
+        "gitattributes_written": true
     });
     let s = schema();
     let one = serde_json::json!({"$defs": s["$defs"], "$ref": "#/$defs/init"});
@@ -453,6 +454,9 @@ fn the_schema_rejects_a_renamed_field() {
     let created = doc.as_object_mut().unwrap().remove("created").unwrap();
     doc["was_created"] = created;
     assert!(!v.is_valid(&doc), "renamed");
-    doc = serde_json::json!({"schema": 2, "root": "/r", "cairn_dir": "/r/.cairn", "created": true});
+    doc = serde_json::json!({
+        "schema": 2, "root": "/r", "cairn_dir": "/r/.cairn", "created": true,
+        "gitattributes_written": true
+    });
     assert!(!v.is_valid(&doc), "another schema version");
 }

@@ -103,3 +103,64 @@ fn gc_with_a_conflicted_pointer_stops_and_deletes_nothing() {
     repo.cairn_ok(&["checkout", "data.csv"]);
     assert!(repo.read("data.csv") == theirs);
 }
+
+/// Two branches that each start tracking a new top-level path both append
+/// a line to the root `.gitignore`. `init`'s `.gitignore merge=union` rule
+/// makes git keep both lines instead of stopping the merge.
+#[test]
+fn branches_that_each_track_a_new_path_merge_without_a_gitignore_conflict() {
+    let repo = TestRepo::builder()
+        .file("base.csv", "id\n1\n".repeat(1000))
+        .commit("base")
+        .build();
+    assert_eq!(
+        String::from_utf8(repo.read(".gitattributes")).unwrap(),
+        ".gitignore merge=union\n"
+    );
+    repo.git(&["checkout", "-qb", "feat"]);
+    repo.write("theirs.bin", common::data::random_bytes("theirs", 50_000));
+    repo.cairn_ok(&["add", "theirs.bin"]);
+    repo.commit_all("feat");
+    repo.git(&["checkout", "-q", "main"]);
+    repo.cairn_ok(&["checkout"]);
+    repo.write("ours.bin", common::data::random_bytes("ours", 50_000));
+    repo.cairn_ok(&["add", "ours.bin"]);
+    repo.commit_all("main");
+    let out = repo.git_cmd(&["merge", "-q", "feat"]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let ignore = String::from_utf8(repo.read(".gitignore")).unwrap();
+    for line in ["/base.csv", "/ours.bin", "/theirs.bin"] {
+        assert!(ignore.lines().any(|l| l == line), "{line} in {ignore}");
+    }
+    repo.cairn_ok(&["checkout"]);
+    let status = repo.cairn_json(&["status", "--json"]);
+    assert_eq!(status["paths"].as_array().unwrap().len(), 3, "{status}");
+    assert!(repo.git(&["status", "--porcelain"]).is_empty());
+}
+
+/// A repository that already says how `.gitignore` files merge keeps its
+/// own rule; running `init` again in an older repository adds the line.
+#[test]
+fn init_keeps_a_users_gitignore_merge_rule_and_adds_the_line_to_older_repos() {
+    let repo = TestRepo::new();
+    repo.write(".gitattributes", "*.png binary\n.gitignore merge=ours\n");
+    let r = repo.cairn_json(&["init", "--json"]);
+    assert_eq!(r["gitattributes_written"], false, "{r}");
+    assert_eq!(
+        String::from_utf8(repo.read(".gitattributes")).unwrap(),
+        "*.png binary\n.gitignore merge=ours\n"
+    );
+    let old = TestRepo::init();
+    std::fs::remove_file(old.path(".gitattributes")).unwrap();
+    let r = old.cairn_json(&["init", "--json"]);
+    assert_eq!(
+        (&r["created"], &r["gitattributes_written"]),
+        (&false.into(), &true.into()),
+        "{r}"
+    );
+    assert!(old.exists(".gitattributes"));
+}

@@ -119,6 +119,15 @@ pub(super) fn stage(git: &GitRepo, root: &Path, report: &mut ImportReport) -> Re
             paths.push(p.to_string());
         }
     }
+    // The merge rule `init` wrote to a `.gitattributes` git does not track
+    // yet is part of setting cairn up, as the config is.
+    let attrs = crate::repo::gitattributes::FILE;
+    if !paths.iter().any(|p| p == attrs)
+        && crate::repo::gitattributes::has_union_line(root)
+        && git.indexed(&[attrs.to_string()])?.is_empty()
+    {
+        paths.push(attrs.to_string());
+    }
     paths.sort();
     paths.dedup();
     // A deleted file is staged as a removal only if git tracks it.
