@@ -55,9 +55,7 @@ fn pre_push_hook_sends_the_data_of_every_commit_git_pushes() {
         .relative_folder_remote("origin", "store")
         .commit("cairn")
         .build();
-    let hub = a.base().join("hub.git");
-    a.git(&["init", "-q", "--bare", hub.to_str().unwrap()]);
-    a.git(&["remote", "add", "hub", hub.to_str().unwrap()]);
+    let hub = a.add_bare_hub();
     a.cairn_ok(&["install-hooks"]);
     a.git(&["push", "-q", "hub", "main"]);
     let versions: Vec<Vec<u8>> = (1..=3)

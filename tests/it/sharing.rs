@@ -371,9 +371,7 @@ fn pre_push_hook_sends_the_data_first_and_stops_git_when_it_cannot() {
         .relative_folder_remote("origin", "store")
         .commit("cairn")
         .build();
-    let hub = a.base().join("hub.git");
-    a.git(&["init", "-q", "--bare", hub.to_str().unwrap()]);
-    a.git(&["remote", "add", "hub", hub.to_str().unwrap()]);
+    let hub = a.add_bare_hub();
     a.cairn_ok(&["install-hooks"]);
     let v1 = version(1);
     write_tree(&a, &v1);

@@ -146,6 +146,15 @@ impl TestRepo {
         self.root.parent().unwrap().to_path_buf()
     }
 
+    /// A bare git repository beside this one (`hub.git`), added as its git
+    /// remote `hub`: where pushes go that other clones start from.
+    pub fn add_bare_hub(&self) -> PathBuf {
+        let hub = self.base().join("hub.git");
+        self.git(&["init", "-q", "--bare", hub.to_str().unwrap()]);
+        self.git(&["remote", "add", "hub", hub.to_str().unwrap()]);
+        hub
+    }
+
     fn apply_env(&self, cmd: &mut std::process::Command) {
         cmd.current_dir(&self.root)
             .env("HOME", &self.home)
