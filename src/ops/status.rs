@@ -37,11 +37,14 @@ pub struct StatusReport {
     /// The default remote, if one is configured.
     pub remote: Option<String>,
     /// Clean, cached paths whose data the default remote lacked when this
-    /// cache last talked to it; `None` if it never did.
+    /// cache last talked to it: listed by no cached index file, and found
+    /// complete there by no push or fetch of this clone. `None` if the
+    /// cache knows nothing of the remote. Data the cache held before a
+    /// pull (which the pull never looked for) may be named until a push.
     pub not_pushed: Option<Vec<String>>,
     /// Paths whose data the cache lacks and the default remote lacked too
     /// when this cache last talked to it (so `pull` could not restore
-    /// them then); `None` if it never did.
+    /// them then); `None` if no index file of it is cached.
     pub not_on_remote: Option<Vec<String>>,
     /// Files cairn wrote or added whose pointer git has since removed
     /// (`engine::left_behind`), with what a checkout would do to each.
@@ -164,9 +167,10 @@ fn compare(
         let (store, keys, cache, remote) = (&store, &keys, &cache, &remote);
         let side = sc.spawn(move || {
             let has = store.contains_each(keys, progress);
-            let seen = remote
-                .as_ref()
-                .and_then(|r| crate::remote::index::cached_lists(cache, &r.location, keys));
+            let seen = remote.as_ref().map(|r| Seen {
+                listed: crate::remote::index::cached_lists(cache, &r.location, keys),
+                complete: crate::transfer::walked::seen_complete(cache, &r.location),
+            });
             (has, seen)
         });
         let rows: Result<Vec<PathStatus>> =
@@ -202,19 +206,35 @@ fn compare(
         index.save()?;
     }
     // Only clean, cached paths are reported as not pushed.
-    let pushed =
-        |has: &[bool], span: &Range<usize>| span.is_empty() || has[span.clone()].iter().any(|&h| h);
-    let listed = |has: &Vec<bool>, keep: &dyn Fn(&PathStatus) -> bool| -> Vec<String> {
+    let seen = seen.unwrap_or_default();
+    let on_remote = |i: usize| {
+        let span = &spans[i];
+        span.is_empty()
+            || seen
+                .listed
+                .as_ref()
+                .is_some_and(|has| has[span.clone()].iter().any(|&h| h))
+            || seen
+                .complete
+                .as_ref()
+                .is_some_and(|c| c.contains(&pointers[i].1.id()))
+    };
+    let listed = |keep: &dyn Fn(&PathStatus) -> bool| -> Vec<String> {
         rows.iter()
-            .zip(&spans)
-            .filter(|(row, span)| keep(row) && !pushed(has, span))
-            .map(|(row, _)| row.path.clone())
+            .enumerate()
+            .filter(|(i, row)| keep(row) && !on_remote(*i))
+            .map(|(_, row)| row.path.clone())
             .collect()
     };
-    let not_pushed = seen
-        .as_ref()
-        .map(|has| listed(has, &|row| row.stored && row.state == State::Clean));
-    let not_on_remote = seen.as_ref().map(|has| listed(has, &|row| !row.stored));
+    // A clone that only pulled through locators keeps no index file, yet
+    // its fetches recorded what they found: enough to name what it added
+    // since. Data it had before a pull, which the pull never looked for,
+    // is named too, until a push (sending nothing) records it.
+    let not_pushed = (seen.listed.is_some() || seen.complete.is_some())
+        .then(|| listed(&|row| row.stored && row.state == State::Clean));
+    // What the cache lacks is judged only against index files: the records
+    // know nothing of a root no fetch or push of this clone met.
+    let not_on_remote = seen.listed.is_some().then(|| listed(&|row| !row.stored));
     Ok(StatusReport {
         paths: rows,
         files_read,
@@ -225,6 +245,17 @@ fn compare(
         left_behind,
         conflicted: Vec::new(),
     })
+}
+
+/// What the cache last saw of the default remote, read offline.
+#[derive(Default)]
+struct Seen {
+    /// Which of the pointers' top objects the cached index files list;
+    /// `None` when none is cached.
+    listed: Option<Vec<bool>>,
+    /// The roots the cache's records saw complete there
+    /// (`transfer::walked::seen_complete`); `None` when they hold none.
+    complete: Option<std::collections::HashSet<Id>>,
 }
 
 /// Data left behind by pointers git removed, judged as a checkout would

@@ -366,8 +366,10 @@ pub fn cached(cache_root: &std::path::Path, location: &super::Location) -> Optio
 }
 
 /// Which of `keys` the cached index files of `location` list, or `None`
-/// if cairn never cached any: what [`cached`] then `contains` would say
-/// for each, without building the index. `status` asks this about a few
+/// if none is cached (the directory may still hold the records of
+/// `transfer::walked`, which a fetch through locators alone writes): what
+/// [`cached`] then `contains` would say for each, without building the
+/// index. `status` asks this about a few
 /// pointers, and building the index (every copy of every blob, sorted)
 /// was a tenth of its time on an unchanged tree. Each file is checked
 /// exactly as [`cached`] checks it.
@@ -378,11 +380,13 @@ pub fn cached_lists(
 ) -> Option<Vec<bool>> {
     let dir = cache_dir(cache_root, location);
     let mut sought = crate::format::kind::Sought::new(keys);
+    let mut any = false;
     for f in std::fs::read_dir(&dir).ok()?.flatten() {
         let name = f.file_name();
         let Some(id) = name.to_str().and_then(index_id_of) else {
             continue;
         };
+        any = true;
         let Ok(Ok(records)) = std::fs::read(f.path()).map(|b| decode(&id, &b)) else {
             continue;
         };
@@ -392,7 +396,7 @@ pub fn cached_lists(
             }
         }
     }
-    Some(sought.answers(keys))
+    any.then(|| sought.answers(keys))
 }
 
 /// A pack's known entries with more claimed ones added: by offset, the

@@ -134,7 +134,8 @@ fn paths() {
 }
 
 /// `cached_lists` answers as `cached` then `contains` would, leaving out
-/// a damaged copy and an unrelated file, and `None` with no cache at all.
+/// a damaged copy and an unrelated file, and `None` with no index file
+/// cached at all.
 #[test]
 fn cached_lists_agrees_with_the_cached_index() {
     let root = tempfile::tempdir().unwrap();
@@ -142,6 +143,8 @@ fn cached_lists_agrees_with_the_cached_index() {
     assert_eq!(cached_lists(root.path(), &loc, &[]), None);
     let dir = cache_dir(root.path(), &loc);
     std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("fetched"), "cairn-fetched 1\n").unwrap();
+    assert_eq!(cached_lists(root.path(), &loc, &[]), None, "no index file");
     let (a, b, c) = (record(b"a", 3), record(b"b", 2), record(b"c", 1));
     let (id, bytes) = encode(std::slice::from_ref(&a));
     std::fs::write(dir.join(format!("{}.idx", id.to_hex())), &bytes).unwrap();

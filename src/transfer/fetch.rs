@@ -142,12 +142,23 @@ fn fetch_roots_as(
     // Why each avoided blob was avoided: when no good copy is left, that
     // damage is the error, not "not on remote".
     let mut damaged: HashMap<(ObjectKind, Id), Error> = HashMap::new();
+    // The roots whose top object was found missing: once the fetch is
+    // done, each that is not absent came from the remote (recorded for
+    // `status`, `super::walked::Fetched`).
+    let wanted_roots: HashSet<Id> = roots.iter().copied().collect();
+    let mut tops: HashSet<Id> = HashSet::new();
     loop {
         // One walk: what the locators place is downloaded in batches as
         // it is found; the rest is listed for the index files.
         let mut round = Round::default();
         needs(store, &mut |items: &mut Vec<Missing>| {
             items.retain(|m| !absent.contains(&(m.kind, m.id)));
+            tops.extend(
+                items
+                    .iter()
+                    .filter(|m| m.kind != ObjectKind::Segment && wanted_roots.contains(&m.id))
+                    .map(|m| m.id),
+            );
             located.take(conn, store, &mut round, items, progress);
             Ok(())
         })?;
@@ -170,6 +181,7 @@ fn fetch_roots_as(
                 // What just arrived may name more (a listing's files).
                 continue;
             }
+            record_found(conn, tops, &absent);
             return Ok(report);
         }
         let idx = match &remote {
@@ -272,6 +284,19 @@ fn fetch_roots_as(
         store.flush()?;
         crate::failpoint::hit("fetch.round_flushed");
     }
+}
+
+/// Record the roots whose top object was fetched (`tops`, less what was
+/// absent) as found on the remote: a push sends everything below a top
+/// object before the index file that lists it, and a locator is written
+/// only for a root complete on the remote, so either way the root was
+/// complete there. Best effort, like every record of the cache.
+fn record_found(conn: &Connection, mut tops: HashSet<Id>, absent: &HashSet<(ObjectKind, Id)>) {
+    let absent: HashSet<&Id> = absent.iter().map(|(_, id)| id).collect();
+    tops.retain(|id| !absent.contains(id));
+    let mut found: Vec<Id> = tops.into_iter().collect();
+    found.sort_unstable();
+    super::walked::Fetched::add_in(&conn.index_cache, &found);
 }
 
 /// Whether `idx` places `(kind, id)` (a manifest also as the chunk a file

@@ -22,8 +22,17 @@
 //! names, and gc replaces the index files when it does, so the record
 //! stands under the same rule, and a push rewrites the locators of the
 //! roots it walks once it does not.
+//!
+//! [`Fetched`] is the record a fetch keeps, in `fetched` (header
+//! `cairn-fetched 1`): the roots whose top object it found on the remote.
+//! A fetch through locators lists no index file, so without it a clone
+//! that only ever pulled would know nothing of the remote, and `status`
+//! could never say what it has not pushed. Only `status` reads it, with
+//! the other two records ([`seen_complete`]): it is what the remote held
+//! when last seen, never a reason for a push to skip anything.
 
 use std::collections::{BTreeSet, HashSet};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use crate::hash::Id;
@@ -34,6 +43,14 @@ const HEADER: &str = "cairn-walked 1";
 const FILE: &str = "walked";
 const LOCATED_HEADER: &str = "cairn-located 1";
 const LOCATED_FILE: &str = "located";
+const FETCHED_HEADER: &str = "cairn-fetched 1";
+const FETCHED_FILE: &str = "fetched";
+/// The most roots the fetched record keeps (newest first): about 4.8 MB,
+/// which `status` reads in milliseconds. A root dropped past it only makes
+/// `status` call its data not pushed until a push records it.
+pub const FETCHED_MAX: usize = 1 << 16;
+/// Bytes of one `complete <id hex>` line.
+const LINE_LEN: usize = "complete ".len() + 64 + 1;
 
 /// What a push saw of the remote's catalogue, enough to tell whether a
 /// record written earlier still stands.
@@ -94,6 +111,82 @@ impl Located {
         let file = index::cache_dir(cache_root, location).join(LOCATED_FILE);
         Walked::save_to(&file, LOCATED_HEADER, view, roots);
     }
+}
+
+/// Roots whose top object a fetch from this clone found on one remote
+/// (see the module comment), newest first.
+#[derive(Debug, Default)]
+pub struct Fetched(Vec<Id>);
+
+impl Fetched {
+    /// The record for the remote at `location`; empty when there is none,
+    /// it cannot be read, or it is larger than [`FETCHED_MAX`] roots.
+    pub fn load(cache_root: &Path, location: &Location) -> Fetched {
+        Fetched::load_in(&index::cache_dir(cache_root, location))
+    }
+
+    fn load_in(dir: &Path) -> Fetched {
+        let limit = FETCHED_HEADER.len() + 1 + FETCHED_MAX * LINE_LEN;
+        let mut text = String::new();
+        let read = std::fs::File::open(dir.join(FETCHED_FILE))
+            .and_then(|f| f.take(limit as u64 + 1).read_to_string(&mut text));
+        if read.is_err() || text.len() > limit {
+            return Fetched::default();
+        }
+        Fetched::parse(&text).map(Fetched).unwrap_or_default()
+    }
+
+    fn parse(text: &str) -> Option<Vec<Id>> {
+        let mut lines = text.lines();
+        if lines.next()? != FETCHED_HEADER {
+            return None;
+        }
+        lines
+            .map(|l| Id::from_hex(l.strip_prefix("complete ")?))
+            .collect()
+    }
+
+    /// Add `roots` to the record in `dir` (the remote's directory in the
+    /// cache) as the newest, keeping at most [`FETCHED_MAX`]. Best effort:
+    /// a record that cannot be written only makes `status` call data not
+    /// pushed that a push then finds there.
+    pub fn add_in(dir: &Path, roots: &[Id]) {
+        if roots.is_empty() {
+            return;
+        }
+        let old = Fetched::load_in(dir).0;
+        let mut seen = HashSet::new();
+        let kept: Vec<&Id> = roots
+            .iter()
+            .chain(&old)
+            .filter(|id| seen.insert(**id))
+            .take(FETCHED_MAX)
+            .collect();
+        if kept.len() == old.len() && kept.iter().zip(&old).all(|(a, b)| *a == b) {
+            return;
+        }
+        let mut text = String::with_capacity(FETCHED_HEADER.len() + 1 + kept.len() * LINE_LEN);
+        text.push_str(FETCHED_HEADER);
+        text.push('\n');
+        for id in kept {
+            text.push_str("complete ");
+            text.push_str(&id.to_hex());
+            text.push('\n');
+        }
+        let _ = crate::durable::write_atomic(&dir.join(FETCHED_FILE), text.as_bytes());
+    }
+}
+
+/// Every root this cache has seen complete on the remote at `location`,
+/// from the three records (what pushes walked, the locators they wrote,
+/// what fetches found), or `None` when they hold none: then the cache
+/// knows nothing of the remote beyond any index files it keeps. Nothing is
+/// checked against the remote: `status` asks this offline.
+pub fn seen_complete(cache_root: &Path, location: &Location) -> Option<HashSet<Id>> {
+    let mut all = Walked::load(cache_root, location).complete;
+    all.extend(Located::load(cache_root, location).0.complete);
+    all.extend(Fetched::load(cache_root, location).0);
+    (!all.is_empty()).then_some(all)
 }
 
 impl Walked {
@@ -226,5 +319,72 @@ mod tests {
             troubled: false,
         };
         assert!(!l.stands(&merged), "gc replaced the index files");
+    }
+
+    #[test]
+    fn the_fetched_record_keeps_the_newest_roots_and_reads_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let loc = Location::Folder(dir.path().join("store"));
+        let remote = index::cache_dir(dir.path(), &loc);
+        assert!(Fetched::load(dir.path(), &loc).0.is_empty());
+        assert_eq!(seen_complete(dir.path(), &loc), None, "no record at all");
+        let (a, b, c) = (Id::of(b"a"), Id::of(b"b"), Id::of(b"c"));
+        Fetched::add_in(&remote, &[a, b]);
+        Fetched::add_in(&remote, &[c, a]);
+        assert_eq!(Fetched::load(dir.path(), &loc).0, [c, a, b]);
+        let text = std::fs::read_to_string(remote.join(FETCHED_FILE)).unwrap();
+        assert_eq!(
+            text,
+            format!(
+                "cairn-fetched 1\ncomplete {}\ncomplete {}\ncomplete {}\n",
+                c.to_hex(),
+                a.to_hex(),
+                b.to_hex()
+            )
+        );
+        // The union with the push records, which stay their own.
+        let view = RemoteView::default();
+        Walked::save(dir.path(), &loc, &view, [Id::of(b"w")]);
+        Located::save(dir.path(), &loc, &view, [Id::of(b"l")]);
+        let all = seen_complete(dir.path(), &loc).unwrap();
+        assert_eq!(all.len(), 5);
+        assert!(all.contains(&Id::of(b"w")) && all.contains(&Id::of(b"l")) && all.contains(&b));
+        assert!(!Walked::load(dir.path(), &loc).contains(&a));
+    }
+
+    #[test]
+    fn an_unreadable_or_oversized_fetched_record_is_empty() {
+        let dir = tempfile::tempdir().unwrap();
+        let loc = Location::Folder(dir.path().join("store"));
+        let remote = index::cache_dir(dir.path(), &loc);
+        let file = remote.join(FETCHED_FILE);
+        std::fs::create_dir_all(&remote).unwrap();
+        let line = format!("complete {}\n", Id::of(b"a").to_hex());
+        for bad in [
+            format!("cairn-fetched 2\n{line}"),
+            format!("cairn-walked 1\n{line}"),
+            format!("cairn-fetched 1\n{line}complete zz\n"),
+            format!("cairn-fetched 1\n{line}index index/a.idx\n"),
+            format!("cairn-fetched 1\n{}", line.repeat(FETCHED_MAX + 1)),
+        ] {
+            std::fs::write(&file, &bad).unwrap();
+            assert!(Fetched::load(dir.path(), &loc).0.is_empty(), "{bad:.60}");
+        }
+        std::fs::write(
+            &file,
+            format!("cairn-fetched 1\n{}", line.repeat(FETCHED_MAX)),
+        )
+        .unwrap();
+        assert_eq!(Fetched::load(dir.path(), &loc).0.len(), FETCHED_MAX);
+        // Adding to a full record drops the oldest roots.
+        let id = |i: u32| Id::of(&i.to_le_bytes());
+        let full: Vec<Id> = (0..FETCHED_MAX as u32).map(id).collect();
+        Fetched::add_in(&remote, &full);
+        let fresh: Vec<Id> = (0..3).map(|i| id(FETCHED_MAX as u32 + i)).collect();
+        Fetched::add_in(&remote, &fresh);
+        let back = Fetched::load(dir.path(), &loc).0;
+        assert_eq!(back.len(), FETCHED_MAX);
+        assert_eq!(&back[..3], &fresh[..]);
+        assert_eq!(back[3..], full[..FETCHED_MAX - 3]);
     }
 }

@@ -243,6 +243,17 @@ fn git_pull_rebase_with_the_hooks_leaves_the_rebased_data_in_place() {
     two.git(&["pull", "-q", "--rebase", "origin", "main"]);
     assert_eq!(two.read("a.csv"), b"a2\n", "the other clone's change");
     assert_eq!(two.read("b.csv"), b"b3\n", "this clone's rebased change");
+    // Every path matches its pointer and is cached; only this clone's own
+    // change is not on the remote yet (the other clone's came from there).
+    let v = two.cairn_json(&["status", "--json"]);
+    let rows = common::status_rows(&v);
+    assert!(
+        rows.values()
+            .all(|r| r["state"] == "clean" && r["stored"] == true),
+        "{v}"
+    );
+    assert_eq!(v["not_pushed"], serde_json::json!(["b.csv"]), "{v}");
+    two.cairn_ok(&["push"]);
     two.cairn_ok(&["status", "--exit-code"]);
 }
 

@@ -48,6 +48,7 @@ mod snapshots;
 mod status;
 mod status_dirs;
 mod status_lazy;
+mod status_unpushed;
 mod stores;
 mod verify_remote;
 mod workflow;
