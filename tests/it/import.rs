@@ -216,7 +216,11 @@ fn lfs_story_with_the_real_tool() {
     let r = repo.cairn_json(&["import", "lfs", "--all-tags", "--json"]);
     assert_eq!(r["problems"].as_array().unwrap().len(), 0, "{r}");
     assert_eq!(num(&r, "map_entries"), 3, "{r}");
-    assert!(!repo.exists(".gitattributes"), "its only line was LFS's");
+    assert_eq!(
+        repo.read(".gitattributes"),
+        b".gitignore merge=union\n",
+        "LFS's line is gone, cairn's merge rule stays"
+    );
     assert_eq!(repo.read("model.bin"), v2["model.bin"]);
     assert!(repo
         .git(&["ls-files"])
