@@ -1,7 +1,8 @@
 //! `doctor`: everything worth knowing when cairn does not behave, in one
 //! report: the version, the effective configuration and where each value
 //! came from, each remote and whether it answers, the cache's location and
-//! size, and whether the git hooks are installed.
+//! size, whether the git hooks are installed, and whether git merges
+//! `.gitignore` files by union (`repo::gitattributes`).
 //!
 //! It reads and asks, and never changes anything but the cache directory
 //! it opens. Outside a repository it still reports what it can (the
@@ -55,6 +56,10 @@ pub struct DoctorReport {
     pub cache: Option<CacheCheck>,
     /// Whether cairn's git hooks are installed in this repository.
     pub hooks_installed: bool,
+    /// Whether the root `.gitattributes` says how `.gitignore` files merge
+    /// (`cairn init` writes `.gitignore merge=union`); false outside a
+    /// repository.
+    pub gitignore_merge_rule: bool,
     /// What is wrong, one sentence each; empty when all is well.
     pub problems: Vec<String>,
 }
@@ -148,6 +153,15 @@ pub fn doctor(s: &Session) -> Result<DoctorReport> {
             d.reason
         ));
     }
+    // A repository set up before `init` wrote the rule stops every merge
+    // of two branches that each track a new path on `.gitignore`.
+    let gitignore_merge_rule = crate::repo::gitattributes::has_merge_rule(ws.root());
+    if !gitignore_merge_rule {
+        problems.push(
+            "`.gitattributes` sets no merge rule for `.gitignore`, so merging two branches that each track a new path stops on a conflict (`cairn init` adds `.gitignore merge=union`)"
+                .to_string(),
+        );
+    }
     Ok(DoctorReport {
         version: env!("CARGO_PKG_VERSION").to_string(),
         root: Some(ws.root().to_path_buf()),
@@ -156,6 +170,7 @@ pub fn doctor(s: &Session) -> Result<DoctorReport> {
         remotes,
         cache: Some(cache),
         hooks_installed: super::hooks::installed(s),
+        gitignore_merge_rule,
         problems,
     })
 }
@@ -173,6 +188,7 @@ pub fn doctor_outside(why: &crate::Error) -> Result<DoctorReport> {
         remotes: Vec::new(),
         cache: None,
         hooks_installed: false,
+        gitignore_merge_rule: false,
         problems: Vec::new(),
     })
 }

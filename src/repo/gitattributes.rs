@@ -42,6 +42,13 @@ fn sets_gitignore_merge(line: &str) -> bool {
         })
 }
 
+/// Whether the root `.gitattributes` of the work tree at `root` says how
+/// `.gitignore` files merge (the line [`ensure_union_merge`] writes, or the
+/// user's own rule). An unreadable file counts as saying nothing.
+pub fn has_merge_rule(root: &Path) -> bool {
+    fs::read_to_string(root.join(FILE)).is_ok_and(|s| s.lines().any(sets_gitignore_merge))
+}
+
 /// Whether the root `.gitattributes` of the work tree at `root` holds the
 /// line [`ensure_union_merge`] writes.
 pub fn has_union_line(root: &Path) -> bool {

@@ -156,6 +156,15 @@ fn init_keeps_a_users_gitignore_merge_rule_and_adds_the_line_to_older_repos() {
     );
     let old = TestRepo::init();
     std::fs::remove_file(old.path(".gitattributes")).unwrap();
+    // doctor names the missing rule and the command that adds it.
+    let out = old.cairn(&["doctor", "--json"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let d: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(d["gitignore_merge_rule"], false, "{d}");
+    assert!(
+        d["problems"][0].as_str().unwrap().contains("cairn init"),
+        "{d}"
+    );
     let r = old.cairn_json(&["init", "--json"]);
     assert_eq!(
         (&r["created"], &r["gitattributes_written"]),
@@ -163,4 +172,6 @@ fn init_keeps_a_users_gitignore_merge_rule_and_adds_the_line_to_older_repos() {
         "{r}"
     );
     assert!(old.exists(".gitattributes"));
+    let d = old.cairn_json(&["doctor", "--json"]);
+    assert_eq!(d["gitignore_merge_rule"], true, "{d}");
 }
