@@ -40,6 +40,28 @@ pub fn sweep_tmp(dir: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Add `line` at the end of the text file `path` (created if absent, a
+/// newline first if its last line lacks one) unless a line of it already
+/// passes `present`; the file is replaced atomically with [`write_atomic`]
+/// and every other byte kept. Returns whether it was written.
+pub fn append_line(path: &Path, line: &str, present: impl Fn(&str) -> bool) -> Result<bool> {
+    let mut text = match fs::read_to_string(path) {
+        Ok(s) => s,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(Error::io("read", path, e)),
+    };
+    if text.lines().any(present) {
+        return Ok(false);
+    }
+    if !text.is_empty() && !text.ends_with('\n') {
+        text.push('\n');
+    }
+    text.push_str(line);
+    text.push('\n');
+    write_atomic(path, text.as_bytes())?;
+    Ok(true)
+}
+
 /// Write `bytes` to `path` atomically: temp file in the same directory,
 /// fsync, rename, so readers see the old or the new content, never a mix.
 /// Missing parent directories are created (a pointer for `models/x.bin`

@@ -14,8 +14,8 @@
 use std::fs;
 use std::path::Path;
 
-use crate::durable::write_atomic;
-use crate::error::{Error, Result};
+use crate::durable::append_line;
+use crate::error::Result;
 
 /// The file, relative to the work tree root.
 pub const FILE: &str = ".gitattributes";
@@ -60,23 +60,7 @@ pub fn has_union_line(root: &Path) -> bool {
 /// (false: it already said so). Other lines, the file's line endings and
 /// its mode are kept; the file is replaced atomically.
 pub fn ensure_union_merge(root: &Path) -> Result<bool> {
-    let path = root.join(FILE);
-    let existing = match fs::read_to_string(&path) {
-        Ok(s) => s,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-        Err(e) => return Err(Error::io("read", &path, e)),
-    };
-    if existing.lines().any(sets_gitignore_merge) {
-        return Ok(false);
-    }
-    let mut text = existing;
-    if !text.is_empty() && !text.ends_with('\n') {
-        text.push('\n');
-    }
-    text.push_str(UNION_LINE);
-    text.push('\n');
-    write_atomic(&path, text.as_bytes())?;
-    Ok(true)
+    append_line(&root.join(FILE), UNION_LINE, sets_gitignore_merge)
 }
 
 #[cfg(test)]

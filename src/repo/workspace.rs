@@ -10,7 +10,7 @@
 use std::fs::{self, File};
 use std::path::{Component, Path, PathBuf};
 
-use crate::durable::{lock_file, write_atomic};
+use crate::durable::{append_line, lock_file, write_atomic};
 use crate::error::{Error, Result};
 use crate::format::object::check_rel_path;
 use crate::format::pointer::{Pointer, SUFFIX};
@@ -303,21 +303,8 @@ impl Workspace {
     /// in its parent directory. Written atomically; existing lines are kept.
     pub fn ensure_ignored(&self, rel: &str) -> Result<()> {
         let (path, line) = self.ignore_line(rel)?;
-        let existing = match fs::read_to_string(&path) {
-            Ok(s) => s,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-            Err(e) => return Err(Error::io("read", &path, e)),
-        };
-        if existing.lines().any(|l| l == line) {
-            return Ok(());
-        }
-        let mut text = existing;
-        if !text.is_empty() && !text.ends_with('\n') {
-            text.push('\n');
-        }
-        text.push_str(&line);
-        text.push('\n');
-        write_atomic(&path, text.as_bytes())
+        append_line(&path, &line, |l| l == line)?;
+        Ok(())
     }
 }
 

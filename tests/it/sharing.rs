@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use common::data::{assert_same_tree, clone_beside, data_and_model, files_under, write_tree, Tree};
-use common::{assert_error_report, random_bytes, TestRepo};
+use common::{assert_error_report, not_pushed_lines, random_bytes, TestRepo};
 use serde_json::{json, Value};
 
 /// Version 1 or 2 of a small dataset (a directory) and a model file.
@@ -436,15 +436,6 @@ fn pre_push_hook_sends_the_data_first_and_stops_git_when_it_cannot() {
     c.git(&["pull", "-q"]);
     c.cairn_ok(&["pull"]);
     assert_same_tree(&data_and_model(&c), &version(2), "v2 pushed by the hook");
-}
-
-fn not_pushed_lines(status: &str) -> Vec<String> {
-    status
-        .lines()
-        .map(str::trim)
-        .filter_map(|l| l.strip_prefix("not pushed: "))
-        .map(String::from)
-        .collect()
 }
 
 #[test]

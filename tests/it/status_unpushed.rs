@@ -11,17 +11,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use cairn::remote::synth::{files as synth_files, Spec};
-use common::{random_bytes, TestRepo};
+use common::{not_pushed_lines, random_bytes, TestRepo};
 use serde_json::{json, Value};
-
-fn not_pushed_lines(status: &str) -> Vec<String> {
-    status
-        .lines()
-        .map(str::trim)
-        .filter_map(|l| l.strip_prefix("not pushed: "))
-        .map(String::from)
-        .collect()
-}
 
 /// What `status` says is not pushed, as text and as JSON (which must
 /// agree, and be known).

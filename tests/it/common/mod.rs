@@ -479,6 +479,16 @@ pub fn assert_error_report(stderr: &str, mentions: &[&str]) {
     );
 }
 
+/// The paths `cairn status` prints as "not pushed: PATH", in order.
+pub fn not_pushed_lines(status: &str) -> Vec<String> {
+    status
+        .lines()
+        .map(str::trim)
+        .filter_map(|l| l.strip_prefix("not pushed: "))
+        .map(String::from)
+        .collect()
+}
+
 /// The `paths` rows of `status --json`, keyed by path.
 pub fn status_rows(v: &Value) -> BTreeMap<String, Value> {
     v["paths"]
